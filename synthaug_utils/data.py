@@ -489,3 +489,20 @@ def register_cli(subparsers) -> None:
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.set_defaults(func=_cmd_summary)
     data.set_defaults(func=lambda args: data.print_help() or 2)
+
+
+def example_grid(
+    table: pd.DataFrame, labels: list[str], fsts: list[int], size: int, seed: int = 0
+) -> np.ndarray:
+    """One example image per (label, fst) cell: uint8 (len(labels), len(fsts), size, size, 3).
+
+    Cells without an image of that label and skin type stay black (all zeros).
+    """
+    grid = np.zeros((len(labels), len(fsts), size, size, 3), dtype=np.uint8)
+    for r, label in enumerate(labels):
+        for c, fst in enumerate(fsts):
+            cell = table[(table.label == label) & (table.fst == fst)].sort_values("image_id")
+            if len(cell):
+                pick = np.random.default_rng(_stable_seed("example", seed, label, fst)).integers(len(cell))
+                grid[r, c] = load_image_array(cell.iloc[[pick]], size)[0]
+    return grid

@@ -63,7 +63,7 @@ SKIN_RGB = {
     6: (68, 44, 32),
 }
 
-ATYPICAL_RATE = 0.18
+ATYPICAL_RATE = 0.10
 RENDER_SCALE = 2  # draw at 2x, then downsample with a Lanczos filter (anti-aliasing)
 
 
@@ -184,7 +184,7 @@ def _centres(rng, style: LesionStyle, count: int, side: int, radius: float) -> l
 
 def _lesion_colour(style_colour, fst: int, skin_mean: np.ndarray, rng) -> np.ndarray:
     """Lesion RGB target: the class hue darkened and shifted towards the skin colour on darker skin."""
-    colour = np.array(style_colour, dtype=np.float32) + rng.normal(0, 10, size=3)
+    colour = np.array(style_colour, dtype=np.float32) + rng.normal(0, 22, size=3)
     darkness = {1: 0.0, 2: 0.1, 3: 0.25, 4: 0.45, 5: 0.65, 6: 0.8}.get(fst, 0.2)
     return colour * (1 - darkness) + skin_mean * darkness * 0.75
 

@@ -1,0 +1,95 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Data: F17k-9 and DDI (Fig. 1A)
+#
+# Label counts per split, the Fitzpatrick skin-type (FST) distribution per split, and
+# example images per class and skin type, for the active profile. The split logic is
+# the paper's: the authors' held-out file as test set (40 per label), 40 validation
+# images per label drawn from the clean training pool with the split seed, the rest as
+# training pool. DDI: 32 images per skin-tone bin for test and for validation.
+
+# %% tags=["parameters"]
+profile = "demo"
+config = None
+overrides = {}
+split_seed = 0
+show_images = None  # None: only for embedded profiles (patient images are never published by default)
+
+# %%
+from myst_nb import glue
+
+from synthaug_utils import data, plots
+from synthaug_utils.config import load_profile
+
+P = load_profile(profile, config, overrides)
+show_images = P.is_embedded if show_images is None else show_images
+note = plots.DEMO_NOTE if P.is_embedded else None
+main = data.load_splits(P, "main", split_seed)
+ddi = data.load_splits(P, "ddi", split_seed)
+counts = data.split_summary(main)
+ddi_counts = data.split_summary(ddi)
+
+glue("dataset_name", main.dataset, display=False)
+glue("n_labels", len(main.labels), display=False)
+glue("n_total", int(counts["count"].sum()), display=False)
+glue("n_train_pool", len(main.train_pool), display=False)
+glue("n_val", len(main.val), display=False)
+glue("n_test", len(main.test), display=False)
+glue("ddi_total", int(ddi_counts["count"].sum()), display=False)
+glue("ddi_malignant", int(ddi.all().label.eq("malignant").sum()), display=False)
+glue("profile_name", P.name, display=False)
+
+# %% [markdown]
+# ```{admonition} What these images are
+# :class: warning
+# On the `demo` and `smoke` profiles every image on this page is drawn by the project's
+# own code (`synthaug_utils.demo_world`): a synthetic stand-in world whose classes carry
+# the F17k-9 label names. They are not photographs of patients, and results on them are
+# results about that stand-in world, not medical findings.
+# ```
+#
+# Profile {glue:text}`profile_name`: dataset {glue:text}`dataset_name` with
+# {glue:text}`n_labels` labels and {glue:text}`n_total` images, split into a training
+# pool of {glue:text}`n_train_pool`, {glue:text}`n_val` validation and
+# {glue:text}`n_test` test images. The DDI-style set has {glue:text}`ddi_total` images,
+# {glue:text}`ddi_malignant` of them malignant.
+
+# %%
+fig = plots.plot_split_composition(counts, note)
+
+# %%
+fig = plots.plot_fst_distribution(counts, note)
+
+# %% [markdown]
+# The DDI-style set, by skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI):
+
+# %%
+fig = plots.plot_split_composition(ddi_counts, note)
+
+# %%
+fig = plots.plot_fst_distribution(ddi_counts, note)
+
+# %% [markdown]
+# ## Example images per class and skin type
+#
+# One training-pool image per cell (blank where the pool has none of that type). Shown
+# only for embedded profiles unless `show_images=True` is passed.
+
+# %%
+if show_images:
+    fsts = [1, 2, 3, 4, 5, 6]
+    grid = data.example_grid(main.train_pool, main.labels, fsts, P.image_size, seed=split_seed)
+    fig = plots.plot_image_grid(grid, main.labels, [f"FST {plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note)
+else:
+    print("Example images are not shown for this profile (patient images are never published by default).")

@@ -1,0 +1,219 @@
+"""Execute the chapter notebooks with papermill and build the Jupyter Book (HTML).
+
+The jupytext percent-format sources live in ``notebooks/NN_name.py``. For each chapter
+listed in ``_toc.yml``, :func:`execute_notebook` converts the source to a notebook and
+executes it with papermill (parameters ``profile``, ``config``, ``overrides``) into
+``<root>/book/NN_name.ipynb``; :func:`build_html` then runs ``jupyter-book build`` with
+execution off (``_config.yml``: ``execute_notebooks: off``), warnings as errors. The book
+renders exactly the executed copies; nothing runs twice.
+
+A build root other than the repository (``--root DIR``) gets a copy of the book's
+static sources (``_config.yml``, ``_toc.yml``, ``book/*.md``), so a smoke build never
+touches the demo book.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from synthaug_utils.config import project_root
+from synthaug_utils.errors import UserFacingError
+
+BOOK_DIR = "book"
+NOTEBOOK_DIR = "notebooks"
+
+
+class BookBuildError(UserFacingError, RuntimeError):
+    """A notebook failed (named with its failing cell) or Sphinx reported a warning or error."""
+
+
+@dataclass
+class ChapterRun:
+    """What happened to one chapter: its name, seconds taken and whether it was executed or reused."""
+
+    name: str
+    seconds: float
+    executed: bool
+
+
+def _source_root() -> Path:
+    root = project_root()
+    if root is None:
+        raise BookBuildError("the book is built from a repository checkout (no _toc.yml next to synthaug_utils/)")
+    return root
+
+
+def chapter_names(toc_path: Path) -> list[str]:
+    """Chapter files (e.g. ``book/01_data``) in ``_toc.yml`` that come from notebooks (``NN_*``)."""
+    toc = yaml.safe_load(toc_path.read_text())
+    files: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(str(node["file"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return [f for f in files if Path(f).name[:2].isdigit()]
+
+
+def stage_root(root: Path) -> Path:
+    """Copy the book's static sources into ``root`` (when it is not the repository) and return it."""
+    source = _source_root()
+    root = root.resolve()
+    if root == source:
+        return root
+    (root / BOOK_DIR).mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(source / name, root / name)
+    for path in (source / BOOK_DIR).iterdir():
+        if path.suffix in (".md", ".bib", ".png", ".svg", ".css") and path.is_file():
+            shutil.copy2(path, root / BOOK_DIR / path.name)
+    return root
+
+
+def _failing_cell(notebook_path: Path) -> str:
+    """Index and first source line of the cell that raised, from a papermill-executed notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(notebook_path), as_version=4)
+    except Exception:
+        return "unknown cell"
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                first = next((line for line in cell.source.splitlines() if line.strip()), "")
+                return f"cell {index} ({first[:80]!r}): {output.get('ename')}: {output.get('evalue')}"
+    return "unknown cell"
+
+
+def execute_notebook(
+    name: str,
+    root: Path,
+    profile: str,
+    config: str | None = None,
+    overrides: dict | None = None,
+    timeout_s: int = 1800,
+) -> ChapterRun:
+    """Execute ``notebooks/<name>.py`` with papermill into ``<root>/book/<name>.ipynb``.
+
+    The executed copy is written to a temporary name and renamed on success, so a failed
+    run never replaces a good notebook. Raises BookBuildError naming the failing cell.
+    """
+    import jupytext
+    import papermill
+
+    source = _source_root() / NOTEBOOK_DIR / f"{name}.py"
+    if not source.is_file():
+        raise BookBuildError(f"chapter {name!r} is in _toc.yml but {source} does not exist")
+    out_dir = root / BOOK_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    raw = out_dir / f".{name}.input.ipynb"
+    tmp = out_dir / f".{name}.running.ipynb"
+    final = out_dir / f"{name}.ipynb"
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    jupytext.write(nb, raw, fmt="ipynb")
+    start = time.time()
+    parameters = {"profile": profile, "config": config, "overrides": overrides or {}}
+    try:
+        papermill.execute_notebook(
+            str(raw),
+            str(tmp),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(_source_root()),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=timeout_s,
+        )
+    except Exception as exc:
+        where = _failing_cell(tmp)
+        raise BookBuildError(f"notebook {source.name} failed at {where}; partial output kept in {tmp}") from exc
+    finally:
+        raw.unlink(missing_ok=True)
+    os.replace(tmp, final)
+    return ChapterRun(name, time.time() - start, True)
+
+
+def build_html(root: Path) -> Path:
+    """Run ``jupyter-book build`` on ``root`` (warnings are errors); return the HTML folder."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--warningiserror", "--keep-going", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise BookBuildError(f"jupyter-book build of {root} failed (warnings count as errors):\n{tail}")
+    return root / "_build" / "html"
+
+
+def build_book(
+    profile: str = "demo",
+    root: str | Path | None = None,
+    config: str | None = None,
+    overrides: dict | None = None,
+    chapters: list[str] | None = None,
+    reuse: bool = False,
+) -> tuple[Path, list[ChapterRun]]:
+    """Execute every chapter for ``profile`` and build the HTML book; return (html folder, chapter runs).
+
+    ``chapters`` limits execution to some chapter names; ``reuse`` keeps executed
+    notebooks already in ``<root>/book`` (rendering only).
+    """
+    root = stage_root(Path(root) if root else _source_root())
+    names = [Path(f).name for f in chapter_names(root / "_toc.yml")]
+    wanted = names if not chapters else [n for n in names if n in chapters]
+    unknown = sorted(set(chapters or []) - set(names))
+    if unknown:
+        raise BookBuildError(f"unknown chapter(s) {unknown}; chapters in _toc.yml: {names}")
+    runs = []
+    for index, name in enumerate(names, 1):
+        executed_copy = root / BOOK_DIR / f"{name}.ipynb"
+        if name not in wanted or (reuse and executed_copy.exists()):
+            if not executed_copy.exists():
+                raise BookBuildError(f"chapter {name} has no executed notebook in {root / BOOK_DIR}; run it first")
+            runs.append(ChapterRun(name, 0.0, False))
+            continue
+        print(f"[{index}/{len(names)}] executing {name} (profile {profile}) ...", flush=True)
+        run = execute_notebook(name, root, profile, config, overrides)
+        print(f"[{index}/{len(names)}] {name} done in {run.seconds:.0f} s", flush=True)
+        runs.append(run)
+    print("building HTML with jupyter-book ...", flush=True)
+    html = build_html(root)
+    print(f"book built: {html / 'index.html'}", flush=True)
+    return html, runs
+
+
+def _cmd_book(args) -> int:
+    import json
+
+    overrides = json.loads(args.overrides) if args.overrides else None
+    start = time.time()
+    build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse)
+    print(f"total {time.time() - start:.0f} s")
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    """``synthaug book``: execute the chapters with papermill and build the HTML book."""
+    p = subparsers.add_parser("book", help="execute every chapter with papermill and build the HTML book")
+    p.add_argument("--profile", default="demo", help="demo (default), smoke or paper")
+    p.add_argument("--config", default=None, help="YAML file with data/model locations (paper profile)")
+    p.add_argument("--root", default=None, help="build folder (default: the repository; _build/html inside it)")
+    p.add_argument("--overrides", default=None, help='JSON dict of profile overrides, e.g. \'{"seeds": [0, 1]}\'')
+    p.add_argument("--chapters", nargs="*", default=None, help="execute only these chapters (others must exist)")
+    p.add_argument("--reuse", action="store_true", help="keep executed notebooks already in book/ (render only)")
+    p.set_defaults(func=_cmd_book)

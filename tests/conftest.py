@@ -1,0 +1,47 @@
+"""Shared fixtures: an isolated cache folder per test session and the real metadata in ../shared/data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+F17K_DIR = SHARED_DATA / "fitzpatrick17k"
+DDI_CSV = SHARED_DATA / "ddi" / "ddi_metadata.csv"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Every test session writes generated data, caches and results into its own temporary folder."""
+    path = tmp_path_factory.mktemp("synthaug-cache")
+    old = os.environ.get("SYNTHAUG_CACHE")
+    os.environ["SYNTHAUG_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SYNTHAUG_CACHE", None)
+    else:
+        os.environ["SYNTHAUG_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def f17k_dir() -> Path:
+    """Folder with the real Fitzpatrick17k metadata and the authors' clean split files."""
+    if not (F17K_DIR / "fitzpatrick17k.csv").is_file():
+        pytest.skip(f"real Fitzpatrick17k metadata not found at {F17K_DIR} (shared/ must sit next to the repository)")
+    return F17K_DIR
+
+
+@pytest.fixture(scope="session")
+def ddi_csv() -> Path:
+    """The real DDI metadata table."""
+    if not DDI_CSV.is_file():
+        pytest.skip(f"real DDI metadata not found at {DDI_CSV}")
+    return DDI_CSV
+
+
+@pytest.fixture(scope="session")
+def smoke_profile():
+    from synthaug_utils.config import load_profile
+
+    return load_profile("smoke")
