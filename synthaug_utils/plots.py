@@ -106,3 +106,160 @@ def plot_image_grid(
     _note(fig, note)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- results figures
+METHOD_ORDER = ["none", "inpaint", "outpaint", "in-then-outpaint", "text-to-image"]
+METHOD_COLOURS = {m: PALETTE[i] for i, m in enumerate(METHOD_ORDER)}
+TRANSFORM_STYLE = {True: "-", False: "--"}
+TRANSFORM_NAMES = {True: "with image transforms", False: "without image transforms"}
+NONE_NAME = "none"
+
+
+def _errorbar(ax, x, table: pd.DataFrame, colour, style: str, label: str, offset: float = 0.0):
+    """Accuracy (%) with its Wald interval as error bars; ``table`` has accuracy, ci_low, ci_high."""
+    y = table["accuracy"].to_numpy() * 100
+    err = np.vstack([y - table["ci_low"].to_numpy() * 100, table["ci_high"].to_numpy() * 100 - y])
+    ax.errorbar(np.asarray(x, float) + offset, y, yerr=err, color=colour, linestyle=style, marker="o", ms=4,
+                capsize=2.5, lw=1.4, label=label)
+
+
+def _stars(ax, x, table: pd.DataFrame, offset: float = 0.0, colour="0.15"):
+    for xi, (_, row) in zip(x, table.iterrows()):
+        if isinstance(row.get("stars"), str) and row["stars"]:
+            ax.annotate(row["stars"], (xi + offset, row["ci_high"] * 100), textcoords="offset points", xytext=(0, 2),
+                        ha="center", fontsize=9, color=colour)
+
+
+def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+    """Fig. 3: accuracy (%) vs real images per class, one panel per method; baseline in every panel.
+
+    ``table``: :func:`synthaug_utils.analysis.fig3_table`. Solid lines: with image transforms;
+    dashed: without. Stars: BH-adjusted p of the method vs no synthetic data at that n.
+    """
+    set_style()
+    methods = [m for m in METHOD_ORDER[1:] if m in set(table.method)]
+    ns = sorted(table.n_real.unique())
+    xpos = {n: i for i, n in enumerate(ns)}
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.8), sharey=True, squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        for tf in sorted(table.transforms.unique(), reverse=True):
+            for arm, colour in ((NONE_NAME, "0.45"), (method, METHOD_COLOURS[method])):
+                rows = table[(table.method == arm) & (table.transforms == tf)].sort_values("n_real")
+                x = [xpos[n] for n in rows.n_real]
+                off = 0.06 if arm == method else -0.06
+                _errorbar(ax, x, rows, colour, TRANSFORM_STYLE[bool(tf)],
+                          f"{'no synthetic' if arm == NONE_NAME else arm}, {TRANSFORM_NAMES[bool(tf)]}", off)
+                if arm == method:
+                    _stars(ax, x, rows, off, colour)
+        ax.set_xticks(range(len(ns)), [str(n) for n in ns])
+        ax.set_xlabel("real images per class")
+        ax.set_title(method)
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    handles, labels = axes[0, -1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    _note(fig, note)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+def plot_figS1(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+    """Fig. S-1: accuracy gain (percentage points) per disease (rows) and method (columns), as a heatmap."""
+    set_style()
+    pivot = table.pivot(index="true", columns="method", values="gain") * 100
+    pivot = pivot[[m for m in METHOD_ORDER if m in pivot.columns]]
+    fig, ax = plt.subplots(figsize=(1.6 * pivot.shape[1] + 3.5, 0.45 * pivot.shape[0] + 1.5))
+    lim = max(np.nanmax(np.abs(pivot.to_numpy())), 1)
+    sns.heatmap(pivot, ax=ax, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=True, fmt="+.1f",
+                cbar_kws={"label": "gain over no synthetic (percentage points)"})
+    ax.set_xlabel("generation method")
+    ax.set_ylabel("")
+    ax.set_title("Per-disease accuracy gain from synthetic data")
+    _note(fig, note)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fig4(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+    """Fig. 4: accuracy (%) vs synthetic images per real image, one panel per n real; stars vs ratio 0."""
+    set_style()
+    ns = sorted(table.n_real.unique())
+    fig, axes = plt.subplots(1, len(ns), figsize=(4.2 * len(ns), 3.8), sharey=True, squeeze=False)
+    for ax, n in zip(axes[0], ns):
+        ratios = sorted(table.synthetic_ratio.unique())
+        for i, tf in enumerate(sorted(table.transforms.unique(), reverse=True)):
+            rows = table[(table.n_real == n) & (table.transforms == tf)].sort_values("synthetic_ratio")
+            x = [ratios.index(r) for r in rows.synthetic_ratio]
+            _errorbar(ax, x, rows, PALETTE[4 if tf else 0], TRANSFORM_STYLE[bool(tf)], TRANSFORM_NAMES[bool(tf)], 0.05 * (i - 0.5))
+            _stars(ax, x, rows, 0.05 * (i - 0.5))
+        ax.set_xticks(range(len(ratios)), [str(r) for r in ratios])
+        ax.set_xlabel("synthetic images per real image")
+        ax.set_title(f"{n} real images per class")
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    axes[0, -1].legend(fontsize=8, loc="lower right")
+    _note(fig, note)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fig5(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+    """Fig. 5: malignant-vs-benign accuracy (%) per skin-tone bin, bars per method, one panel per transforms setting."""
+    set_style()
+    bins = [b for b in ("12", "34", "56", "all") if b in set(table.fst.astype(str))]
+    methods = [m for m in METHOD_ORDER if m in set(table.method)]
+    tfs = sorted(table.transforms.unique(), reverse=True)
+    fig, axes = plt.subplots(1, len(tfs), figsize=(5.2 * len(tfs), 3.8), sharey=True, squeeze=False)
+    width = 0.8 / len(methods)
+    for ax, tf in zip(axes[0], tfs):
+        for j, method in enumerate(methods):
+            rows = table[(table.transforms == tf) & (table.method == method)].assign(fst=lambda d: d.fst.astype(str)).set_index("fst").reindex(bins)
+            x = np.arange(len(bins)) + (j - (len(methods) - 1) / 2) * width
+            y = rows["accuracy"].to_numpy() * 100
+            err = np.vstack([y - rows["ci_low"].to_numpy() * 100, rows["ci_high"].to_numpy() * 100 - y])
+            ax.bar(x, y, width, yerr=err, capsize=2, color=METHOD_COLOURS[method], label="no synthetic" if method == "none" else method)
+            for xi, (_, row) in zip(x, rows.iterrows()):
+                if isinstance(row.get("stars"), str) and row["stars"]:
+                    ax.annotate(row["stars"], (xi, row["ci_high"] * 100), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=9)
+        ax.set_xticks(range(len(bins)), [{"12": "FST I-II", "34": "FST III-IV", "56": "FST V-VI", "all": "all"}[b] for b in bins])
+        ax.set_title(TRANSFORM_NAMES[bool(tf)])
+        ax.set_xlabel("skin-tone bin")
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    axes[0, -1].legend(fontsize=8, loc="lower right")
+    _note(fig, note)
+    fig.tight_layout()
+    return fig
+
+
+def plot_figS2(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+    """Fig. S-2: rare-label and overall accuracy (%) vs images kept of the rare label, lines per control."""
+    set_style()
+    scopes = [s for s in ("rare label", "overall") if s in set(table.scope)]
+    fig, axes = plt.subplots(1, len(scopes), figsize=(5.0 * len(scopes), 3.8), squeeze=False)
+    colours = {"none": "0.45", "duplicate": PALETTE[0], "synthetic": PALETTE[2]}
+    names = {"none": "no rebalancing", "duplicate": "duplicated real images", "synthetic": "synthetic images (inpaint)"}
+    for ax, scope in zip(axes[0], scopes):
+        sub = table[table.scope == scope]
+        pooled = sub.groupby(["rare_n", "control"], as_index=False)[["k", "n"]].sum()
+        for control in ("none", "duplicate", "synthetic"):
+            rows = pooled[pooled.control == control].sort_values("rare_n")
+            if rows.empty:
+                continue
+            low, high = _wald(rows)
+            rows = rows.assign(accuracy=rows.k / rows.n, ci_low=low, ci_high=high)
+            _errorbar(ax, rows.rare_n, rows, colours[control], "-", names[control])
+        ax.set_xscale("log", base=2)
+        ticks = sorted(sub.rare_n.dropna().unique())
+        ax.set_xticks(ticks, [str(int(t)) for t in ticks])
+        ax.set_xlabel("real images kept of the rare label")
+        ax.set_title(f"accuracy on the {scope}" if scope == "rare label" else "overall accuracy")
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    axes[0, -1].legend(fontsize=8, loc="lower right")
+    _note(fig, note)
+    fig.tight_layout()
+    return fig
+
+
+def _wald(rows: pd.DataFrame):
+    from synthaug_utils.stats import wald_interval
+
+    return wald_interval(rows.k.to_numpy(), rows.n.to_numpy())

@@ -1,0 +1,60 @@
+"""Figure tables from planted trial results: pooled accuracy, gains, paired bootstrap, BH, shape checks."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthaug_utils import analysis, plots
+
+
+def _planted(acc_by_arm: dict, seeds=(0, 1, 2), n_images=200, seed=0):
+    """A trial frame + predictions whose true accuracy per (n_real, method) is given."""
+    rng = np.random.default_rng(seed)
+    frame, preds = [], []
+    images = [f"img{i:03d}" for i in range(n_images)]
+    labels = np.array(["a", "b", "c", "d"])[np.arange(n_images) % 4]
+    fst = (np.arange(n_images) % 3 + 1) * 11 + np.arange(n_images) % 3 * 11  # 12, 34, 56
+    for (n_real, method), p in acc_by_arm.items():
+        for s in seeds:
+            key = f"{n_real}-{method}-{s}"
+            frame.append({"key": key, "n_real": n_real, "transforms": True, "seed": s, "synthetic_method": None if method == "none" else method,
+                          "synthetic_ratio": 0 if method == "none" else 10, "duplicate": 0, "n_real_per_label": ""})
+            correct = rng.uniform(size=n_images) < p
+            preds.append(pd.DataFrame({"key": key, "image_id": images, "label": labels,
+                                       "pred_1": np.where(correct, labels, "zz"), "fst": fst}))
+    return pd.DataFrame(frame), pd.concat(preds, ignore_index=True)
+
+
+def test_fig3_table_finds_a_planted_gain_and_not_a_null_one():
+    frame, preds = _planted({(4, "none"): 0.4, (4, "inpaint"): 0.6, (64, "none"): 0.7, (64, "inpaint"): 0.7})
+    table = analysis.fig3_table(frame, preds, n_boot=500)
+    small = table[(table.n_real == 4) & (table.method == "inpaint")].iloc[0]
+    large = table[(table.n_real == 64) & (table.method == "inpaint")].iloc[0]
+    assert 0.12 < small.gain < 0.28 and small.gain_low > 0 and small.p_bh < 1e-6 and small.stars == "***"
+    assert abs(large.gain) < 0.06 and large.gain_low < 0 < large.gain_high and large.p_bh > 0.05
+    base = table[(table.n_real == 4) & (table.method == "none")].iloc[0]
+    assert base.n == 3 * 200 and base.runs == 3 and np.isnan(base.p)
+    assert base.ci_low < base.accuracy < base.ci_high
+    # the paper-style per-run p is larger (n = one test set per arm instead of seeds x images)
+    assert small.p_per_run > small.p
+    checks = analysis.shape_checks_fig3(table)
+    assert checks.iloc[0].helps_most_at_small_n and checks.iloc[0].gain_shrinks_with_n
+
+
+def test_bh_adjusts_over_the_whole_figure():
+    frame, preds = _planted({(n, m): 0.5 + (0.05 if m != "none" else 0) for n in (1, 2, 3) for m in ("none", "inpaint", "text-to-image")})
+    table = analysis.fig3_table(frame, preds, n_boot=200).dropna(subset=["p"])
+    assert len(table) == 6 and (table.p_bh >= table.p - 1e-12).all()
+
+
+def test_figure_functions_draw(tmp_path):
+    frame, preds = _planted({(n, m): 0.3 + 0.001 * n + (0.1 if m != "none" else 0) for n in (1, 16, 64) for m in ("none", "inpaint", "text-to-image")})
+    fig = plots.plot_fig3(analysis.fig3_table(frame, preds, n_boot=100), plots.DEMO_NOTE)
+    fig.savefig(tmp_path / "f3.png")
+    fig = plots.plot_figS1(analysis.figS1_table(frame, preds))
+    fig.savefig(tmp_path / "s1.png")
+    assert (tmp_path / "f3.png").stat().st_size > 10_000
+
+
+def test_empty_store_gives_a_clear_error():
+    with pytest.raises(Exception, match="run the grid first"):
+        analysis.fig3_table(pd.DataFrame(), pd.DataFrame())
