@@ -217,3 +217,168 @@ def shape_checks_fig4(table: pd.DataFrame) -> pd.DataFrame:
                      "best_gain_beyond": beyond.gain.max() if len(beyond) else np.nan, "extra_gain_beyond_first": extra,
                      "saturates": bool(len(beyond) and extra < abs(first.gain))})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- notebook helpers
+def grid_results(grid: str, profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run (or load from the store) a named grid; return (trial frame, per-test-image predictions)."""
+    from synthaug_utils import experiments
+
+    store = experiments.ResultsStore(store or experiments.default_store(profile))
+    frame = experiments.run_grid(grid, profile, store, executor)
+    return frame, store.predictions(frame["key"].tolist())
+
+
+def percent(x: float, digits: int = 1, signed: bool = False) -> str:
+    """A proportion as a percentage string ("12.3%"; "+12.3 pp" when ``signed``)."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x * 100:+.{digits}f} pp" if signed else f"{x * 100:.{digits}f}%"
+
+
+def pvalue(p: float) -> str:
+    """A p-value for prose: 3 significant digits, scientific below 0.001."""
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return f"{p:.2e}" if p < 1e-3 else f"{p:.3f}"
+
+
+def fig3_highlights(table: pd.DataFrame) -> dict[str, str]:
+    """Numbers for the Fig. 3 prose: the largest gain (where, p) and the gains at the largest n."""
+    tests = table[table.method != NONE].dropna(subset=["gain"])
+    best = tests.loc[tests.gain.idxmax()]
+    largest = tests[tests.n_real == tests.n_real.max()]
+    out = {
+        "f3_best_gain": percent(best.gain, signed=True), "f3_best_method": str(best.method), "f3_best_n": str(int(best.n_real)),
+        "f3_best_transforms": "with" if best.transforms else "without", "f3_best_p": pvalue(best.p_bh),
+        "f3_best_ci": f"{percent(best.gain_low, signed=True)} to {percent(best.gain_high, signed=True)}",
+        "f3_largest_n": str(int(tests.n_real.max())),
+        "f3_n_significant": str(int((tests.p_bh < 0.05).sum())), "f3_n_tests": str(len(tests)),
+        "f3_runs": str(int(table.runs.max())),
+    }
+    for _, row in largest.iterrows():
+        tag = f"{row.method.replace('-', '_')}_{'tf' if row.transforms else 'notf'}"
+        out[f"f3_large_{tag}"] = f"{percent(row.gain, signed=True)} (95% CI {percent(row.gain_low, signed=True)} to {percent(row.gain_high, signed=True)})"
+    return out
+
+
+def fig4_highlights(table: pd.DataFrame) -> dict[str, str]:
+    """Numbers for the Fig. 4 prose: the gain at the first ratio and the best gain beyond it."""
+    tests = table.dropna(subset=["gain"])
+    best = tests.loc[tests.gain.idxmax()]
+    first_ratio = int(tests.synthetic_ratio.min())
+    first = tests[tests.synthetic_ratio == first_ratio]
+    top_first = first.loc[first.gain.idxmax()]
+    checks = shape_checks_fig4(table)
+    return {
+        "f4_best_gain": percent(best.gain, signed=True), "f4_best_ratio": str(int(best.synthetic_ratio)),
+        "f4_best_n": str(int(best.n_real)), "f4_best_p": pvalue(best.p_bh),
+        "f4_first_ratio": str(first_ratio), "f4_first_gain": percent(top_first.gain, signed=True),
+        "f4_first_n": str(int(top_first.n_real)), "f4_first_p": pvalue(top_first.p_bh),
+        "f4_saturating": str(int(checks.saturates.sum())), "f4_settings": str(len(checks)),
+        "f4_n_significant": str(int((tests.p_bh < 0.05).sum())), "f4_n_tests": str(len(tests)),
+    }
+
+
+def fig5_highlights(table: pd.DataFrame) -> dict[str, str]:
+    """Numbers for the Fig. 5 prose: the largest gain per skin-tone bin, with its bootstrap CI."""
+    out = {}
+    tests = table.dropna(subset=["gain"])
+    for fst in ("12", "34", "56", "all"):
+        sub = tests[tests.fst.astype(str) == fst]
+        if sub.empty:
+            continue
+        best = sub.loc[sub.gain.idxmax()]
+        base = table[(table.fst.astype(str) == fst) & (table.method == NONE) & (table.transforms == best.transforms)].iloc[0]
+        out[f"f5_{fst}_from"] = percent(base.accuracy)
+        out[f"f5_{fst}_to"] = percent(best.accuracy)
+        out[f"f5_{fst}_gain"] = percent(best.gain, signed=True)
+        out[f"f5_{fst}_ci"] = f"{percent(best.gain_low, signed=True)} to {percent(best.gain_high, signed=True)}"
+        out[f"f5_{fst}_method"] = str(best.method)
+        out[f"f5_{fst}_p"] = pvalue(best.p_bh)
+    out["f5_n_positive"] = str(int((tests.gain > 0).sum()))
+    out["f5_n_tests"] = str(len(tests))
+    out["f5_n_significant"] = str(int((tests.p_bh < 0.05).sum()))
+    return out
+
+
+def figS2_highlights(table: pd.DataFrame) -> dict[str, str]:
+    """Numbers for the Fig. S-2 prose: synthetic vs duplication on the rare label, pooled over labels and seeds."""
+    rare = table[table.scope == "rare label"]
+    pooled = rare.groupby(["rare_n", "control"], as_index=False)[["k", "n"]].sum()
+    pooled["accuracy"] = pooled.k / pooled.n
+    smallest = pooled.rare_n.min()
+    at = pooled[pooled.rare_n == smallest].set_index("control")["accuracy"]
+    tests = table.dropna(subset=["gain"])
+    return {
+        "s2_smallest": str(int(smallest)),
+        "s2_synthetic": percent(at.get("synthetic", np.nan)), "s2_duplicate": percent(at.get("duplicate", np.nan)),
+        "s2_none": percent(at.get("none", np.nan)),
+        "s2_n_significant": str(int((tests.p_bh < 0.05).sum())), "s2_n_tests": str(len(tests)),
+        "s2_labels": ", ".join(sorted(table.rare_label.unique())),
+    }
+
+
+# ----------------------------------------------------------------------------- reproduction report
+def _options(cell) -> list[str]:
+    """Allowed values of a paper-value setting cell ("" = any; "a|b" = any of a, b)."""
+    cell = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell)
+    return [] if cell == "" else cell.split("|")
+
+
+def _match(table: pd.DataFrame, row: pd.Series, columns: dict[str, str]) -> pd.DataFrame:
+    """Rows of ``table`` matching the paper row's settings; ``columns`` maps paper setting -> table column."""
+    out = table
+    for paper_col, table_col in columns.items():
+        allowed = _options(row.get(paper_col))
+        if not allowed or table_col not in out:
+            continue
+        if paper_col == "transforms":
+            allowed_values = {a == "yes" for a in allowed}
+            out = out[out[table_col].astype(bool).isin(allowed_values)]
+        else:
+            out = out[out[table_col].astype(str).isin(allowed)]
+    return out
+
+
+def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's numeric values beside this build's values for the same cells.
+
+    ``tables`` maps a figure id ("3", "4", "5") to its analysis table. Accuracies and
+    gains are in percent / percentage points, as in the paper. Columns: figure,
+    quantity, setting, paper, paper_ci, build, build_ci, difference, paper_in_build_ci,
+    status ("compared", or why not).
+    """
+    columns = {"method": "method", "n_real": "n_real", "transforms": "transforms", "fst_bin": "fst", "ratio": "synthetic_ratio"}
+    rows = []
+    for _, row in paper[paper.quantity.isin(["accuracy", "accuracy_gain", "max_accuracy_gain"])].iterrows():
+        fig = str(row.figure)
+        setting = ", ".join(f"{k}={row[k]}" for k in columns if _options(row.get(k)))
+        out = {"figure": fig, "quantity": row.quantity, "setting": setting, "paper": row.value,
+               "paper_ci": "" if np.isnan(row.ci_low) else f"{row.ci_low:+.1f} to {row.ci_high:+.1f}"}
+        table = tables.get(fig)
+        if table is None:
+            rows.append({**out, "status": "figure not built"})
+            continue
+        use = dict(columns)
+        if fig in ("3", "5"):
+            use.pop("ratio")  # one synthetic ratio per figure
+        if fig == "5" and row.quantity == "accuracy" and not _options(row.get("fst_bin")):
+            table = table[table.fst.astype(str) == "all"]
+        cells = _match(table, row, use)
+        if row.quantity != "accuracy":
+            cells = cells.dropna(subset=["gain"])
+        if cells.empty:
+            rows.append({**out, "status": "cell not in this build's grid"})
+            continue
+        if row.quantity == "accuracy":
+            cell = cells.loc[cells.accuracy.idxmax()] if len(cells) > 1 else cells.iloc[0]
+            value, low, high = cell.accuracy * 100, cell.ci_low * 100, cell.ci_high * 100
+        else:
+            cell = cells.loc[cells.gain.idxmax()] if (row.quantity == "max_accuracy_gain" or len(cells) > 1) else cells.iloc[0]
+            value, low, high = cell.gain * 100, cell.gain_low * 100, cell.gain_high * 100
+        inside = bool(low <= row.value <= high) if np.isfinite(low) and np.isfinite(high) else None
+        rows.append({**out, "build": value, "build_ci": f"{low:.1f} to {high:.1f}" if np.isfinite(low) else "",
+                     "difference": value - row.value, "paper_in_build_ci": inside,
+                     "status": "compared" if len(cells) == 1 or row.quantity == "max_accuracy_gain" else f"best of {len(cells)} matching cells"})
+    return pd.DataFrame(rows)

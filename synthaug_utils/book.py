@@ -217,3 +217,11 @@ def register_cli(subparsers) -> None:
     p.add_argument("--chapters", nargs="*", default=None, help="execute only these chapters (others must exist)")
     p.add_argument("--reuse", action="store_true", help="keep executed notebooks already in book/ (render only)")
     p.set_defaults(func=_cmd_book)
+
+
+def glue_values(values: dict) -> None:
+    """Glue every ``name -> text`` pair for use as ``{glue:text}`name``` in the page's prose (not displayed)."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value, display=False)

@@ -1,0 +1,65 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Malignancy classification by skin type (Fig. 5)
+#
+# Malignant-vs-benign classifiers on the DDI set (the `demo-ddi` stand-in on embedded
+# profiles), trained on the whole training pool with and without synthetic images
+# (inpainting, in-then-outpainting) and with and without image transforms; accuracy per
+# skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI). DDI images are never shown.
+
+# %% tags=["parameters"]
+profile = "demo"
+config = None
+overrides = {}
+store = None
+executor = None
+
+# %%
+from synthaug_utils import analysis, plots
+from synthaug_utils.book import glue_values
+from synthaug_utils.config import load_profile
+from synthaug_utils.experiments import grid_settings
+
+P = load_profile(profile, config, overrides)
+note = plots.DEMO_NOTE if P.is_embedded else None
+settings = grid_settings("fig5", P)
+frame, predictions = analysis.grid_results("fig5", P, store, executor)
+table = analysis.fig5_table(frame, predictions)
+glue_values(analysis.fig5_highlights(table))
+glue_values({"f5_trials": str(len(frame)), "f5_seeds": str(len(settings["seeds"])), "f5_ratio": str(settings["ratio"])})
+
+# %% [markdown]
+# ```{admonition} Demo profile
+# :class: warning
+# On the `demo` profile the skin-tone bins are properties of drawn stand-in images:
+# these results say nothing about real patients or real skin types.
+# ```
+#
+# This run: {glue:text}`f5_trials` trials ({glue:text}`f5_seeds` seeds),
+# {glue:text}`f5_ratio` synthetic images per real image. Largest gain per bin
+# (paired bootstrap 95% CI, BH-adjusted p):
+#
+# - FST I-II: {glue:text}`f5_12_from` to {glue:text}`f5_12_to` ({glue:text}`f5_12_gain`, {glue:text}`f5_12_ci`, p = {glue:text}`f5_12_p`) with {glue:text}`f5_12_method`;
+# - FST III-IV: {glue:text}`f5_34_from` to {glue:text}`f5_34_to` ({glue:text}`f5_34_gain`, {glue:text}`f5_34_ci`, p = {glue:text}`f5_34_p`) with {glue:text}`f5_34_method`;
+# - FST V-VI: {glue:text}`f5_56_from` to {glue:text}`f5_56_to` ({glue:text}`f5_56_gain`, {glue:text}`f5_56_ci`, p = {glue:text}`f5_56_p`) with {glue:text}`f5_56_method`.
+#
+# {glue:text}`f5_n_positive` of {glue:text}`f5_n_tests` comparisons show a positive
+# gain; {glue:text}`f5_n_significant` are significant after BH adjustment.
+
+# %%
+fig = plots.plot_fig5(table, note)
+
+# %%
+cols = ["fst", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "p", "p_bh", "stars"]
+table[cols].round(4)
