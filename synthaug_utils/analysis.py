@@ -382,3 +382,33 @@ def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> 
                      "difference": value - row.value, "paper_in_build_ci": inside,
                      "status": "compared" if len(cells) == 1 or row.quantity == "max_accuracy_gain" else f"best of {len(cells)} matching cells"})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- embeddings chapter inputs
+def synthetic_sets_of_grid(grid: str, profile) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The real training pool and the synthetic images a grid trains on at its largest n (first seed).
+
+    Returns (real, synthetic): ``real`` = the training pool of the grid's split (image_id,
+    path, label, fst); ``synthetic`` = one row per synthetic image (image_id, path, label,
+    fst, source_id, method, variant). Generation happens only if the grid has not run yet.
+    """
+    from synthaug_utils import experiments
+    from synthaug_utils.data import load_splits
+
+    specs = [s for s in experiments.build_grid(grid, profile) if s.synthetic_ratio]
+    if not specs:
+        raise DataError(f"grid {grid!r} uses no synthetic images")
+    largest = max(s.n_real or 0 for s in specs)
+    first_seed = min(s.seed for s in specs)
+    chosen = {}
+    for spec in specs:
+        if (spec.n_real or 0) == largest and spec.seed == first_seed and not spec.transforms:
+            chosen.setdefault((spec.synthetic_method, spec.synthetic_variant), spec)
+    splits = load_splits(profile, specs[0].which(profile), specs[0].split_seed)
+    parts = []
+    for (method, variant), spec in sorted(chosen.items()):
+        table, _ = experiments.training_table(spec, profile, splits)
+        parts.append(table[table.synthetic].assign(method=method, variant=variant))
+    synthetic = pd.concat(parts, ignore_index=True)
+    real = splits.train_pool[["image_id", "path", "label", "fst"]].reset_index(drop=True)
+    return real, synthetic

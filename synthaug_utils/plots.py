@@ -263,3 +263,96 @@ def _wald(rows: pd.DataFrame):
     from synthaug_utils.stats import wald_interval
 
     return wald_interval(rows.k.to_numpy(), rows.n.to_numpy())
+
+
+# ----------------------------------------------------------------------------- embeddings (Fig. 2, S-3) and quality
+def _thumbnail(ax, image: np.ndarray, xy, zoom: float = 0.45, edge="0.2"):
+    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+
+    box = AnnotationBbox(OffsetImage(image, zoom=zoom), xy, frameon=True, pad=0.1, bboxprops={"edgecolor": edge, "lw": 0.8})
+    ax.add_artist(box)
+
+
+def plot_projection(
+    coords: np.ndarray,
+    meta: pd.DataFrame,
+    colour_by: str,
+    title: str,
+    thumbnails: dict[int, np.ndarray] | None = None,
+    axis_names: tuple[str, str] = ("PC 1", "PC 2"),
+    note: str | None = None,
+) -> plt.Figure:
+    """Fig. 2A/2B, S-3: a 2-D projection (N, 2) of embeddings coloured by a ``meta`` column, with image thumbnails.
+
+    ``thumbnails`` maps a row index of ``meta`` to a uint8 image drawn at that point.
+    """
+    set_style()
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
+    groups = sorted(meta[colour_by].astype(str).unique())
+    colours = dict(zip(groups, sns.color_palette("colorblind", len(groups)) if len(groups) <= 10 else sns.color_palette("husl", len(groups))))
+    for group in groups:
+        mask = (meta[colour_by].astype(str) == group).to_numpy()
+        ax.scatter(coords[mask, 0], coords[mask, 1], s=7, alpha=0.55, color=colours[group], label=group, lw=0)
+    for index, image in (thumbnails or {}).items():
+        _thumbnail(ax, image, coords[index], edge=colours[str(meta[colour_by].iloc[index])])
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
+    ax.set_title(title)
+    ax.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    _note(fig, note)
+    fig.tight_layout()
+    return fig
+
+
+def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: str | None = None) -> plt.Figure:
+    """Fig. 2C: cosine distance (1 - cosine similarity) distributions per pair group, means and BH p-values."""
+    set_style()
+    order = tests["group"].tolist()
+    fig, ax = plt.subplots(figsize=(8.0, 0.6 * len(order) + 1.6))
+    palette = ["0.55"] + [PALETTE[i % len(PALETTE)] for i in range(1, len(order))]
+    sns.boxplot(data=long, y="group", x="distance", order=order, palette=palette, hue="group", legend=False, ax=ax,
+                fliersize=1, linewidth=0.8)
+    for y, (_, row) in enumerate(tests.iterrows()):
+        text = f"mean {row['mean']:.3f}" + ("" if not np.isfinite(row["p_bh"]) else f", BH p = {row['p_bh']:.2g}")
+        ax.text(ax.get_xlim()[1], y, "  " + text, va="center", fontsize=8)
+    ax.set_xlabel("cosine distance between embeddings (1 - cosine similarity)")
+    ax.set_ylabel("")
+    ax.set_title("Pairwise embedding distances")
+    _note(fig, note)
+    fig.tight_layout()
+    return fig
+
+
+def plot_quality(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+    """Synthetic-set quality per method (all labels): Fréchet distance, kernel distance, precision, recall, memorised share."""
+    set_style()
+    overall = table[table.label == "all"].copy()
+    overall["set"] = overall["method"] + "\n" + overall["variant"]
+    metrics = [("frechet", "Fréchet distance\n(lower = closer)"), ("kernel", "kernel distance (MMD²)\n(lower = closer)"),
+               ("precision", "precision (k-NN)\n(share realistic)"), ("recall", "recall (k-NN)\n(share of real covered)"),
+               ("memorised_share", "memorised share\n(nearest real = own source)")]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.6))
+    for ax, (col, name) in zip(axes, metrics):
+        colours = [METHOD_COLOURS.get(m, PALETTE[0]) for m in overall["method"]]
+        ax.bar(range(len(overall)), overall[col], color=colours)
+        ax.set_xticks(range(len(overall)), overall["set"], fontsize=7, rotation=30, ha="right")
+        ax.set_title(name, fontsize=9)
+    _note(fig, note)
+    fig.tight_layout()
+    return fig
+
+
+def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, note: str | None = None) -> plt.Figure:
+    """Per (method, label): a quality metric of the synthetic set (x) against the accuracy gain it brought (y, pp)."""
+    set_style()
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    for method, sub in joined.groupby("method"):
+        ax.scatter(sub[metric], sub["gain"] * 100, color=METHOD_COLOURS.get(method, PALETTE[0]), label=method, s=28)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xlabel(metric_name)
+    ax.set_ylabel("accuracy gain over no synthetic (percentage points)")
+    ax.set_title("Set quality vs accuracy gain, per class and method")
+    ax.legend(fontsize=8)
+    _note(fig, note)
+    fig.tight_layout()
+    return fig

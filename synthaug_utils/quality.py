@@ -422,3 +422,64 @@ def quality_table(
                 "nn_distance_median": float(np.median(mem.nn_distance)) if mem else np.nan,
             })
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- the paper's Fig. 2 analyses
+def distance_comparisons(
+    real_emb,
+    real_ids: Sequence[str],
+    synth_emb,
+    synth_meta,
+    n_pairs: int = 2000,
+    seed: int = 0,
+    matched_methods: Sequence[str] = ("in-then-outpaint",),
+):
+    """Cosine distances (1 - dot, L2-normalised embeddings) for the paper's Fig. 2C, with tests.
+
+    Groups: random real-real pairs; random real-synthetic pairs per method; each synthetic
+    image of ``matched_methods`` against its own source image. Every other group is
+    compared with real-real by a two-sample t-test; p-values are BH adjusted together.
+
+    Returns (long, tests): ``long`` has columns group, distance (one row per pair);
+    ``tests`` has group, n, mean, sd, p, p_bh.
+    """
+    import pandas as pd
+
+    from synthaug_utils.stats import benjamini_hochberg, two_sample_ttest
+
+    real = l2_normalise(_as_2d(real_emb, "real_emb"))
+    synth = l2_normalise(_as_2d(synth_emb, "synth_emb"))
+    synth_meta = synth_meta.reset_index(drop=True)
+    groups = {"real-real (random pairs)": random_pair_distances(real, n_pairs, seed)}
+    for method, sub in synth_meta.groupby("method", sort=True):
+        groups[f"real-synthetic ({method}, random pairs)"] = random_cross_distances(real, synth[sub.index.to_numpy()], n_pairs, seed)
+    for method in matched_methods:
+        sub = synth_meta[synth_meta.method == method]
+        sub = sub[sub.source_id.isin(set(real_ids))]
+        if len(sub):
+            groups[f"synthetic vs own source ({method})"] = matched_distances(
+                synth[sub.index.to_numpy()], sub.source_id.tolist(), real, list(real_ids))
+    reference = groups["real-real (random pairs)"]
+    rows = []
+    for name, values in groups.items():
+        row = {"group": name, "n": len(values), "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1))}
+        row["p"] = np.nan if name.startswith("real-real") else two_sample_ttest(values, reference).p_value
+        rows.append(row)
+    tests = pd.DataFrame(rows)
+    tests["p_bh"] = benjamini_hochberg(tests["p"].to_numpy(dtype=float))
+    long = pd.concat([pd.DataFrame({"group": k, "distance": v}) for k, v in groups.items()], ignore_index=True)
+    return long, tests
+
+
+def project(embeddings, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """2-D projection (N, 2) of (N, D) embeddings: "pca" (first two principal components) or "umap" (seeded)."""
+    x = _as_2d(embeddings, "embeddings", min_rows=3)
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=seed).fit_transform(x)
+    if method == "umap":
+        import umap
+
+        return umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1, metric="cosine").fit_transform(x)
+    raise ValueError(f"unknown projection {method!r}; use 'pca' or 'umap'")
