@@ -12,6 +12,8 @@ import sys
 # module path -> subcommand names it registers (kept here so --help needs no heavy import)
 _SUBCOMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "synthaug_utils.data": ("data",),
+    "synthaug_utils.generation": ("generate", "dreambooth", "pretrain-generator"),
+    "synthaug_utils.experiments": ("trial", "run"),
     "synthaug_utils.book": ("book",),
 }
 

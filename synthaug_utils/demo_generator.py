@@ -7,7 +7,7 @@ the analogue of Stable Diffusion's web-scale pretraining. Every part is the real
 diffusers / transformers class, so the generation and DreamBooth code paths are the
 ones the paper profile runs with Stable Diffusion:
 
-- ``vae``: :class:`diffusers.AutoencoderKL`, 64 px RGB <-> 8 x 8 x 4 latents (factor 8, as SD);
+- ``vae``: :class:`diffusers.AutoencoderKL`, 64 px RGB <-> 16 x 16 x 4 latents (factor 4; SD: 8);
 - ``text_encoder``: :class:`transformers.CLIPTextModel` built from a small config;
 - ``tokenizer``: :class:`transformers.CLIPTokenizer` with a vocabulary written here
   (:func:`build_tokenizer_files`): every word of the prompt vocabulary is one BPE
@@ -36,7 +36,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -46,13 +46,12 @@ import torch.nn.functional as F
 
 from synthaug_utils.config import PACKAGE_DIR, Profile, cache_dir, load_profile
 from synthaug_utils.errors import MissingModelError, UserFacingError
+from synthaug_utils.generation import center_mask, outer_mask, prompt_for
 
 TEXT2IMAGE_ID = "demo://ldm-text2image"
 INPAINT_ID = "demo://ldm-inpaint"
 DEMO_MODEL_KINDS = {TEXT2IMAGE_ID: "text2image", INPAINT_ID: "inpaint"}
 RESOURCE_DIR = PACKAGE_DIR / "resources" / "demo_ldm"
-PROMPT_TEMPLATE = "An image of {label}, a skin disease"
-FST_SUFFIX = ", Fitzpatrick skin type {fst}"
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 _ALPHABET = list("abcdefghijklmnopqrstuvwxyz0123456789") + [",", ".", "-", "'", "(", ")", "/"]
@@ -69,13 +68,20 @@ PROMPT_WORDS = (
 # ----------------------------------------------------------------------------- architecture
 @dataclass(frozen=True)
 class DemoArchitecture:
-    """Sizes of the demo latent diffusion model (px for images, channels for layers)."""
+    """Sizes of the demo latent diffusion model (px for images, channels for layers).
+
+    The autoencoder has 3 levels (latent factor 4: 64 px -> 16 x 16 x 4 latents; SD
+    uses 4 levels, factor 8, at 512 px): at 64 px a factor-8 latent (8 x 8 x 4) lost
+    the lesions' shapes after the pretraining budget allows. Its mid-block attention is
+    off (a fully convolutional autoencoder, so it can pretrain on crops).
+    """
 
     image_size: int = 64
-    vae_channels: tuple[int, ...] = (8, 16, 32, 32)  # 4 levels -> latent factor 8, as SD
+    vae_channels: tuple[int, ...] = (8, 16, 32)
+    vae_mid_attention: bool = False
     latent_channels: int = 4
-    unet_channels: tuple[int, ...] = (32, 64)
-    unet_attention: tuple[bool, ...] = (False, True)  # cross-attention per UNet level
+    unet_channels: tuple[int, ...] = (16, 32, 64)
+    unet_attention: tuple[bool, ...] = (False, False, True)  # cross-attention per UNet level
     unet_layers_per_block: int = 1
     text_width: int = 64
     text_layers: int = 2
@@ -173,6 +179,7 @@ def build_components(arch: DemoArchitecture, tokenizer_dir: Path, seed: int = 0)
         latent_channels=arch.latent_channels,
         norm_num_groups=arch.norm_groups,
         sample_size=arch.image_size,
+        mid_block_add_attention=arch.vae_mid_attention,
     )
     text_config = CLIPTextConfig(
         vocab_size=len(tokenizer),
@@ -188,10 +195,16 @@ def build_components(arch: DemoArchitecture, tokenizer_dir: Path, seed: int = 0)
     )
     text_encoder = CLIPTextModel(text_config)
     unet = UNet2DConditionModel(**unet_config(arch, in_channels=4))
-    scheduler = DPMSolverMultistepScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000
-    )
+    scheduler = DPMSolverMultistepScheduler(**SCHEDULER_CONFIG)
     return {"vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet, "scheduler": scheduler}
+
+
+# Stable Diffusion's noise schedule; "trailing" spacing starts sampling at the last training
+# timestep, which matters at the few steps the demo profile uses.
+SCHEDULER_CONFIG = dict(
+    beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+    timestep_spacing="trailing", steps_offset=1,
+)
 
 
 def unet_config(arch: DemoArchitecture, in_channels: int) -> dict:
@@ -260,14 +273,17 @@ def save_pipeline_folder(components: dict, kind: str, out: Path, dtype: torch.dt
 class PretrainSettings:
     """Budget of the demo generator's pretraining (steps are optimiser updates; lr for AdamW)."""
 
-    vae_steps: int = 1500
-    vae_batch: int = 32
-    vae_lr: float = 2e-3
+    vae_steps: int = 2400
+    vae_batch: int = 16
+    vae_lr: float = 3e-3
+    vae_crop: int = 32  # px
+    vae_crop_share: float = 0.75
+    vae_logvar_init: float = -8.0
     kl_weight: float = 1e-6
-    unet_steps: int = 3000
+    unet_steps: int = 2500
     unet_batch: int = 64
     unet_lr: float = 1e-3
-    inpaint_steps: int = 1500
+    inpaint_steps: int = 1200
     masks_per_image: int = 4
     prompt_dropout: float = 0.1  # share of empty prompts (classifier-free guidance)
     fst_prompt_share: float = 0.5  # share of prompts with the Fitzpatrick suffix
@@ -278,29 +294,11 @@ class PretrainSettings:
 def pretrain_settings(profile: Profile) -> PretrainSettings:
     """Demo: the full budget (about 10-15 min on 2 cores). Smoke: a toy model in seconds."""
     if profile.name == "smoke":
-        return PretrainSettings(vae_steps=40, unet_steps=40, inpaint_steps=20, vae_batch=16, unet_batch=16)
+        return PretrainSettings(vae_steps=60, unet_steps=60, inpaint_steps=30, unet_batch=16)
     return PretrainSettings()
 
 
-# ----------------------------------------------------------------------------- prompts and data
-def prompt_for(label: str, fst: int | None = None, template: str = PROMPT_TEMPLATE) -> str:
-    """``template`` filled with ``label``; with ``fst``, the suffix ``, Fitzpatrick skin type {n}``.
-
-    FST -1 (unknown) reads ``unknown`` (as the authors' code); DDI bins 12/34/56 read ``1-2`` etc.
-    """
-    text = template.format(label=label)
-    if fst is None:
-        return text
-    fst = int(fst)
-    if fst in (12, 34, 56):
-        name = f"{fst // 10}-{fst % 10}"
-    elif 1 <= fst <= 6:
-        name = str(fst)
-    else:
-        name = "unknown"
-    return text + FST_SUFFIX.format(fst=name)
-
-
+# ----------------------------------------------------------------------------- data helpers
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) -> float32 (N, 3, H, W) in [-1, 1]."""
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
@@ -347,17 +345,41 @@ def _log(message: str, log: Callable[[str], None] | None) -> None:
 
 
 # ----------------------------------------------------------------------------- pretraining
+def _warmup_cosine(opt, steps: int, warmup: float = 0.05):
+    """Linear warm-up over ``warmup`` of the steps (at least 1), then cosine decay to 0."""
+    n_warm = max(1, int(steps * warmup))
+
+    def factor(step: int) -> float:
+        if step < n_warm:
+            return (step + 1) / n_warm
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - n_warm) / max(1, steps - n_warm))))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def _train_vae(vae, images: torch.Tensor, s: PretrainSettings, gen: torch.Generator, log) -> float:
-    """Train the autoencoder (L1 + L2 reconstruction + KL); returns the latent scaling factor (1 / std)."""
+    """Train the autoencoder; returns the latent scaling factor (1 / std of the latent means).
+
+    Loss: L1 + L2 reconstruction + ``kl_weight`` x KL. The first ``vae_crop_share`` of the
+    steps use random ``vae_crop`` px crops (4x cheaper; the autoencoder is fully
+    convolutional), the rest whole images. The posterior log-variance starts at
+    ``vae_logvar_init`` (std ~0.02): with SD's tiny KL weight it stays small, and a decoder
+    that sees unit-variance latent noise from step 0 learns to blur.
+    """
     from tqdm.auto import tqdm
 
+    with torch.no_grad():
+        vae.encoder.conv_out.bias[vae.config.latent_channels :] = s.vae_logvar_init
     opt = torch.optim.AdamW(vae.parameters(), lr=s.vae_lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.vae_lr, total_steps=s.vae_steps, pct_start=0.05)
+    sched = _warmup_cosine(opt, s.vae_steps)
     vae.train()
-    n = len(images)
+    n, side = len(images), images.shape[-1]
     for step in tqdm(range(s.vae_steps), desc="pretrain VAE", mininterval=5):
         idx = torch.randint(n, (s.vae_batch,), generator=gen)
         x = dihedral(images[idx], int(torch.randint(8, (1,), generator=gen)))
+        if step < s.vae_crop_share * s.vae_steps and s.vae_crop < side:
+            i, j = torch.randint(0, side - s.vae_crop + 1, (2,), generator=gen).tolist()
+            x = x[:, :, i : i + s.vae_crop, j : j + s.vae_crop]
         posterior = vae.encode(x).latent_dist
         z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=gen)
         rec = vae.decode(z).sample
@@ -408,10 +430,10 @@ def _train_unet(
     from diffusers import DDPMScheduler
     from tqdm.auto import tqdm
 
-    noise_scheduler = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000)
+    noise_scheduler = DDPMScheduler(**SCHEDULER_CONFIG)
     params = list(unet.parameters()) + (list(text_encoder.parameters()) if train_text else [])
     opt = torch.optim.AdamW(params, lr=s.unet_lr, weight_decay=1e-2)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.unet_lr, total_steps=steps, pct_start=0.05)
+    sched = _warmup_cosine(opt, steps)
     unet.train()
     text_encoder.train(train_text)
     means, stds = bank
@@ -442,32 +464,29 @@ def _train_unet(
 
 
 def _mask_bank(vae, images: torch.Tensor, scaling: float, arch: DemoArchitecture, s: PretrainSettings, rng):
-    """Masks for inpainting pretraining: per image the centre square, its outer complement,
-    the full image and ``masks_per_image`` random rectangles/ellipses (image index k*N+i holds
-    dihedral copy k of image i, matching the latent bank)."""
-    from synthaug_utils.generation import center_mask, outer_mask
-
+    """Masks for inpainting pretraining: per image the centre square, its outer complement, the
+    whole image and ``masks_per_image`` random rectangles/ellipses, each on a random one of the
+    8 flips/rotations. Returns (mask latents (M,1,h,w), masked-image latents (M,C,h,w), owner (M,)),
+    ``owner`` indexing the latent bank (dihedral copy k of image i is k*N + i)."""
     side = arch.image_size
     n = len(images)
     fixed = np.stack([center_mask(side), outer_mask(side), np.ones((side, side), bool)]).astype(np.float32)[:, None]
-    mask_lat, masked_lat, owner = [], [], []
+    per = len(fixed) + s.masks_per_image
+    owner_img = np.repeat(np.arange(n), per)
+    turns = rng.integers(0, 8, size=len(owner_img))
+    masks = np.concatenate([np.tile(fixed, (n, 1, 1, 1)).reshape(n, len(fixed), 1, side, side),
+                            random_inpaint_masks(n * s.masks_per_image, side, rng).reshape(n, s.masks_per_image, 1, side, side)],
+                           axis=1).reshape(n * per, 1, side, side)
+    masks_t = torch.from_numpy(masks)
+    masked_lat = []
     with torch.no_grad():
-        for k in range(8):
-            for start in range(0, n, 128):
-                chunk = dihedral(images[start : start + 128], k)
-                m = len(chunk)
-                rand = random_inpaint_masks(m * s.masks_per_image, side, rng)
-                masks = np.concatenate([np.repeat(fixed, m, axis=0), rand])  # (m*(3+r), 1, side, side)
-                reps = 3 + s.masks_per_image
-                order = np.concatenate([np.tile(np.arange(m), 3), np.repeat(np.arange(m), s.masks_per_image)])
-                masks_t = torch.from_numpy(masks)
-                masked = chunk[order] * (masks_t < 0.5)
-                lat = torch.cat([vae.encode(masked[i : i + 256]).latent_dist.mean for i in range(0, len(masked), 256)])
-                masked_lat.append(lat * scaling)
-                mask_lat.append(F.interpolate(masks_t, size=(arch.latent_size, arch.latent_size)))
-                owner.append(torch.from_numpy(k * n + start + order))
-                del reps
-    return torch.cat(mask_lat), torch.cat(masked_lat), torch.cat(owner)
+        for start in range(0, len(owner_img), 256):
+            stop = start + 256
+            x = torch.stack([dihedral(images[i : i + 1], int(k))[0] for i, k in zip(owner_img[start:stop], turns[start:stop])])
+            masked_lat.append(vae.encode(x * (masks_t[start:stop] < 0.5)).latent_dist.mean * scaling)
+    mask_lat = F.interpolate(masks_t, size=(arch.latent_size, arch.latent_size))
+    owner = torch.from_numpy(turns * n + owner_img)
+    return mask_lat, torch.cat(masked_lat), owner
 
 
 def pretrain_demo_generator(
@@ -501,8 +520,16 @@ def pretrain_demo_generator(
     gen = torch.Generator().manual_seed(s.seed)
     rng = np.random.default_rng(s.seed)
 
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
     scaling = _train_vae(comps["vae"], images, s, gen, log)
     comps["vae"].register_to_config(scaling_factor=scaling)
+    with torch.no_grad():
+        sample = images[:256]
+        rec = comps["vae"].decode(comps["vae"].encode(sample).latent_dist.mean).sample.clamp(-1, 1)
+        vae_l1 = float((rec - sample).abs().mean() * 127.5)
+    _log(f"VAE: mean absolute reconstruction error {vae_l1:.2f} grey levels (of 255)", log)
+    timings["vae"], mark = time.perf_counter() - mark, time.perf_counter()
     for p in comps["vae"].parameters():
         p.requires_grad_(False)
     bank = _latent_bank(comps["vae"], images, scaling)
@@ -515,21 +542,28 @@ def pretrain_demo_generator(
             for i, d, f in zip(idx.tolist(), draws, fst_draws)
         ]
 
+    timings["latent_bank"], mark = time.perf_counter() - mark, time.perf_counter()
     _train_unet(comps["unet"], comps["text_encoder"], comps["tokenizer"], bank, prompts_of, s, gen, log, s.unet_steps)
+    timings["unet"], mark = time.perf_counter() - mark, time.perf_counter()
     meta = {
         "profile": profile.name,
         "world": profile.world.key() if profile.world else None,
         "pretrain_images": len(pool),
         "settings": asdict(s),
         "vae_scaling_factor": scaling,
+        "vae_l1_grey_levels": round(vae_l1, 3),
+        "torch_threads": torch.get_num_threads(),
+        "seconds_per_phase": timings,
     }
     paths = {"text2image": save_pipeline_folder({**comps, "meta": {**meta, "kind": "text2image"}}, "text2image", out / "text2image")}
 
     inpaint_unet = inpaint_unet_from(comps["unet"], arch)
     masks = _mask_bank(comps["vae"], images, scaling, arch, s, rng)
+    timings["mask_bank"], mark = time.perf_counter() - mark, time.perf_counter()
     for p in comps["text_encoder"].parameters():
         p.requires_grad_(False)
     _train_unet(inpaint_unet, comps["text_encoder"], comps["tokenizer"], bank, prompts_of, s, gen, log, s.inpaint_steps, masks=masks, train_text=False)
+    timings["inpaint_unet"] = time.perf_counter() - mark
     meta["seconds"] = round(time.perf_counter() - started, 1)
     paths["inpaint"] = save_pipeline_folder({**comps, "unet": inpaint_unet, "meta": {**meta, "kind": "inpaint"}}, "inpaint", out / "inpaint")
     _log(f"demo generator pretrained in {meta['seconds']:.0f} s -> {out}", log)
@@ -572,8 +606,10 @@ def resolve_demo_model(model_id: str, profile: Profile | str | None = None, allo
     return folder
 
 
-def _cmd_pretrain(args) -> int:
-    torch.set_num_threads(max(1, int(args.threads))) if args.threads else None
+def cmd_pretrain(args) -> int:
+    """``synthaug pretrain-generator``: pretrain the demo generator into ``--out`` (default: the cache)."""
+    if args.threads:
+        torch.set_num_threads(max(1, int(args.threads)))
     profile = load_profile(args.profile, config=getattr(args, "config", None))
     if not profile.is_embedded:
         raise UserFacingError("pretrain-generator builds the demo generator; use --profile demo or smoke")

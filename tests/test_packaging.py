@@ -38,8 +38,10 @@ def test_console_script_and_ci_use_the_readme_test_command():
 def test_book_config_renders_executed_notebooks_only():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["execute"]["execute_notebooks"] == "off"
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [c["file"] for c in toc["chapters"]]
+    from synthaug_utils.book import chapter_names
+
+    files = chapter_names(ROOT / "_toc.yml")
+    assert len(files) >= 8
     for f in files:
         name = Path(f).name
         if name[:2].isdigit():

@@ -1,0 +1,200 @@
+"""Synthetic-image generation speed: images per second per method and setting.
+
+Rows (one printed table, also written to ``benchmarks/generation_results.md`` unless ``--no-save``):
+
+- CPU, demo generator (the shipped 64 px latent diffusion model): text-to-image and
+  inpaint images/s at the demo profile's steps and guidance, fp32 and bf16 autocast;
+- CPU, Stable Diffusion architectures with random weights: one UNet evaluation with
+  classifier-free guidance (batch 2) of SD 2.1-base and SD 1.5-inpainting at a small
+  latent size (default 64 px images; 512 px is minutes per step on a CPU), and the
+  50-step extrapolation of it;
+- GPU (CUDA only), SD 2.1-base text-to-image and SD 1.5 inpainting with random weights
+  in the real architectures (configs in ``synthaug_utils/resources/sd_configs``), 512 px,
+  50 DPM-Solver steps, guidance 3: the authors' settings (fp16, batch 16) and the fastest
+  settings found here (bf16, SDPA, channels_last, batch 32, torch.compile of the UNet).
+  Without CUDA these rows are listed as missing.
+
+Usage: ``python benchmarks/generation.py [--threads 2] [--sd-px 64] [--no-sd] [--no-save]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from synthaug_utils import generation as gen  # noqa: E402
+from synthaug_utils.config import PACKAGE_DIR, load_profile  # noqa: E402
+
+SD_CONFIGS = PACKAGE_DIR / "resources" / "sd_configs"
+
+
+def demo_rows(profile_name: str, batch: int, repeats: int) -> list[dict]:
+    """Images/s of the demo generator per method and precision (images are generated, not saved)."""
+    profile = load_profile(profile_name)
+    rows = []
+    rng = np.random.default_rng(0)
+    for precision in ("fp32", "bf16"):
+        settings = gen.generation_settings(profile, precision=precision, batch_size=batch)
+        t2i = gen.load_pipeline(profile.text2image_model, "text2image", settings, profile)
+        inp = gen.load_pipeline(profile.inpaint_model, "inpaint", settings, profile)
+        res = settings.resolution
+        sources = rng.integers(0, 256, size=(batch, res, res, 3), dtype=np.uint8)
+        prompts = [gen.prompt_for("psoriasis")] * batch
+        cases = {
+            "text-to-image": lambda s: gen.run_text2image(t2i, prompts, s, settings),
+            "inpaint": lambda s: gen.run_inpaint(inp, sources, gen.mask_for("center", settings), prompts, s, settings.strength_inpaint, settings),
+            "outpaint": lambda s: gen.run_inpaint(inp, sources, gen.mask_for("outer", settings), prompts, s, settings.strength_outpaint, settings),
+        }
+        for method, fn in cases.items():
+            fn(list(range(batch)))  # warm-up
+            began = time.perf_counter()
+            for r in range(repeats):
+                fn(list(range(r * batch, (r + 1) * batch)))
+            rate = batch * repeats / (time.perf_counter() - began)
+            rows.append(dict(device="cpu", model="demo LDM", method=method, px=res, steps=settings.steps,
+                             precision=precision, batch=batch, images_per_s=round(rate, 1), note=f"{torch.get_num_threads()} threads"))
+    return rows
+
+
+def _sd_modules(name: str, dtype=torch.float32, device="cpu"):
+    """UNet, VAE, text encoder and scheduler of an SD architecture with random weights."""
+    from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    folder = SD_CONFIGS / name
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(folder / "unet"))
+    vae = AutoencoderKL.from_config(AutoencoderKL.load_config(folder / "vae"))
+    text = CLIPTextModel(CLIPTextConfig(**json.loads((folder / "text_encoder" / "config.json").read_text())))
+    sched = DPMSolverMultistepScheduler.from_config(json.loads((folder / "scheduler" / "scheduler_config.json").read_text()))
+    return [m.to(device, dtype).eval() for m in (unet, vae, text)] + [sched]
+
+
+def sd_cpu_rows(px: int) -> list[dict]:
+    """One guided UNet evaluation (batch 2) of each SD architecture at ``px`` images, fp32, on the CPU."""
+    rows = []
+    for name, label in (("sd21_base", "SD 2.1-base"), ("sd15_inpaint", "SD 1.5-inpainting")):
+        unet, vae, text, _ = _sd_modules(name)
+        lat = px // 8
+        x = torch.randn(2, unet.config.in_channels, lat, lat)
+        ctx = torch.randn(2, 77, unet.config.cross_attention_dim)
+        with torch.inference_mode():
+            unet(x, 999, encoder_hidden_states=ctx)
+            began = time.perf_counter()
+            unet(x, 999, encoder_hidden_states=ctx)
+            step = time.perf_counter() - began
+            began = time.perf_counter()
+            vae.decode(torch.randn(1, 4, lat, lat))
+            decode = time.perf_counter() - began
+        per_image = 50 * step + decode
+        rows.append(dict(device="cpu", model=label + " (random weights)", method="1 guided UNet step", px=px, steps=1,
+                         precision="fp32", batch=1, images_per_s=round(1 / step, 3),
+                         note=f"{step:.2f} s/step; 50 steps + decode = {per_image:.1f} s/image"))
+        del unet, vae, text
+    return rows
+
+
+def _sd_pipeline(name: str, dtype, device):
+    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
+
+    from synthaug_utils import demo_generator as dg
+
+    unet, vae, text, sched = _sd_modules(name, dtype, device)
+    tok_dir = Path(__import__("tempfile").mkdtemp()) / "tok"
+    dg.build_tokenizer_files(tok_dir, max_tokens=77)
+    tokenizer = dg.load_tokenizer(tok_dir)
+    cls = StableDiffusionPipeline if unet.config.in_channels == 4 else StableDiffusionInpaintPipeline
+    pipe = cls(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet, scheduler=sched,
+               safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def gpu_rows(repeats: int = 2) -> list[dict]:
+    """512 px, 50 steps, guidance 3 on CUDA: authors' settings and fastest settings."""
+    rows = []
+    configs = [
+        ("authors: fp16, batch 16", torch.float16, 16, False, False),
+        ("fastest: bf16, SDPA, channels_last, batch 32, compile", torch.bfloat16, 32, True, True),
+    ]
+    for name, label, kind in (("sd21_base", "SD 2.1-base", "text-to-image"), ("sd15_inpaint", "SD 1.5-inpainting", "inpaint")):
+        for setting, dtype, batch, channels_last, compile_unet in configs:
+            pipe = _sd_pipeline(name, dtype, "cuda")
+            if channels_last:
+                pipe.unet.to(memory_format=torch.channels_last)
+                pipe.vae.to(memory_format=torch.channels_last)
+            if compile_unet:
+                pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs")
+            settings = gen.GenerationSettings(steps=50, guidance_scale=3.0, resolution=512, batch_size=batch,
+                                              precision="fp16" if dtype == torch.float16 else "fp32", device="cuda")
+            prompts = [gen.prompt_for("psoriasis")] * batch
+            images = np.random.default_rng(0).integers(0, 256, (batch, 512, 512, 3), dtype=np.uint8)
+
+            def run(seeds):
+                with torch.autocast("cuda", dtype=dtype):
+                    if kind == "text-to-image":
+                        return gen.run_text2image(pipe, prompts, seeds, settings)
+                    return gen.run_inpaint(pipe, images, gen.center_mask(512), prompts, seeds, 0.97, settings)
+
+            run(list(range(batch)))
+            torch.cuda.synchronize()
+            began = time.perf_counter()
+            for r in range(repeats):
+                run(list(range(r * batch, (r + 1) * batch)))
+            torch.cuda.synchronize()
+            rate = batch * repeats / (time.perf_counter() - began)
+            rows.append(dict(device=torch.cuda.get_device_name(), model=label + " (random weights)", method=kind, px=512,
+                             steps=50, precision=str(dtype).replace("torch.", ""), batch=batch,
+                             images_per_s=round(rate, 2), note=setting))
+            del pipe
+            torch.cuda.empty_cache()
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    cols = ["device", "model", "method", "px", "steps", "precision", "batch", "images_per_s", "note"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--profile", default="demo")
+    parser.add_argument("--batch", type=int, default=256, help="demo batch size")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--sd-px", type=int, default=64, help="image side for the CPU SD step timing (px)")
+    parser.add_argument("--no-sd", action="store_true", help="skip the CPU SD-architecture rows")
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows = demo_rows(args.profile, args.batch, args.repeats)
+    if not args.no_sd:
+        rows += sd_cpu_rows(args.sd_px)
+    missing = ""
+    if torch.cuda.is_available():
+        rows += gpu_rows()
+    else:
+        missing = ("GPU rows missing: no CUDA device on this machine (SD 2.1-base / SD 1.5-inpainting at 512 px, "
+                   "50 steps, guidance 3; authors' fp16 batch 16 vs bf16 + SDPA + channels_last + batch 32 + torch.compile).")
+    text = table(rows) + ("\n\n" + missing if missing else "")
+    header = (f"Generation benchmark, {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
+              f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads\n\n")
+    print(header + text)
+    if not args.no_save:
+        (Path(__file__).with_name("generation_results.md")).write_text(header + text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,338 @@
+"""Tests of synthaug_utils.experiments: specs, synthetic rows and the leakage guard, the results store
+(atomic writes under SIGKILL, skip on rerun), named grids, the CLI and the Dask executor.
+
+Real trials run on the smoke profile in fast mode at 32 px for one or two epochs; store
+mechanics use a stand-in trial function so that killing and restarting takes seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from synthaug_utils.errors import DataError, LeakageError, MissingModelError
+from synthaug_utils.experiments import (
+    ResultsStore,
+    SpecError,
+    TrialSpec,
+    base_spec,
+    build_grid,
+    grid_settings,
+    register_cli,
+    run_grid,
+    real_subset,
+    run_trial,
+    training_table,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    """Smoke profile and split tables (demo world in the session cache of conftest.py)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from synthaug_utils.config import load_profile
+    from synthaug_utils.data import load_splits
+
+    profile = load_profile("smoke")
+    return profile, load_splits(profile)
+
+
+def tiny(profile, **changes):
+    """A seconds-long smoke trial: fast mode, 32 px, 2 epochs."""
+    values = dict(n_real=2, mode="fast", image_size=32, max_epochs=2)
+    values.update(changes)
+    return base_spec(profile, **values)
+
+
+def write_manifest(folder: Path, sources: pd.DataFrame, per_real: int, method="inpaint", variant="pretrained") -> Path:
+    """A hand-made synthetic set following the manifest contract: noisy copies of the source images."""
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    for src in sources.itertuples():
+        pixels = np.asarray(Image.open(src.path).convert("RGB"), dtype=int)
+        for k in range(per_real):
+            name = f"images/{src.image_id}-{k}.png"
+            Image.fromarray(np.clip(pixels + rng.integers(-30, 30, pixels.shape), 0, 255).astype(np.uint8)).save(folder / name)
+            rows.append(dict(
+                synthetic_id=f"{src.image_id}-{method}-{k}", source_id=src.image_id, label=src.label, fst=src.fst, method=method,
+                stage="final", variant=variant, index=k, seed=k, model_id="hand-made", model_hash="0", steps=1,
+                guidance_scale=3.0, strength=0.97, resolution=64, prompt=f"An image of {src.label}, a skin disease",
+                mask="center", path=name,
+            ))
+    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
+    return folder
+
+
+def fake_result(spec: TrialSpec, profile=None) -> dict:
+    """Stand-in for run_trial with the same result layout (store mechanics only)."""
+    top1 = (int(spec.key[:4], 16) % 100) / 100
+    return {
+        "format": 1, "key": spec.key, "spec": spec.to_dict(),
+        "metrics": {"top1": top1, "top3": 1.0, "n_test": 10, "n_correct": int(top1 * 10), "n_correct_top3": 10, "per_class": {}, "per_fst": {}},
+        "predictions": {"image_id": ["x"]}, "history": [], "epochs_run": 1, "best_epoch": 0, "batch_size": 8,
+        "n_train": 9, "n_train_real": 9, "n_train_synthetic": 0, "wall_s": 0.0, "timings": {}, "provenance": {},
+        "padding": "x" * 200_000,  # a large file, so that a kill can land in the middle of a write
+    }
+
+
+# ----------------------------------------------------------------------------- specs
+def test_spec_key_is_canonical_and_round_trips(smoke):
+    profile, _ = smoke
+    spec = tiny(profile, synthetic_method="inpaint", synthetic_ratio=0, synthetic_variant="dreambooth", views=7)
+    assert spec.synthetic_method is None and spec.synthetic_variant is None and spec.views == 0  # unused options cleared
+    assert spec.key == tiny(profile).key
+    fancy = tiny(profile, n_real_per_label={"psoriasis": 1, "lichen planus": 2}, transforms=True, views=3)
+    assert fancy.n_real_per_label == (("lichen planus", 2), ("psoriasis", 1)) and fancy.views == 3
+    again = TrialSpec.from_dict(json.loads(json.dumps(fancy.to_dict())))
+    assert again == fancy and again.key == fancy.key
+    assert tiny(profile, seed=1).key != fancy.key != tiny(profile, lr=2e-3).key
+    with pytest.raises(SpecError, match="unknown trial spec field"):
+        TrialSpec.from_dict({**fancy.to_dict(), "colour": "red"})
+
+
+@pytest.mark.parametrize(
+    "changes, error, match",
+    [
+        ({"arch": "resnet_9000"}, MissingModelError, "unknown architecture 'resnet_9000'"),
+        ({"mode": "turbo"}, SpecError, "mode='turbo'"),
+        ({"synthetic_method": "collage", "synthetic_variant": "pretrained", "synthetic_ratio": 2}, SpecError, "synthetic_method='collage'"),
+        ({"dataset": "imagenet"}, SpecError, "not a dataset of profile 'smoke'"),
+        ({"data_key": "demo-derm9:other-world:val40"}, SpecError, "other data"),
+    ],
+)
+def test_bad_specs_fail_before_training(smoke, changes, error, match):
+    profile, _ = smoke
+    with pytest.raises(error, match=match):
+        run_trial(tiny(profile, **changes), profile)
+
+
+def test_n_larger_than_the_pool_names_label_and_size(smoke):
+    profile, splits = smoke
+    with pytest.raises(DataError, match=r"n=500 training images requested for label .* has 20"):
+        run_trial(tiny(profile, n_real=500), profile)
+
+
+def test_missing_manifest_is_a_clear_error(smoke, tmp_path):
+    profile, _ = smoke
+    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2, synthetic_manifest=str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match=r"synthetic manifest .*nowhere/manifest.csv does not exist"):
+        run_trial(spec, profile)
+
+
+# ----------------------------------------------------------------------------- synthetic rows
+def test_training_table_takes_ratio_images_per_real_image(smoke, tmp_path):
+    profile, splits = smoke
+    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2, synthetic_manifest=str(tmp_path / "set"))
+    write_manifest(tmp_path / "set", real_subset(spec, splits), per_real=3)
+    folder = tmp_path / "set"
+    table, csv = training_table(spec, profile, splits)
+    real, synthetic = table[~table.synthetic], table[table.synthetic]
+    assert len(real) == 18 and len(synthetic) == 36 and csv == folder / "manifest.csv"
+    assert set(synthetic.source_id) == set(real.image_id)
+    assert synthetic.groupby("source_id").size().eq(2).all()
+    rare = spec.replace(augment_labels=("psoriasis",))
+    rare_table, _ = training_table(rare, profile, splits)
+    assert set(rare_table[rare_table.synthetic].label) == {"psoriasis"}
+    dup, _ = training_table(tiny(profile, duplicate=3, augment_labels=("psoriasis",)), profile, splits)
+    assert (dup.label == "psoriasis").sum() == 2 * 4 and len(dup) == 18 + 6
+    too_many = spec.replace(synthetic_ratio=4)
+    with pytest.raises(DataError, match="fewer than 4"):
+        training_table(too_many, profile, splits)
+
+
+def test_leakage_guard_refuses_synthetic_images_of_validation_or_test_images(smoke, tmp_path):
+    profile, splits = smoke
+    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2, synthetic_manifest=str(tmp_path / "leaky"))
+    write_manifest(tmp_path / "leaky", pd.concat([real_subset(spec, splits), splits.val.head(1)]), per_real=2)
+    with pytest.raises(LeakageError, match=splits.val.image_id.iloc[0]):
+        run_trial(spec, profile)
+
+
+def test_trial_with_synthetic_images_records_manifest_hash(smoke, tmp_path):
+    profile, splits = smoke
+    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2, synthetic_manifest=str(tmp_path / "set"), transforms=True, views=2)
+    write_manifest(tmp_path / "set", real_subset(spec, splits), per_real=2)
+    result = run_trial(spec, profile)
+    assert result["n_train_real"] == 18 and result["n_train_synthetic"] == 36
+    assert len(result["provenance"]["manifest"]["sha256"]) == 64
+    assert result["provenance"]["packages"]["fastai"] and result["provenance"]["data"]["test"]
+    assert len(result["predictions"]["image_id"]) == len(splits.test)
+    assert set(result["metrics"]["per_class"]) == set(splits.labels)
+
+
+def test_prepare_asks_generation_only_for_the_indices_trials_need(smoke, monkeypatch):
+    import synthaug_utils.experiments as ex
+
+    profile, _ = smoke
+    calls = []
+    monkeypatch.setattr(ex, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False: calls.append((per_real, sorted(sources.image_id))))
+    grid = build_grid("imbalance", profile.replace(grids={"imbalance": {"n_real": 8, "cuts": (2, 4)}}))
+    ex.prepare_synthetic_sets(grid, profile, progress=False)
+    ratios = {ratio: ids for ratio, ids in calls}
+    assert sorted(ratios) == [1, 3] and len(calls) == 2  # cut 2 -> 3 per real image, cut 4 -> 1 per real image
+    assert len(ratios[3]) == 2 and len(ratios[1]) == 2 and not set(ratios[3]) & set(ratios[1])  # nested subsets: 2 + 2 more
+
+
+# ----------------------------------------------------------------------------- store
+def test_rerun_skips_stored_trials(smoke, tmp_path):
+    profile, _ = smoke
+    specs = [tiny(profile, seed=s) for s in range(3)]
+    calls = []
+
+    def counting(spec, prof):
+        calls.append(spec.key)
+        return fake_result(spec)
+
+    first = run_grid(specs, profile, tmp_path, trial_fn=counting, progress=False)
+    second = run_grid(specs + [tiny(profile, seed=9)], profile, tmp_path, trial_fn=counting, progress=False)
+    assert len(calls) == 4 and len(first) == 3 and len(second) == 4
+    assert list(second.key[:3]) == list(first.key)
+    index = pd.read_parquet(tmp_path / "index.parquet")
+    assert sorted(index.key) == sorted(second.key)
+
+
+CHILD = textwrap.dedent(
+    """
+    import json, os, sys, time
+    sys.path.insert(0, {tests!r})
+    from test_experiments import fake_result
+    import synthaug_utils.experiments as ex
+    from synthaug_utils.config import load_profile
+
+    mode, store, marker = sys.argv[1], sys.argv[2], sys.argv[3]
+    profile = load_profile("smoke")
+    specs = [ex.TrialSpec.from_dict(d) for d in json.load(open(os.path.join(store, "..", "specs.json")))]
+    if mode == "hang-in-write":  # stop forever between writing the temporary file and renaming it
+        real_replace = ex.os.replace
+        def hanging(src, dst):
+            open(marker, "w").close()
+            time.sleep(600)
+        ex.os.replace = hanging
+    def slow(spec, prof):
+        time.sleep(0.05)
+        return fake_result(spec)
+    open(marker + ".started", "w").close()
+    ex.run_grid(specs, profile, store, trial_fn=slow, progress=False)
+    """
+)
+
+
+def _child(tmp_path: Path, mode: str, store: Path, marker: Path) -> subprocess.Popen:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD.format(tests=str(REPO / "tests")))
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen([sys.executable, str(script), mode, str(store), str(marker)], env=env, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert proc.poll() is None, "child exited early"
+        assert time.time() < deadline, f"child never reached {path.name}"
+        time.sleep(0.05)
+
+
+def test_sigkill_at_any_moment_then_restart_leaves_exactly_one_result_per_trial(smoke, tmp_path):
+    profile, _ = smoke
+    specs = [tiny(profile, seed=s) for s in range(8)]
+    store = tmp_path / "store"
+    store.mkdir()
+    (tmp_path / "specs.json").write_text(json.dumps([s.to_dict() for s in specs]))
+
+    # 1. killed between writing the temporary file and renaming it: a partial file is left behind
+    proc = _child(tmp_path, "hang-in-write", store, tmp_path / "in-write")
+    _wait_for(tmp_path / "in-write", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ResultsStore(store).partial_files() and not ResultsStore(store).keys()
+
+    # 2. killed at arbitrary moments while trials finish and files are written
+    rng = np.random.default_rng(0)
+    for attempt in range(3):
+        proc = _child(tmp_path, "normal", store, tmp_path / f"run{attempt}")
+        deadline = time.time() + 120
+        while len(ResultsStore(store).keys()) < 2 * attempt + 1 and proc.poll() is None:  # trials are being written
+            assert time.time() < deadline
+            time.sleep(0.01)
+        time.sleep(float(rng.uniform(0.0, 0.08)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL, "the child finished before it could be killed"
+    assert 0 < len(ResultsStore(store).keys()) < len(specs)
+
+    frame = run_grid(specs, profile, store, trial_fn=fake_result, progress=False)
+    results = ResultsStore(store)
+    assert sorted(results.keys()) == sorted(s.key for s in specs)
+    assert all(results.has(s.key) for s in specs)
+    assert results.partial_files() == []
+    assert len(frame) == len(specs) and frame.key.is_unique
+    assert sorted(p.name for p in (store / "trials").iterdir()) == sorted(f"{s.key}.json" for s in specs)
+
+
+# ----------------------------------------------------------------------------- grids
+def test_named_grids_follow_the_protocol(smoke):
+    profile, _ = smoke
+    paper_like = profile.replace(grids={"fig3": {"n_real": (1, 4), "seeds": (0, 1), "ratio": 2}})
+    fig3 = build_grid("fig3", paper_like)
+    assert len(fig3) == 2 * 2 * 4 * 2  # n x transforms x {none, 3 methods} x seeds
+    assert {s.synthetic_method for s in fig3} == {None, "inpaint", "in-then-outpaint", "text-to-image"}
+    assert {s.synthetic_ratio for s in fig3 if s.synthetic_method} == {2}
+    fig4 = build_grid("fig4", profile)
+    assert all(s.restore_best and s.batch_rule == "dose-response" for s in fig4)
+    fig5 = build_grid("fig5", profile)
+    assert {s.dataset for s in fig5} == {profile.ddi_dataset}
+    assert {s.synthetic_method for s in fig5} == {None, "inpaint", "in-then-outpaint"}
+    imbalance = build_grid("imbalance", profile.replace(grids={"imbalance": {"n_real": 16, "cuts": (4, 8)}}))
+    synthetic = {s.n_real_per_label[0][1]: s.synthetic_ratio for s in imbalance if s.synthetic_ratio}
+    duplicate = {s.n_real_per_label[0][1]: s.duplicate for s in imbalance if s.duplicate}
+    assert synthetic == duplicate == {4: 3, 8: 1}  # back to parity with 16
+    with pytest.raises(SpecError, match="unknown grid"):
+        grid_settings("fig9", profile)
+
+
+# ----------------------------------------------------------------------------- CLI and Dask
+def _cli(argv):
+    parser = argparse.ArgumentParser(prog="synthaug")
+    register_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_trial_prints_json_and_run_dry_run(smoke, tmp_path, capsys):
+    assert _cli(["trial", "--profile", "smoke", "--n-real", "2", "--mode", "fast", "--image-size", "32", "--max-epochs", "1",
+                 "--store", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 0.0 <= out["top1"] <= 1.0 and out["n_test"] == 72 and out["epochs_run"] == 1
+    assert ResultsStore(tmp_path).has(out["key"])
+    assert _cli(["run", "fig3", "--profile", "smoke", "--store", str(tmp_path), "--dry-run"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["trials"] == len(build_grid("fig3", smoke[0])) and info["stored"] == 0
+
+
+def test_dask_local_cluster_gives_the_same_results_as_in_process(smoke, tmp_path):
+    pytest.importorskip("distributed")
+    profile, _ = smoke
+    specs = [tiny(profile, seed=0, transforms=True, views=2), tiny(profile, seed=1, n_real=1)]
+    local = run_grid(specs, profile, tmp_path / "inprocess", threads=1, progress=False)
+    remote = run_grid(specs, profile, tmp_path / "dask", executor="dask-local:2", threads=1, progress=False)
+    assert list(local.key) == list(remote.key)
+    np.testing.assert_array_equal(local.top1, remote.top1)
+    for key in local.key:
+        a, b = ResultsStore(tmp_path / "inprocess").load(key), ResultsStore(tmp_path / "dask").load(key)
+        assert a["predictions"] == b["predictions"] and a["history"] == b["history"]

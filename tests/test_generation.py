@@ -1,0 +1,374 @@
+"""Generation, DreamBooth and the demo generator, with tiny diffusers pipelines built offline from configs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from synthaug_utils import demo_generator as dg
+from synthaug_utils import generation as gen
+from synthaug_utils.errors import DataError, LeakageError, MissingModelError
+
+RES = 32
+TINY = dg.DemoArchitecture(
+    image_size=RES, vae_channels=(8, 8, 8), unet_channels=(8, 16), unet_attention=(False, True),
+    text_width=16, text_layers=1, text_heads=2, max_tokens=24, norm_groups=4,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Random-weight text-to-image and inpainting pipeline folders of the tiny architecture."""
+    root = tmp_path_factory.mktemp("tiny-models")
+    dg.build_tokenizer_files(root / "tok", max_tokens=TINY.max_tokens)
+    comps = dg.build_components(TINY, root / "tok", seed=0)
+    t2i = dg.save_pipeline_folder(comps, "text2image", root / "text2image", dtype=torch.float32)
+    comps = dict(comps, unet=dg.inpaint_unet_from(comps["unet"], TINY))
+    torch.manual_seed(1)
+    with torch.no_grad():  # give the new input channels weight so that mask and source matter
+        comps["unet"].conv_in.weight.normal_(0, 0.2)
+    inp = dg.save_pipeline_folder(comps, "inpaint", root / "inpaint", dtype=torch.float32)
+    return {"text2image": t2i, "inpaint": inp}
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> pd.DataFrame:
+    """Four small real-looking source images (smooth colour fields) on disk."""
+    root = tmp_path_factory.mktemp("sources")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, label in enumerate(["psoriasis", "psoriasis", "lichen planus", "sarcoidosis"]):
+        yy, xx = np.mgrid[0:RES, 0:RES] / RES
+        img = np.stack([120 + 80 * xx, 90 + 60 * yy, 70 + 40 * xx * yy], -1) + rng.normal(0, 4, (RES, RES, 3))
+        path = root / f"img{i}.png"
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
+        rows.append({"image_id": f"img{i}", "path": str(path), "label": label, "fst": [2, 3, -1, 5][i], "split": "train"})
+    return pd.DataFrame(rows)
+
+
+def tiny_settings(**changes) -> gen.GenerationSettings:
+    return gen.GenerationSettings(**{"steps": 3, "resolution": RES, "batch_size": 4, **changes})
+
+
+def tiny_resolver(models):
+    return lambda variant, kind, group: (f"tiny-{kind}", models[kind])
+
+
+def make_splits(train: pd.DataFrame, val_ids=("val0",), test_ids=("test0",)):
+    from synthaug_utils.data import SplitTables
+
+    def table(ids, split):
+        return pd.DataFrame({"image_id": list(ids), "path": "", "label": "psoriasis", "fst": 1, "split": split})
+
+    return SplitTables(train, table(val_ids, "val"), table(test_ids, "test"), sorted(train.label.unique()), "tiny", 0)
+
+
+# ----------------------------------------------------------------------------- masks, prompts, seeds
+def test_masks_follow_the_protocol_geometry():
+    c = gen.center_mask(512)
+    rows, cols = np.nonzero(c)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (128, 383, 128, 383)
+    assert c.sum() == 512 * 512 // 4
+    o = gen.outer_mask(512)
+    assert not o[:16].any() and not o[-16:].any() and not o[:, :16].any() and not o[:, -16:].any()
+    assert o[16, 16] and o[16, 200] and not (o & c).any()
+    assert (o | c).sum() == 512 * 512 - (512 * 512 - 480 * 480)
+    o64 = gen.outer_mask(64)
+    assert gen.frame_width(64) == 2 and not o64[:2].any() and o64[2, 2] and not o64[16:48, 16:48].any()
+    assert gen.center_mask(64)[16:48, 16:48].all() and gen.center_mask(64).sum() == 32 * 32
+
+
+def test_prompts_and_seeds():
+    assert gen.prompt_for("psoriasis") == "An image of psoriasis, a skin disease"
+    assert gen.prompt_for("psoriasis", 3).endswith(", Fitzpatrick skin type 3")
+    assert gen.prompt_for("psoriasis", -1).endswith("type unknown")
+    assert gen.prompt_for("melanoma", 56).endswith("type 5-6")
+    assert gen.prompt_label({"label": "malignant", "disease": "squamous-cell-carcinoma-in-situ"}) == "squamous cell carcinoma in situ"
+    s = gen.derive_seed("a", "inpaint", "pretrained", 0)
+    assert s == gen.derive_seed("a", "inpaint", "pretrained", 0) and 0 <= s < 2**63
+    others = {gen.derive_seed(*args) for args in [("b", "inpaint", "pretrained", 0), ("a", "outpaint", "pretrained", 0),
+                                                   ("a", "inpaint", "dreambooth", 0), ("a", "inpaint", "pretrained", 1)]}
+    assert s not in others and len(others) == 4
+
+
+def test_demo_tokenizer_keeps_prompt_words_whole(tmp_path):
+    dg.build_tokenizer_files(tmp_path)
+    tok = dg.load_tokenizer(tmp_path)
+    for word in dg.PROMPT_WORDS:
+        assert len(tok(word, add_special_tokens=False).input_ids) == 1, word
+    ids = tok(gen.prompt_for("basal cell carcinoma", 4)).input_ids
+    assert ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id and len(ids) == 17
+    assert len(tok("zebra quagga", add_special_tokens=False).input_ids) > 2  # unknown words fall back to characters
+
+
+# ----------------------------------------------------------------------------- generation
+def test_every_method_runs_and_writes_a_manifest(tiny_models, sources, tmp_path):
+    stats: dict = {}
+    path = gen.generate(sources, tmp_path / "set", gen.METHODS, ("pretrained", "dreambooth"), 2, tiny_settings(),
+                        resolve=tiny_resolver(tiny_models), progress=False, stats=stats)
+    m = gen.read_manifest(path)
+    assert list(m.columns[: len(gen.MANIFEST_COLUMNS)]) == gen.MANIFEST_COLUMNS
+    # per source, variant and index: t2i 1, inpaint 1, outpaint 1, in-then-outpaint 2 (both stages)
+    assert len(m) == 4 * 2 * 2 * 5 and m.synthetic_id.is_unique
+    counts = m.groupby(["method", "stage"]).size().to_dict()
+    assert counts[("in-then-outpaint", "inpaint")] == counts[("in-then-outpaint", "final")] == 16
+    assert all(Path(p).is_absolute() and Path(p).is_file() for p in m.path)
+    with Image.open(m.path.iloc[0]) as img:
+        assert img.size == (RES, RES) and img.mode == "RGB"
+    row = m[(m.method == "outpaint")].iloc[0]
+    assert row["mask"] == "outer" and row.strength == pytest.approx(0.95) and row.steps == 3 and row.model_hash
+    # stage 1 of in-then-outpaint is the inpaint method's image (same seed, same file)
+    itto = m[(m.method == "in-then-outpaint") & (m.stage == "inpaint")].set_index(["variant", "source_id", "index"])
+    inp = m[m.method == "inpaint"].set_index(["variant", "source_id", "index"])
+    assert (itto.seed == inp.seed.loc[itto.index]).all() and (itto.path == inp.path.loc[itto.index]).all()
+    # 4 sources x 2 variants x 2 indices: t2i 16 + inpaint 16 + outpaint 16 + itto-final 16 images made
+    assert sum(v["images"] for v in stats.values()) == 64
+    chosen = gen.select_synthetic(m, ["img0"], 1)
+    assert set(chosen["index"]) == {0} and set(chosen.source_id) == {"img0"} and len(chosen) == 10
+
+
+def test_mask_semantics_with_paste(tiny_models, sources):
+    settings = tiny_settings(paste_unmasked=True)
+    pipe = gen.load_pipeline(tiny_models["inpaint"], "inpaint", settings)
+    images = np.stack([np.asarray(Image.open(p)) for p in sources.path])
+    for name in ("center", "outer"):
+        mask = gen.mask_for(name, settings)
+        out = gen.run_inpaint(pipe, images, mask, ["An image of psoriasis, a skin disease"] * 4, [1, 2, 3, 4], 0.97, settings)
+        assert np.array_equal(out[:, ~mask], images[:, ~mask])
+        assert np.abs(out[:, mask].astype(int) - images[:, mask]).mean() > 5
+
+
+def test_seeds_do_not_depend_on_batch_size_or_order(tiny_models, sources):
+    ref = None
+    for batch_size, order in ((1, [0, 1, 2, 3]), (4, [3, 1, 0, 2]), (3, [2, 3, 0, 1])):
+        settings = tiny_settings(batch_size=batch_size)
+        subset = sources.iloc[order].reset_index(drop=True)
+        outs = {}
+        for kind, mask in (("text2image", None), ("inpaint", gen.center_mask(RES))):
+            pipe = gen.load_pipeline(tiny_models[kind], kind, settings)
+            seeds = [gen.derive_seed(i, "x", "pretrained", 0) for i in subset.image_id]
+            prompts = [gen.prompt_for(lab) for lab in subset.label]
+            chunks = []
+            for s in range(0, len(subset), batch_size):
+                sl = slice(s, s + batch_size)
+                if mask is None:
+                    chunks.append(gen.run_text2image(pipe, prompts[sl], seeds[sl], settings))
+                else:
+                    imgs = np.stack([np.asarray(Image.open(p)) for p in subset.path[sl]])
+                    chunks.append(gen.run_inpaint(pipe, imgs, mask, prompts[sl], seeds[sl], 0.97, settings))
+            outs[kind] = dict(zip(subset.image_id, np.concatenate(chunks)))
+        if ref is None:
+            ref = outs
+            assert not np.array_equal(ref["text2image"]["img0"], ref["text2image"]["img1"])
+            continue
+        for kind in outs:
+            for image_id, img in outs[kind].items():
+                diff = np.abs(img.astype(int) - ref[kind][image_id])
+                assert diff.max() <= 1 and (diff > 0).mean() < 0.01, (kind, image_id, batch_size)
+
+
+def test_resume_after_interruption(tiny_models, sources, tmp_path, monkeypatch):
+    kwargs = dict(methods=("text-to-image", "in-then-outpaint"), variants=("pretrained",), per_real=2,
+                  settings=tiny_settings(batch_size=2), resolve=tiny_resolver(tiny_models), progress=False)
+    fresh = gen.read_manifest(gen.generate(sources, tmp_path / "fresh", **kwargs))
+
+    calls = {"n": 0}
+    real_save = gen.save_png_atomic
+
+    def flaky(array, path):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise KeyboardInterrupt
+        real_save(array, path)
+
+    monkeypatch.setattr(gen, "save_png_atomic", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        gen.generate(sources, tmp_path / "resumed", **kwargs)
+    monkeypatch.setattr(gen, "save_png_atomic", real_save)
+    out = tmp_path / "resumed"
+    assert not (out / gen.MANIFEST_NAME).exists()
+    done = sorted(out.rglob("*.png"))
+    assert len(done) == 5
+    done[0].write_bytes(done[0].read_bytes()[:40])  # a corrupt file left by a crash
+    (done[1].parent / ".junk.tmp-1.png").write_bytes(b"partial")  # a temp file left by a crash
+    stats: dict = {}
+    resumed = gen.read_manifest(gen.generate(sources, out, stats=stats, **kwargs))
+    assert sum(v["images"] for v in stats.values()) == len(fresh.path.unique()) - 4  # 4 valid images kept
+    assert len(resumed) == len(fresh)
+    for a, b in zip(fresh.sort_values("synthetic_id").path, resumed.sort_values("synthetic_id").path):
+        diff = np.abs(np.asarray(Image.open(a)).astype(int) - np.asarray(Image.open(b)))
+        assert diff.max() <= 1
+    stats = {}
+    gen.generate(sources, out, stats=stats, **kwargs)  # idempotent: nothing left to make
+    assert stats == {}
+
+
+def test_leakage_guard_fires(tiny_models, sources, tmp_path):
+    leaky = pd.concat([sources, sources.iloc[:1].assign(image_id="val0")], ignore_index=True)
+    splits = make_splits(sources)
+    with pytest.raises(LeakageError, match="val0"):
+        gen.generate(leaky, tmp_path / "set", ("inpaint",), ("pretrained",), 1, tiny_settings(), splits=splits,
+                     resolve=tiny_resolver(tiny_models), progress=False)
+    assert not list((tmp_path / "set").rglob("*.png"))
+    path = gen.generate(sources, tmp_path / "ok", ("text-to-image",), ("pretrained",), 1, tiny_settings(), splits=splits,
+                        resolve=tiny_resolver(tiny_models), progress=False)
+    assert len(gen.read_manifest(path, splits=splits)) == 4
+    with pytest.raises(LeakageError, match="img1"):
+        gen.read_manifest(path, splits=make_splits(sources, test_ids=("img1",)))
+
+
+def test_missing_model_gives_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(MissingModelError) as info:
+        gen.model_folder("no-such-org/no-such-model-xyz")
+    text = str(info.value)
+    assert "no-such-org/no-such-model-xyz" in text and "local diffusers folder" in text and "Hugging Face cache" in text
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MissingModelError, match="model_index.json"):
+        gen.load_pipeline(tmp_path / "empty", "text2image", tiny_settings())
+    with pytest.raises(MissingModelError, match="unknown demo model"):
+        gen.model_folder("demo://no-such-model")
+
+
+def test_tiny_pipelines_load_as_real_diffusers_pipelines(tiny_models):
+    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
+
+    t2i = gen.load_pipeline(tiny_models["text2image"], "text2image", tiny_settings())
+    inp = gen.load_pipeline(tiny_models["inpaint"], "inpaint", tiny_settings())
+    assert isinstance(t2i, StableDiffusionPipeline) and isinstance(inp, StableDiffusionInpaintPipeline)
+    assert inp.unet.config.in_channels == 9 and t2i.unet.config.in_channels == 4
+    assert type(t2i.scheduler).__name__ == "DPMSolverMultistepScheduler"
+    index = json.loads((tiny_models["inpaint"] / "model_index.json").read_text())
+    assert index["tokenizer"] == ["transformers", "CLIPTokenizer"] and index["safety_checker"] == [None, None]
+
+
+# ----------------------------------------------------------------------------- released shards
+def _write_shards(folder: Path, entries) -> list[Path]:
+    import webdataset as wds
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for s, chunk in enumerate((entries[:3], entries[3:])):
+        path = folder / f"shard-{s:05d}.tar"
+        with wds.TarWriter(str(path)) as tar:
+            for label, method, sub, tag, num, md5, colour in chunk:
+                key = f"{label}_{method}_{sub}".replace("-", "_") + f"_{tag}_{num}_{md5}"
+                buf = __import__("io").BytesIO()
+                Image.new("RGB", (RES, RES), colour).save(buf, format="PNG")
+                meta = {"name": f"{key}.png", "md5hash": md5, "label": label, "method": method, "submethod": sub,
+                        "generation_num": num, "tag": tag}
+                tar.write({"__key__": key, "png": buf.getvalue(), "json": json.dumps(meta).encode()})
+        paths.append(path)
+    return paths
+
+
+def test_released_webdataset_shards_become_a_manifest(tmp_path, sources):
+    entries = [
+        ("psoriasis", "finetune_text_to_image", "text-to-image", "generations1", "00", "img0", (255, 0, 0)),
+        ("psoriasis", "finetune_text_to_image", "text-to-image", "generations2", "00", "img0", (0, 255, 0)),
+        ("psoriasis", "finetune_text_to_image", "text-to-image", "generations1", "01", "img0", (0, 0, 255)),
+        ("lichen-planus", "pretrained_inpaint", "inpaint", "generations1", "00", "img2", (9, 9, 9)),
+        ("lichen-planus", "pretrained_inpaint", "inpaint-outpaint", "generations1", "00", "img2", (8, 8, 8)),
+        ("psoriasis", "finetune_text_to_image", "text-to-image", "generations1", "00", "zzzz", (1, 2, 3)),
+    ]
+    shards = _write_shards(tmp_path / "shards", entries)
+    path = gen.manifest_from_webdataset(tmp_path / "shards", tmp_path / "released", sources=sources, progress=False)
+    m = gen.read_manifest(path)
+    assert set(m.source_id) == {"img0", "img2"}  # the unknown source zzzz is skipped
+    t2i = m[m.method == "text-to-image"].sort_values("index")
+    assert list(t2i["index"]) == [0, 1, 2] and set(t2i.variant) == {"dreambooth"}
+    colours = [np.asarray(Image.open(p))[0, 0].tolist() for p in t2i.path]
+    assert colours == [[255, 0, 0], [0, 0, 255], [0, 255, 0]]  # ordered by (tag, generation_num)
+    itto = m[m.method == "in-then-outpaint"].set_index("stage")
+    assert set(itto.index) == {"inpaint", "final"} and (itto.variant == "pretrained").all()
+    assert itto.loc["final", "mask"] == "outer" and itto.loc["inpaint", "mask"] == "center"
+    assert (m[m.source_id == "img2"].label == "lichen planus").all() and (m[m.source_id == "img2"].fst == -1).all()
+    assert len(m[m.method == "inpaint"]) == 1 and (m.seed == -1).all()
+    only = gen.read_manifest(gen.manifest_from_webdataset(shards, tmp_path / "t2i", methods=("text-to-image",), progress=False))
+    assert set(only.method) == {"text-to-image"} and len(only) == 4 and "zzzz" in set(only.source_id)
+    with pytest.raises(LeakageError, match="img2"):
+        gen.manifest_from_webdataset(shards, tmp_path / "leak", sources=sources, splits=make_splits(sources, val_ids=("img2",)), progress=False)
+    with pytest.raises(DataError, match="no WebDataset shards"):
+        gen.manifest_from_webdataset(tmp_path / "nothing-here", tmp_path / "x", progress=False)
+
+
+# ----------------------------------------------------------------------------- DreamBooth
+def test_dreambooth_finetunes_the_unet_only_and_refuses_evaluation_images(tiny_models, sources, tmp_path):
+    from safetensors.torch import load_file
+
+    from synthaug_utils import dreambooth as db
+
+    settings = db.DreamBoothSettings(resolution=RES, batch_size=2, learning_rate=1e-3, epochs=1, seed=3)
+    splits = make_splits(sources)
+    for kind in ("text2image", "inpaint"):
+        out = db.finetune(tiny_models[kind], kind, sources, tmp_path / kind, settings, splits=splits, progress=False)
+        base_unet = load_file(tiny_models[kind] / "unet" / "diffusion_pytorch_model.safetensors")
+        new_unet = load_file(out / "unet" / "diffusion_pytorch_model.safetensors")
+        assert any(not torch.equal(base_unet[k], new_unet[k]) for k in base_unet)
+        assert (out / "vae").resolve() == (tiny_models[kind] / "vae").resolve()
+        meta = json.loads((out / "dreambooth.json").read_text())
+        assert meta["steps"] == 2 and meta["images"] == 4 and meta["base_model_hash"] == gen.model_hash(tiny_models[kind])
+        pipe = gen.load_pipeline(out, kind, tiny_settings())
+        assert pipe.unet.config.in_channels == (4 if kind == "text2image" else 9)
+    again = db.finetune(tiny_models["text2image"], "text2image", sources, tmp_path / "again", settings, progress=False)
+    a = load_file(again / "unet" / "diffusion_pytorch_model.safetensors")
+    b = load_file(tmp_path / "text2image" / "unet" / "diffusion_pytorch_model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # seeded: identical weights twice
+    leaky = pd.concat([sources, sources.iloc[:1].assign(image_id="test0")], ignore_index=True)
+    with pytest.raises(LeakageError, match="test0"):
+        db.finetune(tiny_models["text2image"], "text2image", leaky, tmp_path / "leak", settings, splits=splits, progress=False)
+
+
+def test_profile_settings(smoke_profile):
+    from synthaug_utils import dreambooth as db
+    from synthaug_utils.config import load_profile
+
+    paper = load_profile("paper")
+    s = gen.generation_settings(paper)
+    assert (s.steps, s.guidance_scale, s.resolution, s.strength_inpaint, s.strength_outpaint) == (50, 3.0, 512, 0.97, 0.95)
+    d = db.dreambooth_settings(paper)
+    assert (d.resolution, d.batch_size, d.learning_rate, d.epochs, d.weight_decay, d.max_grad_norm) == (512, 4, 5e-6, 4, 1e-2, 1.0)
+    assert not d.prior_preservation and not d.train_text_encoder and d.crop_scale == (0.9, 1.1)
+    assert db.dreambooth_settings(paper, ddi=True).epochs == 25
+    assert gen.generation_settings(smoke_profile).resolution == 64
+    tuned = smoke_profile.replace(grids={"generation": {"steps": 7}, "dreambooth": {"epochs": 3}})
+    assert gen.generation_settings(tuned).steps == 7 and db.dreambooth_settings(tuned).epochs == 3
+
+
+def test_cli_registers_its_subcommands():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    gen.register_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["generate", "--profile", "smoke", "--out", "x", "--methods", "inpaint", "--per-image", "3"])
+    assert args.methods == ["inpaint"] and args.per_image == 3 and callable(args.func)
+    assert parser.parse_args(["dreambooth", "--profile", "smoke", "--out", "x", "--classes", "psoriasis"]).classes == ["psoriasis"]
+    assert callable(parser.parse_args(["pretrain-generator", "--profile", "smoke"]).func)
+
+
+def test_demo_generator_pretrains_into_loadable_pipelines(smoke_profile, tmp_path):
+    settings = dg.PretrainSettings(vae_steps=4, vae_batch=8, unet_steps=4, unet_batch=8, inpaint_steps=2, masks_per_image=1)
+    paths = dg.pretrain_demo_generator(smoke_profile, tmp_path / "ldm", settings, log=None)
+    meta = json.loads((paths["inpaint"] / "synthaug_demo.json").read_text())
+    assert meta["pretrain_images"] == 9 * smoke_profile.world.pretrain_per_class and meta["settings"]["unet_steps"] == 4
+    size = sum(p.stat().st_size for p in (tmp_path / "ldm").rglob("*.safetensors"))
+    assert size < 8 * 2**20  # float16 weights: a few MB for both pipelines
+    s = tiny_settings(resolution=64, steps=2)
+    t2i = gen.load_pipeline(paths["text2image"], "text2image", s)
+    inp = gen.load_pipeline(paths["inpaint"], "inpaint", s)
+    assert t2i.vae.config.scaling_factor != 1.0 and inp.unet.config.in_channels == 9
+    img = gen.run_text2image(t2i, [gen.prompt_for("psoriasis")], [0], s)
+    assert img.shape == (1, 64, 64, 3)
