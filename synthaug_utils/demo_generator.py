@@ -83,6 +83,7 @@ class DemoArchitecture:
     unet_channels: tuple[int, ...] = (16, 32, 64)
     unet_attention: tuple[bool, ...] = (False, False, True)  # cross-attention per UNet level
     unet_layers_per_block: int = 1
+    text_time_embedding: bool = True  # add the pooled prompt to the time embedding
     text_width: int = 64
     text_layers: int = 2
     text_heads: int = 4
@@ -222,17 +223,28 @@ def unet_config(arch: DemoArchitecture, in_channels: int) -> dict:
         cross_attention_dim=arch.text_width,
         attention_head_dim=4,
         norm_num_groups=arch.norm_groups,
+        # The prompt also enters every ResNet block through the time embedding (attention-pooled
+        # text, a standard UNet2DConditionModel option): with cross-attention alone the small
+        # model ignored the class within the pretraining budget.
+        addition_embed_type="text" if arch.text_time_embedding else None,
+        addition_embed_type_num_heads=arch.text_heads,
     )
 
 
-def inpaint_unet_from(unet, arch: DemoArchitecture):
-    """A 9-input-channel UNet initialised from the 4-channel one (new input weights zero)."""
+def inpaint_unet_from(unet, arch: DemoArchitecture, seed: int = 0):
+    """A 9-input-channel UNet initialised from the 4-channel one.
+
+    The weights of the 5 new input channels (mask, masked-image latents) get PyTorch's
+    default random initialisation (seeded). SD-inpainting started them at zero; with the
+    demo's short pretraining, zero-initialised channels stayed nearly unused.
+    """
     from diffusers import UNet2DConditionModel
 
+    torch.manual_seed(seed)
     new = UNet2DConditionModel(**unet_config(arch, in_channels=4 + 1 + arch.latent_channels))
     state = unet.state_dict()
     weight = state["conv_in.weight"]
-    extra = torch.zeros(weight.shape[0], 1 + arch.latent_channels, *weight.shape[2:], dtype=weight.dtype)
+    extra = new.state_dict()["conv_in.weight"][:, weight.shape[1] :]
     state["conv_in.weight"] = torch.cat([weight, extra], dim=1)
     new.load_state_dict(state)
     return new
@@ -273,17 +285,18 @@ def save_pipeline_folder(components: dict, kind: str, out: Path, dtype: torch.dt
 class PretrainSettings:
     """Budget of the demo generator's pretraining (steps are optimiser updates; lr for AdamW)."""
 
-    vae_steps: int = 2400
+    vae_steps: int = 2600
     vae_batch: int = 16
     vae_lr: float = 3e-3
     vae_crop: int = 32  # px
-    vae_crop_share: float = 0.75
+    vae_crop_share: float = 0.6
+    vae_perceptual: float = 2.0  # weight of the perceptual distance on whole-image steps
     vae_logvar_init: float = -8.0
     kl_weight: float = 1e-6
     unet_steps: int = 2500
     unet_batch: int = 64
     unet_lr: float = 1e-3
-    inpaint_steps: int = 1200
+    inpaint_steps: int = 1000
     masks_per_image: int = 4
     prompt_dropout: float = 0.1  # share of empty prompts (classifier-free guidance)
     fst_prompt_share: float = 0.5  # share of prompts with the Fitzpatrick suffix
@@ -294,7 +307,7 @@ class PretrainSettings:
 def pretrain_settings(profile: Profile) -> PretrainSettings:
     """Demo: the full budget (about 10-15 min on 2 cores). Smoke: a toy model in seconds."""
     if profile.name == "smoke":
-        return PretrainSettings(vae_steps=60, unet_steps=60, inpaint_steps=30, unet_batch=16)
+        return PretrainSettings(vae_steps=60, unet_steps=60, inpaint_steps=30, unet_batch=16, vae_perceptual=0.0)
     return PretrainSettings()
 
 
@@ -357,6 +370,33 @@ def _warmup_cosine(opt, steps: int, warmup: float = 0.05):
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+class PerceptualDistance(torch.nn.Module):
+    """LPIPS-style distance on ImageNet EfficientNet-Lite0 feature maps (an offline stand-in for the
+    VGG-based LPIPS that Stable Diffusion's autoencoder was trained with).
+
+    Inputs are images in [-1, 1] (N, 3, H, W) - exactly Lite0's input normalisation. Feature
+    maps after the first ``stages`` blocks are unit-normalised per position; the distance is
+    the mean squared difference, averaged over stages. Frozen.
+    """
+
+    def __init__(self, stages: int = 4):
+        super().__init__()
+        from synthaug_utils.backbones import LITE0_ARCH, create_classifier_net
+
+        net = create_classifier_net(LITE0_ARCH, pretrained=True).eval()
+        self.stem = torch.nn.Sequential(net.conv_stem, net.bn1)
+        self.blocks = torch.nn.ModuleList(net.blocks[:stages])
+        self.requires_grad_(False)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        x, y = self.stem(torch.cat([a, b])).chunk(2)
+        total = a.new_zeros(())
+        for block in self.blocks:
+            x, y = block(x), block(y)
+            total = total + (F.normalize(x, dim=1) - F.normalize(y, dim=1)).pow(2).sum(1).mean()
+        return total / len(self.blocks)
+
+
 def _train_vae(vae, images: torch.Tensor, s: PretrainSettings, gen: torch.Generator, log) -> float:
     """Train the autoencoder; returns the latent scaling factor (1 / std of the latent means).
 
@@ -364,7 +404,9 @@ def _train_vae(vae, images: torch.Tensor, s: PretrainSettings, gen: torch.Genera
     steps use random ``vae_crop`` px crops (4x cheaper; the autoencoder is fully
     convolutional), the rest whole images. The posterior log-variance starts at
     ``vae_logvar_init`` (std ~0.02): with SD's tiny KL weight it stays small, and a decoder
-    that sees unit-variance latent noise from step 0 learns to blur.
+    that sees unit-variance latent noise from step 0 learns to blur. The whole-image steps
+    add ``vae_perceptual`` x :class:`PerceptualDistance` (SD's autoencoder used LPIPS too):
+    it keeps the lesions' textures, which L1/L2 alone blur away.
     """
     from tqdm.auto import tqdm
 
@@ -373,17 +415,21 @@ def _train_vae(vae, images: torch.Tensor, s: PretrainSettings, gen: torch.Genera
     opt = torch.optim.AdamW(vae.parameters(), lr=s.vae_lr, weight_decay=0.0)
     sched = _warmup_cosine(opt, s.vae_steps)
     vae.train()
+    perceptual = PerceptualDistance() if s.vae_perceptual > 0 else None
     n, side = len(images), images.shape[-1]
     for step in tqdm(range(s.vae_steps), desc="pretrain VAE", mininterval=5):
         idx = torch.randint(n, (s.vae_batch,), generator=gen)
         x = dihedral(images[idx], int(torch.randint(8, (1,), generator=gen)))
-        if step < s.vae_crop_share * s.vae_steps and s.vae_crop < side:
+        cropped = step < s.vae_crop_share * s.vae_steps and s.vae_crop < side
+        if cropped:
             i, j = torch.randint(0, side - s.vae_crop + 1, (2,), generator=gen).tolist()
             x = x[:, :, i : i + s.vae_crop, j : j + s.vae_crop]
         posterior = vae.encode(x).latent_dist
         z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=gen)
         rec = vae.decode(z).sample
         loss = (rec - x).abs().mean() + F.mse_loss(rec, x) + s.kl_weight * posterior.kl().mean()
+        if perceptual is not None and not cropped:
+            loss = loss + s.vae_perceptual * perceptual(rec, x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -557,7 +603,7 @@ def pretrain_demo_generator(
     }
     paths = {"text2image": save_pipeline_folder({**comps, "meta": {**meta, "kind": "text2image"}}, "text2image", out / "text2image")}
 
-    inpaint_unet = inpaint_unet_from(comps["unet"], arch)
+    inpaint_unet = inpaint_unet_from(comps["unet"], arch, seed=s.seed)
     masks = _mask_bank(comps["vae"], images, scaling, arch, s, rng)
     timings["mask_bank"], mark = time.perf_counter() - mark, time.perf_counter()
     for p in comps["text_encoder"].parameters():

@@ -42,10 +42,6 @@ from synthaug_utils.errors import DataError, MissingImagesError, UserFacingError
 METHODS = ("inpaint", "outpaint", "in-then-outpaint", "text-to-image")
 VARIANTS = ("pretrained", "dreambooth")
 GRIDS = ("fig3", "fig4", "fig5", "imbalance")
-MANIFEST_COLUMNS = (
-    "synthetic_id", "source_id", "label", "fst", "method", "stage", "variant", "index", "seed", "model_id",
-    "model_hash", "steps", "guidance_scale", "strength", "resolution", "prompt", "mask", "path",
-)
 RESULT_FORMAT = 1
 
 
@@ -232,33 +228,17 @@ def base_spec(profile: Profile, which: str = "main", **changes: Any) -> TrialSpe
 
 # ----------------------------------------------------------------------------- synthetic images
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
-    """A synthetic-set manifest (folder or ``manifest.csv``) with ``path`` made absolute.
+    """A synthetic-set manifest (folder or ``manifest.csv``) with absolute ``path``, via
+    :func:`synthaug_utils.generation.read_manifest`; a missing manifest raises DataError saying what to do."""
+    from synthaug_utils.generation import read_manifest as generation_read_manifest
 
-    Uses :func:`synthaug_utils.generation.read_manifest` when that module is present;
-    otherwise reads the contract's CSV directly. A missing file or column raises DataError.
-    """
-    path = Path(path).expanduser()
-    csv = path / "manifest.csv" if path.is_dir() or not path.suffix else path
+    csv = manifest_file(Path(path).expanduser())
     if not csv.is_file():
         raise DataError(
             f"synthetic manifest {csv} does not exist; generate the set first (synthaug generate ...) "
             f"or pass the folder that holds manifest.csv"
         )
-    try:
-        from synthaug_utils.generation import read_manifest as generation_read_manifest
-    except ImportError:
-        generation_read_manifest = None
-    if generation_read_manifest is not None:
-        table = generation_read_manifest(csv.parent)
-    else:
-        table = pd.read_csv(csv, dtype={"synthetic_id": str, "source_id": str})
-        table["path"] = [str(p if Path(p).is_absolute() else (csv.parent / p)) for p in table.path.astype(str)]
-    missing = [c for c in ("synthetic_id", "source_id", "label", "method", "stage", "variant", "index", "path") if c not in table.columns]
-    if missing:
-        raise DataError(f"synthetic manifest {csv} lacks column(s) {missing}")
-    table["source_id"] = table.source_id.astype(str)
-    table["index"] = table["index"].astype(int)
-    return table
+    return generation_read_manifest(csv)
 
 
 def manifest_file(folder: str | os.PathLike) -> Path:
@@ -458,13 +438,18 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
 
 
 def execute_trial(spec_dict: dict, profile: Profile | str, trial_fn: Callable | None = None, threads: int | None = None) -> dict:
-    """Worker entry point (in-process or Dask): set torch threads, run ``trial_fn`` (default :func:`run_trial`)."""
-    if threads:
-        import torch
+    """Worker entry point (in-process or Dask): run ``trial_fn`` (default :func:`run_trial`) with ``threads`` torch threads."""
+    import contextlib
 
-        torch.set_num_threads(int(threads))
     spec = TrialSpec.from_dict(spec_dict)
-    return (trial_fn or run_trial)(spec, profile)
+    if threads:
+        from synthaug_utils.training import torch_threads
+
+        context = torch_threads(int(threads))
+    else:
+        context = contextlib.nullcontext()
+    with context:
+        return (trial_fn or run_trial)(spec, profile)
 
 
 # ----------------------------------------------------------------------------- the store
@@ -700,9 +685,9 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
 # Grid sizes for the embedded profiles (the paper profile runs the full protocol above; its
 # ``grids`` entries may still override). The demo grids are sized so that, in fast mode on 2 CPU
 # cores, feature extraction plus head training for all four stays within a few minutes, and
-# they need about 6,200 synthetic images in all (fig3: 3 methods x 288 sources x 4; fig4: up to
-# 8 text-to-image per source for 144 sources; fig5: 2 methods x 464 DDI sources x 2; imbalance:
-# up to 7 per rare image). The subset is drawn once (subset_seed=0) so that the seeds share one
+# they need about 6,000 distinct synthetic images (fig3: 3 methods x 288 sources x 4; fig4: 8
+# text-to-image per source for 144 of those sources; fig5: 2 methods x 464 DDI sources x 2;
+# imbalance: up to 7 inpaintings per rare image, mostly shared with fig3). The subset is drawn once (subset_seed=0) so that the seeds share one
 # synthetic set; seeds vary head initialisation, batch order, dropout and augmentation.
 EMBEDDED_GRIDS: dict[str, dict[str, dict[str, Any]]] = {
     "demo": {
@@ -806,7 +791,10 @@ def run_grid(
     """Run every trial of ``grid`` (a grid name or a list of specs) not yet in ``store``; return their tidy rows.
 
     ``executor``: None (in-process), 'dask://HOST:PORT', 'dask-local[:N]', or an executor
-    object. ``threads`` sets torch's thread count in each trial. Results are written by
+    object. ``threads`` sets torch's thread count in each trial; None means 1 on CPU profiles
+    (on shared cores more threads can be ten times slower, and a fixed count makes
+    in-process and Dask results identical) and torch's default on GPU profiles. Use
+    ``executor='dask-local:2'`` to use two cores. Results are written by
     this process as trials finish; a progress bar shows done / running / left and the ETA.
     ``trial_fn`` replaces :func:`run_trial` (tests). The first failing trial stops the run
     and its error is raised; finished trials stay stored.
@@ -814,6 +802,8 @@ def run_grid(
     from tqdm.auto import tqdm
 
     profile = load_profile(profile) if isinstance(profile, str) else profile
+    if threads is None and profile.device == "cpu":
+        threads = 1
     specs = build_grid(grid, profile) if isinstance(grid, str) else list({s.key: s for s in grid}.values())
     store = store if isinstance(store, ResultsStore) else ResultsStore(store or default_store(profile))
     store.clean_partial()
@@ -845,6 +835,26 @@ def run_grid(
                 runner.close()
     store.rebuild_index()
     return store.frame([s.key for s in specs])
+
+
+def faithful_twins(specs: Sequence[TrialSpec]) -> list[TrialSpec]:
+    """The faithful-mode copy of every fast-mode spec (for measuring how far fast mode is from the recipe)."""
+    return [s.replace(mode="faithful") for s in specs if s.mode == "fast"]
+
+
+def mode_gap(frame: pd.DataFrame) -> dict[str, float]:
+    """Fast minus faithful top-1 over trials that differ only in mode: pairs, mean, mean |diff|, max |diff|."""
+    spec_cols = [f.name for f in dataclasses.fields(TrialSpec) if f.name not in ("mode", "views")]
+    text = frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), "none").astype(str) for c in spec_cols})
+    fast = text[text["mode"] == "fast"].set_index(spec_cols)["top1"]
+    faithful = text[text["mode"] == "faithful"].set_index(spec_cols)["top1"]
+    diff = (fast - faithful.reindex(fast.index)).dropna()
+    return {
+        "pairs": int(len(diff)),
+        "mean_diff": float(diff.mean()) if len(diff) else float("nan"),
+        "mean_abs_diff": float(diff.abs().mean()) if len(diff) else float("nan"),
+        "max_abs_diff": float(diff.abs().max()) if len(diff) else float("nan"),
+    }
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:

@@ -517,7 +517,8 @@ def _write_manifest(folder: Path, rows: pd.DataFrame) -> Path:
     if path.is_file():
         old = pd.read_csv(path, dtype=_MANIFEST_DTYPES, keep_default_na=False)
         rows = pd.concat([old[~old.synthetic_id.isin(set(rows.synthetic_id))], rows], ignore_index=True)
-    rows = rows[[(folder / p).is_file() for p in rows.path]]
+    exists = np.array([(folder / p).is_file() for p in rows.path], dtype=bool)
+    rows = rows[exists]
     rows = rows.sort_values(["variant", "method", "label", "source_id", "index", "stage"]).reset_index(drop=True)
     write_csv_atomic(rows[MANIFEST_COLUMNS], path)
     return path

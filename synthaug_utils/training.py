@@ -325,6 +325,23 @@ def build_dataloaders(train: pd.DataFrame, val: pd.DataFrame, labels: Sequence[s
     return block.dataloaders(_frame(train, val), bs=batch_size, num_workers=0, device=torch.device(recipe.device))
 
 
+def _plain_input_callback():
+    """A fastai callback that hands the model plain tensors instead of ``TensorImage``.
+
+    Numerically identical; it skips fastai's per-operation ``__torch_function__`` dispatch
+    on the tensor subclass, which costs about 10% of CPU training time for Lite0 at 64 px.
+    """
+    from fastai.callback.core import Callback
+
+    class PlainTensorInput(Callback):
+        order = 100  # after the batch transforms and device placement
+
+        def before_batch(self):
+            self.learn.xb = tuple(x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x for x in self.xb)
+
+    return PlainTensorInput()
+
+
 def build_learner(dls, recipe: Recipe, path: str | os.PathLike):
     """``vision_learner`` with the authors' settings: frozen pretrained body, head + BatchNorm trainable, Adam."""
     from fastai.vision.all import Adam, CrossEntropyLossFlat, accuracy, vision_learner
@@ -341,6 +358,7 @@ def build_learner(dls, recipe: Recipe, path: str | os.PathLike):
         train_bn=True,
         metrics=[accuracy],
         path=path,
+        cbs=[_plain_input_callback()],
     )
     if recipe.amp:
         learn = learn.to_fp16()

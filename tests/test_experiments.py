@@ -306,6 +306,25 @@ def test_named_grids_follow_the_protocol(smoke):
         grid_settings("fig9", profile)
 
 
+def test_mode_gap_pairs_fast_and_faithful_twins(smoke):
+    from synthaug_utils.experiments import faithful_twins, mode_gap, tidy_row
+
+    profile, _ = smoke
+    fast = [tiny(profile, seed=s, transforms=True, views=2) for s in (0, 1)] + [tiny(profile, seed=2, n_real=1)]
+    twins = faithful_twins(fast)
+    assert [t.mode for t in twins] == ["faithful"] * 3 and twins[0].views == 0
+    scores = dict(zip([s.key for s in fast + twins], [0.60, 0.50, 0.40, 0.55, 0.58, 0.40]))
+    rows = []
+    for spec in fast + twins:
+        row = tidy_row(fake_result(spec))
+        row["top1"] = scores[spec.key]
+        rows.append(row)
+    gap = mode_gap(pd.DataFrame(rows))
+    assert gap["pairs"] == 3
+    assert gap["mean_diff"] == pytest.approx((0.05 - 0.08 + 0.0) / 3)
+    assert gap["max_abs_diff"] == pytest.approx(0.08)
+
+
 # ----------------------------------------------------------------------------- CLI and Dask
 def _cli(argv):
     parser = argparse.ArgumentParser(prog="synthaug")
