@@ -36,13 +36,15 @@ from synthaug_utils.config import PACKAGE_DIR, load_profile  # noqa: E402
 SD_CONFIGS = PACKAGE_DIR / "resources" / "sd_configs"
 
 
-def demo_rows(profile_name: str, batch: int, repeats: int) -> list[dict]:
+def demo_rows(profile_name: str, batch: int, repeats: int, steps: int | None = None) -> list[dict]:
     """Images/s of the demo generator per method and precision (images are generated, not saved)."""
     profile = load_profile(profile_name)
+    if steps:
+        profile = profile.replace(gen_steps=steps)
     rows = []
     rng = np.random.default_rng(0)
     for precision in ("fp32", "bf16"):
-        settings = gen.generation_settings(profile, precision=precision, batch_size=batch)
+        settings = gen.generation_settings(profile, precision=precision, batch_size=batch, paste_unmasked=False)
         t2i = gen.load_pipeline(profile.text2image_model, "text2image", settings, profile)
         inp = gen.load_pipeline(profile.inpaint_model, "inpaint", settings, profile)
         res = settings.resolution
@@ -71,6 +73,9 @@ def _sd_modules(name: str, dtype=torch.float32, device="cpu"):
 
     folder = SD_CONFIGS / name
     torch.manual_seed(0)
+    from diffusers.utils import logging as dlog
+
+    dlog.set_verbosity_error()
     unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(folder / "unet"))
     vae = AutoencoderKL.from_config(AutoencoderKL.load_config(folder / "vae"))
     text = CLIPTextModel(CLIPTextConfig(**json.loads((folder / "text_encoder" / "config.json").read_text())))
@@ -96,8 +101,8 @@ def sd_cpu_rows(px: int) -> list[dict]:
             decode = time.perf_counter() - began
         per_image = 50 * step + decode
         rows.append(dict(device="cpu", model=label + " (random weights)", method="1 guided UNet step", px=px, steps=1,
-                         precision="fp32", batch=1, images_per_s=round(1 / step, 3),
-                         note=f"{step:.2f} s/step; 50 steps + decode = {per_image:.1f} s/image"))
+                         precision="fp32", batch=1, images_per_s=round(1 / per_image, 4),
+                         note=f"{step:.2f} s per guided step at {px} px; 50 steps + decode = {per_image:.0f} s/image"))
         del unet, vae, text
     return rows
 
@@ -172,13 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="demo")
     parser.add_argument("--batch", type=int, default=256, help="demo batch size")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--demo-steps", type=int, default=None, help="DPM steps for the demo rows (default: the profile's)")
     parser.add_argument("--sd-px", type=int, default=64, help="image side for the CPU SD step timing (px)")
     parser.add_argument("--no-sd", action="store_true", help="skip the CPU SD-architecture rows")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = demo_rows(args.profile, args.batch, args.repeats)
+    rows = demo_rows(args.profile, args.batch, args.repeats, args.demo_steps)
     if not args.no_sd:
         rows += sd_cpu_rows(args.sd_px)
     missing = ""

@@ -77,7 +77,7 @@ glue("gen_inpaint_model", P.inpaint_model, display=False)
 # %%
 demo_meta = {}
 if P.is_embedded:
-    folder = generation.model_folder(P.text2image_model, P)
+    folder = generation.model_folder(P.inpaint_model, P)  # written last: holds the whole run's record
     meta_file = folder / "synthaug_demo.json"
     demo_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
 glue("demo_pretrain_images", int(demo_meta.get("pretrain_images", 0)), display=False)
@@ -187,6 +187,11 @@ fig = plots_generation.plot_sample_grid(cells, sorted(splits.labels), columns, n
 # features of the whole training pool) labels the text-to-image samples. If the generator draws
 # what the prompt names, the share labelled as the prompted class is far above chance
 # ({glue:text}`gate_chance`). The real test set gives the classifier's own accuracy for scale.
+#
+# Every sample passes through the generator's autoencoder, which loses fine texture. To
+# separate that loss from the diffusion model's grasp of the classes, a second classifier is
+# trained on the same real training images *after a round trip through the autoencoder*
+# (encode, decode) and scored the same way.
 
 # %%
 import torch
@@ -203,66 +208,104 @@ mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
 std = torch.tensor(norm.std).view(1, 3, 1, 1)
 
 
-def features(paths, size=64):
-    table = pd.DataFrame({"path": list(paths)})
-    arr = data.load_image_array(table, size)
+def embed(images):
     out = []
     with torch.no_grad():
-        for i in range(0, len(arr), 256):
-            x = torch.from_numpy(arr[i : i + 256]).permute(0, 3, 1, 2).float() / 255.0
+        for i in range(0, len(images), 256):
+            x = torch.from_numpy(images[i : i + 256]).permute(0, 3, 1, 2).float() / 255.0
             out.append(extractor((x - mean) / std).numpy())
     return np.concatenate(out)
 
 
-clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=0.5))
-clf.fit(features(splits.train_pool.path), splits.train_pool.label)
-gate_rows = []
-test_pred = clf.predict(features(splits.test.path))
-for label in splits.labels:
-    sel = splits.test.label.to_numpy() == label
-    gate_rows.append({"label": label, "group": "real test images", "accuracy": float((test_pred[sel] == label).mean())})
-summary = {}
-for v in VARIANTS:
-    rows = manifests["text-to-image", v]
-    pred = clf.predict(features(rows.path))
-    hit = pred == rows.label.to_numpy()
-    summary[v] = float(hit.mean())
-    for label in splits.labels:
-        sel = rows.label.to_numpy() == label
-        gate_rows.append({"label": label, "group": f"text-to-image, {v}", "accuracy": float(hit[sel].mean())})
-gate = pd.DataFrame(gate_rows)
+def array(paths):
+    return data.load_image_array(pd.DataFrame({"path": list(paths)}), settings.resolution)
+
+
+autoencoder = generation.load_pipeline(P.text2image_model, "text2image", settings, P)
+train_images, test_images = array(splits.train_pool.path), array(splits.test.path)
+yardsticks = {
+    "real images": (train_images, test_images),
+    "autoencoded real images": (generation.vae_roundtrip(autoencoder, train_images), generation.vae_roundtrip(autoencoder, test_images)),
+}
+samples = {v: manifests["text-to-image", v] for v in VARIANTS}
+sample_features = {v: embed(array(rows.path)) for v, rows in samples.items()}
 chance = 1 / len(splits.labels)
+gate_rows, summary = [], []
+for name, (train_x, test_x) in yardsticks.items():
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=0.5))
+    clf.fit(embed(train_x), splits.train_pool.label)
+    test_hit = clf.predict(embed(test_x)) == splits.test.label.to_numpy()
+    groups = {f"test set ({name})": (test_hit, splits.test.label.to_numpy())}
+    for v, rows in samples.items():
+        groups[f"text-to-image, {v}"] = (clf.predict(sample_features[v]) == rows.label.to_numpy(), rows.label.to_numpy())
+    for group, (hit, labels_) in groups.items():
+        per = {label: float(hit[labels_ == label].mean()) for label in splits.labels}
+        gate_rows += [{"classifier": f"trained on {name}", "label": k, "group": group, "accuracy": a} for k, a in per.items()]
+        summary.append({"classifier": f"trained on {name}", "images": group, "accuracy": float(hit.mean()),
+                        "weakest class": min(per.values()), "classes above 2x chance": sum(a > 2 * chance for a in per.values())})
+gate = pd.DataFrame(gate_rows)
+summary = pd.DataFrame(summary)
 glue("gate_chance", f"{chance:.1%}", display=False)
-glue("gate_real_acc", f"{float((test_pred == splits.test.label.to_numpy()).mean()):.1%}", display=False)
-for v in VARIANTS:
-    per_class = gate[gate.group == f"text-to-image, {v}"].accuracy
-    glue(f"gate_t2i_{v}", f"{summary[v]:.1%}", display=False)
-    glue(f"gate_t2i_{v}_min", f"{per_class.min():.1%}", display=False)
-    glue(f"gate_t2i_{v}_n_above", int((per_class > 2 * chance).sum()), display=False)
 glue("gate_n_classes", len(splits.labels), display=False)
-fig = plots_generation.plot_class_accuracy(gate, chance, note)
+for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
+    part = summary[summary.classifier == f"trained on {name}"].set_index("images")
+    glue(f"gate_{key}_test", f"{part.accuracy.iloc[0]:.1%}", display=False)
+    for v in VARIANTS:
+        row = part.loc[f"text-to-image, {v}"]
+        glue(f"gate_{key}_t2i_{v}", f"{row.accuracy:.1%}", display=False)
+        glue(f"gate_{key}_t2i_{v}_min", f"{row['weakest class']:.1%}", display=False)
+        glue(f"gate_{key}_t2i_{v}_n_above", int(row["classes above 2x chance"]), display=False)
+fig = plots_generation.plot_class_accuracy(gate[gate.classifier == "trained on real images"], chance, note)
 
 # %%
-gate.pivot(index="label", columns="group", values="accuracy").round(3)
+fig = plots_generation.plot_class_accuracy(gate[gate.classifier == "trained on autoencoded real images"], chance, note)
+
+# %%
+summary.round(3)
 
 # %% [markdown]
-# The real-image classifier labels {glue:text}`gate_real_acc` of the real test images correctly.
-# Of the text-to-image samples it assigns {glue:text}`gate_t2i_pretrained` (pretrained model) and
-# {glue:text}`gate_t2i_dreambooth` (DreamBooth models) to the prompted class, against a chance
-# level of {glue:text}`gate_chance`; the weakest class reaches {glue:text}`gate_t2i_pretrained_min`
-# (pretrained) and {glue:text}`gate_t2i_dreambooth_min` (DreamBooth), and
-# {glue:text}`gate_t2i_pretrained_n_above` / {glue:text}`gate_t2i_dreambooth_n_above` of
-# {glue:text}`gate_n_classes` classes are above twice chance.
+# Chance is {glue:text}`gate_chance`. The classifier trained on real images labels
+# {glue:text}`gate_real_test` of the real test images correctly, and assigns
+# {glue:text}`gate_real_t2i_pretrained` of the pretrained model's text-to-image samples and
+# {glue:text}`gate_real_t2i_dreambooth` of the DreamBooth models' samples to the prompted class
+# ({glue:text}`gate_real_t2i_pretrained_n_above` and {glue:text}`gate_real_t2i_dreambooth_n_above`
+# of {glue:text}`gate_n_classes` classes above twice chance). The classifier trained on
+# autoencoded real images scores {glue:text}`gate_rec_test` on the autoencoded test images and
+# {glue:text}`gate_rec_t2i_pretrained` (pretrained) / {glue:text}`gate_rec_t2i_dreambooth`
+# (DreamBooth) on the samples ({glue:text}`gate_rec_t2i_pretrained_n_above` /
+# {glue:text}`gate_rec_t2i_dreambooth_n_above` classes above twice chance; weakest class
+# {glue:text}`gate_rec_t2i_pretrained_min` / {glue:text}`gate_rec_t2i_dreambooth_min`). Where
+# these shares sit near chance for a class, the synthetic images of that class carry little of
+# its look, and the experiments' synthetic augmentation for it is closer to noise than to data.
 
 # %% [markdown]
 # ## Quality gate 2: do the masked methods change only the masked region?
 #
-# The inpainting pipeline decodes the whole image from latents (the authors did not paste the
-# source back), so pixels outside the mask change a little; inside the mask they should change
-# a lot. Mean absolute difference between each output and its source, in grey levels (0-255):
+# The inpainting pipeline decodes the whole image from latents. Stable Diffusion's inpainting
+# model reproduces the unmasked pixels closely by itself, and the authors kept its output as it
+# is. The demo profiles paste the source pixels back outside the mask
+# (`paste_unmasked` = {glue:text}`gen_paste`), because the small demo model repaints the unmasked
+# region too; the first rows below show the model's raw output (no paste) so that this stays
+# visible. Mean absolute difference between each output and its source, in grey levels (0-255):
 
 # %%
+import dataclasses
+
+glue("gen_paste", str(settings.paste_unmasked), display=False)
+raw_settings = dataclasses.replace(settings, paste_unmasked=False)
 mad_rows = []
+src_images = np.stack([load(p) for p in masked_sources.path])
+prompts = [generation.prompt_for(generation.prompt_label(r)) for r in masked_sources.to_dict("records")]
+raw_pipe = generation.load_pipeline(P.inpaint_model, "inpaint", raw_settings, P)
+for method, mask_name, strength in (("inpaint", "center", settings.strength_inpaint), ("outpaint", "outer", settings.strength_outpaint)):
+    mask = generation.mask_for(mask_name, settings)
+    seeds = [generation.derive_seed(i, method, "pretrained", 0) for i in masked_sources.image_id]
+    raw = generation.run_inpaint(raw_pipe, src_images, mask, prompts, seeds, strength, raw_settings)
+    inside, outside = generation.mask_mad(src_images, raw, mask)
+    mad_rows += [{"method": method, "variant": "pretrained, raw output", "region": "inside mask", "mad": inside},
+                 {"method": method, "variant": "pretrained, raw output", "region": "outside mask", "mad": outside}]
+    glue(f"mad_{method}_raw_in", round(inside, 1), display=False)
+    glue(f"mad_{method}_raw_out", round(outside, 1), display=False)
 for v in VARIANTS:
     for method, mask_name in (("inpaint", "center"), ("outpaint", "outer")):
         rows = manifests[method, v]
@@ -277,13 +320,19 @@ for v in VARIANTS:
 mad = pd.DataFrame(mad_rows)
 fig = plots_generation.plot_mask_mad(mad, note)
 
+# %%
+mad.pivot_table(index=["method", "variant"], columns="region", values="mad").round(1)
+
 # %% [markdown]
-# Inpainting changes the masked centre by {glue:text}`mad_inpaint_pretrained_in` grey levels on
-# average and the rest of the image by {glue:text}`mad_inpaint_pretrained_out` (pretrained;
-# DreamBooth: {glue:text}`mad_inpaint_dreambooth_in` vs {glue:text}`mad_inpaint_dreambooth_out`).
-# Outpainting: {glue:text}`mad_outpaint_pretrained_in` inside vs
-# {glue:text}`mad_outpaint_pretrained_out` outside its mask (DreamBooth:
-# {glue:text}`mad_outpaint_dreambooth_in` vs {glue:text}`mad_outpaint_dreambooth_out`).
+# Raw model output: inpainting changes the masked centre by {glue:text}`mad_inpaint_raw_in` grey
+# levels on average and the rest of the image by {glue:text}`mad_inpaint_raw_out`; outpainting
+# changes its mask by {glue:text}`mad_outpaint_raw_in` and the centre by
+# {glue:text}`mad_outpaint_raw_out`. In the synthetic sets the experiments use: inpainting
+# {glue:text}`mad_inpaint_pretrained_in` inside vs {glue:text}`mad_inpaint_pretrained_out` outside
+# (pretrained; DreamBooth {glue:text}`mad_inpaint_dreambooth_in` vs
+# {glue:text}`mad_inpaint_dreambooth_out`), outpainting {glue:text}`mad_outpaint_pretrained_in`
+# vs {glue:text}`mad_outpaint_pretrained_out` (DreamBooth {glue:text}`mad_outpaint_dreambooth_in`
+# vs {glue:text}`mad_outpaint_dreambooth_out`).
 
 # %% [markdown]
 # ## What generation costs here

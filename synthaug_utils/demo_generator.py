@@ -269,9 +269,12 @@ def save_pipeline_folder(components: dict, kind: str, out: Path, dtype: torch.dt
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    pipe.to(dtype)
-    pipe.save_pretrained(str(tmp), safe_serialization=True)
-    pipe.to(torch.float32)
+    from synthaug_utils.generation import quiet_loading
+
+    with quiet_loading():
+        pipe.to(dtype)
+        pipe.save_pretrained(str(tmp), safe_serialization=True)
+        pipe.to(torch.float32)
     if "meta" in components:
         (tmp / "synthaug_demo.json").write_text(json.dumps(components["meta"], indent=2, default=str))
     if out.exists():

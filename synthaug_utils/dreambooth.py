@@ -41,6 +41,7 @@ from synthaug_utils.errors import DataError, UserFacingError
 from synthaug_utils.generation import (
     base_model_id,
     folder_lock,
+    quiet_loading,
     model_folder,
     model_hash,
     prompt_for,
@@ -145,11 +146,12 @@ def _load_components(folder: Path, settings: DreamBoothSettings):
 
     kw = dict(local_files_only=True)
     model_kw = dict(kw, low_cpu_mem_usage=False)
-    vae = AutoencoderKL.from_pretrained(str(folder), subfolder="vae", **model_kw)
-    unet = UNet2DConditionModel.from_pretrained(str(folder), subfolder="unet", **model_kw)
-    text_encoder = CLIPTextModel.from_pretrained(str(folder), subfolder="text_encoder", **kw)
-    tokenizer = CLIPTokenizer.from_pretrained(str(folder), subfolder="tokenizer", **kw)
-    config = DDPMScheduler.load_config(str(folder), subfolder="scheduler", **kw)
+    with quiet_loading():
+        vae = AutoencoderKL.from_pretrained(str(folder), subfolder="vae", **model_kw)
+        unet = UNet2DConditionModel.from_pretrained(str(folder), subfolder="unet", **model_kw)
+        text_encoder = CLIPTextModel.from_pretrained(str(folder), subfolder="text_encoder", **kw)
+        tokenizer = CLIPTokenizer.from_pretrained(str(folder), subfolder="tokenizer", **kw)
+        config = DDPMScheduler.load_config(str(folder), subfolder="scheduler", **kw)
     noise_scheduler = DDPMScheduler.from_config(config)
     for module in (vae, unet, text_encoder):
         module.to(settings.device, dtype=__import__("torch").float32)
@@ -361,8 +363,9 @@ def _save_folder(base: Path, unet, text_encoder, out: Path, meta: dict, save_dty
             continue
         module = trained.get(entry.name)
         if module is not None:
-            module.to(dtype).save_pretrained(str(tmp / entry.name), safe_serialization=True)
-            module.to(torch.float32)
+            with quiet_loading():
+                module.to(dtype).save_pretrained(str(tmp / entry.name), safe_serialization=True)
+                module.to(torch.float32)
         elif entry.name == "model_index.json":
             shutil.copy2(entry, tmp / entry.name)
         else:

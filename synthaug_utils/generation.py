@@ -97,11 +97,14 @@ class GenerationSettings:
 
 # Profile-level generation defaults beyond the Profile fields (overridable via profile.grids["generation"]).
 # paper: the authors' GPU settings. demo/smoke: large CPU batches; bfloat16 autocast where the CPU
-# has native bf16 instructions (about 1.6x faster here), else float32 ("auto").
+# has native bf16 instructions (about 1.5x faster here), else float32 ("auto"); and the source
+# pixels pasted back outside the mask: Stable Diffusion's inpainting model reproduces the unmasked
+# region closely by itself, the minutes-pretrained demo model does not (it repaints it: mean
+# absolute change ~15 grey levels outside the mask), so pasting restores the method's meaning.
 PROFILE_GENERATION_DEFAULTS: dict[str, dict[str, Any]] = {
     "paper": {"batch_size": 16, "precision": "fp16"},
-    "demo": {"batch_size": 256, "precision": "auto"},
-    "smoke": {"batch_size": 256, "precision": "auto"},
+    "demo": {"batch_size": 256, "precision": "auto", "paste_unmasked": True},
+    "smoke": {"batch_size": 256, "precision": "auto", "paste_unmasked": True},
 }
 
 
@@ -286,6 +289,29 @@ def model_hash(folder: str | Path) -> str:
     return digest
 
 
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Silence diffusers'/transformers' loading progress bars and info messages (book output stays clean)."""
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    bars = (dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled())
+    levels = (dlog.get_verbosity(), tlog.get_verbosity())
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
+    dlog.set_verbosity_error()
+    tlog.set_verbosity_error()
+    try:
+        yield
+    finally:
+        dlog.set_verbosity(levels[0])
+        tlog.set_verbosity(levels[1])
+        if bars[0]:
+            dlog.enable_progress_bar()
+        if bars[1]:
+            tlog.enable_progress_bar()
+
+
 def load_pipeline(model_id: str | Path, kind: str, settings: GenerationSettings, profile: Profile | None = None):
     """A ready pipeline: ``kind`` 'text2image' (StableDiffusionPipeline) or 'inpaint'
     (StableDiffusionInpaintPipeline), DPMSolverMultistep scheduler, no safety checker, offline.
@@ -304,10 +330,11 @@ def load_pipeline(model_id: str | Path, kind: str, settings: GenerationSettings,
     cls = StableDiffusionPipeline if kind == "text2image" else StableDiffusionInpaintPipeline
     dtype = torch.float16 if settings.precision == "fp16" else torch.float32
     try:
-        pipe = cls.from_pretrained(
-            str(folder), dtype=dtype, safety_checker=None, feature_extractor=None,
-            requires_safety_checker=False, local_files_only=True, low_cpu_mem_usage=False,
-        )
+        with quiet_loading():
+            pipe = cls.from_pretrained(
+                str(folder), dtype=dtype, safety_checker=None, feature_extractor=None,
+                requires_safety_checker=False, local_files_only=True, low_cpu_mem_usage=False,
+            )
     except (OSError, ValueError, EnvironmentError) as exc:
         raise MissingModelError(f"loading {model_id!r} from {folder} failed ({exc}); " + _how_to_supply(str(model_id))) from exc
     if kind == "inpaint" and pipe.unet.config.in_channels not in (4, 9):
@@ -798,12 +825,12 @@ def ensure_synthetic_set(
         splits = load_splits(profile, which)
     settings = generation_settings(profile)
     folder = Path(out_dir) if out_dir is not None else synthetic_set_dir(profile, method, variant, splits.dataset, splits.split_seed, settings)
-    resolve, group = model_resolver(profile, splits, which)
+    resolve, group = model_resolver(profile, splits, which, progress)
     generate(sources, folder, [method], [variant], per_real, settings, profile, splits, resolve, group, progress)
     return folder
 
 
-def model_resolver(profile: Profile, splits, which: str) -> tuple[ModelResolver, Callable[[Mapping[str, Any]], str]]:
+def model_resolver(profile: Profile, splits, which: str, progress: bool = True) -> tuple[ModelResolver, Callable[[Mapping[str, Any]], str]]:
     """The (resolver, model_group) pair for a profile: pretrained -> the profile's models;
     dreambooth -> per-class fine-tuned models (one 'all' model for DDI), trained on demand."""
     per_class = which != "ddi"
@@ -817,7 +844,7 @@ def model_resolver(profile: Profile, splits, which: str) -> tuple[ModelResolver,
             return base, model_folder(base, profile)
         from synthaug_utils.dreambooth import ensure_dreambooth_model
 
-        folder = ensure_dreambooth_model(profile, kind, grp, splits)
+        folder = ensure_dreambooth_model(profile, kind, grp, splits, progress=progress)
         return f"{base}+dreambooth:{splits.dataset}/{slug(grp)}", folder
 
     return resolve, group
@@ -829,6 +856,21 @@ def mask_mad(sources: np.ndarray, outputs: np.ndarray, mask: np.ndarray) -> tupl
     outside ``mask``. ``sources``/``outputs``: uint8 (N, H, W, 3); ``mask``: bool (H, W)."""
     diff = np.abs(outputs.astype(np.float64) - sources.astype(np.float64))
     return float(diff[:, mask].mean()), float(diff[:, ~mask].mean())
+
+
+def vae_roundtrip(pipe, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Images passed through a pipeline's autoencoder (encode to the posterior mean, decode):
+    uint8 (N, H, W, 3) -> uint8 (N, H, W, 3). Shows what the latent space can represent."""
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size])).permute(0, 3, 1, 2)
+            x = x.to(pipe.vae.device, pipe.vae.dtype) / 127.5 - 1.0
+            y = pipe.vae.decode(pipe.vae.encode(x).latent_dist.mean).sample.float().clamp(-1, 1)
+            out.append(((y + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy())
+    return np.concatenate(out) if out else images.copy()
 
 
 def measure_throughput(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -372,3 +373,15 @@ def test_demo_generator_pretrains_into_loadable_pipelines(smoke_profile, tmp_pat
     assert t2i.vae.config.scaling_factor != 1.0 and inp.unet.config.in_channels == 9
     img = gen.run_text2image(t2i, [gen.prompt_for("psoriasis")], [0], s)
     assert img.shape == (1, 64, 64, 3)
+
+
+def test_dreambooth_prior_preservation_draws_class_images(tiny_models, sources, tmp_path):
+    from synthaug_utils import dreambooth as db
+
+    settings = db.DreamBoothSettings(resolution=RES, batch_size=2, learning_rate=1e-3, epochs=1, prior_preservation=True,
+                                     num_class_images=3, seed=1)
+    out = db.finetune(tiny_models["inpaint"], "inpaint", sources, tmp_path / "prior", settings,
+                      base_text2image=str(tiny_models["text2image"]), progress=False)
+    assert json.loads((out / "dreambooth.json").read_text())["settings"]["prior_preservation"] is True
+    cached = list((Path(os.environ["SYNTHAUG_CACHE"]) / "dreambooth-class-images").glob("*.npy"))
+    assert len(cached) == 1 and np.load(cached[0]).shape == (3, RES, RES, 3)
