@@ -25,6 +25,8 @@ config = None
 overrides = {}
 split_seed = 0
 show_images = None  # None: only for embedded profiles (patient images are never published by default)
+store = None  # results folder for the learning-curve trials; None = the default store of the profile
+executor = None
 
 # %%
 from myst_nb import glue
@@ -93,3 +95,32 @@ if show_images:
     fig = plots.plot_image_grid(grid, main.labels, [f"FST {plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note)
 else:
     print("Example images are not shown for this profile (patient images are never published by default).")
+
+
+# %% [markdown]
+# ## How hard is the task? The learning curve with real images only
+#
+# The default classifier (the profile's backbone, body frozen, trained as in the results
+# chapters, {glue:text}`lc_mode`) trained on n real images per class and no synthetic
+# data, {glue:text}`lc_seeds` seeds per n (each seed draws its own nested subset). On the
+# embedded profiles this curve is the calibration of the stand-in world: one image per class
+# must be clearly above chance and clearly below the full pool, and the full pool must stay
+# below 95%, so that synthetic data has room to help.
+
+# %%
+from synthaug_utils import analysis
+from synthaug_utils.book import glue_values
+
+curve = analysis.chapter_results("learning-curve", P, store=store, executor=executor)
+lc = analysis.learning_curve_table(curve.frame, curve.predictions)
+glue_values({**curve.facts("lc"), **analysis.learning_curve_highlights(lc, n_labels=len(main.labels))})
+fig = plots.plot_learning_curve(lc, 1 / len(main.labels), note)
+
+# %% [markdown]
+# Chance is {glue:text}`lc_chance`. With {glue:text}`lc_n_min` real image(s) per class the
+# classifier reaches {glue:text}`lc_acc_min` (95% CI {glue:text}`lc_ci_min`); with
+# {glue:text}`lc_n_max` per class, {glue:text}`lc_acc_max` (95% CI {glue:text}`lc_ci_max`).
+# Accuracy is pooled over seeds x test images; the table also gives the per-seed SD.
+
+# %%
+lc.round(4)

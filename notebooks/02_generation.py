@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from synthaug_utils import data, dreambooth, generation, plots, plots_generation
+from synthaug_utils import data, dreambooth, generation, plots
 from synthaug_utils.config import check_ready, load_profile
 
 P = load_profile(profile, config, overrides)
@@ -117,7 +117,6 @@ def load(path):
     return np.asarray(data.load_image(path, settings.resolution))
 
 
-real_by_id = masked_sources.set_index("image_id")
 
 # %% [markdown]
 # ## Mask geometry (Fig. 1B analogue)
@@ -142,7 +141,7 @@ def pick(method, stage="final", source=example.image_id, v=variant):
 
 t2i_rows = manifests["text-to-image", variant]
 t2i_example = load(t2i_rows[t2i_rows.label == example.label].iloc[0].path)
-fig = plots_generation.plot_mask_geometry(
+fig = plots.plot_mask_geometry(
     load(example.path),
     {"inpaint (centre)": generation.mask_for("center", settings), "outpaint (outer)": generation.mask_for("outer", settings)},
     {
@@ -178,7 +177,7 @@ for v in VARIANTS:
                 cells[label, col] = load(sel.iloc[0].path)
 for label, group in masked_sources.groupby("label"):
     cells[label, "real"] = load(group.path.iloc[0])
-fig = plots_generation.plot_sample_grid(cells, sorted(splits.labels), columns, note)
+fig = plots.plot_sample_grid(cells, sorted(splits.labels), columns, note)
 
 # %% [markdown]
 # ## Quality gate 1: do text-to-image samples show their class?
@@ -194,27 +193,7 @@ fig = plots_generation.plot_sample_grid(cells, sorted(splits.labels), columns, n
 # (encode, decode) and scored the same way.
 
 # %%
-import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
-from synthaug_utils.backbones import LITE0_ARCH, create_feature_extractor, normalisation
-
-torch.manual_seed(0)
-extractor = create_feature_extractor(LITE0_ARCH).eval()
-norm = normalisation(LITE0_ARCH)
-mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
-std = torch.tensor(norm.std).view(1, 3, 1, 1)
-
-
-def embed(images):
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(images), 256):
-            x = torch.from_numpy(images[i : i + 256]).permute(0, 3, 1, 2).float() / 255.0
-            out.append(extractor((x - mean) / std).numpy())
-    return np.concatenate(out)
+from synthaug_utils import quality
 
 
 def array(paths):
@@ -228,23 +207,15 @@ yardsticks = {
     "autoencoded real images": (generation.vae_roundtrip(autoencoder, train_images), generation.vae_roundtrip(autoencoder, test_images)),
 }
 samples = {v: manifests["text-to-image", v] for v in VARIANTS}
-sample_features = {v: embed(array(rows.path)) for v, rows in samples.items()}
+sample_groups = {f"text-to-image, {v}": (quality.image_features(array(rows.path)), rows.label) for v, rows in samples.items()}
 chance = 1 / len(splits.labels)
-gate_rows, summary = [], []
+per_class, summaries = [], []
 for name, (train_x, test_x) in yardsticks.items():
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=0.5))
-    clf.fit(embed(train_x), splits.train_pool.label)
-    test_hit = clf.predict(embed(test_x)) == splits.test.label.to_numpy()
-    groups = {f"test set ({name})": (test_hit, splits.test.label.to_numpy())}
-    for v, rows in samples.items():
-        groups[f"text-to-image, {v}"] = (clf.predict(sample_features[v]) == rows.label.to_numpy(), rows.label.to_numpy())
-    for group, (hit, labels_) in groups.items():
-        per = {label: float(hit[labels_ == label].mean()) for label in splits.labels}
-        gate_rows += [{"classifier": f"trained on {name}", "label": k, "group": group, "accuracy": a} for k, a in per.items()]
-        summary.append({"classifier": f"trained on {name}", "images": group, "accuracy": float(hit.mean()),
-                        "weakest class": min(per.values()), "classes above 2x chance": sum(a > 2 * chance for a in per.values())})
-gate = pd.DataFrame(gate_rows)
-summary = pd.DataFrame(summary)
+    groups = {f"test set ({name})": (quality.image_features(test_x), splits.test.label), **sample_groups}
+    rows = quality.class_identity((quality.image_features(train_x), splits.train_pool.label), groups, splits.labels)
+    per_class.append(rows.assign(classifier=f"trained on {name}"))
+    summaries.append(quality.class_identity_summary(rows, chance).assign(classifier=f"trained on {name}"))
+gate, summary = pd.concat(per_class, ignore_index=True), pd.concat(summaries, ignore_index=True)
 glue("gate_chance", f"{chance:.1%}", display=False)
 glue("gate_n_classes", len(splits.labels), display=False)
 for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
@@ -255,10 +226,10 @@ for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
         glue(f"gate_{key}_t2i_{v}", f"{row.accuracy:.1%}", display=False)
         glue(f"gate_{key}_t2i_{v}_min", f"{row['weakest class']:.1%}", display=False)
         glue(f"gate_{key}_t2i_{v}_n_above", int(row["classes above 2x chance"]), display=False)
-fig = plots_generation.plot_class_accuracy(gate[gate.classifier == "trained on real images"], chance, note)
+fig = plots.plot_class_accuracy(gate[gate.classifier == "trained on real images"], chance, note)
 
 # %%
-fig = plots_generation.plot_class_accuracy(gate[gate.classifier == "trained on autoencoded real images"], chance, note)
+fig = plots.plot_class_accuracy(gate[gate.classifier == "trained on autoencoded real images"], chance, note)
 
 # %%
 summary.round(3)
@@ -289,36 +260,15 @@ summary.round(3)
 # visible. Mean absolute difference between each output and its source, in grey levels (0-255):
 
 # %%
-import dataclasses
-
 glue("gen_paste", str(settings.paste_unmasked), display=False)
-raw_settings = dataclasses.replace(settings, paste_unmasked=False)
-mad_rows = []
-src_images = np.stack([load(p) for p in masked_sources.path])
-prompts = [generation.prompt_for(generation.prompt_label(r)) for r in masked_sources.to_dict("records")]
-raw_pipe = generation.load_pipeline(P.inpaint_model, "inpaint", raw_settings, P)
-for method, mask_name, strength in (("inpaint", "center", settings.strength_inpaint), ("outpaint", "outer", settings.strength_outpaint)):
-    mask = generation.mask_for(mask_name, settings)
-    seeds = [generation.derive_seed(i, method, "pretrained", 0) for i in masked_sources.image_id]
-    raw = generation.run_inpaint(raw_pipe, src_images, mask, prompts, seeds, strength, raw_settings)
-    inside, outside = generation.mask_mad(src_images, raw, mask)
-    mad_rows += [{"method": method, "variant": "pretrained, raw output", "region": "inside mask", "mad": inside},
-                 {"method": method, "variant": "pretrained, raw output", "region": "outside mask", "mad": outside}]
-    glue(f"mad_{method}_raw_in", round(inside, 1), display=False)
-    glue(f"mad_{method}_raw_out", round(outside, 1), display=False)
-for v in VARIANTS:
-    for method, mask_name in (("inpaint", "center"), ("outpaint", "outer")):
-        rows = manifests[method, v]
-        rows = rows[rows.stage == "final"]
-        src = np.stack([load(real_by_id.loc[s, "path"]) for s in rows.source_id])
-        out = np.stack([load(p) for p in rows.path])
-        inside, outside = generation.mask_mad(src, out, generation.mask_for(mask_name, settings))
-        mad_rows += [{"method": method, "variant": v, "region": "inside mask", "mad": inside},
-                     {"method": method, "variant": v, "region": "outside mask", "mad": outside}]
-        glue(f"mad_{method}_{v}_in", round(inside, 1), display=False)
-        glue(f"mad_{method}_{v}_out", round(outside, 1), display=False)
-mad = pd.DataFrame(mad_rows)
-fig = plots_generation.plot_mask_mad(mad, note)
+mad = pd.concat([
+    generation.raw_mask_fidelity(P, masked_sources, settings),
+    generation.mask_fidelity(manifests, dict(zip(masked_sources.image_id, masked_sources.path)), settings),
+], ignore_index=True)
+for r in mad.itertuples():
+    key = "raw" if r.variant.endswith("raw output") else r.variant
+    glue(f"mad_{r.method}_{key}_{'in' if r.region == 'inside mask' else 'out'}", round(r.mad, 1), display=False)
+fig = plots.plot_mask_mad(mad, note)
 
 # %%
 mad.pivot_table(index=["method", "variant"], columns="region", values="mad").round(1)
@@ -358,7 +308,7 @@ for kind in dreambooth.KINDS:
 db_seconds = pd.DataFrame(db_seconds)
 glue("cost_db_seconds", f"{db_seconds.seconds.mean():.0f}" if len(db_seconds) else "n/a", display=False)
 glue("cost_db_steps", int(db_seconds.steps.median()) if len(db_seconds) else 0, display=False)
-fig = plots_generation.plot_generation_cost(cost, note)
+fig = plots.plot_generation_cost(cost, note)
 
 # %%
 cost.round(2)

@@ -27,17 +27,13 @@ executor = None
 # %%
 from synthaug_utils import analysis, plots
 from synthaug_utils.book import glue_values
-from synthaug_utils.config import load_profile
-from synthaug_utils.experiments import grid_settings
 
-P = load_profile(profile, config, overrides)
-note = plots.DEMO_NOTE if P.is_embedded else None
-settings = grid_settings("fig4", P)
-frame, predictions = analysis.grid_results("fig4", P, store, executor)
+chapter = analysis.chapter_results("fig4", profile, config, overrides, store, executor)
+frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
 table = analysis.fig4_table(frame, predictions)
 glue_values(analysis.fig4_highlights(table))
-glue_values({"f4_trials": str(len(frame)), "f4_seeds": str(len(settings["seeds"])),
-             "f4_ratios": ", ".join(str(r) for r in settings["ratios"]), "f4_ns": ", ".join(str(n) for n in settings["n_real"])})
+glue_values({**chapter.facts("f4"), "f4_ratios": ", ".join(str(r) for r in settings["ratios"]),
+             "f4_ns": ", ".join(str(n) for n in settings["n_real"])})
 
 # %% [markdown]
 # ```{admonition} Demo profile

@@ -28,16 +28,12 @@ executor = None
 # %%
 from synthaug_utils import analysis, plots
 from synthaug_utils.book import glue_values
-from synthaug_utils.config import load_profile
-from synthaug_utils.experiments import grid_settings
 
-P = load_profile(profile, config, overrides)
-note = plots.DEMO_NOTE if P.is_embedded else None
-settings = grid_settings("fig5", P)
-frame, predictions = analysis.grid_results("fig5", P, store, executor)
+chapter = analysis.chapter_results("fig5", profile, config, overrides, store, executor)
+frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
 table = analysis.fig5_table(frame, predictions)
 glue_values(analysis.fig5_highlights(table))
-glue_values({"f5_trials": str(len(frame)), "f5_seeds": str(len(settings["seeds"])), "f5_ratio": str(settings["ratio"])})
+glue_values({**chapter.facts("f5"), "f5_ratio": str(chapter.settings["ratio"])})
 
 # %% [markdown]
 # ```{admonition} Demo profile

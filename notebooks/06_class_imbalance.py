@@ -28,17 +28,12 @@ executor = None
 # %%
 from synthaug_utils import analysis, plots
 from synthaug_utils.book import glue_values
-from synthaug_utils.config import load_profile
-from synthaug_utils.experiments import grid_settings
 
-P = load_profile(profile, config, overrides)
-note = plots.DEMO_NOTE if P.is_embedded else None
-settings = grid_settings("imbalance", P)
-frame, predictions = analysis.grid_results("imbalance", P, store, executor)
+chapter = analysis.chapter_results("imbalance", profile, config, overrides, store, executor)
+frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
 table = analysis.figS2_table(frame, predictions)
 glue_values(analysis.figS2_highlights(table))
-glue_values({"s2_trials": str(len(frame)), "s2_seeds": str(len(settings["seeds"])), "s2_n": str(settings["n_real"]),
-             "s2_cuts": ", ".join(str(c) for c in settings["cuts"])})
+glue_values({**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": ", ".join(str(c) for c in settings["cuts"])})
 
 # %% [markdown]
 # ```{admonition} Demo profile

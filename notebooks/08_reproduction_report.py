@@ -35,11 +35,8 @@ from synthaug_utils.config import load_profile
 from synthaug_utils.paper import paper_values
 
 P = load_profile(profile, config, overrides)
-tables = {
-    "3": analysis.fig3_table(*analysis.grid_results("fig3", P, store, executor)),
-    "4": analysis.fig4_table(*analysis.grid_results("fig4", P, store, executor)),
-    "5": analysis.fig5_table(*analysis.grid_results("fig5", P, store, executor)),
-}
+table_of = {"3": ("fig3", analysis.fig3_table), "4": ("fig4", analysis.fig4_table), "5": ("fig5", analysis.fig5_table)}
+tables = {fig: make(*analysis.grid_results(grid, P, store, executor)) for fig, (grid, make) in table_of.items()}
 report = analysis.reproduction_table(paper_values(), tables)
 shape3 = analysis.shape_checks_fig3(tables["3"])
 shape4 = analysis.shape_checks_fig4(tables["4"])

@@ -19,12 +19,14 @@ Conventions (stated on every results page):
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from synthaug_utils import stats
+from synthaug_utils.config import Profile
 from synthaug_utils.errors import DataError
 
 NONE = "none"
@@ -227,6 +229,105 @@ def grid_results(grid: str, profile, store=None, executor=None) -> tuple[pd.Data
     store = experiments.ResultsStore(store or experiments.default_store(profile))
     frame = experiments.run_grid(grid, profile, store, executor)
     return frame, store.predictions(frame["key"].tolist())
+
+
+@dataclass(frozen=True)
+class ChapterResults:
+    """What a results chapter works from: the profile, its grid settings and the stored trials.
+
+    ``frame``: one row per trial (:meth:`ResultsStore.frame`); ``predictions``: one row per
+    (trial, test image); ``note``: the stand-in-world caption for figures (None on real data).
+    """
+
+    profile: Profile
+    grid: str
+    settings: dict
+    frame: pd.DataFrame
+    predictions: pd.DataFrame
+    note: str | None
+
+    def facts(self, prefix: str) -> dict[str, str]:
+        """Glue values every results page states: trial count, seeds, and the training mode."""
+        fast = self.settings.get("mode") == "fast"
+        return {
+            f"{prefix}_trials": str(len(self.frame)),
+            f"{prefix}_seeds": str(len(self.settings["seeds"])),
+            f"{prefix}_mode": "fast mode (cached frozen-body features, head trained)" if fast else "the faithful fastai recipe",
+            f"{prefix}_variant": str(self.settings.get("variant", "pretrained")),
+        }
+
+
+def chapter_results(grid: str, profile: str | Profile, config=None, overrides=None, store=None, executor=None) -> ChapterResults:
+    """Load the profile (with a chapter's papermill parameters), then run or load ``grid``."""
+    from synthaug_utils.config import load_profile
+    from synthaug_utils.experiments import grid_settings
+    from synthaug_utils.plots import DEMO_NOTE
+
+    P = profile if isinstance(profile, Profile) else load_profile(profile, config, overrides or {})
+    frame, predictions = grid_results(grid, P, store, executor)
+    return ChapterResults(P, grid, grid_settings(grid, P), frame, predictions, DEMO_NOTE if P.is_embedded else None)
+
+
+def learning_curve_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy against n real images per class (no synthetic data): one row per n with pooled
+    accuracy, Wald interval (proportions), runs and per-seed SD (see :func:`accuracy_by`)."""
+    return accuracy_by(merged_predictions(frame, predictions), ["n_real"])
+
+
+def learning_curve_highlights(table: pd.DataFrame, n_labels: int) -> dict[str, str]:
+    """Glue values for the learning curve: chance, and accuracy with CI at the smallest and largest n."""
+    first, last = table.sort_values("n_real").iloc[[0, -1]].itertuples()
+    return {
+        "lc_chance": percent(1 / n_labels),
+        "lc_n_min": str(int(first.n_real)), "lc_acc_min": percent(first.accuracy),
+        "lc_ci_min": f"{percent(first.ci_low)} to {percent(first.ci_high)}",
+        "lc_n_max": str(int(last.n_real)), "lc_acc_max": percent(last.accuracy),
+        "lc_ci_max": f"{percent(last.ci_low)} to {percent(last.ci_high)}",
+    }
+
+
+def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] = (0,), transforms: Sequence[bool] = (False,),
+                     store=None, executor=None) -> pd.DataFrame:
+    """Run the faithful-recipe twin of a sample of a chapter's fast-mode trials; one row per pair.
+
+    The sample: the chapter grid's fast-mode specs with a seed in ``seeds`` and a transforms
+    setting in ``transforms``. Twins differ only in ``mode`` (stored like any trial, so a
+    rebuild reads them). Columns: n_real, method, transforms, seed, fast and faithful top-1
+    (proportions), ``diff`` (fast - faithful), faithful epochs and wall seconds of both.
+    """
+    from synthaug_utils import experiments
+
+    P = chapter.profile
+    sample = [s for s in experiments.build_grid(chapter.grid, P)
+              if s.mode == "fast" and s.seed in set(seeds) and bool(s.transforms) in {bool(t) for t in transforms}]
+    columns = ["n_real", "method", "transforms", "seed", "fast", "faithful", "diff", "faithful_epochs", "fast_s", "faithful_s"]
+    if not sample:  # e.g. the paper profile, which runs the faithful recipe throughout
+        return pd.DataFrame(columns=columns)
+    twins = experiments.faithful_twins(sample)
+    faithful = experiments.run_grid(twins, P, experiments.ResultsStore(store or experiments.default_store(P)), executor)
+    fast = chapter.frame.set_index("key")
+    rows = []
+    for spec, twin in zip(sample, twins):
+        a, b = fast.loc[spec.key], faithful.set_index("key").loc[twin.key]
+        rows.append({
+            "n_real": spec.n_real, "method": spec.synthetic_method or NONE, "transforms": bool(spec.transforms), "seed": spec.seed,
+            "fast": float(a.top1), "faithful": float(b.top1), "diff": float(a.top1 - b.top1),
+            "faithful_epochs": int(b.epochs_run), "fast_s": float(a.wall_s), "faithful_s": float(b.wall_s),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def mode_gap_summary(pairs: pd.DataFrame) -> dict[str, str]:
+    """Glue values for :func:`fast_vs_faithful`: pairs, mean and max |diff| and the mean signed diff
+    (percentage points), and the time ratio faithful/fast summed over the pairs."""
+    return {
+        "mode_pairs": str(len(pairs)),
+        "mode_mean_diff": percent(pairs["diff"].mean(), signed=True),
+        "mode_mean_abs": percent(pairs["diff"].abs().mean()).replace("%", " pp"),
+        "mode_max_abs": percent(pairs["diff"].abs().max()).replace("%", " pp"),
+        "mode_fast_higher": str(int((pairs["diff"] > 0).sum())),
+        "mode_time_ratio": f"{pairs.faithful_s.sum() / pairs.fast_s.sum():.0f}" if len(pairs) else "n/a",
+    }
 
 
 def percent(x: float, digits: int = 1, signed: bool = False) -> str:

@@ -41,7 +41,7 @@ from synthaug_utils.errors import DataError, MissingImagesError, UserFacingError
 
 METHODS = ("inpaint", "outpaint", "in-then-outpaint", "text-to-image")
 VARIANTS = ("pretrained", "dreambooth")
-GRIDS = ("fig3", "fig4", "fig5", "imbalance")
+GRIDS = ("fig3", "fig4", "fig5", "imbalance", "learning-curve")
 RESULT_FORMAT = 1
 
 
@@ -674,6 +674,8 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
         "fig4": dict(n_real=(16, 32, 64), ratios=(0, 10, 25, 50, 75), method="text-to-image", restore_best=True, batch_rule="dose-response"),
         "fig5": dict(n_real=None, methods=("inpaint", "in-then-outpaint")),
         "imbalance": dict(n_real=200, rare_labels=None, cuts=(25, 50, 100), method="inpaint", controls=("none", "synthetic", "duplicate"), transforms=(False,)),
+        # Real images only: how accuracy grows with n real per class (calibrates the demo world).
+        "learning-curve": dict(n_real=tuple(profile.n_real_grid), methods=(), transforms=(False,)),
     }[name]
     settings = {**common, **defaults, **EMBEDDED_GRIDS.get(profile.name, {}).get(name, {}), **dict(profile.grids.get(name, {}))}
     for key in ("seeds", "transforms", "methods", "ratios", "cuts", "controls"):
@@ -696,12 +698,14 @@ EMBEDDED_GRIDS: dict[str, dict[str, dict[str, Any]]] = {
         "fig5": dict(ratio=2, seeds=(0, 1, 2), views=2, variant="pretrained"),
         "imbalance": dict(n_real=32, cuts=(4, 8, 16), rare_labels=("basal cell carcinoma", "psoriasis", "sarcoidosis"),
                           seeds=(0, 1), views=2, subset_seed=0, variant="pretrained"),
+        "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
     },
     "smoke": {
         "fig3": dict(n_real=(1, 4), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
         "fig4": dict(n_real=(4,), ratios=(0, 2), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
         "fig5": dict(n_real=8, seeds=(0,), views=2, variant="pretrained"),
         "imbalance": dict(n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
+        "learning-curve": dict(n_real=(1, 8), seeds=(0,), views=2),
     },
 }
 
@@ -716,7 +720,7 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
         restore_best=s["restore_best"], batch_rule=s["batch_rule"], max_epochs=s["max_epochs"],
     )
     specs: list[TrialSpec] = []
-    if name in ("fig3", "fig5"):
+    if name in ("fig3", "fig5", "learning-curve"):
         ns = s["n_real"] if isinstance(s["n_real"], (list, tuple)) else (s["n_real"],)
         sources = [(None, 0)] + [(m, s["ratio"]) for m in s["methods"]]
         for n, tf, (method, ratio), seed in itertools.product(ns, s["transforms"], sources, s["seeds"]):

@@ -858,6 +858,59 @@ def mask_mad(sources: np.ndarray, outputs: np.ndarray, mask: np.ndarray) -> tupl
     return float(diff[:, mask].mean()), float(diff[:, ~mask].mean())
 
 
+MASKED_METHODS = (("inpaint", "center"), ("outpaint", "outer"))  # (method, mask it repaints)
+
+
+def mask_fidelity(manifests: Mapping[tuple[str, str], pd.DataFrame], source_paths: Mapping[str, str], settings: GenerationSettings) -> pd.DataFrame:
+    """Mean absolute change (grey levels, 0-255) inside and outside the mask of each masked method's
+    final images against their sources. ``manifests``: (method, variant) -> manifest rows;
+    ``source_paths``: source image id -> path. One row per (method, variant, region)."""
+    from synthaug_utils.data import load_image
+
+    def load(path):
+        return np.asarray(load_image(path, settings.resolution))
+
+    rows = []
+    for (method, variant), manifest in manifests.items():
+        mask_name = dict(MASKED_METHODS).get(method)
+        final = manifest[manifest.stage == "final"]
+        if mask_name is None or final.empty:
+            continue
+        sources = np.stack([load(source_paths[s]) for s in final.source_id])
+        outputs = np.stack([load(p) for p in final.path])
+        inside, outside = mask_mad(sources, outputs, mask_for(mask_name, settings))
+        rows += [{"method": method, "variant": variant, "region": "inside mask", "mad": inside},
+                 {"method": method, "variant": variant, "region": "outside mask", "mad": outside}]
+    return pd.DataFrame(rows, columns=["method", "variant", "region", "mad"])
+
+
+def raw_mask_fidelity(profile: Profile, sources: pd.DataFrame, settings: GenerationSettings, variant_name: str = "pretrained, raw output") -> pd.DataFrame:
+    """:func:`mask_fidelity` of the pretrained inpainting model's own output, before any pasting of
+    the source pixels outside the mask (``paste_unmasked`` off), for ``sources`` (rows with path,
+    image_id, label). Images are generated in memory with the manifest seeds, not stored."""
+    import dataclasses
+
+    from synthaug_utils.data import load_image
+
+    raw = dataclasses.replace(settings, paste_unmasked=False)
+    pipe = load_pipeline(profile.inpaint_model, "inpaint", raw, profile)
+    images = np.stack([np.asarray(load_image(p, raw.resolution)) for p in sources.path])
+    prompts = [prompt_for(prompt_label(r)) for r in sources.to_dict("records")]
+    strength = {"inpaint": raw.strength_inpaint, "outpaint": raw.strength_outpaint}
+    rows = []
+    for method, mask_name in MASKED_METHODS:
+        mask = mask_for(mask_name, raw)
+        seeds = [derive_seed(i, method, "pretrained", 0) for i in sources.image_id]
+        out = np.concatenate([
+            run_inpaint(pipe, images[i : i + raw.batch_size], mask, prompts[i : i + raw.batch_size], seeds[i : i + raw.batch_size], strength[method], raw)
+            for i in range(0, len(images), raw.batch_size)
+        ])
+        inside, outside = mask_mad(images, out, mask)
+        rows += [{"method": method, "variant": variant_name, "region": "inside mask", "mad": inside},
+                 {"method": method, "variant": variant_name, "region": "outside mask", "mad": outside}]
+    return pd.DataFrame(rows, columns=["method", "variant", "region", "mad"])
+
+
 def vae_roundtrip(pipe, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Images passed through a pipeline's autoencoder (encode to the posterior mean, decode):
     uint8 (N, H, W, 3) -> uint8 (N, H, W, 3). Shows what the latent space can represent."""

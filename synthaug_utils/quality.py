@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "frechet_distance",
@@ -40,6 +41,9 @@ __all__ = [
     "random_cross_distances",
     "matched_distances",
     "quality_table",
+    "image_features",
+    "class_identity",
+    "class_identity_summary",
 ]
 
 
@@ -483,3 +487,75 @@ def project(embeddings, method: str = "pca", seed: int = 0) -> np.ndarray:
 
         return umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1, metric="cosine").fit_transform(x)
     raise ValueError(f"unknown projection {method!r}; use 'pca' or 'umap'")
+
+
+# ----------------------------------------------------------------------------- class identity of samples
+def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batch_size: int = 256) -> np.ndarray:
+    """Pooled features of the frozen, ImageNet-pretrained ``arch``: uint8 (N, H, W, 3) -> float32 (N, D).
+
+    Used to ask whether generated images show their class (a yardstick classifier on real
+    images labels them); not cached, because the images may be arrays that exist nowhere on disk.
+    """
+    import torch
+
+    from synthaug_utils.backbones import create_feature_extractor, normalisation
+
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"image_features: expected uint8 (N, H, W, 3) images, got {images.dtype} {images.shape}")
+    extractor = create_feature_extractor(arch).eval()
+    norm = normalisation(arch)
+    mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
+    std = torch.tensor(norm.std).view(1, 3, 1, 1)
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size])).permute(0, 3, 1, 2).float() / 255.0
+            out.append(extractor((x - mean) / std).float().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def class_identity(
+    train: tuple[np.ndarray, Sequence[str]],
+    groups: dict[str, tuple[np.ndarray, Sequence[str]]],
+    labels: Sequence[str],
+    C: float = 0.5,
+) -> pd.DataFrame:
+    """Share of each group's images that a yardstick classifier assigns to their intended label.
+
+    ``train``: (features (N, D), labels) of real training images; the yardstick is a
+    standardised logistic regression (inverse regularisation ``C``). ``groups``: name ->
+    (features (M, D), intended labels), e.g. the real test set and each generator's
+    text-to-image samples. Returns one row per (group, label): ``accuracy`` (share, 0-1)
+    and ``n`` (images); labels a group lacks get NaN accuracy and n = 0.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = train
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=C))
+    clf.fit(_as_2d(x, "train features", 2), np.asarray(y))
+    rows = []
+    for group, (features, intended) in groups.items():
+        intended = np.asarray(intended)
+        hit = clf.predict(_as_2d(features, f"{group} features")) == intended
+        for label in labels:
+            sel = intended == label
+            rows.append({"group": group, "label": label, "accuracy": float(hit[sel].mean()) if sel.any() else float("nan"), "n": int(sel.sum())})
+    return pd.DataFrame(rows)
+
+
+def class_identity_summary(per_class: pd.DataFrame, chance: float) -> pd.DataFrame:
+    """Per group of :func:`class_identity`: pooled accuracy (weighted by n), weakest class, and
+    how many classes score above twice ``chance`` (a proportion, e.g. 1/9)."""
+    rows = []
+    for group, part in per_class.groupby("group", sort=False):
+        part = part[part.n > 0]
+        rows.append({
+            "images": group,
+            "accuracy": float(np.average(part.accuracy, weights=part.n)) if len(part) else float("nan"),
+            "weakest class": float(part.accuracy.min()) if len(part) else float("nan"),
+            "classes above 2x chance": int((part.accuracy > 2 * chance).sum()),
+        })
+    return pd.DataFrame(rows)

@@ -58,3 +58,26 @@ def test_figure_functions_draw(tmp_path):
 def test_empty_store_gives_a_clear_error():
     with pytest.raises(Exception, match="run the grid first"):
         analysis.fig3_table(pd.DataFrame(), pd.DataFrame())
+
+
+def test_learning_curve_table_pools_seeds_per_n(tmp_path):
+    frame, preds = _planted({(1, "none"): 0.3, (16, "none"): 0.6, (228, "none"): 0.8})
+    table = analysis.learning_curve_table(frame, preds)
+    assert list(table.n_real) == [1, 16, 228] and (table.n == 3 * 200).all() and (table.runs == 3).all()
+    assert table.accuracy.is_monotonic_increasing and (table.ci_low < table.accuracy).all()
+    facts = analysis.learning_curve_highlights(table, n_labels=4)
+    assert facts["lc_chance"] == "25.0%" and facts["lc_n_max"] == "228"
+    assert facts["lc_acc_min"] == analysis.percent(table.accuracy.iloc[0])
+    plots.plot_learning_curve(table, 0.25, plots.DEMO_NOTE).savefig(tmp_path / "lc.png")
+
+
+def test_mode_gap_summary_and_plot(tmp_path):
+    pairs = pd.DataFrame({"n_real": [1, 8, 1, 8], "method": ["none", "none", "inpaint", "inpaint"], "transforms": False, "seed": 0,
+                          "fast": [0.5, 0.7, 0.55, 0.72], "faithful": [0.4, 0.68, 0.57, 0.6], "faithful_epochs": 5,
+                          "fast_s": [1.0, 1.0, 1.0, 1.0], "faithful_s": [20.0, 30.0, 20.0, 30.0]})
+    pairs["diff"] = pairs.fast - pairs.faithful
+    facts = analysis.mode_gap_summary(pairs)
+    assert facts["mode_pairs"] == "4" and facts["mode_max_abs"] == "12.0 pp" and facts["mode_fast_higher"] == "3"
+    assert facts["mode_mean_diff"] == "+5.5 pp" and facts["mode_time_ratio"] == "25"
+    assert analysis.mode_gap_summary(pairs.iloc[:0])["mode_mean_abs"] == "n/a"
+    plots.plot_mode_gap(pairs, plots.DEMO_NOTE).savefig(tmp_path / "gap.png")

@@ -302,6 +302,9 @@ def test_named_grids_follow_the_protocol(smoke):
     synthetic = {s.n_real_per_label[0][1]: s.synthetic_ratio for s in imbalance if s.synthetic_ratio}
     duplicate = {s.n_real_per_label[0][1]: s.duplicate for s in imbalance if s.duplicate}
     assert synthetic == duplicate == {4: 3, 8: 1}  # back to parity with 16
+    curve = build_grid("learning-curve", profile.replace(grids={"learning-curve": {"n_real": (1, 2, 8), "seeds": (0, 1)}}))
+    assert len(curve) == 3 * 2 and {s.synthetic_method for s in curve} == {None} and {s.n_real for s in curve} == {1, 2, 8}
+    assert {s.synthetic_ratio for s in curve} == {0} and not any(s.transforms for s in curve)
     with pytest.raises(SpecError, match="unknown grid"):
         grid_settings("fig9", profile)
 

@@ -385,3 +385,32 @@ def test_dreambooth_prior_preservation_draws_class_images(tiny_models, sources, 
     assert json.loads((out / "dreambooth.json").read_text())["settings"]["prior_preservation"] is True
     cached = list((Path(os.environ["SYNTHAUG_CACHE"]) / "dreambooth-class-images").glob("*.npy"))
     assert len(cached) == 1 and np.load(cached[0]).shape == (3, RES, RES, 3)
+
+
+def test_mask_fidelity_measures_change_inside_and_outside_the_mask(sources, tmp_path):
+    settings = tiny_settings()
+    mask = gen.mask_for("center", settings)
+    rows = []
+    for r in sources.itertuples():
+        img = np.asarray(Image.open(r.path).convert("RGB")).copy()
+        img[mask] = 255 - img[mask]  # planted: only the masked centre changes
+        path = tmp_path / f"{r.image_id}_inpaint.png"
+        Image.fromarray(img).save(path)
+        rows.append({"source_id": r.image_id, "path": str(path), "stage": "final"})
+    manifest = pd.DataFrame(rows)
+    text2image = manifest.assign(stage="final")
+    mad = gen.mask_fidelity({("inpaint", "pretrained"): manifest, ("text-to-image", "pretrained"): text2image},
+                            dict(zip(sources.image_id, sources.path)), settings)
+    assert set(mad.method) == {"inpaint"}  # text-to-image has no mask to measure
+    values = mad.set_index("region").mad
+    assert values["outside mask"] == pytest.approx(0.0) and values["inside mask"] > 20
+    # the same images judged as outpaint (mask = outer ring): the change now lies *outside* its mask
+    swapped = gen.mask_fidelity({("outpaint", "pretrained"): manifest}, dict(zip(sources.image_id, sources.path)), settings)
+    assert swapped.set_index("region").mad["outside mask"] > 20
+
+
+def test_raw_mask_fidelity_runs_the_inpainting_model_without_pasting(tiny_models, sources, smoke_profile):
+    profile = smoke_profile.replace(inpaint_model=str(tiny_models["inpaint"]))
+    mad = gen.raw_mask_fidelity(profile, sources, tiny_settings(paste_unmasked=True))
+    assert list(mad.method.unique()) == ["inpaint", "outpaint"] and (mad.variant == "pretrained, raw output").all()
+    assert (mad.mad > 0).all()  # an untrained model repaints the whole image, pasting is off

@@ -184,3 +184,31 @@ def test_quality_table_ranks_planted_sets():
     assert overall.loc["inpaint", "kernel"] < overall.loc["text-to-image", "kernel"]
     assert overall.loc["inpaint", "precision"] > overall.loc["text-to-image", "precision"]
     assert overall.loc["inpaint", "n_synth"] == 120 and overall.loc["inpaint", "n_real"] == 120
+
+
+# ---------------------------------------------------------------- class identity of samples
+def test_class_identity_scores_samples_that_show_their_class():
+    rng = np.random.default_rng(0)
+    labels = ["a", "b", "c"]
+    centres = {k: rng.normal(0, 4, D) for k in labels}
+
+    def draw(n, shift=0.0):
+        y = np.repeat(labels, n)
+        return np.stack([centres[k] + rng.normal(0, 1, D) + shift for k in y]), y
+
+    train = draw(30)
+    good = draw(10)
+    x, y = draw(10)
+    bad = (x, np.roll(y, 10))  # every sample claims the wrong class
+    per_class = quality.class_identity(train, {"good": good, "bad": bad}, labels + ["d"])
+    acc = per_class.set_index(["group", "label"]).accuracy
+    assert acc.loc["good"].loc[labels].min() > 0.9 and acc.loc["bad"].loc[labels].max() < 0.1
+    assert np.isnan(acc.loc[("good", "d")])  # a label without images gets no accuracy
+    summary = quality.class_identity_summary(per_class, chance=1 / 3).set_index("images")
+    assert summary.loc["good", "classes above 2x chance"] == 3 and summary.loc["bad", "classes above 2x chance"] == 0
+    assert summary.loc["good", "accuracy"] > 0.9
+
+
+def test_image_features_checks_its_input():
+    with pytest.raises(ValueError, match="uint8"):
+        quality.image_features(np.zeros((2, 8, 8, 3), np.float32))
