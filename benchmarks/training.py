@@ -15,7 +15,8 @@ Speeds are the best of several timed epochs / passes (robust to other processes 
   inputs: a throughput measurement only). Without CUDA these rows say so.
 
 Targets (issue 4): fastai overhead within 1.2x of the bare loop; fast mode >= 10x faster
-per trial. Usage: ``python benchmarks/training.py [--profile demo] [--n-train 576] [--threads N]``.
+per trial. Usage: ``python benchmarks/training.py [--profile demo] [--n-real 64] [--threads N] [--no-save]``;
+the table is also written to ``benchmarks/training_results.md``.
 """
 from __future__ import annotations
 
@@ -228,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trial-epochs", type=int, default=5, help="epochs per trial in the fast-vs-faithful rows")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's default)")
     parser.add_argument("--skip-trials", action="store_true", help="skip the per-trial rows (they take minutes)")
+    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/training_results.md")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -260,10 +262,17 @@ def main(argv: list[str] | None = None) -> int:
                          f"{secs['faithful'] / secs['fast_cold']:.1f}x faster"))
     rows.extend(gpu_rows())
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = []
     for i, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         if i == 0:
-            print("  ".join("-" * w for w in widths))
+            lines.append("  ".join("-" * w for w in widths))
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_save:
+        header = (f"Training benchmark, {time.strftime('%Y-%m-%d')}, profile {profile.name}, {len(train)} training images, "
+                  f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, load average {os.getloadavg()[0]:.1f}\n\n")
+        Path(__file__).with_name("training_results.md").write_text(header + "```\n" + text + "\n```\n")
     return 0
 
 

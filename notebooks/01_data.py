@@ -25,7 +25,7 @@ config = None
 overrides = {}
 split_seed = 0
 show_images = None  # None: only for embedded profiles (patient images are never published by default)
-store = None  # results folder for the learning-curve trials; None = the default store of the profile
+store = None  # results folder for the learning-curve trials (None: the default store of the profile)
 executor = None
 
 # %%

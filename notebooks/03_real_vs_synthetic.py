@@ -22,10 +22,11 @@
 profile = "demo"
 config = None
 overrides = {}
-store = None  # results folder; None = the default store of the profile, in the cache
+store = None  # results folder (None: the default store of the profile, in the cache)
 executor = None  # None (in-process), "dask://HOST:PORT" or "dask-local:2"
-faithful_seeds = [0]  # fast-mode trials with these seeds get a faithful-recipe twin
-faithful_transforms = [False]  # ... and with these transforms settings
+faithful_seeds = None  # fast-mode trials with these seeds get a faithful-recipe twin (None: the grid setting)
+faithful_transforms = None  # ... and with these transforms settings (None: the grid setting)
+faithful_n_real = None  # ... and these n real per class (None: the grid setting)
 
 # %%
 from myst_nb import glue
@@ -88,14 +89,13 @@ fig = plots.plot_figS1(analysis.figS1_table(frame, predictions), note)
 # computed once per image (and per augmented view when transforms are on) and only the head is
 # trained on them. The faithful fastai recipe also trains the body's BatchNorm layers (their
 # affine parameters and running statistics), which fast mode cannot. To show what that costs,
-# a sample of this chapter's trials ({glue:text}`mode_pairs` of them: every n and synthetic
-# source at seed(s) {glue:text}`mode_seeds`, transforms {glue:text}`mode_transforms`) is run
-# again with the faithful recipe, as its own stored trial.
+# a sample of this chapter's trials ({glue:text}`mode_pairs` of them: every synthetic source at
+# n = {glue:text}`mode_ns` real images per class, seed(s) {glue:text}`mode_seeds`, transforms
+# {glue:text}`mode_transforms`) is run again with the faithful recipe, as its own stored trial.
 
 # %%
-pairs = analysis.fast_vs_faithful(chapter, faithful_seeds, faithful_transforms, store, executor)
-glue_values({**analysis.mode_gap_summary(pairs), "mode_seeds": ", ".join(str(s) for s in faithful_seeds),
-             "mode_transforms": ", ".join("on" if t else "off" for t in faithful_transforms)})
+pairs = analysis.fast_vs_faithful(chapter, faithful_seeds, faithful_transforms, faithful_n_real, store, executor)
+glue_values(analysis.mode_gap_summary(pairs))
 fig = plots.plot_mode_gap(pairs, note) if len(pairs) else None
 
 # %% [markdown]

@@ -100,6 +100,37 @@ def _failing_cell(notebook_path: Path) -> str:
     return "unknown cell"
 
 
+def chapter_fingerprint(name: str, profile: str, config: str | None = None, overrides: dict | None = None) -> str:
+    """sha256 (first 20 hex) of everything an executed chapter depends on: its notebook source,
+    its parameters, the config file's contents, every file of the ``synthaug_utils`` package
+    (code and shipped resources) and the cache folder holding data, synthetic sets and results."""
+    import hashlib
+    import json
+
+    from synthaug_utils.config import PACKAGE_DIR, cache_dir
+
+    h = hashlib.sha256()
+    h.update((_source_root() / NOTEBOOK_DIR / f"{name}.py").read_bytes())
+    h.update(json.dumps({"profile": profile, "overrides": overrides or {}, "cache": str(cache_dir().resolve())}, sort_keys=True, default=str).encode())
+    if config:
+        h.update(Path(config).read_bytes())
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(PACKAGE_DIR)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def executed_fingerprint(path: Path) -> str | None:
+    """The fingerprint an executed chapter was made with (None when absent or unreadable)."""
+    import json
+
+    try:
+        return json.loads(path.read_text()).get("metadata", {}).get("synthaug", {}).get("fingerprint")
+    except (OSError, ValueError):
+        return None
+
+
 def execute_notebook(
     name: str,
     root: Path,
@@ -126,6 +157,7 @@ def execute_notebook(
     final = out_dir / f"{name}.ipynb"
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["synthaug"] = {"fingerprint": chapter_fingerprint(name, profile, config, overrides), "profile": profile}
     jupytext.write(nb, raw, fmt="ipynb")
     start = time.time()
     parameters = {"profile": profile, "config": config, "overrides": overrides or {}}
@@ -167,11 +199,14 @@ def build_book(
     overrides: dict | None = None,
     chapters: list[str] | None = None,
     reuse: bool = False,
+    force: bool = False,
 ) -> tuple[Path, list[ChapterRun]]:
-    """Execute every chapter for ``profile`` and build the HTML book; return (html folder, chapter runs).
+    """Execute the chapters for ``profile`` and build the HTML book; return (html folder, chapter runs).
 
-    ``chapters`` limits execution to some chapter names; ``reuse`` keeps executed
-    notebooks already in ``<root>/book`` (rendering only).
+    A chapter whose executed copy in ``<root>/book`` carries the same
+    :func:`chapter_fingerprint` is up to date and is not executed again (``force``
+    re-executes it anyway). ``chapters`` limits execution to some chapter names; ``reuse``
+    keeps every executed notebook already there, whatever it was made with.
     """
     root = stage_root(Path(root) if root else _source_root())
     names = [Path(f).name for f in chapter_names(root / "_toc.yml")]
@@ -185,6 +220,10 @@ def build_book(
         if name not in wanted or (reuse and executed_copy.exists()):
             if not executed_copy.exists():
                 raise BookBuildError(f"chapter {name} has no executed notebook in {root / BOOK_DIR}; run it first")
+            runs.append(ChapterRun(name, 0.0, False))
+            continue
+        if not force and executed_copy.exists() and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides):
+            print(f"[{index}/{len(names)}] {name} is up to date (same source, parameters, package and cache)", flush=True)
             runs.append(ChapterRun(name, 0.0, False))
             continue
         print(f"[{index}/{len(names)}] executing {name} (profile {profile}) ...", flush=True)
@@ -202,7 +241,7 @@ def _cmd_book(args) -> int:
 
     overrides = json.loads(args.overrides) if args.overrides else None
     start = time.time()
-    build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse)
+    build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse, args.force)
     print(f"total {time.time() - start:.0f} s")
     return 0
 
@@ -216,6 +255,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--overrides", default=None, help='JSON dict of profile overrides, e.g. \'{"seeds": [0, 1]}\'')
     p.add_argument("--chapters", nargs="*", default=None, help="execute only these chapters (others must exist)")
     p.add_argument("--reuse", action="store_true", help="keep executed notebooks already in book/ (render only)")
+    p.add_argument("--force", action="store_true", help="re-execute chapters even when they are up to date")
     p.set_defaults(func=_cmd_book)
 
 

@@ -194,7 +194,10 @@ def _demo_profile() -> Profile:
         inpaint_model="demo://ldm-inpaint",
         gen_resolution=64,
         gen_steps=20,
-        guidance_scale=3.0,
+        # The paper samples at guidance 3.0. The demo model's text conditioning is weaker, and at
+        # 3.0 a real-image classifier recognises 22% of its text-to-image samples (chance 11%);
+        # at Stable Diffusion's default 7.5 about a third (measured: 6.0 -> 31%, 10.0 -> 35%).
+        guidance_scale=7.5,
         synthetic_per_real=10,
         embedding_model="demo-backbone",
         device="cpu",

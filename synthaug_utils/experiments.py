@@ -693,7 +693,8 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
 # synthetic set; seeds vary head initialisation, batch order, dropout and augmentation.
 EMBEDDED_GRIDS: dict[str, dict[str, dict[str, Any]]] = {
     "demo": {
-        "fig3": dict(n_real=(1, 8, 32), seeds=(0, 1, 2), ratio=4, views=2, subset_seed=0, variant="pretrained"),
+        "fig3": dict(n_real=(1, 8, 32), seeds=(0, 1, 2), ratio=4, views=2, subset_seed=0, variant="pretrained",
+                     faithful_sample=dict(seeds=(0,), n_real=(1, 8), transforms=(False,))),
         "fig4": dict(n_real=(16,), ratios=(0, 2, 4, 8), seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
         "fig5": dict(ratio=2, seeds=(0, 1, 2), views=2, variant="pretrained"),
         "imbalance": dict(n_real=32, cuts=(4, 8, 16), rare_labels=("basal cell carcinoma", "psoriasis", "sarcoidosis"),
@@ -701,7 +702,8 @@ EMBEDDED_GRIDS: dict[str, dict[str, dict[str, Any]]] = {
         "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
     },
     "smoke": {
-        "fig3": dict(n_real=(1, 4), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
+        "fig3": dict(n_real=(1, 4), seeds=(0,), views=2, subset_seed=0, variant="pretrained",
+                     faithful_sample=dict(seeds=(0,), n_real=(1,), transforms=(False,))),
         "fig4": dict(n_real=(4,), ratios=(0, 2), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
         "fig5": dict(n_real=8, seeds=(0,), views=2, variant="pretrained"),
         "imbalance": dict(n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),

@@ -765,11 +765,13 @@ def generate(
             kind_of = {"text-to-image": "text2image"}
             groups = [model_group(r) for r in sources.to_dict("records")]
             group_of = dict(zip(sources.image_id.astype(str), groups))
-            ids, hashes = [], []
+            ids, hashes, hash_of = [], [], {}
             for r in rows.itertuples():
                 model_id, folder = resolve(r.variant, kind_of.get(r.method, "inpaint"), group_of[r.source_id])
+                if folder not in hash_of:  # one hash per model folder, not per image
+                    hash_of[folder] = model_hash(folder)
                 ids.append(model_id)
-                hashes.append(model_hash(folder))
+                hashes.append(hash_of[folder])
             rows = rows.assign(model_id=ids, model_hash=hashes)
         else:
             rows = pd.DataFrame(columns=MANIFEST_COLUMNS)
@@ -909,6 +911,20 @@ def raw_mask_fidelity(profile: Profile, sources: pd.DataFrame, settings: Generat
         rows += [{"method": method, "variant": variant_name, "region": "inside mask", "mad": inside},
                  {"method": method, "variant": variant_name, "region": "outside mask", "mad": outside}]
     return pd.DataFrame(rows, columns=["method", "variant", "region", "mad"])
+
+
+def sample_text2image(profile: Profile, labels: Sequence[str], per_label: int, settings: GenerationSettings) -> tuple[np.ndarray, np.ndarray]:
+    """In-memory text-to-image samples of the profile's pretrained model (nothing written):
+    ``per_label`` per label with seeds derived from ("sample-{label}-{i}", method, "pretrained", i).
+    Returns (uint8 images (N, res, res, 3), labels (N,)), N = len(labels) * per_label."""
+    pipe = load_pipeline(profile.text2image_model, "text2image", settings, profile)
+    names = np.repeat(np.asarray(list(labels), dtype=object), per_label)
+    index = np.tile(np.arange(per_label), len(labels))
+    seeds = [derive_seed(f"sample-{k}-{i}", "text-to-image", "pretrained", int(i)) for k, i in zip(names, index)]
+    prompts = [prompt_for(k) for k in names]
+    step = settings.batch_size
+    images = np.concatenate([run_text2image(pipe, prompts[i : i + step], seeds[i : i + step], settings) for i in range(0, len(prompts), step)])
+    return images, names.astype(str)
 
 
 def vae_roundtrip(pipe, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

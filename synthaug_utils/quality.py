@@ -475,18 +475,47 @@ def distance_comparisons(
     return long, tests
 
 
-def project(embeddings, method: str = "pca", seed: int = 0) -> np.ndarray:
-    """2-D projection (N, 2) of (N, D) embeddings: "pca" (first two principal components) or "umap" (seeded)."""
+def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False) -> np.ndarray:
+    """2-D projection (N, 2) of (N, D) embeddings: "pca" (first two principal components) or "umap"
+    (seeded; cosine metric, 15 neighbours, on the first 50 principal components, 200 epochs).
+
+    With ``cache``, the result is kept in ``<cache>/projections`` keyed by a hash of the
+    embeddings' bytes, the method and the seed, so a rebuild skips UMAP (and numba's compile).
+    """
     x = _as_2d(embeddings, "embeddings", min_rows=3)
+    if method not in ("pca", "umap"):
+        raise ValueError(f"unknown projection {method!r}; use 'pca' or 'umap'")
+    path = None
+    if cache:
+        import hashlib
+
+        from synthaug_utils.config import cache_dir
+
+        digest = hashlib.sha256(np.ascontiguousarray(x, dtype=np.float64).tobytes() + f"{x.shape}|{method}|{seed}".encode()).hexdigest()[:20]
+        path = cache_dir() / "projections" / f"{method}-{digest}.npy"
+        if path.is_file():
+            return np.load(path)
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        return PCA(n_components=2, random_state=seed).fit_transform(x)
-    if method == "umap":
+        coords = PCA(n_components=2, random_state=seed).fit_transform(x)
+    else:
         import umap
+        from sklearn.decomposition import PCA
 
-        return umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1, metric="cosine").fit_transform(x)
-    raise ValueError(f"unknown projection {method!r}; use 'pca' or 'umap'")
+        # Standard practice for speed: UMAP on the first 50 principal components, 200 epochs
+        # (umap's default is 500 below 10,000 points); about 3x faster at no visible cost.
+        reduced = PCA(n_components=50, random_state=seed).fit_transform(x) if min(x.shape) > 50 else x
+        coords = umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1, metric="cosine",
+                           n_epochs=200).fit_transform(reduced)
+    if path is not None:
+        import os
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
+        np.save(tmp, coords)
+        os.replace(tmp, path)
+    return coords
 
 
 # ----------------------------------------------------------------------------- class identity of samples

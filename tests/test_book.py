@@ -17,6 +17,24 @@ def test_smoke_book_builds_with_the_data_chapter_figures(tmp_path):
     assert "demo-derm9" in page  # glued from the run
     assert (tmp_path / "book" / "01_data.ipynb").exists()
     assert (html / "index.html").exists()
+    # a rebuild with nothing changed renders the executed chapters without running them again
+    _, again = book.build_book("smoke", root=tmp_path)
+    assert not any(r.executed for r in again)
+    _, forced = book.build_book("smoke", root=tmp_path, chapters=["08_reproduction_report"], force=True)
+    assert [r.name for r in forced if r.executed] == ["08_reproduction_report"]
+
+
+def test_chapter_fingerprint_follows_the_inputs(tmp_path, monkeypatch):
+    base = book.chapter_fingerprint("01_data", "smoke")
+    assert base == book.chapter_fingerprint("01_data", "smoke")
+    assert base != book.chapter_fingerprint("01_data", "demo")
+    assert base != book.chapter_fingerprint("01_data", "smoke", overrides={"seeds": [0]})
+    assert base != book.chapter_fingerprint("02_generation", "smoke")
+    monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path / "elsewhere"))
+    assert base != book.chapter_fingerprint("01_data", "smoke")  # another cache holds other results
+    executed = tmp_path / "x.ipynb"
+    executed.write_text('{"cells": [], "metadata": {"synthaug": {"fingerprint": "abc"}}}')
+    assert book.executed_fingerprint(executed) == "abc" and book.executed_fingerprint(tmp_path / "missing.ipynb") is None
 
 
 def test_failing_notebook_names_the_notebook_and_cell(tmp_path):

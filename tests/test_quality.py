@@ -212,3 +212,16 @@ def test_class_identity_scores_samples_that_show_their_class():
 def test_image_features_checks_its_input():
     with pytest.raises(ValueError, match="uint8"):
         quality.image_features(np.zeros((2, 8, 8, 3), np.float32))
+
+
+def test_projection_cache_returns_the_stored_coordinates(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path))
+    x = _cloud(40, 1)
+    first = quality.project(x, "pca", seed=0, cache=True)
+    stored = list((tmp_path / "projections").glob("pca-*.npy"))
+    assert len(stored) == 1 and np.array_equal(np.load(stored[0]), first)
+    np.save(stored[0], np.zeros_like(first))  # planted: a cache hit must return the stored array
+    assert np.array_equal(quality.project(x, "pca", seed=0, cache=True), np.zeros_like(first))
+    assert not np.array_equal(quality.project(x + 1e-3, "pca", seed=0, cache=True), np.zeros_like(first))
+    with pytest.raises(ValueError, match="unknown projection"):
+        quality.project(x, "tsne")
