@@ -89,9 +89,10 @@ fig = plots.plot_figS1(analysis.figS1_table(frame, predictions), note)
 # computed once per image (and per augmented view when transforms are on) and only the head is
 # trained on them. The faithful fastai recipe also trains the body's BatchNorm layers (their
 # affine parameters and running statistics), which fast mode cannot. To show what that costs,
-# a sample of this chapter's trials ({glue:text}`mode_pairs` of them: every synthetic source at
-# n = {glue:text}`mode_ns` real images per class, seed(s) {glue:text}`mode_seeds`, transforms
-# {glue:text}`mode_transforms`) is run again with the faithful recipe, as its own stored trial.
+# a sample of this chapter's trials ({glue:text}`mode_pairs` of them: synthetic source
+# {glue:text}`mode_methods` at n = {glue:text}`mode_ns` real images per class, seed(s)
+# {glue:text}`mode_seeds`, transforms {glue:text}`mode_transforms`) is run again with the
+# faithful recipe, each as its own stored trial.
 
 # %%
 pairs = analysis.fast_vs_faithful(chapter, faithful_seeds, faithful_transforms, faithful_n_real, store, executor)

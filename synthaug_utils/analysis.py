@@ -287,13 +287,15 @@ def learning_curve_highlights(table: pd.DataFrame, n_labels: int) -> dict[str, s
 
 
 def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None, transforms: Sequence[bool] | None = None,
-                     n_real: Sequence[int] | None = None, store=None, executor=None) -> pd.DataFrame:
+                     n_real: Sequence[int] | None = None, store=None, executor=None,
+                     methods: Sequence[str] | None = None) -> pd.DataFrame:
     """Run the faithful-recipe twin of a sample of a chapter's fast-mode trials; one row per pair.
 
     The sample: the chapter grid's fast-mode specs with a seed in ``seeds``, a transforms
-    setting in ``transforms`` and n real per class in ``n_real``. Each left as None comes from
+    setting in ``transforms``, n real per class in ``n_real`` and a synthetic method in
+    ``methods`` ("none" = no synthetic data). Each left as None comes from
     the grid's ``faithful_sample`` setting (see ``EMBEDDED_GRIDS``), else: the first seed,
-    transforms off, every n. Twins differ only in ``mode`` (stored like any trial, so a
+    transforms off, every n and method. Twins differ only in ``mode`` (stored like any trial, so a
     rebuild reads them). Columns: n_real, method, transforms, seed, fast and faithful top-1
     (proportions), ``diff`` (fast - faithful), faithful epochs and wall seconds of both.
     """
@@ -304,9 +306,11 @@ def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None
     seeds = tuple(seeds if seeds is not None else defaults.get("seeds", tuple(chapter.settings["seeds"])[:1]))
     transforms = tuple(transforms if transforms is not None else defaults.get("transforms", (False,)))
     n_real = n_real if n_real is not None else defaults.get("n_real")
+    methods = methods if methods is not None else defaults.get("methods")
     sample = [s for s in experiments.build_grid(chapter.grid, P)
               if s.mode == "fast" and s.seed in set(seeds) and bool(s.transforms) in {bool(t) for t in transforms}
-              and (n_real is None or s.n_real in set(n_real))]
+              and (n_real is None or s.n_real in set(n_real))
+              and (methods is None or (s.synthetic_method or NONE) in set(methods))]
     columns = ["n_real", "method", "transforms", "seed", "fast", "faithful", "diff", "faithful_epochs", "fast_s", "faithful_s"]
     if not sample:  # e.g. the paper profile, which runs the faithful recipe throughout
         return pd.DataFrame(columns=columns)
@@ -332,7 +336,7 @@ def mode_gap_summary(pairs: pd.DataFrame) -> dict[str, str]:
 
     return {
         "mode_pairs": str(len(pairs)),
-        "mode_ns": listed(pairs.n_real), "mode_seeds": listed(pairs.seed),
+        "mode_ns": listed(pairs.n_real), "mode_seeds": listed(pairs.seed), "mode_methods": listed(pairs.method),
         "mode_transforms": ", ".join("on" if t else "off" for t in sorted(set(pairs.transforms))) or "none",
         "mode_mean_diff": percent(pairs["diff"].mean(), signed=True),
         "mode_mean_abs": percent(pairs["diff"].abs().mean()).replace("%", " pp"),

@@ -352,36 +352,62 @@ def ddi_case(index: int, seed: int, size: int, tone: int) -> tuple[Image.Image, 
     return img, disease, malignant
 
 
-def _write_derm9(root: Path, spec: DemoWorldSpec, progress) -> None:
+def _derm9_png(task: tuple) -> tuple[bytes, int, str]:
+    """(png bytes, fst, drawn style) of one demo-derm9 case; ``task`` = derm9_case's arguments."""
+    img, fst, drawn = derm9_case(*task)
+    return _png_bytes(img), fst, drawn
+
+
+def _ddi_png(task: tuple) -> tuple[bytes, str, bool]:
+    """(png bytes, disease, malignant) of one demo-ddi case; ``task`` = ddi_case's arguments."""
+    img, disease, malignant = ddi_case(*task)
+    return _png_bytes(img), disease, malignant
+
+
+def _render(fn, tasks: list[tuple], workers: int):
+    """``fn`` over ``tasks`` in order: in this process, or in ``workers`` spawned processes
+    (every case is a pure function of its task, so the bytes do not depend on ``workers``)."""
+    if workers <= 1 or len(tasks) < 200:
+        return map(fn, tasks)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def ordered():
+        with pool:
+            yield from pool.map(fn, tasks, chunksize=64)
+
+    return ordered()
+
+
+def _write_derm9(root: Path, spec: DemoWorldSpec, progress, workers: int = 1) -> None:
     images = root / "derm9" / "images"
     pretrain_images = root / "pretrain" / "images"
     images.mkdir(parents=True)
     pretrain_images.mkdir(parents=True)
     rows = {"training": [], "held_out": [], "pretrain": []}
     parts = (("training", spec.train_pool_per_class), ("held_out", spec.test_per_class), ("pretrain", spec.pretrain_per_class))
-    for label in DERM9_LABELS:
-        for part, count in parts:
-            for i in range(count):
-                img, fst, drawn = derm9_case(label, part, i, spec.seed, spec.image_size)
-                data = _png_bytes(img)
-                md5 = hashlib.md5(data).hexdigest()
-                folder = pretrain_images if part == "pretrain" else images
-                (folder / f"{md5}.png").write_bytes(data)
-                rows[part].append(
-                    {
-                        "md5hash": md5,
-                        "fitzpatrick_scale": fst,
-                        "fitzpatrick_centaur": fst,
-                        "label": label,
-                        "nine_partition_label": "demo",
-                        "three_partition_label": "demo",
-                        "qc": "",
-                        "url": f"demo-world://derm9/{part}/{label.replace(' ', '-')}/{i}",
-                        "url_alphanum": f"demo{part}{i}",
-                        "drawn_style": drawn,
-                    }
-                )
-                progress(1)
+    tasks = [(label, part, i, spec.seed, spec.image_size) for label in DERM9_LABELS for part, count in parts for i in range(count)]
+    for (label, part, i, _, _), (data, fst, drawn) in zip(tasks, _render(_derm9_png, tasks, workers)):
+        md5 = hashlib.md5(data).hexdigest()
+        folder = pretrain_images if part == "pretrain" else images
+        (folder / f"{md5}.png").write_bytes(data)
+        rows[part].append(
+            {
+                "md5hash": md5,
+                "fitzpatrick_scale": fst,
+                "fitzpatrick_centaur": fst,
+                "label": label,
+                "nine_partition_label": "demo",
+                "three_partition_label": "demo",
+                "qc": "",
+                "url": f"demo-world://derm9/{part}/{label.replace(' ', '-')}/{i}",
+                "url_alphanum": f"demo{part}{i}",
+                "drawn_style": drawn,
+            }
+        )
+        progress(1)
     derm9 = root / "derm9"
     pd.DataFrame(rows["training"]).to_csv(derm9 / "fitzpatrick17k_10label_clean_training.csv", index=False)
     pd.DataFrame(rows["held_out"]).to_csv(derm9 / "fitzpatrick17k_10label_clean_held_out_set.csv", index=False)
@@ -399,19 +425,17 @@ def _ddi_tone_counts(total: int) -> dict[int, int]:
     return dict(zip(DDI_TONE_SHARES, counts.tolist()))
 
 
-def _write_ddi(root: Path, spec: DemoWorldSpec, progress) -> None:
+def _write_ddi(root: Path, spec: DemoWorldSpec, progress, workers: int = 1) -> None:
     folder = root / "ddi"
     (folder / "images").mkdir(parents=True)
     rows = []
-    index = 0
-    for tone, count in _ddi_tone_counts(spec.ddi_total).items():
-        for _ in range(count):
-            index += 1
-            img, disease, malignant = ddi_case(index, spec.seed, spec.image_size, tone)
-            name = f"{index:06d}.png"
-            (folder / "images" / name).write_bytes(_png_bytes(img))
-            rows.append({"DDI_ID": index, "DDI_file": name, "skin_tone": tone, "malignant": malignant, "disease": disease})
-            progress(1)
+    tones = [tone for tone, count in _ddi_tone_counts(spec.ddi_total).items() for _ in range(count)]
+    tasks = [(index, spec.seed, spec.image_size, tone) for index, tone in enumerate(tones, 1)]
+    for (index, _, _, tone), (data, disease, malignant) in zip(tasks, _render(_ddi_png, tasks, workers)):
+        name = f"{index:06d}.png"
+        (folder / "images" / name).write_bytes(data)
+        rows.append({"DDI_ID": index, "DDI_file": name, "skin_tone": tone, "malignant": malignant, "disease": disease})
+        progress(1)
     pd.DataFrame(rows).to_csv(folder / "ddi_metadata.csv")  # unnamed index column, as in DDI's file
 
 
@@ -435,9 +459,10 @@ def ensure_world(spec: DemoWorldSpec, show_progress: bool = True) -> Path:
     total = len(DERM9_LABELS) * (spec.train_pool_per_class + spec.test_per_class + spec.pretrain_per_class) + spec.ddi_total
     from tqdm.auto import tqdm
 
+    workers = min(4, os.cpu_count() or 1)
     with tqdm(total=total, desc=f"drawing demo world {spec.key()}", unit="img", disable=not show_progress) as bar:
-        _write_derm9(tmp, spec, bar.update)
-        _write_ddi(tmp, spec, bar.update)
+        _write_derm9(tmp, spec, bar.update, workers)
+        _write_ddi(tmp, spec, bar.update, workers)
     (tmp / "COMPLETE").write_text(spec.key() + "\n")
     try:
         os.replace(tmp, final)

@@ -475,6 +475,13 @@ def distance_comparisons(
     return long, tests
 
 
+def sample_rows(n: int, max_points: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted row indices of a seeded random sample of at most ``max_points`` of ``n`` rows (all when None or n <= max)."""
+    if max_points is None or n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=int(max_points), replace=False))
+
+
 def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False) -> np.ndarray:
     """2-D projection (N, 2) of (N, D) embeddings: "pca" (first two principal components) or "umap"
     (seeded; cosine metric, 15 neighbours, on the first 50 principal components, 200 epochs).

@@ -58,3 +58,17 @@ def test_skin_colour_follows_the_type():
     light = np.asarray(demo_world.render_lesion_image(style, 1, ("t", 1), 32)).mean()
     dark = np.asarray(demo_world.render_lesion_image(style, 6, ("t", 1), 32)).mean()
     assert light > dark + 60
+
+
+def test_drawing_in_worker_processes_gives_the_same_bytes(tmp_path):
+    from synthaug_utils import demo_world
+
+    spec = DemoWorldSpec(train_pool_per_class=20, test_per_class=3, pretrain_per_class=2, ddi_total=210)
+
+    def draw(root, workers):
+        demo_world._write_derm9(root, spec, lambda n: None, workers)
+        demo_world._write_ddi(root, spec, lambda n: None, workers)
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    serial, parallel = draw(tmp_path / "serial", 1), draw(tmp_path / "parallel", 2)
+    assert len(serial) > 9 * 25 + 210 and serial == parallel

@@ -225,3 +225,10 @@ def test_projection_cache_returns_the_stored_coordinates(tmp_path, monkeypatch):
     assert not np.array_equal(quality.project(x + 1e-3, "pca", seed=0, cache=True), np.zeros_like(first))
     with pytest.raises(ValueError, match="unknown projection"):
         quality.project(x, "tsne")
+
+
+def test_sample_rows_is_seeded_sorted_and_bounded():
+    rows = quality.sample_rows(100, 10, seed=3)
+    assert len(rows) == 10 and len(set(rows)) == 10 and (np.diff(rows) > 0).all() and rows.max() < 100
+    assert np.array_equal(rows, quality.sample_rows(100, 10, seed=3))
+    assert np.array_equal(quality.sample_rows(5, 10), np.arange(5)) and len(quality.sample_rows(5, None)) == 5
