@@ -310,7 +310,7 @@ mad.pivot_table(index=["method", "variant"], columns="region", values="mad").rou
 # seconds each DreamBooth model took to fine-tune.
 
 # %%
-n_timed = 32 if small else 64
+n_timed = 32
 cost = generation.measure_throughput(P, METHODS, n_images=n_timed, sources=np.stack([load(p) for p in masked_sources.path]))
 for r in cost.itertuples():
     glue(f"cost_{r.method}", f"{r.images_per_s:.0f}", display=False)

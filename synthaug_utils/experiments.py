@@ -685,19 +685,19 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
 
 
 # Grid sizes for the embedded profiles (the paper profile runs the full protocol above; its
-# ``grids`` entries may still override). The demo grids are sized so that, in fast mode on 2 CPU
-# cores, feature extraction plus head training for all four stays within a few minutes, and
-# they need about 6,000 distinct synthetic images (fig3: 3 methods x 288 sources x 4; fig4: 8
-# text-to-image per source for 144 of those sources; fig5: 2 methods x 464 DDI sources x 2;
-# imbalance: up to 7 inpaintings per rare image, mostly shared with fig3). The subset is drawn once (subset_seed=0) so that the seeds share one
-# synthetic set; seeds vary head initialisation, batch order, dropout and augmentation.
+# ``grids`` entries may still override). The demo grids are sized so that a cold demo book stays
+# within 20 minutes on 2 CPU cores without bf16 instructions (fast mode); they need about 4,000
+# distinct synthetic images (fig3: 3 methods x 144 sources x 4; fig4: 8 text-to-image per source
+# for those 144 sources; fig5: 2 methods x 464 DDI sources x 1; imbalance: up to 7 inpaintings
+# per rare image, partly shared with fig3). The subset is drawn once (subset_seed=0) so that the
+# seeds share one synthetic set; seeds vary head initialisation, batch order, dropout and augmentation.
 EMBEDDED_GRIDS: dict[str, dict[str, dict[str, Any]]] = {
     "demo": {
-        "fig3": dict(n_real=(1, 8, 32), seeds=(0, 1, 2), ratio=4, views=2, subset_seed=0, variant="pretrained",
-                     # faithful twins cost 20-45 s each here: 4 of them (n 1 and 8, without and with inpainting)
-                     faithful_sample=dict(seeds=(0,), n_real=(1, 8), transforms=(False,), methods=("none", "inpaint"))),
+        "fig3": dict(n_real=(1, 4, 16), seeds=(0, 1, 2), ratio=4, views=2, subset_seed=0, variant="pretrained",
+                     # faithful twins cost 25-55 s each on 2 AVX2 cores: 4 of them (n 1 and 4, without and with inpainting)
+                     faithful_sample=dict(seeds=(0,), n_real=(1, 4), transforms=(False,), methods=("none", "inpaint"))),
         "fig4": dict(n_real=(16,), ratios=(0, 2, 4, 8), seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
-        "fig5": dict(ratio=2, seeds=(0, 1, 2), views=2, variant="pretrained"),
+        "fig5": dict(ratio=1, seeds=(0, 1, 2), views=2, variant="pretrained"),
         "imbalance": dict(n_real=32, cuts=(4, 8, 16), rare_labels=("basal cell carcinoma", "psoriasis"),
                           seeds=(0, 1), views=2, subset_seed=0, variant="pretrained"),
         "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
