@@ -162,7 +162,7 @@ tests.round(4)
 # images whose nearest real image is their own source.
 
 # %%
-qtable = quality.quality_table(emb_real, real, emb_syn, synthetic)
+qtable = quality.quality_table(emb_real, real, emb_syn, synthetic, cache=True)
 fig = plots.plot_quality(qtable, note)
 
 # %%

@@ -10,6 +10,14 @@ renders exactly the executed copies; nothing runs twice.
 A build root other than the repository (``--root DIR``) gets a copy of the book's
 static sources (``_config.yml``, ``_toc.yml``, ``book/*.md``), so a smoke build never
 touches the demo book.
+
+Chapters may run side by side (``jobs``, default 2 on the embedded profiles with two or
+more CPU cores, 1 on the paper profile): the first chapter (the data chapter, which draws
+the embedded world) runs alone, then the others in ``_toc.yml`` order as soon as the
+chapters they read from (:data:`CHAPTER_NEEDS`) are done. Everything they share on disk
+is written atomically or under a folder lock (worlds, synthetic sets, models, features,
+trial results), and every number is a pure function of its inputs, so a parallel build
+gives the same pages as a serial one. Each kernel then gets ``cores // jobs`` threads.
 """
 from __future__ import annotations
 
@@ -28,6 +36,13 @@ from synthaug_utils.errors import UserFacingError
 
 BOOK_DIR = "book"
 NOTEBOOK_DIR = "notebooks"
+
+# Chapters that read what other chapters compute: they start only after those are done.
+# (07 embeds the synthetic sets of Fig. 3; 08 tabulates the results of 03-06.)
+CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
+    "07_embeddings": ("03_real_vs_synthetic",),
+    "08_reproduction_report": ("03_real_vs_synthetic", "04_dose_response", "05_skin_type", "06_class_imbalance"),
+}
 
 
 class BookBuildError(UserFacingError, RuntimeError):
@@ -200,13 +215,15 @@ def build_book(
     chapters: list[str] | None = None,
     reuse: bool = False,
     force: bool = False,
+    jobs: int | None = None,
 ) -> tuple[Path, list[ChapterRun]]:
     """Execute the chapters for ``profile`` and build the HTML book; return (html folder, chapter runs).
 
     A chapter whose executed copy in ``<root>/book`` carries the same
     :func:`chapter_fingerprint` is up to date and is not executed again (``force``
     re-executes it anyway). ``chapters`` limits execution to some chapter names; ``reuse``
-    keeps every executed notebook already there, whatever it was made with.
+    keeps every executed notebook already there, whatever it was made with. ``jobs``: how
+    many chapters run side by side (None: :func:`default_jobs`).
     """
     root = stage_root(Path(root) if root else _source_root())
     names = [Path(f).name for f in chapter_names(root / "_toc.yml")]
@@ -214,26 +231,100 @@ def build_book(
     unknown = sorted(set(chapters or []) - set(names))
     if unknown:
         raise BookBuildError(f"unknown chapter(s) {unknown}; chapters in _toc.yml: {names}")
-    runs = []
+    runs: dict[str, ChapterRun] = {}
+    todo: list[str] = []
     for index, name in enumerate(names, 1):
         executed_copy = root / BOOK_DIR / f"{name}.ipynb"
         if name not in wanted or (reuse and executed_copy.exists()):
             if not executed_copy.exists():
                 raise BookBuildError(f"chapter {name} has no executed notebook in {root / BOOK_DIR}; run it first")
-            runs.append(ChapterRun(name, 0.0, False))
-            continue
-        if not force and executed_copy.exists() and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides):
+            runs[name] = ChapterRun(name, 0.0, False)
+        elif not force and executed_copy.exists() and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides):
             print(f"[{index}/{len(names)}] {name} is up to date (same source, parameters, package and cache)", flush=True)
-            runs.append(ChapterRun(name, 0.0, False))
-            continue
-        print(f"[{index}/{len(names)}] executing {name} (profile {profile}) ...", flush=True)
-        run = execute_notebook(name, root, profile, config, overrides)
-        print(f"[{index}/{len(names)}] {name} done in {run.seconds:.0f} s", flush=True)
-        runs.append(run)
+            runs[name] = ChapterRun(name, 0.0, False)
+        else:
+            todo.append(name)
+    jobs = default_jobs(profile) if jobs is None else max(1, int(jobs))
+    for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
+        runs[run.name] = run
     print("building HTML with jupyter-book ...", flush=True)
     html = build_html(root)
     print(f"book built: {html / 'index.html'}", flush=True)
-    return html, runs
+    return html, [runs[n] for n in names]
+
+
+def default_jobs(profile: str) -> int:
+    """Chapters run side by side: 2 on the embedded profiles with at least 2 CPU cores, else 1
+    (the paper profile shares one GPU between its chapters)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if profile != "paper" and cores >= 2 else 1
+
+
+def _ready(name: str, names: list[str], todo: list[str], done: set[str]) -> bool:
+    """Whether chapter ``name`` may start: the first chapter always; others once the first
+    chapter and the chapters in :data:`CHAPTER_NEEDS` that this build executes are done."""
+    needs = set(CHAPTER_NEEDS.get(name, ())) | ({names[0]} if name != names[0] else set())
+    return all(n in done for n in needs if n in todo)
+
+
+def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: str, config: str | None,
+                      overrides: dict | None, jobs: int) -> list[ChapterRun]:
+    """Execute the chapters in ``todo`` (at most ``jobs`` at once, respecting :func:`_ready`).
+
+    The first failure stops new starts, waits for the running ones and raises its
+    BookBuildError; executed copies of chapters that finished stay (each is renamed into
+    place only when complete).
+    """
+    if not todo:
+        return []
+    number = {n: i for i, n in enumerate(names, 1)}
+    if jobs == 1:
+        runs = []
+        for name in todo:
+            print(f"[{number[name]}/{len(names)}] executing {name} (profile {profile}) ...", flush=True)
+            runs.append(execute_notebook(name, root, profile, config, overrides))
+            print(f"[{number[name]}/{len(names)}] {name} done in {runs[-1].seconds:.0f} s", flush=True)
+        return runs
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = str(max(1, cores // jobs))
+    pending, running, done, runs, failure = list(todo), {}, set(), [], None
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        while pending or running:
+            while failure is None and pending and len(running) < jobs:
+                name = next((n for n in pending if _ready(n, names, todo, done)), None)
+                if name is None:
+                    break
+                pending.remove(name)
+                alone = not running and not any(_ready(n, names, todo, done) for n in pending)
+                print(f"[{number[name]}/{len(names)}] executing {name} (profile {profile}) ...", flush=True)
+                running[pool.submit(_execute_in_worker, name, root, profile, config, overrides,
+                                    str(cores) if alone else threads)] = name
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                try:
+                    run = future.result()
+                except BookBuildError as exc:
+                    failure = failure or exc
+                    continue
+                done.add(name)
+                runs.append(run)
+                print(f"[{number[name]}/{len(names)}] {name} done in {run.seconds:.0f} s", flush=True)
+    if failure is not None:
+        raise failure
+    return runs
+
+
+def _execute_in_worker(name: str, root: Path, profile: str, config: str | None, overrides: dict | None, threads: str) -> ChapterRun:
+    """:func:`execute_notebook` in a pool process whose kernels get ``threads`` CPU threads."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = threads
+    return execute_notebook(name, root, profile, config, overrides)
 
 
 def _cmd_book(args) -> int:
@@ -241,7 +332,7 @@ def _cmd_book(args) -> int:
 
     overrides = json.loads(args.overrides) if args.overrides else None
     start = time.time()
-    build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse, args.force)
+    build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse, args.force, args.jobs)
     print(f"total {time.time() - start:.0f} s")
     return 0
 
@@ -256,6 +347,8 @@ def register_cli(subparsers) -> None:
     p.add_argument("--chapters", nargs="*", default=None, help="execute only these chapters (others must exist)")
     p.add_argument("--reuse", action="store_true", help="keep executed notebooks already in book/ (render only)")
     p.add_argument("--force", action="store_true", help="re-execute chapters even when they are up to date")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="chapters executed side by side (default: 2 on demo/smoke with 2+ CPU cores, 1 on paper)")
     p.set_defaults(func=_cmd_book)
 
 

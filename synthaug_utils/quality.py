@@ -22,7 +22,8 @@ Metrics
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -361,6 +362,35 @@ def memorisation(synth_emb, synth_source_ids: Sequence[str], real_emb, real_ids:
 
 
 # ------------------------------------------------------------ summary table
+
+def _cache_file(kind: str, arrays: Sequence[np.ndarray], settings: str, name: str, suffix: str) -> Path:
+    """``<cache>/<kind>/<name>-<hash>.<suffix>``: the hash covers the arrays' bytes, shapes and dtypes and ``settings``."""
+    import hashlib
+
+    from synthaug_utils.config import cache_dir
+
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(a.tobytes())
+        h.update(f"{a.shape}|{a.dtype}".encode())
+    h.update(settings.encode())
+    return cache_dir() / kind / f"{name}-{h.hexdigest()[:20]}.{suffix}"
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through ``write(tmp)`` to a temporary name in the same folder, then rename."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def quality_table(
     real_emb,
     real_meta,
@@ -372,6 +402,7 @@ def quality_table(
     n_subsets: int = 20,
     subset_size: int = 500,
     seed: int = 0,
+    cache: bool = False,
 ):
     """One row per synthetic group (and per label): FD, KID, k-NN precision/recall, memorisation.
 
@@ -384,6 +415,8 @@ def quality_table(
         per_label: also one row per label (real and synthetic restricted to that label);
             the all-label row has ``label == "all"``.
         k, n_subsets, subset_size, seed: passed to the metrics.
+        cache: keep the table in ``<cache>/quality`` keyed by a hash of the embeddings, the
+            metadata columns used and every argument, so a rebuild reads it instead of recomputing.
 
     Returns:
         DataFrame with the group columns, ``label``, ``n_real``, ``n_synth``, ``frechet``,
@@ -399,6 +432,13 @@ def quality_table(
         raise ValueError("metadata tables must be row-aligned with their embeddings")
     real_meta = real_meta.reset_index(drop=True)
     synth_meta = synth_meta.reset_index(drop=True)
+    path = None
+    if cache:
+        meta = [real_meta[["image_id", "label"]].astype(str).to_numpy(dtype="U"),
+                synth_meta[["source_id", "label", *group_by]].astype(str).to_numpy(dtype="U")]
+        path = _cache_file("quality", [real, synth, *meta], f"{tuple(group_by)}|{per_label}|{k}|{n_subsets}|{subset_size}|{seed}", "table", "parquet")
+        if path.is_file():
+            return pd.read_parquet(path)
     rows = []
     for keys, group in synth_meta.groupby(list(group_by), sort=True):
         keys = keys if isinstance(keys, tuple) else (keys,)
@@ -425,7 +465,10 @@ def quality_table(
                 "memorised_share": mem.share if mem else np.nan,
                 "nn_distance_median": float(np.median(mem.nn_distance)) if mem else np.nan,
             })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if path is not None:
+        _atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
+    return table
 
 
 # ----------------------------------------------------------------------------- the paper's Fig. 2 analyses
@@ -494,12 +537,7 @@ def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False)
         raise ValueError(f"unknown projection {method!r}; use 'pca' or 'umap'")
     path = None
     if cache:
-        import hashlib
-
-        from synthaug_utils.config import cache_dir
-
-        digest = hashlib.sha256(np.ascontiguousarray(x, dtype=np.float64).tobytes() + f"{x.shape}|{method}|{seed}".encode()).hexdigest()[:20]
-        path = cache_dir() / "projections" / f"{method}-{digest}.npy"
+        path = _cache_file("projections", [np.asarray(x, dtype=np.float64)], f"{method}|{seed}", method, "npy")
         if path.is_file():
             return np.load(path)
     if method == "pca":
@@ -516,12 +554,7 @@ def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False)
         coords = umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1, metric="cosine",
                            n_epochs=200).fit_transform(reduced)
     if path is not None:
-        import os
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
-        np.save(tmp, coords)
-        os.replace(tmp, path)
+        _atomic_write(path, lambda tmp: np.save(tmp, coords))
     return coords
 
 

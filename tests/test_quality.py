@@ -227,6 +227,24 @@ def test_projection_cache_returns_the_stored_coordinates(tmp_path, monkeypatch):
         quality.project(x, "tsne")
 
 
+def test_quality_table_cache_returns_the_stored_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path))
+    real, synth = _cloud(30, 1), _cloud(20, 2)
+    real_meta = pd.DataFrame({"image_id": [f"r{i}" for i in range(30)], "label": ["a", "b"] * 15})
+    synth_meta = pd.DataFrame({"source_id": [f"r{i}" for i in range(20)], "label": ["a", "b"] * 10,
+                               "method": "inpaint", "variant": "pretrained"})
+    first = quality.quality_table(real, real_meta, synth, synth_meta, n_subsets=3, subset_size=10, cache=True)
+    stored = list((tmp_path / "quality").glob("table-*.parquet"))
+    assert len(stored) == 1
+    pd.testing.assert_frame_equal(pd.read_parquet(stored[0]), first)
+    first.assign(frechet=-1.0).to_parquet(stored[0], index=False)  # planted: a hit returns the stored table
+    assert (quality.quality_table(real, real_meta, synth, synth_meta, n_subsets=3, subset_size=10, cache=True).frechet == -1).all()
+    relabelled = synth_meta.assign(label=["b", "a"] * 10)  # other metadata: a different key, recomputed
+    again = quality.quality_table(real, real_meta, synth, relabelled, n_subsets=3, subset_size=10, cache=True)
+    assert (again.frechet >= 0).all() and len(list((tmp_path / "quality").glob("*.parquet"))) == 2
+    assert not list((tmp_path / "quality").glob(".*"))  # no temporary files left
+
+
 def test_sample_rows_is_seeded_sorted_and_bounded():
     rows = quality.sample_rows(100, 10, seed=3)
     assert len(rows) == 10 and len(set(rows)) == 10 and (np.diff(rows) > 0).all() and rows.max() < 100
