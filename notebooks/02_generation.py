@@ -216,17 +216,17 @@ yardsticks = {
     "autoencoded real images": (generation.vae_roundtrip(autoencoder, train_images), generation.vae_roundtrip(autoencoder, test_images)),
 }
 samples = {v: manifests["text-to-image", v] for v in VARIANTS}
-sample_groups = {f"text-to-image, {v}": (quality.image_features(array(rows.path)), rows.label) for v, rows in samples.items()}
+sample_groups = {f"text-to-image, {v}": (quality.image_features(array(rows.path), cache=True), rows.label) for v, rows in samples.items()}
 paper_guidance = generation.generation_settings(load_profile("paper")).guidance_scale
 glue("gen_paper_guidance", paper_guidance, display=False)
 if paper_guidance != settings.guidance_scale:  # the same model sampled at the paper's guidance, for comparison
     images, labels_ = generation.sample_text2image(P, splits.labels, T2I_PER_CLASS, dataclasses.replace(settings, guidance_scale=paper_guidance))
-    sample_groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (quality.image_features(images), labels_)
+    sample_groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (quality.image_features(images, cache=True), labels_)
 chance = 1 / len(splits.labels)
 per_class, summaries = [], []
 for name, (train_x, test_x) in yardsticks.items():
-    groups = {f"test set ({name})": (quality.image_features(test_x), splits.test.label), **sample_groups}
-    rows = quality.class_identity((quality.image_features(train_x), splits.train_pool.label), groups, splits.labels)
+    groups = {f"test set ({name})": (quality.image_features(test_x, cache=True), splits.test.label), **sample_groups}
+    rows = quality.class_identity((quality.image_features(train_x, cache=True), splits.train_pool.label), groups, splits.labels)
     per_class.append(rows.assign(classifier=f"trained on {name}"))
     summaries.append(quality.class_identity_summary(rows, chance).assign(classifier=f"trained on {name}"))
 gate, summary = pd.concat(per_class, ignore_index=True), pd.concat(summaries, ignore_index=True)

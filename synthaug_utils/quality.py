@@ -559,11 +559,12 @@ def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False)
 
 
 # ----------------------------------------------------------------------------- class identity of samples
-def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batch_size: int = 256) -> np.ndarray:
+def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batch_size: int = 256, cache: bool = False) -> np.ndarray:
     """Pooled features of the frozen, ImageNet-pretrained ``arch``: uint8 (N, H, W, 3) -> float32 (N, D).
 
     Used to ask whether generated images show their class (a yardstick classifier on real
-    images labels them); not cached, because the images may be arrays that exist nowhere on disk.
+    images labels them). The images may be arrays that exist nowhere on disk, so ``cache``
+    keys the result by a hash of the array's bytes and ``arch`` (``<cache>/image_features``).
     """
     import torch
 
@@ -572,6 +573,9 @@ def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batc
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"image_features: expected uint8 (N, H, W, 3) images, got {images.dtype} {images.shape}")
+    path = _cache_file("image_features", [images], f"{arch}", "features", "npy") if cache else None
+    if path is not None and path.is_file():
+        return np.load(path)
     extractor = create_feature_extractor(arch).eval()
     norm = normalisation(arch)
     mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
@@ -581,7 +585,10 @@ def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batc
         for i in range(0, len(images), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size])).permute(0, 3, 1, 2).float() / 255.0
             out.append(extractor((x - mean) / std).float().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    features = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    if path is not None:
+        _atomic_write(path, lambda tmp: np.save(tmp, features))
+    return features
 
 
 def class_identity(

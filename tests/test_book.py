@@ -44,3 +44,29 @@ def test_failing_notebook_names_the_notebook_and_cell(tmp_path):
     msg = str(info.value)
     assert "01_data.py" in msg and "cell" in msg and "no_such_field" in msg
     assert not (tmp_path / "book" / "01_data.ipynb").exists()  # nothing half-written in place
+
+
+CHAPTERS = ["01_data", "02_generation", "03_real_vs_synthetic", "04_dose_response", "05_skin_type",
+            "06_class_imbalance", "07_embeddings", "08_reproduction_report"]
+
+
+def test_chapters_start_only_after_the_chapters_they_read():
+    todo = list(CHAPTERS)
+    assert book._ready("01_data", CHAPTERS, todo, set())
+    assert not book._ready("02_generation", CHAPTERS, todo, set())  # the data chapter draws the world first
+    done = {"01_data"}
+    assert book._ready("02_generation", CHAPTERS, todo, done) and book._ready("05_skin_type", CHAPTERS, todo, done)
+    assert not book._ready("07_embeddings", CHAPTERS, todo, done)
+    assert book._ready("07_embeddings", CHAPTERS, todo, done | {"03_real_vs_synthetic"})
+    assert not book._ready("08_reproduction_report", CHAPTERS, todo, done | {"03_real_vs_synthetic", "04_dose_response", "05_skin_type"})
+    assert book._ready("08_reproduction_report", CHAPTERS, todo, done | set(CHAPTERS[2:6]))
+    assert book._ready("07_embeddings", CHAPTERS, ["07_embeddings"], set())  # what this build does not run is not awaited
+    assert book.default_jobs("paper") == 1 and book.default_jobs("smoke") in (1, 2)
+
+
+def test_parallel_runner_reports_a_failing_chapter_by_name_and_cell(tmp_path):
+    book.stage_root(tmp_path)
+    with pytest.raises(book.BookBuildError) as info:
+        book._execute_chapters(["01_data"], CHAPTERS, tmp_path, "smoke", None, {"no_such_field": 1}, jobs=2)
+    assert "01_data.py" in str(info.value) and "cell" in str(info.value)
+    assert not (tmp_path / "book" / "01_data.ipynb").exists()
