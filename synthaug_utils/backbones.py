@@ -13,9 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from synthaug_utils.config import LITE0_ARCH
 from synthaug_utils.errors import MissingModelError
-
-LITE0_ARCH = "tf_efficientnet_lite0"
 EFFNETV2M_FILE = "efficientnet_v2_m-dc08266a.pth"
 
 

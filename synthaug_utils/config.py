@@ -32,6 +32,14 @@ from synthaug_utils.errors import UserFacingError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
+# The demo generator's model ids and shipped weights (named here, where no torch import is needed).
+DEMO_TEXT2IMAGE_ID = "demo://ldm-text2image"
+DEMO_INPAINT_ID = "demo://ldm-inpaint"
+DEMO_MODEL_KINDS = {DEMO_TEXT2IMAGE_ID: "text2image", DEMO_INPAINT_ID: "inpaint"}
+DEMO_RESOURCE_DIR = PACKAGE_DIR / "resources" / "demo_ldm"
+# The demo classifier and embedding backbone (a timm name).
+LITE0_ARCH = "tf_efficientnet_lite0"
+
 
 def project_root() -> Path | None:
     """The repository root (the folder holding ``_toc.yml``) when running from a checkout, else None."""
@@ -183,15 +191,15 @@ def _demo_profile() -> Profile:
         world=DemoWorldSpec(),
         val_per_label=40,
         ddi_per_bin=32,
-        arch="tf_efficientnet_lite0",
+        arch=LITE0_ARCH,
         image_size=64,
         max_epochs=30,
         patience=3,
         n_real_grid=(1, 16, 32, 64, 128, 228),
         seeds=(0, 1, 2, 3, 4),
         fast_mode=True,
-        text2image_model="demo://ldm-text2image",
-        inpaint_model="demo://ldm-inpaint",
+        text2image_model=DEMO_TEXT2IMAGE_ID,
+        inpaint_model=DEMO_INPAINT_ID,
         gen_resolution=64,
         # The paper samples with 50 DPM-Solver++ steps; at 64 px the demo model's samples change
         # little beyond about 10 (the multistep solver converges fast), and generation is the

@@ -44,14 +44,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from synthaug_utils.config import PACKAGE_DIR, Profile, cache_dir, load_profile
+from synthaug_utils.config import DEMO_INPAINT_ID as INPAINT_ID
+from synthaug_utils.config import DEMO_MODEL_KINDS, Profile, cache_dir, load_profile
+from synthaug_utils.config import DEMO_RESOURCE_DIR as RESOURCE_DIR
+from synthaug_utils.config import DEMO_TEXT2IMAGE_ID as TEXT2IMAGE_ID
 from synthaug_utils.errors import MissingModelError, UserFacingError
 from synthaug_utils.generation import center_mask, outer_mask, prompt_for
 
-TEXT2IMAGE_ID = "demo://ldm-text2image"
-INPAINT_ID = "demo://ldm-inpaint"
-DEMO_MODEL_KINDS = {TEXT2IMAGE_ID: "text2image", INPAINT_ID: "inpaint"}
-RESOURCE_DIR = PACKAGE_DIR / "resources" / "demo_ldm"
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 _ALPHABET = list("abcdefghijklmnopqrstuvwxyz0123456789") + [",", ".", "-", "'", "(", ")", "/"]

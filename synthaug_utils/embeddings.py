@@ -160,7 +160,7 @@ def resolve_model(
     name = model_name or prof.embedding_model
     size = int(image_size or prof.image_size)
     if name == DEMO_BACKBONE:
-        from synthaug_utils.backbones import LITE0_ARCH
+        from synthaug_utils.config import LITE0_ARCH
 
         return EmbeddingModelSpec(name, "demo", LITE0_ARCH, None, None, size)
     if name.startswith(TIMM_PREFIX):
