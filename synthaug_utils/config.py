@@ -39,6 +39,10 @@ DEMO_MODEL_KINDS = {DEMO_TEXT2IMAGE_ID: "text2image", DEMO_INPAINT_ID: "inpaint"
 DEMO_RESOURCE_DIR = PACKAGE_DIR / "resources" / "demo_ldm"
 # The demo classifier and embedding backbone (a timm name).
 LITE0_ARCH = "tf_efficientnet_lite0"
+# Classifier recipe vocabularies (checked before any model is loaded; see training.Recipe).
+MODES = ("faithful", "fast")
+BATCH_RULES = ("default", "dose-response")
+MONITORS = ("valid_loss", "accuracy")
 
 
 def project_root() -> Path | None:
@@ -425,3 +429,20 @@ def check_ready(profile: Profile, needs: tuple[str, ...] | None = None) -> None:
         raise MissingResourcesError(
             f"profile {profile.name!r} cannot run; {len(missing)} item(s) missing:\n" + "\n".join(missing)
         )
+
+
+def check_arch(arch: str) -> None:
+    """Raise MissingModelError unless ``arch`` is Lite0, a torchvision model name or a timm model name."""
+    if arch == LITE0_ARCH:
+        return
+    import timm
+    import torchvision
+
+    if arch in torchvision.models.list_models(module=torchvision.models) or arch in timm.list_models():
+        return
+    from synthaug_utils.errors import MissingModelError
+
+    raise MissingModelError(
+        f"unknown architecture {arch!r}: not {LITE0_ARCH!r}, a torchvision classification model name "
+        f"(e.g. efficientnet_v2_m) or a timm model name"
+    )

@@ -156,7 +156,7 @@ class TrialSpec:
     # -- checks and derived settings
     def validate(self, profile: Profile | None = None) -> None:
         """Raise SpecError / MissingModelError for bad values before any data or model is loaded."""
-        from synthaug_utils.training import BATCH_RULES, MODES, MONITORS, check_arch
+        from synthaug_utils.config import BATCH_RULES, MODES, MONITORS, check_arch
 
         problems = []
         if self.mode not in MODES:

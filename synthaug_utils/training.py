@@ -46,12 +46,10 @@ import torch
 from torch import nn
 
 from synthaug_utils.backbones import LITE0_ARCH, create_classifier_net, normalisation
+from synthaug_utils.config import BATCH_RULES, MODES, MONITORS, check_arch  # noqa: F401 (part of this module's API)
 from synthaug_utils.config import Profile, cache_dir
 from synthaug_utils.errors import DataError, MissingModelError, UserFacingError
 
-MODES = ("faithful", "fast")
-BATCH_RULES = ("default", "dose-response")
-MONITORS = ("valid_loss", "accuracy")
 FEATURE_FORMAT = "v1"  # bump when the cached feature layout or the view pipeline changes
 # Fast mode trains its small head on one CPU thread: as fast as more threads for these matrix sizes,
 # robust when other processes share the cores, and it makes the result independent of the caller's
@@ -270,21 +268,6 @@ def _arch_factory(arch: str, weights: str | None):
 
     factory.__name__ = arch.replace("-", "_")
     return factory
-
-
-def check_arch(arch: str) -> None:
-    """Raise MissingModelError unless ``arch`` is Lite0, a torchvision model name or a timm model name."""
-    if arch == LITE0_ARCH:
-        return
-    import timm
-    import torchvision
-
-    if arch in torchvision.models.list_models(module=torchvision.models) or arch in timm.list_models():
-        return
-    raise MissingModelError(
-        f"unknown architecture {arch!r}: not {LITE0_ARCH!r}, a torchvision classification model name "
-        f"(e.g. efficientnet_v2_m) or a timm model name"
-    )
 
 
 def _frame(train: pd.DataFrame, val: pd.DataFrame) -> pd.DataFrame:
