@@ -256,8 +256,12 @@ def build_book(
 def default_jobs(profile: str) -> int:
     """Chapters run side by side: 2 on the embedded profiles with at least 2 CPU cores, else 1
     (the paper profile shares one GPU between its chapters)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 2 if profile != "paper" and cores >= 2 else 1
+    return 2 if profile != "paper" and _cores() >= 2 else 1
+
+
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _ready(name: str, names: list[str], todo: list[str], done: set[str]) -> bool:
@@ -288,7 +292,7 @@ def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: st
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = _cores()
     threads = str(max(1, cores // jobs))
     pending, running, done, runs, failure = list(todo), {}, set(), [], None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -37,6 +37,15 @@ DEMO_TEXT2IMAGE_ID = "demo://ldm-text2image"
 DEMO_INPAINT_ID = "demo://ldm-inpaint"
 DEMO_MODEL_KINDS = {DEMO_TEXT2IMAGE_ID: "text2image", DEMO_INPAINT_ID: "inpaint"}
 DEMO_RESOURCE_DIR = PACKAGE_DIR / "resources" / "demo_ldm"
+
+
+def shipped_demo_model(model_id: str) -> Path | None:
+    """The folder of the shipped weights of a ``demo://`` model id, or None when absent (no torch import)."""
+    kind = DEMO_MODEL_KINDS.get(str(model_id))
+    folder = DEMO_RESOURCE_DIR / kind if kind else None
+    return folder if folder is not None and (folder / "model_index.json").is_file() else None
+
+
 # The demo classifier and embedding backbone (a timm name).
 LITE0_ARCH = "tf_efficientnet_lite0"
 # Classifier recipe vocabularies (checked before any model is loaded; see training.Recipe).

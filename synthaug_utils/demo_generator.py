@@ -45,8 +45,7 @@ import torch
 import torch.nn.functional as F
 
 from synthaug_utils.config import DEMO_INPAINT_ID as INPAINT_ID
-from synthaug_utils.config import DEMO_MODEL_KINDS, Profile, cache_dir, load_profile
-from synthaug_utils.config import DEMO_RESOURCE_DIR as RESOURCE_DIR
+from synthaug_utils.config import DEMO_MODEL_KINDS, DEMO_RESOURCE_DIR, Profile, cache_dir, load_profile, shipped_demo_model
 from synthaug_utils.config import DEMO_TEXT2IMAGE_ID as TEXT2IMAGE_ID
 from synthaug_utils.errors import MissingModelError, UserFacingError
 from synthaug_utils.generation import center_mask, outer_mask, prompt_for
@@ -635,8 +634,8 @@ def resolve_demo_model(model_id: str, profile: Profile | str | None = None, allo
     if model_id not in DEMO_MODEL_KINDS:
         raise MissingModelError(f"unknown demo model id {model_id!r}; known: {sorted(DEMO_MODEL_KINDS)}")
     kind = DEMO_MODEL_KINDS[model_id]
-    shipped = RESOURCE_DIR / kind
-    if (shipped / "model_index.json").is_file():
+    shipped = shipped_demo_model(model_id)
+    if shipped is not None:
         return shipped
     profile = load_profile(profile or "demo") if not isinstance(profile, Profile) else profile
     if not profile.is_embedded:
@@ -647,7 +646,7 @@ def resolve_demo_model(model_id: str, profile: Profile | str | None = None, allo
         return folder
     if not allow_pretrain:
         raise MissingModelError(
-            f"{model_id}: no shipped weights in {shipped} and no pretrained copy in {folder}; run "
+            f"{model_id}: no shipped weights in {DEMO_RESOURCE_DIR / kind} and no pretrained copy in {folder}; run "
             f"`synthaug pretrain-generator --profile {profile.name} --out {root}`"
         )
     pretrain_demo_generator(profile, root)

@@ -244,11 +244,11 @@ def model_folder(model_id: str, profile: Profile | None = None) -> Path:
     Raises MissingModelError naming the model and how to supply it.
     """
     if str(model_id).startswith("demo://"):
-        from synthaug_utils.config import DEMO_MODEL_KINDS, DEMO_RESOURCE_DIR
+        from synthaug_utils.config import shipped_demo_model
 
-        shipped = DEMO_RESOURCE_DIR / DEMO_MODEL_KINDS.get(str(model_id), "?")
-        if (shipped / "model_index.json").is_file():
-            return shipped  # the shipped weights: found without importing torch
+        shipped = shipped_demo_model(model_id)
+        if shipped is not None:  # found without importing the generator (and torch)
+            return shipped
         from synthaug_utils.demo_generator import resolve_demo_model
 
         return resolve_demo_model(model_id, profile)
