@@ -46,6 +46,7 @@ from synthaug_utils.training import (  # noqa: E402
     fit_fast,
     fit_faithful,
     seed_everything,
+    test_dataloader,
 )
 
 
@@ -150,8 +151,8 @@ def fastai_ips(
         timer = TrainTimer()
         with learn.no_bar(), learn.no_logging():
             learn.fit(epochs + 1, lr=recipe.lr, wd=recipe.wd, cbs=[timer])
-            test_dl = dls.test_dl(test[["path", "label"]], bs=batch_size)
-            learn.get_preds(dl=dls.test_dl(test[["path", "label"]].iloc[:batch_size], bs=batch_size))  # warm-up
+            test_dl = test_dataloader(dls, test, batch_size)
+            learn.get_preds(dl=test_dataloader(dls, test.iloc[:batch_size], batch_size))  # warm-up
             rates = []
             for _ in range(repeats):
                 start = time.perf_counter()

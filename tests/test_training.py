@@ -213,3 +213,39 @@ def test_training_refuses_empty_tables(smoke):
     recipe = Recipe.from_profile(profile, image_size=32, max_epochs=1)
     with pytest.raises(DataError, match="validation table is empty"):
         train_and_evaluate(train, splits.val.iloc[:0], splits.test, splits.labels, recipe, seed=0)
+
+
+@pytest.mark.parametrize("size", [64, 32, (24, 48)])
+def test_same_size_resize_is_fastai_resize(size):
+    """The shortcut Resize gives fastai's pixels and consumes fastai's random draws, in training and validation."""
+    import random
+
+    from fastai.vision.all import PILImage, Resize
+
+    from synthaug_utils.training import _same_size_resize
+
+    rng = np.random.default_rng(0)
+    for shape in ((64, 64, 3), (80, 100, 3)):
+        img = PILImage.create(rng.integers(0, 256, shape, dtype=np.uint8))
+        for split_idx in (0, 1):
+            random.seed(5)
+            expected = np.asarray(Resize(size)(img, split_idx=split_idx))
+            after_expected = random.random()
+            random.seed(5)
+            got = np.asarray(_same_size_resize(size)(img, split_idx=split_idx))
+            assert random.random() == after_expected
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_test_dataloader_keeps_row_order_and_validation_pixels(smoke):
+    """Test batches are the rows in order, centre-cropped and normalised as in validation."""
+    profile, splits, train = smoke
+    from synthaug_utils.training import build_dataloaders, test_dataloader
+
+    recipe = Recipe.from_profile(profile, mode="faithful", image_size=32)
+    dls = build_dataloaders(train, splits.val, splits.labels, recipe, 8)
+    test = splits.test.iloc[::-1].head(10)
+    batches = [b[0] for b in test_dataloader(dls, test, 4)]
+    assert [len(b) for b in batches] == [4, 4, 2]
+    raw = torch.stack([load_resized(p, 32) for p in test.path]).float() / 255
+    torch.testing.assert_close(torch.cat(batches).as_subclass(torch.Tensor), (raw - 0.5) / 0.5, rtol=0, atol=1e-6)
