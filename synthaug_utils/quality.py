@@ -635,3 +635,22 @@ def class_identity_summary(per_class: pd.DataFrame, chance: float) -> pd.DataFra
             "classes above 2x chance": int((part.accuracy > 2 * chance).sum()),
         })
     return pd.DataFrame(rows)
+
+
+def classes_below(per_class: pd.DataFrame, group: str, threshold: float) -> list[str]:
+    """Labels whose :func:`class_identity` accuracy in ``group`` is at or below ``threshold``
+    (a share, e.g. twice chance), weakest first; labels without images are skipped."""
+    part = per_class[(per_class.group == group) & (per_class.n > 0)]
+    part = part[part.accuracy <= threshold].sort_values(["accuracy", "label"])
+    return part.label.tolist()
+
+
+def gate_verdict(per_class: pd.DataFrame, group: str, chance: float) -> str:
+    """One sentence on whether every class of ``group`` is above twice ``chance``, naming the
+    classes that are not, with their accuracies (for the book's prose)."""
+    below = classes_below(per_class, group, 2 * chance)
+    if not below:
+        return f"every class is above twice chance ({2 * chance:.1%})"
+    acc = per_class[per_class.group == group].set_index("label").accuracy
+    named = ", ".join(f"{label} {acc[label]:.0%}" for label in below)
+    return f"{len(below)} class{'es are' if len(below) > 1 else ' is'} at or below twice chance ({2 * chance:.1%}): {named}"

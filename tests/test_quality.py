@@ -263,3 +263,15 @@ def test_sample_rows_is_seeded_sorted_and_bounded():
     assert len(rows) == 10 and len(set(rows)) == 10 and (np.diff(rows) > 0).all() and rows.max() < 100
     assert np.array_equal(rows, quality.sample_rows(100, 10, seed=3))
     assert np.array_equal(quality.sample_rows(5, 10), np.arange(5)) and len(quality.sample_rows(5, None)) == 5
+
+
+def test_gate_verdict_names_the_classes_at_or_below_twice_chance():
+    per_class = pd.DataFrame({
+        "group": ["s"] * 4 + ["t"],
+        "label": ["a", "b", "c", "d", "a"],
+        "accuracy": [0.9, 0.2, 0.05, float("nan"), 0.1],
+        "n": [10, 10, 10, 0, 10],
+    })
+    assert quality.classes_below(per_class, "s", 0.2) == ["c", "b"]
+    assert quality.gate_verdict(per_class, "s", 0.1) == "2 classes are at or below twice chance (20.0%): c 5%, b 20%"
+    assert quality.gate_verdict(per_class, "s", 0.01) == "every class is above twice chance (2.0%)"
