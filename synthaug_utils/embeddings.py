@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 
 from synthaug_utils.config import Profile, cache_dir, load_profile
 from synthaug_utils.errors import MissingImagesError, MissingModelError
+from synthaug_utils.files import atomic_save_npy
 
 DEMO_BACKBONE = "demo-backbone"
 OPEN_CLIP_PREFIX = "open_clip:"
@@ -283,19 +283,6 @@ def _read_cached(path: Path) -> np.ndarray | None:
     return vec if vec.ndim == 1 and vec.dtype == np.float32 else None
 
 
-def _write_atomic(path: Path, vec: np.ndarray) -> None:
-    """Write ``vec`` as .npy via a temporary file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, vec, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _paths_of(images) -> list[str]:
     """Image paths from a DataFrame with a ``path`` column, or an iterable of paths."""
     if hasattr(images, "columns"):
@@ -390,7 +377,7 @@ def embed_images(
     if todo:
         fresh = _compute(load_embedder(spec, device), list(todo.values()), batch_size, progress)
         for digest, vec in zip(todo, fresh):
-            _write_atomic(_cache_file(folder, digest), vec)
+            atomic_save_npy(_cache_file(folder, digest), vec)
             found[digest] = vec
     return np.stack([found[d] for d in digests]).astype(np.float32, copy=False)
 

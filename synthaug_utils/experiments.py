@@ -28,7 +28,6 @@ import platform
 import socket
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -38,6 +37,7 @@ import pandas as pd
 
 from synthaug_utils.config import Profile, cache_dir, load_profile, project_root
 from synthaug_utils.errors import DataError, MissingImagesError, UserFacingError
+from synthaug_utils.files import atomic_write, atomic_write_text, temporary_writer
 
 METHODS = ("inpaint", "outpaint", "in-then-outpaint", "text-to-image")
 VARIANTS = ("pretrained", "dreambooth")
@@ -497,7 +497,7 @@ class ResultsStore:
         """Store ``result`` atomically under its ``key`` (replacing an older result of the same key)."""
         key = result["key"]
         text = json.dumps(result, sort_keys=True, allow_nan=True)
-        return _atomic_write_text(self.path(key), text, prefix=f".{key}.{socket.gethostname()}.{os.getpid()}.")
+        return atomic_write_text(self.path(key), text)
 
     def partial_files(self) -> list[Path]:
         return sorted(p for folder in (self.trials, self.root) for p in folder.glob(".*.tmp"))
@@ -506,11 +506,7 @@ class ResultsStore:
         """Delete temporary files of dead writers; returns how many were removed."""
         host, removed = socket.gethostname(), 0
         for tmp in self.partial_files():
-            parts = tmp.name.split(".")
-            try:
-                writer_host, pid = ".".join(parts[2:-3]), int(parts[-3])
-            except (ValueError, IndexError):
-                writer_host, pid = "", -1
+            writer_host, pid = temporary_writer(tmp) or ("", -1)
             stale = time.time() - tmp.stat().st_mtime > 86400
             if stale or (writer_host == host and not _pid_alive(pid)):
                 tmp.unlink(missing_ok=True)
@@ -525,12 +521,7 @@ class ResultsStore:
     def rebuild_index(self) -> pd.DataFrame:
         """Rebuild ``index.parquet`` (one row per stored trial, see :func:`tidy_row`) from the trial files."""
         frame = pd.DataFrame([tidy_row(r) for r in self.results()])
-        tmp = self.root / f".index.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, self.root / "index.parquet")
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic_write(self.root / "index.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
         return frame
 
     def frame(self, keys: Iterable[str] | None = None) -> pd.DataFrame:
@@ -551,22 +542,6 @@ class ResultsStore:
         """Long table of per-test-image predictions with the trial key."""
         frames = [pd.DataFrame(r["predictions"]).assign(key=r["key"]) for r in self.results(keys)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _atomic_write_text(path: Path, text: str, prefix: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (flushed, fsynced) and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{prefix}{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink(missing_ok=True)
-    return path
 
 
 def tidy_row(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
+from synthaug_utils.files import atomic_save_npy, atomic_write
 
 __all__ = [
     "frechet_distance",
@@ -378,19 +380,6 @@ def _cache_file(kind: str, arrays: Sequence[np.ndarray], settings: str, name: st
     return cache_dir() / kind / f"{name}-{h.hexdigest()[:20]}.{suffix}"
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write ``path`` through ``write(tmp)`` to a temporary name in the same folder, then rename."""
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def quality_table(
     real_emb,
     real_meta,
@@ -467,7 +456,7 @@ def quality_table(
             })
     table = pd.DataFrame(rows)
     if path is not None:
-        _atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
+        atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
     return table
 
 
@@ -554,7 +543,7 @@ def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False)
         coords = umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1, metric="cosine",
                            n_epochs=200).fit_transform(reduced)
     if path is not None:
-        _atomic_write(path, lambda tmp: np.save(tmp, coords))
+        atomic_save_npy(path, coords)
     return coords
 
 
@@ -587,7 +576,7 @@ def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batc
             out.append(extractor((x - mean) / std).float().numpy())
     features = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
     if path is not None:
-        _atomic_write(path, lambda tmp: np.save(tmp, features))
+        atomic_save_npy(path, features)
     return features
 
 

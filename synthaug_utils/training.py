@@ -50,6 +50,7 @@ from synthaug_utils.backbones import LITE0_ARCH, create_classifier_net, normalis
 from synthaug_utils.config import BATCH_RULES, MODES, MONITORS, check_arch  # noqa: F401 (part of this module's API)
 from synthaug_utils.config import Profile, cache_dir
 from synthaug_utils.errors import DataError, MissingModelError, UserFacingError
+from synthaug_utils.files import atomic_save_npy
 
 FEATURE_FORMAT = "v1"  # bump when the cached feature layout or the view pipeline changes
 # Fast mode trains its small head on one CPU thread: as fast as more threads for these matrix sizes,
@@ -528,23 +529,9 @@ class FeatureCache:
             if views:
                 feats = feats.reshape(len(chunk), views, -1)
             for (digest, _), f in zip(chunk, feats):
-                _atomic_save_npy(self.file(digest, views), f.astype(np.float32))
+                atomic_save_npy(self.file(digest, views), f.astype(np.float32))
             bar.update(len(chunk))
         bar.close()
-
-
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` via a temporary file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def load_resized(path: str, size: int) -> torch.Tensor:

@@ -53,7 +53,7 @@ def test_demo_backbone_normalised_cached_and_faster(tmp_path):
     assert embeddings._load_cached.cache_info().currsize == 0
     assert t_cold >= 5 * t_warm, f"cold {t_cold:.3f}s, warm {t_warm:.3f}s"
     files = list((tmp_path / "cache" / "embeddings").rglob("*.npy"))
-    assert len(files) == 48 and not list((tmp_path / "cache").rglob(".tmp-*"))
+    assert len(files) == 48 and not list((tmp_path / "cache").rglob("*.tmp"))
 
 
 def test_deterministic_and_cache_equals_fresh(tmp_path):
