@@ -215,10 +215,11 @@ def array(paths):
 
 
 autoencoder = generation.load_pipeline(P.text2image_model, "text2image", settings, P)
+autoencoder_key = f"{P.text2image_model}|{generation.model_hash(generation.model_folder(P.text2image_model, P))}"
 train_images, test_images = array(splits.train_pool.path), array(splits.test.path)
 yardsticks = {
     "real images": (train_images, test_images),
-    "autoencoded real images": (generation.vae_roundtrip(autoencoder, train_images), generation.vae_roundtrip(autoencoder, test_images)),
+    "autoencoded real images": tuple(generation.vae_roundtrip(autoencoder, x, cache_key=autoencoder_key) for x in (train_images, test_images)),
 }
 samples = {v: manifests["text-to-image", v] for v in VARIANTS}
 sample_groups = {f"text-to-image, {v}": (quality.image_features(array(rows.path), cache=True), rows.label) for v, rows in samples.items()}

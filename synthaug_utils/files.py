@@ -8,11 +8,12 @@ file (:func:`temporary_name`) that no reader opens.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -69,3 +70,20 @@ def atomic_save_npy(path: Path, array: np.ndarray) -> Path:
 def atomic_write_text(path: Path, text: str, fsync: bool = True) -> Path:
     """Write ``text`` (UTF-8) at ``path`` atomically; fsynced by default (results-store files)."""
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), fsync=fsync)
+
+
+def array_cache_path(kind: str, arrays: Sequence[np.ndarray], settings: str, name: str, suffix: str) -> Path:
+    """``<cache>/<kind>/<name>-<hash>.<suffix>`` for a result computed from ``arrays``.
+
+    The hash (sha256, 20 hex) covers each array's bytes, shape and dtype and the ``settings``
+    text, which must name everything else the result depends on (model, arguments).
+    """
+    from synthaug_utils.config import cache_dir
+
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(a.tobytes())
+        h.update(f"{a.shape}|{a.dtype}".encode())
+    h.update(settings.encode())
+    return cache_dir() / kind / f"{name}-{h.hexdigest()[:20]}.{suffix}"

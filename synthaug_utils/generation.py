@@ -932,11 +932,24 @@ def sample_text2image(profile: Profile, labels: Sequence[str], per_label: int, s
     return images, names.astype(str)
 
 
-def vae_roundtrip(pipe, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def vae_roundtrip(pipe, images: np.ndarray, batch_size: int = 256, cache_key: str | None = None) -> np.ndarray:
     """Images passed through a pipeline's autoencoder (encode to the posterior mean, decode):
-    uint8 (N, H, W, 3) -> uint8 (N, H, W, 3). Shows what the latent space can represent."""
+    uint8 (N, H, W, 3) -> uint8 (N, H, W, 3). Shows what the latent space can represent.
+
+    With ``cache_key`` (text naming the model and its weights, e.g. ``model_hash`` of its
+    folder) the result is cached under ``<cache>/vae_roundtrip``, keyed by the images' bytes,
+    the key and the autoencoder's dtype, so a rebuilt chapter does not decode again.
+    """
     import torch
 
+    from synthaug_utils.files import array_cache_path, atomic_save_npy
+
+    images = np.asarray(images)
+    path = None
+    if cache_key is not None:
+        path = array_cache_path("vae_roundtrip", [images], f"{cache_key}|{pipe.vae.dtype}", "roundtrip", "npy")
+        if path.is_file():
+            return np.load(path)
     out = []
     with torch.inference_mode():
         for i in range(0, len(images), batch_size):
@@ -944,7 +957,10 @@ def vae_roundtrip(pipe, images: np.ndarray, batch_size: int = 256) -> np.ndarray
             x = x.to(pipe.vae.device, pipe.vae.dtype) / 127.5 - 1.0
             y = pipe.vae.decode(pipe.vae.encode(x).latent_dist.mean).sample.float().clamp(-1, 1)
             out.append(((y + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy())
-    return np.concatenate(out) if out else images.copy()
+    result = np.concatenate(out) if out else images.copy()
+    if path is not None:
+        atomic_save_npy(path, result)
+    return result
 
 
 def measure_throughput(

@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.files import atomic_save_npy, atomic_write
+from synthaug_utils.files import array_cache_path, atomic_save_npy, atomic_write
 
 __all__ = [
     "frechet_distance",
@@ -365,21 +365,6 @@ def memorisation(synth_emb, synth_source_ids: Sequence[str], real_emb, real_ids:
 
 # ------------------------------------------------------------ summary table
 
-def _cache_file(kind: str, arrays: Sequence[np.ndarray], settings: str, name: str, suffix: str) -> Path:
-    """``<cache>/<kind>/<name>-<hash>.<suffix>``: the hash covers the arrays' bytes, shapes and dtypes and ``settings``."""
-    import hashlib
-
-    from synthaug_utils.config import cache_dir
-
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(a.tobytes())
-        h.update(f"{a.shape}|{a.dtype}".encode())
-    h.update(settings.encode())
-    return cache_dir() / kind / f"{name}-{h.hexdigest()[:20]}.{suffix}"
-
-
 def quality_table(
     real_emb,
     real_meta,
@@ -425,7 +410,7 @@ def quality_table(
     if cache:
         meta = [real_meta[["image_id", "label"]].astype(str).to_numpy(dtype="U"),
                 synth_meta[["source_id", "label", *group_by]].astype(str).to_numpy(dtype="U")]
-        path = _cache_file("quality", [real, synth, *meta], f"{tuple(group_by)}|{per_label}|{k}|{n_subsets}|{subset_size}|{seed}", "table", "parquet")
+        path = array_cache_path("quality", [real, synth, *meta], f"{tuple(group_by)}|{per_label}|{k}|{n_subsets}|{subset_size}|{seed}", "table", "parquet")
         if path.is_file():
             return pd.read_parquet(path)
     rows = []
@@ -526,7 +511,7 @@ def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False)
         raise ValueError(f"unknown projection {method!r}; use 'pca' or 'umap'")
     path = None
     if cache:
-        path = _cache_file("projections", [np.asarray(x, dtype=np.float64)], f"{method}|{seed}", method, "npy")
+        path = array_cache_path("projections", [np.asarray(x, dtype=np.float64)], f"{method}|{seed}", method, "npy")
         if path.is_file():
             return np.load(path)
     if method == "pca":
@@ -562,7 +547,7 @@ def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batc
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"image_features: expected uint8 (N, H, W, 3) images, got {images.dtype} {images.shape}")
-    path = _cache_file("image_features", [images], f"{arch}", "features", "npy") if cache else None
+    path = array_cache_path("image_features", [images], f"{arch}", "features", "npy") if cache else None
     if path is not None and path.is_file():
         return np.load(path)
     extractor = create_feature_extractor(arch).eval()

@@ -37,3 +37,19 @@ def test_npy_is_written_under_exactly_the_given_name(tmp_path):
     atomic_save_npy(target, np.arange(6, dtype=np.float32).reshape(2, 3))
     assert [p.name for p in tmp_path.iterdir()] == ["features.bin"]
     np.testing.assert_array_equal(np.load(target), np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_array_cache_paths_change_with_any_input(tmp_path, monkeypatch):
+    from synthaug_utils.files import array_cache_path
+
+    monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path))
+    a = np.zeros((2, 3), np.uint8)
+    base = array_cache_path("kind", [a], "s", "name", "npy")
+    assert base.parent == tmp_path / "kind" and base.name.startswith("name-") and base.suffix == ".npy"
+    assert array_cache_path("kind", [a.copy()], "s", "name", "npy") == base
+    b = a.copy()
+    b[1, 2] = 1
+    assert array_cache_path("kind", [b], "s", "name", "npy") != base
+    assert array_cache_path("kind", [a.reshape(3, 2)], "s", "name", "npy") != base
+    assert array_cache_path("kind", [a.astype(np.int8)], "s", "name", "npy") != base
+    assert array_cache_path("kind", [a], "t", "name", "npy") != base

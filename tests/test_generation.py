@@ -414,3 +414,17 @@ def test_raw_mask_fidelity_runs_the_inpainting_model_without_pasting(tiny_models
     mad = gen.raw_mask_fidelity(profile, sources, tiny_settings(paste_unmasked=True))
     assert list(mad.method.unique()) == ["inpaint", "outpaint"] and (mad.variant == "pretrained, raw output").all()
     assert (mad.mad > 0).all()  # an untrained model repaints the whole image, pasting is off
+
+
+def test_vae_roundtrip_cache_returns_the_stored_result_and_keys_by_model(tiny_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path))
+    pipe = gen.load_pipeline(tiny_models["text2image"], "text2image", tiny_settings())
+    images = np.random.default_rng(0).integers(0, 256, (3, RES, RES, 3), dtype=np.uint8)
+    fresh = gen.vae_roundtrip(pipe, images, cache_key="tiny|v1")
+    assert fresh.shape == images.shape and fresh.dtype == np.uint8
+    np.testing.assert_array_equal(fresh, gen.vae_roundtrip(pipe, images))  # the cache stores what is computed
+    (stored,) = (tmp_path / "vae_roundtrip").glob("roundtrip-*.npy")
+    np.save(stored, np.zeros_like(fresh))  # a planted value proves the second call reads the cache
+    assert not gen.vae_roundtrip(pipe, images, cache_key="tiny|v1").any()
+    assert gen.vae_roundtrip(pipe, images, cache_key="tiny|v2").any()  # other weights: a new entry
+    assert len(list((tmp_path / "vae_roundtrip").glob("*.npy"))) == 2
