@@ -48,7 +48,7 @@ from synthaug_utils.training import (  # noqa: E402
     fit_fast,
     fit_faithful,
     seed_everything,
-    test_dataloader,
+    inference_dataloader,
 )
 
 
@@ -159,9 +159,9 @@ def paired_rates(
                 if epoch:
                     rates["fastai_train"].append(timer.rates[-1])
                     rates["bare_train"].append(bare_rate)
-            test_dl = test_dataloader(dls, test, batch_size)
+            test_dl = inference_dataloader(dls, test, batch_size)
             bare_data = ImageFiles(test, labels, recipe.image_size, recipe.arch)
-            learn.get_preds(dl=test_dataloader(dls, test.iloc[:batch_size], batch_size))  # warm-up
+            learn.get_preds(dl=inference_dataloader(dls, test.iloc[:batch_size], batch_size))  # warm-up
             for _ in range(repeats):
                 start = time.perf_counter()
                 learn.get_preds(dl=test_dl)

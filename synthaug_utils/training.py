@@ -314,7 +314,7 @@ def build_dataloaders(train: pd.DataFrame, val: pd.DataFrame, labels: Sequence[s
     Images are read in the main process (``num_workers=0``) so that loading order and
     augmentation are seeded; the training loader shuffles and drops its last partial batch.
     Items are namedtuples (path, label, is_valid) of :func:`_frame`, split on ``is_valid``
-    as the authors' ``ColSplitter`` did; use :func:`test_dataloader` for test images.
+    as the authors' ``ColSplitter`` did; use :func:`inference_dataloader` for test images.
     """
     from fastai.vision.all import (
         CategoryBlock,
@@ -340,7 +340,7 @@ def build_dataloaders(train: pd.DataFrame, val: pd.DataFrame, labels: Sequence[s
     return block.dataloaders(items, bs=batch_size, num_workers=0, device=torch.device(recipe.device))
 
 
-def test_dataloader(dls, test: pd.DataFrame, batch_size: int):
+def inference_dataloader(dls, test: pd.DataFrame, batch_size: int):
     """An unlabelled fastai DataLoader over ``test``'s images (columns ``path``, ``label``) with the
     validation transforms of ``dls`` (deterministic: centre crop, no augmentation), in row order."""
     return dls.test_dl(_records(test, ["path", "label"]), bs=batch_size, rm_type_tfms=0)
@@ -410,7 +410,7 @@ def fit_faithful(
             learn.fit(recipe.max_epochs, lr=recipe.lr, wd=recipe.wd, cbs=callbacks)
             values = [list(v) for v in learn.recorder.values]  # get_preds below resets the recorder
             t_pred = time.perf_counter()
-            test_dl = test_dataloader(dls, test, max(batch_size, 64))
+            test_dl = inference_dataloader(dls, test, max(batch_size, 64))
             probs, _ = learn.get_preds(dl=test_dl)
         t_end = time.perf_counter()
     history = [
@@ -796,7 +796,7 @@ __all__ = [
     "augmented_views",
     "batch_size_rule",
     "build_dataloaders",
-    "test_dataloader",
+    "inference_dataloader",
     "build_learner",
     "check_arch",
     "create_head_module",

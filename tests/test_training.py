@@ -237,15 +237,15 @@ def test_same_size_resize_is_fastai_resize(size):
             np.testing.assert_array_equal(got, expected)
 
 
-def test_test_dataloader_keeps_row_order_and_validation_pixels(smoke):
+def test_inference_dataloader_keeps_row_order_and_validation_pixels(smoke):
     """Test batches are the rows in order, centre-cropped and normalised as in validation."""
     profile, splits, train = smoke
-    from synthaug_utils.training import build_dataloaders, test_dataloader
+    from synthaug_utils.training import build_dataloaders, inference_dataloader
 
     recipe = Recipe.from_profile(profile, mode="faithful", image_size=32)
     dls = build_dataloaders(train, splits.val, splits.labels, recipe, 8)
     test = splits.test.iloc[::-1].head(10)
-    batches = [b[0] for b in test_dataloader(dls, test, 4)]
+    batches = [b[0] for b in inference_dataloader(dls, test, 4)]
     assert [len(b) for b in batches] == [4, 4, 2]
     raw = torch.stack([load_resized(p, 32) for p in test.path]).float() / 255
     torch.testing.assert_close(torch.cat(batches).as_subclass(torch.Tensor), (raw - 0.5) / 0.5, rtol=0, atol=1e-6)
