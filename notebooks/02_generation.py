@@ -229,24 +229,19 @@ if paper_guidance != settings.guidance_scale:  # the same model sampled at the p
     images, labels_ = generation.sample_text2image(P, splits.labels, T2I_PER_CLASS, dataclasses.replace(settings, guidance_scale=paper_guidance))
     sample_groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (quality.image_features(images, cache=True), labels_)
 chance = 1 / len(splits.labels)
-per_class, summaries = [], []
-for name, (train_x, test_x) in yardsticks.items():
-    groups = {f"test set ({name})": (quality.image_features(test_x, cache=True), splits.test.label), **sample_groups}
-    rows = quality.class_identity((quality.image_features(train_x, cache=True), splits.train_pool.label), groups, splits.labels)
-    per_class.append(rows.assign(classifier=f"trained on {name}"))
-    summaries.append(quality.class_identity_summary(rows, chance).assign(classifier=f"trained on {name}"))
-gate, summary = pd.concat(per_class, ignore_index=True), pd.concat(summaries, ignore_index=True)
+yardstick_features = {name: tuple(quality.image_features(x, cache=True) for x in pair) for name, pair in yardsticks.items()}
+gate, summary = quality.class_identity_gate(yardstick_features, splits.train_pool.label, splits.test.label, sample_groups, splits.labels)
 glue("gate_chance", f"{chance:.1%}", display=False)
 glue("gate_n_classes", len(splits.labels), display=False)
 for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
     part = summary[summary.classifier == f"trained on {name}"].set_index("images")
+    rows_of = gate[gate.classifier == f"trained on {name}"]
     glue(f"gate_{key}_test", f"{part.accuracy.iloc[0]:.1%}", display=False)
     for v in VARIANTS:
         row = part.loc[f"text-to-image, {v}"]
         glue(f"gate_{key}_t2i_{v}", f"{row.accuracy:.1%}", display=False)
         glue(f"gate_{key}_t2i_{v}_min", f"{row['weakest class']:.1%}", display=False)
         glue(f"gate_{key}_t2i_{v}_n_above", int(row["classes above 2x chance"]), display=False)
-        rows_of = gate[gate.classifier == f"trained on {name}"]
         glue(f"gate_{key}_t2i_{v}_verdict", quality.gate_verdict(rows_of, f"text-to-image, {v}", chance), display=False)
     paper_row = f"text-to-image, pretrained, guidance {paper_guidance:g}"
     glue(f"gate_{key}_t2i_paper_guidance", f"{part.loc[paper_row].accuracy:.1%}" if paper_row in part.index else "the same (this profile samples at that guidance)", display=False)

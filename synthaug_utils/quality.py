@@ -611,6 +611,32 @@ def class_identity_summary(per_class: pd.DataFrame, chance: float) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def class_identity_gate(
+    yardsticks: dict[str, tuple[np.ndarray, np.ndarray]],
+    train_labels: Sequence[str],
+    test_labels: Sequence[str],
+    sample_groups: dict[str, tuple[np.ndarray, Sequence[str]]],
+    labels: Sequence[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The class-identity gate under several yardstick classifiers.
+
+    ``yardsticks``: name -> (training features (N, D), test features (M, D)) of the real
+    training pool and test set as that yardstick sees them (e.g. "real images" and
+    "autoencoded real images"); each trains its own :func:`class_identity` classifier and
+    scores its own test set (group ``"test set ({name})"``) and every ``sample_groups`` entry
+    (name -> (features, intended labels)). Returns (per-class rows, :func:`class_identity_summary`
+    rows at chance ``1 / len(labels)``), both with a ``classifier`` column ``"trained on {name}"``.
+    """
+    chance = 1 / len(labels)
+    per_class, summaries = [], []
+    for name, (train_x, test_x) in yardsticks.items():
+        groups = {f"test set ({name})": (test_x, test_labels), **sample_groups}
+        rows = class_identity((train_x, train_labels), groups, labels)
+        per_class.append(rows.assign(classifier=f"trained on {name}"))
+        summaries.append(class_identity_summary(rows, chance).assign(classifier=f"trained on {name}"))
+    return pd.concat(per_class, ignore_index=True), pd.concat(summaries, ignore_index=True)
+
+
 def classes_below(per_class: pd.DataFrame, group: str, threshold: float) -> list[str]:
     """Labels whose :func:`class_identity` accuracy in ``group`` is at or below ``threshold``
     (a share, e.g. twice chance), weakest first; labels without images are skipped."""

@@ -209,6 +209,21 @@ def test_class_identity_scores_samples_that_show_their_class():
     assert summary.loc["good", "accuracy"] > 0.9
 
 
+def test_class_identity_gate_scores_every_group_under_every_yardstick():
+    rng = np.random.default_rng(1)
+    labels = ["a", "b", "c"]
+    centres = {k: rng.normal(0, 4, D) for k in labels}
+    y = np.repeat(labels, 20)
+    draw = lambda: np.stack([centres[k] + rng.normal(0, 1, D) for k in y])  # noqa: E731
+    yardsticks = {"clean": (draw(), draw()), "shuffled": (draw(), draw()[rng.permutation(len(y))])}
+    per_class, summary = quality.class_identity_gate(yardsticks, y, y, {"samples": (draw(), y)}, labels)
+    assert set(per_class.classifier) == {"trained on clean", "trained on shuffled"}
+    assert len(per_class) == 2 * 2 * 3  # yardsticks x (own test set + samples) x labels
+    s = summary.set_index(["classifier", "images"]).accuracy
+    assert s[("trained on clean", "test set (clean)")] > 0.9 and s[("trained on clean", "samples")] > 0.9
+    assert s[("trained on shuffled", "test set (shuffled)")] < 0.7  # its test features no longer match their labels
+
+
 def test_image_features_checks_its_input():
     with pytest.raises(ValueError, match="uint8"):
         quality.image_features(np.zeros((2, 8, 8, 3), np.float32))
