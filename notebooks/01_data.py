@@ -32,15 +32,15 @@ executor = None
 from myst_nb import glue
 
 from synthaug_utils import data, plots
-from synthaug_utils.config import load_profile
+from synthaug_utils.config import has_input, input_keys, load_profile
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
 note = plots.DEMO_NOTE if P.is_embedded else None
 main = data.load_splits(P, "main", split_seed)
-ddi = data.load_splits(P, "ddi", split_seed)
+ddi = data.load_splits(P, "ddi", split_seed) if has_input(P, "ddi") else None  # optional here
 counts = data.split_summary(main)
-ddi_counts = data.split_summary(ddi)
+ddi_counts = data.split_summary(ddi) if ddi is not None else None
 
 glue("dataset_name", main.dataset, display=False)
 glue("n_labels", len(main.labels), display=False)
@@ -48,8 +48,12 @@ glue("n_total", int(counts["count"].sum()), display=False)
 glue("n_train_pool", len(main.train_pool), display=False)
 glue("n_val", len(main.val), display=False)
 glue("n_test", len(main.test), display=False)
-glue("ddi_total", int(ddi_counts["count"].sum()), display=False)
-glue("ddi_malignant", int(ddi.all().label.eq("malignant").sum()), display=False)
+if ddi is not None:
+    n_malignant = int(ddi.all().label.eq(ddi.labels[-1]).sum())
+    ddi_text = f"The DDI-style set has {int(ddi_counts['count'].sum())} images, {n_malignant} of them {ddi.labels[-1]}."
+else:
+    ddi_text = f"The DDI slot is not supplied ({', '.join(input_keys(P, 'ddi'))}), so its figures are left out here and in Fig. 5."
+glue("ddi_sentence", ddi_text, display=False)
 glue("profile_name", P.name, display=False)
 
 # %% [markdown]
@@ -64,8 +68,7 @@ glue("profile_name", P.name, display=False)
 # Profile {glue:text}`profile_name`: dataset {glue:text}`dataset_name` with
 # {glue:text}`n_labels` labels and {glue:text}`n_total` images, split into a training
 # pool of {glue:text}`n_train_pool`, {glue:text}`n_val` validation and
-# {glue:text}`n_test` test images. The DDI-style set has {glue:text}`ddi_total` images,
-# {glue:text}`ddi_malignant` of them malignant.
+# {glue:text}`n_test` test images. {glue:text}`ddi_sentence`
 
 # %%
 fig = plots.plot_split_composition(counts, note)
@@ -77,10 +80,10 @@ fig = plots.plot_fst_distribution(counts, note)
 # The DDI-style set, by skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI):
 
 # %%
-fig = plots.plot_split_composition(ddi_counts, note)
+fig = plots.plot_split_composition(ddi_counts, note) if ddi is not None else None
 
 # %%
-fig = plots.plot_fst_distribution(ddi_counts, note)
+fig = plots.plot_fst_distribution(ddi_counts, note) if ddi is not None else None
 
 # %% [markdown]
 # ## Example images per class and skin type

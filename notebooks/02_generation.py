@@ -43,9 +43,9 @@ P = load_profile(profile, config, overrides)
 if not P.is_embedded:
     check_ready(P, needs=("f17k_metadata", "f17k_splits", "f17k_images", "sd_text2image", "sd_inpaint"))
 note = plots.DEMO_NOTE if P.is_embedded else None
-small = P.name == "smoke"
-T2I_PER_CLASS = 4 if small else 24  # text-to-image samples per class for the quality gate
-MASKED_PER_CLASS = 2 if small else 10  # source images per class for the masked methods
+sizes = P.grids["generation-chapter"]  # the profile's sizes for this chapter
+T2I_PER_CLASS = sizes["gate_per_class"]  # text-to-image samples per class for the quality gate
+MASKED_PER_CLASS = sizes["masked_per_class"]  # source images per class for the masked methods
 VARIANTS = ("pretrained", "dreambooth")
 METHODS = generation.METHODS
 
@@ -320,7 +320,7 @@ mad.pivot_table(index=["method", "variant"], columns="region", values="mad").rou
 # seconds each DreamBooth model took to fine-tune.
 
 # %%
-n_timed = 32
+n_timed = sizes["timed_images"]
 cost = generation.measure_throughput(P, METHODS, n_images=n_timed, sources=np.stack([load(p) for p in masked_sources.path]))
 for r in cost.itertuples():
     glue(f"cost_{r.method}", f"{r.images_per_s:.0f}", display=False)

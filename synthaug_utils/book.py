@@ -244,7 +244,8 @@ def build_book(
             runs[name] = ChapterRun(name, 0.0, False)
         else:
             todo.append(name)
-    jobs = default_jobs(profile) if jobs is None else max(1, int(jobs))
+    todo = _skip_chapters_without_inputs(todo, names, root, profile, config, overrides)
+    jobs = default_jobs(profile, config, overrides) if jobs is None else max(1, int(jobs))
     for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
         runs[run.name] = run
     print("building HTML with jupyter-book ...", flush=True)
@@ -253,10 +254,74 @@ def build_book(
     return html, [runs[n] for n in names]
 
 
-def default_jobs(profile: str) -> int:
-    """Chapters run side by side: 2 on the embedded profiles with at least 2 CPU cores, else 1
-    (the paper profile shares one GPU between its chapters)."""
-    return 2 if profile != "paper" and _cores() >= 2 else 1
+def default_jobs(profile: str, config: str | None = None, overrides: dict | None = None) -> int:
+    """Chapters run side by side: 2 on a CPU device with at least 2 CPU cores, else 1 (a profile on
+    a GPU, like the paper profile, shares its one GPU between its chapters)."""
+    from synthaug_utils.config import load_profile
+
+    device = load_profile(profile, config, overrides or {}).device
+    return 2 if not str(device).startswith("cuda") and _cores() >= 2 else 1
+
+
+def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path, profile: str,
+                                  config: str | None, overrides: dict | None) -> list[str]:
+    """Check every chapter's inputs before any kernel starts; return the chapters that can run.
+
+    A chapter whose required inputs are missing (:data:`config.CHAPTER_INPUTS`; e.g. Fig. 5
+    without DDI, 07 without CLIP weights) gets a page saying what is missing and how to supply
+    it instead of being executed. A CUDA profile without a visible GPU stops the build here.
+    """
+    from synthaug_utils.config import MissingResourcesError, chapter_missing, load_profile, missing_device
+
+    P = load_profile(profile, config, overrides or {})
+    if P.is_embedded:
+        return todo
+    device = missing_device(P)
+    if device:
+        raise MissingResourcesError(f"profile {P.name!r} cannot run:\n" + "\n".join(device))
+    number = {n: i for i, n in enumerate(names, 1)}
+    runnable = []
+    for name in todo:
+        missing = chapter_missing(P, name)
+        if not missing:
+            runnable.append(name)
+            continue
+        write_missing_page(name, root, P.name, missing)
+        print(f"[{number[name]}/{len(names)}] {name} not run: {len(missing)} input(s) missing (the page says which)", flush=True)
+    return runnable
+
+
+def chapter_title(name: str) -> str:
+    """The first Markdown heading of ``notebooks/<name>.py`` (the chapter's title)."""
+    for line in (_source_root() / NOTEBOOK_DIR / f"{name}.py").read_text().splitlines():
+        if line.startswith("# # "):
+            return line[4:].strip()
+    return name
+
+
+def write_missing_page(name: str, root: Path, profile: str, missing: list[str]) -> Path:
+    """Write ``<root>/book/<name>.ipynb`` as a page that says the chapter did not run and lists
+    every missing input with how to supply it (no kernel; re-checked on every build)."""
+    import nbformat
+
+    items = "\n".join(missing)
+    body = (
+        f"# {chapter_title(name)}\n\n"
+        f"```{{admonition}} This chapter was not run\n:class: warning\n"
+        f"Profile `{profile}` lacks {len(missing)} input(s) this chapter needs. Supply them (in the config "
+        f"file passed with `--config`, or the environment variables named below) and rebuild; "
+        f"`synthaug book --chapters {name}` runs just this chapter.\n```\n\n"
+        f"Missing:\n\n{items}\n"
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["synthaug"] = {"fingerprint": None, "profile": profile, "missing": missing}
+    from synthaug_utils.files import atomic_write_text
+
+    out = root / BOOK_DIR / f"{name}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_text(out, nbformat.writes(nb))
 
 
 def _cores() -> int:

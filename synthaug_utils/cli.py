@@ -15,6 +15,7 @@ _SUBCOMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "synthaug_utils.generation": ("generate", "dreambooth", "pretrain-generator"),
     "synthaug_utils.experiments": ("trial", "run"),
     "synthaug_utils.book": ("book",),
+    "synthaug_utils.rehearsal": ("rehearse",),
 }
 
 

@@ -195,6 +195,12 @@ class Profile:
         return _apply_overrides(self, changes)
 
 
+def _generation_chapter(gate_per_class: int, masked_per_class: int, timed_images: int) -> dict[str, int]:
+    """Sizes of the generation chapter (02): text-to-image samples per class for the quality gate,
+    source images per class shown for the masked methods, images timed per method."""
+    return {"gate_per_class": gate_per_class, "masked_per_class": masked_per_class, "timed_images": timed_images}
+
+
 def _demo_profile() -> Profile:
     return Profile(
         name="demo",
@@ -225,6 +231,7 @@ def _demo_profile() -> Profile:
         synthetic_per_real=10,
         embedding_model="demo-backbone",
         device="cpu",
+        grids={"generation-chapter": _generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32)},
     )
 
 
@@ -243,6 +250,7 @@ def _smoke_profile() -> Profile:
         seeds=(0, 1),
         gen_steps=4,
         synthetic_per_real=2,
+        grids={"generation-chapter": _generation_chapter(gate_per_class=4, masked_per_class=2, timed_images=32)},
     )
 
 
@@ -270,6 +278,7 @@ def _paper_profile() -> Profile:
         synthetic_per_real=10,
         embedding_model="open_clip:ViT-B-32/openai",
         device="cuda",
+        grids={"generation-chapter": _generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32)},
     )
 
 
@@ -419,15 +428,8 @@ def missing_resources(profile: Profile, needs: tuple[str, ...] | None = None) ->
             ok = Path(value).expanduser().is_file()
         if not ok:
             missing.append(f"- {key} = {value!r}: not found offline. Expected: {what}; {how}.")
-    if needs is None and profile.device.startswith("cuda"):
-        try:
-            import torch
-
-            has_gpu = torch.cuda.is_available()
-        except Exception:
-            has_gpu = False
-        if not has_gpu:
-            missing.append("- device: the paper profile needs a CUDA GPU; none is visible to torch.")
+    if needs is None:
+        missing.extend(missing_device(profile))
     return missing
 
 
@@ -455,3 +457,84 @@ def check_arch(arch: str) -> None:
         f"unknown architecture {arch!r}: not {LITE0_ARCH!r}, a torchvision classification model name "
         f"(e.g. efficientnet_v2_m) or a timm model name"
     )
+
+
+# ----------------------------------------------------------------------------- chapter inputs
+# What each chapter of the book reads on a non-embedded profile: (required inputs, optional
+# inputs). An input is a data slot ("main": the main dataset, "ddi": the DDI slot) or a
+# location key of PAPER_LOCATIONS. A chapter whose required inputs are missing is not executed;
+# the book renders a page naming what is missing and how to supply it. Optional inputs are
+# used when present (the chapter says what it left out).
+CHAPTER_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "01_data": (("main",), ("ddi",)),
+    "02_generation": (("main", "sd_text2image", "sd_inpaint"), ()),
+    "03_real_vs_synthetic": (("main", "sd_text2image", "sd_inpaint", "classifier_weights"), ()),
+    "04_dose_response": (("main", "sd_text2image", "classifier_weights"), ()),
+    "05_skin_type": (("ddi", "sd_inpaint", "classifier_weights"), ()),
+    "06_class_imbalance": (("main", "sd_inpaint", "classifier_weights"), ()),
+    "07_embeddings": (("main", "sd_text2image", "sd_inpaint", "clip_weights"), ()),
+    "08_reproduction_report": ((), ()),
+}
+# Which chapter runs each named grid (a grid's inputs are its chapter's required inputs).
+GRID_CHAPTERS = {
+    "learning-curve": "01_data", "fig3": "03_real_vs_synthetic", "fig4": "04_dose_response",
+    "fig5": "05_skin_type", "imbalance": "06_class_imbalance",
+}
+# The data slots: location keys of a bring-your-own table (tried first) or of the real dataset.
+DATA_SLOTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "main": (("main_data",), ("f17k_metadata", "f17k_splits", "f17k_images")),
+    "ddi": (("ddi_data",), ("ddi_metadata", "ddi_images")),
+}
+
+
+def input_keys(profile: Profile, name: str) -> tuple[str, ...]:
+    """The location keys behind an input name: a data slot's bring-your-own key when it is set, else
+    the real dataset's keys; any other name is itself a location key."""
+    if name in DATA_SLOTS:
+        byo, real = DATA_SLOTS[name]
+        return byo if any(profile.locations.get(k) for k in byo if k in PAPER_LOCATIONS) else real
+    if name not in PAPER_LOCATIONS:
+        raise ProfileError(f"unknown chapter input {name!r}; known: {sorted(DATA_SLOTS)} and {sorted(PAPER_LOCATIONS)}")
+    return (name,)
+
+
+def missing_inputs(profile: Profile, names: tuple[str, ...]) -> list[str]:
+    """Human-readable lines for every missing location behind ``names`` (empty on embedded profiles)."""
+    if profile.is_embedded:
+        return []
+    keys = tuple(dict.fromkeys(k for name in names for k in input_keys(profile, name)))
+    return missing_resources(profile, needs=keys) if keys else []
+
+
+def has_input(profile: Profile, name: str) -> bool:
+    """Whether input ``name`` (a data slot or location key) is available to this profile."""
+    return not missing_inputs(profile, (name,))
+
+
+def chapter_missing(profile: Profile, chapter: str) -> list[str]:
+    """What chapter ``chapter`` needs and cannot find (its required inputs; empty when it can run)."""
+    required, _optional = CHAPTER_INPUTS.get(chapter, ((), ()))
+    return missing_inputs(profile, required)
+
+
+def grid_available(profile: Profile, grid: str) -> bool:
+    """Whether the inputs of the chapter that runs ``grid`` are all available."""
+    return not chapter_missing(profile, GRID_CHAPTERS.get(grid, ""))
+
+
+def missing_device(profile: Profile) -> list[str]:
+    """A line when the profile's device is CUDA and torch sees no GPU (checked once per build)."""
+    if not str(profile.device).startswith("cuda"):
+        return []
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return []
+    except Exception:
+        pass
+    return [
+        f"- device: profile {profile.name!r} runs on {profile.device!r}, but torch sees no CUDA GPU. "
+        "Run it on a GPU machine, or set device: cpu under overrides in the config file for a CPU "
+        "rehearsal at small size."
+    ]

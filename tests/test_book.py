@@ -62,6 +62,26 @@ def test_chapters_start_only_after_the_chapters_they_read():
     assert book._ready("08_reproduction_report", CHAPTERS, todo, done | set(CHAPTERS[2:6]))
     assert book._ready("07_embeddings", CHAPTERS, ["07_embeddings"], set())  # what this build does not run is not awaited
     assert book.default_jobs("paper") == 1 and book.default_jobs("smoke") in (1, 2)
+    assert book.default_jobs("paper", overrides={"device": "cpu"}) == book.default_jobs("smoke")  # a CPU run is not GPU-bound
+
+
+def test_chapters_without_their_inputs_get_a_page_saying_what_is_missing(tmp_path, monkeypatch):
+    for env in ("SYNTHAUG_F17K_METADATA", "SYNTHAUG_F17K_SPLITS", "SYNTHAUG_F17K_IMAGES", "SYNTHAUG_DDI_METADATA",
+                "SYNTHAUG_DDI_IMAGES", "SYNTHAUG_MAIN_DATA", "SYNTHAUG_DDI_DATA"):
+        monkeypatch.delenv(env, raising=False)
+    book.stage_root(tmp_path)
+    runnable = book._skip_chapters_without_inputs(list(CHAPTERS), CHAPTERS, tmp_path, "paper", None, {"device": "cpu"})
+    assert runnable == ["08_reproduction_report"]  # the report tabulates whatever exists
+    page = (tmp_path / "book" / "05_skin_type.ipynb").read_text()
+    assert "This chapter was not run" in page and "ddi_metadata" in page and "SYNTHAUG_DDI_METADATA" in page
+    assert "Malignancy classification by skin type" in page  # the chapter's own title
+    assert book.executed_fingerprint(tmp_path / "book" / "05_skin_type.ipynb") is None  # re-checked next build
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    with pytest.raises(Exception, match="CUDA"):  # a GPU profile without a GPU stops before any kernel
+        book._skip_chapters_without_inputs(list(CHAPTERS), CHAPTERS, tmp_path, "paper", None, {"device": "cuda"})
 
 
 def test_parallel_runner_reports_a_failing_chapter_by_name_and_cell(tmp_path):
