@@ -125,6 +125,22 @@ PAPER_LOCATIONS: dict[str, tuple[str, str | None, str]] = {
         None,
         "folder of DDI images named as in the DDI_file column (Stanford AIMI)",
     ),
+    # Bring-your-own data (optional). When set, they replace the real dataset of their slot: the
+    # f17k_* keys (main_data) or the ddi_* keys (ddi_data) are then not needed.
+    "main_data": (
+        "SYNTHAUG_MAIN_DATA",
+        None,
+        "bring-your-own main dataset, used instead of Fitzpatrick17k: a CSV table with columns path,label "
+        "(optional fst = Fitzpatrick skin type 1-6, split = train/test; relative paths are relative to the "
+        "table's folder) or a folder holding one subfolder of images per class",
+    ),
+    "ddi_data": (
+        "SYNTHAUG_DDI_DATA",
+        None,
+        "bring-your-own binary dataset, used instead of DDI: a CSV table with columns path,label,fst "
+        "(exactly two labels; fst = Fitzpatrick type 1-6, binned I-II/III-IV/V-VI, or DDI's 12/34/56; "
+        "optional split = train/test)",
+    ),
     "sd_text2image": (
         "SYNTHAUG_SD_TEXT2IMAGE",
         "stabilityai/stable-diffusion-2-1-base",
@@ -184,6 +200,9 @@ class Profile:
     device: str = "cpu"
     grids: Mapping[str, Any] = field(default_factory=dict)
     locations: Mapping[str, str] = field(default_factory=dict)
+    # bring-your-own main dataset (location main_data)
+    test_per_label: int = 40  # test images drawn per label when the table has no split column (F17k's held-out size)
+    min_images_per_label: int | None = None  # drop labels with fewer images (named in the book); None: keep all
 
     @property
     def is_embedded(self) -> bool:
@@ -361,9 +380,45 @@ def load_profile(
             text2image_model=locations.get("sd_text2image", profile.text2image_model),
             inpaint_model=locations.get("sd_inpaint", profile.inpaint_model),
         )
+        if locations.get("main_data"):
+            profile = dataclasses.replace(profile, dataset=byo_dataset_name(locations["main_data"]))
+        if locations.get("ddi_data"):
+            profile = dataclasses.replace(profile, ddi_dataset=byo_dataset_name(locations["ddi_data"], "byo-binary"))
     merged: dict[str, Any] = dict(data.get("overrides") or {})
     merged.update(overrides or {})
     return _apply_overrides(profile, merged) if merged else profile
+
+
+def byo_dataset_name(source: str | os.PathLike, prefix: str = "byo") -> str:
+    """The dataset name of a bring-your-own table or folder: ``{prefix}-{stem}-{hash}``.
+
+    Results, synthetic sets and DreamBooth models are keyed by the dataset name, so it names
+    the source (its file or folder stem) and a short hash of its absolute path: two datasets in
+    different places never share results. Override the profile's ``dataset`` / ``ddi_dataset``
+    to choose a name yourself.
+    """
+    import hashlib
+    import re
+
+    path = Path(source).expanduser()
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", path.stem if path.suffix.lower() == ".csv" else path.name).strip("-").lower()
+    digest = hashlib.sha1(str(path.absolute()).encode()).hexdigest()[:6]
+    return f"{prefix}-{stem or 'data'}-{digest}"
+
+
+def resource_keys(profile: Profile, needs: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The location keys to check: ``needs`` (default: every key) with each data slot resolved.
+
+    A bring-your-own key (``main_data``, ``ddi_data``) replaces the real dataset's keys of its
+    slot when it is set; unset, it is not needed. So ``needs=("f17k_images",)`` checks
+    ``main_data`` when that is set.
+    """
+    optional = {k for byo, _real in DATA_SLOTS.values() for k in byo}
+    keys = list(needs) if needs is not None else [k for k in PAPER_LOCATIONS if k not in optional]
+    for byo, real in DATA_SLOTS.values():
+        if any(profile.locations.get(k) for k in byo):
+            keys = [k2 for k in keys for k2 in ((*byo,) if k in real else (k,))]
+    return tuple(dict.fromkeys(keys))
 
 
 def _hf_model_available(model: str) -> bool:
@@ -405,11 +460,12 @@ def missing_resources(profile: Profile, needs: tuple[str, ...] | None = None) ->
     """Every resource the profile needs and cannot find, as human-readable lines.
 
     ``needs`` restricts the check to some location keys (e.g. a notebook that only
-    reads metadata). Embedded profiles need nothing beyond installed packages.
+    reads metadata); bring-your-own data stands in for the real dataset of its slot
+    (:func:`resource_keys`). Embedded profiles need nothing beyond installed packages.
     """
     if profile.is_embedded:
         return []
-    keys = needs if needs is not None else tuple(PAPER_LOCATIONS)
+    keys = resource_keys(profile, needs)
     missing = []
     for key in keys:
         env, _default, what = PAPER_LOCATIONS[key]
@@ -424,6 +480,8 @@ def missing_resources(profile: Profile, needs: tuple[str, ...] | None = None) ->
             ok = _weights_available(value)
         elif key in ("f17k_images", "ddi_images", "f17k_splits"):
             ok = Path(value).expanduser().is_dir()
+        elif key == "main_data":
+            ok = Path(value).expanduser().exists()
         else:
             ok = Path(value).expanduser().is_file()
         if not ok:

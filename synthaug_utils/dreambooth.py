@@ -101,7 +101,7 @@ DDI_EPOCHS = {"paper": 25, "demo": 2, "smoke": 1}
 
 def dreambooth_settings(profile: Profile, ddi: bool = False, **changes: Any) -> DreamBoothSettings:
     """Settings for ``profile`` (and the DDI model when ``ddi``), then ``profile.grids['dreambooth']``, then ``changes``."""
-    values: dict[str, Any] = {"device": profile.device}
+    values: dict[str, Any] = {"device": profile.device, "resolution": profile.gen_resolution}  # fine-tune at the sampling size
     values.update(PROFILE_DREAMBOOTH.get(profile.name, {}))
     if ddi:
         values["epochs"] = DDI_EPOCHS.get(profile.name, 25)

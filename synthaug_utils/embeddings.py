@@ -305,8 +305,9 @@ def _check_exist(paths: Sequence[str]) -> None:
 def _compute(embedder: Embedder, paths: Sequence[str], batch_size: int, progress: bool) -> np.ndarray:
     """Embed images (no cache): float32 (len(paths), D), rows L2-normalised."""
     import torch
-    from PIL import Image
     from tqdm.auto import tqdm
+
+    from synthaug_utils.data import open_rgb
 
     out = []
     batches = range(0, len(paths), batch_size)
@@ -315,8 +316,7 @@ def _compute(embedder: Embedder, paths: Sequence[str], batch_size: int, progress
         tensors = []
         for p in paths[start:start + batch_size]:
             try:
-                with Image.open(p) as im:
-                    tensors.append(embedder.preprocess(im.convert("RGB")))
+                tensors.append(embedder.preprocess(open_rgb(p)))
             except OSError as exc:
                 raise MissingImagesError(f"cannot read image {p}: {exc}") from exc
         with torch.no_grad():

@@ -49,6 +49,7 @@ from torch import nn
 from synthaug_utils.backbones import LITE0_ARCH, create_classifier_net, normalisation
 from synthaug_utils.config import BATCH_RULES, MODES, MONITORS, check_arch  # noqa: F401 (part of this module's API)
 from synthaug_utils.config import Profile, cache_dir
+from synthaug_utils.data import open_rgb
 from synthaug_utils.errors import DataError, MissingModelError, UserFacingError
 from synthaug_utils.files import atomic_save_npy
 
@@ -281,6 +282,13 @@ def _records(table: pd.DataFrame, cols: Sequence[str]) -> list:
     return list(table[list(cols)].itertuples(index=False, name="Row"))
 
 
+def read_item_image(row) -> PILImageModule.Image:
+    """fastai ``get_x``: the image of an item (a row with a ``path`` field) through
+    :func:`synthaug_utils.data.open_rgb`, the one RGB reader of the project (fastai's own
+    ``PILImage.create(path)`` would drop alpha channels and ignore EXIF orientation)."""
+    return open_rgb(row.path)
+
+
 def _frame(train: pd.DataFrame, val: pd.DataFrame) -> pd.DataFrame:
     """Training and validation rows in one table with an ``is_valid`` column (the authors' layout)."""
     cols = ["path", "label"]
@@ -331,7 +339,7 @@ def build_dataloaders(train: pd.DataFrame, val: pd.DataFrame, labels: Sequence[s
     items = _records(_frame(train, val), ["path", "label", "is_valid"])
     block = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=list(labels))),
-        get_x=ColReader("path"),
+        get_x=read_item_image,  # ImageBlock's PILImage.create wraps the RGB image it returns
         get_y=ColReader("label"),
         splitter=IndexSplitter([i for i, row in enumerate(items) if row.is_valid]),
         item_tfms=_same_size_resize(recipe.image_size),
@@ -538,7 +546,7 @@ def load_resized(path: str, size: int) -> torch.Tensor:
     """One image as fastai's validation pipeline sees it: PILImage, Resize(size) centre crop, uint8 (3, size, size)."""
     from fastai.vision.all import PILImage, Resize
 
-    img = Resize(size)(PILImage.create(path), split_idx=1)
+    img = Resize(size)(PILImage.create(open_rgb(path)), split_idx=1)
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
