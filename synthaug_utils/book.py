@@ -45,6 +45,13 @@ CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Arguments for every chapter's IPython kernel: its application log shows errors only, so the
+# kernel's own start-up notices (ipykernel's "Kernel is running over TCP without encryption"
+# warning, printed to the terminal the kernel inherits) stay out of the build's output. Warnings
+# raised by the chapters' code are untouched (they are part of the executed notebooks).
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+
+
 class BookBuildError(UserFacingError, RuntimeError):
     """A notebook failed (named with its failing cell) or Sphinx reported a warning or error."""
 
@@ -186,6 +193,7 @@ def execute_notebook(
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout_s,
+            extra_arguments=KERNEL_ARGS,
         )
     except Exception as exc:
         where = _failing_cell(tmp)
@@ -397,9 +405,14 @@ def _execute_in_worker(name: str, root: Path, profile: str, config: str | None, 
 
 
 def _cmd_book(args) -> int:
-    import json
+    from synthaug_utils.cli_checks import UsageError, parse_overrides
 
-    overrides = json.loads(args.overrides) if args.overrides else None
+    # refused before any kernel starts: profile, config and overrides (cli_checks.check_args), chapters, jobs
+    overrides = parse_overrides(args.overrides)
+    names = [Path(f).name for f in chapter_names(_source_root() / "_toc.yml")]
+    unknown = sorted(set(args.chapters or []) - set(names))
+    if unknown:
+        raise UsageError(f"--chapters: unknown chapter(s) {unknown}; chapters in _toc.yml: {names}")
     start = time.time()
     build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse, args.force, args.jobs)
     print(f"total {time.time() - start:.0f} s")
@@ -412,7 +425,8 @@ def register_cli(subparsers) -> None:
     p.add_argument("--profile", default="demo", help="demo (default), smoke or paper")
     p.add_argument("--config", default=None, help="YAML file with data/model locations (paper profile)")
     p.add_argument("--root", default=None, help="build folder (default: the repository; _build/html inside it)")
-    p.add_argument("--overrides", default=None, help='JSON dict of profile overrides, e.g. \'{"seeds": [0, 1]}\'')
+    p.add_argument("--overrides", default=None,
+                   help='JSON object of profile overrides, e.g. \'{"seeds": [0, 1]}\' (checked before any chapter runs)')
     p.add_argument("--chapters", nargs="*", default=None, help="execute only these chapters (others must exist)")
     p.add_argument("--reuse", action="store_true", help="keep executed notebooks already in book/ (render only)")
     p.add_argument("--force", action="store_true", help="re-execute chapters even when they are up to date")

@@ -21,6 +21,9 @@ papermill parameters and call :func:`load_profile`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,14 +315,75 @@ class MissingResourcesError(UserFacingError, RuntimeError):
     """The paper profile lacks data, weights or a GPU; the message lists every missing item."""
 
 
-def _apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
+# Smallest accepted value of the numeric profile fields (and of every item of the tuple fields).
+_OVERRIDE_MINIMUM = {
+    "val_per_label": 1, "ddi_per_bin": 1, "image_size": 1, "max_epochs": 1, "patience": 0, "n_real_grid": 1,
+    "seeds": 0, "gen_resolution": 8, "gen_steps": 1, "guidance_scale": 0, "synthetic_per_real": 0,
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _override_problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for profile field ``name`` (None when it fits): the field's type
+    is that of the demo profile's value; numbers must reach :data:`_OVERRIDE_MINIMUM`."""
+    expected, low = getattr(_demo_profile(), name), _OVERRIDE_MINIMUM.get(name)
+    if isinstance(expected, bool):
+        return None if isinstance(value, bool) else "not true or false"
+    if isinstance(expected, (int, float)):
+        ok = _is_int(value) if isinstance(expected, int) else isinstance(value, numbers.Real) and not isinstance(value, bool)
+        kind = "an integer" if isinstance(expected, int) else "a number"
+        if not ok:
+            return f"not {kind}"
+        return None if low is None or value >= low else f"below the minimum {low}"
+    if isinstance(expected, str):
+        return None if isinstance(value, str) else "not a string"
+    if isinstance(expected, tuple):
+        if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) for v in value):
+            return "not a non-empty list of integers, e.g. [0, 1]"
+        return None if low is None or min(value) >= low else f"not a list of integers >= {low}"
+    if name == "world":
+        if value is None or isinstance(value, DemoWorldSpec):
+            return None
+        known = {f.name for f in dataclasses.fields(DemoWorldSpec)}
+        if not isinstance(value, Mapping) or set(value) - known or not all(_is_int(v) and v >= 1 for v in value.values()):
+            return f"not a mapping of {sorted(known)} to positive integers"
+        return None
+    if not isinstance(value, Mapping):
+        return "not a mapping"
+    if name == "grids":
+        bad = sorted(str(k) for k, v in value.items() if not isinstance(v, Mapping))
+        return f"not a mapping of grid name -> settings mapping (see {bad[0]!r})" if bad else None
+    if name == "locations":
+        bad = sorted(set(value) - set(PAPER_LOCATIONS)) or sorted(k for k, v in value.items() if not isinstance(v, str))
+        return f"not a mapping of location keys {sorted(PAPER_LOCATIONS)} to strings (see {bad[0]!r})" if bad else None
+    return None
+
+
+def check_overrides(overrides: Any, where: str = "overrides") -> None:
+    """Raise ProfileError naming ``where``, the field and the value unless ``overrides`` is a mapping of
+    known profile fields to values of the right type (see :func:`_override_problem`)."""
+    if not isinstance(overrides, Mapping):
+        raise ProfileError(f"{where}: {json.dumps(overrides, default=str)} is not a mapping of profile fields, e.g. {{\"seeds\": [0, 1]}}")
     names = {f.name for f in dataclasses.fields(Profile)}
-    unknown = sorted(set(overrides) - names)
+    unknown = sorted(str(k) for k in set(overrides) - names)
     if unknown:
-        raise ProfileError(
-            f"unknown profile parameter(s) {unknown} in overrides; known: {sorted(names)}"
-        )
+        hint = difflib.get_close_matches(unknown[0], sorted(names), n=1)
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ProfileError(f"{where}: unknown profile parameter(s) {unknown}{guess}; known: {sorted(names)}")
+    for name, value in overrides.items():
+        problem = _override_problem(name, value)
+        if problem:
+            raise ProfileError(f"{where}: {name}={json.dumps(value, default=str)} is {problem}")
+
+
+def _apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
+    check_overrides(overrides)
     changes = dict(overrides)
+    if isinstance(changes.get("world"), Mapping):
+        changes["world"] = dataclasses.replace(profile.world or DemoWorldSpec(), **changes["world"])
     for key in ("n_real_grid", "seeds"):
         if key in changes:
             changes[key] = tuple(int(v) for v in changes[key])
@@ -340,15 +404,22 @@ def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
         raise ProfileError(f"config file {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"config file {path} is not valid YAML: {exc}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        raise ProfileError(f"config file {path} is not valid YAML{at}: {reason}; expected a mapping of location keys and 'overrides'") from exc
     if not isinstance(data, dict):
         raise ProfileError(f"config file {path} must hold a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(PAPER_LOCATIONS) - {"overrides"})
+    unknown = sorted(str(k) for k in set(data) - set(PAPER_LOCATIONS) - {"overrides"})
     if unknown:
+        hint = difflib.get_close_matches(unknown[0], sorted(PAPER_LOCATIONS) + ["overrides"], n=1)
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise ProfileError(
-            f"config file {path}: unknown key(s) {unknown}; known: {sorted(PAPER_LOCATIONS)} and 'overrides'"
+            f"config file {path}: unknown key(s) {unknown}{guess}; known: {sorted(PAPER_LOCATIONS)} and 'overrides'"
         )
+    if data.get("overrides") is not None:
+        check_overrides(data["overrides"], where=f"config file {path}: overrides")
     return data
 
 

@@ -43,10 +43,22 @@ METHODS = ("inpaint", "outpaint", "in-then-outpaint", "text-to-image")
 VARIANTS = ("pretrained", "dreambooth")
 GRIDS = ("fig3", "fig4", "fig5", "imbalance", "learning-curve")
 RESULT_FORMAT = 1
+# Seconds to wait for a remote Dask scheduler to answer before giving up (``--connect-timeout``).
+DASK_CONNECT_TIMEOUT_S = 10.0
+EXECUTOR_FORMS = ("'inprocess' (the default), 'dask-local' or 'dask-local:N' (N >= 1 local worker processes), "
+                  "'dask://HOST:PORT' or 'tcp://HOST:PORT' (a running Dask scheduler)")
 
 
 class SpecError(UserFacingError, ValueError):
     """A trial spec or grid setting is invalid (the message names the field and the allowed values)."""
+
+
+class StoreFormatError(UserFacingError, RuntimeError):
+    """A stored trial result was written in another result format (by another package version)."""
+
+
+class ExecutorError(UserFacingError, RuntimeError):
+    """The Dask scheduler named by the executor cannot be reached."""
 
 
 # ----------------------------------------------------------------------------- the spec
@@ -437,6 +449,35 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
     }
 
 
+def check_trial(spec: TrialSpec, profile: Profile) -> None:
+    """Everything one trial reads, checked before any model is loaded: the spec (values, architecture),
+    the splits, the real subset (n within the pool), every real image it reads (training subset,
+    validation, test: missing or unreadable ones are named) and, with ``synthetic_manifest``, the
+    synthetic rows (leakage guard, counts, labels) and their image files. Profile-managed synthetic
+    sets are made by the trial itself, from real images checked here. On the paper profile, the
+    classifier weights (when the trial uses the profile's architecture) and the GPU are checked too."""
+    from synthaug_utils.config import check_ready
+    from synthaug_utils.data import check_images, load_splits
+
+    spec.validate(profile)
+    if not profile.is_embedded and spec.arch == profile.arch:
+        check_ready(profile, needs=("classifier_weights",))
+    if str(profile.device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserFacingError(
+                f"profile {profile.name!r} trains on device {profile.device!r} but torch sees no CUDA GPU; "
+                f"run on a GPU machine or set device: cpu under overrides: in the config file"
+            )
+    splits = load_splits(profile, spec.which(profile), spec.split_seed)
+    real = real_subset(spec, splits)
+    check_images(pd.concat([real, splits.val, splits.test], ignore_index=True))
+    if spec.synthetic_ratio and spec.synthetic_manifest:
+        synthetic, _ = synthetic_rows(spec, profile, splits, real)
+        check_images(synthetic)
+
+
 def execute_trial(spec_dict: dict, profile: Profile | str, trial_fn: Callable | None = None, threads: int | None = None) -> dict:
     """Worker entry point (in-process or Dask): run ``trial_fn`` (default :func:`run_trial`) with ``threads`` torch threads."""
     import contextlib
@@ -487,8 +528,24 @@ class ResultsStore:
             return False
 
     def load(self, key: str) -> dict:
-        with open(self.path(key)) as handle:
-            return json.load(handle)
+        """The stored result of ``key``. Raises StoreFormatError when it has another ``format`` than
+        :data:`RESULT_FORMAT` (written by another package version: refused, never mixed or overwritten)."""
+        path = self.path(key)
+        with open(path) as handle:
+            result = json.load(handle)
+        if not isinstance(result, dict):
+            raise ValueError(f"{path} does not hold a trial result")
+        if result.get("format") != RESULT_FORMAT:
+            from synthaug_utils import __version__
+
+            provenance = result.get("provenance") if isinstance(result.get("provenance"), dict) else {}
+            packages = provenance.get("packages") if isinstance(provenance.get("packages"), dict) else {}
+            raise StoreFormatError(
+                f"results store {self.root}: {path.name} has result format {result.get('format')!r} (written by synthaug "
+                f"{packages.get('synthaug', 'of unknown version')}); this synthaug {__version__} reads format {RESULT_FORMAT}: "
+                f"move that store aside or pass another --store (its trials then run again)"
+            )
+        return result
 
     def keys(self) -> list[str]:
         return sorted(p.stem for p in self.trials.glob("*.json"))
@@ -584,14 +641,14 @@ class DaskExecutor:
     remote. For SLURM/PBS, start a dask-jobqueue cluster and pass its scheduler address.
     """
 
-    def __init__(self, address: str | None = None, n_workers: int = 2, client=None):
+    def __init__(self, address: str | None = None, n_workers: int = 2, client=None, timeout: float = DASK_CONNECT_TIMEOUT_S):
         from distributed import Client, LocalCluster
 
         self._cluster = None
         if client is not None:
             self.client = client
         elif address:
-            self.client = Client(address)
+            self.client = Client(address, timeout=timeout)
         else:
             self._cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
             self.client = Client(self._cluster)
@@ -614,23 +671,45 @@ class DaskExecutor:
             self._cluster.close()
 
 
-def make_executor(executor: str | None | Any = None):
-    """An executor from a name: None/'inprocess' (default), 'dask://HOST:PORT', 'dask-local' or 'dask-local:N'."""
+def parse_executor(executor: str | None, name: str = "executor") -> tuple[str, Any]:
+    """``('inprocess', None)``, ``('local', n_workers)`` or ``('remote', address)`` from an executor name
+    (see :data:`EXECUTOR_FORMS`); SpecError naming ``name``, the value and the accepted forms otherwise.
+    Nothing is started or contacted."""
     if executor is None or executor in ("inprocess", "local", "in-process"):
-        return InProcessExecutor()
-    if not isinstance(executor, str):
+        return "inprocess", None
+    text = str(executor).strip()
+    if text == "dask-local":
+        return "local", 2
+    if text.startswith("dask-local:") and text[len("dask-local:"):].isdigit() and int(text[len("dask-local:"):]) >= 1:
+        return "local", int(text[len("dask-local:"):])
+    for scheme in ("dask://", "tcp://"):
+        if text.startswith(scheme):
+            address = text[len("dask://"):] if scheme == "dask://" else text
+            host, sep, port = address.split("://", 1)[-1].rpartition(":")
+            if host and sep and port.isdigit() and 0 < int(port) < 65536:
+                return "remote", address
+    raise SpecError(f"{name} {executor!r} is not one of: {EXECUTOR_FORMS}")
+
+
+def make_executor(executor: str | None | Any = None, connect_timeout: float = DASK_CONNECT_TIMEOUT_S):
+    """An executor from a name (see :func:`parse_executor`), or ``executor`` itself when it is an executor object.
+
+    A remote scheduler that does not answer within ``connect_timeout`` seconds raises ExecutorError naming it.
+    """
+    if executor is not None and not isinstance(executor, str):
         return executor
-    if executor.startswith("dask://"):
-        return DaskExecutor(address=executor[len("dask://"):])
-    if executor.startswith("tcp://"):
-        return DaskExecutor(address=executor)
-    if executor.startswith("dask-local"):
-        _, _, n = executor.partition(":")
-        try:
-            return DaskExecutor(n_workers=int(n) if n else 2)
-        except ValueError:
-            pass
-    raise SpecError(f"unknown executor {executor!r}: use 'inprocess', 'dask://HOST:PORT' or 'dask-local[:N_WORKERS]'")
+    kind, value = parse_executor(executor)
+    if kind == "inprocess":
+        return InProcessExecutor()
+    if kind == "local":
+        return DaskExecutor(n_workers=value)
+    try:
+        return DaskExecutor(address=value, timeout=connect_timeout)
+    except OSError as exc:  # distributed raises OSError (TimeoutError is one) when nothing answers
+        raise ExecutorError(
+            f"executor {executor!r}: no Dask scheduler answered at {value} within {connect_timeout:g} s (the connect "
+            f"timeout); start one there or fix the address, or use 'dask-local:N' for a local cluster"
+        ) from exc
 
 
 # ----------------------------------------------------------------------------- grids
@@ -769,6 +848,7 @@ def run_grid(
     progress: bool = True,
     prepare: bool = True,
     trial_fn: Callable[[TrialSpec, Profile], dict] | None = None,
+    connect_timeout: float = DASK_CONNECT_TIMEOUT_S,
 ) -> pd.DataFrame:
     """Run every trial of ``grid`` (a grid name or a list of specs) not yet in ``store``; return their tidy rows.
 
@@ -779,10 +859,13 @@ def run_grid(
     ``executor='dask-local:2'`` to use two cores. Results are written by
     this process as trials finish; a progress bar shows done / running / left and the ETA.
     ``trial_fn`` replaces :func:`run_trial` (tests). The first failing trial stops the run
-    and its error is raised; finished trials stay stored.
+    and its error is raised; finished trials stay stored. A remote scheduler is contacted
+    before anything is prepared and must answer within ``connect_timeout`` seconds.
     """
     from tqdm.auto import tqdm
 
+    if executor is None or isinstance(executor, str):
+        parse_executor(executor)
     profile = load_profile(profile) if isinstance(profile, str) else profile
     if threads is None and profile.device == "cpu":
         threads = 1
@@ -792,16 +875,24 @@ def run_grid(
     for spec in specs:
         spec.validate(profile)
     pending = [s for s in specs if not store.has(s.key)]
+    own = not hasattr(executor, "map_unordered")
+    # a remote scheduler is contacted before anything is prepared: an unreachable one is refused before work starts
+    remote = pending and own and (executor is None or isinstance(executor, str)) and parse_executor(executor)[0] == "remote"
+    runner = make_executor(executor, connect_timeout) if remote else None
     if pending and prepare:
         from synthaug_utils.data import load_splits
 
-        for which, split_seed in sorted({(s.which(profile), s.split_seed) for s in pending}):
-            load_splits(profile, which, split_seed)  # draws the demo world once, before workers start
-        if trial_fn is None:
-            prepare_synthetic_sets(pending, profile, progress=progress)
+        try:
+            for which, split_seed in sorted({(s.which(profile), s.split_seed) for s in pending}):
+                load_splits(profile, which, split_seed)  # draws the demo world once, before workers start
+            if trial_fn is None:
+                prepare_synthetic_sets(pending, profile, progress=progress)
+        except BaseException:
+            if runner is not None:
+                runner.close()
+            raise
     if pending:
-        own = not hasattr(executor, "map_unordered")
-        runner = make_executor(executor)
+        runner = runner or make_executor(executor, connect_timeout)
         label = grid if isinstance(grid, str) else "trials"
         bar = tqdm(total=len(pending), desc=f"{label} ({len(specs) - len(pending)} stored)", unit="trial", disable=not progress)
         try:
@@ -889,13 +980,16 @@ def _parse_pair(text: str) -> tuple[str, int]:
 def _cmd_trial(args) -> int:
     profile = load_profile(args.profile, args.config)
     spec = _spec_from_args(args, profile)
+    store = ResultsStore(args.store) if args.store else None
+    stored = store is not None and store.has(spec.key)  # a result of another format is refused here
+    if not stored:
+        check_trial(spec, profile)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.store:
-        store = ResultsStore(args.store)
-        result = store.load(spec.key) if store.has(spec.key) else run_trial(spec, profile, progress=not args.json)
+    if store is not None:
+        result = store.load(spec.key) if stored else run_trial(spec, profile, progress=not args.json)
         store.write(result)
     else:
         result = run_trial(spec, profile, progress=not args.json)
@@ -912,6 +1006,8 @@ def _cmd_trial(args) -> int:
 def _cmd_run(args) -> int:
     profile = load_profile(args.profile, args.config)
     specs = build_grid(args.grid, profile)
+    for spec in specs:
+        spec.validate(profile)
     store = ResultsStore(args.store or default_store(profile))
     if args.dry_run:
         info = grid_summary(specs)
@@ -919,7 +1015,8 @@ def _cmd_run(args) -> int:
         print(json.dumps(info))
         return 0
     start = time.perf_counter()
-    frame = run_grid(args.grid, profile, store, args.executor, threads=args.threads, progress=not args.no_progress)
+    frame = run_grid(args.grid, profile, store, args.executor, threads=args.threads, progress=not args.no_progress,
+                     connect_timeout=args.connect_timeout)
     with pd.option_context("display.width", 200, "display.max_rows", 200, "display.max_columns", 20):
         print(summarize(frame).to_string(index=False))
     print(f"{len(frame)} trials in {store.root} ({time.perf_counter() - start:.0f} s)")
@@ -960,7 +1057,11 @@ def register_cli(subparsers) -> None:
     run.add_argument("grid", choices=GRIDS)
     _add_profile_args(run)
     run.add_argument("--store", help="results folder (default: <cache>/results/<profile>)")
-    run.add_argument("--executor", default=None, help="inprocess (default), dask://HOST:PORT or dask-local[:N]")
+    run.add_argument("--executor", default=None,
+                     help="inprocess (default), dask-local[:N] (N local worker processes, default 2), or dask://HOST:PORT "
+                          "(a running scheduler; refused with one line when it does not answer within --connect-timeout)")
+    run.add_argument("--connect-timeout", type=float, default=DASK_CONNECT_TIMEOUT_S, metavar="SECONDS",
+                     help=f"seconds to wait for a dask://HOST:PORT scheduler to answer (default {DASK_CONNECT_TIMEOUT_S:g})")
     run.add_argument("--threads", type=int, help="torch CPU threads per trial")
     run.add_argument("--dry-run", action="store_true", help="print the grid's size and how much is stored, run nothing")
     run.add_argument("--no-progress", action="store_true")
