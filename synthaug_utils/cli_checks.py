@@ -104,11 +104,18 @@ def check_grid_settings(profile) -> None:
         return
     from synthaug_utils import experiments
 
-    names = sorted(experiments.GRIDS) + ["dreambooth", "generation"]
+    names = sorted(experiments.GRIDS) + ["dreambooth", "generation", "generation-chapter"]
     for grid, settings in profile.grids.items():
         if grid not in names:
             raise UsageError(f"overrides: grids.{grid} is not a grid; grids: {names}")
-        if grid == "generation":
+        if grid == "generation-chapter":
+            from synthaug_utils.config import PROFILES
+
+            known = set(PROFILES["demo"]().grids["generation-chapter"])
+            unknown = sorted(set(settings) - known)
+            if unknown:
+                raise UsageError(f"overrides: grids.{grid} has unknown setting(s) {unknown}; known: {sorted(known)}")
+        elif grid == "generation":
             from synthaug_utils.generation import generation_settings
 
             generation_settings(profile)

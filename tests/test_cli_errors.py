@@ -206,7 +206,7 @@ class Row:
     argv: Callable[[Inputs], list[str]]
     culprit: Callable[[Inputs], str] | str
     subprocess: bool = False
-    items_follow: bool = False  # the paper profile's missing items follow the line, one per line
+    items_follow: bool = False  # a list follows the line, one '- item' per line (missing resources, bad images)
     xfail: str | None = None
 
 
@@ -236,10 +236,10 @@ ROWS = [
     Row("unknown-chapter", lambda t: ["book", "--profile", "smoke", "--chapters", "99_nope"], "99_nope"),
     Row("missing-manifest", lambda t: ["trial", "--profile", "smoke", "--method", "inpaint", "--ratio", "1", "--manifest", str(t.tmp / "no-set")], "no-set"),
     # -- images that are missing, empty or truncated: real (paper-format data) and synthetic (a manifest)
-    Row("real-image-missing", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("missing"), "--n-real", "1"], lambda t: t.victim.name),
-    Row("real-image-empty", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("empty"), "--n-real", "1"], lambda t: t.victim.name),
+    Row("real-image-missing", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("missing"), "--n-real", "1"], lambda t: t.victim.name, items_follow=True),
+    Row("real-image-empty", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("empty"), "--n-real", "1"], lambda t: t.victim.name, items_follow=True),
     Row("real-image-truncated-jpeg", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("truncated"), "--n-real", "1"],
-        lambda t: t.victim.name, xfail="awaits data.validate_images (data.check_images does not decode JPEGs, so a truncated one passes)"),
+        lambda t: t.victim.name, items_follow=True),
     Row("paper-classifier-weights-missing", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data(weights=False), "--n-real", "1"],
         "classifier_weights", items_follow=True),
     Row("synthetic-image-missing",
@@ -247,7 +247,7 @@ ROWS = [
         lambda t: t.victim.name),
     Row("synthetic-image-truncated-png",
         lambda t: ["trial", "--profile", "smoke", "--n-real", "1", "--method", "inpaint", "--ratio", "1", "--manifest", t.manifest(t.trial_sources(), "truncated")],
-        lambda t: t.victim.name),
+        lambda t: t.victim.name, items_follow=True),
     # -- the leakage guard: a synthetic image derived from a test image
     Row("manifest-derived-from-test-image",
         lambda t: ["trial", "--profile", "smoke", "--n-real", "1", "--method", "inpaint", "--ratio", "1",
