@@ -330,6 +330,8 @@ def _override_problem(name: str, value: Any) -> str | None:
     """What is wrong with ``value`` for profile field ``name`` (None when it fits): the field's type
     is that of the demo profile's value; numbers must reach :data:`_OVERRIDE_MINIMUM`."""
     expected, low = getattr(_demo_profile(), name), _OVERRIDE_MINIMUM.get(name)
+    if name == "min_images_per_label":  # optional count (None: keep every label)
+        return None if value is None or (_is_int(value) and value >= 1) else "not a positive integer or null"
     if isinstance(expected, bool):
         return None if isinstance(value, bool) else "not true or false"
     if isinstance(expected, (int, float)):

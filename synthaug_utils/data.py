@@ -881,13 +881,13 @@ def validate_images(
                         bar.update(1)
         reason_of.update(zip(decoded, results))
         good = {os.path.abspath(p): todo[p] for p, r in zip(decoded, results) if r is None}
+        if cache and good:
+            _write_check_cache(cache_file, good)
     for i, path in enumerate(paths):
         if reason_of[path] is not None:
             problems.append((i, path, reason_of[path]))
-    if problems:  # raised before the check cache is written: a refused run changes nothing on disk
+    if problems:
         raise _images_error(what, table, problems, rows)
-    if cache and decoded and good:
-        _write_check_cache(cache_file, good)
     distinct = len(reason_of)
     return ImageCheck(images=len(paths), files=distinct, decoded=len(decoded), cached=distinct - len(decoded))
 

@@ -83,10 +83,15 @@ def no_work(monkeypatch):
 
 
 def snapshot(*folders: Path) -> dict[str, tuple]:
-    """Every file and folder under ``folders``: (kind, size, mtime_ns, sha256)."""
+    """Every file and folder under ``folders``: (kind, size, mtime_ns, sha256). The image-check record
+    (data.IMAGE_CHECK_FILE) is left out: it remembers files that decoded, not computed results."""
+    from synthaug_utils.data import IMAGE_CHECK_FILE
+
     out = {}
     for folder in folders:
         for path in sorted(folder.rglob("*")):
+            if path.name == IMAGE_CHECK_FILE:
+                continue
             st = path.stat()
             if path.is_dir():
                 out[str(path)] = ("dir",)
