@@ -287,6 +287,12 @@ def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path,
     device = missing_device(P)
     if device:
         raise MissingResourcesError(f"profile {P.name!r} cannot run:\n" + "\n".join(device))
+    from synthaug_utils.config import DATA_SLOTS, has_input
+    from synthaug_utils.data import load_splits
+
+    for slot in DATA_SLOTS:  # every image of every supplied dataset, checked once (cached) before any kernel
+        if has_input(P, slot):
+            load_splits(P, slot)
     number = {n: i for i, n in enumerate(names, 1)}
     runnable = []
     for name in todo:

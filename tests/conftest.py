@@ -45,3 +45,18 @@ def smoke_profile():
     from synthaug_utils.config import load_profile
 
     return load_profile("smoke")
+
+
+@pytest.fixture(scope="session")
+def rehearsal_world(tmp_path_factory):
+    """The miniature paper-format world of `synthaug rehearse`, written once per session (1 torch thread)."""
+    import torch
+
+    from synthaug_utils.rehearsal_world import write_rehearsal_world
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return write_rehearsal_world(tmp_path_factory.mktemp("rehearsal") / "world", progress=False)
+    finally:
+        torch.set_num_threads(old)

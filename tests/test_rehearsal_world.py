@@ -34,14 +34,9 @@ def _one_thread():
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory) -> rw.RehearsalWorld:
-    """The rehearsal world, written once for this module's tests."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return rw.write_rehearsal_world(tmp_path_factory.mktemp("rehearsal") / "world", progress=False)
-    finally:
-        torch.set_num_threads(old)
+def world(rehearsal_world) -> rw.RehearsalWorld:
+    """The rehearsal world (written once per session, see conftest.py)."""
+    return rehearsal_world
 
 
 def _rows(text: str) -> list[list[str]]:
