@@ -276,7 +276,8 @@ def generation_rows(bench, device: str, label: str, quick: bool, batch: int | No
         settings = gen.generation_settings(paper, device="cpu", precision="auto", batch_size=batch or 1)
         dtype = torch.float32  # bf16 is autocast around fp32 weights on the CPU
     prec = settings.precision + ("" if cuda or settings.precision != "bf16" else " autocast")
-    base = f"512 px, 50 DPM-Solver steps, guidance {settings.guidance_scale:g}, {prec}, batch {settings.batch_size}"
+    steps = f"{settings.steps} DPM-Solver steps" if cuda else "50 DPM-Solver steps"
+    base = f"{settings.resolution} px, {steps}, guidance {settings.guidance_scale:g}, {prec}, batch {settings.batch_size}"
     kind = "cuda" if device == "cuda" else "cpu"
     for name, methods in (("sd21_base", ("text-to-image",)), ("sd15_inpaint", ("inpaint", "in-then-outpaint"))):
         try:
@@ -460,7 +461,8 @@ def _rate(marks: list[float], batch: int) -> float | None:
     return batch * (len(marks) - 1) / (marks[-1] - marks[0])
 
 
-def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None = None) -> list[dict]:
+def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None = None,
+                    arch: str = "efficientnet_v2_m") -> list[dict]:
     import torchvision
 
     from synthaug_utils import training as tr
@@ -468,9 +470,10 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
     cuda = device == "cuda" if full is None else full
     kind = "cuda" if device == "cuda" else "cpu"
     rows = []
-    weights = tmp / "efficientnet_v2_m-random.pth"
+    name = {"efficientnet_v2_m": "EfficientNetV2-M"}.get(arch, arch)
+    weights = tmp / f"{arch}-random.pth"
     torch.manual_seed(0)
-    torch.save(torchvision.models.efficientnet_v2_m(weights=None).state_dict(), weights)
+    torch.save(torchvision.models.get_model(arch, weights=None).state_dict(), weights)
     paths = write_jpegs(tmp / "jpeg", 256 if cuda else 16)
     labels = list(pc.F17K9_LABELS)
 
@@ -479,11 +482,11 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
 
     batches = CLASSIFIER_BATCHES if cuda else (8,)
     timed = (4 if quick else 12) if cuda else 1
-    setting = "EfficientNetV2-M (random weights), 224 px, fastai recipe: body frozen except BatchNorm, Adam lr 1e-3; 512 px JPEGs decoded"
+    setting = f"{name} (random weights), 224 px, fastai recipe: body frozen except BatchNorm, Adam lr 1e-3; 512 px JPEGs decoded"
     last_learn = None
     for bs in batches:
         try:
-            recipe = tr.Recipe(arch="efficientnet_v2_m", image_size=224, weights=str(weights), device=device, batch_size=bs)
+            recipe = tr.Recipe(arch=arch, image_size=224, weights=str(weights), device=device, batch_size=bs)
             n_val = bs * (1 if cuda else 2)
             dls = tr.build_dataloaders(table(bs * (1 + timed)), table(n_val), labels, recipe, bs)
             with tr._quiet():
@@ -498,7 +501,7 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
                             note=f"{timed} timed batches after 1 warm-up; data loading in the main process (num_workers=0) as in the recipe"))
             if not cuda:
                 vrate = _rate(timer.valid, bs)
-                rows.append(row(pc.STAGE_INFER, label, "EfficientNetV2-M (random weights), 224 px, fastai validation pass, batch 8",
+                rows.append(row(pc.STAGE_INFER, label, f"{name} (random weights), 224 px, fastai validation pass, batch {bs}",
                                 vrate, kind=kind, batch=bs, precision="fp32", seconds=timer.valid[-1] - timer.valid[0],
                                 status="ok: 1 batch timed after 1 (validation pass of the training run)",
                                 note="the recipe predicts the test set at batch 64; batch 8 here to fit the CPU budget"))
@@ -514,11 +517,11 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
             timer = _batch_timer(device)
             with tr._quiet(), learn.no_bar(), learn.no_logging():
                 learn.get_preds(dl=tr.inference_dataloader(dls, table(n), test_bs), cbs=[timer])
-            rows.append(row(pc.STAGE_INFER, label, f"EfficientNetV2-M (random weights), 224 px, learn.get_preds, batch {test_bs}",
+            rows.append(row(pc.STAGE_INFER, label, f"{name} (random weights), 224 px, learn.get_preds, batch {test_bs}",
                             _rate(timer.valid, test_bs), kind=kind, batch=test_bs, precision="fp32",
                             seconds=timer.valid[-1] - timer.valid[0], note=f"{timed} timed batches after 1; JPEG decoding included"))
         except Exception as exc:  # noqa: BLE001
-            rows.append(row(pc.STAGE_INFER, label, "EfficientNetV2-M, learn.get_preds, batch 64", status=failed(exc), kind=kind, batch=64))
+            rows.append(row(pc.STAGE_INFER, label, f"{name}, learn.get_preds, batch 64", status=failed(exc), kind=kind, batch=64))
         try:  # the same trainable set in a plain loop on device tensors: the GPU's ceiling without image decoding
             model = learn.model
             model.train()
@@ -538,11 +541,11 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
                 _sync(device)
                 seconds = time.perf_counter() - began
                 rows.append(row("classifier train (model only)", label,
-                                f"EfficientNetV2-M, 224 px, plain torch loop, same trainable set ({sum(p.numel() for p in trainable):,} params), batch {bs}",
+                                f"{name}, 224 px, plain torch loop, same trainable set ({sum(p.numel() for p in trainable):,} params), batch {bs}",
                                 bs * timed / seconds, kind=kind, batch=bs, precision="fp32", seconds=seconds,
                                 note="no data loading: not used by the estimate"))
         except Exception as exc:  # noqa: BLE001
-            rows.append(row("classifier train (model only)", label, "EfficientNetV2-M plain loop", status=failed(exc), kind=kind))
+            rows.append(row("classifier train (model only)", label, f"{name} plain loop", status=failed(exc), kind=kind))
     return rows
 
 

@@ -56,8 +56,8 @@ glue("gen_steps", settings.steps, display=False)
 glue("gen_guidance", settings.guidance_scale, display=False)
 glue("gen_resolution", settings.resolution, display=False)
 glue("gen_precision", settings.precision, display=False)
-glue("gen_t2i_model", P.text2image_model, display=False)
-glue("gen_inpaint_model", P.inpaint_model, display=False)
+glue("gen_t2i_model", generation.model_label(P.text2image_model), display=False)
+glue("gen_inpaint_model", generation.model_label(P.inpaint_model), display=False)
 glue("gen_db_epochs", dreambooth.dreambooth_settings(P).epochs, display=False)
 glue("gen_db_lr", f"{dreambooth.dreambooth_settings(P).learning_rate:g}", display=False)
 paper_settings = generation.generation_settings(load_profile("paper"))
@@ -74,13 +74,13 @@ glue("gen_paper_resolution", paper_settings.resolution, display=False)
 # stand-in world and model, not skin disease.
 # ```
 #
-# Profile {glue:text}`gen_profile`: text-to-image model `{glue:text}`gen_t2i_model``, inpainting
-# model `{glue:text}`gen_inpaint_model``, {glue:text}`gen_resolution` px,
+# Profile {glue:text}`gen_profile`: text-to-image model {glue:text}`gen_t2i_model`, inpainting
+# model {glue:text}`gen_inpaint_model`, {glue:text}`gen_resolution` px,
 # {glue:text}`gen_steps` DPM-Solver steps, guidance scale {glue:text}`gen_guidance`,
 # precision {glue:text}`gen_precision`. Every image's seed derives from its source image id,
 # method, variant and index, so the images do not depend on batch size or order.
 #
-# Where the demo profile departs from the paper's settings (PROTOCOL.md), and why: guidance
+# Where the demo profile departs from the paper's settings, and why: guidance
 # {glue:text}`gen_guidance` instead of {glue:text}`gen_paper_guidance`, because the small model
 # follows its prompt weakly (the quality gate below scores samples made at both);
 # {glue:text}`gen_steps` sampling steps instead of {glue:text}`gen_paper_steps` and
@@ -94,16 +94,10 @@ if P.is_embedded:
     folder = generation.model_folder(P.inpaint_model, P)  # written last: holds the whole run's record
     meta_file = folder / "synthaug_demo.json"
     demo_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-glue("demo_pretrain_images", int(demo_meta.get("pretrain_images", 0)), display=False)
-glue("demo_pretrain_minutes", round(float(demo_meta.get("seconds", 0)) / 60, 1), display=False)
-glue("demo_vae_l1", round(float(demo_meta.get("vae_l1_grey_levels", float("nan"))), 1), display=False)
+glue("generator_sentence", generation.generator_sentence(P, demo_meta), display=False)
 
 # %% [markdown]
-# On the embedded profiles the generator (autoencoder, text encoder with its own tokenizer,
-# conditional UNets for text-to-image and for inpainting) was pretrained by
-# `synthaug pretrain-generator` on {glue:text}`demo_pretrain_images` images of the world's
-# pretraining pool in {glue:text}`demo_pretrain_minutes` minutes; its autoencoder reconstructs
-# images to a mean absolute error of {glue:text}`demo_vae_l1` grey levels (of 255).
+# {glue:text}`generator_sentence`
 
 # %% [markdown]
 # ## Making the synthetic sets
