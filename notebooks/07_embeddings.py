@@ -69,7 +69,7 @@ glue_values({
 # ```
 #
 # {glue:text}`e_real` real and {glue:text}`e_syn` synthetic images, embedded with
-# `{glue:text}`e_model`` into {glue:text}`e_dim` dimensions and cached per image (keyed by
+# {glue:text}`e_model` into {glue:text}`e_dim` dimensions and cached per image (keyed by
 # the image file's hash and the model). In this build, getting all of them took
 # {glue:text}`e_seconds` s ({glue:text}`e_ips` images/s): a cold build computes every
 # embedding, a rebuild reads them from the cache (the cold and rebuild times of this page are

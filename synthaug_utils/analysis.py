@@ -498,7 +498,8 @@ def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> 
         rows.append({**out, "build": value, "build_ci": f"{low:.1f} to {high:.1f}" if np.isfinite(low) else "",
                      "difference": value - row.value, "paper_in_build_ci": inside,
                      "status": "compared" if len(cells) == 1 or row.quantity == "max_accuracy_gain" else f"best of {len(cells)} matching cells"})
-    return pd.DataFrame(rows)
+    columns = ["figure", "quantity", "setting", "paper", "paper_ci", "build", "build_ci", "difference", "paper_in_build_ci", "status"]
+    return pd.DataFrame(rows, columns=columns)  # every column, even when no cell matched (e.g. other labels)
 
 
 # ----------------------------------------------------------------------------- embeddings chapter inputs

@@ -174,8 +174,10 @@ def execute_notebook(
         raise BookBuildError(f"chapter {name!r} is in _toc.yml but {source} does not exist")
     out_dir = root / BOOK_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    raw = out_dir / f".{name}.input.ipynb"
-    tmp = out_dir / f".{name}.running.ipynb"
+    work = root / "_build" / "executing"  # outside book/: a failed run's partial output never reaches the HTML
+    work.mkdir(parents=True, exist_ok=True)
+    raw = work / f"{name}.input.ipynb"
+    tmp = work / f"{name}.running.ipynb"
     final = out_dir / f"{name}.ipynb"
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -259,7 +261,7 @@ def build_book(
     print("building HTML with jupyter-book ...", flush=True)
     html = build_html(root)
     print(f"book built: {html / 'index.html'}", flush=True)
-    return html, [runs[n] for n in names]
+    return html, [runs.get(n, ChapterRun(n, 0.0, False)) for n in names]  # absent: a page saying what is missing
 
 
 def default_jobs(profile: str, config: str | None = None, overrides: dict | None = None) -> int:
