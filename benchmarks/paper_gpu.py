@@ -36,7 +36,6 @@ Usage: ``python benchmarks/paper_gpu.py [--device cuda|cpu|auto] [--quick] [--ou
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import gc
 import importlib.util
@@ -62,6 +61,8 @@ from synthaug_utils.config import load_profile  # noqa: E402
 
 SD = {"sd21_base": "SD 2.1-base", "sd15_inpaint": "SD 1.5-inpainting"}
 CLASSIFIER_BATCHES = (8, 32, 64, 128)  # what the batch rule gives over the paper grids (paper_cost.paper_trials)
+MODEL_ONLY_BATCHES = (64, 128)  # GPU rows without data loading (the ceiling of the classifier stage)
+MODEL_ONLY_CLIP_BATCH = 256
 MISSING_GPU = "missing: needs a CUDA GPU"
 
 
@@ -198,9 +199,9 @@ def make_pipeline(bench, name: str, dtype, device: str, modules=None):
     from synthaug_utils import demo_generator as dg
 
     unet, vae, text, sched = modules or bench._sd_modules(name, dtype, device)
-    tok_dir = Path(tempfile.mkdtemp(prefix="paper-gpu-tok-"))
-    dg.build_tokenizer_files(tok_dir, max_tokens=77)
-    tokenizer = dg.load_tokenizer(tok_dir)
+    with tempfile.TemporaryDirectory(prefix="paper-gpu-tok-") as tok_dir:  # the tokenizer reads its files on load
+        dg.build_tokenizer_files(Path(tok_dir), max_tokens=77)
+        tokenizer = dg.load_tokenizer(Path(tok_dir))
     cls = StableDiffusionPipeline if unet.config.in_channels == 4 else StableDiffusionInpaintPipeline
     pipe = cls(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet, scheduler=sched,
                safety_checker=None, feature_extractor=None, requires_safety_checker=False)
@@ -399,7 +400,7 @@ def dreambooth_rows(bench, device: str, label: str, quick: bool, kinds=("text2im
     cuda = device == "cuda" if full is None else full
     kind_col = "cuda" if device == "cuda" else "cpu"
     batch = pc.DREAMBOOTH_BATCH if cuda else 1
-    steps, warmup = ((3, 1) if quick else (8, 2)) if cuda else (1, 0)
+    steps, warmup = ((3, 1) if quick else (8, 2)) if cuda else ((1, 0) if quick else (2, 1))
     for kind in kinds:
         name = "sd21_base" if kind == "text2image" else "sd15_inpaint"
         setting = f"{SD[name]} (random weights), 512 px, batch {batch}, fp32 (mixed_precision 'no'), AdamW lr 5e-6, clip 1"
@@ -481,7 +482,7 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
         return pd.DataFrame({"path": [paths[i % len(paths)] for i in range(n)], "label": [labels[i % len(labels)] for i in range(n)]})
 
     batches = CLASSIFIER_BATCHES if cuda else (8,)
-    timed = (4 if quick else 12) if cuda else 1
+    timed = (4 if quick else 12) if cuda else (1 if quick else 3)
     setting = f"{name} (random weights), 224 px, fastai recipe: body frozen except BatchNorm, Adam lr 1e-3; 512 px JPEGs decoded"
     last_learn = None
     for bs in batches:
@@ -497,7 +498,7 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
             rate = _rate(timer.train, bs)
             rows.append(row(pc.STAGE_TRAIN, label, setting + f", batch {bs}", rate, kind=kind, batch=bs, precision="fp32",
                             seconds=timer.train[-1] - timer.train[0],
-                            status="ok" if cuda else "ok: 1 batch timed after 1 warm-up batch",
+                            status="ok" if cuda else f"ok: {timed} batch(es) timed after 1 warm-up batch",
                             note=f"{timed} timed batches after 1 warm-up; data loading in the main process (num_workers=0) as in the recipe"))
             if not cuda:
                 vrate = _rate(timer.valid, bs)
@@ -527,7 +528,7 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
             model.train()
             trainable = [p for p in model.parameters() if p.requires_grad]
             opt = torch.optim.Adam(trainable, lr=1e-3)
-            for bs in (64, 128):
+            for bs in MODEL_ONLY_BATCHES:
                 x = torch.randn(bs, 3, 224, 224, device=device)
                 y = torch.randint(0, len(labels), (bs,), device=device)
                 for i in range(2 + timed):
@@ -566,7 +567,7 @@ def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None
         spec = emb.EmbeddingModelSpec("open_clip:ViT-B-32/openai", "open_clip", "ViT-B-32", "openai", str(weights), 224)
         embedder = emb.load_embedder(spec, device)
         batch = 64 if cuda else 16
-        n = batch * ((4 if quick else 16) if cuda else 1)
+        n = batch * ((4 if quick else 16) if cuda else (1 if quick else 4))
         paths = write_jpegs(tmp / "jpeg-clip", min(n, 256))
         paths = [paths[i % len(paths)] for i in range(n)]
         emb._compute(embedder, paths[:batch], batch, False)  # warm-up
@@ -576,10 +577,11 @@ def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None
         _sync(device)
         seconds = time.perf_counter() - began
         rows.append(row(pc.STAGE_CLIP, label, setting + f", batch {batch}", n / seconds, kind=kind, batch=batch, precision="fp32",
-                        seconds=seconds, status="ok" if cuda else "ok: 1 batch timed after 1 warm-up batch",
+                        seconds=seconds, status="ok" if cuda else f"ok: {n // batch} batch(es) timed after 1 warm-up batch",
                         note=f"{n} images of 512 px, {out.shape[1]}-d"))
         if cuda:
-            x = torch.randn(256, 3, 224, 224, device=device)
+            cb = MODEL_ONLY_CLIP_BATCH
+            x = torch.randn(cb, 3, 224, 224, device=device)
             with torch.no_grad():
                 embedder.encode(x)
                 _sync(device)
@@ -588,8 +590,8 @@ def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None
                     embedder.encode(x)
                 _sync(device)
             seconds = time.perf_counter() - began
-            rows.append(row("clip embeddings (model only)", label, "open_clip ViT-B-32 encode_image on device tensors, batch 256",
-                            256 * 5 / seconds, kind=kind, batch=256, precision="fp32", seconds=seconds,
+            rows.append(row("clip embeddings (model only)", label, f"open_clip ViT-B-32 encode_image on device tensors, batch {cb}",
+                            cb * 5 / seconds, kind=kind, batch=cb, precision="fp32", seconds=seconds,
                             note="no decoding: not used by the estimate"))
     except Exception as exc:  # noqa: BLE001
         rows.append(row(pc.STAGE_CLIP, label, setting, status=failed(exc), kind=kind))
@@ -600,18 +602,20 @@ def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None
 def gpu_plan(status: str, batch: int) -> list[dict]:
     """The GPU rows, unmeasured (``status`` says why)."""
     gen_set = f"512 px, 50 DPM-Solver steps, guidance 3, fp16, batch {batch}"
-    rows = [
-        row(pc.STAGE_TEXT2IMAGE, "cuda", f"SD 2.1-base (random weights), {gen_set}", status=status, kind="cuda", batch=batch, precision="fp16"),
-        row(pc.STAGE_INPAINT, "cuda", f"SD 1.5-inpainting (random weights), {gen_set}, centre mask, strength 0.97", status=status, kind="cuda", batch=batch, precision="fp16"),
-        row(pc.STAGE_IN_THEN_OUT, "cuda", f"SD 1.5-inpainting (random weights), {gen_set}, then outer mask at 0.95 (two passes)", status=status, kind="cuda", batch=batch, precision="fp16"),
+    plan = [
+        (pc.STAGE_TEXT2IMAGE, f"SD 2.1-base (random weights), {gen_set}", "images/s", batch, "fp16"),
+        (pc.STAGE_INPAINT, f"SD 1.5-inpainting (random weights), {gen_set}, centre mask, strength 0.97", "images/s", batch, "fp16"),
+        (pc.STAGE_IN_THEN_OUT, f"SD 1.5-inpainting (random weights), {gen_set}, then outer mask at 0.95 (two passes)",
+         "images/s", batch, "fp16"),
     ]
     for kind, name in (("text2image", "SD 2.1-base"), ("inpaint", "SD 1.5-inpainting")):
-        rows.append(row(pc.STAGE_DREAMBOOTH[kind], "cuda", f"{name} (random weights), 512 px, batch 4, fp32", unit="steps/s", status=status, kind="cuda", batch=4, precision="fp32"))
+        plan.append((pc.STAGE_DREAMBOOTH[kind], f"{name} (random weights), 512 px, batch 4, fp32", "steps/s", 4, "fp32"))
     for bs in CLASSIFIER_BATCHES:
-        rows.append(row(pc.STAGE_TRAIN, "cuda", f"EfficientNetV2-M (random weights), 224 px, fastai recipe, batch {bs}", status=status, kind="cuda", batch=bs, precision="fp32"))
-    rows.append(row(pc.STAGE_INFER, "cuda", "EfficientNetV2-M (random weights), 224 px, learn.get_preds, batch 64", status=status, kind="cuda", batch=64, precision="fp32"))
-    rows.append(row(pc.STAGE_CLIP, "cuda", "open_clip ViT-B-32 (random weights), project embedding path, batch 64", status=status, kind="cuda", batch=64, precision="fp32"))
-    return rows
+        plan.append((pc.STAGE_TRAIN, f"EfficientNetV2-M (random weights), 224 px, fastai recipe, batch {bs}", "images/s", bs, "fp32"))
+    plan.append((pc.STAGE_INFER, "EfficientNetV2-M (random weights), 224 px, learn.get_preds, batch 64", "images/s", 64, "fp32"))
+    plan.append((pc.STAGE_CLIP, "open_clip ViT-B-32 (random weights), project embedding path, batch 64", "images/s", 64, "fp32"))
+    return [row(stage, "cuda", setting, unit=unit, status=status, kind="cuda", batch=b, precision=prec)
+            for stage, setting, unit, b, prec in plan]
 
 
 def text_table(table: pd.DataFrame, cols=("stage", "device", "setting", "throughput", "unit", "status")) -> str:
@@ -651,7 +655,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="paper-gpu-") as tmp:
         tmp = Path(tmp)
         plan = [
-            ("generation", lambda: generation_rows(bench, device, label, args.quick, args.gen_batch if run_gpu else None)),
+            ("generation", lambda: generation_rows(bench, device, label, args.quick, args.gen_batch if run_gpu else None,
+                                                   cpu_steps=1 if args.quick else 2)),
             ("dreambooth", lambda: dreambooth_rows(bench, device, label, args.quick,
                                                    ("text2image", "inpaint") if run_gpu or not args.quick else ("text2image",))),
             ("classifier", lambda: classifier_rows(device, label, args.quick, tmp)),
@@ -685,7 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     assumptions = (
         "Assumptions of the estimate (`synthaug_utils.paper_cost`): the paper's 458,920 synthetic images split by method "
         "as the authors' released F17k-9 images (manrai/synthetic-derm `huggingface/folder_counts.csv`: 9.1% inpaint, "
-        "9.1% in-then-outpaint, 81.8% text-to-image; no subset of the released ~1M sums to 458,920); in-then-outpaint "
+        "9.1% in-then-outpaint, 81.8% text-to-image; no combination of the released set's totals by label group, variant "
+        "and method sums to 458,920); in-then-outpaint "
         "charged its outpainting pass only (its inpainting stage is an inpaint-method image); DreamBooth: 9 text-to-image "
         "+ 9 inpainting models on each label's clean training file for 4 epochs plus 1 DDI inpainting model on 560 images "
         "for 25 epochs, at batch 4; classifier: every distinct trial of `build_grid` fig3, fig4, fig5, imbalance for the "

@@ -11,7 +11,8 @@ Synthetic images
     of the authors' released images for the 9 F17k-9 labels (pretrained + DreamBooth
     variants; manrai/synthetic-derm ``huggingface/folder_counts.csv``: 66,780 inpaint,
     66,780 in-then-outpaint, 600,986 text-to-image). The released set (about 1M images) is
-    larger than the paper's count and no subset of its folders sums to 458,920, so the split
+    larger than the paper's count and no combination of its totals by label group (F17k-9,
+    folliculitis, all labels, other labels), variant and method sums to 458,920, so the split
     is an assumption. In-then-outpaint reuses its inpainting stage from the inpaint method
     (this project's :func:`~synthaug_utils.generation.plan_generation` does, and the released
     set holds as many of each), so by default it is charged its outpainting pass only.
@@ -236,6 +237,10 @@ def train_rate(rates: Mapping[int, float], batch: int) -> tuple[float | None, in
     return float(rates[used]), int(used)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _hours(seconds: float | None) -> float:
     return float("nan") if seconds is None else seconds / 3600.0
 
@@ -297,7 +302,7 @@ def estimate(
             other, rate = next(iter(rates.dreambooth.items()))
             note = f"no {kind} measurement: the {other} rate stands in" + (f" ({src.get(f'dreambooth {other}')})" if src.get(f"dreambooth {other}") else "")
         steps = int(group.steps.sum())
-        add(f"DreamBooth {kind} ({len(group)} models)", steps, "steps (batch 4)", rate, "steps/s",
+        add(f"DreamBooth {kind} ({_count(len(group), 'model')})", steps, "steps (batch 4)", rate, "steps/s",
             None if not rate else steps / rate, note)
 
     # classifier trials
@@ -316,7 +321,7 @@ def estimate(
         note = f"{epochs_per_trial:g} epochs per trial; batch sizes {sorted(set(group.batch_size.astype(int)))}"
         if subs:
             note += f"; rate of the nearest measured batch size used ({', '.join(subs)})"
-        add(f"classifier {grid} ({len(group)} trials)", images, "images (train+val+test passes)",
+        add(f"classifier {grid} ({_count(len(group), 'trial')})", images, "images (train+val+test passes)",
             None if missing or not seconds else images / seconds, "images/s (effective)", None if missing else seconds, note)
 
     # embeddings
@@ -353,7 +358,7 @@ def device_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     for kind, label in (("cuda", "GPU-hours on {}"), ("cpu", "CPU-hours on this machine ({})")):
         rows = usable[usable.kind == kind]
         if len(rows):
-            return rows, label.format(rows.device.iloc[0])
+            return rows, label.format(re.sub(r"^(cpu|cuda): ", "", str(rows.device.iloc[0])))
     return usable.iloc[0:0], "no usable rows"
 
 

@@ -1,0 +1,179 @@
+"""The paper-scale cost arithmetic (synthaug_utils.paper_cost) on hand-checkable inputs."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from synthaug_utils import paper_cost as pc
+
+
+def test_module_needs_no_torch():
+    code = "import sys, synthaug_utils.paper_cost; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_synthetic_split_proportional_and_exact():
+    assert pc.synthetic_split(100, {"a": 1, "b": 1, "c": 2}) == {"a": 25, "b": 25, "c": 50}
+    parts = pc.synthetic_split(10, {"a": 1, "b": 1, "c": 1})
+    assert sum(parts.values()) == 10 and sorted(parts.values()) == [3, 3, 4]
+    default = pc.synthetic_split()
+    assert sum(default.values()) == 458_920
+    # released F17k-9 shares: 66,780 : 66,780 : 600,986
+    assert default["inpaint"] == default["in-then-outpaint"] == 41_722
+    assert default["text-to-image"] == 375_476
+
+
+def test_dreambooth_models_and_steps():
+    assert pc.dreambooth_steps(5, epochs=4, batch=4) == 8  # ceil(5/4) = 2 steps per epoch
+    assert pc.dreambooth_steps(8, epochs=1, batch=4) == 2
+    models = pc.dreambooth_models()
+    assert len(models) == 2 * 9 + 1
+    psoriasis = models[(models.group == "psoriasis") & (models.kind == "text2image")].iloc[0]
+    assert (psoriasis.images, psoriasis.steps) == (584, 146 * 4)
+    ddi = models[models.group == "DDI (all)"].iloc[0]
+    assert (ddi.kind, ddi.images, ddi.steps) == ("inpaint", 560, 140 * 25)
+    assert sum(pc.F17K9_TRAINING_COUNTS.values()) == 3339 and pc.REAL_IMAGES == 3699 + 656
+
+
+def test_batch_size_matches_the_training_rule():
+    from synthaug_utils.training import batch_size_rule
+
+    for rule in ("default", "dose-response"):
+        for n in (1, 5, 8, 9, 99, 100, 999, 1000, 4999, 5000, 9999, 10_000, 49_999, 50_000, 60_000):
+            assert pc.batch_size(n, rule) == batch_size_rule(n, rule), (n, rule)
+
+
+def test_training_set_size():
+    pool = {"a": 10, "b": 10}
+    assert pc.training_set_size(4, pool, synthetic_ratio=10) == 8 + 80
+    assert pc.training_set_size(None, pool) == 20
+    assert pc.training_set_size(50, pool) == 20  # capped at the pool
+    # label a cut to 2 and duplicated 3 more times; b keeps 4
+    assert pc.training_set_size(4, pool, per_label={"a": 2}, duplicate=3, augment_labels=("a",)) == 6 + 2 * 3
+
+
+def test_train_rate_nearest_batch():
+    assert pc.train_rate({8: 1.0, 64: 2.0}, 64) == (2.0, 64)
+    assert pc.train_rate({8: 1.0, 64: 2.0}, 32) == (2.0, 64)  # log-distance 2x beats 4x
+    assert pc.train_rate({8: 1.0, 32: 3.0}, 16) == (3.0, 32)  # a tie goes to the larger batch
+    assert pc.train_rate({}, 16) == (None, None)
+
+
+def _hand_inputs():
+    rates = pc.Throughputs(text_to_image=1.0, inpaint=2.0, in_then_outpaint=1.0, dreambooth={"text2image": 1.0},
+                           classifier_train={32: 50.0}, classifier_infer=10.0, clip=2.0)
+    trials = pd.DataFrame([dict(grid="g", key="k", n_train=100, n_val=10, n_test=20, batch_rule="default", batch_size=32)])
+    synthetic = {"text-to-image": 3600, "inpaint": 3600, "in-then-outpaint": 3600}
+    dreambooth = pd.DataFrame([dict(group="x", kind="text2image", images=1, epochs=1, steps=3600)])
+    return rates, trials, synthetic, dreambooth
+
+
+def test_estimate_hand_checked():
+    rates, trials, synthetic, dreambooth = _hand_inputs()
+    table = pc.estimate(rates, trials=trials, synthetic=synthetic, dreambooth=dreambooth, embedding_images=7200,
+                        epochs_per_trial=2, device="test device")
+    hours = dict(zip(table.stage, table.hours))
+    assert hours["generate text-to-image"] == pytest.approx(1.0)  # 3600 images at 1/s
+    assert hours["generate inpaint"] == pytest.approx(0.5)  # at 2/s
+    # in-then-outpaint: 1 s for both passes, 0.5 s of it the shared inpainting pass
+    assert hours["generate in-then-outpaint"] == pytest.approx(0.5)
+    assert hours["DreamBooth text2image (1 model)"] == pytest.approx(1.0)
+    # one trial: 2 epochs x (100/50 + 10/10) s + 20/10 s = 8 s
+    assert hours["classifier g (1 trial)"] == pytest.approx(8 / 3600)
+    assert hours["CLIP embeddings"] == pytest.approx(1.0)
+    assert hours["total"] == pytest.approx(4.0 + 8 / 3600)
+    assert table.attrs["device"] == "test device"
+
+    unshared = pc.estimate(rates, trials=trials, synthetic=synthetic, dreambooth=dreambooth, embedding_images=7200,
+                           epochs_per_trial=2, share_inpaint_stage=False)
+    assert dict(zip(unshared.stage, unshared.hours))["generate in-then-outpaint"] == pytest.approx(1.0)
+
+
+def test_estimate_names_what_is_missing():
+    rates, trials, synthetic, dreambooth = _hand_inputs()
+    rates.clip = None
+    rates.classifier_train = {}
+    table = pc.estimate(rates, trials=trials, synthetic=synthetic, dreambooth=dreambooth, embedding_images=10)
+    hours = dict(zip(table.stage, table.hours))
+    assert math.isnan(hours["CLIP embeddings"]) and math.isnan(hours["classifier g (1 trial)"])
+    assert hours["total"] == pytest.approx(1.0 + 0.5 + 0.5 + 1.0)
+    assert "CLIP embeddings" in table.note.iloc[-1] and "classifier g (1 trial)" in table.note.iloc[-1]
+
+
+def _table_rows(cuda_status: str) -> list[dict]:
+    base = dict(setting="s", precision="", seconds=1.0, note="")
+    cpu = "cpu: Test CPU (AVX-512), 2 threads"
+    rows = [
+        dict(stage="text-to-image", device="cuda", throughput=2.0 if cuda_status == "ok" else None, unit="images/s", status=cuda_status, kind="cuda", batch=16),
+        dict(stage="text-to-image", device=cpu, throughput=0.5, unit="images/s", status="ok: 1 of 50 steps run, extrapolated", kind="cpu", batch=1),
+        dict(stage="inpaint", device=cpu, throughput=1.0, unit="images/s", status="ok", kind="cpu", batch=1),
+        dict(stage="in-then-outpaint", device=cpu, throughput=0.5, unit="images/s", status="ok", kind="cpu", batch=1),
+        dict(stage="dreambooth text2image", device=cpu, throughput=0.4, unit="steps/s", status="ok: batch 1", kind="cpu", batch=1),
+        dict(stage="dreambooth inpaint", device=cpu, throughput=None, unit="steps/s", status="skipped: --quick", kind="cpu", batch=1),
+        dict(stage="classifier train", device=cpu, throughput=20.0, unit="images/s", status="ok", kind="cpu", batch=8),
+        dict(stage="classifier inference", device=cpu, throughput=40.0, unit="images/s", status="ok", kind="cpu", batch=8),
+        dict(stage="clip embeddings", device=cpu, throughput=100.0, unit="images/s", status="failed: boom", kind="cpu", batch=16),
+    ]
+    return [{**base, **r} for r in rows]
+
+
+def test_estimate_from_table_uses_the_cpu_rows_without_a_gpu(tmp_path):
+    path = tmp_path / "results.csv"
+    pd.DataFrame(_table_rows("missing: needs a CUDA GPU"), columns=list(pc.TABLE_COLUMNS)).to_csv(path, index=False)
+    rates, trials, synthetic, dreambooth = _hand_inputs()
+    table = pc.estimate_from_table(path, epochs_per_trial=1, trials=trials, synthetic=synthetic,
+                                   dreambooth=pc.dreambooth_models(per_label={"a": 4}, ddi_images=4, ddi_epochs=1, epochs=1),
+                                   embedding_images=100)
+    assert table.attrs["device"] == "CPU-hours on this machine (Test CPU (AVX-512), 2 threads)"
+    hours = dict(zip(table.stage, table.hours))
+    assert hours["generate text-to-image"] == pytest.approx(3600 / 0.5 / 3600)
+    assert hours["generate in-then-outpaint"] == pytest.approx(3600 * (1 / 0.5 - 1 / 1.0) / 3600)
+    # 0.4 steps/s at batch 1 -> 0.1 steps/s at batch 4; a model on 4 images, 1 epoch = 1 step
+    assert hours["DreamBooth text2image (1 model)"] == pytest.approx(10 / 3600)
+    assert hours["DreamBooth inpaint (2 models)"] == pytest.approx(2 * 10 / 3600)  # the text2image rate stands in
+    # 1 epoch x (100/20 + 10/40) + 20/40 s
+    assert hours["classifier g (1 trial)"] == pytest.approx((5 + 0.25 + 0.5) / 3600)
+    assert math.isnan(hours["CLIP embeddings"])  # its row failed
+
+
+def test_estimate_from_table_prefers_gpu_rows(tmp_path):
+    path = tmp_path / "results.csv"
+    rows = _table_rows("ok")
+    rows[0]["device"] = "cuda: Test GPU"
+    pd.DataFrame(rows, columns=list(pc.TABLE_COLUMNS)).to_csv(path, index=False)
+    rates, trials, synthetic, dreambooth = _hand_inputs()
+    table = pc.estimate_from_table(path, trials=trials, synthetic=synthetic, dreambooth=dreambooth, embedding_images=1)
+    assert table.attrs["device"] == "GPU-hours on Test GPU"
+    hours = dict(zip(table.stage, table.hours))
+    assert hours["generate text-to-image"] == pytest.approx(3600 / 2.0 / 3600)
+    assert math.isnan(hours["generate inpaint"])  # no GPU inpaint row: CPU rows are not mixed in
+
+
+def test_paper_trials_count_the_paper_grids():
+    trials = pc.paper_trials()
+    counts = trials.groupby("grid").size().to_dict()
+    # fig3: 6 n x 2 transforms x 4 sources x 5 seeds; fig4: 3 n x 2 x 5 ratios x 5 seeds;
+    # fig5: 2 transforms x 3 sources x 5 seeds; S-2: 9 rare labels x 3 cuts x 3 controls x 5 seeds
+    assert counts == {"fig3": 240, "fig4": 150, "fig5": 30, "imbalance": 405}
+    fig3 = trials[trials.grid == "fig3"]
+    assert fig3.n_train.max() == 228 * 9 * 11 and fig3.n_train.min() == 9
+    assert set(trials[trials.grid == "fig5"].n_train) == {464, 464 * 11}
+    assert set(trials[trials.grid == "fig4"].batch_size) == {32, 64, 128}
+
+
+def test_training_counts_match_the_clean_split_file(f17k_dir):
+    table = pd.read_csv(f17k_dir / "fitzpatrick17k_10label_clean_training.csv")
+    counts = table.label.value_counts().to_dict()
+    assert {k: counts[k] for k in pc.F17K9_LABELS} == pc.F17K9_TRAINING_COUNTS
+    assert set(counts) - set(pc.F17K9_LABELS) == {"folliculitis"}
+
+
+def test_format_hours():
+    assert pc.format_hours(12.34) == "12.3 h"
+    assert pc.format_hours(1234.0) == "1,234 h (51.4 days)"
+    assert pc.format_hours(float("nan")) == "n/a"
