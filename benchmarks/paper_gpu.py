@@ -24,9 +24,11 @@ Random weights in the real architectures, built offline (nothing is downloaded):
 On a CUDA GPU every stage runs at full size (a warm-up batch, then timed batches). Without one
 those rows read ``missing: needs a CUDA GPU`` and the same stages run on the CPU at minimal
 repetition so that the table always has numbers: one guided UNet step per SD pipeline at
-512 px (timed inside the pipeline call, extrapolated to 50 steps; the CPU's fastest precision,
-bf16 autocast where it has native bf16), one DreamBooth step at batch 1, two classifier batches
-of 8, one CLIP batch. The estimate (``synthaug_utils.paper_cost``) uses the GPU rows when any
+512 px (two without ``--quick``; the last one counts) in one pipeline call, timed by hooks and
+extrapolated to 50 steps, in the CPU's fastest precision (bf16 autocast where it has native
+bf16); one DreamBooth step at batch 1; two classifier batches of 8; one CLIP batch. Each CPU
+row's note says what share of the cores its stage got (wall vs process CPU time), since a
+shared machine slows the rows by whatever else runs. The estimate (``synthaug_utils.paper_cost``) uses the GPU rows when any
 exists, else the CPU rows ("CPU-hours on this machine").
 
 Writes ``paper_gpu_results.md`` and ``paper_gpu_results.csv`` beside this script (or in ``--out``).
@@ -113,6 +115,14 @@ def _free(device: str | None = None) -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def _loadavg() -> str:
+    """The 1-minute load average (other processes sharing the cores), or '?'."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except (OSError, IndexError):
+        return "?"
 
 
 def mem_available_gb() -> float:
@@ -651,6 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += gpu_plan(MISSING_GPU if not has_cuda else "skipped: --device cpu", gen_batch)
     device = "cuda" if run_gpu else "cpu"
     label = gpu_label() if run_gpu else cpu_label()
+    load0 = _loadavg()
     print(f"paper_gpu: {label}; torch {torch.__version__}; stages {sorted(stages)}{'; quick' if args.quick else ''}", flush=True)
     with tempfile.TemporaryDirectory(prefix="paper-gpu-") as tmp:
         tmp = Path(tmp)
@@ -665,8 +676,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, fn in plan:
             if name not in stages:
                 continue
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             new = fn()
+            if run_cpu:  # how much of the cores the stage got: a shared machine slows every row
+                share = (time.process_time() - c0) / max(time.perf_counter() - t0, 1e-9) / torch.get_num_threads()
+                for r in new:
+                    r["note"] = (r["note"] + "; " if r["note"] else "") + f"this stage got {share:.0%} of {torch.get_num_threads()} cores"
             rows += new
             for r in new:
                 print(f"  {r['stage']}: {r['throughput']} {r['unit']} [{r['status']}] ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -686,7 +701,9 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     header = (f"# Paper-scale stages: throughput and the hours of the full grid\n\n"
               f"`python benchmarks/paper_gpu.py {' '.join(argv if argv is not None else sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}, "
-              f"{label}, torch {torch.__version__}, {wall:.0f} s wall. Random weights in the real architectures.\n")
+              f"{label}, torch {torch.__version__}, {wall:.0f} s wall"
+              + (f", load average {load0} at the start and {_loadavg()} at the end" if run_cpu else "")
+              + ". Random weights in the real architectures.\n")
     assumptions = (
         "Assumptions of the estimate (`synthaug_utils.paper_cost`): the paper's 458,920 synthetic images split by method "
         "as the authors' released F17k-9 images (manrai/synthetic-derm `huggingface/folder_counts.csv`: 9.1% inpaint, "
