@@ -30,8 +30,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthaug_utils import generation as gen  # noqa: E402
-from synthaug_utils.config import PACKAGE_DIR, load_profile  # noqa: E402
+from synthaug_utils.diffusion import generation as gen  # noqa: E402
+from synthaug_utils.core.config import PACKAGE_DIR, load_profile  # noqa: E402
 
 SD_CONFIGS = PACKAGE_DIR / "resources" / "sd_configs"
 
@@ -114,7 +114,7 @@ def sd_cpu_rows(px: int) -> list[dict]:
 def _sd_pipeline(name: str, dtype, device):
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
-    from synthaug_utils import demo_generator as dg
+    from synthaug_utils.diffusion import demo_generator as dg
 
     unet, vae, text, sched = _sd_modules(name, dtype, device)
     tok_dir = Path(__import__("tempfile").mkdtemp()) / "tok"

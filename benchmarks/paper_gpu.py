@@ -4,12 +4,12 @@ Random weights in the real architectures, built offline (nothing is downloaded):
 
 - text-to-image: Stable Diffusion 2.1-base (configs in ``synthaug_utils/resources/sd_configs``,
   pipelines built by ``benchmarks/generation.py``'s helpers with the project tokenizer), 512 px,
-  50 DPM-Solver steps, guidance 3, through :func:`synthaug_utils.generation.run_text2image`;
+  50 DPM-Solver steps, guidance 3, through :func:`synthaug_utils.diffusion.generation.run_text2image`;
 - inpaint (SD 1.5-inpainting, 9-channel UNet, centre mask, strength 0.97) and in-then-outpaint
-  (then the outer mask at strength 0.95) through :func:`~synthaug_utils.generation.run_inpaint`;
-  settings from the paper profile (:func:`~synthaug_utils.generation.generation_settings`:
+  (then the outer mask at strength 0.95) through :func:`~synthaug_utils.diffusion.generation.run_inpaint`;
+  settings from the paper profile (:func:`~synthaug_utils.diffusion.generation.generation_settings`:
   fp16, batch 16 on the GPU);
-- DreamBooth: the loop body of :func:`synthaug_utils.dreambooth.finetune` (its augmenter, its
+- DreamBooth: the loop body of :func:`synthaug_utils.diffusion.dreambooth.finetune` (its augmenter, its
   ``_loss``, AdamW with its settings, grad-norm clip) at 512 px, batch 4, fp32 (the paper
   profile's ``mixed_precision='no'``): optimiser steps/s. ``finetune`` itself is not called
   because it loads and saves multi-GB model folders around the steps;
@@ -26,7 +26,7 @@ those rows read ``missing: needs a CUDA GPU`` and the same stages run on the CPU
 repetition so that the table always has numbers: one guided UNet step per SD pipeline at
 512 px (timed inside the pipeline call, extrapolated to 50 steps; the CPU's fastest precision,
 bf16 autocast where it has native bf16), one DreamBooth step at batch 1, two classifier batches
-of 8, one CLIP batch. The estimate (``synthaug_utils.paper_cost``) uses the GPU rows when any
+of 8, one CLIP batch. The estimate (``synthaug_utils.analysis.paper_cost``) uses the GPU rows when any
 exists, else the CPU rows ("CPU-hours on this machine").
 
 Writes ``paper_gpu_results.md`` and ``paper_gpu_results.csv`` beside this script (or in ``--out``).
@@ -56,9 +56,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synthaug_utils import generation as gen  # noqa: E402
-from synthaug_utils import paper_cost as pc  # noqa: E402
-from synthaug_utils.config import load_profile  # noqa: E402
+from synthaug_utils.diffusion import generation as gen  # noqa: E402
+from synthaug_utils.analysis import paper_cost as pc  # noqa: E402
+from synthaug_utils.core.config import load_profile  # noqa: E402
 
 SD = {"sd21_base": "SD 2.1-base", "sd15_inpaint": "SD 1.5-inpainting"}
 CLASSIFIER_BATCHES = (8, 32, 64, 128)  # what the batch rule gives over the paper grids (paper_cost.paper_trials)
@@ -195,7 +195,7 @@ def make_pipeline(bench, name: str, dtype, device: str, modules=None):
     """A StableDiffusion(Inpaint)Pipeline of the SD architecture ``name`` with random weights (or ``modules``)."""
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
-    from synthaug_utils import demo_generator as dg
+    from synthaug_utils.diffusion import demo_generator as dg
 
     unet, vae, text, sched = modules or bench._sd_modules(name, dtype, device)
     tok_dir = Path(tempfile.mkdtemp(prefix="paper-gpu-tok-"))
@@ -331,7 +331,7 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
     """Optimiser steps/s of ``dreambooth.finetune``'s loop body (same augmenter, loss, AdamW, clip)."""
     from diffusers import DDPMScheduler
 
-    from synthaug_utils import dreambooth as db
+    from synthaug_utils.diffusion import dreambooth as db
 
     unet, vae, text_encoder, tokenizer, sched_config = modules
     settings = db.dreambooth_settings(load_profile("paper"), device=device, batch_size=batch)
@@ -389,7 +389,7 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
 
 
 def _sched_config(name: str) -> dict:
-    from synthaug_utils.config import PACKAGE_DIR
+    from synthaug_utils.core.config import PACKAGE_DIR
 
     return json.loads((PACKAGE_DIR / "resources" / "sd_configs" / name / "scheduler" / "scheduler_config.json").read_text())
 
@@ -465,7 +465,7 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
                     arch: str = "efficientnet_v2_m") -> list[dict]:
     import torchvision
 
-    from synthaug_utils import training as tr
+    from synthaug_utils.classifier import training as tr
 
     cuda = device == "cuda" if full is None else full
     kind = "cuda" if device == "cuda" else "cpu"
@@ -553,7 +553,7 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
 def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None = None) -> list[dict]:
     import open_clip
 
-    from synthaug_utils import embeddings as emb
+    from synthaug_utils.analysis import embeddings as emb
 
     cuda = device == "cuda" if full is None else full
     kind = "cuda" if device == "cuda" else "cpu"
@@ -683,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
               f"`python benchmarks/paper_gpu.py {' '.join(argv if argv is not None else sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}, "
               f"{label}, torch {torch.__version__}, {wall:.0f} s wall. Random weights in the real architectures.\n")
     assumptions = (
-        "Assumptions of the estimate (`synthaug_utils.paper_cost`): the paper's 458,920 synthetic images split by method "
+        "Assumptions of the estimate (`synthaug_utils.analysis.paper_cost`): the paper's 458,920 synthetic images split by method "
         "as the authors' released F17k-9 images (manrai/synthetic-derm `huggingface/folder_counts.csv`: 9.1% inpaint, "
         "9.1% in-then-outpaint, 81.8% text-to-image; no subset of the released ~1M sums to 458,920); in-then-outpaint "
         "charged its outpainting pass only (its inpainting stage is an inpaint-method image); DreamBooth: 9 text-to-image "

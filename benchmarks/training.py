@@ -37,10 +37,10 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthaug_utils.backbones import normalisation  # noqa: E402
-from synthaug_utils.config import load_profile  # noqa: E402
-from synthaug_utils.data import load_image, load_splits, training_subset  # noqa: E402
-from synthaug_utils.training import (  # noqa: E402
+from synthaug_utils.core.backbones import normalisation  # noqa: E402
+from synthaug_utils.core.config import load_profile  # noqa: E402
+from synthaug_utils.data.datasets import load_image, load_splits, training_subset  # noqa: E402
+from synthaug_utils.classifier.training import (  # noqa: E402
     FeatureCache,
     Recipe,
     build_dataloaders,

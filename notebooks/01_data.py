@@ -31,8 +31,9 @@ executor = None
 # %%
 from myst_nb import glue
 
-from synthaug_utils import data, plots
-from synthaug_utils.config import has_input, input_keys, load_profile
+from synthaug_utils.data import datasets as data
+from synthaug_utils.presentation import plots
+from synthaug_utils.core.config import has_input, input_keys, load_profile
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
@@ -60,7 +61,7 @@ glue("profile_name", P.name, display=False)
 # ```{admonition} What these images are
 # :class: warning
 # On the `demo` and `smoke` profiles every image on this page is drawn by the project's
-# own code (`synthaug_utils.demo_world`): a synthetic stand-in world whose classes carry
+# own code (`synthaug_utils.data.world`): a synthetic stand-in world whose classes carry
 # the F17k-9 label names. They are not photographs of patients, and results on them are
 # results about that stand-in world, not medical findings.
 # ```
@@ -111,8 +112,8 @@ else:
 # below 95%, so that synthetic data has room to help.
 
 # %%
-from synthaug_utils import analysis
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.presentation.book import glue_values
 
 curve = analysis.chapter_results("learning-curve", P, store=store, executor=executor)
 lc = analysis.learning_curve_table(curve.frame, curve.predictions)

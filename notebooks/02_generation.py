@@ -36,8 +36,11 @@ import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from synthaug_utils import data, dreambooth, generation, plots
-from synthaug_utils.config import check_ready, load_profile
+from synthaug_utils.data import datasets as data
+from synthaug_utils.diffusion import dreambooth
+from synthaug_utils.diffusion import generation
+from synthaug_utils.presentation import plots
+from synthaug_utils.core.config import check_ready, load_profile
 
 P = load_profile(profile, config, overrides)
 if not P.is_embedded:
@@ -201,7 +204,7 @@ fig = plots.plot_sample_grid(cells, sorted(splits.labels), columns, note)
 # (encode, decode) and scored the same way.
 
 # %%
-from synthaug_utils import quality
+from synthaug_utils.analysis import quality
 
 
 def array(paths):

@@ -31,8 +31,9 @@ faithful_n_real = None  # ... and these n real per class (None: the grid setting
 # %%
 from myst_nb import glue
 
-from synthaug_utils import analysis, plots
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
 chapter = analysis.chapter_results("fig3", profile, config, overrides, store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note

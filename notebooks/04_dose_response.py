@@ -25,8 +25,9 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils import analysis, plots
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
 chapter = analysis.chapter_results("fig4", profile, config, overrides, store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings

@@ -26,8 +26,9 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils import analysis, plots
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
 chapter = analysis.chapter_results("fig5", profile, config, overrides, store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note

@@ -39,11 +39,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from synthaug_utils import analysis, plots, quality
-from synthaug_utils.book import glue_values
-from synthaug_utils.config import load_profile
-from synthaug_utils.data import load_image_array
-from synthaug_utils.embeddings import embed_images
+from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.presentation import plots
+from synthaug_utils.analysis import quality
+from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.core.config import load_profile
+from synthaug_utils.data.datasets import load_image_array
+from synthaug_utils.analysis.embeddings import embed_images
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images

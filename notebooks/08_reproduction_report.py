@@ -29,10 +29,10 @@ executor = None
 # %%
 import pandas as pd
 
-from synthaug_utils import analysis
-from synthaug_utils.book import glue_values
-from synthaug_utils.config import grid_available, load_profile
-from synthaug_utils.paper import paper_values
+from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.core.config import grid_available, load_profile
+from synthaug_utils.analysis.paper import paper_values
 
 P = load_profile(profile, config, overrides)
 table_of = {"3": ("fig3", analysis.fig3_table), "4": ("fig4", analysis.fig4_table), "5": ("fig5", analysis.fig5_table)}

@@ -17,11 +17,11 @@ import sys
 
 # module path -> subcommand names it registers (kept here so --help needs no heavy import)
 _SUBCOMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "synthaug_utils.data": ("data",),
-    "synthaug_utils.generation": ("generate", "dreambooth", "pretrain-generator"),
-    "synthaug_utils.experiments": ("trial", "run"),
-    "synthaug_utils.book": ("book",),
-    "synthaug_utils.rehearsal": ("rehearse",),
+    "synthaug_utils.data.datasets": ("data",),
+    "synthaug_utils.diffusion.generation": ("generate", "dreambooth", "pretrain-generator"),
+    "synthaug_utils.experiments.trials": ("trial", "run"),
+    "synthaug_utils.presentation.book": ("book",),
+    "synthaug_utils.rehearsal.run": ("rehearse",),
 }
 
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from synthaug_utils.errors import UserFacingError
+    from synthaug_utils.core.errors import UserFacingError
 
     try:
         from synthaug_utils.cli_checks import check_args

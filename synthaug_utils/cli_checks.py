@@ -10,7 +10,7 @@ subcommand gets its checks by naming an argument like the others do:
 - ``out``, ``store``, ``root``: an output folder (an existing file, or a path below
   one, is refused; so is a folder that cannot be created or written);
 - ``manifest``: a synthetic-set folder or ``manifest.csv`` that exists;
-- ``executor``: one of the accepted forms (:func:`synthaug_utils.experiments.parse_executor`);
+- ``executor``: one of the accepted forms (:func:`synthaug_utils.experiments.trials.parse_executor`);
   nothing is contacted here;
 - counts and seeds (:data:`MINIMUM`): integers at or above a minimum.
 
@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from synthaug_utils.errors import UserFacingError
+from synthaug_utils.core.errors import UserFacingError
 
 
 class UsageError(UserFacingError, ValueError):
@@ -49,7 +49,7 @@ def option(name: str) -> str:
 
 def parse_overrides(text: str | None, name: str = "--overrides") -> dict | None:
     """The JSON object of ``--overrides`` (None when not given), with its fields checked
-    (:func:`synthaug_utils.config.check_overrides`); UsageError naming the value otherwise."""
+    (:func:`synthaug_utils.core.config.check_overrides`); UsageError naming the value otherwise."""
     if text is None or text == "":
         return None
     try:
@@ -59,7 +59,7 @@ def parse_overrides(text: str | None, name: str = "--overrides") -> dict | None:
             f"{name} {text!r} is not valid JSON ({exc.msg} at character {exc.pos + 1}); "
             f"give a JSON object of profile fields, e.g. '{{\"seeds\": [0, 1]}}'"
         ) from None
-    from synthaug_utils.config import check_overrides
+    from synthaug_utils.core.config import check_overrides
 
     check_overrides(value, where=f"{name} {text!r}")
     return value
@@ -81,7 +81,7 @@ def check_output_folder(value: str, name: str) -> None:
 
 def check_manifest(value: str, name: str = "--manifest") -> None:
     """Refuse a synthetic-set manifest (folder with manifest.csv, or the CSV) that does not exist."""
-    from synthaug_utils.experiments import manifest_file
+    from synthaug_utils.experiments.trials import manifest_file
 
     csv = manifest_file(Path(value).expanduser())
     if not csv.is_file():
@@ -102,25 +102,25 @@ def check_grid_settings(profile) -> None:
     """Refuse ``grids`` overrides that name an unknown grid or an unknown setting of a known grid."""
     if not profile.grids:
         return
-    from synthaug_utils import experiments
+    from synthaug_utils.experiments import trials as experiments
 
     names = sorted(experiments.GRIDS) + ["dreambooth", "generation", "generation-chapter"]
     for grid, settings in profile.grids.items():
         if grid not in names:
             raise UsageError(f"overrides: grids.{grid} is not a grid; grids: {names}")
         if grid == "generation-chapter":
-            from synthaug_utils.config import PROFILES
+            from synthaug_utils.core.config import PROFILES
 
             known = set(PROFILES["demo"]().grids["generation-chapter"])
             unknown = sorted(set(settings) - known)
             if unknown:
                 raise UsageError(f"overrides: grids.{grid} has unknown setting(s) {unknown}; known: {sorted(known)}")
         elif grid == "generation":
-            from synthaug_utils.generation import generation_settings
+            from synthaug_utils.diffusion.generation import generation_settings
 
             generation_settings(profile)
         elif grid == "dreambooth":
-            from synthaug_utils.dreambooth import dreambooth_settings
+            from synthaug_utils.diffusion.dreambooth import dreambooth_settings
 
             dreambooth_settings(profile)
         else:
@@ -139,7 +139,7 @@ def check_args(args) -> None:
     if values.get("connect_timeout") is not None and not values["connect_timeout"] > 0:
         raise UsageError(f"--connect-timeout {values['connect_timeout']}: must be a number of seconds > 0")
     if values.get("executor") is not None:
-        from synthaug_utils.experiments import parse_executor
+        from synthaug_utils.experiments.trials import parse_executor
 
         try:
             parse_executor(values["executor"], name="--executor")
@@ -152,7 +152,7 @@ def check_args(args) -> None:
         check_manifest(values["manifest"])
     overrides = parse_overrides(values["overrides"]) if isinstance(values.get("overrides"), str) else None
     if "profile" in values:
-        from synthaug_utils.config import PROFILES, load_profile
+        from synthaug_utils.core.config import PROFILES, load_profile
 
         if values["profile"] not in PROFILES:
             raise UsageError(f"--profile {values['profile']!r} is not a profile; choose one of {sorted(PROFILES)}")

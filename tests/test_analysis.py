@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthaug_utils import analysis, plots
+from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.presentation import plots
 
 
 def _planted(acc_by_arm: dict, seeds=(0, 1, 2), n_images=200, seed=0):

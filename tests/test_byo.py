@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils import config, data
-from synthaug_utils.errors import DataError, MissingImagesError
+from synthaug_utils.core import config
+from synthaug_utils.data import datasets as data
+from synthaug_utils.core.errors import DataError, MissingImagesError
 
 SIZES = [(30, 20), (17, 41), (64, 64), (25, 25)]
 

@@ -32,7 +32,7 @@ import pytest
 from PIL import Image
 
 from synthaug_utils.cli import main
-from synthaug_utils.config import PAPER_LOCATIONS, load_profile
+from synthaug_utils.core.config import PAPER_LOCATIONS, load_profile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,8 +46,8 @@ class WorkStarted(Exception):
 def world(tmp_path_factory):
     """A cache of this module's own (kept small, so that it can be hashed for every row): the smoke
     world, its splits and a results store holding one result."""
-    from synthaug_utils import experiments
-    from synthaug_utils.data import load_splits
+    from synthaug_utils.experiments import trials as experiments
+    from synthaug_utils.data.datasets import load_splits
 
     cache = tmp_path_factory.mktemp("cli-errors-cache")
     with pytest.MonkeyPatch.context() as mp:
@@ -70,14 +70,14 @@ def no_work(monkeypatch):
         raise WorkStarted("work started although the input is bad")
 
     for target in (
-        "synthaug_utils.book._execute_chapters",
-        "synthaug_utils.book.build_html",
-        "synthaug_utils.training.train_and_evaluate",
-        "synthaug_utils.experiments.profile_synthetic_set",
-        "synthaug_utils.experiments.DaskExecutor",
-        "synthaug_utils.generation.generate",
-        "synthaug_utils.dreambooth.finetune_for_profile",
-        "synthaug_utils.demo_generator.pretrain_demo_generator",
+        "synthaug_utils.presentation.book._execute_chapters",
+        "synthaug_utils.presentation.book.build_html",
+        "synthaug_utils.classifier.training.train_and_evaluate",
+        "synthaug_utils.experiments.trials.profile_synthetic_set",
+        "synthaug_utils.experiments.trials.DaskExecutor",
+        "synthaug_utils.diffusion.generation.generate",
+        "synthaug_utils.diffusion.dreambooth.finetune_for_profile",
+        "synthaug_utils.diffusion.demo_generator.pretrain_demo_generator",
     ):
         monkeypatch.setattr(target, stub)
 
@@ -85,7 +85,7 @@ def no_work(monkeypatch):
 def snapshot(*folders: Path) -> dict[str, tuple]:
     """Every file and folder under ``folders``: (kind, size, mtime_ns, sha256). The image-check record
     (data.IMAGE_CHECK_FILE) is left out: it remembers files that decoded, not computed results."""
-    from synthaug_utils.data import IMAGE_CHECK_FILE
+    from synthaug_utils.data.datasets import IMAGE_CHECK_FILE
 
     out = {}
     for folder in folders:
@@ -187,7 +187,7 @@ class Inputs:
 
     def trial_sources(self) -> pd.DataFrame:
         """The real images of ``synthaug trial --profile smoke --n-real 1`` (seed 0)."""
-        from synthaug_utils.data import training_subset
+        from synthaug_utils.data.datasets import training_subset
 
         return training_subset(self.world["splits"], 1, 0)
 
@@ -335,7 +335,7 @@ def test_a_bug_still_shows_its_traceback(monkeypatch):
 
 
 def test_executor_forms():
-    from synthaug_utils.experiments import SpecError, parse_executor
+    from synthaug_utils.experiments.trials import SpecError, parse_executor
 
     assert parse_executor(None) == ("inprocess", None) and parse_executor("inprocess") == ("inprocess", None)
     assert parse_executor("dask-local") == ("local", 2) and parse_executor("dask-local:3") == ("local", 3)
@@ -353,7 +353,7 @@ def test_book_kernels_start_without_their_tcp_warning(tmp_path, capfd):
     import nbformat
     import papermill
 
-    from synthaug_utils.book import KERNEL_ARGS
+    from synthaug_utils.presentation.book import KERNEL_ARGS
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import warnings; warnings.warn('a warning of the chapter'); print('ran')")]

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils import data
-from synthaug_utils.errors import DataError, LeakageError, MissingImagesError
+from synthaug_utils.data import datasets as data
+from synthaug_utils.core.errors import DataError, LeakageError, MissingImagesError
 
 PAPER_F17K9_COUNTS = {  # clean training pool per label in the authors' split file
     "psoriasis": 584, "squamous cell carcinoma": 440, "lichen planus": 412, "basal cell carcinoma": 406,

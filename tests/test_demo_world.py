@@ -3,8 +3,9 @@ import hashlib
 
 import numpy as np
 
-from synthaug_utils import data, demo_world
-from synthaug_utils.config import DemoWorldSpec
+from synthaug_utils.data import datasets as data
+from synthaug_utils.data import world as demo_world
+from synthaug_utils.core.config import DemoWorldSpec
 
 
 def _digest(folder):
@@ -61,7 +62,7 @@ def test_skin_colour_follows_the_type():
 
 
 def test_drawing_in_worker_processes_gives_the_same_bytes(tmp_path):
-    from synthaug_utils import demo_world
+    from synthaug_utils.data import world as demo_world
 
     spec = DemoWorldSpec(train_pool_per_class=20, test_per_class=3, pretrain_per_class=2, ddi_total=210)
 

@@ -1,4 +1,4 @@
-"""Tests of synthaug_utils.experiments: specs, synthetic rows and the leakage guard, the results store
+"""Tests of synthaug_utils.experiments.trials: specs, synthetic rows and the leakage guard, the results store
 (atomic writes under SIGKILL, skip on rerun), named grids, the CLI and the Dask executor.
 
 Real trials run on the smoke profile in fast mode at 32 px for one or two epochs; store
@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils.errors import DataError, LeakageError, MissingModelError
-from synthaug_utils.experiments import (
+from synthaug_utils.core.errors import DataError, LeakageError, MissingModelError
+from synthaug_utils.experiments.trials import (
     ResultsStore,
     SpecError,
     TrialSpec,
@@ -45,8 +45,8 @@ def smoke():
     import torch
 
     torch.set_num_threads(1)
-    from synthaug_utils.config import load_profile
-    from synthaug_utils.data import load_splits
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.data.datasets import load_splits
 
     profile = load_profile("smoke")
     return profile, load_splits(profile)
@@ -177,7 +177,7 @@ def test_trial_with_synthetic_images_records_manifest_hash(smoke, tmp_path):
 
 
 def test_prepare_asks_generation_only_for_the_indices_trials_need(smoke, monkeypatch):
-    import synthaug_utils.experiments as ex
+    import synthaug_utils.experiments.trials as ex
 
     profile, _ = smoke
     calls = []
@@ -212,8 +212,8 @@ CHILD = textwrap.dedent(
     import json, os, sys, time
     sys.path.insert(0, {tests!r})
     from test_experiments import fake_result
-    import synthaug_utils.experiments as ex
-    from synthaug_utils.config import load_profile
+    import synthaug_utils.experiments.trials as ex
+    from synthaug_utils.core.config import load_profile
 
     mode, store, marker = sys.argv[1], sys.argv[2], sys.argv[3]
     profile = load_profile("smoke")
@@ -310,7 +310,7 @@ def test_named_grids_follow_the_protocol(smoke):
 
 
 def test_mode_gap_pairs_fast_and_faithful_twins(smoke):
-    from synthaug_utils.experiments import faithful_twins, mode_gap, tidy_row
+    from synthaug_utils.experiments.trials import faithful_twins, mode_gap, tidy_row
 
     profile, _ = smoke
     fast = [tiny(profile, seed=s, transforms=True, views=2) for s in (0, 1)] + [tiny(profile, seed=2, n_real=1)]

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from synthaug_utils import demo_generator as dg
-from synthaug_utils import generation as gen
-from synthaug_utils.errors import DataError, LeakageError, MissingModelError
+from synthaug_utils.diffusion import demo_generator as dg
+from synthaug_utils.diffusion import generation as gen
+from synthaug_utils.core.errors import DataError, LeakageError, MissingModelError
 
 RES = 32
 TINY = dg.DemoArchitecture(
@@ -69,7 +69,7 @@ def tiny_resolver(models):
 
 
 def make_splits(train: pd.DataFrame, val_ids=("val0",), test_ids=("test0",)):
-    from synthaug_utils.data import SplitTables
+    from synthaug_utils.data.datasets import SplitTables
 
     def table(ids, split):
         return pd.DataFrame({"image_id": list(ids), "path": "", "label": "psoriasis", "fst": 1, "split": split})
@@ -310,7 +310,7 @@ def test_released_webdataset_shards_become_a_manifest(tmp_path, sources):
 def test_dreambooth_finetunes_the_unet_only_and_refuses_evaluation_images(tiny_models, sources, tmp_path):
     from safetensors.torch import load_file
 
-    from synthaug_utils import dreambooth as db
+    from synthaug_utils.diffusion import dreambooth as db
 
     settings = db.DreamBoothSettings(resolution=RES, batch_size=2, learning_rate=1e-3, epochs=1, seed=3)
     splits = make_splits(sources)
@@ -334,8 +334,8 @@ def test_dreambooth_finetunes_the_unet_only_and_refuses_evaluation_images(tiny_m
 
 
 def test_profile_settings(smoke_profile):
-    from synthaug_utils import dreambooth as db
-    from synthaug_utils.config import load_profile
+    from synthaug_utils.diffusion import dreambooth as db
+    from synthaug_utils.core.config import load_profile
 
     paper = load_profile("paper")
     s = gen.generation_settings(paper)
@@ -376,7 +376,7 @@ def test_demo_generator_pretrains_into_loadable_pipelines(smoke_profile, tmp_pat
 
 
 def test_dreambooth_prior_preservation_draws_class_images(tiny_models, sources, tmp_path):
-    from synthaug_utils import dreambooth as db
+    from synthaug_utils.diffusion import dreambooth as db
 
     settings = db.DreamBoothSettings(resolution=RES, batch_size=2, learning_rate=1e-3, epochs=1, prior_preservation=True,
                                      num_class_images=3, seed=1)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageFile
 
-from synthaug_utils import data
-from synthaug_utils.errors import MissingImagesError, UserFacingError
+from synthaug_utils.data import datasets as data
+from synthaug_utils.core.errors import MissingImagesError, UserFacingError
 
 
 def _rgb(path):
@@ -18,7 +18,7 @@ def _rgb(path):
 def test_demo_world_pngs_give_the_same_pixels_through_every_reader(smoke_profile):
     from fastai.vision.all import PILImage, Resize
 
-    from synthaug_utils import training
+    from synthaug_utils.classifier import training
 
     splits = data.load_splits(smoke_profile, "main", 0)
     ddi = data.load_splits(smoke_profile, "ddi", 0)
@@ -79,7 +79,7 @@ def test_transparent_pixels_are_composited_on_white(tmp_path):
     assert all(abs(int(v) - 127) <= 1 for v in out[0, 2])
     assert out[1, 0].tolist() == [200, 100, 50]
     # the training reader and the resizing loader agree with open_rgb
-    from synthaug_utils import training
+    from synthaug_utils.classifier import training
 
     row = next(pd.DataFrame({"path": [str(tmp_path / "alpha.png")]}).itertuples(index=False))
     assert np.array_equal(np.asarray(training.read_item_image(row)), out)

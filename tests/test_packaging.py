@@ -38,7 +38,7 @@ def test_console_script_and_ci_use_the_readme_test_command():
 def test_book_config_renders_executed_notebooks_only():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["execute"]["execute_notebooks"] == "off"
-    from synthaug_utils.book import chapter_names
+    from synthaug_utils.presentation.book import chapter_names
 
     files = chapter_names(ROOT / "_toc.yml")
     assert len(files) >= 8

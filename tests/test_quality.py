@@ -1,4 +1,4 @@
-"""Synthetic-set quality metrics on planted cases (synthaug_utils.quality)."""
+"""Synthetic-set quality metrics on planted cases (synthaug_utils.analysis.quality)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import linalg
 
-from synthaug_utils import quality
+from synthaug_utils.analysis import quality
 
 D = 16
 

@@ -15,9 +15,9 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from synthaug_utils import rehearsal_world as rw
-from synthaug_utils.config import PAPER_LOCATIONS, load_profile, missing_resources
-from synthaug_utils.demo_world import DERM9_LABELS
+from synthaug_utils.rehearsal import world as rw
+from synthaug_utils.core.config import PAPER_LOCATIONS, load_profile, missing_resources
+from synthaug_utils.data.world import DERM9_LABELS
 
 F17K_COLUMNS = [
     "md5hash", "fitzpatrick_scale", "fitzpatrick_centaur", "label", "nine_partition_label",
@@ -128,7 +128,7 @@ def test_shipped_selection_shape():
 
 
 def test_read_f17k_reads_the_world_with_all_nine_labels(world):
-    from synthaug_utils.data import read_f17k
+    from synthaug_utils.data.datasets import read_f17k
 
     loc = world.locations
     tables = read_f17k(loc["f17k_metadata"], loc["f17k_splits"], loc["f17k_images"])
@@ -189,7 +189,7 @@ def test_exif_rotated_images_are_upright_after_the_orientation(world):
 
 # ----------------------------------------------------------------------------- DDI
 def test_ddi_metadata_format_bins_and_classes(world):
-    from synthaug_utils.data import read_ddi
+    from synthaug_utils.data.datasets import read_ddi
 
     path = Path(world.locations["ddi_metadata"])
     raw = _rows(path.read_text())
@@ -237,7 +237,7 @@ def test_byo_folders_mixed_formats_and_table(world):
 
 
 def test_read_byo_reads_folders_and_table(world):
-    from synthaug_utils.data import read_byo
+    from synthaug_utils.data.datasets import read_byo
 
     for source in (world.byo_folders, world.byo_table):
         tables = read_byo(source, test_per_label=2)
@@ -256,11 +256,11 @@ def test_ddi_byo_table(world):
 
 
 def test_ddi_byo_table_reads_as_a_binary_dataset(world):
-    from synthaug_utils import data
+    from synthaug_utils.data import datasets as data
 
     read_binary = getattr(data, "read_byo_binary", None)
     if read_binary is None:
-        pytest.skip("synthaug_utils.data has no bring-your-own binary reader")
+        pytest.skip("synthaug_utils.data.datasets has no bring-your-own binary reader")
     tables = read_binary(world.ddi_byo_table, per_bin=2)
     assert tables.labels == ["benign", "malignant"]
     assert set(tables.pool.fst) == {12, 34, 56}
@@ -308,7 +308,7 @@ def test_sd_folders_are_real_pipeline_folders(world):
 def test_sd_folders_load_with_the_project_loader_and_generate(world):
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
-    from synthaug_utils import generation as gen
+    from synthaug_utils.diffusion import generation as gen
 
     settings = gen.GenerationSettings(steps=2, resolution=64, batch_size=4)
     t2i = gen.load_pipeline(world.locations["sd_text2image"], "text2image", settings)
@@ -329,8 +329,8 @@ def test_sd_folders_load_with_the_project_loader_and_generate(world):
 
 
 def test_tokenizer_has_every_prompt_word_and_splits_new_words(world):
-    from synthaug_utils.demo_generator import load_tokenizer
-    from synthaug_utils.generation import prompt_for
+    from synthaug_utils.diffusion.demo_generator import load_tokenizer
+    from synthaug_utils.diffusion.generation import prompt_for
 
     tok = load_tokenizer(Path(world.locations["sd_text2image"]) / "tokenizer")
     assert tok.model_max_length == 77
@@ -345,7 +345,7 @@ def test_tokenizer_has_every_prompt_word_and_splits_new_words(world):
 def test_classifier_weights_load_through_create_classifier_net(world):
     import torchvision
 
-    from synthaug_utils.backbones import create_classifier_net
+    from synthaug_utils.core.backbones import create_classifier_net
 
     path = Path(world.locations["classifier_weights"])
     assert path.name == Path(torchvision.models.get_model_weights("efficientnet_b0").DEFAULT.url).name
@@ -359,7 +359,7 @@ def test_classifier_weights_load_through_create_classifier_net(world):
 
 def test_efficientnet_v2_m_weights_file_loads(tmp_path):
     """The paper's classifier architecture, under the file name the paper profile's default names."""
-    from synthaug_utils.backbones import EFFNETV2M_FILE, create_classifier_net
+    from synthaug_utils.core.backbones import EFFNETV2M_FILE, create_classifier_net
 
     path = rw.write_classifier_weights(tmp_path, "efficientnet_v2_m")
     assert path.name == EFFNETV2M_FILE
@@ -369,7 +369,7 @@ def test_efficientnet_v2_m_weights_file_loads(tmp_path):
 
 
 def test_open_clip_checkpoint_loads_through_the_embedding_path(world):
-    from synthaug_utils import embeddings as emb
+    from synthaug_utils.analysis import embeddings as emb
 
     profile = load_profile("paper")
     weights = world.locations["clip_weights"]

@@ -4,7 +4,7 @@ One code path serves every model size: diffusers' ``StableDiffusionPipeline`` (t
 and ``StableDiffusionInpaintPipeline`` (the masked methods) with a DPMSolverMultistep
 scheduler, loaded from a Hugging Face id (offline, from the local cache), a local
 diffusers folder, or a ``demo://`` id (the embedded demo generator,
-:mod:`synthaug_utils.demo_generator`). Settings follow ``shared/PROTOCOL.md``
+:mod:`synthaug_utils.diffusion.demo_generator`). Settings follow ``shared/PROTOCOL.md``
 ("Generation"); every one is a field of :class:`GenerationSettings`.
 
 Methods (``METHODS``) and their masks (True = pixels the model repaints):
@@ -24,7 +24,7 @@ batch size or order. Images are written under a temporary name and renamed; a re
 skips images already on disk and valid, so an interrupted run resumes. Every run
 writes ``manifest.csv`` (columns :data:`MANIFEST_COLUMNS`) atomically; training reads
 synthetic images only through :func:`read_manifest`. Sources that are validation or
-test images are refused (:func:`synthaug_utils.data.assert_no_leakage`).
+test images are refused (:func:`synthaug_utils.data.datasets.assert_no_leakage`).
 
 The authors' released synthetic images (WebDataset tar shards) become a manifest with
 :func:`manifest_from_webdataset`.
@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from synthaug_utils.config import Profile, cache_dir, load_profile
-from synthaug_utils.errors import DataError, MissingModelError, UserFacingError
+from synthaug_utils.core.config import Profile, cache_dir, load_profile
+from synthaug_utils.core.errors import DataError, MissingModelError, UserFacingError
 
 METHODS = ("text-to-image", "inpaint", "outpaint", "in-then-outpaint")
 VARIANTS = ("pretrained", "dreambooth")
@@ -244,12 +244,12 @@ def model_folder(model_id: str, profile: Profile | None = None) -> Path:
     Raises MissingModelError naming the model and how to supply it.
     """
     if str(model_id).startswith("demo://"):
-        from synthaug_utils.config import shipped_demo_model
+        from synthaug_utils.core.config import shipped_demo_model
 
         shipped = shipped_demo_model(model_id)
         if shipped is not None:  # found without importing the generator (and torch)
             return shipped
-        from synthaug_utils.demo_generator import resolve_demo_model
+        from synthaug_utils.diffusion.demo_generator import resolve_demo_model
 
         return resolve_demo_model(model_id, profile)
     path = Path(str(model_id)).expanduser()
@@ -545,11 +545,11 @@ def read_manifest(path_or_folder: str | Path, splits=None, check_files: bool = F
     for column in ("guidance_scale", "strength"):
         table[column] = table[column].astype(float)
     if splits is not None:
-        from synthaug_utils.data import assert_no_leakage
+        from synthaug_utils.data.datasets import assert_no_leakage
 
         assert_no_leakage(table.source_id, splits, context=f"synthetic images of {path}")
     if check_files:
-        from synthaug_utils.errors import MissingImagesError
+        from synthaug_utils.core.errors import MissingImagesError
 
         absent = [p for p in table.path if not Path(p).is_file()]
         if absent:
@@ -681,12 +681,12 @@ def base_model_id(profile: Profile, kind: str) -> str:
 
 
 def _load_source(path: str, resolution: int) -> np.ndarray:
-    from synthaug_utils.data import load_image
+    from synthaug_utils.data.datasets import load_image
 
     try:
         return np.asarray(load_image(path, resolution))
     except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
-        from synthaug_utils.errors import MissingImagesError
+        from synthaug_utils.core.errors import MissingImagesError
 
         raise MissingImagesError(f"source image {path} is missing or unreadable ({exc})") from exc
 
@@ -768,7 +768,7 @@ def generate(
         raise UserFacingError("generate needs a profile or explicit settings")
     settings = settings or generation_settings(profile)
     if splits is not None:
-        from synthaug_utils.data import assert_no_leakage
+        from synthaug_utils.data.datasets import assert_no_leakage
 
         assert_no_leakage(sources.image_id.astype(str), splits, context=f"generation into {out_dir}")
     if resolve is None:
@@ -851,7 +851,7 @@ def ensure_synthetic_set(
         raise UserFacingError(f"unknown variant {variant!r}; choose from {list(VARIANTS)}")
     which = which or _which(profile, splits, sources)
     if splits is None:
-        from synthaug_utils.data import load_splits
+        from synthaug_utils.data.datasets import load_splits
 
         splits = load_splits(profile, which)
     settings = generation_settings(profile)
@@ -873,7 +873,7 @@ def model_resolver(profile: Profile, splits, which: str, progress: bool = True) 
         base = base_model_id(profile, kind)
         if variant == "pretrained":
             return base, model_folder(base, profile)
-        from synthaug_utils.dreambooth import ensure_dreambooth_model
+        from synthaug_utils.diffusion.dreambooth import ensure_dreambooth_model
 
         folder = ensure_dreambooth_model(profile, kind, grp, splits, progress=progress)
         return f"{base}+dreambooth:{splits.dataset}/{slug(grp)}", folder
@@ -896,7 +896,7 @@ def mask_fidelity(manifests: Mapping[tuple[str, str], pd.DataFrame], source_path
     """Mean absolute change (grey levels, 0-255) inside and outside the mask of each masked method's
     final images against their sources. ``manifests``: (method, variant) -> manifest rows;
     ``source_paths``: source image id -> path. One row per (method, variant, region)."""
-    from synthaug_utils.data import load_image
+    from synthaug_utils.data.datasets import load_image
 
     def load(path):
         return np.asarray(load_image(path, settings.resolution))
@@ -921,7 +921,7 @@ def raw_mask_fidelity(profile: Profile, sources: pd.DataFrame, settings: Generat
     image_id, label). Images are generated in memory with the manifest seeds, not stored."""
     import dataclasses
 
-    from synthaug_utils.data import load_image
+    from synthaug_utils.data.datasets import load_image
 
     raw = dataclasses.replace(settings, paste_unmasked=False)
     pipe = load_pipeline(profile.inpaint_model, "inpaint", raw, profile)
@@ -966,7 +966,7 @@ def vae_roundtrip(pipe, images: np.ndarray, batch_size: int = 256, cache_key: st
     """
     import torch
 
-    from synthaug_utils.files import array_cache_path, atomic_save_npy
+    from synthaug_utils.core.files import array_cache_path, atomic_save_npy
 
     images = np.asarray(images)
     path = None
@@ -1139,7 +1139,7 @@ def manifest_from_webdataset(
         if not len(table):
             raise DataError(f"no released images matched methods {list(methods)} / variants {list(variants)} in {len(files)} shard(s)")
         if splits is not None:
-            from synthaug_utils.data import assert_no_leakage
+            from synthaug_utils.data.datasets import assert_no_leakage
 
             assert_no_leakage(table.source_id, splits, context=f"released synthetic images from {files[0].parent}")
         table = table.sort_values(["variant", "method", "source_id", "order"]).reset_index(drop=True)
@@ -1181,7 +1181,7 @@ def _set_threads(args) -> None:
 
 
 def _cmd_generate(args) -> int:
-    from synthaug_utils.data import load_splits, training_subset
+    from synthaug_utils.data.datasets import load_splits, training_subset
 
     _set_threads(args)
     profile = load_profile(args.profile, config=args.config)
@@ -1207,8 +1207,8 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_dreambooth(args) -> int:
-    from synthaug_utils.data import load_splits
-    from synthaug_utils.dreambooth import finetune_for_profile
+    from synthaug_utils.data.datasets import load_splits
+    from synthaug_utils.diffusion.dreambooth import finetune_for_profile
 
     _set_threads(args)
     profile = load_profile(args.profile, config=args.config)
@@ -1226,7 +1226,7 @@ def _cmd_dreambooth(args) -> int:
 
 
 def _cmd_pretrain(args) -> int:
-    from synthaug_utils.demo_generator import cmd_pretrain
+    from synthaug_utils.diffusion.demo_generator import cmd_pretrain
 
     return cmd_pretrain(args)
 

@@ -1,6 +1,6 @@
 """``synthaug rehearse``: the paper profile, end to end, at miniature size on the CPU.
 
-:func:`rehearse` writes a miniature paper-format world (:mod:`synthaug_utils.rehearsal_world`:
+:func:`rehearse` writes a miniature paper-format world (:mod:`synthaug_utils.rehearsal.world`:
 real Fitzpatrick17k rows with project-drawn JPEGs, a DDI-format table, Stable Diffusion
 2.1-base and 1.5-inpainting architecture folders with random weights, a torchvision
 classifier checkpoint, an open_clip checkpoint), writes the config file a real user would
@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from synthaug_utils.errors import UserFacingError
+from synthaug_utils.core.errors import UserFacingError
 
 # Size overrides of the paper profile for the rehearsal (and nothing else: models, recipe,
 # statistics and code paths stay the paper's). Torchvision's EfficientNet-B0 stands in for
@@ -86,8 +86,8 @@ def rehearse(out: str | Path, byo: bool = True, jobs: int | None = None, force: 
     Returns a dict with the HTML folders and the seconds each stage took. The results store
     and caches live in ``out/cache`` (``SYNTHAUG_CACHE``), so the repository's cache is untouched.
     """
-    from synthaug_utils.book import build_book
-    from synthaug_utils.rehearsal_world import write_rehearsal_world
+    from synthaug_utils.presentation.book import build_book
+    from synthaug_utils.rehearsal.world import write_rehearsal_world
 
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():

@@ -4,7 +4,7 @@ Model names (``profile.embedding_model`` by default):
 
 ``demo-backbone``
     Pooled features (1280-d) of the ImageNet-pretrained EfficientNet-Lite0 from
-    :func:`synthaug_utils.backbones.create_feature_extractor`, at the profile's classifier
+    :func:`synthaug_utils.core.backbones.create_feature_extractor`, at the profile's classifier
     image size (64 px in the demo profile). Offline, always available.
 ``open_clip:ARCH/TAG``  (paper profile: ``open_clip:ViT-B-32/openai``, 512-d)
     An open_clip image encoder with its own preprocessing (224 px, bicubic, CLIP mean/std).
@@ -14,7 +14,7 @@ Model names (``profile.embedding_model`` by default):
     ``weights`` file loads any architecture open_clip knows.
 ``timm:NAME``
     Pooled features of a timm (or torchvision) model via
-    :func:`synthaug_utils.backbones.create_feature_extractor`; ``weights`` = a local
+    :func:`synthaug_utils.core.backbones.create_feature_extractor`; ``weights`` = a local
     checkpoint file (``timm:tf_efficientnet_lite0`` needs none).
 
 :func:`embed_images` returns ``float32`` arrays ``(N, D)`` with L2-normalised rows, in input
@@ -35,9 +35,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from synthaug_utils.config import Profile, cache_dir, load_profile
-from synthaug_utils.errors import MissingImagesError, MissingModelError
-from synthaug_utils.files import atomic_save_npy
+from synthaug_utils.core.config import Profile, cache_dir, load_profile
+from synthaug_utils.core.errors import MissingImagesError, MissingModelError
+from synthaug_utils.core.files import atomic_save_npy
 
 DEMO_BACKBONE = "demo-backbone"
 OPEN_CLIP_PREFIX = "open_clip:"
@@ -160,7 +160,7 @@ def resolve_model(
     name = model_name or prof.embedding_model
     size = int(image_size or prof.image_size)
     if name == DEMO_BACKBONE:
-        from synthaug_utils.config import LITE0_ARCH
+        from synthaug_utils.core.config import LITE0_ARCH
 
         return EmbeddingModelSpec(name, "demo", LITE0_ARCH, None, None, size)
     if name.startswith(TIMM_PREFIX):
@@ -197,7 +197,7 @@ def _backbone_embedder(spec: EmbeddingModelSpec, device: str) -> Embedder:
     import torch
     from torchvision import transforms
 
-    from synthaug_utils.backbones import create_feature_extractor, normalisation
+    from synthaug_utils.core.backbones import create_feature_extractor, normalisation
 
     weights = spec.weights if spec.kind == "timm" else None
     net = create_feature_extractor(spec.arch, pretrained=True, weights=weights).eval().to(device)
@@ -307,7 +307,7 @@ def _compute(embedder: Embedder, paths: Sequence[str], batch_size: int, progress
     import torch
     from tqdm.auto import tqdm
 
-    from synthaug_utils.data import open_rgb
+    from synthaug_utils.data.datasets import open_rgb
 
     out = []
     batches = range(0, len(paths), batch_size)

@@ -14,7 +14,7 @@ authors' code).
 
 Training images come from the training pool only: :func:`finetune` refuses validation
 and test images (LeakageError). The result is a diffusers pipeline folder that
-:func:`synthaug_utils.generation.load_pipeline` loads: the fine-tuned ``unet/`` plus the
+:func:`synthaug_utils.diffusion.generation.load_pipeline` loads: the fine-tuned ``unet/`` plus the
 base model's other components (linked when possible, else copied).
 
 Demo-profile parameters (documented, see :data:`PROFILE_DREAMBOOTH`): the demo model is
@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.config import Profile, cache_dir, load_profile
-from synthaug_utils.errors import DataError, UserFacingError
-from synthaug_utils.generation import (
+from synthaug_utils.core.config import Profile, cache_dir, load_profile
+from synthaug_utils.core.errors import DataError, UserFacingError
+from synthaug_utils.diffusion.generation import (
     base_model_id,
     folder_lock,
     quiet_loading,
@@ -169,7 +169,7 @@ def _embed(tokenizer, text_encoder, prompts: list[str]):
 def _class_images(base_text2image: str, settings: DreamBoothSettings, profile: Profile | None) -> np.ndarray:
     """Prior-preservation images: ``num_class_images`` samples of the class prompt from the base
     text-to-image model (cached), uint8 (N, res, res, 3)."""
-    from synthaug_utils.generation import derive_seed, generation_settings, load_pipeline, run_text2image, GenerationSettings
+    from synthaug_utils.diffusion.generation import derive_seed, generation_settings, load_pipeline, run_text2image, GenerationSettings
 
     folder = model_folder(base_text2image, profile)
     key = hashlib.sha256(f"{model_hash(folder)}|{settings.class_prompt}|{settings.resolution}|{settings.num_class_images}".encode()).hexdigest()[:12]
@@ -206,7 +206,7 @@ def _loss(unet, vae, noise_scheduler, pixels, cond, kind, gen, rng, latent_side)
     import torch
     import torch.nn.functional as F
 
-    from synthaug_utils.demo_generator import random_inpaint_masks
+    from synthaug_utils.diffusion.demo_generator import random_inpaint_masks
 
     x = pixels.float().div(127.5).sub(1.0).to(cond.device)
     with torch.no_grad():
@@ -246,7 +246,7 @@ def finetune(
     import torch
     from tqdm.auto import tqdm
 
-    from synthaug_utils.data import assert_no_leakage, load_image_array
+    from synthaug_utils.data.datasets import assert_no_leakage, load_image_array
 
     if kind not in KINDS:
         raise UserFacingError(f"kind={kind!r}: use one of {KINDS}")

@@ -7,7 +7,7 @@ the ``paper`` profile, in the real formats, at miniature size:
     ``fitzpatrick17k.csv`` and the authors' two clean split files holding a subset of *real*
     rows (real md5hash, labels and FST, every column verbatim; shipped in
     ``resources/rehearsal/``, see :func:`select_f17k_rows`), and ``images/{md5hash}.jpg``
-    drawn by the project (:mod:`synthaug_utils.demo_world` lesions, upscaled to non-square
+    drawn by the project (:mod:`synthaug_utils.data.world` lesions, upscaled to non-square
     sizes of 180-900 px; some greyscale, CMYK, EXIF-rotated and progressive JPEGs).
 ``ddi/``
     ``ddi_metadata.csv`` in DDI's format (generated rows, not DDI's) and ``images/{:06d}.png``.
@@ -42,7 +42,7 @@ from typing import Callable, Iterable
 import numpy as np
 from PIL import Image
 
-from synthaug_utils.config import PACKAGE_DIR, PAPER_LOCATIONS
+from synthaug_utils.core.config import PACKAGE_DIR, PAPER_LOCATIONS
 
 __all__ = [
     "RehearsalWorld",
@@ -230,7 +230,7 @@ def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) 
 def _style_for(label: str):
     """A demo-world LesionStyle for a label: the F17k-9 / DDI styles by name, a folliculitis
     style, else a style chosen by the label's hash (any new label can be drawn)."""
-    from synthaug_utils.demo_world import DDI_STYLES, DERM9_STYLES, LesionStyle
+    from synthaug_utils.data.world import DDI_STYLES, DERM9_STYLES, LesionStyle
 
     if label in DERM9_STYLES:
         return DERM9_STYLES[label]
@@ -244,7 +244,7 @@ def _style_for(label: str):
 
 def _draw(style_label: str, fst: int, seed_parts: tuple) -> Image.Image:
     """A DRAW_SIZE x DRAW_SIZE RGB lesion of ``style_label`` on skin type ``fst`` (1-6, -1 unknown)."""
-    from synthaug_utils.demo_world import render_lesion_image
+    from synthaug_utils.data.world import render_lesion_image
 
     return render_lesion_image(_style_for(style_label), int(fst), ("rehearsal",) + tuple(seed_parts), DRAW_SIZE)
 
@@ -412,17 +412,17 @@ label, Fitzpatrick types, URLs; line endings as in the source files):
   repository manrai/synthetic-derm, folder fitz_metadata/), same columns.
 
 Licence of the metadata: CC BY-NC-SA 3.0 (Fitzpatrick17k; research, non-commercial use).
-No image is included: `synthaug_utils.rehearsal_world.write_f17k` draws a stand-in image
+No image is included: `synthaug_utils.rehearsal.world.write_f17k` draws a stand-in image
 `{{md5hash}}.jpg` for every row.
 
-Selection (`synthaug_utils.rehearsal_world.select_f17k_rows`, seed {seed}): the 9 most common
+Selection (`synthaug_utils.rehearsal.world.select_f17k_rows`, seed {seed}): the 9 most common
 labels of the clean training file (F17k-9) get {train} training rows and {test} held-out rows each;
 the 10th label (folliculitis) gets {extra} training rows, fewer than the others, so that the
 reader's "9 most common labels" rule still picks F17k-9, and {test} held-out rows. Rows are drawn
 per label from the rows sorted by md5hash with a seeded permutation; at least {unknown} training
 rows with fitzpatrick_scale -1 (unknown type) are swapped in. Regenerate with
 
-    python -c "from synthaug_utils.rehearsal_world import write_f17k_resources; write_f17k_resources('../shared/data/fitzpatrick17k')"
+    python -c "from synthaug_utils.rehearsal.world import write_f17k_resources; write_f17k_resources('../shared/data/fitzpatrick17k')"
 """
 
 
@@ -678,7 +678,7 @@ def prompt_words(labels: Iterable[str] = ()) -> list[str]:
     """Vocabulary words of the rehearsal tokenizer: the demo generator's prompt words (template,
     FST suffix, F17k-9 and DDI names), the words of ``labels``, the bring-your-own labels and the
     generated DDI disease names. Other words tokenize character by character (never an error)."""
-    from synthaug_utils.demo_generator import PROMPT_WORDS
+    from synthaug_utils.diffusion.demo_generator import PROMPT_WORDS
 
     extra = " ".join([*labels, *BYO_LABELS, *DDI_BENIGN, *DDI_MALIGNANT, "skin disease fitzpatrick type"])
     words = list(PROMPT_WORDS) + extra.replace("-", " ").replace(",", " ").lower().split()
@@ -741,7 +741,7 @@ def _sd_components(name: str, tokenizer, seed: int) -> dict:
 def _real_tokenizer_folder(folder: Path, source: Path) -> None:
     """Make ``folder`` hold what the real SD tokenizer folders hold: ``vocab.json``,
     ``merges.txt``, ``tokenizer_config.json`` and ``special_tokens_map.json`` (here the files
-    :func:`~synthaug_utils.demo_generator.build_tokenizer_files` wrote into ``source``), not
+    :func:`~synthaug_utils.diffusion.demo_generator.build_tokenizer_files` wrote into ``source``), not
     the ``tokenizer.json`` that ``save_pretrained`` of transformers 5 writes instead."""
     shutil.rmtree(folder)
     shutil.copytree(source, folder)
@@ -762,7 +762,7 @@ def write_sd_folders(out: str | Path, seed: int = 0, labels: Iterable[str] = (),
     :data:`SD_SHRINK` (VAE factor 8 kept: 64 px images <-> 8 x 8 x 4 latents), random
     float32 weights seeded by ``seed``, safetensors; ``model_index.json`` with
     safety_checker and feature_extractor null. The tokenizer's ``vocab.json`` / ``merges.txt``
-    are written by :func:`synthaug_utils.demo_generator.build_tokenizer_files` over
+    are written by :func:`synthaug_utils.diffusion.demo_generator.build_tokenizer_files` over
     :func:`prompt_words` (``labels`` adds words). Returns {name: folder}.
     """
     root = Path(out).resolve()
@@ -773,8 +773,8 @@ def write_sd_folders(out: str | Path, seed: int = 0, labels: Iterable[str] = (),
         return folders
     import torch
 
-    from synthaug_utils.demo_generator import build_tokenizer_files, load_tokenizer, save_pipeline_folder
-    from synthaug_utils.generation import quiet_loading
+    from synthaug_utils.diffusion.demo_generator import build_tokenizer_files, load_tokenizer, save_pipeline_folder
+    from synthaug_utils.diffusion.generation import quiet_loading
 
     began = time.perf_counter()
     tok_dir = root / "models" / f".tokenizer.tmp-{os.getpid()}"

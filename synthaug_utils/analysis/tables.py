@@ -2,7 +2,7 @@
 
 Every function takes the tidy trial frame (:meth:`ResultsStore.frame`) and the long
 per-test-image predictions (:meth:`ResultsStore.predictions`), and returns a tidy
-DataFrame that one plotting function in :mod:`synthaug_utils.plots` draws.
+DataFrame that one plotting function in :mod:`synthaug_utils.presentation.plots` draws.
 
 Conventions (stated on every results page):
 
@@ -25,9 +25,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from synthaug_utils import stats
-from synthaug_utils.config import Profile
-from synthaug_utils.errors import DataError
+from synthaug_utils.analysis import stats
+from synthaug_utils.core.config import Profile
+from synthaug_utils.core.errors import DataError
 
 NONE = "none"
 
@@ -224,7 +224,7 @@ def shape_checks_fig4(table: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- notebook helpers
 def grid_results(grid: str, profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or load from the store) a named grid; return (trial frame, per-test-image predictions)."""
-    from synthaug_utils import experiments
+    from synthaug_utils.experiments import trials as experiments
 
     store = experiments.ResultsStore(store or experiments.default_store(profile))
     frame = experiments.run_grid(grid, profile, store, executor)
@@ -259,9 +259,9 @@ class ChapterResults:
 
 def chapter_results(grid: str, profile: str | Profile, config=None, overrides=None, store=None, executor=None) -> ChapterResults:
     """Load the profile (with a chapter's papermill parameters), then run or load ``grid``."""
-    from synthaug_utils.config import load_profile
-    from synthaug_utils.experiments import grid_settings
-    from synthaug_utils.plots import DEMO_NOTE
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.experiments.trials import grid_settings
+    from synthaug_utils.presentation.plots import DEMO_NOTE
 
     P = profile if isinstance(profile, Profile) else load_profile(profile, config, overrides or {})
     frame, predictions = grid_results(grid, P, store, executor)
@@ -299,7 +299,7 @@ def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None
     rebuild reads them). Columns: n_real, method, transforms, seed, fast and faithful top-1
     (proportions), ``diff`` (fast - faithful), faithful epochs and wall seconds of both.
     """
-    from synthaug_utils import experiments
+    from synthaug_utils.experiments import trials as experiments
 
     P = chapter.profile
     defaults = dict(chapter.settings.get("faithful_sample") or {})
@@ -510,8 +510,8 @@ def synthetic_sets_of_grid(grid: str, profile) -> tuple[pd.DataFrame, pd.DataFra
     path, label, fst); ``synthetic`` = one row per synthetic image (image_id, path, label,
     fst, source_id, method, variant). Generation happens only if the grid has not run yet.
     """
-    from synthaug_utils import experiments
-    from synthaug_utils.data import load_splits
+    from synthaug_utils.experiments import trials as experiments
+    from synthaug_utils.data.datasets import load_splits
 
     specs = [s for s in experiments.build_grid(grid, profile) if s.synthetic_ratio]
     if not specs:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthaug_utils.errors import DataError
+from synthaug_utils.core.errors import DataError
 
 PAPER_VALUES_FILE = "paper_values.csv"
 PAPER_TEXT_NAME = "sagers2023-augmenting-medical-image-classifiers.txt"
@@ -83,7 +83,7 @@ def normalise_whitespace(text: str) -> str:
 def find_paper_text(search_dirs: list[Path] | None = None) -> Path | None:
     """The paper's text file: ``shared/paper/`` beside the repository, or None when absent."""
     here = Path(__file__).resolve()
-    dirs = search_dirs or [here.parents[2] / "shared" / "paper", here.parents[1] / "shared" / "paper"]
+    dirs = search_dirs or [here.parents[3] / "shared" / "paper", here.parents[2] / "shared" / "paper"]
     for folder in dirs:
         candidate = folder / PAPER_TEXT_NAME
         if candidate.is_file():

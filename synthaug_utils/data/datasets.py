@@ -21,7 +21,7 @@ Images: :func:`open_rgb` is the one function that opens an image file for every 
 palette and alpha images are converted to RGB, transparent pixels are composited on white
 (:data:`ALPHA_BACKGROUND`) and EXIF orientation is applied. :func:`validate_images` fully
 decodes every image of a run once (cached by path, size and modification time) and raises one
-:class:`~synthaug_utils.errors.MissingImagesError` listing every missing, empty, truncated or
+:class:`~synthaug_utils.core.errors.MissingImagesError` listing every missing, empty, truncated or
 undecodable file with its row; :func:`load_splits` calls it for non-embedded profiles before
 any training or generation starts.
 """
@@ -43,9 +43,9 @@ import pandas as pd
 import PIL
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from synthaug_utils.config import Profile, byo_dataset_name, cache_dir, check_ready, load_profile
-from synthaug_utils.errors import DataError, LeakageError, MissingImagesError
-from synthaug_utils.files import atomic_write_text
+from synthaug_utils.core.config import Profile, byo_dataset_name, cache_dir, check_ready, load_profile
+from synthaug_utils.core.errors import DataError, LeakageError, MissingImagesError
+from synthaug_utils.core.files import atomic_write_text
 
 COLUMNS = ["image_id", "path", "label", "fst", "split"]
 F17K_TRAIN_FILE = "fitzpatrick17k_10label_clean_training.csv"
@@ -528,7 +528,7 @@ def dataset_tables(profile: Profile | str, which: str = "main") -> DatasetTables
     if which not in ("main", "ddi"):
         raise DataError(f"which={which!r}: use 'main' or 'ddi'")
     if profile.is_embedded:
-        from synthaug_utils.demo_world import ensure_world
+        from synthaug_utils.data.world import ensure_world
 
         root = ensure_world(profile.world)
         if which == "main":
@@ -578,7 +578,7 @@ def pretrain_pool(profile: Profile | str) -> pd.DataFrame:
     profile = load_profile(profile) if isinstance(profile, str) else profile
     if not profile.is_embedded:
         raise DataError(f"profile {profile.name!r} has no embedded pretraining pool; the paper profile uses public Stable Diffusion weights")
-    from synthaug_utils.demo_world import ensure_world
+    from synthaug_utils.data.world import ensure_world
 
     root = ensure_world(profile.world) / "pretrain"
     table = pd.read_csv(root / "pretrain.csv")
@@ -834,7 +834,7 @@ def validate_images(
     :data:`PROGRESS_MIN_IMAGES` files to decode show a progress bar on stderr when it is a terminal
     (``progress`` forces it on or off).
 
-    Raises :class:`~synthaug_utils.errors.MissingImagesError` (a UserFacingError) naming, for
+    Raises :class:`~synthaug_utils.core.errors.MissingImagesError` (a UserFacingError) naming, for
     every missing, empty, truncated or undecodable file, its path, its row (``rows`` maps
     image_id -> e.g. ``"mine.csv line 7"``; else the table row) and image_id, and the reason.
     It only reads: nothing already computed is touched. ``what`` names the data in the message.

@@ -5,7 +5,7 @@ A *trial* is one classifier training run, fully described by a :class:`TrialSpec
 architecture, training seed, mode and every hyperparameter). :func:`run_trial` is a
 pure function of the spec (and the profile that says where data and models live): it
 builds the training table (a nested real subset, synthetic images read through a
-generation manifest, optional duplicates), trains with :mod:`synthaug_utils.training`
+generation manifest, optional duplicates), trains with :mod:`synthaug_utils.classifier.training`
 and returns a JSON-able result with per-image predictions, metrics and provenance.
 
 A :class:`ResultsStore` keeps one JSON file per trial, named by the hash of its spec
@@ -35,9 +35,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.config import Profile, cache_dir, load_profile, project_root
-from synthaug_utils.errors import DataError, MissingImagesError, UserFacingError
-from synthaug_utils.files import atomic_write, atomic_write_text, temporary_writer
+from synthaug_utils.core.config import Profile, cache_dir, load_profile, project_root
+from synthaug_utils.core.errors import DataError, MissingImagesError, UserFacingError
+from synthaug_utils.core.files import atomic_write, atomic_write_text, temporary_writer
 
 METHODS = ("inpaint", "outpaint", "in-then-outpaint", "text-to-image")
 VARIANTS = ("pretrained", "dreambooth")
@@ -72,7 +72,7 @@ class TrialSpec:
     class-imbalance figure), ``subset_seed`` (None = ``seed``).
     Augmentation by data: ``synthetic_method`` / ``synthetic_variant`` / ``synthetic_ratio``
     (synthetic images per real image), ``synthetic_manifest`` (a synthetic-set folder;
-    None = the profile's set from :func:`synthaug_utils.generation.ensure_synthetic_set`),
+    None = the profile's set from :func:`synthaug_utils.diffusion.generation.ensure_synthetic_set`),
     ``duplicate`` (extra copies of every real image, the imbalance control), and
     ``augment_labels`` (labels that receive synthetic images or duplicates; empty = all).
     Training: ``transforms`` (fastai ``aug_transforms()``), ``arch``, ``image_size`` (px),
@@ -168,7 +168,7 @@ class TrialSpec:
     # -- checks and derived settings
     def validate(self, profile: Profile | None = None) -> None:
         """Raise SpecError / MissingModelError for bad values before any data or model is loaded."""
-        from synthaug_utils.config import BATCH_RULES, MODES, MONITORS, check_arch
+        from synthaug_utils.core.config import BATCH_RULES, MODES, MONITORS, check_arch
 
         problems = []
         if self.mode not in MODES:
@@ -204,8 +204,8 @@ class TrialSpec:
         check_arch(self.arch)
 
     def recipe(self, profile: Profile):
-        """The :class:`~synthaug_utils.training.Recipe` of this trial (weights and device from the profile)."""
-        from synthaug_utils.training import Recipe, _profile_weights
+        """The :class:`~synthaug_utils.classifier.training.Recipe` of this trial (weights and device from the profile)."""
+        from synthaug_utils.classifier.training import Recipe, _profile_weights
 
         return Recipe(
             arch=self.arch, image_size=self.image_size, transforms=self.transforms, mode=self.mode,
@@ -241,8 +241,8 @@ def base_spec(profile: Profile, which: str = "main", **changes: Any) -> TrialSpe
 # ----------------------------------------------------------------------------- synthetic images
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     """A synthetic-set manifest (folder or ``manifest.csv``) with absolute ``path``, via
-    :func:`synthaug_utils.generation.read_manifest`; a missing manifest raises DataError saying what to do."""
-    from synthaug_utils.generation import read_manifest as generation_read_manifest
+    :func:`synthaug_utils.diffusion.generation.read_manifest`; a missing manifest raises DataError saying what to do."""
+    from synthaug_utils.diffusion.generation import read_manifest as generation_read_manifest
 
     csv = manifest_file(Path(path).expanduser())
     if not csv.is_file():
@@ -262,15 +262,15 @@ def manifest_file(folder: str | os.PathLike) -> Path:
 def profile_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd.DataFrame, per_real: int, progress: bool = False) -> Path:
     """Folder of the profile-managed synthetic set for ``spec``'s method and variant, made if needed.
 
-    Calls :func:`synthaug_utils.generation.ensure_synthetic_set` (idempotent: cheap when the
+    Calls :func:`synthaug_utils.diffusion.generation.ensure_synthetic_set` (idempotent: cheap when the
     requested (source, index < per_real) images already exist) with the trial's splits.
     ``sources``: real training images (image_id, path, label, fst, split).
     """
     try:
-        from synthaug_utils.generation import ensure_synthetic_set
+        from synthaug_utils.diffusion.generation import ensure_synthetic_set
     except ImportError as exc:
         raise DataError(
-            "trial needs profile-managed synthetic images but synthaug_utils.generation is not available; "
+            "trial needs profile-managed synthetic images but synthaug_utils.diffusion.generation is not available; "
             "pass synthetic_manifest=FOLDER (--manifest) instead"
         ) from exc
     return Path(ensure_synthetic_set(
@@ -288,7 +288,7 @@ def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame
     trial (of ``augment_labels`` when set). Missing generations or image files raise
     DataError / MissingImagesError naming the source and the manifest.
     """
-    from synthaug_utils.data import assert_no_leakage
+    from synthaug_utils.data.datasets import assert_no_leakage
 
     targets = augment_targets(spec, real)
     folder = Path(spec.synthetic_manifest) if spec.synthetic_manifest else profile_synthetic_set(profile, spec, splits, targets, spec.synthetic_ratio)
@@ -336,7 +336,7 @@ def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame
 
 def real_subset(spec: TrialSpec, splits) -> pd.DataFrame:
     """The trial's real training images (image_id, path, label, fst, split): nested subset of the training pool."""
-    from synthaug_utils.data import training_subset
+    from synthaug_utils.data.datasets import training_subset
 
     seed = spec.seed if spec.subset_seed is None else spec.subset_seed
     real = training_subset(splits, spec.n_real, seed, per_label=dict(spec.n_real_per_label) or None)
@@ -405,8 +405,8 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
     per_class, per_fst), predictions (column -> list), history, epochs_run, best_epoch,
     batch_size, n_train, n_train_real, n_train_synthetic, wall_s, timings, provenance.
     """
-    from synthaug_utils.data import load_splits
-    from synthaug_utils.training import table_digest, train_and_evaluate
+    from synthaug_utils.data.datasets import load_splits
+    from synthaug_utils.classifier.training import table_digest, train_and_evaluate
 
     start = time.perf_counter()
     profile = load_profile(profile) if isinstance(profile, str) else profile
@@ -456,8 +456,8 @@ def check_trial(spec: TrialSpec, profile: Profile) -> None:
     synthetic rows (leakage guard, counts, labels) and their image files. Profile-managed synthetic
     sets are made by the trial itself, from real images checked here. On the paper profile, the
     classifier weights (when the trial uses the profile's architecture) and the GPU are checked too."""
-    from synthaug_utils.config import check_ready
-    from synthaug_utils.data import check_images, load_splits
+    from synthaug_utils.core.config import check_ready
+    from synthaug_utils.data.datasets import check_images, load_splits
 
     spec.validate(profile)
     if not profile.is_embedded and spec.arch == profile.arch:
@@ -484,7 +484,7 @@ def execute_trial(spec_dict: dict, profile: Profile | str, trial_fn: Callable | 
 
     spec = TrialSpec.from_dict(spec_dict)
     if threads:
-        from synthaug_utils.training import torch_threads
+        from synthaug_utils.classifier.training import torch_threads
 
         context = torch_threads(int(threads))
     else:
@@ -788,7 +788,7 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
             specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=s["method"],
                                    synthetic_variant=s["variant"], synthetic_ratio=ratio, **common))
     else:
-        from synthaug_utils.data import dataset_tables
+        from synthaug_utils.data.datasets import dataset_tables
 
         labels = s["rare_labels"] or dataset_tables(profile, "main").labels
         n = int(s["n_real"])
@@ -810,10 +810,10 @@ def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progres
 
     Per (dataset, split seed, method, variant), every real source gets the largest ratio any
     spec asks of it; sources are grouped by that ratio and each group is one
-    :func:`~synthaug_utils.generation.ensure_synthetic_set` call, so nothing beyond the
+    :func:`~synthaug_utils.diffusion.generation.ensure_synthetic_set` call, so nothing beyond the
     needed indices is generated. Runs in the driver, so workers never generate concurrently.
     """
-    from synthaug_utils.data import load_splits
+    from synthaug_utils.data.datasets import load_splits
 
     groups: dict[tuple, list[TrialSpec]] = {}
     for spec in specs:
@@ -880,7 +880,7 @@ def run_grid(
     remote = pending and own and (executor is None or isinstance(executor, str)) and parse_executor(executor)[0] == "remote"
     runner = make_executor(executor, connect_timeout) if remote else None
     if pending and prepare:
-        from synthaug_utils.data import load_splits
+        from synthaug_utils.data.datasets import load_splits
 
         try:
             for which, split_seed in sorted({(s.which(profile), s.split_seed) for s in pending}):

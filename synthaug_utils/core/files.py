@@ -78,7 +78,7 @@ def array_cache_path(kind: str, arrays: Sequence[np.ndarray], settings: str, nam
     The hash (sha256, 20 hex) covers each array's bytes, shape and dtype and the ``settings``
     text, which must name everything else the result depends on (model, arguments).
     """
-    from synthaug_utils.config import cache_dir
+    from synthaug_utils.core.config import cache_dir
 
     h = hashlib.sha256()
     for a in arrays:

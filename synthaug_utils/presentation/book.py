@@ -31,8 +31,8 @@ from pathlib import Path
 
 import yaml
 
-from synthaug_utils.config import project_root
-from synthaug_utils.errors import UserFacingError
+from synthaug_utils.core.config import project_root
+from synthaug_utils.core.errors import UserFacingError
 
 BOOK_DIR = "book"
 NOTEBOOK_DIR = "notebooks"
@@ -129,7 +129,7 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
     import hashlib
     import json
 
-    from synthaug_utils.config import PACKAGE_DIR, cache_dir
+    from synthaug_utils.core.config import PACKAGE_DIR, cache_dir
 
     h = hashlib.sha256()
     h.update((_source_root() / NOTEBOOK_DIR / f"{name}.py").read_bytes())
@@ -267,7 +267,7 @@ def build_book(
 def default_jobs(profile: str, config: str | None = None, overrides: dict | None = None) -> int:
     """Chapters run side by side: 2 on a CPU device with at least 2 CPU cores, else 1 (a profile on
     a GPU, like the paper profile, shares its one GPU between its chapters)."""
-    from synthaug_utils.config import load_profile
+    from synthaug_utils.core.config import load_profile
 
     device = load_profile(profile, config, overrides or {}).device
     return 2 if not str(device).startswith("cuda") and _cores() >= 2 else 1
@@ -281,7 +281,7 @@ def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path,
     without DDI, 07 without CLIP weights) gets a page saying what is missing and how to supply
     it instead of being executed. A CUDA profile without a visible GPU stops the build here.
     """
-    from synthaug_utils.config import MissingResourcesError, chapter_missing, load_profile, missing_device
+    from synthaug_utils.core.config import MissingResourcesError, chapter_missing, load_profile, missing_device
 
     P = load_profile(profile, config, overrides or {})
     if P.is_embedded:
@@ -289,8 +289,8 @@ def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path,
     device = missing_device(P)
     if device:
         raise MissingResourcesError(f"profile {P.name!r} cannot run:\n" + "\n".join(device))
-    from synthaug_utils.config import DATA_SLOTS, has_input
-    from synthaug_utils.data import load_splits
+    from synthaug_utils.core.config import DATA_SLOTS, has_input
+    from synthaug_utils.data.datasets import load_splits
 
     for slot in DATA_SLOTS:  # every image of every supplied dataset, checked once (cached) before any kernel
         if has_input(P, slot):
@@ -333,7 +333,7 @@ def write_missing_page(name: str, root: Path, profile: str, missing: list[str]) 
     nb.cells = [nbformat.v4.new_markdown_cell(body)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["synthaug"] = {"fingerprint": None, "profile": profile, "missing": missing}
-    from synthaug_utils.files import atomic_write_text
+    from synthaug_utils.core.files import atomic_write_text
 
     out = root / BOOK_DIR / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)

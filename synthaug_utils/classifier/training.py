@@ -46,12 +46,12 @@ import torch
 from PIL import Image as PILImageModule
 from torch import nn
 
-from synthaug_utils.backbones import LITE0_ARCH, create_classifier_net, normalisation
-from synthaug_utils.config import BATCH_RULES, MODES, MONITORS, check_arch  # noqa: F401 (part of this module's API)
-from synthaug_utils.config import Profile, cache_dir
-from synthaug_utils.data import open_rgb
-from synthaug_utils.errors import DataError, MissingModelError, UserFacingError
-from synthaug_utils.files import atomic_save_npy
+from synthaug_utils.core.backbones import LITE0_ARCH, create_classifier_net, normalisation
+from synthaug_utils.core.config import BATCH_RULES, MODES, MONITORS, check_arch  # noqa: F401 (part of this module's API)
+from synthaug_utils.core.config import Profile, cache_dir
+from synthaug_utils.data.datasets import open_rgb
+from synthaug_utils.core.errors import DataError, MissingModelError, UserFacingError
+from synthaug_utils.core.files import atomic_save_npy
 
 FEATURE_FORMAT = "v1"  # bump when the cached feature layout or the view pipeline changes
 # Fast mode trains its small head on one CPU thread: as fast as more threads for these matrix sizes,
@@ -179,7 +179,7 @@ def file_digest(path: str | os.PathLike) -> str:
     try:
         stat = os.stat(path)
     except OSError as exc:
-        from synthaug_utils.errors import MissingImagesError
+        from synthaug_utils.core.errors import MissingImagesError
 
         raise MissingImagesError(f"image file {path} is missing or unreadable: {exc}") from exc
     key = (path, stat.st_size, stat.st_mtime_ns)
@@ -284,7 +284,7 @@ def _records(table: pd.DataFrame, cols: Sequence[str]) -> list:
 
 def read_item_image(row) -> PILImageModule.Image:
     """fastai ``get_x``: the image of an item (a row with a ``path`` field) through
-    :func:`synthaug_utils.data.open_rgb`, the one RGB reader of the project (fastai's own
+    :func:`synthaug_utils.data.datasets.open_rgb`, the one RGB reader of the project (fastai's own
     ``PILImage.create(path)`` would drop alpha channels and ignore EXIF orientation)."""
     return open_rgb(row.path)
 

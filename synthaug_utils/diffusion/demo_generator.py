@@ -2,7 +2,7 @@
 
 No Stable Diffusion weights exist offline, so the demo and smoke profiles use a model
 that the project builds and pretrains itself, on the demo world's pretraining pool
-(:func:`synthaug_utils.data.pretrain_pool`, images never used by the experiments) -
+(:func:`synthaug_utils.data.datasets.pretrain_pool`, images never used by the experiments) -
 the analogue of Stable Diffusion's web-scale pretraining. Every part is the real
 diffusers / transformers class, so the generation and DreamBooth code paths are the
 ones the paper profile runs with Stable Diffusion:
@@ -44,11 +44,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from synthaug_utils.config import DEMO_INPAINT_ID as INPAINT_ID
-from synthaug_utils.config import DEMO_MODEL_KINDS, DEMO_RESOURCE_DIR, Profile, cache_dir, load_profile, shipped_demo_model
-from synthaug_utils.config import DEMO_TEXT2IMAGE_ID as TEXT2IMAGE_ID
-from synthaug_utils.errors import MissingModelError, UserFacingError
-from synthaug_utils.generation import center_mask, outer_mask, prompt_for
+from synthaug_utils.core.config import DEMO_INPAINT_ID as INPAINT_ID
+from synthaug_utils.core.config import DEMO_MODEL_KINDS, DEMO_RESOURCE_DIR, Profile, cache_dir, load_profile, shipped_demo_model
+from synthaug_utils.core.config import DEMO_TEXT2IMAGE_ID as TEXT2IMAGE_ID
+from synthaug_utils.core.errors import MissingModelError, UserFacingError
+from synthaug_utils.diffusion.generation import center_mask, outer_mask, prompt_for
 
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
@@ -267,7 +267,7 @@ def save_pipeline_folder(components: dict, kind: str, out: Path, dtype: torch.dt
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    from synthaug_utils.generation import quiet_loading
+    from synthaug_utils.diffusion.generation import quiet_loading
 
     with quiet_loading():
         pipe.to(dtype)
@@ -382,7 +382,7 @@ class PerceptualDistance(torch.nn.Module):
 
     def __init__(self, stages: int = 4):
         super().__init__()
-        from synthaug_utils.backbones import LITE0_ARCH, create_classifier_net
+        from synthaug_utils.core.backbones import LITE0_ARCH, create_classifier_net
 
         net = create_classifier_net(LITE0_ARCH, pretrained=True).eval()
         self.stem = torch.nn.Sequential(net.conv_stem, net.bn1)
@@ -547,7 +547,7 @@ def pretrain_demo_generator(
     Writes ``out/text2image`` and ``out/inpaint`` (diffusers folders, float16 safetensors)
     and returns their paths. Deterministic for fixed settings and thread count.
     """
-    from synthaug_utils import data
+    from synthaug_utils.data import datasets as data
 
     profile = load_profile(profile) if isinstance(profile, str) else profile
     s = settings or pretrain_settings(profile)

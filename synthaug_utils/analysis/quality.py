@@ -1,7 +1,7 @@
 """How real are the synthetic images? Distances between sets of image embeddings.
 
 Every function takes embedding arrays shaped ``(N, D)`` (rows = images, float). The
-chapter passes L2-normalised embeddings from :mod:`synthaug_utils.embeddings`, so
+chapter passes L2-normalised embeddings from :mod:`synthaug_utils.analysis.embeddings`, so
 Euclidean distances lie in [0, 2] and cosine distances ``1 - dot`` in [0, 2].
 
 Metrics
@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.files import array_cache_path, atomic_save_npy, atomic_write
+from synthaug_utils.core.files import array_cache_path, atomic_save_npy, atomic_write
 
 __all__ = [
     "frechet_distance",
@@ -466,7 +466,7 @@ def distance_comparisons(
     """
     import pandas as pd
 
-    from synthaug_utils.stats import benjamini_hochberg, two_sample_ttest
+    from synthaug_utils.analysis.stats import benjamini_hochberg, two_sample_ttest
 
     real = l2_normalise(_as_2d(real_emb, "real_emb"))
     synth = l2_normalise(_as_2d(synth_emb, "synth_emb"))
@@ -542,7 +542,7 @@ def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batc
     """
     import torch
 
-    from synthaug_utils.backbones import create_feature_extractor, normalisation
+    from synthaug_utils.core.backbones import create_feature_extractor, normalisation
 
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:

@@ -134,7 +134,7 @@ def _stars(ax, x, table: pd.DataFrame, offset: float = 0.0, colour="0.15"):
 def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     """Fig. 3: accuracy (%) vs real images per class, one panel per method; baseline in every panel.
 
-    ``table``: :func:`synthaug_utils.analysis.fig3_table`. Solid lines: with image transforms;
+    ``table``: :func:`synthaug_utils.analysis.tables.fig3_table`. Solid lines: with image transforms;
     dashed: without. Stars: BH-adjusted p of the method vs no synthetic data at that n.
     """
     set_style()
@@ -260,7 +260,7 @@ def plot_figS2(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
 
 
 def _wald(rows: pd.DataFrame):
-    from synthaug_utils.stats import wald_interval
+    from synthaug_utils.analysis.stats import wald_interval
 
     return wald_interval(rows.k.to_numpy(), rows.n.to_numpy())
 
@@ -513,7 +513,7 @@ def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> plt.Fi
 def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> plt.Figure:
     """Fast mode against the faithful recipe on the same trials: top-1 accuracy (%) of each pair,
     faithful on x, fast on y, the identity line dashed. ``pairs``: rows of
-    :func:`synthaug_utils.analysis.fast_vs_faithful` (columns fast, faithful, method, n_real)."""
+    :func:`synthaug_utils.analysis.tables.fast_vs_faithful` (columns fast, faithful, method, n_real)."""
     set_style()
     fig, ax = plt.subplots(figsize=(5.6, 4.6))
     methods = list(dict.fromkeys(pairs.method))
@@ -541,7 +541,7 @@ def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> plt.Figure:
 
 def plot_learning_curve(table: pd.DataFrame, chance: float, note: str | None = None) -> plt.Figure:
     """Top-1 accuracy (%) against real images per class (log axis), Wald 95% bars, chance dashed.
-    ``table``: :func:`synthaug_utils.analysis.learning_curve_table` (n_real, accuracy, ci_low, ci_high)."""
+    ``table``: :func:`synthaug_utils.analysis.tables.learning_curve_table` (n_real, accuracy, ci_low, ci_high)."""
     set_style()
     t = table.sort_values("n_real")
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
