@@ -36,34 +36,44 @@ import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from synthaug_utils.data import datasets as data
+from synthaug_utils.data import checks
+from synthaug_utils.data import images as data_images
+from synthaug_utils.data import splits as data_splits
 from synthaug_utils.diffusion import dreambooth
-from synthaug_utils.diffusion import generation
+from synthaug_utils.diffusion import masks
+from synthaug_utils.diffusion import measure
+from synthaug_utils.diffusion import pipelines
+from synthaug_utils.diffusion import resolve
+from synthaug_utils.diffusion import settings as diffusion_settings
+from synthaug_utils.synthetic import manifest
+from synthaug_utils.synthetic import sets
+from synthaug_utils.core import vocabulary
 from synthaug_utils.presentation import plots
-from synthaug_utils.core.config import check_ready, load_profile
+from synthaug_utils.core.inputs import check_ready
+from synthaug_utils.core.config import load_profile
 
 P = load_profile(profile, config, overrides)
 if not P.is_embedded:
     check_ready(P, needs=("f17k_metadata", "f17k_splits", "f17k_images", "sd_text2image", "sd_inpaint"))
-note = plots.DEMO_NOTE if P.is_embedded else None
+note = vocabulary.DEMO_NOTE if P.is_embedded else None
 sizes = P.grids["generation-chapter"]  # the profile's sizes for this chapter
 T2I_PER_CLASS = sizes["gate_per_class"]  # text-to-image samples per class for the quality gate
 MASKED_PER_CLASS = sizes["masked_per_class"]  # source images per class for the masked methods
 VARIANTS = ("pretrained", "dreambooth")
-METHODS = generation.METHODS
+METHODS = vocabulary.METHODS
 
-splits = data.load_splits(P, "main", split_seed)
-settings = generation.generation_settings(P)
+splits = data_splits.load_splits(P, "main", split_seed)
+settings = diffusion_settings.generation_settings(P)
 glue("gen_profile", P.name, display=False)
 glue("gen_steps", settings.steps, display=False)
 glue("gen_guidance", settings.guidance_scale, display=False)
 glue("gen_resolution", settings.resolution, display=False)
 glue("gen_precision", settings.precision, display=False)
-glue("gen_t2i_model", generation.model_label(P.text2image_model), display=False)
-glue("gen_inpaint_model", generation.model_label(P.inpaint_model), display=False)
+glue("gen_t2i_model", pipelines.model_label(P.text2image_model), display=False)
+glue("gen_inpaint_model", pipelines.model_label(P.inpaint_model), display=False)
 glue("gen_db_epochs", dreambooth.dreambooth_settings(P).epochs, display=False)
 glue("gen_db_lr", f"{dreambooth.dreambooth_settings(P).learning_rate:g}", display=False)
-paper_settings = generation.generation_settings(load_profile("paper"))
+paper_settings = diffusion_settings.generation_settings(load_profile("paper"))
 glue("gen_paper_steps", paper_settings.steps, display=False)
 glue("gen_paper_resolution", paper_settings.resolution, display=False)
 
@@ -94,10 +104,10 @@ glue("gen_paper_resolution", paper_settings.resolution, display=False)
 # %%
 demo_meta = {}
 if P.is_embedded:
-    folder = generation.model_folder(P.inpaint_model, P)  # written last: holds the whole run's record
+    folder = resolve.model_folder(P.inpaint_model, P)  # written last: holds the whole run's record
     meta_file = folder / "synthaug_demo.json"
     demo_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-glue("generator_sentence", generation.generator_sentence(P, demo_meta), display=False)
+glue("generator_sentence", pipelines.generator_sentence(P, demo_meta), display=False)
 
 # %% [markdown]
 # {glue:text}`generator_sentence`
@@ -111,21 +121,21 @@ glue("generator_sentence", generation.generator_sentence(P, demo_meta), display=
 # pretrained and the DreamBooth models. DreamBooth models are fine-tuned once per class and kept.
 
 # %%
-t2i_sources = data.training_subset(splits, T2I_PER_CLASS, seed=0)
-masked_sources = data.training_subset(splits, MASKED_PER_CLASS, seed=0)
+t2i_sources = data_splits.training_subset(splits, T2I_PER_CLASS, seed=0)
+masked_sources = data_splits.training_subset(splits, MASKED_PER_CLASS, seed=0)
 glue("gen_t2i_sources", T2I_PER_CLASS, display=False)
 glue("gen_masked_sources", MASKED_PER_CLASS, display=False)
 manifests = {}
 for variant in VARIANTS:
     for method in METHODS:
         sources = t2i_sources if method == "text-to-image" else masked_sources
-        folder = generation.ensure_synthetic_set(P, method, variant, sources, 1, splits=splits, progress=False)
-        m = generation.read_manifest(folder, splits=splits)
-        manifests[method, variant] = generation.select_synthetic(m, sources.image_id, 1)
+        folder = sets.ensure_synthetic_set(P, method, variant, sources, 1, splits=splits, progress=False)
+        m = manifest.read_manifest(folder, splits=splits)
+        manifests[method, variant] = manifest.select_synthetic(m, sources.image_id, 1)
 
 
 def load(path):
-    return np.asarray(data.load_image(path, settings.resolution))
+    return np.asarray(data_images.load_image(path, settings.resolution))
 
 
 
@@ -138,7 +148,7 @@ def load(path):
 # both in turn, so every pixel except the frame is replaced.
 
 # %%
-glue("gen_frame_px", generation.frame_width(settings.resolution, settings.frame_px_at_512), display=False)
+glue("gen_frame_px", masks.frame_width(settings.resolution, settings.frame_px_at_512), display=False)
 glue("gen_frame_ref", settings.frame_px_at_512, display=False)
 example = masked_sources.iloc[0]
 variant = "dreambooth"
@@ -154,7 +164,7 @@ t2i_rows = manifests["text-to-image", variant]
 t2i_example = load(t2i_rows[t2i_rows.label == example.label].iloc[0].path)
 fig = plots.plot_mask_geometry(
     load(example.path),
-    {"inpaint (centre)": generation.mask_for("center", settings), "outpaint (outer)": generation.mask_for("outer", settings)},
+    {"inpaint (centre)": masks.mask_for("center", settings), "outpaint (outer)": masks.mask_for("outer", settings)},
     {
         "inpaint": pick("inpaint"),
         "outpaint": pick("outpaint"),
@@ -204,30 +214,31 @@ fig = plots.plot_sample_grid(cells, sorted(splits.labels), columns, note)
 # (encode, decode) and scored the same way.
 
 # %%
+from synthaug_utils.analysis import class_identity
 from synthaug_utils.analysis import quality
 
 
 def array(paths):
-    return data.load_image_array(pd.DataFrame({"path": list(paths)}), settings.resolution)
+    return checks.load_image_array(pd.DataFrame({"path": list(paths)}), settings.resolution)
 
 
-autoencoder = generation.load_pipeline(P.text2image_model, "text2image", settings, P)
-autoencoder_key = f"{P.text2image_model}|{generation.model_hash(generation.model_folder(P.text2image_model, P))}"
+autoencoder = pipelines.load_pipeline(P.text2image_model, "text2image", settings, P)
+autoencoder_key = f"{P.text2image_model}|{pipelines.model_hash(resolve.model_folder(P.text2image_model, P))}"
 train_images, test_images = array(splits.train_pool.path), array(splits.test.path)
 yardsticks = {
     "real images": (train_images, test_images),
-    "autoencoded real images": tuple(generation.vae_roundtrip(autoencoder, x, cache_key=autoencoder_key) for x in (train_images, test_images)),
+    "autoencoded real images": tuple(measure.vae_roundtrip(autoencoder, x, cache_key=autoencoder_key) for x in (train_images, test_images)),
 }
 samples = {v: manifests["text-to-image", v] for v in VARIANTS}
 sample_groups = {f"text-to-image, {v}": (quality.image_features(array(rows.path), cache=True), rows.label) for v, rows in samples.items()}
 paper_guidance = paper_settings.guidance_scale
 glue("gen_paper_guidance", paper_guidance, display=False)
 if paper_guidance != settings.guidance_scale:  # the same model sampled at the paper's guidance, for comparison
-    images, labels_ = generation.sample_text2image(P, splits.labels, T2I_PER_CLASS, dataclasses.replace(settings, guidance_scale=paper_guidance))
+    images, labels_ = measure.sample_text2image(P, splits.labels, T2I_PER_CLASS, dataclasses.replace(settings, guidance_scale=paper_guidance))
     sample_groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (quality.image_features(images, cache=True), labels_)
 chance = 1 / len(splits.labels)
 yardstick_features = {name: tuple(quality.image_features(x, cache=True) for x in pair) for name, pair in yardsticks.items()}
-gate, summary = quality.class_identity_gate(yardstick_features, splits.train_pool.label, splits.test.label, sample_groups, splits.labels)
+gate, summary = class_identity.class_identity_gate(yardstick_features, splits.train_pool.label, splits.test.label, sample_groups, splits.labels)
 glue("gate_chance", f"{chance:.1%}", display=False)
 glue("gate_n_classes", len(splits.labels), display=False)
 for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
@@ -239,7 +250,7 @@ for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
         glue(f"gate_{key}_t2i_{v}", f"{row.accuracy:.1%}", display=False)
         glue(f"gate_{key}_t2i_{v}_min", f"{row['weakest class']:.1%}", display=False)
         glue(f"gate_{key}_t2i_{v}_n_above", int(row["classes above 2x chance"]), display=False)
-        glue(f"gate_{key}_t2i_{v}_verdict", quality.gate_verdict(rows_of, f"text-to-image, {v}", chance), display=False)
+        glue(f"gate_{key}_t2i_{v}_verdict", class_identity.gate_verdict(rows_of, f"text-to-image, {v}", chance), display=False)
     paper_row = f"text-to-image, pretrained, guidance {paper_guidance:g}"
     glue(f"gate_{key}_t2i_paper_guidance", f"{part.loc[paper_row].accuracy:.1%}" if paper_row in part.index else "the same (this profile samples at that guidance)", display=False)
 fig = plots.plot_class_accuracy(gate[gate.classifier == "trained on real images"], chance, note)
@@ -287,8 +298,8 @@ summary.round(3)
 # %%
 glue("gen_paste", str(settings.paste_unmasked), display=False)
 mad = pd.concat([
-    generation.raw_mask_fidelity(P, masked_sources, settings),
-    generation.mask_fidelity(manifests, dict(zip(masked_sources.image_id, masked_sources.path)), settings),
+    measure.raw_mask_fidelity(P, masked_sources, settings),
+    measure.mask_fidelity(manifests, dict(zip(masked_sources.image_id, masked_sources.path)), settings),
 ], ignore_index=True)
 for r in mad.itertuples():
     key = "raw" if r.variant.endswith("raw output") else r.variant
@@ -318,12 +329,12 @@ mad.pivot_table(index=["method", "variant"], columns="region", values="mad").rou
 
 # %%
 n_timed = sizes["timed_images"]
-cost = generation.measure_throughput(P, METHODS, n_images=n_timed, sources=np.stack([load(p) for p in masked_sources.path]))
+cost = measure.measure_throughput(P, METHODS, n_images=n_timed, sources=np.stack([load(p) for p in masked_sources.path]))
 for r in cost.itertuples():
     glue(f"cost_{r.method}", f"{r.images_per_s:.0f}", display=False)
 glue("cost_threads", int(cost.threads.iloc[0]), display=False)
 db_seconds = []
-for kind in dreambooth.KINDS:
+for kind in vocabulary.KINDS:
     db_settings = dreambooth.dreambooth_settings(P)
     for label in splits.labels:
         meta_file = dreambooth.dreambooth_dir(P, kind, label, splits, db_settings) / "dreambooth.json"

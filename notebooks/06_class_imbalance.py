@@ -26,14 +26,16 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import tables
+from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import plots
 from synthaug_utils.presentation.book import glue_values
 
-chapter = analysis.chapter_results("imbalance", profile, config, overrides, store, executor)
+chapter = chapters.chapter_results("imbalance", profile, config, overrides, store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
-table = analysis.figS2_table(frame, predictions)
-glue_values(analysis.figS2_highlights(table))
+table = tables.figS2_table(frame, predictions)
+glue_values(highlights.figS2_highlights(table))
 glue_values({**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": ", ".join(str(c) for c in settings["cuts"])})
 
 # %% [markdown]

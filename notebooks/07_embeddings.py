@@ -39,18 +39,21 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from synthaug_utils.analysis import tables as analysis
+from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import tables
+from synthaug_utils.experiments import chapters
+from synthaug_utils.core import vocabulary
 from synthaug_utils.presentation import plots
 from synthaug_utils.analysis import quality
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.core.config import load_profile
-from synthaug_utils.data.datasets import load_image_array
+from synthaug_utils.data.checks import load_image_array
 from synthaug_utils.analysis.embeddings import embed_images
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
-note = plots.DEMO_NOTE if P.is_embedded else None
-real, synthetic = analysis.synthetic_sets_of_grid("fig3", P)
+note = vocabulary.DEMO_NOTE if P.is_embedded else None
+real, synthetic = chapters.synthetic_sets_of_grid("fig3", P)
 everything = pd.concat([real.assign(kind="real", method="real"), synthetic.assign(kind="synthetic")], ignore_index=True)
 
 start = time.perf_counter()
@@ -127,9 +130,9 @@ matched = tests[tests.group.str.startswith("synthetic vs own source")]
 glue_values({
     "e_rr": f"{rr['mean']:.3f}",
     "e_rs": f"{ito_random['mean'].iloc[0]:.3f}" if len(ito_random) else "n/a",
-    "e_rs_p": analysis.pvalue(ito_random["p_bh"].iloc[0]) if len(ito_random) else "n/a",
+    "e_rs_p": highlights.pvalue(ito_random["p_bh"].iloc[0]) if len(ito_random) else "n/a",
     "e_matched": f"{matched['mean'].iloc[0]:.3f}" if len(matched) else "n/a",
-    "e_matched_p": analysis.pvalue(matched["p_bh"].iloc[0]) if len(matched) else "n/a",
+    "e_matched_p": highlights.pvalue(matched["p_bh"].iloc[0]) if len(matched) else "n/a",
     "e_pairs": str(n_pairs),
 })
 fig = plots.plot_distance_distributions(long, tests, note)
@@ -169,10 +172,10 @@ qtable.round(4)
 # chapter (Fig. S-1 data).
 
 # %%
-gains = analysis.figS1_table(*analysis.grid_results("fig3", P, store, executor)).rename(columns={"true": "label"})
+gains = tables.figS1_table(*chapters.grid_results("fig3", P, store, executor)).rename(columns={"true": "label"})
 joined = qtable[qtable.label != "all"].merge(gains[["label", "method", "gain"]], on=["label", "method"])
 rho = spearmanr(joined["kernel"], joined["gain"])
-glue_values({"e_rho": f"{rho.statistic:.2f}", "e_rho_p": analysis.pvalue(rho.pvalue), "e_cells": str(len(joined))})
+glue_values({"e_rho": f"{rho.statistic:.2f}", "e_rho_p": highlights.pvalue(rho.pvalue), "e_cells": str(len(joined))})
 fig = plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note)
 
 # %% [markdown]

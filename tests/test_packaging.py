@@ -46,3 +46,10 @@ def test_book_config_renders_executed_notebooks_only():
         name = Path(f).name
         if name[:2].isdigit():
             assert (ROOT / "notebooks" / f"{name}.py").is_file(), f"{name} has no jupytext source"
+
+
+def test_every_subpackage_is_packaged():
+    """A fresh ``pip install .`` ships every folder of the package: each one is listed in pyproject.toml."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "synthaug_utils").rglob("__init__.py")}
+    assert found == listed, f"pyproject.toml [tool.setuptools] packages: missing {sorted(found - listed)}, extra {sorted(listed - found)}"

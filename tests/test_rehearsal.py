@@ -43,7 +43,7 @@ def test_a_table_with_three_bad_images_stops_the_book_before_any_kernel(world, t
 def test_every_rehearsal_size_is_an_override_of_the_paper_profile(world, tmp_path):
     from synthaug_utils.core.config import load_profile
     from synthaug_utils.diffusion.dreambooth import dreambooth_settings
-    from synthaug_utils.diffusion.generation import generation_settings
+    from synthaug_utils.diffusion.settings import generation_settings
 
     config = rehearsal.write_config(tmp_path / "paper.yml", world.locations, rehearsal.REHEARSAL_OVERRIDES)
     P = load_profile("paper", config=str(config))

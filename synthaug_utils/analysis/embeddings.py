@@ -35,9 +35,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from synthaug_utils.core.config import Profile, cache_dir, load_profile
+from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.errors import MissingImagesError, MissingModelError
 from synthaug_utils.core.files import atomic_save_npy
+from synthaug_utils.core.paths import cache_dir
 
 DEMO_BACKBONE = "demo-backbone"
 OPEN_CLIP_PREFIX = "open_clip:"
@@ -160,7 +161,7 @@ def resolve_model(
     name = model_name or prof.embedding_model
     size = int(image_size or prof.image_size)
     if name == DEMO_BACKBONE:
-        from synthaug_utils.core.config import LITE0_ARCH
+        from synthaug_utils.core.vocabulary import LITE0_ARCH
 
         return EmbeddingModelSpec(name, "demo", LITE0_ARCH, None, None, size)
     if name.startswith(TIMM_PREFIX):
@@ -307,7 +308,7 @@ def _compute(embedder: Embedder, paths: Sequence[str], batch_size: int, progress
     import torch
     from tqdm.auto import tqdm
 
-    from synthaug_utils.data.datasets import open_rgb
+    from synthaug_utils.data.images import open_rgb
 
     out = []
     batches = range(0, len(paths), batch_size)

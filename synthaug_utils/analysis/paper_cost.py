@@ -13,7 +13,7 @@ Synthetic images
     66,780 in-then-outpaint, 600,986 text-to-image). The released set (about 1M images) is
     larger than the paper's count and no subset of its folders sums to 458,920, so the split
     is an assumption. In-then-outpaint reuses its inpainting stage from the inpaint method
-    (this project's :func:`~synthaug_utils.diffusion.generation.plan_generation` does, and the released
+    (this project's :func:`~synthaug_utils.synthetic.plan.plan_generation` does, and the released
     set holds as many of each), so by default it is charged its outpainting pass only.
 DreamBooth
     One model per F17k-9 label and model kind (text-to-image on SD 2.1-base; inpainting on
@@ -21,7 +21,7 @@ DreamBooth
     clean training file (:data:`F17K9_TRAINING_COUNTS`), 4 epochs at batch 4; plus one
     inpainting model on the 560 DDI images outside the test set, 25 epochs (PROTOCOL.md).
 Classifier trials
-    Every trial of Figs. 3, 4, 5 and S-2 as :func:`synthaug_utils.experiments.trials.build_grid`
+    Every trial of Figs. 3, 4, 5 and S-2 as :func:`synthaug_utils.experiments.grids.build_grid`
     builds them for the paper profile (:func:`paper_trials`), each trained for an assumed
     ``epochs_per_trial`` epochs (early stopping with patience 3 stops the real runs at
     4-30 epochs; default 10), every epoch a training pass over real + synthetic images at
@@ -129,7 +129,7 @@ def dreambooth_models(
 
 def batch_size(n_train: int, rule: str = "default") -> int:
     """The authors' batch size for ``n_train`` training images: the same rule as
-    :func:`synthaug_utils.classifier.training.batch_size_rule` (kept here so this module needs no torch;
+    :func:`synthaug_utils.classifier.recipe.batch_size_rule` (kept here so this module needs no torch;
     a test checks that the two agree)."""
     if rule not in ("default", "dose-response"):
         raise ValueError(f"batch rule {rule!r}: use 'default' or 'dose-response'")
@@ -193,14 +193,14 @@ def trial_rows(specs: Iterable[Any], grid: str, which: str = "main") -> list[dic
 
 
 def paper_trials(grids: Sequence[str] = PAPER_GRIDS, rare_labels: Sequence[str] = F17K9_LABELS) -> pd.DataFrame:
-    """Every distinct trial of ``grids`` as :func:`synthaug_utils.experiments.trials.build_grid` builds them
+    """Every distinct trial of ``grids`` as :func:`synthaug_utils.experiments.grids.build_grid` builds them
     for the paper profile, with its training-set size and batch size.
 
     The class-imbalance grid takes its rare labels from the data; ``rare_labels`` (the F17k-9
     labels) stands in so that no data is read. A trial two grids share is counted once.
     """
     from synthaug_utils.core.config import load_profile
-    from synthaug_utils.experiments.trials import build_grid
+    from synthaug_utils.experiments.grids import build_grid
 
     profile = load_profile("paper", overrides={"grids": {"imbalance": {"rare_labels": tuple(rare_labels)}}})
     rows: list[dict] = []

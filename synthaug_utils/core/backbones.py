@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from synthaug_utils.core.config import LITE0_ARCH
 from synthaug_utils.core.errors import MissingModelError
+from synthaug_utils.core.vocabulary import LITE0_ARCH
 EFFNETV2M_FILE = "efficientnet_v2_m-dc08266a.pth"
 
 

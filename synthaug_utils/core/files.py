@@ -8,14 +8,19 @@ file (:func:`temporary_name`) that no reader opens.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import socket
+import threading
 import uuid
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
+import pandas as pd
+from PIL import Image
 
 
 def temporary_name(path: Path) -> Path:
@@ -78,7 +83,7 @@ def array_cache_path(kind: str, arrays: Sequence[np.ndarray], settings: str, nam
     The hash (sha256, 20 hex) covers each array's bytes, shape and dtype and the ``settings``
     text, which must name everything else the result depends on (model, arguments).
     """
-    from synthaug_utils.core.config import cache_dir
+    from synthaug_utils.core.paths import cache_dir
 
     h = hashlib.sha256()
     for a in arrays:
@@ -87,3 +92,57 @@ def array_cache_path(kind: str, arrays: Sequence[np.ndarray], settings: str, nam
         h.update(f"{a.shape}|{a.dtype}".encode())
     h.update(settings.encode())
     return cache_dir() / kind / f"{name}-{h.hexdigest()[:20]}.{suffix}"
+
+
+def save_png_atomic(array: np.ndarray, path: Path) -> None:
+    """Write uint8 (H, W, 3) as PNG: temporary name in the same folder, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
+    Image.fromarray(array).save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
+    """Write a CSV via a temporary file and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Exclusive lock on a synthetic-set folder (another process writing it waits)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+_DIGEST_LOCK = threading.Lock()
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """Content hash of a file (BLAKE2b, 32 hex chars), memoised per (path, size, mtime)."""
+    path = str(path)
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        from synthaug_utils.core.errors import MissingImagesError
+
+        raise MissingImagesError(f"image file {path} is missing or unreadable: {exc}") from exc
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    with _DIGEST_LOCK:
+        hit = _DIGESTS.get(key)
+    if hit is None:
+        with open(path, "rb") as handle:
+            hit = hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+        with _DIGEST_LOCK:
+            _DIGESTS[key] = hit
+    return hit

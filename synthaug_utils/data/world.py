@@ -16,7 +16,7 @@ Nothing here is medical data. Two datasets are drawn, deterministically from a s
 
 Both are written in the real datasets' file formats (Fitzpatrick17k CSVs with
 ``{md5hash}.png`` images; DDI's ``ddi_metadata.csv``), so the real loaders in
-:mod:`synthaug_utils.data.datasets` read them. A separate pretraining pool (never used by the
+:mod:`synthaug_utils.data.splits` reads them. A separate pretraining pool (never used by the
 experiments) serves the demo generator's pretraining.
 """
 from __future__ import annotations
@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from synthaug_utils.core.config import DemoWorldSpec, cache_dir
+from synthaug_utils.core.config import DemoWorldSpec
+from synthaug_utils.core.paths import cache_dir
 
 DERM9_LABELS = (
     "psoriasis",

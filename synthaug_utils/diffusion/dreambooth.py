@@ -14,7 +14,7 @@ authors' code).
 
 Training images come from the training pool only: :func:`finetune` refuses validation
 and test images (LeakageError). The result is a diffusers pipeline folder that
-:func:`synthaug_utils.diffusion.generation.load_pipeline` loads: the fine-tuned ``unet/`` plus the
+:func:`synthaug_utils.diffusion.pipelines.load_pipeline` loads: the fine-tuned ``unet/`` plus the
 base model's other components (linked when possible, else copied).
 
 Demo-profile parameters (documented, see :data:`PROFILE_DREAMBOOTH`): the demo model is
@@ -32,25 +32,21 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.core.config import Profile, cache_dir, load_profile
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError, UserFacingError
-from synthaug_utils.diffusion.generation import (
-    base_model_id,
-    folder_lock,
-    quiet_loading,
-    model_folder,
-    model_hash,
-    prompt_for,
-    prompt_label,
-    slug,
-)
+from synthaug_utils.core.paths import cache_dir
+from synthaug_utils.core.vocabulary import KINDS
+from synthaug_utils.diffusion.pipelines import locate_model, model_hash, quiet_loading
+from synthaug_utils.diffusion.prompts import prompt_for, prompt_label, slug
+from synthaug_utils.diffusion.settings import base_model_id
 
-KINDS = ("text2image", "inpaint")
+Locate = Callable[[str, Profile | None], Path]
+"""(model id, profile) -> local pipeline folder; :func:`locate_model` by default, which never trains."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +92,8 @@ PROFILE_DREAMBOOTH: dict[str, dict[str, Any]] = {
     "demo": {"resolution": 64, "batch_size": 16, "learning_rate": 1e-4, "epochs": 2},
     "smoke": {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 4},
 }
+
+
 DDI_EPOCHS = {"paper": 25, "demo": 2, "smoke": 1}
 
 
@@ -166,12 +164,14 @@ def _embed(tokenizer, text_encoder, prompts: list[str]):
     return text_encoder(ids.to(text_encoder.device))[0]
 
 
-def _class_images(base_text2image: str, settings: DreamBoothSettings, profile: Profile | None) -> np.ndarray:
+def _class_images(base_text2image: str, settings: DreamBoothSettings, profile: Profile | None, locate: Locate = locate_model) -> np.ndarray:
     """Prior-preservation images: ``num_class_images`` samples of the class prompt from the base
     text-to-image model (cached), uint8 (N, res, res, 3)."""
-    from synthaug_utils.diffusion.generation import derive_seed, generation_settings, load_pipeline, run_text2image, GenerationSettings
+    from synthaug_utils.diffusion.prompts import derive_seed
+    from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings
+    from synthaug_utils.diffusion.pipelines import load_pipeline, run_text2image
 
-    folder = model_folder(base_text2image, profile)
+    folder = locate(base_text2image, profile)
     key = hashlib.sha256(f"{model_hash(folder)}|{settings.class_prompt}|{settings.resolution}|{settings.num_class_images}".encode()).hexdigest()[:12]
     path = cache_dir() / "dreambooth-class-images" / f"{key}.npy"
     if path.is_file():
@@ -206,7 +206,7 @@ def _loss(unet, vae, noise_scheduler, pixels, cond, kind, gen, rng, latent_side)
     import torch
     import torch.nn.functional as F
 
-    from synthaug_utils.diffusion.demo_generator import random_inpaint_masks
+    from synthaug_utils.diffusion.masks import random_inpaint_masks
 
     x = pixels.float().div(127.5).sub(1.0).to(cond.device)
     with torch.no_grad():
@@ -235,18 +235,22 @@ def finetune(
     profile: Profile | None = None,
     base_text2image: str | None = None,
     progress: bool = True,
+    locate: Locate = locate_model,
 ) -> Path:
     """DreamBooth-fine-tune ``base_model`` (kind 'text2image' or 'inpaint') on ``images``; write a pipeline folder.
 
     ``images``: rows with image_id, path, label, fst (optional disease). With ``splits``,
     validation/test images are refused (LeakageError). ``base_text2image`` is the model
     that draws prior-preservation images (default ``base_model`` for text2image).
-    Deterministic for fixed settings on the CPU. Returns ``out``.
+    ``locate`` finds the base models' folders (:func:`synthaug_utils.diffusion.resolve.model_folder`
+    when a missing demo model may be pretrained first). Deterministic for fixed settings on the CPU.
+    Returns ``out``.
     """
     import torch
     from tqdm.auto import tqdm
 
-    from synthaug_utils.data.datasets import assert_no_leakage, load_image_array
+    from synthaug_utils.data.splits import assert_no_leakage
+    from synthaug_utils.data.checks import load_image_array
 
     if kind not in KINDS:
         raise UserFacingError(f"kind={kind!r}: use one of {KINDS}")
@@ -255,7 +259,7 @@ def finetune(
     if splits is not None:
         assert_no_leakage(images.image_id.astype(str), splits, context=f"DreamBooth fine-tuning into {out}")
     out = Path(out)
-    folder = model_folder(str(base_model), profile)
+    folder = locate(str(base_model), profile)
     started = time.perf_counter()
     pixels = torch.from_numpy(load_image_array(images, settings.resolution)).permute(0, 3, 1, 2).contiguous()
     records = images.to_dict("records")
@@ -265,7 +269,7 @@ def finetune(
         source = base_text2image or (str(base_model) if kind == "text2image" else None)
         if source is None:
             raise UserFacingError("prior preservation for an inpainting model needs base_text2image (the model drawing class images)")
-        prior = torch.from_numpy(_class_images(source, settings, profile)).permute(0, 3, 1, 2).contiguous()
+        prior = torch.from_numpy(_class_images(source, settings, profile, locate)).permute(0, 3, 1, 2).contiguous()
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
@@ -383,15 +387,6 @@ def _is_ddi(splits, profile: Profile) -> bool:
     return splits.dataset in (profile.ddi_dataset, "ddi", "demo-ddi")
 
 
-def finetune_for_profile(profile: Profile | str, kind: str, group: str, splits, out: str | Path, progress: bool = True) -> Path:
-    """Fine-tune the profile's base model of ``kind`` on ``group``'s training images into ``out``."""
-    profile = load_profile(profile) if isinstance(profile, str) else profile
-    settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
-    images = training_images(splits, group)
-    return finetune(base_model_id(profile, kind), kind, images, out, settings, splits, profile,
-                    base_text2image=profile.text2image_model, progress=progress)
-
-
 def dreambooth_dir(profile: Profile, kind: str, group: str, splits, settings: DreamBoothSettings) -> Path:
     """Cache folder of a fine-tuned model:
     ``cache_dir()/models/dreambooth/<world key or 'paper'>/<dataset>-split<seed>/<kind>/<group>-<key>``."""
@@ -399,18 +394,3 @@ def dreambooth_dir(profile: Profile, kind: str, group: str, splits, settings: Dr
     base = hashlib.sha256(base_model_id(profile, kind).encode()).hexdigest()[:4]
     return (cache_dir() / "models" / "dreambooth" / world / f"{splits.dataset}-split{splits.split_seed}" / kind
             / f"{slug(group)}-{settings.key()}{base}")
-
-
-def ensure_dreambooth_model(profile: Profile | str, kind: str, group: str, splits, progress: bool = True) -> Path:
-    """The cached fine-tuned model for (kind, group), fine-tuning it first if absent (idempotent)."""
-    profile = load_profile(profile) if isinstance(profile, str) else profile
-    settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
-    out = dreambooth_dir(profile, kind, group, splits, settings)
-    if (out / "dreambooth.json").is_file():
-        return out
-    with folder_lock(out.parent):
-        if (out / "dreambooth.json").is_file():
-            return out
-        images = training_images(splits, group)
-        return finetune(base_model_id(profile, kind), kind, images, out, settings, splits, profile,
-                        base_text2image=profile.text2image_model, progress=progress)

@@ -31,11 +31,15 @@ from pathlib import Path
 
 import yaml
 
-from synthaug_utils.core.config import project_root
 from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.paths import project_root
+
 
 BOOK_DIR = "book"
+
+
 NOTEBOOK_DIR = "notebooks"
+
 
 # Chapters that read what other chapters compute: they start only after those are done.
 # (07 embeds the synthetic sets of Fig. 3; 08 tabulates the results of 03-06.)
@@ -129,7 +133,7 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
     import hashlib
     import json
 
-    from synthaug_utils.core.config import PACKAGE_DIR, cache_dir
+    from synthaug_utils.core.paths import PACKAGE_DIR, cache_dir
 
     h = hashlib.sha256()
     h.update((_source_root() / NOTEBOOK_DIR / f"{name}.py").read_bytes())
@@ -281,7 +285,8 @@ def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path,
     without DDI, 07 without CLIP weights) gets a page saying what is missing and how to supply
     it instead of being executed. A CUDA profile without a visible GPU stops the build here.
     """
-    from synthaug_utils.core.config import MissingResourcesError, chapter_missing, load_profile, missing_device
+    from synthaug_utils.core.inputs import MissingResourcesError, chapter_missing, missing_device
+    from synthaug_utils.core.config import load_profile
 
     P = load_profile(profile, config, overrides or {})
     if P.is_embedded:
@@ -289,8 +294,8 @@ def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path,
     device = missing_device(P)
     if device:
         raise MissingResourcesError(f"profile {P.name!r} cannot run:\n" + "\n".join(device))
-    from synthaug_utils.core.config import DATA_SLOTS, has_input
-    from synthaug_utils.data.datasets import load_splits
+    from synthaug_utils.core.inputs import DATA_SLOTS, has_input
+    from synthaug_utils.data.splits import load_splits
 
     for slot in DATA_SLOTS:  # every image of every supplied dataset, checked once (cached) before any kernel
         if has_input(P, slot):
@@ -410,37 +415,6 @@ def _execute_in_worker(name: str, root: Path, profile: str, config: str | None, 
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = threads
     return execute_notebook(name, root, profile, config, overrides)
-
-
-def _cmd_book(args) -> int:
-    from synthaug_utils.cli_checks import UsageError, parse_overrides
-
-    # refused before any kernel starts: profile, config and overrides (cli_checks.check_args), chapters, jobs
-    overrides = parse_overrides(args.overrides)
-    names = [Path(f).name for f in chapter_names(_source_root() / "_toc.yml")]
-    unknown = sorted(set(args.chapters or []) - set(names))
-    if unknown:
-        raise UsageError(f"--chapters: unknown chapter(s) {unknown}; chapters in _toc.yml: {names}")
-    start = time.time()
-    build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse, args.force, args.jobs)
-    print(f"total {time.time() - start:.0f} s")
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """``synthaug book``: execute the chapters with papermill and build the HTML book."""
-    p = subparsers.add_parser("book", help="execute every chapter with papermill and build the HTML book")
-    p.add_argument("--profile", default="demo", help="demo (default), smoke or paper")
-    p.add_argument("--config", default=None, help="YAML file with data/model locations (paper profile)")
-    p.add_argument("--root", default=None, help="build folder (default: the repository; _build/html inside it)")
-    p.add_argument("--overrides", default=None,
-                   help='JSON object of profile overrides, e.g. \'{"seeds": [0, 1]}\' (checked before any chapter runs)')
-    p.add_argument("--chapters", nargs="*", default=None, help="execute only these chapters (others must exist)")
-    p.add_argument("--reuse", action="store_true", help="keep executed notebooks already in book/ (render only)")
-    p.add_argument("--force", action="store_true", help="re-execute chapters even when they are up to date")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="chapters executed side by side (default: 2 on demo/smoke with 2+ CPU cores, 1 on paper)")
-    p.set_defaults(func=_cmd_book)
 
 
 def glue_values(values: dict) -> None:

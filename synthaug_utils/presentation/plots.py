@@ -12,12 +12,20 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+
 PALETTE = sns.color_palette("colorblind")
+
+
 SPLIT_ORDER = ["train", "val", "test"]
+
+
 SPLIT_NAMES = {"train": "training pool", "val": "validation", "test": "test"}
+
+
 FST_ORDER = [1, 2, 3, 4, 5, 6, -1]
+
+
 FST_NAMES = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", -1: "unknown", 12: "I-II", 34: "III-IV", 56: "V-VI"}
-DEMO_NOTE = "Demo profile: synthetic stand-in world, not patient data"
 
 
 def set_style() -> None:
@@ -110,9 +118,17 @@ def plot_image_grid(
 
 # ----------------------------------------------------------------------------- results figures
 METHOD_ORDER = ["none", "inpaint", "outpaint", "in-then-outpaint", "text-to-image"]
+
+
 METHOD_COLOURS = {m: PALETTE[i] for i, m in enumerate(METHOD_ORDER)}
+
+
 TRANSFORM_STYLE = {True: "-", False: "--"}
+
+
 TRANSFORM_NAMES = {True: "with image transforms", False: "without image transforms"}
+
+
 NONE_NAME = "none"
 
 
@@ -513,7 +529,7 @@ def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> plt.Fi
 def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> plt.Figure:
     """Fast mode against the faithful recipe on the same trials: top-1 accuracy (%) of each pair,
     faithful on x, fast on y, the identity line dashed. ``pairs``: rows of
-    :func:`synthaug_utils.analysis.tables.fast_vs_faithful` (columns fast, faithful, method, n_real)."""
+    :func:`synthaug_utils.experiments.chapters.fast_vs_faithful` (columns fast, faithful, method, n_real)."""
     set_style()
     fig, ax = plt.subplots(figsize=(5.6, 4.6))
     methods = list(dict.fromkeys(pairs.method))

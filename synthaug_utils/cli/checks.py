@@ -10,7 +10,7 @@ subcommand gets its checks by naming an argument like the others do:
 - ``out``, ``store``, ``root``: an output folder (an existing file, or a path below
   one, is refused; so is a folder that cannot be created or written);
 - ``manifest``: a synthetic-set folder or ``manifest.csv`` that exists;
-- ``executor``: one of the accepted forms (:func:`synthaug_utils.experiments.trials.parse_executor`);
+- ``executor``: one of the accepted forms (:func:`synthaug_utils.experiments.executors.parse_executor`);
   nothing is contacted here;
 - counts and seeds (:data:`MINIMUM`): integers at or above a minimum.
 
@@ -81,7 +81,7 @@ def check_output_folder(value: str, name: str) -> None:
 
 def check_manifest(value: str, name: str = "--manifest") -> None:
     """Refuse a synthetic-set manifest (folder with manifest.csv, or the CSV) that does not exist."""
-    from synthaug_utils.experiments.trials import manifest_file
+    from synthaug_utils.synthetic.manifest import manifest_file
 
     csv = manifest_file(Path(value).expanduser())
     if not csv.is_file():
@@ -102,9 +102,10 @@ def check_grid_settings(profile) -> None:
     """Refuse ``grids`` overrides that name an unknown grid or an unknown setting of a known grid."""
     if not profile.grids:
         return
-    from synthaug_utils.experiments import trials as experiments
+    from synthaug_utils.core import vocabulary
+    from synthaug_utils.experiments import grids
 
-    names = sorted(experiments.GRIDS) + ["dreambooth", "generation", "generation-chapter"]
+    names = sorted(vocabulary.GRIDS) + ["dreambooth", "generation", "generation-chapter"]
     for grid, settings in profile.grids.items():
         if grid not in names:
             raise UsageError(f"overrides: grids.{grid} is not a grid; grids: {names}")
@@ -116,7 +117,7 @@ def check_grid_settings(profile) -> None:
             if unknown:
                 raise UsageError(f"overrides: grids.{grid} has unknown setting(s) {unknown}; known: {sorted(known)}")
         elif grid == "generation":
-            from synthaug_utils.diffusion.generation import generation_settings
+            from synthaug_utils.diffusion.settings import generation_settings
 
             generation_settings(profile)
         elif grid == "dreambooth":
@@ -124,7 +125,7 @@ def check_grid_settings(profile) -> None:
 
             dreambooth_settings(profile)
         else:
-            known = set(experiments.grid_settings(grid, dataclasses.replace(profile, grids={}))) | {"faithful_sample"}
+            known = set(grids.grid_settings(grid, dataclasses.replace(profile, grids={}))) | {"faithful_sample"}
             unknown = sorted(set(settings) - known)
             if unknown:
                 raise UsageError(f"overrides: grids.{grid} has unknown setting(s) {unknown}; known: {sorted(known)}")
@@ -139,7 +140,7 @@ def check_args(args) -> None:
     if values.get("connect_timeout") is not None and not values["connect_timeout"] > 0:
         raise UsageError(f"--connect-timeout {values['connect_timeout']}: must be a number of seconds > 0")
     if values.get("executor") is not None:
-        from synthaug_utils.experiments.trials import parse_executor
+        from synthaug_utils.experiments.executors import parse_executor
 
         try:
             parse_executor(values["executor"], name="--executor")

@@ -3,7 +3,7 @@
 Subcommand modules expose ``register_cli(subparsers)``; they are listed in
 ``_SUBCOMMAND_MODULES`` and imported lazily so that ``synthaug --help`` stays fast.
 
-Every argument is checked before any work starts (:func:`synthaug_utils.cli_checks.check_args`,
+Every argument is checked before any work starts (:func:`synthaug_utils.cli.checks.check_args`,
 then the subcommand's own checks). A user-facing error (bad input, missing data or models)
 is one line ``synthaug: error: ...`` on stderr and exit code 2; an operating-system error
 (disk full, permission denied) is one line and exit code 1; anything else is a bug and
@@ -17,11 +17,11 @@ import sys
 
 # module path -> subcommand names it registers (kept here so --help needs no heavy import)
 _SUBCOMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "synthaug_utils.data.datasets": ("data",),
-    "synthaug_utils.diffusion.generation": ("generate", "dreambooth", "pretrain-generator"),
-    "synthaug_utils.experiments.trials": ("trial", "run"),
-    "synthaug_utils.presentation.book": ("book",),
-    "synthaug_utils.rehearsal.run": ("rehearse",),
+    "synthaug_utils.cli.data": ("data",),
+    "synthaug_utils.cli.generate": ("generate", "dreambooth", "pretrain-generator"),
+    "synthaug_utils.cli.experiments": ("trial", "run"),
+    "synthaug_utils.cli.book": ("book",),
+    "synthaug_utils.cli.rehearse": ("rehearse",),
 }
 
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from synthaug_utils.core.errors import UserFacingError
 
     try:
-        from synthaug_utils.cli_checks import check_args
+        from synthaug_utils.cli.checks import check_args
 
         check_args(args)
         return int(args.func(args) or 0)
@@ -83,6 +83,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"synthaug: error: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())
