@@ -37,7 +37,7 @@ import numpy as np
 
 from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.errors import MissingImagesError, MissingModelError
-from synthaug_utils.core.files import atomic_save_npy
+from synthaug_utils.core.files import atomic_save_npy, file_digest
 from synthaug_utils.core.paths import cache_dir
 
 DEMO_BACKBONE = "demo-backbone"
@@ -52,7 +52,6 @@ __all__ = [
     "resolve_open_clip_weights",
     "load_embedder",
     "embed_images",
-    "file_digest",
     "embedding_cache_folder",
 ]
 
@@ -259,12 +258,6 @@ def load_embedder(spec: EmbeddingModelSpec, device: str = "cpu") -> Embedder:
     return _load_cached(spec, device)
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def embedding_cache_folder(spec: EmbeddingModelSpec) -> Path:
     """``config.cache_dir()/embeddings/<model key>``; created on demand."""
     folder = cache_dir() / "embeddings" / spec.cache_key()
@@ -368,7 +361,7 @@ def embed_images(
     if not use_cache:
         return _compute(load_embedder(spec, device), paths, batch_size, progress)
     folder = embedding_cache_folder(spec)
-    digests = [file_digest(p) for p in paths]
+    digests = [file_digest(p, algorithm="sha256") for p in paths]
     found: dict[str, np.ndarray] = {}
     for digest in dict.fromkeys(digests):
         vec = _read_cached(_cache_file(folder, digest))

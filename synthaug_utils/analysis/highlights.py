@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.analysis.tables import shape_checks_fig4
+from synthaug_utils.analysis.tables import figS2_pooled, shape_checks_fig4
 from synthaug_utils.core.vocabulary import NONE
 
 
@@ -114,11 +114,10 @@ def fig5_highlights(table: pd.DataFrame) -> dict[str, str]:
 
 def figS2_highlights(table: pd.DataFrame) -> dict[str, str]:
     """Numbers for the Fig. S-2 prose: synthetic vs duplication on the rare label, pooled over labels and seeds."""
-    rare = table[table.scope == "rare label"]
-    pooled = rare.groupby(["rare_n", "control"], as_index=False)[["k", "n"]].sum()
-    pooled["accuracy"] = pooled.k / pooled.n
-    smallest = pooled.rare_n.min()
-    at = pooled[pooled.rare_n == smallest].set_index("control")["accuracy"]
+    pooled = figS2_pooled(table)
+    rare = pooled[pooled.scope == "rare label"]
+    smallest = rare.rare_n.min()
+    at = rare[rare.rare_n == smallest].set_index("control")["accuracy"]
     tests = table.dropna(subset=["gain"])
     return {
         "s2_smallest": str(int(smallest)),

@@ -42,6 +42,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from synthaug_utils.classifier.recipe import batch_size_rule
+
 SYNTHETIC_TOTAL = 458_920
 """Synthetic images the paper reports (abstract; Sec. 2)."""
 
@@ -127,24 +129,6 @@ def dreambooth_models(
     return pd.DataFrame(rows, columns=["group", "kind", "images", "epochs", "steps"])
 
 
-def batch_size(n_train: int, rule: str = "default") -> int:
-    """The authors' batch size for ``n_train`` training images: the same rule as
-    :func:`synthaug_utils.classifier.recipe.batch_size_rule` (kept here so this module needs no torch;
-    a test checks that the two agree)."""
-    if rule not in ("default", "dose-response"):
-        raise ValueError(f"batch rule {rule!r}: use 'default' or 'dose-response'")
-    tenth = int(n_train) / 10
-    if rule == "dose-response" and tenth >= 500:
-        size = 128
-    elif tenth >= 100:
-        size = 64
-    elif tenth >= 10:
-        size = 32
-    else:
-        size = 8
-    return max(1, min(size, int(n_train)))
-
-
 def training_set_size(
     n_real: int | None,
     pool: Mapping[str, int],
@@ -188,7 +172,7 @@ def trial_rows(specs: Iterable[Any], grid: str, which: str = "main") -> list[dic
                                     spec.duplicate, spec.augment_labels)
         rows.append(dict(grid=grid, key=getattr(spec, "key", None), n_train=n_train, n_val=sizes["n_val"],
                          n_test=sizes["n_test"], batch_rule=spec.batch_rule,
-                         batch_size=spec.batch_size or batch_size(n_train, spec.batch_rule)))
+                         batch_size=spec.batch_size or batch_size_rule(n_train, spec.batch_rule)))
     return rows
 
 

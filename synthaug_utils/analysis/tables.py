@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis import stats
+from synthaug_utils.analysis.stats import wald_interval
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.vocabulary import NONE
 
@@ -175,6 +176,14 @@ def figS2_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 20
     rare = merged[merged["true"] == merged["rare_label"]].assign(scope="rare label")
     both = pd.concat([rare, merged.assign(scope="overall")], ignore_index=True)
     return compare_with_baseline(both, ["scope", "rare_label", "rare_n", "transforms"], "control", "duplicate", n_boot=n_boot)
+
+
+def figS2_pooled(table: pd.DataFrame) -> pd.DataFrame:
+    """Fig. S-2 as drawn: accuracy per (scope, rare_n, control) pooled over rare labels, transforms and
+    seeds (test counts ``k`` and ``n`` summed), with its Wald interval (``ci_low``, ``ci_high``)."""
+    pooled = table.groupby(["scope", "rare_n", "control"], as_index=False)[["k", "n"]].sum()
+    low, high = wald_interval(pooled.k.to_numpy(), pooled.n.to_numpy())
+    return pooled.assign(accuracy=pooled.k / pooled.n, ci_low=low, ci_high=high)
 
 
 # ----------------------------------------------------------------------------- shape checks (demo profile)

@@ -15,7 +15,7 @@ import torch
 from PIL import Image as PILImageModule
 from torch import nn
 
-from synthaug_utils.classifier.recipe import _best_epoch, batch_size_rule, FitResult, Recipe, seed_everything
+from synthaug_utils.classifier.recipe import batch_size_rule, FitResult, Recipe, seed_everything
 from synthaug_utils.core.backbones import create_classifier_net, normalisation
 from synthaug_utils.data.images import open_rgb
 
@@ -193,14 +193,5 @@ def fit_faithful(
         {"epoch": i, "train_loss": float(v[0]), "valid_loss": float(v[1]), "valid_accuracy": float(v[2])}
         for i, v in enumerate(values)
     ]
-    return FitResult(
-        probs=probs.float().numpy(),
-        history=history,
-        epochs_run=len(history),
-        best_epoch=_best_epoch(history, recipe.monitor),
-        batch_size=batch_size,
-        n_train=len(train),
-        wall_s=t_end - start,
-        mode="faithful",
-        timings={"setup_s": t_fit - start, "fit_s": t_pred - t_fit, "predict_s": t_end - t_pred},
-    )
+    return FitResult.of_run(probs.float().numpy(), history, recipe.monitor, batch_size, len(train), "faithful",
+                            "setup_s", (start, t_fit, t_pred, t_end))

@@ -11,14 +11,7 @@ import torch
 from torch import nn
 
 from synthaug_utils.classifier.features import FeatureCache, torch_threads
-from synthaug_utils.classifier.recipe import (
-    _best_epoch,
-    batch_size_rule,
-    EarlyStopper,
-    FitResult,
-    Recipe,
-    seed_everything,
-)
+from synthaug_utils.classifier.recipe import batch_size_rule, EarlyStopper, FitResult, Recipe, seed_everything
 from synthaug_utils.core.errors import DataError
 
 
@@ -103,17 +96,8 @@ def fit_fast(
         t_pred = time.perf_counter()
         _, _, probs = _evaluate_head(head, x_test, torch.zeros(len(x_test), dtype=torch.long))
     t_end = time.perf_counter()
-    return FitResult(
-        probs=probs.float().numpy(),
-        history=history,
-        epochs_run=len(history),
-        best_epoch=_best_epoch(history, recipe.monitor),
-        batch_size=batch_size,
-        n_train=len(train),
-        wall_s=t_end - start,
-        mode="fast",
-        timings={"features_s": t_fit - start, "fit_s": t_pred - t_fit, "predict_s": t_end - t_pred},
-    )
+    return FitResult.of_run(probs.float().numpy(), history, recipe.monitor, batch_size, len(train), "fast",
+                            "features_s", (start, t_fit, t_pred, t_end))
 
 
 def _train_head(

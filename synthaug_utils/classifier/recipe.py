@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from synthaug_utils.core.backbones import LITE0_ARCH
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError, UserFacingError
-from synthaug_utils.core.vocabulary import BATCH_RULES, MODES, MONITORS
+from synthaug_utils.core.vocabulary import BATCH_RULES, LITE0_ARCH, MODES, MONITORS
 
 
 class RecipeError(UserFacingError, ValueError):
@@ -141,6 +140,18 @@ class FitResult:
     wall_s: float
     mode: str
     timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of_run(cls, probs: np.ndarray, history: list[dict[str, float]], monitor: str, batch_size: int, n_train: int,
+               mode: str, first: str, stamps: tuple[float, float, float, float]) -> "FitResult":
+        """A run's result from its outputs and its perf-counter ``stamps`` (start, fit start, predict
+        start, end); ``first`` names the span before fitting (``setup_s`` or ``features_s``)."""
+        start, t_fit, t_pred, t_end = stamps
+        return cls(
+            probs=probs, history=history, epochs_run=len(history), best_epoch=_best_epoch(history, monitor),
+            batch_size=batch_size, n_train=n_train, wall_s=t_end - start, mode=mode,
+            timings={first: t_fit - start, "fit_s": t_pred - t_fit, "predict_s": t_end - t_pred},
+        )
 
 
 class EarlyStopper:

@@ -162,6 +162,13 @@ class Profile:
     # bring-your-own main dataset (location main_data)
     test_per_label: int = 40  # test images drawn per label when the table has no split column (F17k's held-out size)
     min_images_per_label: int | None = None  # drop labels with fewer images (named in the book); None: keep all
+    # Profile-specific numbers of the pipeline stages, in this one place. Precedence: the fields above,
+    # then these, then the matching ``grids`` entry, then a function's explicit arguments.
+    generation_defaults: Mapping[str, Any] = field(default_factory=dict)  # GenerationSettings fields
+    dreambooth_defaults: Mapping[str, Any] = field(default_factory=dict)  # DreamBoothSettings fields
+    dreambooth_ddi_epochs: int = 25  # epochs of the one DDI model (before grids["dreambooth"])
+    grid_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # grid name -> settings
+    generator_pretraining: Mapping[str, Any] = field(default_factory=dict)  # PretrainSettings fields (demo generator)
 
     @property
     def is_embedded(self) -> bool:
@@ -177,6 +184,52 @@ def _generation_chapter(gate_per_class: int, masked_per_class: int, timed_images
     """Sizes of the generation chapter (02): text-to-image samples per class for the quality gate,
     source images per class shown for the masked methods, images timed per method."""
     return {"gate_per_class": gate_per_class, "masked_per_class": masked_per_class, "timed_images": timed_images}
+
+
+# Generation defaults beyond the Profile fields (overridable via profile.grids["generation"]).
+# paper: the authors' GPU settings. demo/smoke: large CPU batches; bfloat16 autocast where the CPU
+# has native bf16 instructions (about 1.5x faster here), else float32 ("auto"); and the source
+# pixels pasted back outside the mask: Stable Diffusion's inpainting model reproduces the unmasked
+# region closely by itself, the minutes-pretrained demo model does not (it repaints it: mean
+# absolute change ~15 grey levels outside the mask), so pasting restores the method's meaning.
+_PAPER_GENERATION = {"batch_size": 16, "precision": "fp16"}
+_DEMO_GENERATION = {"batch_size": 256, "precision": "auto", "paste_unmasked": True}
+
+# DreamBooth parameters. The demo values are the project's choice for the ~4 MB demo generator at
+# 64 px (measured: ~15 s per class on 2 CPU cores), not the paper's; smoke runs a handful of steps.
+_DEMO_DREAMBOOTH = {"resolution": 64, "batch_size": 16, "learning_rate": 1e-4, "epochs": 2}
+_SMOKE_DREAMBOOTH = {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 4}
+
+# Grid sizes for the embedded profiles (the paper profile runs the full protocol of
+# experiments.grids; its ``grids`` entries may still override). The demo grids are sized so that a
+# cold demo book stays within 20 minutes on 2 CPU cores without bf16 instructions (fast mode); they
+# need about 4,000 distinct synthetic images (fig3: 3 methods x 144 sources x 4; fig4: 8
+# text-to-image per source for those 144 sources; fig5: 2 methods x 464 DDI sources x 1; imbalance:
+# up to 7 inpaintings per rare image, partly shared with fig3). The subset is drawn once
+# (subset_seed=0) so that the seeds share one synthetic set; seeds vary head initialisation, batch
+# order, dropout and augmentation.
+_DEMO_GRIDS: dict[str, dict[str, Any]] = {
+    "fig3": dict(n_real=(1, 4, 16), seeds=(0, 1, 2), ratio=4, views=2, subset_seed=0, variant="pretrained",
+                 # faithful twins cost 30-45 s each on 2 AVX2 cores: 2 of them (n 4, without and with inpainting)
+                 faithful_sample=dict(seeds=(0,), n_real=(4,), transforms=(False,), methods=("none", "inpaint"))),
+    "fig4": dict(n_real=(16,), ratios=(0, 2, 4, 8), seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
+    "fig5": dict(ratio=1, seeds=(0, 1, 2), views=2, variant="pretrained"),
+    "imbalance": dict(n_real=32, cuts=(4, 8, 16), rare_labels=("basal cell carcinoma", "psoriasis"),
+                      seeds=(0, 1), views=2, subset_seed=0, variant="pretrained"),
+    "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
+}
+_SMOKE_GRIDS: dict[str, dict[str, Any]] = {
+    "fig3": dict(n_real=(1, 4), seeds=(0,), views=2, subset_seed=0, variant="pretrained",
+                 faithful_sample=dict(seeds=(0,), n_real=(1,), transforms=(False,))),
+    "fig4": dict(n_real=(4,), ratios=(0, 2), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
+    "fig5": dict(n_real=8, seeds=(0,), views=2, variant="pretrained"),
+    "imbalance": dict(n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
+    "learning-curve": dict(n_real=(1, 8), seeds=(0,), views=2),
+}
+
+# The smoke profile's demo generator: a toy model in seconds (demo: the full budget, the
+# PretrainSettings defaults, about 10-15 min on 2 cores).
+_SMOKE_PRETRAINING = {"vae_steps": 60, "unet_steps": 60, "inpaint_steps": 30, "unet_batch": 16, "vae_perceptual": 0.0}
 
 
 def _demo_profile() -> Profile:
@@ -210,6 +263,10 @@ def _demo_profile() -> Profile:
         embedding_model="demo-backbone",
         device="cpu",
         grids={"generation-chapter": _generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32)},
+        generation_defaults=_DEMO_GENERATION,
+        dreambooth_defaults=_DEMO_DREAMBOOTH,
+        dreambooth_ddi_epochs=2,
+        grid_defaults=_DEMO_GRIDS,
     )
 
 
@@ -229,6 +286,10 @@ def _smoke_profile() -> Profile:
         gen_steps=4,
         synthetic_per_real=2,
         grids={"generation-chapter": _generation_chapter(gate_per_class=4, masked_per_class=2, timed_images=32)},
+        dreambooth_defaults=_SMOKE_DREAMBOOTH,
+        dreambooth_ddi_epochs=1,
+        grid_defaults=_SMOKE_GRIDS,
+        generator_pretraining=_SMOKE_PRETRAINING,
     )
 
 
@@ -257,6 +318,8 @@ def _paper_profile() -> Profile:
         embedding_model="open_clip:ViT-B-32/openai",
         device="cuda",
         grids={"generation-chapter": _generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32)},
+        generation_defaults=_PAPER_GENERATION,
+        dreambooth_ddi_epochs=25,
     )
 
 
@@ -271,6 +334,7 @@ class ProfileError(UserFacingError, ValueError):
 _OVERRIDE_MINIMUM = {
     "val_per_label": 1, "ddi_per_bin": 1, "image_size": 1, "max_epochs": 1, "patience": 0, "n_real_grid": 1,
     "seeds": 0, "gen_resolution": 8, "gen_steps": 1, "guidance_scale": 0, "synthetic_per_real": 0,
+    "dreambooth_ddi_epochs": 1,
 }
 
 

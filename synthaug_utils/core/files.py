@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shutil
 import socket
 import threading
 import uuid
@@ -62,6 +63,36 @@ def atomic_write(path: Path, write: Callable[[Path], None], fsync: bool = False)
     return path
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` at ``path`` atomically."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def atomic_folder(final: Path, build: Callable[[Path], None], keep_existing: bool = False) -> Path:
+    """Run ``build(tmp)`` on an empty temporary folder beside ``final``, then rename it to ``final``.
+
+    An existing ``final`` is replaced; with ``keep_existing`` it is kept instead when the rename
+    finds it there (another process finished first) and this build is discarded. The temporary
+    folder is removed whatever happens. Returns ``final``.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(final)
+    tmp.mkdir()
+    try:
+        build(tmp)
+        if final.exists() and not keep_existing:
+            shutil.rmtree(final)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            if not (keep_existing and final.exists()):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
 def atomic_save_npy(path: Path, array: np.ndarray) -> Path:
     """Write ``array`` as a ``.npy`` file at ``path`` (exactly that name; no pickles) atomically."""
 
@@ -95,19 +126,13 @@ def array_cache_path(kind: str, arrays: Sequence[np.ndarray], settings: str, nam
 
 
 def save_png_atomic(array: np.ndarray, path: Path) -> None:
-    """Write uint8 (H, W, 3) as PNG: temporary name in the same folder, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    Image.fromarray(array).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    """Write uint8 (H, W, 3) as PNG at ``path`` atomically."""
+    atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"))
 
 
 def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
-    """Write a CSV via a temporary file and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    """Write ``table`` as CSV (no index) at ``path`` atomically."""
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
 @contextlib.contextmanager
@@ -128,8 +153,15 @@ _DIGESTS: dict[tuple[str, int, int], str] = {}
 _DIGEST_LOCK = threading.Lock()
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """Content hash of a file (BLAKE2b, 32 hex chars), memoised per (path, size, mtime)."""
+def file_digest(path: str | os.PathLike, algorithm: str = "blake2b") -> str:
+    """Content hash of a file, memoised per (path, size, mtime, algorithm).
+
+    ``blake2b`` (default; 32 hex chars) names the feature cache, seeds augmented views and feeds
+    the table digest; ``sha256`` (64 hex chars) names the per-image embedding caches and the
+    trial record's ``manifest.sha256``. Neither may change: both name stored files.
+    """
+    if algorithm not in ("blake2b", "sha256"):
+        raise ValueError(f"algorithm={algorithm!r}: use 'blake2b' or 'sha256'")
     path = str(path)
     try:
         stat = os.stat(path)
@@ -137,12 +169,13 @@ def file_digest(path: str | os.PathLike) -> str:
         from synthaug_utils.core.errors import MissingImagesError
 
         raise MissingImagesError(f"image file {path} is missing or unreadable: {exc}") from exc
-    key = (path, stat.st_size, stat.st_mtime_ns)
+    key = (path, stat.st_size, stat.st_mtime_ns, algorithm)
     with _DIGEST_LOCK:
         hit = _DIGESTS.get(key)
     if hit is None:
         with open(path, "rb") as handle:
-            hit = hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+            data = handle.read()
+        hit = hashlib.blake2b(data, digest_size=16).hexdigest() if algorithm == "blake2b" else hashlib.sha256(data).hexdigest()
         with _DIGEST_LOCK:
             _DIGESTS[key] = hit
     return hit

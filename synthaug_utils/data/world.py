@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import pandas as pd
 from PIL import Image
 
 from synthaug_utils.core.config import DemoWorldSpec
+from synthaug_utils.core.files import atomic_folder
 from synthaug_utils.core.paths import cache_dir
 
 DERM9_LABELS = (
@@ -454,21 +454,18 @@ def ensure_world(spec: DemoWorldSpec, show_progress: bool = True) -> Path:
     final = world_dir(spec)
     if (final / "COMPLETE").is_file():
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     total = len(DERM9_LABELS) * (spec.train_pool_per_class + spec.test_per_class + spec.pretrain_per_class) + spec.ddi_total
     from tqdm.auto import tqdm
 
     workers = min(4, os.cpu_count() or 1)
-    with tqdm(total=total, desc=f"drawing demo world {spec.key()}", unit="img", disable=not show_progress) as bar:
-        _write_derm9(tmp, spec, bar.update, workers)
-        _write_ddi(tmp, spec, bar.update, workers)
-    (tmp / "COMPLETE").write_text(spec.key() + "\n")
-    try:
-        os.replace(tmp, final)
-    except OSError:  # another process finished first: keep theirs
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (final / "COMPLETE").is_file():
-            raise
+
+    def build(tmp: Path) -> None:
+        with tqdm(total=total, desc=f"drawing demo world {spec.key()}", unit="img", disable=not show_progress) as bar:
+            _write_derm9(tmp, spec, bar.update, workers)
+            _write_ddi(tmp, spec, bar.update, workers)
+        (tmp / "COMPLETE").write_text(spec.key() + "\n")
+
+    atomic_folder(final, build, keep_existing=True)  # another process finished first: keep theirs
+    if not (final / "COMPLETE").is_file():
+        raise OSError(f"demo world folder {final} exists but is incomplete; delete it and retry")
     return final

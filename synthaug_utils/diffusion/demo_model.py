@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import torch
+
+from synthaug_utils.core.files import atomic_folder
 
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
@@ -228,19 +228,14 @@ def save_pipeline_folder(components: dict, kind: str, out: Path, dtype: torch.dt
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     from synthaug_utils.diffusion.pipelines import quiet_loading
 
-    with quiet_loading():
-        pipe.to(dtype)
-        pipe.save_pretrained(str(tmp), safe_serialization=True)
-        pipe.to(torch.float32)
-    if "meta" in components:
-        (tmp / "synthaug_demo.json").write_text(json.dumps(components["meta"], indent=2, default=str))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+    def build(tmp: Path) -> None:
+        with quiet_loading():
+            pipe.to(dtype)
+            pipe.save_pretrained(str(tmp), safe_serialization=True)
+            pipe.to(torch.float32)
+        if "meta" in components:
+            (tmp / "synthaug_demo.json").write_text(json.dumps(components["meta"], indent=2, default=str))
+
+    return atomic_folder(Path(out), build)

@@ -51,10 +51,9 @@ class PretrainSettings:
 
 
 def pretrain_settings(profile: Profile) -> PretrainSettings:
-    """Demo: the full budget (about 10-15 min on 2 cores). Smoke: a toy model in seconds."""
-    if profile.name == "smoke":
-        return PretrainSettings(vae_steps=60, unet_steps=60, inpaint_steps=30, unet_batch=16, vae_perceptual=0.0)
-    return PretrainSettings()
+    """The profile's pretraining budget (``Profile.generator_pretraining`` over the defaults: demo the
+    full budget, about 10-15 min on 2 cores; smoke a toy model in seconds)."""
+    return PretrainSettings(**dict(profile.generator_pretraining))
 
 
 # ----------------------------------------------------------------------------- data helpers
@@ -107,7 +106,8 @@ class PerceptualDistance(torch.nn.Module):
 
     def __init__(self, stages: int = 4):
         super().__init__()
-        from synthaug_utils.core.backbones import LITE0_ARCH, create_classifier_net
+        from synthaug_utils.core.backbones import create_classifier_net
+        from synthaug_utils.core.vocabulary import LITE0_ARCH
 
         net = create_classifier_net(LITE0_ARCH, pretrained=True).eval()
         self.stem = torch.nn.Sequential(net.conv_stem, net.bn1)

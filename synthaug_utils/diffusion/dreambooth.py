@@ -17,7 +17,7 @@ and test images (LeakageError). The result is a diffusers pipeline folder that
 :func:`synthaug_utils.diffusion.pipelines.load_pipeline` loads: the fine-tuned ``unet/`` plus the
 base model's other components (linked when possible, else copied).
 
-Demo-profile parameters (documented, see :data:`PROFILE_DREAMBOOTH`): the demo model is
+Demo-profile parameters (``Profile.dreambooth_defaults`` in :mod:`synthaug_utils.core.config`): the demo model is
 ~250x smaller than SD and works at 64 px, so it uses lr 1e-4, batch 16 and 2 epochs
 (about 34 optimiser steps per class, ~6 s each model on 2 CPU cores: 18 models fit the demo
 book's time budget); the smoke profile runs a handful of steps.
@@ -39,6 +39,7 @@ import pandas as pd
 
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError, UserFacingError
+from synthaug_utils.core.files import atomic_folder, atomic_save_npy
 from synthaug_utils.core.paths import cache_dir
 from synthaug_utils.core.vocabulary import KINDS
 from synthaug_utils.diffusion.pipelines import locate_model, model_hash, quiet_loading
@@ -85,24 +86,12 @@ class DreamBoothSettings:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
-# Profile-level DreamBooth parameters. The demo values are the project's choice for the
-# ~4 MB demo generator at 64 px (measured: ~15 s per class on 2 CPU cores), not the paper's.
-PROFILE_DREAMBOOTH: dict[str, dict[str, Any]] = {
-    "paper": {},
-    "demo": {"resolution": 64, "batch_size": 16, "learning_rate": 1e-4, "epochs": 2},
-    "smoke": {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 4},
-}
-
-
-DDI_EPOCHS = {"paper": 25, "demo": 2, "smoke": 1}
-
-
 def dreambooth_settings(profile: Profile, ddi: bool = False, **changes: Any) -> DreamBoothSettings:
     """Settings for ``profile`` (and the DDI model when ``ddi``), then ``profile.grids['dreambooth']``, then ``changes``."""
     values: dict[str, Any] = {"device": profile.device, "resolution": profile.gen_resolution}  # fine-tune at the sampling size
-    values.update(PROFILE_DREAMBOOTH.get(profile.name, {}))
+    values.update(dict(profile.dreambooth_defaults))
     if ddi:
-        values["epochs"] = DDI_EPOCHS.get(profile.name, 25)
+        values["epochs"] = int(profile.dreambooth_ddi_epochs)
     values.update(dict(profile.grids.get("dreambooth", {})) if profile.grids else {})
     values.update(changes)
     unknown = sorted(set(values) - set(DreamBoothSettings.__dataclass_fields__))
@@ -184,10 +173,7 @@ def _class_images(base_text2image: str, settings: DreamBoothSettings, profile: P
         run_text2image(pipe, [settings.class_prompt] * len(seeds[i : i + gen.batch_size]), seeds[i : i + gen.batch_size], gen)
         for i in range(0, len(seeds), gen.batch_size)
     ])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npy")
-    np.save(tmp, out)
-    os.replace(tmp, path)
+    atomic_save_npy(path, out)
     return out
 
 
@@ -358,28 +344,24 @@ def _save_folder(base: Path, unet, text_encoder, out: Path, meta: dict, save_dty
     import torch
 
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[save_dtype]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     trained = {"unet": unet, "text_encoder": text_encoder}
-    for entry in base.iterdir():
-        if entry.name.startswith(".") or entry.name in ("synthaug_demo.json",):
-            continue
-        module = trained.get(entry.name)
-        if module is not None:
-            with quiet_loading():
-                module.to(dtype).save_pretrained(str(tmp / entry.name), safe_serialization=True)
-                module.to(torch.float32)
-        elif entry.name == "model_index.json":
-            shutil.copy2(entry, tmp / entry.name)
-        else:
-            _link_or_copy(entry, tmp / entry.name)
-    (tmp / "dreambooth.json").write_text(json.dumps(meta, indent=2, default=str))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+
+    def build(tmp: Path) -> None:
+        for entry in base.iterdir():
+            if entry.name.startswith(".") or entry.name in ("synthaug_demo.json",):
+                continue
+            module = trained.get(entry.name)
+            if module is not None:
+                with quiet_loading():
+                    module.to(dtype).save_pretrained(str(tmp / entry.name), safe_serialization=True)
+                    module.to(torch.float32)
+            elif entry.name == "model_index.json":
+                shutil.copy2(entry, tmp / entry.name)
+            else:
+                _link_or_copy(entry, tmp / entry.name)
+        (tmp / "dreambooth.json").write_text(json.dumps(meta, indent=2, default=str))
+
+    return atomic_folder(out, build)
 
 
 # ----------------------------------------------------------------------------- profile entry points

@@ -47,19 +47,6 @@ class GenerationSettings:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
 
 
-# Profile-level generation defaults beyond the Profile fields (overridable via profile.grids["generation"]).
-# paper: the authors' GPU settings. demo/smoke: large CPU batches; bfloat16 autocast where the CPU
-# has native bf16 instructions (about 1.5x faster here), else float32 ("auto"); and the source
-# pixels pasted back outside the mask: Stable Diffusion's inpainting model reproduces the unmasked
-# region closely by itself, the minutes-pretrained demo model does not (it repaints it: mean
-# absolute change ~15 grey levels outside the mask), so pasting restores the method's meaning.
-PROFILE_GENERATION_DEFAULTS: dict[str, dict[str, Any]] = {
-    "paper": {"batch_size": 16, "precision": "fp16"},
-    "demo": {"batch_size": 256, "precision": "auto", "paste_unmasked": True},
-    "smoke": {"batch_size": 256, "precision": "auto", "paste_unmasked": True},
-}
-
-
 def cpu_has_native_bf16() -> bool:
     """True when the CPU advertises native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16; Linux flags)."""
     try:
@@ -89,7 +76,7 @@ def generation_settings(profile: Profile, **changes: Any) -> GenerationSettings:
         resolution=profile.gen_resolution,
         device=profile.device,
     )
-    values.update(PROFILE_GENERATION_DEFAULTS.get(profile.name, {}))
+    values.update(dict(profile.generation_defaults))
     values.update(dict(profile.grids.get("generation", {})) if profile.grids else {})
     values.update(changes)
     unknown = sorted(set(values) - set(GenerationSettings.__dataclass_fields__))

@@ -64,7 +64,7 @@ def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None
     The sample: the chapter grid's fast-mode specs with a seed in ``seeds``, a transforms
     setting in ``transforms``, n real per class in ``n_real`` and a synthetic method in
     ``methods`` ("none" = no synthetic data). Each left as None comes from
-    the grid's ``faithful_sample`` setting (see ``EMBEDDED_GRIDS``), else: the first seed,
+    the grid's ``faithful_sample`` setting (see ``Profile.grid_defaults``), else: the first seed,
     transforms off, every n and method. Twins differ only in ``mode`` (stored like any trial, so a
     rebuild reads them). Columns: n_real, method, transforms, seed, fast and faithful top-1
     (proportions), ``diff`` (fast - faithful), faithful epochs and wall seconds of both.

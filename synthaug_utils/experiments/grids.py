@@ -38,40 +38,11 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
         # Real images only: how accuracy grows with n real per class (calibrates the demo world).
         "learning-curve": dict(n_real=tuple(profile.n_real_grid), methods=(), transforms=(False,)),
     }[name]
-    settings = {**common, **defaults, **EMBEDDED_GRIDS.get(profile.name, {}).get(name, {}), **dict(profile.grids.get(name, {}))}
+    settings = {**common, **defaults, **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
     for key in ("seeds", "transforms", "methods", "ratios", "cuts", "controls"):
         if key in settings and settings[key] is not None and not isinstance(settings[key], (list, tuple)):
             settings[key] = (settings[key],)
     return settings
-
-
-# Grid sizes for the embedded profiles (the paper profile runs the full protocol above; its
-# ``grids`` entries may still override). The demo grids are sized so that a cold demo book stays
-# within 20 minutes on 2 CPU cores without bf16 instructions (fast mode); they need about 4,000
-# distinct synthetic images (fig3: 3 methods x 144 sources x 4; fig4: 8 text-to-image per source
-# for those 144 sources; fig5: 2 methods x 464 DDI sources x 1; imbalance: up to 7 inpaintings
-# per rare image, partly shared with fig3). The subset is drawn once (subset_seed=0) so that the
-# seeds share one synthetic set; seeds vary head initialisation, batch order, dropout and augmentation.
-EMBEDDED_GRIDS: dict[str, dict[str, dict[str, Any]]] = {
-    "demo": {
-        "fig3": dict(n_real=(1, 4, 16), seeds=(0, 1, 2), ratio=4, views=2, subset_seed=0, variant="pretrained",
-                     # faithful twins cost 30-45 s each on 2 AVX2 cores: 2 of them (n 4, without and with inpainting)
-                     faithful_sample=dict(seeds=(0,), n_real=(4,), transforms=(False,), methods=("none", "inpaint"))),
-        "fig4": dict(n_real=(16,), ratios=(0, 2, 4, 8), seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
-        "fig5": dict(ratio=1, seeds=(0, 1, 2), views=2, variant="pretrained"),
-        "imbalance": dict(n_real=32, cuts=(4, 8, 16), rare_labels=("basal cell carcinoma", "psoriasis"),
-                          seeds=(0, 1), views=2, subset_seed=0, variant="pretrained"),
-        "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
-    },
-    "smoke": {
-        "fig3": dict(n_real=(1, 4), seeds=(0,), views=2, subset_seed=0, variant="pretrained",
-                     faithful_sample=dict(seeds=(0,), n_real=(1,), transforms=(False,))),
-        "fig4": dict(n_real=(4,), ratios=(0, 2), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
-        "fig5": dict(n_real=8, seeds=(0,), views=2, variant="pretrained"),
-        "imbalance": dict(n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
-        "learning-curve": dict(n_real=(1, 8), seeds=(0,), views=2),
-    },
-}
 
 
 def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:

@@ -11,12 +11,7 @@ from typing import Any, Mapping
 
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import UserFacingError
-
-
-METHODS = ("inpaint", "outpaint", "in-then-outpaint", "text-to-image")
-
-
-VARIANTS = ("pretrained", "dreambooth")
+from synthaug_utils.core.vocabulary import METHODS, VARIANTS
 
 
 class SpecError(UserFacingError, ValueError):

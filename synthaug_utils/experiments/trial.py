@@ -2,7 +2,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import socket
@@ -18,27 +17,14 @@ from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.errors import DataError, MissingImagesError, UserFacingError
 from synthaug_utils.core.paths import project_root
 from synthaug_utils.experiments.spec import TrialSpec
-from synthaug_utils.synthetic.manifest import manifest_file
+from synthaug_utils.core.files import file_digest
+from synthaug_utils.synthetic.manifest import manifest_file, read_manifest
 
 
 RESULT_FORMAT = 1
 
 
 # ----------------------------------------------------------------------------- synthetic images
-def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
-    """A synthetic-set manifest (folder or ``manifest.csv``) with absolute ``path``, via
-    :func:`synthaug_utils.synthetic.manifest.read_manifest`; a missing manifest raises DataError saying what to do."""
-    from synthaug_utils.synthetic.manifest import read_manifest as generation_read_manifest
-
-    csv = manifest_file(Path(path).expanduser())
-    if not csv.is_file():
-        raise DataError(
-            f"synthetic manifest {csv} does not exist; generate the set first (synthaug generate ...) "
-            f"or pass the folder that holds manifest.csv"
-        )
-    return generation_read_manifest(csv)
-
-
 def profile_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd.DataFrame, per_real: int, progress: bool = False) -> Path:
     """Folder of the profile-managed synthetic set for ``spec``'s method and variant, made if needed.
 
@@ -172,11 +158,6 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
 # ----------------------------------------------------------------------------- one trial
 def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool = False) -> dict[str, Any]:
     """Run one trial and return its JSON-able result (see module docstring); a pure function of ``spec``.
@@ -203,7 +184,7 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
         "spec": spec.to_dict(),
         "profile": profile.name,
         "data": {"train": table_digest(train), "val": table_digest(splits.val), "test": table_digest(splits.test)},
-        "manifest": None if csv is None else {"path": str(csv), "sha256": _sha256_file(csv)},
+        "manifest": None if csv is None else {"path": str(csv), "sha256": file_digest(csv, algorithm="sha256")},
         "packages": package_versions(),
         "git_commit": git_commit(),
         "device": profile.device,

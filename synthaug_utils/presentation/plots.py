@@ -246,22 +246,23 @@ def plot_fig5(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     return fig
 
 
-def plot_figS2(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
-    """Fig. S-2: rare-label and overall accuracy (%) vs images kept of the rare label, lines per control."""
+def plot_figS2(pooled: pd.DataFrame, note: str | None = None) -> plt.Figure:
+    """Fig. S-2: rare-label and overall accuracy (%) vs images kept of the rare label, lines per control.
+
+    ``pooled``: :func:`synthaug_utils.analysis.tables.figS2_pooled` (accuracy and Wald interval per
+    scope, rare_n and control), drawn as it is.
+    """
     set_style()
-    scopes = [s for s in ("rare label", "overall") if s in set(table.scope)]
+    scopes = [s for s in ("rare label", "overall") if s in set(pooled.scope)]
     fig, axes = plt.subplots(1, len(scopes), figsize=(5.0 * len(scopes), 3.8), squeeze=False)
     colours = {"none": "0.45", "duplicate": PALETTE[0], "synthetic": PALETTE[2]}
     names = {"none": "no rebalancing", "duplicate": "duplicated real images", "synthetic": "synthetic images (inpaint)"}
     for ax, scope in zip(axes[0], scopes):
-        sub = table[table.scope == scope]
-        pooled = sub.groupby(["rare_n", "control"], as_index=False)[["k", "n"]].sum()
+        sub = pooled[pooled.scope == scope]
         for control in ("none", "duplicate", "synthetic"):
-            rows = pooled[pooled.control == control].sort_values("rare_n")
+            rows = sub[sub.control == control].sort_values("rare_n")
             if rows.empty:
                 continue
-            low, high = _wald(rows)
-            rows = rows.assign(accuracy=rows.k / rows.n, ci_low=low, ci_high=high)
             _errorbar(ax, rows.rare_n, rows, colours[control], "-", names[control])
         ax.set_xscale("log", base=2)
         ticks = sorted(sub.rare_n.dropna().unique())
@@ -273,12 +274,6 @@ def plot_figS2(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     _note(fig, note)
     fig.tight_layout()
     return fig
-
-
-def _wald(rows: pd.DataFrame):
-    from synthaug_utils.analysis.stats import wald_interval
-
-    return wald_interval(rows.k.to_numpy(), rows.n.to_numpy())
 
 
 # ----------------------------------------------------------------------------- embeddings (Fig. 2, S-3) and quality

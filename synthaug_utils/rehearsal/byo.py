@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from synthaug_utils.core.files import atomic_folder
 from synthaug_utils.rehearsal.common import (
-    _build_folder,
     _draw,
     _is_complete,
     _jpeg_bytes,
@@ -87,7 +87,7 @@ def write_byo(out: str | Path, seed: int = 0, progress: bool = False) -> tuple[P
                 table.append((rel, label, fst))
         _write_csv(tmp / "table.csv", ["path", "label", "fst"], table)
 
-    _build_folder(folder, build)
+    atomic_folder(folder, build)
     _mark_complete(root, "byo", params)
     _say(progress, f"bring-your-own folders, {len(BYO_LABELS) * BYO_PER_LABEL} images ({time.perf_counter() - began:.1f} s)")
     return folder / "folders", folder / "table.csv"
@@ -119,7 +119,7 @@ def write_ddi_byo(out: str | Path, seed: int = 0, progress: bool = False) -> Pat
             table.append((rel, "malignant" if malignant else "benign", tone))
         _write_csv(tmp / "table.csv", ["path", "label", "fst"], table)
 
-    _build_folder(folder, build)
+    atomic_folder(folder, build)
     _mark_complete(root, "ddi_byo", params)
     _say(progress, f"bring-your-own DDI table, {len(rows)} images ({time.perf_counter() - began:.1f} s)")
     return folder / "table.csv"
@@ -161,7 +161,7 @@ def write_bad_table(out: str | Path, seed: int = 0, progress: bool = False) -> P
         table = [good[0], bad[0], good[1], good[2], bad[1], good[3], good[4], bad[2], good[5]]
         _write_csv(tmp / "table.csv", ["path", "label"], table)
 
-    _build_folder(folder, build)
+    atomic_folder(folder, build)
     _mark_complete(root, "bad", params)
     _say(progress, "bad-image table, 6 good + 3 bad")
     return folder / "table.csv"

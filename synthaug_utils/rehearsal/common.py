@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 import sys
 import zlib
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 from PIL import Image
 
+from synthaug_utils.core.files import atomic_write_bytes
 from synthaug_utils.core.paths import PACKAGE_DIR
 
 
@@ -109,34 +108,7 @@ def _mark_complete(root: Path, part: str, params: dict, output: Path | None = No
     record = {"version": WRITER_VERSION, **params}
     if output is not None:
         record["output"] = Path(output).relative_to(root).as_posix()
-    _write_bytes(marker, json.dumps(record, sort_keys=True).encode())
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _build_folder(final: Path, build: Callable[[Path], None]) -> Path:
-    """Run ``build(tmp)`` on an empty temporary folder beside ``final``, then rename it to ``final``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        build(tmp)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    atomic_write_bytes(marker, json.dumps(record, sort_keys=True).encode())
 
 
 def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
@@ -144,7 +116,7 @@ def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) 
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    _write_bytes(path, buf.getvalue().encode())
+    atomic_write_bytes(path, buf.getvalue().encode())
 
 
 # ----------------------------------------------------------------------------- drawing

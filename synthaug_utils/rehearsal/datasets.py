@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from synthaug_utils.core.files import atomic_folder, atomic_write_bytes
 from synthaug_utils.rehearsal.common import (
-    _build_folder,
     _draw,
     _is_complete,
     _jpeg_bytes,
@@ -21,7 +21,6 @@ from synthaug_utils.rehearsal.common import (
     _say,
     _stable_int,
     _upscale,
-    _write_bytes,
     _write_csv,
     DDI_BENIGN,
     DDI_IMAGE_SIDE,
@@ -167,12 +166,12 @@ def write_f17k_resources(
     params.update(selection)
     files = select_f17k_rows(shared_dir, seed=seed, **params)
     for name, text in files.items():
-        _write_bytes(dest / name, text.encode("utf-8"))
+        atomic_write_bytes(dest / name, text.encode("utf-8"))
     readme = _RESOURCE_README.format(
         seed=seed, train=params["train_per_label"], test=params["test_per_label"],
         extra=params["extra_label_rows"], unknown=params["min_unknown_fst"],
     )
-    _write_bytes(dest / "README.md", readme.encode("utf-8"))
+    atomic_write_bytes(dest / "README.md", readme.encode("utf-8"))
     return dest
 
 
@@ -210,7 +209,7 @@ def write_f17k(out: str | Path, seed: int = 0, source: str | Path = RESOURCE_DIR
             img = _upscale(_draw(label, fst, ("f17k", seed, md5)), _non_square_size(rng, *F17K_IMAGE_SIDE), rng)
             (tmp / "images" / f"{md5}.jpg").write_bytes(_jpeg_bytes(img, F17K_KIND_CYCLE[i % len(F17K_KIND_CYCLE)]))
 
-    _build_folder(folder, build)
+    atomic_folder(folder, build)
     _mark_complete(root, "f17k", params)
     _say(progress, f"Fitzpatrick17k, {len(rows)} images ({time.perf_counter() - began:.1f} s)")
     return folder
@@ -265,7 +264,7 @@ def write_ddi(out: str | Path, seed: int = 0, progress: bool = False) -> Path:
             table.append((k, ddi_id, name, tone, "TRUE" if malignant else "FALSE", disease))
         _write_csv(tmp / "ddi_metadata.csv", ["", "DDI_ID", "DDI_file", "skin_tone", "malignant", "disease"], table)
 
-    _build_folder(folder, build)
+    atomic_folder(folder, build)
     _mark_complete(root, "ddi", params)
     _say(progress, f"DDI, {len(rows)} images ({time.perf_counter() - began:.1f} s)")
     return folder

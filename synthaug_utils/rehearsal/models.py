@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from synthaug_utils.core.files import atomic_write, atomic_write_bytes
 from synthaug_utils.rehearsal.common import (
     _completed_output,
     _is_complete,
     _mark_complete,
     _say,
     _stable_int,
-    _write_bytes,
     BYO_LABELS,
     DDI_BENIGN,
     DDI_MALIGNANT,
@@ -194,7 +194,7 @@ def write_classifier_weights(out: str | Path, arch: str = "efficientnet_b0", see
     model = torchvision.models.get_model(arch, weights=None)
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
-    _write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
     _mark_complete(root, f"classifier-{arch}", params, output=path)
     _say(progress, f"classifier weights {path.name} ({time.perf_counter() - began:.1f} s)")
     return path
@@ -228,14 +228,12 @@ def write_open_clip_checkpoint(
         logging.disable(previous)
     state = {k: v.detach().to(getattr(torch, dtype)).contiguous() for k, v in model.state_dict().items()}
     del model
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+
+    def write(tmp: Path) -> None:
         save_file(state, str(tmp), metadata={"format": "pt"})
         tmp.chmod(0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
     _mark_complete(root, f"clip-{arch}", params)
     _say(progress, f"open_clip checkpoint {path.name} ({time.perf_counter() - began:.1f} s)")
     return path

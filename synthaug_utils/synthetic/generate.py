@@ -14,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.files import folder_lock, save_png_atomic
+from synthaug_utils.core.files import atomic_write_text, folder_lock, save_png_atomic
 from synthaug_utils.core.vocabulary import METHODS
 from synthaug_utils.diffusion.masks import mask_for
 from synthaug_utils.diffusion.pipelines import load_pipeline, model_hash, run_inpaint, run_text2image
@@ -160,5 +160,5 @@ def generate(
             rows = rows.assign(model_id=ids, model_hash=hashes)
         else:
             rows = pd.DataFrame(columns=MANIFEST_COLUMNS)
-        (out_dir / "settings.json").write_text(json.dumps(asdict(settings), indent=2))
+        atomic_write_text(out_dir / "settings.json", json.dumps(asdict(settings), indent=2), fsync=False)
         return _write_manifest(out_dir, rows)

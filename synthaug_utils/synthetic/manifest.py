@@ -30,16 +30,18 @@ _MANIFEST_DTYPES = {
 
 
 def read_manifest(path_or_folder: str | Path, splits=None, check_files: bool = False) -> pd.DataFrame:
-    """A manifest (``manifest.csv`` or its folder) with :data:`MANIFEST_COLUMNS` and absolute ``path``.
+    """A manifest (``manifest.csv`` or its folder, see :func:`manifest_file`) with :data:`MANIFEST_COLUMNS`
+    and absolute ``path``; a missing manifest raises DataError saying what to do.
 
     With ``splits``, refuses (LeakageError) rows whose source is a validation or test image.
     With ``check_files``, raises MissingImagesError if listed images are missing.
     """
-    path = Path(path_or_folder)
-    if path.is_dir():
-        path = path / MANIFEST_NAME
+    path = manifest_file(Path(path_or_folder).expanduser())
     if not path.is_file():
-        raise DataError(f"no synthetic-image manifest at {path}")
+        raise DataError(
+            f"synthetic manifest {path} does not exist; generate the set first (synthaug generate ...) "
+            f"or pass the folder that holds manifest.csv"
+        )
     table = pd.read_csv(path, dtype=_MANIFEST_DTYPES, keep_default_na=False)
     missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
     if missing:
@@ -88,4 +90,4 @@ def _write_manifest(folder: Path, rows: pd.DataFrame) -> Path:
 def manifest_file(folder: str | os.PathLike) -> Path:
     """The manifest CSV of a synthetic-set folder (or the file itself)."""
     path = Path(folder)
-    return path / "manifest.csv" if path.is_dir() or not path.suffix else path
+    return path / MANIFEST_NAME if path.is_dir() or not path.suffix else path

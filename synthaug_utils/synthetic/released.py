@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -11,7 +10,7 @@ import pandas as pd
 from PIL import Image
 
 from synthaug_utils.core.errors import DataError
-from synthaug_utils.core.files import folder_lock
+from synthaug_utils.core.files import atomic_write_bytes, folder_lock
 from synthaug_utils.core.vocabulary import VARIANTS
 from synthaug_utils.diffusion.prompts import prompt_for, slug
 from synthaug_utils.synthetic.generate import _valid_png
@@ -101,10 +100,7 @@ def manifest_from_webdataset(
             rel = f"images/{variant}/{method}/{slug(meta.get('tag', 'x'))}-{slug(meta['generation_num'])}/{slug(md5)}.png"
             target = out_dir / rel
             if not _valid_png(target, None):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}.png")
-                tmp.write_bytes(sample["png"])
-                os.replace(tmp, target)
+                atomic_write_bytes(target, sample["png"])
             with Image.open(target) as img:
                 resolution = img.size[0]
             label = str(source["label"]) if source is not None else str(meta["label"]).replace("-", " ")
