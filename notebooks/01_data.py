@@ -31,8 +31,7 @@ executor = None
 # %%
 from myst_nb import glue
 
-from synthaug_utils.data import splits
-from synthaug_utils.data import summary
+from synthaug_utils.data import splits, summary
 from synthaug_utils.core import vocabulary
 from synthaug_utils.presentation import plots
 from synthaug_utils.core.inputs import has_input, input_keys
@@ -46,12 +45,9 @@ ddi = splits.load_splits(P, "ddi", split_seed) if has_input(P, "ddi") else None 
 counts = summary.split_summary(main)
 ddi_counts = summary.split_summary(ddi) if ddi is not None else None
 
-glue("dataset_name", main.dataset, display=False)
-glue("n_labels", len(main.labels), display=False)
-glue("n_total", int(counts["count"].sum()), display=False)
-glue("n_train_pool", len(main.train_pool), display=False)
-glue("n_val", len(main.val), display=False)
-glue("n_test", len(main.test), display=False)
+for name, value in (("dataset_name", main.dataset), ("n_labels", len(main.labels)), ("n_total", int(counts["count"].sum())),
+                    ("n_train_pool", len(main.train_pool)), ("n_val", len(main.val)), ("n_test", len(main.test))):
+    glue(name, value, display=False)
 if ddi is not None:
     n_malignant = int(ddi.all().label.eq(ddi.labels[-1]).sum())
     ddi_text = f"The DDI-style set has {int(ddi_counts['count'].sum())} images, {n_malignant} of them {ddi.labels[-1]}."

@@ -41,22 +41,20 @@ from pathlib import Path
 # ---------------------------------------------------------------------------
 # Pipeline order. A module may import from its own stage and from earlier
 # stages only. Each stage is (name, prefixes); prefixes are module paths
-# relative to the package ("config", "core", "diffusion.resolve").
-# The proposed subpackage names come first in each tuple; the flat names of
-# today's layout follow, so the same order measures the package before and
-# after the move.
+# relative to the package ("core", "diffusion.resolve"); one subpackage per
+# stage, in the order the data flows.
 # ---------------------------------------------------------------------------
 STAGES: list[tuple[str, tuple[str, ...]]] = [
-    ("core", ("core", "config", "errors", "files", "backbones")),
-    ("data", ("data", "demo_world")),
-    ("diffusion", ("diffusion", "generation", "demo_generator", "dreambooth")),
+    ("core", ("core",)),
+    ("data", ("data",)),
+    ("diffusion", ("diffusion",)),
     ("synthetic", ("synthetic",)),
-    ("classifier", ("classifier", "training")),
+    ("classifier", ("classifier",)),
     ("experiments", ("experiments",)),
-    ("analysis", ("analysis", "stats", "embeddings", "quality", "paper", "paper_cost")),
-    ("presentation", ("presentation", "plots", "book")),
-    ("rehearsal", ("rehearsal", "rehearsal_world")),
-    ("cli", ("cli", "cli_checks", "__main__")),
+    ("analysis", ("analysis",)),
+    ("presentation", ("presentation",)),
+    ("rehearsal", ("rehearsal",)),
+    ("cli", ("cli",)),
 ]
 
 DEFAULT_PACKAGE = "synthaug_utils"

@@ -3,14 +3,13 @@
 
 Usage (from a repository root; no data, no torch, no model is touched)::
 
-    SYNTHAUG_CACHE=/tmp/keys-cache PYTHONPATH=. python cache_keys.py > keys.json
+    SYNTHAUG_CACHE=/tmp/keys-cache PYTHONPATH=. python tests/stored_keys.py > keys.json
 
 Run it before and after each step of the move and ``diff`` the two files: they must be equal.
 Covers, for the demo, smoke and paper profiles: the key of every trial of every named grid
 (the results store's file names), generation and DreamBooth settings keys and the synthetic-set
 and DreamBooth folder names built from them, the demo generator's pretraining settings, the
-grid settings. Works on the flat layout, after phase 1 and after phase 2 (it looks each
-function up in the modules that hold it in each layout).
+grid settings.
 """
 from __future__ import annotations
 
@@ -23,16 +22,16 @@ from types import SimpleNamespace
 
 os.environ.setdefault("SYNTHAUG_CACHE", "/tmp/synthaug-keys-cache")
 
-WHERE = {  # name -> modules that define it, newest layout first
-    "load_profile": ["core.config", "config"],
-    "build_grid": ["experiments.grids", "experiments.trials", "experiments"],
-    "grid_settings": ["experiments.grids", "experiments.trials", "experiments"],
-    "generation_settings": ["diffusion.settings", "diffusion.generation", "generation"],
-    "synthetic_set_dir": ["synthetic.sets", "diffusion.generation", "generation"],
-    "dreambooth_settings": ["diffusion.dreambooth", "dreambooth"],
-    "dreambooth_dir": ["diffusion.dreambooth", "dreambooth"],
-    "pretrain_settings": ["diffusion.demo_pretrain", "diffusion.demo_generator", "demo_generator"],
-    "cache_dir": ["core.paths", "core.config", "config"],
+WHERE = {  # name -> the module that defines it
+    "load_profile": ["core.config"],
+    "build_grid": ["experiments.grids"],
+    "grid_settings": ["experiments.grids"],
+    "generation_settings": ["diffusion.settings"],
+    "synthetic_set_dir": ["synthetic.sets"],
+    "dreambooth_settings": ["diffusion.dreambooth"],
+    "dreambooth_dir": ["diffusion.dreambooth"],
+    "pretrain_settings": ["diffusion.demo_pretrain"],
+    "cache_dir": ["core.paths"],
 }
 
 

@@ -1,9 +1,4 @@
-"""Stage 6 - statistics, figure tables, embeddings and synthetic-set quality, the paper's values.
+"""Stage 6 - numbers out of stored results and images: statistics, figure tables, glue values, embeddings, quality, chapter reports.
 
-- :mod:`synthaug_utils.analysis.embeddings`
-- :mod:`synthaug_utils.analysis.paper`
-- :mod:`synthaug_utils.analysis.paper_cost`
-- :mod:`synthaug_utils.analysis.quality`
-- :mod:`synthaug_utils.analysis.stats`
-- :mod:`synthaug_utils.analysis.tables`
+The package docstring (:mod:`synthaug_utils`) lists every module with its concern.
 """

@@ -1,7 +1,4 @@
-"""Stage 0 - settings and plumbing every stage uses: profiles, paths, errors, atomic files, ImageNet backbones.
+"""Stage 0 - what every stage uses: profiles, paths, vocabularies, errors, atomic files, ImageNet backbones.
 
-- :mod:`synthaug_utils.core.backbones`
-- :mod:`synthaug_utils.core.config`
-- :mod:`synthaug_utils.core.errors`
-- :mod:`synthaug_utils.core.files`
+The package docstring (:mod:`synthaug_utils`) lists every module with its concern.
 """

@@ -1,4 +1,35 @@
 """The demo latent diffusion model: architecture, tokenizer, components, pipeline folders.
+
+The embedded demo generator is a small latent diffusion model of the Stable Diffusion architecture.
+
+No Stable Diffusion weights exist offline, so the demo and smoke profiles use a model
+that the project builds (here) and pretrains itself (:mod:`synthaug_utils.diffusion.demo_pretrain`), on the demo world's pretraining pool
+(:func:`synthaug_utils.data.splits.pretrain_pool`, images never used by the experiments) -
+the analogue of Stable Diffusion's web-scale pretraining. Every part is the real
+diffusers / transformers class, so the generation and DreamBooth code paths are the
+ones the paper profile runs with Stable Diffusion:
+
+- ``vae``: :class:`diffusers.AutoencoderKL`, 64 px RGB <-> 16 x 16 x 4 latents (factor 4; SD: 8);
+- ``text_encoder``: :class:`transformers.CLIPTextModel` built from a small config;
+- ``tokenizer``: :class:`transformers.CLIPTokenizer` with a vocabulary written here
+  (:func:`build_tokenizer_files`): every word of the prompt vocabulary is one BPE
+  token, any other word falls back to characters;
+- ``unet``: :class:`diffusers.UNet2DConditionModel` (4 input channels for
+  text-to-image; 9 = latents + mask + masked-image latents for inpainting, initialised
+  from the text-to-image UNet with zero weights on the 5 new channels, as SD-inpainting was);
+- ``scheduler``: DPMSolverMultistep with Stable Diffusion's noise schedule.
+
+The two assembled folders are real ``StableDiffusionPipeline`` /
+``StableDiffusionInpaintPipeline`` folders (``model_index.json`` + subfolders,
+safetensors weights). Pretrained weights ship in ``synthaug_utils/resources/demo_ldm/``
+(float16, a few MB) so the book never pretrains; they are reproduced by::
+
+    synthaug pretrain-generator --profile demo --out synthaug_utils/resources/demo_ldm
+
+Model ids ``demo://ldm-text2image`` and ``demo://ldm-inpaint`` resolve to those
+folders (:func:`synthaug_utils.diffusion.resolve.resolve_demo_model`); without shipped weights the model is pretrained
+into the cache on first use (demo: about 10-15 min on 2 CPU cores; smoke: a toy model
+in seconds).
 """
 from __future__ import annotations
 

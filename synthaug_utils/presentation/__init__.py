@@ -1,5 +1,4 @@
 """Stage 7 - figures and the Jupyter Book.
 
-- :mod:`synthaug_utils.presentation.book`
-- :mod:`synthaug_utils.presentation.plots`
+The package docstring (:mod:`synthaug_utils`) lists every module with its concern.
 """

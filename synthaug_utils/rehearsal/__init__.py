@@ -1,5 +1,4 @@
 """Stage 8 - the miniature paper-format world and ``synthaug rehearse``.
 
-- :mod:`synthaug_utils.rehearsal.run`
-- :mod:`synthaug_utils.rehearsal.world`
+The package docstring (:mod:`synthaug_utils`) lists every module with its concern.
 """
