@@ -119,5 +119,11 @@ def test_moving_modules_kept_the_package_root():
             pytest.fail("no module defines PACKAGE_DIR")
         assert module.PACKAGE_DIR == Path(synthaug_utils.__file__).resolve().parent
         assert (module.PACKAGE_DIR / "resources" / "demo_ldm" / "text2image" / "model_index.json").is_file()
+        # a wrong root would also move the cache (project_root() None -> ~/.cache) and pretrain the
+        # demo generator again instead of finding the shipped weights
+        from synthaug_utils.core import paths
+
+        assert paths.project_root() == module.PACKAGE_DIR.parent
+        assert paths.shipped_demo_model(paths.DEMO_TEXT2IMAGE_ID) == module.PACKAGE_DIR / "resources" / "demo_ldm" / "text2image"
     finally:
         sys.path.remove(str(REPO))

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import linalg
 
-from synthaug_utils.analysis import class_identity
+from synthaug_utils.analysis import class_identity, embeddings
 from synthaug_utils.analysis import quality
 
 D = 16
@@ -225,22 +225,22 @@ def test_class_identity_gate_scores_every_group_under_every_yardstick():
     assert s[("trained on shuffled", "test set (shuffled)")] < 0.7  # its test features no longer match their labels
 
 
-def test_image_features_checks_its_input():
+def test_embed_arrays_checks_its_input():
     with pytest.raises(ValueError, match="uint8"):
-        quality.image_features(np.zeros((2, 8, 8, 3), np.float32))
+        embeddings.embed_arrays(np.zeros((2, 8, 8, 3), np.float32))
 
 
-def test_image_features_cache_is_keyed_by_the_pixels(tmp_path, monkeypatch):
+def test_embed_arrays_cache_is_keyed_by_the_pixels(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path))
     images = np.random.default_rng(0).integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
-    fresh = quality.image_features(images, cache=True)
+    fresh = embeddings.embed_arrays(images, cache=True)
     stored = list((tmp_path / "image_features").glob("features-*.npy"))
     assert len(stored) == 1 and np.allclose(np.load(stored[0]), fresh)
     np.save(stored[0], np.zeros_like(fresh))  # planted: a hit returns the stored features
-    assert not quality.image_features(images, cache=True).any()
+    assert not embeddings.embed_arrays(images, cache=True).any()
     other = images.copy()
     other[0, 0, 0, 0] ^= 1  # one pixel differs: another key, computed afresh
-    assert quality.image_features(other, cache=True).any() and len(list((tmp_path / "image_features").glob("*.npy"))) == 2
+    assert embeddings.embed_arrays(other, cache=True).any() and len(list((tmp_path / "image_features").glob("*.npy"))) == 2
 
 
 def test_projection_cache_returns_the_stored_coordinates(tmp_path, monkeypatch):

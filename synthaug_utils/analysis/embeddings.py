@@ -37,7 +37,7 @@ import numpy as np
 
 from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.errors import MissingImagesError, MissingModelError
-from synthaug_utils.core.files import atomic_save_npy, file_digest
+from synthaug_utils.core.files import array_cache_path, atomic_save_npy, file_digest
 from synthaug_utils.core.paths import cache_dir
 
 DEMO_BACKBONE = "demo-backbone"
@@ -53,6 +53,7 @@ __all__ = [
     "load_embedder",
     "embed_images",
     "embedding_cache_folder",
+    "embed_arrays",
 ]
 
 
@@ -384,3 +385,38 @@ def _default_device(profile: Profile) -> str:
             return profile.device
     return "cpu"
 
+
+# ----------------------------------------------------------------------------- in-memory arrays
+def embed_arrays(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batch_size: int = 256, cache: bool = False) -> np.ndarray:
+    """Pooled features of the frozen, ImageNet-pretrained ``arch``: uint8 (N, H, W, 3) -> float32 (N, D).
+
+    Used to ask whether generated images show their class (a yardstick classifier on real
+    images labels them). The images may be arrays that exist nowhere on disk, so ``cache``
+    keys the result by a hash of the array's bytes and ``arch`` (``<cache>/image_features``).
+    Unlike :func:`embed_images` (files, resized and centre-cropped, L2-normalised, cached per
+    file), the arrays go through the backbone as they are and the features are not normalised:
+    the class-identity gate's classifiers are trained on exactly these features.
+    """
+    import torch
+
+    from synthaug_utils.core.backbones import create_feature_extractor, normalisation
+
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"embed_arrays: expected uint8 (N, H, W, 3) images, got {images.dtype} {images.shape}")
+    path = array_cache_path("image_features", [images], f"{arch}", "features", "npy") if cache else None
+    if path is not None and path.is_file():
+        return np.load(path)
+    extractor = create_feature_extractor(arch).eval()
+    norm = normalisation(arch)
+    mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
+    std = torch.tensor(norm.std).view(1, 3, 1, 1)
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size])).permute(0, 3, 1, 2).float() / 255.0
+            out.append(extractor((x - mean) / std).float().numpy())
+    features = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    if path is not None:
+        atomic_save_npy(path, features)
+    return features

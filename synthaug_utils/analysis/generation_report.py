@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis.class_identity import class_identity_gate, gate_verdict
-from synthaug_utils.analysis.quality import image_features
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.analysis.embeddings import embed_arrays
+from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.core.vocabulary import DEMO_NOTE, KINDS, METHODS, VARIANTS
 from synthaug_utils.data.checks import load_image_array
@@ -25,10 +25,16 @@ from synthaug_utils.data.images import load_image
 from synthaug_utils.data.splits import load_splits, training_subset
 from synthaug_utils.diffusion.dreambooth import dreambooth_dir, dreambooth_settings
 from synthaug_utils.diffusion.masks import frame_width, mask_for
-from synthaug_utils.diffusion.measure import mask_fidelity, measure_throughput, raw_mask_fidelity, sample_text2image, vae_roundtrip
+from synthaug_utils.diffusion.measure import (
+    mask_fidelity,
+    measure_throughput,
+    raw_mask_fidelity,
+    sample_text2image,
+    vae_roundtrip,
+)
 from synthaug_utils.diffusion.pipelines import generator_sentence, load_pipeline, model_hash, model_label
 from synthaug_utils.diffusion.resolve import model_folder
-from synthaug_utils.diffusion.settings import GenerationSettings, generation_settings
+from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings
 from synthaug_utils.synthetic.manifest import read_manifest, select_synthetic
 from synthaug_utils.synthetic.sets import ensure_synthetic_set
 
@@ -161,14 +167,14 @@ def class_identity_gate_report(chapter: GenerationChapter) -> tuple[pd.DataFrame
         "autoencoded real images": tuple(vae_roundtrip(autoencoder, x, cache_key=autoencoder_key) for x in (train_images, test_images)),
     }
     samples = {v: chapter.manifests["text-to-image", v] for v in VARIANTS}
-    groups = {f"text-to-image, {v}": (image_features(chapter.array(rows.path), cache=True), rows.label) for v, rows in samples.items()}
+    groups = {f"text-to-image, {v}": (embed_arrays(chapter.array(rows.path), cache=True), rows.label) for v, rows in samples.items()}
     paper_guidance = chapter.paper_settings.guidance_scale
     if paper_guidance != settings.guidance_scale:  # the same model sampled at the paper's guidance, for comparison
         images, labels = sample_text2image(P, splits.labels, chapter.sizes["gate_per_class"],
                                            dataclasses.replace(settings, guidance_scale=paper_guidance))
-        groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (image_features(images, cache=True), labels)
+        groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (embed_arrays(images, cache=True), labels)
     chance = 1 / len(splits.labels)
-    features = {name: tuple(image_features(x, cache=True) for x in pair) for name, pair in yardsticks.items()}
+    features = {name: tuple(embed_arrays(x, cache=True) for x in pair) for name, pair in yardsticks.items()}
     gate, summary = class_identity_gate(features, splits.train_pool.label, splits.test.label, groups, splits.labels)
     return gate, summary, chance, _gate_facts(gate, summary, chance, len(splits.labels), paper_guidance)
 

@@ -43,7 +43,6 @@ __all__ = [
     "random_cross_distances",
     "matched_distances",
     "quality_table",
-    "image_features",
 ]
 
 
@@ -525,36 +524,3 @@ def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False)
     if path is not None:
         atomic_save_npy(path, coords)
     return coords
-
-
-# ----------------------------------------------------------------------------- class identity of samples
-def image_features(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batch_size: int = 256, cache: bool = False) -> np.ndarray:
-    """Pooled features of the frozen, ImageNet-pretrained ``arch``: uint8 (N, H, W, 3) -> float32 (N, D).
-
-    Used to ask whether generated images show their class (a yardstick classifier on real
-    images labels them). The images may be arrays that exist nowhere on disk, so ``cache``
-    keys the result by a hash of the array's bytes and ``arch`` (``<cache>/image_features``).
-    """
-    import torch
-
-    from synthaug_utils.core.backbones import create_feature_extractor, normalisation
-
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-        raise ValueError(f"image_features: expected uint8 (N, H, W, 3) images, got {images.dtype} {images.shape}")
-    path = array_cache_path("image_features", [images], f"{arch}", "features", "npy") if cache else None
-    if path is not None and path.is_file():
-        return np.load(path)
-    extractor = create_feature_extractor(arch).eval()
-    norm = normalisation(arch)
-    mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
-    std = torch.tensor(norm.std).view(1, 3, 1, 1)
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(images), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size])).permute(0, 3, 1, 2).float() / 255.0
-            out.append(extractor((x - mean) / std).float().numpy())
-    features = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
-    if path is not None:
-        atomic_save_npy(path, features)
-    return features

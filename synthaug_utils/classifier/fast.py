@@ -65,16 +65,8 @@ def _label_index(table: pd.DataFrame, labels: Sequence[str]) -> torch.Tensor:
     return torch.tensor([lookup[v] for v in table.label], dtype=torch.long)
 
 
-def fit_fast(
-    train: pd.DataFrame,
-    val: pd.DataFrame,
-    test: pd.DataFrame,
-    labels: Sequence[str],
-    recipe: Recipe,
-    seed: int,
-    cache: FeatureCache | None = None,
-    progress: bool = False,
-) -> FitResult:
+def fit_fast(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, labels: Sequence[str], recipe: Recipe, seed: int,
+             cache: FeatureCache | None = None, progress: bool = False) -> FitResult:
     """Train only the head on cached frozen-body features (see module docstring); same stopping rule as fastai.
 
     Each epoch shuffles the training rows (seeded), drops the last partial batch like

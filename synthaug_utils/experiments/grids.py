@@ -2,7 +2,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 from typing import Any, Callable, Sequence
@@ -12,10 +11,10 @@ import pandas as pd
 
 from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.vocabulary import GRIDS
+from synthaug_utils.experiments import trial
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, make_executor, parse_executor
 from synthaug_utils.experiments.spec import base_spec, SpecError, TrialSpec
 from synthaug_utils.experiments.store import default_store, ResultsStore
-from synthaug_utils.experiments import trial
 from synthaug_utils.experiments.trial import augment_targets, execute_trial, real_subset
 
 
@@ -195,7 +194,7 @@ def faithful_twins(specs: Sequence[TrialSpec]) -> list[TrialSpec]:
 
 def mode_gap(frame: pd.DataFrame) -> dict[str, float]:
     """Fast minus faithful top-1 over trials that differ only in mode: pairs, mean, mean |diff|, max |diff|."""
-    spec_cols = [f.name for f in dataclasses.fields(TrialSpec) if f.name not in ("mode", "views")]
+    spec_cols = [name for name in TrialSpec.field_names() if name not in ("mode", "views")]
     text = frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), "none").astype(str) for c in spec_cols})
     fast = text[text["mode"] == "fast"].set_index(spec_cols)["top1"]
     faithful = text[text["mode"] == "faithful"].set_index(spec_cols)["top1"]

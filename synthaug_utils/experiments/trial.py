@@ -176,7 +176,7 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
     splits = load_splits(profile, spec.which(profile), spec.split_seed)
     train, csv = training_table(spec, profile, splits)
     fit, predictions, metrics = train_and_evaluate(
-        train, splits.val, splits.test, splits.labels, spec.recipe(profile), spec.seed, progress=progress
+        train, splits.val, splits.test, splits.labels, spec.recipe_for(profile), spec.seed, progress=progress
     )
     import torch
 

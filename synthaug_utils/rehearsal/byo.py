@@ -10,19 +10,8 @@ from PIL import Image
 
 from synthaug_utils.core.files import atomic_folder
 from synthaug_utils.rehearsal.common import (
-    _draw,
-    _is_complete,
-    _jpeg_bytes,
-    _mark_complete,
-    _non_square_size,
-    _png_bytes,
-    _rng,
-    _say,
-    _upscale,
-    _write_csv,
-    BYO_IMAGE_SIDE,
-    BYO_LABELS,
-    DDI_IMAGE_SIDE,
+    _draw, _is_complete, _jpeg_bytes, _mark_complete, _non_square_size, _png_bytes, _rng, _say, _upscale,
+    _write_csv, BYO_IMAGE_SIDE, BYO_LABELS, DDI_IMAGE_SIDE,
 )
 from synthaug_utils.rehearsal.datasets import _ddi_image, _ddi_rows, DDI_MALIGNANT_PER_BIN
 

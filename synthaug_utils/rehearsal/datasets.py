@@ -11,22 +11,8 @@ from PIL import Image
 
 from synthaug_utils.core.files import atomic_folder, atomic_write_bytes
 from synthaug_utils.rehearsal.common import (
-    _draw,
-    _is_complete,
-    _jpeg_bytes,
-    _mark_complete,
-    _non_square_size,
-    _png_bytes,
-    _rng,
-    _say,
-    _stable_int,
-    _upscale,
-    _write_csv,
-    DDI_BENIGN,
-    DDI_IMAGE_SIDE,
-    DDI_MALIGNANT,
-    F17K_IMAGE_SIDE,
-    RESOURCE_DIR,
+    _draw, _is_complete, _jpeg_bytes, _mark_complete, _non_square_size, _png_bytes, _rng, _say, _stable_int,
+    _upscale, _write_csv, DDI_BENIGN, DDI_IMAGE_SIDE, DDI_MALIGNANT, F17K_IMAGE_SIDE, RESOURCE_DIR,
 )
 
 

@@ -12,14 +12,7 @@ from typing import Iterable
 
 from synthaug_utils.core.files import atomic_write, atomic_write_bytes
 from synthaug_utils.rehearsal.common import (
-    _completed_output,
-    _is_complete,
-    _mark_complete,
-    _say,
-    _stable_int,
-    BYO_LABELS,
-    DDI_BENIGN,
-    DDI_MALIGNANT,
+    _completed_output, _is_complete, _mark_complete, _say, _stable_int, BYO_LABELS, DDI_BENIGN, DDI_MALIGNANT,
     SD_CONFIG_DIR,
 )
 
