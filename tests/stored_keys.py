@@ -50,7 +50,20 @@ def relative(path) -> str:
     return str(path.relative_to(find("cache_dir")()))
 
 
+def portable() -> None:
+    """Make the dump the same on every machine: precision ``auto`` resolves as on a CPU with native
+    bfloat16 (the machine that wrote the golden file; the generation key includes the precision),
+    and no ``SYNTHAUG_*`` location variable (paper data, models) is read."""
+    from synthaug_utils.core.config import PAPER_LOCATIONS
+    from synthaug_utils.diffusion import settings
+
+    settings.cpu_has_native_bf16 = lambda: True
+    for env, _, _ in PAPER_LOCATIONS.values():
+        os.environ.pop(env, None)
+
+
 def main() -> int:
+    portable()
     load_profile = find("load_profile")
     out: dict = {}
     for name in ("demo", "smoke", "paper"):

@@ -17,7 +17,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def test_stored_keys_and_cache_names_are_unchanged():
+def test_stored_keys_and_cache_names_are_unchanged(monkeypatch):
+    from synthaug_utils.core.config import PAPER_LOCATIONS
+    from synthaug_utils.diffusion import settings
+
+    monkeypatch.setattr(settings, "cpu_has_native_bf16", settings.cpu_has_native_bf16)  # restored after the test
+    for env, _, _ in PAPER_LOCATIONS.values():
+        monkeypatch.delenv(env, raising=False)
     spec = importlib.util.spec_from_file_location("stored_keys", HERE / "stored_keys.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
