@@ -149,7 +149,6 @@ def folder_lock(folder: Path) -> Iterator[None]:
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
-
 _DIGEST_LOCK = threading.Lock()
 
 

@@ -8,16 +8,12 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # synthaug_utils/ (this file is in synthaug_utils/core/)
 
-
 # The demo generator's model ids and shipped weights (named here, where no torch import is needed).
 DEMO_TEXT2IMAGE_ID = "demo://ldm-text2image"
 
-
 DEMO_INPAINT_ID = "demo://ldm-inpaint"
 
-
 DEMO_MODEL_KINDS = {DEMO_TEXT2IMAGE_ID: "text2image", DEMO_INPAINT_ID: "inpaint"}
-
 
 DEMO_RESOURCE_DIR = PACKAGE_DIR / "resources" / "demo_ldm"
 

@@ -27,9 +27,7 @@ from synthaug_utils.data.tables import DatasetTables
 # ----------------------------------------------------------------------------- image checks
 IMAGE_CHECK_FILE = "image_checks.json"  # under config.cache_dir(): files that decoded, by (path, size, mtime)
 
-
 _IMAGE_CHECK_FORMAT = 1
-
 
 PROGRESS_MIN_IMAGES = 500  # more images to decode than this: a progress bar on stderr (when it is a terminal)
 

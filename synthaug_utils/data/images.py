@@ -18,9 +18,7 @@ photographed on a white sheet, and the same file gives the same pixels in every 
 (Dropping the alpha channel instead, as a plain ``convert("RGB")`` does, shows whatever
 colour the transparent pixels happen to store, often black.)"""
 
-
 ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
-
 
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 

@@ -17,27 +17,19 @@ from synthaug_utils.core.files import file_digest
 
 COLUMNS = ["image_id", "path", "label", "fst", "split"]
 
-
 F17K_TRAIN_FILE = "fitzpatrick17k_10label_clean_training.csv"
-
 
 F17K_TEST_FILE = "fitzpatrick17k_10label_clean_held_out_set.csv"
 
-
 F17K_REQUIRED = ("md5hash", "fitzpatrick_scale", "label")
-
 
 DDI_REQUIRED = ("DDI_file", "skin_tone", "malignant")
 
-
 DDI_TONES = (12, 34, 56)
-
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
-
 BYO_FST = (1, 2, 3, 4, 5, 6)  # Fitzpatrick skin types; -1 (or blank) = unknown
-
 
 FST_TO_DDI_BIN = {1: 12, 2: 12, 3: 34, 4: 34, 5: 56, 6: 56}  # DDI's bins: FST I-II, III-IV, V-VI
 

@@ -45,9 +45,7 @@ from synthaug_utils.core.files import atomic_folder
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
-
 _ALPHABET = list("abcdefghijklmnopqrstuvwxyz0123456789") + [",", ".", "-", "'", "(", ")", "/"]
-
 
 # Words of the prompts the project writes: template, FST suffix, demo / F17k-9 / DDI labels and diseases.
 PROMPT_WORDS = (

@@ -19,7 +19,6 @@ from synthaug_utils.diffusion.settings import GenerationSettings
 # ----------------------------------------------------------------------------- models
 _PIPELINE_CACHE: dict[tuple, Any] = {}
 
-
 _HASH_CACHE: dict[tuple, str] = {}
 
 

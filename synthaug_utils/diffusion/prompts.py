@@ -9,7 +9,6 @@ from typing import Any, Mapping
 
 PROMPT_TEMPLATE = "An image of {label}, a skin disease"
 
-
 FST_SUFFIX = ", Fitzpatrick skin type {fst}"
 
 

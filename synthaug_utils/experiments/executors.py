@@ -11,7 +11,6 @@ from synthaug_utils.experiments.spec import SpecError
 # Seconds to wait for a remote Dask scheduler to answer before giving up (``--connect-timeout``).
 DASK_CONNECT_TIMEOUT_S = 10.0
 
-
 EXECUTOR_FORMS = ("'inprocess' (the default), 'dask-local' or 'dask-local:N' (N >= 1 local worker processes), "
                   "'dask://HOST:PORT' or 'tcp://HOST:PORT' (a running Dask scheduler)")
 

@@ -37,9 +37,7 @@ from synthaug_utils.core.paths import project_root
 
 BOOK_DIR = "book"
 
-
 NOTEBOOK_DIR = "notebooks"
-
 
 # Chapters that read what other chapters compute: they start only after those are done.
 # (07 embeds the synthetic sets of Fig. 3; 08 tabulates the results of 03-06.)
@@ -47,7 +45,6 @@ CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
     "07_embeddings": ("03_real_vs_synthetic",),
     "08_reproduction_report": ("03_real_vs_synthetic", "04_dose_response", "05_skin_type", "06_class_imbalance"),
 }
-
 
 # Arguments for every chapter's IPython kernel: its application log shows errors only, so the
 # kernel's own start-up notices (ipykernel's "Kernel is running over TCP without encryption"

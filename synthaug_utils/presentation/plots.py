@@ -15,15 +15,11 @@ import seaborn as sns
 
 PALETTE = sns.color_palette("colorblind")
 
-
 SPLIT_ORDER = ["train", "val", "test"]
-
 
 SPLIT_NAMES = {"train": "training pool", "val": "validation", "test": "test"}
 
-
 FST_ORDER = [1, 2, 3, 4, 5, 6, -1]
-
 
 FST_NAMES = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", -1: "unknown", 12: "I-II", 34: "III-IV", 56: "V-VI"}
 
@@ -119,15 +115,11 @@ def plot_image_grid(
 # ----------------------------------------------------------------------------- results figures
 METHOD_ORDER = ["none", "inpaint", "outpaint", "in-then-outpaint", "text-to-image"]
 
-
 METHOD_COLOURS = {m: PALETTE[i] for i, m in enumerate(METHOD_ORDER)}
-
 
 TRANSFORM_STYLE = {True: "-", False: "--"}
 
-
 TRANSFORM_NAMES = {True: "with image transforms", False: "without image transforms"}
-
 
 NONE_NAME = "none"
 

@@ -18,9 +18,7 @@ from synthaug_utils.rehearsal.datasets import _ddi_image, _ddi_rows, DDI_MALIGNA
 
 BYO_PER_LABEL = 12
 
-
 DDI_BYO_PER_BIN = 9  # 4 malignant + 5 benign per bin
-
 
 # ----------------------------------------------------------------------------- bring your own
 BYO_KIND_CYCLE = ("rgba_png", "palette_png", "rgb_jpeg", "grey_jpeg")

@@ -20,16 +20,12 @@ from synthaug_utils.core.paths import PACKAGE_DIR
 # Bump when a writer changes what it writes: completed parts of an older version are rewritten.
 WRITER_VERSION = 1
 
-
 RESOURCE_DIR = PACKAGE_DIR / "resources" / "rehearsal"
-
 
 SD_CONFIG_DIR = PACKAGE_DIR / "resources" / "sd_configs"
 
-
 # Bring-your-own labels -> the demo world's DDI style used to draw them.
 BYO_LABELS = {"melanoma": "melanoma", "nevus": "melanocytic-nevi", "seborrheic keratosis": "seborrheic-keratosis"}
-
 
 # Generated DDI disease names (DDI's naming: lower case, hyphens) -> demo_world.DDI_STYLES style.
 DDI_BENIGN = {
@@ -38,22 +34,17 @@ DDI_BENIGN = {
     "epidermal-cyst": "dermatofibroma", "acrochordon": "verruca-vulgaris",
 }
 
-
 DDI_MALIGNANT = {
     "basal-cell-carcinoma": "basal-cell-carcinoma", "melanoma": "melanoma",
     "squamous-cell-carcinoma-in-situ": "squamous-cell-carcinoma-in-situ",
     "mycosis-fungoides": "squamous-cell-carcinoma-in-situ",
 }
 
-
 F17K_IMAGE_SIDE = (180, 900)  # px, min and max side of the Fitzpatrick17k stand-in images
-
 
 DDI_IMAGE_SIDE = (160, 480)
 
-
 BYO_IMAGE_SIDE = (100, 600)
-
 
 DRAW_SIZE = 64  # px, the side the lesions are drawn at before upscaling
 

@@ -18,21 +18,15 @@ from synthaug_utils.rehearsal.common import (
 
 F17K_METADATA_FILE = "fitzpatrick17k.csv"
 
-
 F17K_TRAIN_FILE = "fitzpatrick17k_10label_clean_training.csv"
-
 
 F17K_TEST_FILE = "fitzpatrick17k_10label_clean_held_out_set.csv"
 
-
 F17K_FILES = (F17K_METADATA_FILE, F17K_TRAIN_FILE, F17K_TEST_FILE)
-
 
 DDI_PER_BIN = 10  # 4 malignant + 6 benign per skin-tone bin
 
-
 DDI_MALIGNANT_PER_BIN = 4
-
 
 # Special JPEG kinds of the Fitzpatrick17k stand-ins, in a cycle over the images (sorted by label, md5).
 F17K_KIND_CYCLE = ("rgb", "grey", "rgb", "cmyk", "rgb", "exif6", "rgb", "progressive", "rgb", "exif8")

@@ -55,7 +55,6 @@ REHEARSAL_OVERRIDES: dict[str, Any] = {
     },
 }
 
-
 # The bring-your-own rehearsal: its three labels have 12 images each.
 BYO_OVERRIDES: dict[str, Any] = {
     "test_per_label": 3,

@@ -54,7 +54,6 @@ __all__ = [
     "LOCATION_KEYS",
 ]
 
-
 # The paper-profile locations a rehearsal world supplies (real-format datasets and models).
 LOCATION_KEYS = (
     "f17k_metadata", "f17k_splits", "f17k_images", "ddi_metadata", "ddi_images",

@@ -18,9 +18,7 @@ MANIFEST_COLUMNS = [
     "model_id", "model_hash", "steps", "guidance_scale", "strength", "resolution", "prompt", "mask", "path",
 ]
 
-
 MANIFEST_NAME = "manifest.csv"
-
 
 # ----------------------------------------------------------------------------- manifests
 _MANIFEST_DTYPES = {
