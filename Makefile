@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	@# compile (and cache) numba kernels of UMAP once at install time, not in the first book build
-	$(PY) -c "import numpy as np; from synthaug_utils.quality import project; project(np.random.default_rng(0).normal(size=(300, 64)).astype(np.float32), 'umap')"
+	$(PY) -c "import numpy as np; from synthaug_utils.analysis.quality import project; project(np.random.default_rng(0).normal(size=(300, 64)).astype(np.float32), 'umap')"
 	touch $@
 
 book: install

@@ -30,8 +30,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthaug_utils import generation as gen  # noqa: E402
-from synthaug_utils.config import PACKAGE_DIR, load_profile  # noqa: E402
+from synthaug_utils.diffusion import masks
+from synthaug_utils.diffusion import pipelines
+from synthaug_utils.diffusion import prompts as diffusion_prompts
+from synthaug_utils.diffusion import settings as diffusion_settings  # noqa: E402
+from synthaug_utils.core.paths import PACKAGE_DIR
+from synthaug_utils.core.config import load_profile  # noqa: E402
 
 SD_CONFIGS = PACKAGE_DIR / "resources" / "sd_configs"
 
@@ -44,20 +48,20 @@ def demo_rows(profile_name: str, batch: int, repeats: int, steps: int | None = N
     rows = []
     rng = np.random.default_rng(0)
     # bf16 autocast is emulated (many times slower) on CPUs without native bf16 instructions
-    precisions = ("fp32", "bf16") if gen.cpu_has_native_bf16() else ("fp32",)
+    precisions = ("fp32", "bf16") if diffusion_settings.cpu_has_native_bf16() else ("fp32",)
     if len(precisions) == 1:
         print("bf16 rows skipped: this CPU has no native bf16 (AVX512-BF16 / AMX-BF16)", flush=True)
     for precision in precisions:
-        settings = gen.generation_settings(profile, precision=precision, batch_size=batch, paste_unmasked=False)
-        t2i = gen.load_pipeline(profile.text2image_model, "text2image", settings, profile)
-        inp = gen.load_pipeline(profile.inpaint_model, "inpaint", settings, profile)
+        settings = diffusion_settings.generation_settings(profile, precision=precision, batch_size=batch, paste_unmasked=False)
+        t2i = pipelines.load_pipeline(profile.text2image_model, "text2image", settings, profile)
+        inp = pipelines.load_pipeline(profile.inpaint_model, "inpaint", settings, profile)
         res = settings.resolution
         sources = rng.integers(0, 256, size=(batch, res, res, 3), dtype=np.uint8)
-        prompts = [gen.prompt_for("psoriasis")] * batch
+        prompts = [diffusion_prompts.prompt_for("psoriasis")] * batch
         cases = {
-            "text-to-image": lambda s: gen.run_text2image(t2i, prompts, s, settings),
-            "inpaint": lambda s: gen.run_inpaint(inp, sources, gen.mask_for("center", settings), prompts, s, settings.strength_inpaint, settings),
-            "outpaint": lambda s: gen.run_inpaint(inp, sources, gen.mask_for("outer", settings), prompts, s, settings.strength_outpaint, settings),
+            "text-to-image": lambda s: pipelines.run_text2image(t2i, prompts, s, settings),
+            "inpaint": lambda s: pipelines.run_inpaint(inp, sources, masks.mask_for("center", settings), prompts, s, settings.strength_inpaint, settings),
+            "outpaint": lambda s: pipelines.run_inpaint(inp, sources, masks.mask_for("outer", settings), prompts, s, settings.strength_outpaint, settings),
         }
         for method, fn in cases.items():
             fn(list(range(batch)))  # warm-up
@@ -114,7 +118,7 @@ def sd_cpu_rows(px: int) -> list[dict]:
 def _sd_pipeline(name: str, dtype, device):
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
-    from synthaug_utils import demo_generator as dg
+    from synthaug_utils.diffusion import demo_model as dg
 
     unet, vae, text, sched = _sd_modules(name, dtype, device)
     tok_dir = Path(__import__("tempfile").mkdtemp()) / "tok"
@@ -142,16 +146,16 @@ def gpu_rows(repeats: int = 2) -> list[dict]:
                 pipe.vae.to(memory_format=torch.channels_last)
             if compile_unet:
                 pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs")
-            settings = gen.GenerationSettings(steps=50, guidance_scale=3.0, resolution=512, batch_size=batch,
+            settings = diffusion_settings.GenerationSettings(steps=50, guidance_scale=3.0, resolution=512, batch_size=batch,
                                               precision="fp16" if dtype == torch.float16 else "fp32", device="cuda")
-            prompts = [gen.prompt_for("psoriasis")] * batch
+            prompts = [diffusion_prompts.prompt_for("psoriasis")] * batch
             images = np.random.default_rng(0).integers(0, 256, (batch, 512, 512, 3), dtype=np.uint8)
 
             def run(seeds):
                 with torch.autocast("cuda", dtype=dtype):
                     if kind == "text-to-image":
-                        return gen.run_text2image(pipe, prompts, seeds, settings)
-                    return gen.run_inpaint(pipe, images, gen.center_mask(512), prompts, seeds, 0.97, settings)
+                        return pipelines.run_text2image(pipe, prompts, seeds, settings)
+                    return pipelines.run_inpaint(pipe, images, masks.center_mask(512), prompts, seeds, 0.97, settings)
 
             run(list(range(batch)))
             torch.cuda.synchronize()

@@ -4,12 +4,12 @@ Random weights in the real architectures, built offline (nothing is downloaded):
 
 - text-to-image: Stable Diffusion 2.1-base (configs in ``synthaug_utils/resources/sd_configs``,
   pipelines built by ``benchmarks/generation.py``'s helpers with the project tokenizer), 512 px,
-  50 DPM-Solver steps, guidance 3, through :func:`synthaug_utils.generation.run_text2image`;
+  50 DPM-Solver steps, guidance 3, through :func:`synthaug_utils.diffusion.pipelines.run_text2image`;
 - inpaint (SD 1.5-inpainting, 9-channel UNet, centre mask, strength 0.97) and in-then-outpaint
-  (then the outer mask at strength 0.95) through :func:`~synthaug_utils.generation.run_inpaint`;
-  settings from the paper profile (:func:`~synthaug_utils.generation.generation_settings`:
+  (then the outer mask at strength 0.95) through :func:`~synthaug_utils.diffusion.pipelines.run_inpaint`;
+  settings from the paper profile (:func:`~synthaug_utils.diffusion.settings.generation_settings`:
   fp16, batch 16 on the GPU);
-- DreamBooth: the loop body of :func:`synthaug_utils.dreambooth.finetune` (its augmenter, its
+- DreamBooth: the loop body of :func:`synthaug_utils.diffusion.dreambooth.finetune` (its augmenter, its
   ``_loss``, AdamW with its settings, grad-norm clip) at 512 px, batch 4, fp32 (the paper
   profile's ``mixed_precision='no'``): optimiser steps/s. ``finetune`` itself is not called
   because it loads and saves multi-GB model folders around the steps;
@@ -28,7 +28,7 @@ repetition so that the table always has numbers: one guided UNet step per SD pip
 extrapolated to 50 steps, in the CPU's fastest precision (bf16 autocast where it has native
 bf16); one DreamBooth step at batch 1; two classifier batches of 8; one CLIP batch. Each CPU
 row's note says what share of the cores its stage got (wall vs process CPU time), since a
-shared machine slows the rows by whatever else runs. The estimate (``synthaug_utils.paper_cost``) uses the GPU rows when any
+shared machine slows the rows by whatever else runs. The estimate (``synthaug_utils.analysis.paper_cost``) uses the GPU rows when any
 exists, else the CPU rows ("CPU-hours on this machine").
 
 Writes ``paper_gpu_results.md`` and ``paper_gpu_results.csv`` beside this script (or in ``--out``).
@@ -57,9 +57,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synthaug_utils import generation as gen  # noqa: E402
-from synthaug_utils import paper_cost as pc  # noqa: E402
-from synthaug_utils.config import load_profile  # noqa: E402
+from synthaug_utils.diffusion import masks
+from synthaug_utils.diffusion import pipelines
+from synthaug_utils.diffusion import prompts as diffusion_prompts
+from synthaug_utils.diffusion import settings as diffusion_settings  # noqa: E402
+from synthaug_utils.analysis import paper_cost as pc  # noqa: E402
+from synthaug_utils.core.config import load_profile  # noqa: E402
 
 SD = {"sd21_base": "SD 2.1-base", "sd15_inpaint": "SD 1.5-inpainting"}
 CLASSIFIER_BATCHES = (8, 32, 64, 128)  # what the batch rule gives over the paper grids (paper_cost.paper_trials)
@@ -206,7 +209,7 @@ def make_pipeline(bench, name: str, dtype, device: str, modules=None):
     """A StableDiffusion(Inpaint)Pipeline of the SD architecture ``name`` with random weights (or ``modules``)."""
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
-    from synthaug_utils import demo_generator as dg
+    from synthaug_utils.diffusion import demo_model as dg
 
     unet, vae, text, sched = modules or bench._sd_modules(name, dtype, device)
     with tempfile.TemporaryDirectory(prefix="paper-gpu-tok-") as tok_dir:  # the tokenizer reads its files on load
@@ -220,14 +223,14 @@ def make_pipeline(bench, name: str, dtype, device: str, modules=None):
 
 
 def _generate(pipe, method: str, settings, sources: np.ndarray, seeds: list[int]) -> np.ndarray:
-    prompts = [gen.prompt_for("psoriasis")] * len(seeds)
+    prompts = [diffusion_prompts.prompt_for("psoriasis")] * len(seeds)
     if method == "text-to-image":
-        return gen.run_text2image(pipe, prompts, seeds, settings)
-    centre, outer = gen.mask_for("center", settings), gen.mask_for("outer", settings)
-    first = gen.run_inpaint(pipe, sources, centre, prompts, seeds, settings.strength_inpaint, settings)
+        return pipelines.run_text2image(pipe, prompts, seeds, settings)
+    centre, outer = masks.mask_for("center", settings), masks.mask_for("outer", settings)
+    first = pipelines.run_inpaint(pipe, sources, centre, prompts, seeds, settings.strength_inpaint, settings)
     if method == "inpaint":
         return first
-    return gen.run_inpaint(pipe, first, outer, prompts, seeds, settings.strength_outpaint, settings)
+    return pipelines.run_inpaint(pipe, first, outer, prompts, seeds, settings.strength_outpaint, settings)
 
 
 def generation_rate(pipe, method: str, settings, repeats: int, warmup: bool) -> dict:
@@ -281,10 +284,10 @@ def generation_rows(bench, device: str, label: str, quick: bool, batch: int | No
     rows = []
     cuda = device == "cuda" if full is None else full  # full-size runs (the GPU path)
     if cuda:
-        settings = gen.generation_settings(paper, device=device, **({"batch_size": batch} if batch else {}))
+        settings = diffusion_settings.generation_settings(paper, device=device, **({"batch_size": batch} if batch else {}))
         dtype = torch.float16 if settings.precision == "fp16" else torch.float32
     else:
-        settings = gen.generation_settings(paper, device="cpu", precision="auto", batch_size=batch or 1)
+        settings = diffusion_settings.generation_settings(paper, device="cpu", precision="auto", batch_size=batch or 1)
         dtype = torch.float32  # bf16 is autocast around fp32 weights on the CPU
     prec = settings.precision + ("" if cuda or settings.precision != "bf16" else " autocast")
     steps = f"{settings.steps} DPM-Solver steps" if cuda else "50 DPM-Solver steps"
@@ -342,7 +345,7 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
     """Optimiser steps/s of ``dreambooth.finetune``'s loop body (same augmenter, loss, AdamW, clip)."""
     from diffusers import DDPMScheduler
 
-    from synthaug_utils import dreambooth as db
+    from synthaug_utils.diffusion import dreambooth as db
 
     unet, vae, text_encoder, tokenizer, sched_config = modules
     settings = db.dreambooth_settings(load_profile("paper"), device=device, batch_size=batch)
@@ -350,7 +353,7 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
     latent_side = settings.resolution // 2 ** (len(vae.config.block_out_channels) - 1)
     pixels = torch.from_numpy(smooth_images(batch, settings.resolution)).permute(0, 3, 1, 2).contiguous()
     with torch.no_grad():
-        cond1 = db._embed(tokenizer, text_encoder, [gen.prompt_for("psoriasis")])[0]
+        cond1 = db._embed(tokenizer, text_encoder, [diffusion_prompts.prompt_for("psoriasis")])[0]
     vae.requires_grad_(False)
     text_encoder.requires_grad_(False)
     unet.requires_grad_(True)
@@ -400,7 +403,7 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
 
 
 def _sched_config(name: str) -> dict:
-    from synthaug_utils.config import PACKAGE_DIR
+    from synthaug_utils.core.paths import PACKAGE_DIR
 
     return json.loads((PACKAGE_DIR / "resources" / "sd_configs" / name / "scheduler" / "scheduler_config.json").read_text())
 
@@ -476,7 +479,8 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
                     arch: str = "efficientnet_v2_m") -> list[dict]:
     import torchvision
 
-    from synthaug_utils import training as tr
+    from synthaug_utils.classifier import faithful
+    from synthaug_utils.classifier import recipe as classifier_recipe
 
     cuda = device == "cuda" if full is None else full
     kind = "cuda" if device == "cuda" else "cpu"
@@ -497,11 +501,11 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
     last_learn = None
     for bs in batches:
         try:
-            recipe = tr.Recipe(arch=arch, image_size=224, weights=str(weights), device=device, batch_size=bs)
+            recipe = classifier_recipe.Recipe(arch=arch, image_size=224, weights=str(weights), device=device, batch_size=bs)
             n_val = bs * (1 if cuda else 2)
-            dls = tr.build_dataloaders(table(bs * (1 + timed)), table(n_val), labels, recipe, bs)
-            with tr._quiet():
-                learn = tr.build_learner(dls, recipe, tmp)
+            dls = faithful.build_dataloaders(table(bs * (1 + timed)), table(n_val), labels, recipe, bs)
+            with faithful._quiet():
+                learn = faithful.build_learner(dls, recipe, tmp)
                 timer = _batch_timer(device)
                 with learn.no_bar(), learn.no_logging():
                     learn.fit(1, lr=recipe.lr, wd=recipe.wd, cbs=[timer])
@@ -526,8 +530,8 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
             test_bs = 64  # fit_faithful predicts at max(batch, 64)
             n = test_bs * (1 + timed)
             timer = _batch_timer(device)
-            with tr._quiet(), learn.no_bar(), learn.no_logging():
-                learn.get_preds(dl=tr.inference_dataloader(dls, table(n), test_bs), cbs=[timer])
+            with faithful._quiet(), learn.no_bar(), learn.no_logging():
+                learn.get_preds(dl=faithful.inference_dataloader(dls, table(n), test_bs), cbs=[timer])
             rows.append(row(pc.STAGE_INFER, label, f"{name} (random weights), 224 px, learn.get_preds, batch {test_bs}",
                             _rate(timer.valid, test_bs), kind=kind, batch=test_bs, precision="fp32",
                             seconds=timer.valid[-1] - timer.valid[0], note=f"{timed} timed batches after 1; JPEG decoding included"))
@@ -564,7 +568,7 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
 def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None = None) -> list[dict]:
     import open_clip
 
-    from synthaug_utils import embeddings as emb
+    from synthaug_utils.analysis import embeddings as emb
 
     cuda = device == "cuda" if full is None else full
     kind = "cuda" if device == "cuda" else "cpu"
@@ -654,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     has_cuda = torch.cuda.is_available()
     run_gpu = has_cuda and args.device in ("cuda", "auto")
     run_cpu = not run_gpu
-    gen_batch = args.gen_batch or gen.generation_settings(load_profile("paper"), device="cuda").batch_size
+    gen_batch = args.gen_batch or diffusion_settings.generation_settings(load_profile("paper"), device="cuda").batch_size
     bench = _bench_generation()
     rows: list[dict] = []
     if not run_gpu:
@@ -705,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
               + (f", load average {load0} at the start and {_loadavg()} at the end" if run_cpu else "")
               + ". Random weights in the real architectures.\n")
     assumptions = (
-        "Assumptions of the estimate (`synthaug_utils.paper_cost`): the paper's 458,920 synthetic images split by method "
+        "Assumptions of the estimate (`synthaug_utils.analysis.paper_cost`): the paper's 458,920 synthetic images split by method "
         "as the authors' released F17k-9 images (manrai/synthetic-derm `huggingface/folder_counts.csv`: 9.1% inpaint, "
         "9.1% in-then-outpaint, 81.8% text-to-image; no combination of the released set's totals by label group, variant "
         "and method sums to 458,920); in-then-outpaint "

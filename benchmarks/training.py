@@ -37,19 +37,14 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthaug_utils.backbones import normalisation  # noqa: E402
-from synthaug_utils.config import load_profile  # noqa: E402
-from synthaug_utils.data import load_image, load_splits, training_subset  # noqa: E402
-from synthaug_utils.training import (  # noqa: E402
-    FeatureCache,
-    Recipe,
-    build_dataloaders,
-    build_learner,
-    fit_fast,
-    fit_faithful,
-    seed_everything,
-    inference_dataloader,
-)
+from synthaug_utils.core.backbones import normalisation  # noqa: E402
+from synthaug_utils.core.config import load_profile  # noqa: E402
+from synthaug_utils.data.images import load_image
+from synthaug_utils.data.splits import load_splits, training_subset  # noqa: E402
+from synthaug_utils.classifier.features import FeatureCache
+from synthaug_utils.classifier.recipe import Recipe, seed_everything
+from synthaug_utils.classifier.faithful import build_dataloaders, build_learner, fit_faithful, inference_dataloader
+from synthaug_utils.classifier.fast import fit_fast
 
 
 # ----------------------------------------------------------------------------- bare PyTorch

@@ -31,23 +31,23 @@ executor = None
 # %%
 from myst_nb import glue
 
-from synthaug_utils import data, plots
-from synthaug_utils.config import has_input, input_keys, load_profile
+from synthaug_utils.data import splits, summary
+from synthaug_utils.core import vocabulary
+from synthaug_utils.presentation import plots
+from synthaug_utils.core.inputs import has_input, input_keys
+from synthaug_utils.core.config import load_profile
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
-note = plots.DEMO_NOTE if P.is_embedded else None
-main = data.load_splits(P, "main", split_seed)
-ddi = data.load_splits(P, "ddi", split_seed) if has_input(P, "ddi") else None  # optional here
-counts = data.split_summary(main)
-ddi_counts = data.split_summary(ddi) if ddi is not None else None
+note = vocabulary.DEMO_NOTE if P.is_embedded else None
+main = splits.load_splits(P, "main", split_seed)
+ddi = splits.load_splits(P, "ddi", split_seed) if has_input(P, "ddi") else None  # optional here
+counts = summary.split_summary(main)
+ddi_counts = summary.split_summary(ddi) if ddi is not None else None
 
-glue("dataset_name", main.dataset, display=False)
-glue("n_labels", len(main.labels), display=False)
-glue("n_total", int(counts["count"].sum()), display=False)
-glue("n_train_pool", len(main.train_pool), display=False)
-glue("n_val", len(main.val), display=False)
-glue("n_test", len(main.test), display=False)
+for name, value in (("dataset_name", main.dataset), ("n_labels", len(main.labels)), ("n_total", int(counts["count"].sum())),
+                    ("n_train_pool", len(main.train_pool)), ("n_val", len(main.val)), ("n_test", len(main.test))):
+    glue(name, value, display=False)
 if ddi is not None:
     n_malignant = int(ddi.all().label.eq(ddi.labels[-1]).sum())
     ddi_text = f"The DDI-style set has {int(ddi_counts['count'].sum())} images, {n_malignant} of them {ddi.labels[-1]}."
@@ -60,7 +60,7 @@ glue("profile_name", P.name, display=False)
 # ```{admonition} What these images are
 # :class: warning
 # On the `demo` and `smoke` profiles every image on this page is drawn by the project's
-# own code (`synthaug_utils.demo_world`): a synthetic stand-in world whose classes carry
+# own code (`synthaug_utils.data.world`): a synthetic stand-in world whose classes carry
 # the F17k-9 label names. They are not photographs of patients, and results on them are
 # results about that stand-in world, not medical findings.
 # ```
@@ -94,7 +94,7 @@ fig = plots.plot_fst_distribution(ddi_counts, note) if ddi is not None else None
 # %%
 if show_images:
     fsts = [1, 2, 3, 4, 5, 6]
-    grid = data.example_grid(main.train_pool, main.labels, fsts, P.image_size, seed=split_seed)
+    grid = summary.example_grid(main.train_pool, main.labels, fsts, P.image_size, seed=split_seed)
     fig = plots.plot_image_grid(grid, main.labels, [f"FST {plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note)
 else:
     print("Example images are not shown for this profile (patient images are never published by default).")
@@ -111,12 +111,14 @@ else:
 # below 95%, so that synthetic data has room to help.
 
 # %%
-from synthaug_utils import analysis
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import tables
+from synthaug_utils.experiments import chapters
+from synthaug_utils.presentation.book import glue_values
 
-curve = analysis.chapter_results("learning-curve", P, store=store, executor=executor)
-lc = analysis.learning_curve_table(curve.frame, curve.predictions)
-glue_values({**curve.facts("lc"), **analysis.learning_curve_highlights(lc, n_labels=len(main.labels))})
+curve = chapters.chapter_results("learning-curve", P, store=store, executor=executor)
+lc = tables.learning_curve_table(curve.frame, curve.predictions)
+glue_values({**curve.facts("lc"), **highlights.learning_curve_highlights(lc, n_labels=len(main.labels))})
 fig = plots.plot_learning_curve(lc, 1 / len(main.labels), note)
 
 # %% [markdown]

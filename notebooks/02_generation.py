@@ -28,41 +28,13 @@ overrides = {}
 split_seed = 0
 
 # %%
-import dataclasses
-import json
-from pathlib import Path
+from synthaug_utils.analysis import generation_report as report
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
-import numpy as np
-import pandas as pd
-from myst_nb import glue
-
-from synthaug_utils import data, dreambooth, generation, plots
-from synthaug_utils.config import check_ready, load_profile
-
-P = load_profile(profile, config, overrides)
-if not P.is_embedded:
-    check_ready(P, needs=("f17k_metadata", "f17k_splits", "f17k_images", "sd_text2image", "sd_inpaint"))
-note = plots.DEMO_NOTE if P.is_embedded else None
-sizes = P.grids["generation-chapter"]  # the profile's sizes for this chapter
-T2I_PER_CLASS = sizes["gate_per_class"]  # text-to-image samples per class for the quality gate
-MASKED_PER_CLASS = sizes["masked_per_class"]  # source images per class for the masked methods
-VARIANTS = ("pretrained", "dreambooth")
-METHODS = generation.METHODS
-
-splits = data.load_splits(P, "main", split_seed)
-settings = generation.generation_settings(P)
-glue("gen_profile", P.name, display=False)
-glue("gen_steps", settings.steps, display=False)
-glue("gen_guidance", settings.guidance_scale, display=False)
-glue("gen_resolution", settings.resolution, display=False)
-glue("gen_precision", settings.precision, display=False)
-glue("gen_t2i_model", generation.model_label(P.text2image_model), display=False)
-glue("gen_inpaint_model", generation.model_label(P.inpaint_model), display=False)
-glue("gen_db_epochs", dreambooth.dreambooth_settings(P).epochs, display=False)
-glue("gen_db_lr", f"{dreambooth.dreambooth_settings(P).learning_rate:g}", display=False)
-paper_settings = generation.generation_settings(load_profile("paper"))
-glue("gen_paper_steps", paper_settings.steps, display=False)
-glue("gen_paper_resolution", paper_settings.resolution, display=False)
+chapter, facts = report.setup(profile, config, overrides, split_seed)
+note = chapter.note
+glue_values(facts)
 
 # %% [markdown]
 # ```{admonition} What these images are
@@ -89,12 +61,7 @@ glue("gen_paper_resolution", paper_settings.resolution, display=False)
 # at 5e-6), because the model is tiny and the book must build in minutes.
 
 # %%
-demo_meta = {}
-if P.is_embedded:
-    folder = generation.model_folder(P.inpaint_model, P)  # written last: holds the whole run's record
-    meta_file = folder / "synthaug_demo.json"
-    demo_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-glue("generator_sentence", generation.generator_sentence(P, demo_meta), display=False)
+glue_values(report.generator_record(chapter))
 
 # %% [markdown]
 # {glue:text}`generator_sentence`
@@ -108,23 +75,7 @@ glue("generator_sentence", generation.generator_sentence(P, demo_meta), display=
 # pretrained and the DreamBooth models. DreamBooth models are fine-tuned once per class and kept.
 
 # %%
-t2i_sources = data.training_subset(splits, T2I_PER_CLASS, seed=0)
-masked_sources = data.training_subset(splits, MASKED_PER_CLASS, seed=0)
-glue("gen_t2i_sources", T2I_PER_CLASS, display=False)
-glue("gen_masked_sources", MASKED_PER_CLASS, display=False)
-manifests = {}
-for variant in VARIANTS:
-    for method in METHODS:
-        sources = t2i_sources if method == "text-to-image" else masked_sources
-        folder = generation.ensure_synthetic_set(P, method, variant, sources, 1, splits=splits, progress=False)
-        m = generation.read_manifest(folder, splits=splits)
-        manifests[method, variant] = generation.select_synthetic(m, sources.image_id, 1)
-
-
-def load(path):
-    return np.asarray(data.load_image(path, settings.resolution))
-
-
+glue_values(report.make_sets(chapter))
 
 # %% [markdown]
 # ## Mask geometry (Fig. 1B analogue)
@@ -135,32 +86,9 @@ def load(path):
 # both in turn, so every pixel except the frame is replaced.
 
 # %%
-glue("gen_frame_px", generation.frame_width(settings.resolution, settings.frame_px_at_512), display=False)
-glue("gen_frame_ref", settings.frame_px_at_512, display=False)
-example = masked_sources.iloc[0]
-variant = "dreambooth"
-
-
-def pick(method, stage="final", source=example.image_id, v=variant):
-    rows = manifests[method, v]
-    row = rows[(rows.source_id == source) & (rows.stage == stage)].iloc[0]
-    return load(row.path)
-
-
-t2i_rows = manifests["text-to-image", variant]
-t2i_example = load(t2i_rows[t2i_rows.label == example.label].iloc[0].path)
-fig = plots.plot_mask_geometry(
-    load(example.path),
-    {"inpaint (centre)": generation.mask_for("center", settings), "outpaint (outer)": generation.mask_for("outer", settings)},
-    {
-        "inpaint": pick("inpaint"),
-        "outpaint": pick("outpaint"),
-        "in-then-outpaint\nstage 1": pick("in-then-outpaint", "inpaint"),
-        "in-then-outpaint\nfinal": pick("in-then-outpaint"),
-        "text-to-image\n(same class)": t2i_example,
-    },
-    note,
-)
+(source, masks, outputs), facts = report.mask_geometry(chapter)
+glue_values(facts)
+fig = plots.plot_mask_geometry(source, masks, outputs, note)
 
 # %% [markdown]
 # ## Samples per class, method and variant (Fig. S-4 analogue)
@@ -169,23 +97,8 @@ fig = plots.plot_mask_geometry(
 # (text-to-image: a sample of the class prompt, tied to the real image by name only).
 
 # %%
-cells = {}
-columns = ["real"]
-for v in VARIANTS:
-    for method in METHODS:
-        col = f"{method}\n{v}"
-        columns.append(col)
-        rows = manifests[method, v]
-        for label, group in masked_sources.groupby("label"):
-            if method == "text-to-image":
-                sel = rows[(rows.label == label) & (rows.stage == "final")]
-            else:
-                sel = rows[(rows.source_id == group.image_id.iloc[0]) & (rows.stage == "final")]
-            if len(sel):
-                cells[label, col] = load(sel.iloc[0].path)
-for label, group in masked_sources.groupby("label"):
-    cells[label, "real"] = load(group.path.iloc[0])
-fig = plots.plot_sample_grid(cells, sorted(splits.labels), columns, note)
+cells, labels, columns = report.sample_grid(chapter)
+fig = plots.plot_sample_grid(cells, labels, columns, note)
 
 # %% [markdown]
 # ## Quality gate 1: do text-to-image samples show their class?
@@ -201,44 +114,8 @@ fig = plots.plot_sample_grid(cells, sorted(splits.labels), columns, note)
 # (encode, decode) and scored the same way.
 
 # %%
-from synthaug_utils import quality
-
-
-def array(paths):
-    return data.load_image_array(pd.DataFrame({"path": list(paths)}), settings.resolution)
-
-
-autoencoder = generation.load_pipeline(P.text2image_model, "text2image", settings, P)
-autoencoder_key = f"{P.text2image_model}|{generation.model_hash(generation.model_folder(P.text2image_model, P))}"
-train_images, test_images = array(splits.train_pool.path), array(splits.test.path)
-yardsticks = {
-    "real images": (train_images, test_images),
-    "autoencoded real images": tuple(generation.vae_roundtrip(autoencoder, x, cache_key=autoencoder_key) for x in (train_images, test_images)),
-}
-samples = {v: manifests["text-to-image", v] for v in VARIANTS}
-sample_groups = {f"text-to-image, {v}": (quality.image_features(array(rows.path), cache=True), rows.label) for v, rows in samples.items()}
-paper_guidance = paper_settings.guidance_scale
-glue("gen_paper_guidance", paper_guidance, display=False)
-if paper_guidance != settings.guidance_scale:  # the same model sampled at the paper's guidance, for comparison
-    images, labels_ = generation.sample_text2image(P, splits.labels, T2I_PER_CLASS, dataclasses.replace(settings, guidance_scale=paper_guidance))
-    sample_groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (quality.image_features(images, cache=True), labels_)
-chance = 1 / len(splits.labels)
-yardstick_features = {name: tuple(quality.image_features(x, cache=True) for x in pair) for name, pair in yardsticks.items()}
-gate, summary = quality.class_identity_gate(yardstick_features, splits.train_pool.label, splits.test.label, sample_groups, splits.labels)
-glue("gate_chance", f"{chance:.1%}", display=False)
-glue("gate_n_classes", len(splits.labels), display=False)
-for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
-    part = summary[summary.classifier == f"trained on {name}"].set_index("images")
-    rows_of = gate[gate.classifier == f"trained on {name}"]
-    glue(f"gate_{key}_test", f"{part.accuracy.iloc[0]:.1%}", display=False)
-    for v in VARIANTS:
-        row = part.loc[f"text-to-image, {v}"]
-        glue(f"gate_{key}_t2i_{v}", f"{row.accuracy:.1%}", display=False)
-        glue(f"gate_{key}_t2i_{v}_min", f"{row['weakest class']:.1%}", display=False)
-        glue(f"gate_{key}_t2i_{v}_n_above", int(row["classes above 2x chance"]), display=False)
-        glue(f"gate_{key}_t2i_{v}_verdict", quality.gate_verdict(rows_of, f"text-to-image, {v}", chance), display=False)
-    paper_row = f"text-to-image, pretrained, guidance {paper_guidance:g}"
-    glue(f"gate_{key}_t2i_paper_guidance", f"{part.loc[paper_row].accuracy:.1%}" if paper_row in part.index else "the same (this profile samples at that guidance)", display=False)
+gate, summary, chance, facts = report.class_identity_gate_report(chapter)
+glue_values(facts)
 fig = plots.plot_class_accuracy(gate[gate.classifier == "trained on real images"], chance, note)
 
 # %%
@@ -282,14 +159,8 @@ summary.round(3)
 # visible. Mean absolute difference between each output and its source, in grey levels (0-255):
 
 # %%
-glue("gen_paste", str(settings.paste_unmasked), display=False)
-mad = pd.concat([
-    generation.raw_mask_fidelity(P, masked_sources, settings),
-    generation.mask_fidelity(manifests, dict(zip(masked_sources.image_id, masked_sources.path)), settings),
-], ignore_index=True)
-for r in mad.itertuples():
-    key = "raw" if r.variant.endswith("raw output") else r.variant
-    glue(f"mad_{r.method}_{key}_{'in' if r.region == 'inside mask' else 'out'}", round(r.mad, 1), display=False)
+mad, facts = report.mask_fidelity_report(chapter)
+glue_values(facts)
 fig = plots.plot_mask_mad(mad, note)
 
 # %%
@@ -314,22 +185,8 @@ mad.pivot_table(index=["method", "variant"], columns="region", values="mad").rou
 # seconds each DreamBooth model took to fine-tune.
 
 # %%
-n_timed = sizes["timed_images"]
-cost = generation.measure_throughput(P, METHODS, n_images=n_timed, sources=np.stack([load(p) for p in masked_sources.path]))
-for r in cost.itertuples():
-    glue(f"cost_{r.method}", f"{r.images_per_s:.0f}", display=False)
-glue("cost_threads", int(cost.threads.iloc[0]), display=False)
-db_seconds = []
-for kind in dreambooth.KINDS:
-    db_settings = dreambooth.dreambooth_settings(P)
-    for label in splits.labels:
-        meta_file = dreambooth.dreambooth_dir(P, kind, label, splits, db_settings) / "dreambooth.json"
-        if meta_file.is_file():
-            meta = json.loads(meta_file.read_text())
-            db_seconds.append({"kind": kind, "label": label, "seconds": meta["seconds"], "steps": meta["steps"]})
-db_seconds = pd.DataFrame(db_seconds)
-glue("cost_db_seconds", f"{db_seconds.seconds.mean():.0f}" if len(db_seconds) else "n/a", display=False)
-glue("cost_db_steps", int(db_seconds.steps.median()) if len(db_seconds) else 0, display=False)
+cost, facts = report.generation_cost(chapter)
+glue_values(facts)
 fig = plots.plot_generation_cost(cost, note)
 
 # %%

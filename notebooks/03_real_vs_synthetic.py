@@ -31,13 +31,16 @@ faithful_n_real = None  # ... and these n real per class (None: the grid setting
 # %%
 from myst_nb import glue
 
-from synthaug_utils import analysis, plots
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import tables
+from synthaug_utils.experiments import chapters
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
-chapter = analysis.chapter_results("fig3", profile, config, overrides, store, executor)
+chapter = chapters.chapter_results("fig3", profile, config, overrides, store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
-table = analysis.fig3_table(frame, predictions)
-glue_values(analysis.fig3_highlights(table))
+table = tables.fig3_table(frame, predictions)
+glue_values(highlights.fig3_highlights(table))
 glue_values({**chapter.facts("f3"), "f3_ratio": str(chapter.settings["ratio"])})
 
 # %% [markdown]
@@ -71,7 +74,7 @@ fig = plots.plot_fig3(table, note)
 # the rank correlation of gain with n.
 
 # %%
-analysis.shape_checks_fig3(table).round(3)
+tables.shape_checks_fig3(table).round(3)
 
 # %% [markdown]
 # ## Per-disease gains (Fig. S-1)
@@ -80,7 +83,7 @@ analysis.shape_checks_fig3(table).round(3)
 # transforms grid.
 
 # %%
-fig = plots.plot_figS1(analysis.figS1_table(frame, predictions), note)
+fig = plots.plot_figS1(tables.figS1_table(frame, predictions), note)
 
 # %% [markdown]
 # ## Fast mode against the faithful recipe
@@ -95,8 +98,8 @@ fig = plots.plot_figS1(analysis.figS1_table(frame, predictions), note)
 # faithful recipe, each as its own stored trial.
 
 # %%
-pairs = analysis.fast_vs_faithful(chapter, faithful_seeds, faithful_transforms, faithful_n_real, store, executor)
-glue_values(analysis.mode_gap_summary(pairs))
+pairs = chapters.fast_vs_faithful(chapter, faithful_seeds, faithful_transforms, faithful_n_real, store, executor)
+glue_values(highlights.mode_gap_summary(pairs))
 fig = plots.plot_mode_gap(pairs, note) if len(pairs) else None
 
 # %% [markdown]

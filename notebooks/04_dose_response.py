@@ -25,13 +25,16 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils import analysis, plots
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import tables
+from synthaug_utils.experiments import chapters
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
-chapter = analysis.chapter_results("fig4", profile, config, overrides, store, executor)
+chapter = chapters.chapter_results("fig4", profile, config, overrides, store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
-table = analysis.fig4_table(frame, predictions)
-glue_values(analysis.fig4_highlights(table))
+table = tables.fig4_table(frame, predictions)
+glue_values(highlights.fig4_highlights(table))
 glue_values({**chapter.facts("f4"), "f4_ratios": ", ".join(str(r) for r in settings["ratios"]),
              "f4_ns": ", ".join(str(n) for n in settings["n_real"])})
 
@@ -57,7 +60,7 @@ glue_values({**chapter.facts("f4"), "f4_ratios": ", ".join(str(r) for r in setti
 fig = plots.plot_fig4(table, note)
 
 # %%
-analysis.shape_checks_fig4(table).round(3)
+tables.shape_checks_fig4(table).round(3)
 
 # %%
 cols = ["n_real", "transforms", "synthetic_ratio", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "p", "p_bh", "stars"]

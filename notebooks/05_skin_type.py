@@ -26,13 +26,16 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils import analysis, plots
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import tables
+from synthaug_utils.experiments import chapters
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
-chapter = analysis.chapter_results("fig5", profile, config, overrides, store, executor)
+chapter = chapters.chapter_results("fig5", profile, config, overrides, store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
-table = analysis.fig5_table(frame, predictions)
-glue_values(analysis.fig5_highlights(table))
+table = tables.fig5_table(frame, predictions)
+glue_values(highlights.fig5_highlights(table))
 glue_values({**chapter.facts("f5"), "f5_ratio": str(chapter.settings["ratio"])})
 
 # %% [markdown]

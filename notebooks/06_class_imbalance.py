@@ -26,13 +26,16 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils import analysis, plots
-from synthaug_utils.book import glue_values
+from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import tables
+from synthaug_utils.experiments import chapters
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
-chapter = analysis.chapter_results("imbalance", profile, config, overrides, store, executor)
+chapter = chapters.chapter_results("imbalance", profile, config, overrides, store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
-table = analysis.figS2_table(frame, predictions)
-glue_values(analysis.figS2_highlights(table))
+table = tables.figS2_table(frame, predictions)
+glue_values(highlights.figS2_highlights(table))
 glue_values({**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": ", ".join(str(c) for c in settings["cuts"])})
 
 # %% [markdown]
@@ -51,7 +54,9 @@ glue_values({**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": 
 # comparisons against duplication are significant after BH adjustment.
 
 # %%
-fig = plots.plot_figS2(table, note)
+pooled = tables.figS2_pooled(table)  # what the figure draws: pooled over rare labels and seeds
+fig = plots.plot_figS2(pooled, note)
+pooled.round(4)
 
 # %%
 cols = ["scope", "rare_label", "rare_n", "transforms", "control", "accuracy", "ci_low", "ci_high", "runs", "gain", "gain_low", "gain_high", "p", "p_bh", "stars"]

@@ -33,32 +33,19 @@ umap_points = 2000  # UMAP of a seeded random sample of this many images (None: 
 show_images = None  # None: only for embedded profiles (patient images are never published by default)
 
 # %%
-import time
-
-import numpy as np
-import pandas as pd
-from scipy.stats import spearmanr
-
-from synthaug_utils import analysis, plots, quality
-from synthaug_utils.book import glue_values
-from synthaug_utils.config import load_profile
-from synthaug_utils.data import load_image_array
-from synthaug_utils.embeddings import embed_images
+from synthaug_utils.analysis import embedding_report as report
+from synthaug_utils.analysis import quality
+from synthaug_utils.core.config import load_profile
+from synthaug_utils.core.vocabulary import DEMO_NOTE
+from synthaug_utils.presentation import plots
+from synthaug_utils.presentation.book import glue_values
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
-note = plots.DEMO_NOTE if P.is_embedded else None
-real, synthetic = analysis.synthetic_sets_of_grid("fig3", P)
-everything = pd.concat([real.assign(kind="real", method="real"), synthetic.assign(kind="synthetic")], ignore_index=True)
-
-start = time.perf_counter()
-embeddings = embed_images(everything, P.embedding_model, P, progress=False)  # computes only what the cache lacks
-embed_s = time.perf_counter() - start
+note = DEMO_NOTE if P.is_embedded else None
+real, synthetic, everything, embeddings, facts = report.embedding_inputs(P)
 emb_real, emb_syn = embeddings[: len(real)], embeddings[len(real):]
-glue_values({
-    "e_model": P.embedding_model, "e_dim": str(embeddings.shape[1]), "e_real": str(len(real)), "e_syn": str(len(synthetic)),
-    "e_seconds": f"{embed_s:.1f}", "e_ips": f"{len(everything) / max(embed_s, 1e-9):.0f}",
-})
+glue_values(facts)
 
 # %% [markdown]
 # ```{admonition} Demo profile
@@ -80,20 +67,10 @@ glue_values({
 
 # %%
 coords = quality.project(embeddings, "pca", seed=0)
-rng = np.random.default_rng(0)
-thumbs = {}
-if show_images:
-    picks = rng.choice(len(everything), size=min(n_thumbnails, len(everything)), replace=False)
-    thumbs = dict(zip(picks.tolist(), load_image_array(everything.iloc[picks], 48)))
+thumbs, pair = report.projection_images(everything, show_images, n_thumbnails, seed=0)
 fig = plots.plot_projection(coords, everything.assign(disease=everything.label), "disease", "PCA of image embeddings, by disease", thumbs, note=note)
 
 # %%
-pair = {}
-ito = everything.index[everything.method == "in-then-outpaint"]
-if show_images and len(ito):
-    synth_row = int(rng.choice(ito))
-    source_row = int(everything.index[everything.image_id == everything.source_id[synth_row]][0])
-    pair = dict(zip([synth_row, source_row], load_image_array(everything.iloc[[synth_row, source_row]], 48)))
 fig = plots.plot_projection(coords, everything.assign(origin=everything.method), "origin",
                             "PCA of image embeddings: real vs synthetic (an in-then-outpaint image beside its source)", pair, note=note)
 
@@ -119,17 +96,7 @@ fig = plots.plot_projection(umap_coords, everything.iloc[rows].reset_index(drop=
 
 # %%
 long, tests = quality.distance_comparisons(emb_real, real.image_id.tolist(), emb_syn, synthetic, n_pairs=n_pairs, seed=0)
-rr = tests.iloc[0]
-ito_random = tests[tests.group.str.startswith("real-synthetic (in-then-outpaint")]
-matched = tests[tests.group.str.startswith("synthetic vs own source")]
-glue_values({
-    "e_rr": f"{rr['mean']:.3f}",
-    "e_rs": f"{ito_random['mean'].iloc[0]:.3f}" if len(ito_random) else "n/a",
-    "e_rs_p": analysis.pvalue(ito_random["p_bh"].iloc[0]) if len(ito_random) else "n/a",
-    "e_matched": f"{matched['mean'].iloc[0]:.3f}" if len(matched) else "n/a",
-    "e_matched_p": analysis.pvalue(matched["p_bh"].iloc[0]) if len(matched) else "n/a",
-    "e_pairs": str(n_pairs),
-})
+glue_values(report.distance_highlights(tests, n_pairs))
 fig = plots.plot_distance_distributions(long, tests, note)
 
 # %% [markdown]
@@ -167,10 +134,8 @@ qtable.round(4)
 # chapter (Fig. S-1 data).
 
 # %%
-gains = analysis.figS1_table(*analysis.grid_results("fig3", P, store, executor)).rename(columns={"true": "label"})
-joined = qtable[qtable.label != "all"].merge(gains[["label", "method", "gain"]], on=["label", "method"])
-rho = spearmanr(joined["kernel"], joined["gain"])
-glue_values({"e_rho": f"{rho.statistic:.2f}", "e_rho_p": analysis.pvalue(rho.pvalue), "e_cells": str(len(joined))})
+joined, facts = report.quality_vs_gain(qtable, P, store, executor)
+glue_values(facts)
 fig = plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note)
 
 # %% [markdown]

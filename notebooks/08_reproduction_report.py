@@ -29,18 +29,21 @@ executor = None
 # %%
 import pandas as pd
 
-from synthaug_utils import analysis
-from synthaug_utils.book import glue_values
-from synthaug_utils.config import grid_available, load_profile
-from synthaug_utils.paper import paper_values
+from synthaug_utils.analysis import report as analysis_report
+from synthaug_utils.analysis import tables as analysis_tables
+from synthaug_utils.experiments import chapters
+from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.core.inputs import grid_available
+from synthaug_utils.core.config import load_profile
+from synthaug_utils.analysis.paper import paper_values
 
 P = load_profile(profile, config, overrides)
-table_of = {"3": ("fig3", analysis.fig3_table), "4": ("fig4", analysis.fig4_table), "5": ("fig5", analysis.fig5_table)}
+table_of = {"3": ("fig3", analysis_tables.fig3_table), "4": ("fig4", analysis_tables.fig4_table), "5": ("fig5", analysis_tables.fig5_table)}
 # a figure whose chapter lacks its inputs (e.g. Fig. 5 without DDI) is reported as "figure not built"
-tables = {fig: make(*analysis.grid_results(grid, P, store, executor)) for fig, (grid, make) in table_of.items() if grid_available(P, grid)}
-report = analysis.reproduction_table(paper_values(), tables)
-shape3 = analysis.shape_checks_fig3(tables["3"]) if "3" in tables else pd.DataFrame(columns=["helps_most_at_small_n", "gain_shrinks_with_n"])
-shape4 = analysis.shape_checks_fig4(tables["4"]) if "4" in tables else pd.DataFrame(columns=["saturates"])
+tables = {fig: make(*chapters.grid_results(grid, P, store, executor)) for fig, (grid, make) in table_of.items() if grid_available(P, grid)}
+report = analysis_report.reproduction_table(paper_values(), tables)
+shape3 = analysis_tables.shape_checks_fig3(tables["3"]) if "3" in tables else pd.DataFrame(columns=["helps_most_at_small_n", "gain_shrinks_with_n"])
+shape4 = analysis_tables.shape_checks_fig4(tables["4"]) if "4" in tables else pd.DataFrame(columns=["saturates"])
 glue_values({
     "rr_profile": P.name,
     "rr_compared": str(int(report.status.str.startswith(("compared", "best of")).sum())), "rr_rows": str(len(report)),

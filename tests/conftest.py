@@ -42,7 +42,7 @@ def ddi_csv() -> Path:
 
 @pytest.fixture(scope="session")
 def smoke_profile():
-    from synthaug_utils.config import load_profile
+    from synthaug_utils.core.config import load_profile
 
     return load_profile("smoke")
 
@@ -52,7 +52,7 @@ def rehearsal_world(tmp_path_factory):
     """The miniature paper-format world of `synthaug rehearse`, written once per session (1 torch thread)."""
     import torch
 
-    from synthaug_utils.rehearsal_world import write_rehearsal_world
+    from synthaug_utils.rehearsal.world import write_rehearsal_world
 
     old = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -3,7 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthaug_utils import analysis, plots
+from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import tables
+from synthaug_utils.core import vocabulary
+from synthaug_utils.presentation import plots
 
 
 def _planted(acc_by_arm: dict, seeds=(0, 1, 2), n_images=200, seed=0):
@@ -26,7 +29,7 @@ def _planted(acc_by_arm: dict, seeds=(0, 1, 2), n_images=200, seed=0):
 
 def test_fig3_table_finds_a_planted_gain_and_not_a_null_one():
     frame, preds = _planted({(4, "none"): 0.4, (4, "inpaint"): 0.6, (64, "none"): 0.7, (64, "inpaint"): 0.7})
-    table = analysis.fig3_table(frame, preds, n_boot=500)
+    table = tables.fig3_table(frame, preds, n_boot=500)
     small = table[(table.n_real == 4) & (table.method == "inpaint")].iloc[0]
     large = table[(table.n_real == 64) & (table.method == "inpaint")].iloc[0]
     assert 0.12 < small.gain < 0.28 and small.gain_low > 0 and small.p_bh < 1e-6 and small.stars == "***"
@@ -36,39 +39,39 @@ def test_fig3_table_finds_a_planted_gain_and_not_a_null_one():
     assert base.ci_low < base.accuracy < base.ci_high
     # the paper-style per-run p is larger (n = one test set per arm instead of seeds x images)
     assert small.p_per_run > small.p
-    checks = analysis.shape_checks_fig3(table)
+    checks = tables.shape_checks_fig3(table)
     assert checks.iloc[0].helps_most_at_small_n and checks.iloc[0].gain_shrinks_with_n
 
 
 def test_bh_adjusts_over_the_whole_figure():
     frame, preds = _planted({(n, m): 0.5 + (0.05 if m != "none" else 0) for n in (1, 2, 3) for m in ("none", "inpaint", "text-to-image")})
-    table = analysis.fig3_table(frame, preds, n_boot=200).dropna(subset=["p"])
+    table = tables.fig3_table(frame, preds, n_boot=200).dropna(subset=["p"])
     assert len(table) == 6 and (table.p_bh >= table.p - 1e-12).all()
 
 
 def test_figure_functions_draw(tmp_path):
     frame, preds = _planted({(n, m): 0.3 + 0.001 * n + (0.1 if m != "none" else 0) for n in (1, 16, 64) for m in ("none", "inpaint", "text-to-image")})
-    fig = plots.plot_fig3(analysis.fig3_table(frame, preds, n_boot=100), plots.DEMO_NOTE)
+    fig = plots.plot_fig3(tables.fig3_table(frame, preds, n_boot=100), vocabulary.DEMO_NOTE)
     fig.savefig(tmp_path / "f3.png")
-    fig = plots.plot_figS1(analysis.figS1_table(frame, preds))
+    fig = plots.plot_figS1(tables.figS1_table(frame, preds))
     fig.savefig(tmp_path / "s1.png")
     assert (tmp_path / "f3.png").stat().st_size > 10_000
 
 
 def test_empty_store_gives_a_clear_error():
     with pytest.raises(Exception, match="run the grid first"):
-        analysis.fig3_table(pd.DataFrame(), pd.DataFrame())
+        tables.fig3_table(pd.DataFrame(), pd.DataFrame())
 
 
 def test_learning_curve_table_pools_seeds_per_n(tmp_path):
     frame, preds = _planted({(1, "none"): 0.3, (16, "none"): 0.6, (228, "none"): 0.8})
-    table = analysis.learning_curve_table(frame, preds)
+    table = tables.learning_curve_table(frame, preds)
     assert list(table.n_real) == [1, 16, 228] and (table.n == 3 * 200).all() and (table.runs == 3).all()
     assert table.accuracy.is_monotonic_increasing and (table.ci_low < table.accuracy).all()
-    facts = analysis.learning_curve_highlights(table, n_labels=4)
+    facts = highlights.learning_curve_highlights(table, n_labels=4)
     assert facts["lc_chance"] == "25.0%" and facts["lc_n_max"] == "228"
-    assert facts["lc_acc_min"] == analysis.percent(table.accuracy.iloc[0])
-    plots.plot_learning_curve(table, 0.25, plots.DEMO_NOTE).savefig(tmp_path / "lc.png")
+    assert facts["lc_acc_min"] == highlights.percent(table.accuracy.iloc[0])
+    plots.plot_learning_curve(table, 0.25, vocabulary.DEMO_NOTE).savefig(tmp_path / "lc.png")
 
 
 def test_mode_gap_summary_and_plot(tmp_path):
@@ -76,8 +79,8 @@ def test_mode_gap_summary_and_plot(tmp_path):
                           "fast": [0.5, 0.7, 0.55, 0.72], "faithful": [0.4, 0.68, 0.57, 0.6], "faithful_epochs": 5,
                           "fast_s": [1.0, 1.0, 1.0, 1.0], "faithful_s": [20.0, 30.0, 20.0, 30.0]})
     pairs["diff"] = pairs.fast - pairs.faithful
-    facts = analysis.mode_gap_summary(pairs)
+    facts = highlights.mode_gap_summary(pairs)
     assert facts["mode_pairs"] == "4" and facts["mode_max_abs"] == "12.0 pp" and facts["mode_fast_higher"] == "3"
     assert facts["mode_mean_diff"] == "+5.5 pp" and facts["mode_time_ratio"] == "25"
-    assert analysis.mode_gap_summary(pairs.iloc[:0])["mode_mean_abs"] == "n/a"
-    plots.plot_mode_gap(pairs, plots.DEMO_NOTE).savefig(tmp_path / "gap.png")
+    assert highlights.mode_gap_summary(pairs.iloc[:0])["mode_mean_abs"] == "n/a"
+    plots.plot_mode_gap(pairs, vocabulary.DEMO_NOTE).savefig(tmp_path / "gap.png")

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from synthaug_utils import backbones
-from synthaug_utils.errors import MissingModelError
+from synthaug_utils.core import backbones
+from synthaug_utils.core.errors import MissingModelError
 
 
 def test_lite0_weights_give_correct_imagenet_predictions():

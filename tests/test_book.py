@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from synthaug_utils import book
+from synthaug_utils.presentation import book
 
 
 @pytest.mark.slow

@@ -8,8 +8,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils import config, data
-from synthaug_utils.errors import DataError, MissingImagesError
+from synthaug_utils.core import config
+from synthaug_utils.core import inputs
+from synthaug_utils.data import byo
+from synthaug_utils.data import checks
+from synthaug_utils.data import splits as data_splits
+from synthaug_utils.data import summary
+from synthaug_utils.core.errors import DataError, MissingImagesError
 
 SIZES = [(30, 20), (17, 41), (64, 64), (25, 25)]
 
@@ -63,28 +68,28 @@ def test_class_folders_of_mixed_formats_run_through_load_splits(tmp_path, cache,
     P = _paper(tmp_path, main_data=root)
     assert P.dataset.startswith("byo-mine-") and P.locations["main_data"] == str(root)
     # the F17k locations are not needed when main_data is set; main_data is not needed when unset
-    assert config.missing_resources(P, needs=("f17k_metadata", "f17k_splits", "f17k_images")) == []
-    everything = "\n".join(config.missing_resources(P))
+    assert inputs.missing_resources(P, needs=("f17k_metadata", "f17k_splits", "f17k_images")) == []
+    everything = "\n".join(inputs.missing_resources(P))
     assert "f17k" not in everything and "main_data" not in everything and "ddi_metadata" in everything
     (tmp_path / "plain").mkdir()
-    plain = "\n".join(config.missing_resources(_paper(tmp_path / "plain")))
+    plain = "\n".join(inputs.missing_resources(_paper(tmp_path / "plain")))
     assert "f17k_images" in plain and "main_data" not in plain
 
-    splits = data.load_splits(P, "main", split_seed=0)
+    splits = data_splits.load_splits(P, "main", split_seed=0)
     assert splits.labels == ["acne", "eczema", "psoriasis"] and splits.dataset == P.dataset
     assert (splits.test.label.value_counts() == 2).all() and (splits.val.label.value_counts() == 2).all()
     assert splits.train_pool.label.value_counts().to_dict() == {"acne": 3, "eczema": 4, "psoriasis": 2}
     assert not any("._" in p for p in splits.all().path)  # macOS resource forks are not images
     assert set(splits.all().image_id) >= {"acne/img1.jpg", "eczema/img0.png"}
-    assert (cache / data.IMAGE_CHECK_FILE).is_file()  # every image was decoded once, up front
+    assert (cache / checks.IMAGE_CHECK_FILE).is_file()  # every image was decoded once, up front
     # the test set is fixed across split seeds; validation is drawn per split seed
-    other = data.load_splits(P, "main", split_seed=1)
+    other = data_splits.load_splits(P, "main", split_seed=1)
     assert other.test.image_id.tolist() == splits.test.image_id.tolist()
-    arr = data.load_image_array(splits.all(), 16)
+    arr = checks.load_image_array(splits.all(), 16)
     assert arr.shape == (21, 16, 16, 3) and arr.dtype == np.uint8
     rgba = splits.all().reset_index(drop=True).image_id.eq("acne/img0.png").to_numpy().nonzero()[0][0]
     assert (arr[rgba, 0] == 255).all()  # the transparent top is white
-    caps = data.dataset_capabilities(data.dataset_tables(P))
+    caps = summary.dataset_capabilities(data_splits.dataset_tables(P))
     assert not caps.has_fst and not caps.fst_column and not caps.split_given
     assert caps.missing("fst") == f"Skin-type analysis skipped: the dataset {P.dataset} has no fst column (Fitzpatrick skin type)."
     assert caps.dropped == () and caps.dropped_sentence() is None
@@ -97,7 +102,7 @@ def test_bad_images_stop_load_splits_before_any_work_with_every_one_named(tmp_pa
     (root / "b" / "notes.png").write_text("not a png")
     P = _paper(tmp_path, main_data=root)
     with pytest.raises(MissingImagesError) as info:
-        data.load_splits(P)
+        data_splits.load_splits(P)
     msg = str(info.value)
     assert "3 of 13 images are missing or unreadable" in msg
     assert "image_id a/img1.jpg): truncated" in msg and "image_id b/img3.png): empty (0 bytes)" in msg
@@ -124,47 +129,47 @@ def test_a_label_too_small_for_its_draws_is_an_error_naming_it(tmp_path, cache):
     table = _table(tmp_path / "t", {"big": 8, "rare": 3, "tiny": 1})
     P = _paper(tmp_path, main_data=table)
     with pytest.raises(DataError) as info:
-        data.load_splits(P)
+        data_splits.load_splits(P)
     msg = str(info.value)
     assert "label 'rare' has 3 image(s); it needs at least 5 (2 test + 2 validation + 1 training)" in msg
     assert "label 'tiny' has 1 image(s)" in msg and "'big'" not in msg and "min_images_per_label" in msg
     # with a split column: validation + 1 from the training split, 1 from the test split
     split_table = _table(tmp_path / "s", {"x": 6, "y": 4}, split=lambda label, i: "test" if i == 0 else "train")
     with pytest.raises(DataError, match=r"label 'y' has 3 training-split and 1 test-split image\(s\); it needs at least 4"):
-        data.read_byo(split_table, val_per_label=3)
-    t = data.read_byo(split_table, val_per_label=2)
-    assert len(t.test) == 2 and data.dataset_capabilities(t).split_given
+        byo.read_byo(split_table, val_per_label=3)
+    t = byo.read_byo(split_table, val_per_label=2)
+    assert len(t.test) == 2 and summary.dataset_capabilities(t).split_given
 
 
 def test_min_images_per_label_drops_small_labels_and_records_them(tmp_path, cache):
     table = _table(tmp_path / "t", {"big": 8, "mid": 6, "rare": 3, "tiny": 1})
     P = _paper(tmp_path, {"min_images_per_label": 5}, main_data=table)
-    splits = data.load_splits(P)
+    splits = data_splits.load_splits(P)
     assert splits.labels == ["big", "mid"]
-    tables = data.dataset_tables(P)
+    tables = data_splits.dataset_tables(P)
     assert tables.meta["dropped"] == [("rare", 3), ("tiny", 1)]
-    caps = data.dataset_capabilities(tables)
+    caps = summary.dataset_capabilities(tables)
     assert caps.has_fst and caps.fst_values == (1, 2, 3, 4, 5, 6) and caps.missing("fst") is None
     assert "'rare' (3 images), 'tiny' (1 images)" in caps.dropped_sentence()
     # a label kept by min_images_per_label but still too small for val + test + 1 is an error
     with pytest.raises(DataError, match="label 'rare' has 3 image"):
-        data.load_splits(_paper(tmp_path, {"min_images_per_label": 2}, main_data=table))
+        data_splits.load_splits(_paper(tmp_path, {"min_images_per_label": 2}, main_data=table))
 
 
 def test_binary_table_replaces_ddi(tmp_path, cache, monkeypatch):
     monkeypatch.setenv("SYNTHAUG_DDI_DATA", str(_table(tmp_path / "b", {"benign": 12, "melanoma": 12})))
     P = _paper(tmp_path)
     assert P.ddi_dataset.startswith("byo-binary-mine-")
-    assert "ddi_metadata" not in "\n".join(config.missing_resources(P))
-    splits = data.load_splits(P, "ddi", split_seed=0)
+    assert "ddi_metadata" not in "\n".join(inputs.missing_resources(P))
+    splits = data_splits.load_splits(P, "ddi", split_seed=0)
     assert splits.labels == ["benign", "melanoma"] and splits.dataset == P.ddi_dataset
     assert sorted(splits.test.fst.unique()) == [12, 34, 56]  # FST 1-6 binned like DDI
     assert splits.test.fst.value_counts().to_dict() == {12: 1, 34: 1, 56: 1}
     three = _table(tmp_path / "c", {"a": 4, "b": 4, "c": 4})
     with pytest.raises(DataError, match="needs exactly 2"):
-        data.read_byo_binary(three, 1)
+        byo.read_byo_binary(three, 1)
     with pytest.raises(DataError, match="no fst column"):
-        data.read_byo_binary(_table(tmp_path / "d", {"a": 4, "b": 4}, fst=False), 1)
+        byo.read_byo_binary(_table(tmp_path / "d", {"a": 4, "b": 4}, fst=False), 1)
 
 
 def _summary(*args):

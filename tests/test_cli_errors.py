@@ -32,7 +32,7 @@ import pytest
 from PIL import Image
 
 from synthaug_utils.cli import main
-from synthaug_utils.config import PAPER_LOCATIONS, load_profile
+from synthaug_utils.core.config import PAPER_LOCATIONS, load_profile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,8 +46,10 @@ class WorkStarted(Exception):
 def world(tmp_path_factory):
     """A cache of this module's own (kept small, so that it can be hashed for every row): the smoke
     world, its splits and a results store holding one result."""
-    from synthaug_utils import experiments
-    from synthaug_utils.data import load_splits
+    from synthaug_utils.experiments import grids
+    from synthaug_utils.experiments import store as experiments_store
+    from synthaug_utils.experiments import trial
+    from synthaug_utils.data.splits import load_splits
 
     cache = tmp_path_factory.mktemp("cli-errors-cache")
     with pytest.MonkeyPatch.context() as mp:
@@ -56,9 +58,9 @@ def world(tmp_path_factory):
             mp.delenv(env, raising=False)
         profile = load_profile("smoke")
         splits = load_splits(profile, "main", 0)
-        spec = experiments.build_grid("fig3", profile)[0]
-        store = experiments.ResultsStore(experiments.default_store(profile))
-        store.write({"format": experiments.RESULT_FORMAT, "key": spec.key, "spec": spec.to_dict(), "metrics": {}})
+        spec = grids.build_grid("fig3", profile)[0]
+        store = experiments_store.ResultsStore(experiments_store.default_store(profile))
+        store.write({"format": trial.RESULT_FORMAT, "key": spec.key, "spec": spec.to_dict(), "metrics": {}})
         yield {"cache": cache, "profile": profile, "splits": splits, "spec": spec}
 
 
@@ -70,14 +72,14 @@ def no_work(monkeypatch):
         raise WorkStarted("work started although the input is bad")
 
     for target in (
-        "synthaug_utils.book._execute_chapters",
-        "synthaug_utils.book.build_html",
-        "synthaug_utils.training.train_and_evaluate",
-        "synthaug_utils.experiments.profile_synthetic_set",
-        "synthaug_utils.experiments.DaskExecutor",
-        "synthaug_utils.generation.generate",
-        "synthaug_utils.dreambooth.finetune_for_profile",
-        "synthaug_utils.demo_generator.pretrain_demo_generator",
+        "synthaug_utils.presentation.book._execute_chapters",
+        "synthaug_utils.presentation.book.build_html",
+        "synthaug_utils.classifier.train.train_and_evaluate",
+        "synthaug_utils.experiments.trial.profile_synthetic_set",
+        "synthaug_utils.experiments.executors.DaskExecutor",
+        "synthaug_utils.synthetic.generate.generate",
+        "synthaug_utils.diffusion.resolve.finetune_for_profile",
+        "synthaug_utils.diffusion.demo_pretrain.pretrain_demo_generator",
     ):
         monkeypatch.setattr(target, stub)
 
@@ -85,7 +87,7 @@ def no_work(monkeypatch):
 def snapshot(*folders: Path) -> dict[str, tuple]:
     """Every file and folder under ``folders``: (kind, size, mtime_ns, sha256). The image-check record
     (data.IMAGE_CHECK_FILE) is left out: it remembers files that decoded, not computed results."""
-    from synthaug_utils.data import IMAGE_CHECK_FILE
+    from synthaug_utils.data.checks import IMAGE_CHECK_FILE
 
     out = {}
     for folder in folders:
@@ -187,7 +189,7 @@ class Inputs:
 
     def trial_sources(self) -> pd.DataFrame:
         """The real images of ``synthaug trial --profile smoke --n-real 1`` (seed 0)."""
-        from synthaug_utils.data import training_subset
+        from synthaug_utils.data.splits import training_subset
 
         return training_subset(self.world["splits"], 1, 0)
 
@@ -320,7 +322,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(row: Row, world, no_wo
 
 
 def test_debug_shows_the_traceback(world, capsys):
-    from synthaug_utils.cli_checks import UsageError
+    from synthaug_utils.cli.checks import UsageError
 
     with pytest.raises(UsageError):
         main(["--debug", "run", "fig3", "--executor", "dask-locl", "--dry-run"])
@@ -329,13 +331,14 @@ def test_debug_shows_the_traceback(world, capsys):
 
 
 def test_a_bug_still_shows_its_traceback(monkeypatch):
-    monkeypatch.setattr("synthaug_utils.cli_checks.check_args", lambda args: 1 / 0)
+    monkeypatch.setattr("synthaug_utils.cli.checks.check_args", lambda args: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         main(["run", "fig3", "--dry-run"])
 
 
 def test_executor_forms():
-    from synthaug_utils.experiments import SpecError, parse_executor
+    from synthaug_utils.experiments.spec import SpecError
+    from synthaug_utils.experiments.executors import parse_executor
 
     assert parse_executor(None) == ("inprocess", None) and parse_executor("inprocess") == ("inprocess", None)
     assert parse_executor("dask-local") == ("local", 2) and parse_executor("dask-local:3") == ("local", 3)
@@ -353,7 +356,7 @@ def test_book_kernels_start_without_their_tcp_warning(tmp_path, capfd):
     import nbformat
     import papermill
 
-    from synthaug_utils.book import KERNEL_ARGS
+    from synthaug_utils.presentation.book import KERNEL_ARGS
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import warnings; warnings.warn('a warning of the chapter'); print('ran')")]

@@ -1,7 +1,8 @@
 """Profiles, overrides, config files and the paper profile's missing-resource report."""
 import pytest
 
-from synthaug_utils.config import MissingResourcesError, ProfileError, check_ready, load_profile
+from synthaug_utils.core.inputs import MissingResourcesError, check_ready
+from synthaug_utils.core.config import ProfileError, load_profile
 
 
 def test_demo_is_the_default_and_is_embedded():

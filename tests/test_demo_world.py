@@ -3,8 +3,10 @@ import hashlib
 
 import numpy as np
 
-from synthaug_utils import data, demo_world
-from synthaug_utils.config import DemoWorldSpec
+from synthaug_utils.data import checks
+from synthaug_utils.data import splits as data_splits
+from synthaug_utils.data import world as demo_world
+from synthaug_utils.core.config import DemoWorldSpec
 
 
 def _digest(folder):
@@ -29,20 +31,20 @@ def test_same_seed_same_bytes_different_seed_different_bytes(tmp_path, monkeypat
 
 
 def test_smoke_world_reads_through_the_real_loaders(smoke_profile):
-    splits = data.load_splits(smoke_profile, "main", 0)
+    splits = data_splits.load_splits(smoke_profile, "main", 0)
     w = smoke_profile.world
     assert splits.labels == sorted(demo_world.DERM9_LABELS)
     assert (splits.test.label.value_counts() == w.test_per_class).all()
     assert (splits.val.label.value_counts() == smoke_profile.val_per_label).all()
     assert (splits.train_pool.label.value_counts() == w.train_pool_per_class - smoke_profile.val_per_label).all()
-    arr = data.load_image_array(splits.test.head(5), w.image_size)
+    arr = checks.load_image_array(splits.test.head(5), w.image_size)
     assert arr.shape == (5, 64, 64, 3) and arr.std() > 5
     # the md5hash naming of Fitzpatrick17k holds: file name = md5 of its bytes
     path = splits.test.path.iloc[0]
     assert hashlib.md5(open(path, "rb").read()).hexdigest() == splits.test.image_id.iloc[0]
-    ddi = data.load_splits(smoke_profile, "ddi", 0)
+    ddi = data_splits.load_splits(smoke_profile, "ddi", 0)
     assert set(ddi.test.fst) == {12, 34, 56} and set(ddi.test.label) <= {"benign", "malignant"}
-    pre = data.pretrain_pool(smoke_profile)
+    pre = data_splits.pretrain_pool(smoke_profile)
     assert len(pre) == 9 * w.pretrain_per_class
     assert not set(pre.image_id) & set(splits.all().image_id)
 
@@ -61,7 +63,7 @@ def test_skin_colour_follows_the_type():
 
 
 def test_drawing_in_worker_processes_gives_the_same_bytes(tmp_path):
-    from synthaug_utils import demo_world
+    from synthaug_utils.data import world as demo_world
 
     spec = DemoWorldSpec(train_pool_per_class=20, test_per_class=3, pretrain_per_class=2, ddi_total=210)
 

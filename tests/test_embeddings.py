@@ -1,4 +1,4 @@
-"""Embedding backends and the per-image cache (synthaug_utils.embeddings)."""
+"""Embedding backends and the per-image cache (synthaug_utils.analysis.embeddings)."""
 from __future__ import annotations
 
 import time
@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from synthaug_utils import embeddings
-from synthaug_utils.errors import MissingImagesError, MissingModelError
+from synthaug_utils.analysis import embeddings
+from synthaug_utils.core.errors import MissingImagesError, MissingModelError
 
 torch.set_num_threads(1)
 

@@ -1,4 +1,4 @@
-"""Tests of synthaug_utils.experiments: specs, synthetic rows and the leakage guard, the results store
+"""Tests of synthaug_utils.experiments (spec, trial, store, executors, grids): specs, synthetic rows and the leakage guard, the results store
 (atomic writes under SIGKILL, skip on rerun), named grids, the CLI and the Dask executor.
 
 Real trials run on the smoke profile in fast mode at 32 px for one or two epochs; store
@@ -21,20 +21,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils.errors import DataError, LeakageError, MissingModelError
-from synthaug_utils.experiments import (
-    ResultsStore,
-    SpecError,
-    TrialSpec,
-    base_spec,
-    build_grid,
-    grid_settings,
-    register_cli,
-    run_grid,
-    real_subset,
-    run_trial,
-    training_table,
-)
+from synthaug_utils.core.errors import DataError, LeakageError, MissingModelError
+from synthaug_utils.experiments.store import ResultsStore
+from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
+from synthaug_utils.experiments.grids import build_grid, grid_settings, run_grid
+from synthaug_utils.cli.experiments import register_cli
+from synthaug_utils.experiments.trial import real_subset, run_trial, training_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,8 +37,8 @@ def smoke():
     import torch
 
     torch.set_num_threads(1)
-    from synthaug_utils.config import load_profile
-    from synthaug_utils.data import load_splits
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.data.splits import load_splits
 
     profile = load_profile("smoke")
     return profile, load_splits(profile)
@@ -177,13 +169,14 @@ def test_trial_with_synthetic_images_records_manifest_hash(smoke, tmp_path):
 
 
 def test_prepare_asks_generation_only_for_the_indices_trials_need(smoke, monkeypatch):
-    import synthaug_utils.experiments as ex
+    from synthaug_utils.experiments import grids
+    from synthaug_utils.experiments import trial
 
     profile, _ = smoke
     calls = []
-    monkeypatch.setattr(ex, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False: calls.append((per_real, sorted(sources.image_id))))
+    monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False: calls.append((per_real, sorted(sources.image_id))))
     grid = build_grid("imbalance", profile.replace(grids={"imbalance": {"n_real": 8, "cuts": (2, 4)}}))
-    ex.prepare_synthetic_sets(grid, profile, progress=False)
+    grids.prepare_synthetic_sets(grid, profile, progress=False)
     ratios = {ratio: ids for ratio, ids in calls}
     assert sorted(ratios) == [1, 3] and len(calls) == 2  # cut 2 -> 3 per real image, cut 4 -> 1 per real image
     assert len(ratios[3]) == 2 and len(ratios[1]) == 2 and not set(ratios[3]) & set(ratios[1])  # nested subsets: 2 + 2 more
@@ -212,23 +205,24 @@ CHILD = textwrap.dedent(
     import json, os, sys, time
     sys.path.insert(0, {tests!r})
     from test_experiments import fake_result
-    import synthaug_utils.experiments as ex
-    from synthaug_utils.config import load_profile
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.experiments.grids import run_grid
+    from synthaug_utils.experiments.spec import TrialSpec
 
     mode, store, marker = sys.argv[1], sys.argv[2], sys.argv[3]
     profile = load_profile("smoke")
-    specs = [ex.TrialSpec.from_dict(d) for d in json.load(open(os.path.join(store, "..", "specs.json")))]
+    specs = [TrialSpec.from_dict(d) for d in json.load(open(os.path.join(store, "..", "specs.json")))]
     if mode == "hang-in-write":  # stop forever between writing the temporary file and renaming it
-        real_replace = ex.os.replace
+        real_replace = os.replace
         def hanging(src, dst):
             open(marker, "w").close()
             time.sleep(600)
-        ex.os.replace = hanging
+        os.replace = hanging
     def slow(spec, prof):
         time.sleep(0.05)
         return fake_result(spec)
     open(marker + ".started", "w").close()
-    ex.run_grid(specs, profile, store, trial_fn=slow, progress=False)
+    run_grid(specs, profile, store, trial_fn=slow, progress=False)
     """
 )
 
@@ -310,7 +304,8 @@ def test_named_grids_follow_the_protocol(smoke):
 
 
 def test_mode_gap_pairs_fast_and_faithful_twins(smoke):
-    from synthaug_utils.experiments import faithful_twins, mode_gap, tidy_row
+    from synthaug_utils.experiments.grids import faithful_twins, mode_gap
+    from synthaug_utils.experiments.store import tidy_row
 
     profile, _ = smoke
     fast = [tiny(profile, seed=s, transforms=True, views=2) for s in (0, 1)] + [tiny(profile, seed=2, n_real=1)]

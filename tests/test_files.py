@@ -1,4 +1,4 @@
-"""Tests of synthaug_utils.files: atomic writes leave the old file or the new one, never a partial one."""
+"""Tests of synthaug_utils.core.files: atomic writes leave the old file or the new one, never a partial one."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ import socket
 import numpy as np
 import pytest
 
-from synthaug_utils.files import atomic_save_npy, atomic_write, atomic_write_text, temporary_name, temporary_writer
+from synthaug_utils.core.files import atomic_save_npy, atomic_write, atomic_write_text, temporary_name, temporary_writer
 
 
 def test_temporary_names_are_hidden_unique_and_name_their_writer(tmp_path):
@@ -40,7 +40,7 @@ def test_npy_is_written_under_exactly_the_given_name(tmp_path):
 
 
 def test_array_cache_paths_change_with_any_input(tmp_path, monkeypatch):
-    from synthaug_utils.files import array_cache_path
+    from synthaug_utils.core.files import array_cache_path
 
     monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path))
     a = np.zeros((2, 3), np.uint8)

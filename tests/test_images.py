@@ -6,22 +6,26 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageFile
 
-from synthaug_utils import data
-from synthaug_utils.errors import MissingImagesError, UserFacingError
+from synthaug_utils.data import byo
+from synthaug_utils.data import checks
+from synthaug_utils.data import images
+from synthaug_utils.data import splits as data_splits
+from synthaug_utils.core.errors import MissingImagesError, UserFacingError
 
 
 def _rgb(path):
-    return np.asarray(data.open_rgb(path))
+    return np.asarray(images.open_rgb(path))
 
 
 # ----------------------------------------------------------------------------- the demo images do not change
 def test_demo_world_pngs_give_the_same_pixels_through_every_reader(smoke_profile):
     from fastai.vision.all import PILImage, Resize
 
-    from synthaug_utils import training
+    from synthaug_utils.classifier import faithful
+    from synthaug_utils.classifier import features
 
-    splits = data.load_splits(smoke_profile, "main", 0)
-    ddi = data.load_splits(smoke_profile, "ddi", 0)
+    splits = data_splits.load_splits(smoke_profile, "main", 0)
+    ddi = data_splits.load_splits(smoke_profile, "ddi", 0)
     rows = pd.concat([splits.train_pool.head(4), splits.test.head(2), ddi.train_pool.head(2)])
     for path in rows.path:
         with Image.open(path) as raw:
@@ -30,11 +34,11 @@ def test_demo_world_pngs_give_the_same_pixels_through_every_reader(smoke_profile
         assert np.array_equal(_rgb(path), old) and _rgb(path).dtype == np.uint8
         # fastai's item reader: PILImage.create(path) before, read_item_image(row) now
         row = next(pd.DataFrame({"path": [path]}).itertuples(index=False))
-        assert np.array_equal(np.asarray(PILImage.create(training.read_item_image(row))), np.asarray(PILImage.create(path)))
+        assert np.array_equal(np.asarray(PILImage.create(faithful.read_item_image(row))), np.asarray(PILImage.create(path)))
         before = Resize(32)(PILImage.create(path), split_idx=1)
-        assert np.array_equal(training.load_resized(path, 32).permute(1, 2, 0).numpy(), np.asarray(before))
+        assert np.array_equal(features.load_resized(path, 32).permute(1, 2, 0).numpy(), np.asarray(before))
     # load_image / load_image_array (generation sources, DreamBooth, quality, 07's thumbnails)
-    arr = data.load_image_array(rows, 48)
+    arr = checks.load_image_array(rows, 48)
     for i, path in enumerate(rows.path):
         img = Image.open(path).convert("RGB")
         w, h = img.size
@@ -66,7 +70,7 @@ def test_cmyk_jpeg_becomes_rgb(tmp_path):
 
 
 def test_transparent_pixels_are_composited_on_white(tmp_path):
-    assert data.ALPHA_BACKGROUND == (255, 255, 255)
+    assert images.ALPHA_BACKGROUND == (255, 255, 255)
     a = np.zeros((2, 3, 4), dtype=np.uint8)
     a[0, 0] = (10, 20, 30, 0)  # fully transparent, dark stored colour
     a[0, 1] = (10, 20, 30, 255)  # opaque
@@ -79,10 +83,10 @@ def test_transparent_pixels_are_composited_on_white(tmp_path):
     assert all(abs(int(v) - 127) <= 1 for v in out[0, 2])
     assert out[1, 0].tolist() == [200, 100, 50]
     # the training reader and the resizing loader agree with open_rgb
-    from synthaug_utils import training
+    from synthaug_utils.classifier import faithful
 
     row = next(pd.DataFrame({"path": [str(tmp_path / "alpha.png")]}).itertuples(index=False))
-    assert np.array_equal(np.asarray(training.read_item_image(row)), out)
+    assert np.array_equal(np.asarray(faithful.read_item_image(row)), out)
 
 
 def test_palette_pngs_with_and_without_transparency(tmp_path):
@@ -109,7 +113,7 @@ def test_exif_orientation_is_applied(tmp_path):
     assert out.shape == (40, 20, 3)  # portrait after rotation
     assert np.abs(out[5, 10] - [255, 0, 0]).max() < 30  # the stored left half is now on top
     assert np.abs(out[35, 10] - [0, 0, 255]).max() < 30
-    assert data.load_image(tmp_path / "rot.jpg", 8).size == (8, 8)
+    assert images.load_image(tmp_path / "rot.jpg", 8).size == (8, 8)
 
 
 # ----------------------------------------------------------------------------- the up-front check
@@ -133,7 +137,7 @@ def _table_with_three_bad_images(folder):
     (folder / "cut.jpg").write_bytes(whole[: len(whole) // 2])  # the first half of a valid JPEG
     rows += [{"path": "missing.jpg", "label": "a"}, {"path": "empty.png", "label": "b"}, {"path": "cut.jpg", "label": "b"}]
     pd.DataFrame(rows).to_csv(folder / "mine.csv", index=False)
-    return data.read_byo(folder / "mine.csv", test_per_label=0)
+    return byo.read_byo(folder / "mine.csv", test_per_label=0)
 
 
 def test_one_error_names_every_bad_image_with_its_row_then_the_cache_serves_unchanged_files(tmp_path, monkeypatch):
@@ -141,10 +145,10 @@ def test_one_error_names_every_bad_image_with_its_row_then_the_cache_serves_unch
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # must not hide the truncated file
     tables = _table_with_three_bad_images(tmp_path / "d")
     decoded = []
-    real = data._decode_problem
-    monkeypatch.setattr(data, "_decode_problem", lambda p: decoded.append(p) or real(p))
+    real = checks._decode_problem
+    monkeypatch.setattr(checks, "_decode_problem", lambda p: decoded.append(p) or real(p))
     with pytest.raises(MissingImagesError) as info:
-        data.validate_dataset_images(tables, "my run")
+        checks.validate_dataset_images(tables, "my run")
     msg = str(info.value)
     assert isinstance(info.value, UserFacingError)
     assert "3 of 8 images are missing or unreadable" in msg and msg.startswith("my run: ")
@@ -157,31 +161,31 @@ def test_one_error_names_every_bad_image_with_its_row_then_the_cache_serves_unch
     assert "mine.csv line 9" in by_name["cut.jpg"] and "truncated" in by_name["cut.jpg"]
     assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored
     assert len(decoded) == 6  # 5 good files + the truncated one (missing and empty need no decoding)
-    assert (tmp_path / "cache" / data.IMAGE_CHECK_FILE).is_file()
+    assert (tmp_path / "cache" / checks.IMAGE_CHECK_FILE).is_file()
     # fix the three files; only they are decoded again, the five good ones come from the cache
     d = tmp_path / "d"
     (d / "missing.jpg").write_bytes(_jpeg_bytes(2))
     Image.new("RGB", (5, 5)).save(d / "empty.png")
     (d / "cut.jpg").write_bytes(_jpeg_bytes(1))
     decoded.clear()
-    check = data.validate_dataset_images(tables)
+    check = checks.validate_dataset_images(tables)
     assert sorted(decoded) == sorted(str(d / n) for n in ("missing.jpg", "empty.png", "cut.jpg"))
     assert (check.images, check.decoded, check.cached) == (8, 3, 5)
     decoded.clear()
-    assert data.validate_dataset_images(tables).decoded == 0 and not decoded
+    assert checks.validate_dataset_images(tables).decoded == 0 and not decoded
     # a changed file (new size / mtime) is checked again
     (d / "good.jpg").write_bytes(_jpeg_bytes(5, size=(30, 30)))
-    assert data.validate_dataset_images(tables).decoded == 1
+    assert checks.validate_dataset_images(tables).decoded == 1
 
 
 def test_load_image_array_and_check_images_report_like_validate_images(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path / "cache"))
     tables = _table_with_three_bad_images(tmp_path / "d")
     table = pd.concat([tables.pool, tables.test])
-    for call in (lambda: data.load_image_array(table, 8), lambda: data.check_images(table)):
+    for call in (lambda: checks.load_image_array(table, 8), lambda: checks.check_images(table)):
         with pytest.raises(MissingImagesError, match="3 of 8 images are missing or unreadable") as info:
             call()
         for reason in ("missing (no such file)", "empty (0 bytes)", "truncated"):
             assert reason in str(info.value)
     good = table[table.path.str.contains("good")]
-    assert data.load_image_array(good, 8).shape == (5, 8, 8, 3)
+    assert checks.load_image_array(good, 8).shape == (5, 8, 8, 3)

@@ -38,7 +38,7 @@ def test_console_script_and_ci_use_the_readme_test_command():
 def test_book_config_renders_executed_notebooks_only():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["execute"]["execute_notebooks"] == "off"
-    from synthaug_utils.book import chapter_names
+    from synthaug_utils.presentation.book import chapter_names
 
     files = chapter_names(ROOT / "_toc.yml")
     assert len(files) >= 8
@@ -46,3 +46,10 @@ def test_book_config_renders_executed_notebooks_only():
         name = Path(f).name
         if name[:2].isdigit():
             assert (ROOT / "notebooks" / f"{name}.py").is_file(), f"{name} has no jupytext source"
+
+
+def test_every_subpackage_is_packaged():
+    """A fresh ``pip install .`` ships every folder of the package: each one is listed in pyproject.toml."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "synthaug_utils").rglob("__init__.py")}
+    assert found == listed, f"pyproject.toml [tool.setuptools] packages: missing {sorted(found - listed)}, extra {sorted(listed - found)}"

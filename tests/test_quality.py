@@ -1,4 +1,4 @@
-"""Synthetic-set quality metrics on planted cases (synthaug_utils.quality)."""
+"""Synthetic-set quality metrics on planted cases (synthaug_utils.analysis.quality)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from scipy import linalg
 
-from synthaug_utils import quality
+from synthaug_utils.analysis import class_identity, embeddings
+from synthaug_utils.analysis import quality
 
 D = 16
 
@@ -200,11 +201,11 @@ def test_class_identity_scores_samples_that_show_their_class():
     good = draw(10)
     x, y = draw(10)
     bad = (x, np.roll(y, 10))  # every sample claims the wrong class
-    per_class = quality.class_identity(train, {"good": good, "bad": bad}, labels + ["d"])
+    per_class = class_identity.class_identity(train, {"good": good, "bad": bad}, labels + ["d"])
     acc = per_class.set_index(["group", "label"]).accuracy
     assert acc.loc["good"].loc[labels].min() > 0.9 and acc.loc["bad"].loc[labels].max() < 0.1
     assert np.isnan(acc.loc[("good", "d")])  # a label without images gets no accuracy
-    summary = quality.class_identity_summary(per_class, chance=1 / 3).set_index("images")
+    summary = class_identity.class_identity_summary(per_class, chance=1 / 3).set_index("images")
     assert summary.loc["good", "classes above 2x chance"] == 3 and summary.loc["bad", "classes above 2x chance"] == 0
     assert summary.loc["good", "accuracy"] > 0.9
 
@@ -216,7 +217,7 @@ def test_class_identity_gate_scores_every_group_under_every_yardstick():
     y = np.repeat(labels, 20)
     draw = lambda: np.stack([centres[k] + rng.normal(0, 1, D) for k in y])  # noqa: E731
     yardsticks = {"clean": (draw(), draw()), "shuffled": (draw(), draw()[rng.permutation(len(y))])}
-    per_class, summary = quality.class_identity_gate(yardsticks, y, y, {"samples": (draw(), y)}, labels)
+    per_class, summary = class_identity.class_identity_gate(yardsticks, y, y, {"samples": (draw(), y)}, labels)
     assert set(per_class.classifier) == {"trained on clean", "trained on shuffled"}
     assert len(per_class) == 2 * 2 * 3  # yardsticks x (own test set + samples) x labels
     s = summary.set_index(["classifier", "images"]).accuracy
@@ -224,22 +225,22 @@ def test_class_identity_gate_scores_every_group_under_every_yardstick():
     assert s[("trained on shuffled", "test set (shuffled)")] < 0.7  # its test features no longer match their labels
 
 
-def test_image_features_checks_its_input():
+def test_embed_arrays_checks_its_input():
     with pytest.raises(ValueError, match="uint8"):
-        quality.image_features(np.zeros((2, 8, 8, 3), np.float32))
+        embeddings.embed_arrays(np.zeros((2, 8, 8, 3), np.float32))
 
 
-def test_image_features_cache_is_keyed_by_the_pixels(tmp_path, monkeypatch):
+def test_embed_arrays_cache_is_keyed_by_the_pixels(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path))
     images = np.random.default_rng(0).integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
-    fresh = quality.image_features(images, cache=True)
+    fresh = embeddings.embed_arrays(images, cache=True)
     stored = list((tmp_path / "image_features").glob("features-*.npy"))
     assert len(stored) == 1 and np.allclose(np.load(stored[0]), fresh)
     np.save(stored[0], np.zeros_like(fresh))  # planted: a hit returns the stored features
-    assert not quality.image_features(images, cache=True).any()
+    assert not embeddings.embed_arrays(images, cache=True).any()
     other = images.copy()
     other[0, 0, 0, 0] ^= 1  # one pixel differs: another key, computed afresh
-    assert quality.image_features(other, cache=True).any() and len(list((tmp_path / "image_features").glob("*.npy"))) == 2
+    assert embeddings.embed_arrays(other, cache=True).any() and len(list((tmp_path / "image_features").glob("*.npy"))) == 2
 
 
 def test_projection_cache_returns_the_stored_coordinates(tmp_path, monkeypatch):
@@ -287,6 +288,6 @@ def test_gate_verdict_names_the_classes_at_or_below_twice_chance():
         "accuracy": [0.9, 0.2, 0.05, float("nan"), 0.1],
         "n": [10, 10, 10, 0, 10],
     })
-    assert quality.classes_below(per_class, "s", 0.2) == ["c", "b"]
-    assert quality.gate_verdict(per_class, "s", 0.1) == "2 classes are at or below twice chance (20.0%): c 5%, b 20%"
-    assert quality.gate_verdict(per_class, "s", 0.01) == "every class is above twice chance (2.0%)"
+    assert class_identity.classes_below(per_class, "s", 0.2) == ["c", "b"]
+    assert class_identity.gate_verdict(per_class, "s", 0.1) == "2 classes are at or below twice chance (20.0%): c 5%, b 20%"
+    assert class_identity.gate_verdict(per_class, "s", 0.01) == "every class is above twice chance (2.0%)"

@@ -10,8 +10,9 @@ import re
 
 import pytest
 
-from synthaug_utils import book, rehearsal
-from synthaug_utils.errors import MissingImagesError
+from synthaug_utils.presentation import book
+from synthaug_utils.rehearsal import run as rehearsal
+from synthaug_utils.core.errors import MissingImagesError
 
 CHAPTERS = ["01_data", "02_generation", "03_real_vs_synthetic", "04_dose_response", "05_skin_type",
             "06_class_imbalance", "07_embeddings", "08_reproduction_report"]
@@ -40,9 +41,9 @@ def test_a_table_with_three_bad_images_stops_the_book_before_any_kernel(world, t
 
 
 def test_every_rehearsal_size_is_an_override_of_the_paper_profile(world, tmp_path):
-    from synthaug_utils.config import load_profile
-    from synthaug_utils.dreambooth import dreambooth_settings
-    from synthaug_utils.generation import generation_settings
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.diffusion.dreambooth import dreambooth_settings
+    from synthaug_utils.diffusion.settings import generation_settings
 
     config = rehearsal.write_config(tmp_path / "paper.yml", world.locations, rehearsal.REHEARSAL_OVERRIDES)
     P = load_profile("paper", config=str(config))

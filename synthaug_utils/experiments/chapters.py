@@ -1,0 +1,123 @@
+"""Running a chapter's grids and returning its results (the notebooks' one call per step).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pandas as pd
+
+from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.errors import DataError
+from synthaug_utils.core.vocabulary import DEMO_NOTE, NONE
+from synthaug_utils.data.splits import load_splits
+from synthaug_utils.experiments.grids import build_grid, faithful_twins, grid_settings, run_grid
+from synthaug_utils.experiments.store import ResultsStore, default_store
+from synthaug_utils.experiments.trial import training_table
+
+
+def grid_results(grid: str, profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run (or load from the store) a named grid; return (trial frame, per-test-image predictions)."""
+    store = ResultsStore(store or default_store(profile))
+    frame = run_grid(grid, profile, store, executor)
+    return frame, store.predictions(frame["key"].tolist())
+
+
+@dataclass(frozen=True)
+class ChapterResults:
+    """What a results chapter works from: the profile, its grid settings and the stored trials.
+
+    ``frame``: one row per trial (:meth:`ResultsStore.frame`); ``predictions``: one row per
+    (trial, test image); ``note``: the stand-in-world caption for figures (None on real data).
+    """
+
+    profile: Profile
+    grid: str
+    settings: dict
+    frame: pd.DataFrame
+    predictions: pd.DataFrame
+    note: str | None
+
+    def facts(self, prefix: str) -> dict[str, str]:
+        """Glue values every results page states: trial count, seeds, and the training mode."""
+        fast = self.settings.get("mode") == "fast"
+        return {
+            f"{prefix}_trials": str(len(self.frame)),
+            f"{prefix}_seeds": str(len(self.settings["seeds"])),
+            f"{prefix}_mode": "fast mode (cached frozen-body features, head trained)" if fast else "the faithful fastai recipe",
+            f"{prefix}_variant": str(self.settings.get("variant", "pretrained")),
+        }
+
+
+def chapter_results(grid: str, profile: str | Profile, config=None, overrides=None, store=None, executor=None) -> ChapterResults:
+    """Load the profile (with a chapter's papermill parameters), then run or load ``grid``."""
+    P = profile if isinstance(profile, Profile) else load_profile(profile, config, overrides or {})
+    frame, predictions = grid_results(grid, P, store, executor)
+    return ChapterResults(P, grid, grid_settings(grid, P), frame, predictions, DEMO_NOTE if P.is_embedded else None)
+
+
+def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None, transforms: Sequence[bool] | None = None,
+                     n_real: Sequence[int] | None = None, store=None, executor=None,
+                     methods: Sequence[str] | None = None) -> pd.DataFrame:
+    """Run the faithful-recipe twin of a sample of a chapter's fast-mode trials; one row per pair.
+
+    The sample: the chapter grid's fast-mode specs with a seed in ``seeds``, a transforms
+    setting in ``transforms``, n real per class in ``n_real`` and a synthetic method in
+    ``methods`` ("none" = no synthetic data). Each left as None comes from
+    the grid's ``faithful_sample`` setting (see ``Profile.grid_defaults``), else: the first seed,
+    transforms off, every n and method. Twins differ only in ``mode`` (stored like any trial, so a
+    rebuild reads them). Columns: n_real, method, transforms, seed, fast and faithful top-1
+    (proportions), ``diff`` (fast - faithful), faithful epochs and wall seconds of both.
+    """
+    P = chapter.profile
+    defaults = dict(chapter.settings.get("faithful_sample") or {})
+    seeds = tuple(seeds if seeds is not None else defaults.get("seeds", tuple(chapter.settings["seeds"])[:1]))
+    transforms = tuple(transforms if transforms is not None else defaults.get("transforms", (False,)))
+    n_real = n_real if n_real is not None else defaults.get("n_real")
+    methods = methods if methods is not None else defaults.get("methods")
+    sample = [s for s in build_grid(chapter.grid, P)
+              if s.mode == "fast" and s.seed in set(seeds) and bool(s.transforms) in {bool(t) for t in transforms}
+              and (n_real is None or s.n_real in set(n_real))
+              and (methods is None or (s.synthetic_method or NONE) in set(methods))]
+    columns = ["n_real", "method", "transforms", "seed", "fast", "faithful", "diff", "faithful_epochs", "fast_s", "faithful_s"]
+    if not sample:  # e.g. the paper profile, which runs the faithful recipe throughout
+        return pd.DataFrame(columns=columns)
+    twins = faithful_twins(sample)
+    faithful = run_grid(twins, P, ResultsStore(store or default_store(P)), executor)
+    fast = chapter.frame.set_index("key")
+    rows = []
+    for spec, twin in zip(sample, twins):
+        a, b = fast.loc[spec.key], faithful.set_index("key").loc[twin.key]
+        rows.append({
+            "n_real": spec.n_real, "method": spec.synthetic_method or NONE, "transforms": bool(spec.transforms), "seed": spec.seed,
+            "fast": float(a.top1), "faithful": float(b.top1), "diff": float(a.top1 - b.top1),
+            "faithful_epochs": int(b.epochs_run), "fast_s": float(a.wall_s), "faithful_s": float(b.wall_s),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ----------------------------------------------------------------------------- embeddings chapter inputs
+def synthetic_sets_of_grid(grid: str, profile) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The real training pool and the synthetic images a grid trains on at its largest n (first seed).
+
+    Returns (real, synthetic): ``real`` = the training pool of the grid's split (image_id,
+    path, label, fst); ``synthetic`` = one row per synthetic image (image_id, path, label,
+    fst, source_id, method, variant). Generation happens only if the grid has not run yet.
+    """
+    specs = [s for s in build_grid(grid, profile) if s.synthetic_ratio]
+    if not specs:
+        raise DataError(f"grid {grid!r} uses no synthetic images")
+    largest = max(s.n_real or 0 for s in specs)
+    first_seed = min(s.seed for s in specs)
+    chosen = {}
+    for spec in specs:
+        if (spec.n_real or 0) == largest and spec.seed == first_seed and not spec.transforms:
+            chosen.setdefault((spec.synthetic_method, spec.synthetic_variant), spec)
+    splits = load_splits(profile, specs[0].which(profile), specs[0].split_seed)
+    parts = []
+    for (method, variant), spec in sorted(chosen.items()):
+        table, _ = training_table(spec, profile, splits)
+        parts.append(table[table.synthetic].assign(method=method, variant=variant))
+    synthetic = pd.concat(parts, ignore_index=True)
+    real = splits.train_pool[["image_id", "path", "label", "fst"]].reset_index(drop=True)
+    return real, synthetic

@@ -1,0 +1,219 @@
+"""Named grids: settings, specs, preparing synthetic sets, running a grid, mode pairs.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.vocabulary import GRIDS
+from synthaug_utils.experiments import trial
+from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, make_executor, parse_executor
+from synthaug_utils.experiments.spec import base_spec, SpecError, TrialSpec
+from synthaug_utils.experiments.store import default_store, ResultsStore
+from synthaug_utils.experiments.trial import augment_targets, execute_trial, real_subset
+
+
+# ----------------------------------------------------------------------------- grids
+def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
+    """Settings of a named grid: defaults from the profile, then the embedded-profile sizes, then ``profile.grids[name]``."""
+    if name not in GRIDS:
+        raise SpecError(f"unknown grid {name!r}; choose one of {GRIDS}")
+    common = dict(
+        seeds=tuple(profile.seeds), split_seed=0, transforms=(False, True), variant="dreambooth",
+        ratio=profile.synthetic_per_real, mode="fast" if profile.fast_mode else "faithful", views=4,
+        restore_best=False, batch_rule="default", subset_seed=None, max_epochs=profile.max_epochs,
+    )
+    defaults = {
+        "fig3": dict(n_real=tuple(profile.n_real_grid), methods=("inpaint", "in-then-outpaint", "text-to-image")),
+        # The authors' dose-response script restores the best epoch and uses the 128 batch rule.
+        "fig4": dict(n_real=(16, 32, 64), ratios=(0, 10, 25, 50, 75), method="text-to-image", restore_best=True, batch_rule="dose-response"),
+        "fig5": dict(n_real=None, methods=("inpaint", "in-then-outpaint")),
+        "imbalance": dict(n_real=200, rare_labels=None, cuts=(25, 50, 100), method="inpaint", controls=("none", "synthetic", "duplicate"), transforms=(False,)),
+        # Real images only: how accuracy grows with n real per class (calibrates the demo world).
+        "learning-curve": dict(n_real=tuple(profile.n_real_grid), methods=(), transforms=(False,)),
+    }[name]
+    settings = {**common, **defaults, **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
+    for key in ("seeds", "transforms", "methods", "ratios", "cuts", "controls"):
+        if key in settings and settings[key] is not None and not isinstance(settings[key], (list, tuple)):
+            settings[key] = (settings[key],)
+    return settings
+
+
+def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
+    """The trial specs of a named grid (fig3, fig4, fig5, imbalance, learning-curve) for ``profile``."""
+    profile = load_profile(profile) if isinstance(profile, str) else profile
+    s = grid_settings(name, profile)
+    which = "ddi" if name == "fig5" else "main"
+    common = dict(
+        split_seed=s["split_seed"], subset_seed=s["subset_seed"], mode=s["mode"], views=s["views"],
+        restore_best=s["restore_best"], batch_rule=s["batch_rule"], max_epochs=s["max_epochs"],
+    )
+    specs: list[TrialSpec] = []
+    if name in ("fig3", "fig5", "learning-curve"):
+        ns = s["n_real"] if isinstance(s["n_real"], (list, tuple)) else (s["n_real"],)
+        sources = [(None, 0)] + [(m, s["ratio"]) for m in s["methods"]]
+        for n, tf, (method, ratio), seed in itertools.product(ns, s["transforms"], sources, s["seeds"]):
+            specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
+                                   synthetic_variant=s["variant"], synthetic_ratio=ratio, **common))
+    elif name == "fig4":
+        for n, tf, ratio, seed in itertools.product(s["n_real"], s["transforms"], s["ratios"], s["seeds"]):
+            specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=s["method"],
+                                   synthetic_variant=s["variant"], synthetic_ratio=ratio, **common))
+    else:
+        from synthaug_utils.data.splits import dataset_tables
+
+        labels = s["rare_labels"] or dataset_tables(profile, "main").labels
+        n = int(s["n_real"])
+        for rare, cut, control, tf, seed in itertools.product(labels, s["cuts"], s["controls"], s["transforms"], s["seeds"]):
+            if n % cut:
+                raise SpecError(f"imbalance grid: n_real={n} is not a multiple of cut={cut}, so parity needs a fractional ratio")
+            extra = n // cut - 1
+            specs.append(base_spec(
+                profile, which, n_real=n, n_real_per_label=((rare, cut),), augment_labels=(rare,), transforms=tf, seed=seed,
+                synthetic_method=s["method"] if control == "synthetic" else None, synthetic_variant=s["variant"],
+                synthetic_ratio=extra if control == "synthetic" else 0, duplicate=extra if control == "duplicate" else 0,
+                **common,
+            ))
+    return list({spec.key: spec for spec in specs}.values())
+
+
+def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progress: bool = True) -> None:
+    """Make the profile-managed synthetic images that ``specs`` need before any trial runs.
+
+    Per (dataset, split seed, method, variant), every real source gets the largest ratio any
+    spec asks of it; sources are grouped by that ratio and each group is one
+    :func:`~synthaug_utils.synthetic.sets.ensure_synthetic_set` call, so nothing beyond the
+    needed indices is generated. Runs in the driver, so workers never generate concurrently.
+    """
+    from synthaug_utils.data.splits import load_splits
+
+    groups: dict[tuple, list[TrialSpec]] = {}
+    for spec in specs:
+        if spec.synthetic_ratio and spec.synthetic_manifest is None:
+            groups.setdefault((spec.dataset, spec.split_seed, spec.synthetic_method, spec.synthetic_variant), []).append(spec)
+    for (_, split_seed, _, _), members in groups.items():
+        splits = load_splits(profile, members[0].which(profile), split_seed)
+        needs = pd.concat([augment_targets(m, real_subset(m, splits)).assign(ratio=m.synthetic_ratio) for m in members])
+        needs = needs.sort_values(["image_id", "ratio"]).drop_duplicates("image_id", keep="last")
+        for ratio, sources in needs.groupby("ratio", sort=True):
+            trial.profile_synthetic_set(profile, members[0], splits, sources.drop(columns="ratio").reset_index(drop=True), int(ratio), progress=progress)
+
+
+def grid_summary(specs: Sequence[TrialSpec]) -> dict[str, Any]:
+    """Size of a grid: trials, and synthetic images per real image needed per (method, variant) as the largest ratio."""
+    need: dict[str, int] = {}
+    for spec in specs:
+        if spec.synthetic_ratio:
+            name = f"{spec.synthetic_method}/{spec.synthetic_variant}"
+            need[name] = max(need.get(name, 0), spec.synthetic_ratio)
+    return {"trials": len(specs), "max_synthetic_per_real": need}
+
+
+# ----------------------------------------------------------------------------- the runner
+def run_grid(
+    grid: str | Sequence[TrialSpec],
+    profile: Profile | str = "demo",
+    store: str | os.PathLike | ResultsStore | None = None,
+    executor: str | Any | None = None,
+    *,
+    threads: int | None = None,
+    progress: bool = True,
+    prepare: bool = True,
+    trial_fn: Callable[[TrialSpec, Profile], dict] | None = None,
+    connect_timeout: float = DASK_CONNECT_TIMEOUT_S,
+) -> pd.DataFrame:
+    """Run every trial of ``grid`` (a grid name or a list of specs) not yet in ``store``; return their tidy rows.
+
+    ``executor``: None (in-process), 'dask://HOST:PORT', 'dask-local[:N]', or an executor
+    object. ``threads`` sets torch's thread count in each trial; None means 1 on CPU profiles
+    (on shared cores more threads can be ten times slower, and a fixed count makes
+    in-process and Dask results identical) and torch's default on GPU profiles. Use
+    ``executor='dask-local:2'`` to use two cores. Results are written by
+    this process as trials finish; a progress bar shows done / running / left and the ETA.
+    ``trial_fn`` replaces :func:`run_trial` (tests). The first failing trial stops the run
+    and its error is raised; finished trials stay stored. A remote scheduler is contacted
+    before anything is prepared and must answer within ``connect_timeout`` seconds.
+    """
+    from tqdm.auto import tqdm
+
+    if executor is None or isinstance(executor, str):
+        parse_executor(executor)
+    profile = load_profile(profile) if isinstance(profile, str) else profile
+    if threads is None and profile.device == "cpu":
+        threads = 1
+    specs = build_grid(grid, profile) if isinstance(grid, str) else list({s.key: s for s in grid}.values())
+    store = store if isinstance(store, ResultsStore) else ResultsStore(store or default_store(profile))
+    store.clean_partial()
+    for spec in specs:
+        spec.validate(profile)
+    pending = [s for s in specs if not store.has(s.key)]
+    own = not hasattr(executor, "map_unordered")
+    # a remote scheduler is contacted before anything is prepared: an unreachable one is refused before work starts
+    remote = pending and own and (executor is None or isinstance(executor, str)) and parse_executor(executor)[0] == "remote"
+    runner = make_executor(executor, connect_timeout) if remote else None
+    if pending and prepare:
+        from synthaug_utils.data.splits import load_splits
+
+        try:
+            for which, split_seed in sorted({(s.which(profile), s.split_seed) for s in pending}):
+                load_splits(profile, which, split_seed)  # draws the demo world once, before workers start
+            if trial_fn is None:
+                prepare_synthetic_sets(pending, profile, progress=progress)
+        except BaseException:
+            if runner is not None:
+                runner.close()
+            raise
+    if pending:
+        runner = runner or make_executor(executor, connect_timeout)
+        label = grid if isinstance(grid, str) else "trials"
+        bar = tqdm(total=len(pending), desc=f"{label} ({len(specs) - len(pending)} stored)", unit="trial", disable=not progress)
+        try:
+            items = [(s.to_dict(), profile, trial_fn, threads) for s in pending]
+            for done, (_, result) in enumerate(runner.map_unordered(execute_trial, items), start=1):
+                store.write(result)
+                left = len(pending) - done
+                bar.set_postfix(running=min(runner.workers, left), left=left, refresh=False)
+                bar.update(1)
+        finally:
+            bar.close()
+            if own:
+                runner.close()
+    store.rebuild_index()
+    return store.frame([s.key for s in specs])
+
+
+def faithful_twins(specs: Sequence[TrialSpec]) -> list[TrialSpec]:
+    """The faithful-mode copy of every fast-mode spec (for measuring how far fast mode is from the recipe)."""
+    return [s.replace(mode="faithful") for s in specs if s.mode == "fast"]
+
+
+def mode_gap(frame: pd.DataFrame) -> dict[str, float]:
+    """Fast minus faithful top-1 over trials that differ only in mode: pairs, mean, mean |diff|, max |diff|."""
+    spec_cols = [name for name in TrialSpec.field_names() if name not in ("mode", "views")]
+    text = frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), "none").astype(str) for c in spec_cols})
+    fast = text[text["mode"] == "fast"].set_index(spec_cols)["top1"]
+    faithful = text[text["mode"] == "faithful"].set_index(spec_cols)["top1"]
+    diff = (fast - faithful.reindex(fast.index)).dropna()
+    return {
+        "pairs": int(len(diff)),
+        "mean_diff": float(diff.mean()) if len(diff) else float("nan"),
+        "mean_abs_diff": float(diff.abs().mean()) if len(diff) else float("nan"),
+        "max_abs_diff": float(diff.abs().max()) if len(diff) else float("nan"),
+    }
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and SD of top-1 accuracy over seeds for each setting (columns that vary, seeds excluded)."""
+    if frame.empty:
+        return frame
+    ignore = {"key", "seed", "subset_seed", "top1", "top3", "n_correct", "n_correct_top3", "epochs_run", "best_epoch", "wall_s", "n_train", "n_train_real", "n_train_synthetic", "batch_size", "n_test"}
+    text = {c: frame[c].map(lambda v: "none" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for c in frame.columns if c not in ignore}
+    varying = [c for c, values in text.items() if values.nunique() > 1] or ["dataset"]
+    keyed = frame.assign(**{c: text[c] for c in varying})
+    out = keyed.groupby(varying, sort=True, dropna=False).agg(top1_mean=("top1", "mean"), top1_sd=("top1", "std"), runs=("top1", "size"), epochs=("epochs_run", "mean"))
+    return out.reset_index()
