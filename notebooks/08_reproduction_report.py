@@ -27,6 +27,8 @@ store = None
 executor = None
 
 # %%
+from pathlib import Path
+
 import pandas as pd
 
 from synthaug_utils.analysis import report as analysis_report
@@ -97,3 +99,26 @@ shape4.round(3)
 for figure, rows in report.groupby("figure", sort=True):
     print(f"Figure {figure}")
     display(rows.drop(columns="figure").round(2).reset_index(drop=True))
+
+# %% [markdown]
+# ## What the full paper grid costs
+#
+# `benchmarks/paper_gpu.py` times each stage of the paper at its real sizes (Stable Diffusion
+# 2.1-base and 1.5-inpainting at 512 px with 50 DPM-Solver steps and guidance 3, DreamBooth at
+# batch 4, EfficientNetV2-M at 224 px with the authors' batch rule, CLIP ViT-B/32; random
+# weights in the real architectures) and commits its table (`benchmarks/paper_gpu_results.md`).
+# From that table the full protocol (458,920 synthetic images, 19 DreamBooth models, the
+# {glue:text}`cost_trials` trials of Figs. 3, 4, 5 and S-2 at an assumed 10 epochs each, and the
+# CLIP embeddings of every image) would take {glue:text}`cost_total`, counted in
+# {glue:text}`cost_device`; generating the synthetic images is {glue:text}`cost_generation_share`
+# of it. Until a GPU run is committed the table holds CPU rows only, so this is CPU time, not the
+# GPU-hours a reproduction would spend. The assumptions are listed in
+# `synthaug_utils.analysis.paper_cost`.
+
+# %%
+from synthaug_utils.analysis import paper_cost
+from synthaug_utils.core.paths import project_root
+
+cost, cost_glue = paper_cost.estimate_glue((project_root() or Path.cwd()) / "benchmarks" / "paper_gpu_results.csv")
+glue_values(cost_glue)
+cost

@@ -1,4 +1,4 @@
-"""The paper-scale cost arithmetic (synthaug_utils.paper_cost) on hand-checkable inputs."""
+"""The paper-scale cost arithmetic (synthaug_utils.analysis.paper_cost) on hand-checkable inputs."""
 from __future__ import annotations
 
 import math
@@ -8,11 +8,11 @@ import sys
 import pandas as pd
 import pytest
 
-from synthaug_utils import paper_cost as pc
+from synthaug_utils.analysis import paper_cost as pc
 
 
 def test_module_needs_no_torch():
-    code = "import sys, synthaug_utils.paper_cost; print('torch' in sys.modules)"
+    code = "import sys, synthaug_utils.analysis.paper_cost; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -38,14 +38,6 @@ def test_dreambooth_models_and_steps():
     ddi = models[models.group == "DDI (all)"].iloc[0]
     assert (ddi.kind, ddi.images, ddi.steps) == ("inpaint", 560, 140 * 25)
     assert sum(pc.F17K9_TRAINING_COUNTS.values()) == 3339 and pc.REAL_IMAGES == 3699 + 656
-
-
-def test_batch_size_matches_the_training_rule():
-    from synthaug_utils.training import batch_size_rule
-
-    for rule in ("default", "dose-response"):
-        for n in (1, 5, 8, 9, 99, 100, 999, 1000, 4999, 5000, 9999, 10_000, 49_999, 50_000, 60_000):
-            assert pc.batch_size(n, rule) == batch_size_rule(n, rule), (n, rule)
 
 
 def test_training_set_size():
@@ -177,3 +169,17 @@ def test_format_hours():
     assert pc.format_hours(12.34) == "12.3 h"
     assert pc.format_hours(1234.0) == "1,234 h (51.4 days)"
     assert pc.format_hours(float("nan")) == "n/a"
+
+
+def test_estimate_glue_reads_the_committed_table_or_says_it_is_missing(tmp_path):
+    from pathlib import Path
+
+    from synthaug_utils.analysis import paper_cost
+
+    table, glue = paper_cost.estimate_glue(tmp_path / "paper_gpu_results.csv")
+    assert table.empty and glue["cost_total"] == "not measured"
+    committed = Path(__file__).resolve().parents[1] / "benchmarks" / "paper_gpu_results.csv"
+    table, glue = paper_cost.estimate_glue(committed)
+    assert set(glue) == {"cost_total", "cost_device", "cost_trials", "cost_generation_share"}
+    assert glue["cost_total"].endswith(")") and "hours" in glue["cost_device"] and int(glue["cost_trials"].replace(",", "")) > 0
+    assert "total" in set(table.stage)

@@ -413,3 +413,24 @@ def markdown(table: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(r[c], c) for c in cols) + " |" for r in table.to_dict("records")]
     return "\n".join(lines)
+
+
+def estimate_glue(csv_path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The estimate of the committed ``paper_gpu.py`` table and its glue values for the reproduction
+    report: ``cost_total`` (hours text), ``cost_device`` (what kind of hours), ``cost_trials`` (trials of
+    Figs. 3, 4, 5 and S-2) and ``cost_generation_share`` (share of the hours spent generating images).
+    Without the table: an empty frame and values saying it was not measured."""
+    path = Path(csv_path)
+    if not path.is_file():
+        return pd.DataFrame(), {"cost_total": "not measured", "cost_device": f"no table {path.name} in benchmarks/",
+                                "cost_trials": "n/a", "cost_generation_share": "n/a"}
+    table = estimate_from_table(path)
+    hours = table.set_index("stage").hours
+    total = float(hours["total"])
+    generation = float(hours[hours.index.str.startswith("generate")].sum())
+    return table, {
+        "cost_total": format_hours(total),
+        "cost_device": str(table.attrs.get("device", "")),
+        "cost_trials": f"{len(paper_trials()):,}",
+        "cost_generation_share": f"{100 * generation / total:.0f}%" if total > 0 else "n/a",
+    }

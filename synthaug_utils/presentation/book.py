@@ -53,6 +53,10 @@ CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
+# Repository files (outside the package) whose contents a chapter shows: part of its fingerprint.
+CHAPTER_FILES: dict[str, tuple[str, ...]] = {"08_reproduction_report": ("benchmarks/paper_gpu_results.csv",)}
+
+
 class BookBuildError(UserFacingError, RuntimeError):
     """A notebook failed (named with its failing cell) or Sphinx reported a warning or error."""
 
@@ -137,6 +141,9 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
     h.update(json.dumps({"profile": profile, "overrides": overrides or {}, "cache": str(cache_dir().resolve())}, sort_keys=True, default=str).encode())
     if config:
         h.update(Path(config).read_bytes())
+    for extra in CHAPTER_FILES.get(name, ()):  # repository files a chapter reads besides the package
+        path = _source_root() / extra
+        h.update(extra.encode() + (path.read_bytes() if path.is_file() else b"absent"))
     for path in sorted(PACKAGE_DIR.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             h.update(str(path.relative_to(PACKAGE_DIR)).encode())
