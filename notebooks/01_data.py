@@ -48,12 +48,8 @@ ddi_counts = summary.split_summary(ddi) if ddi is not None else None
 for name, value in (("dataset_name", main.dataset), ("n_labels", len(main.labels)), ("n_total", int(counts["count"].sum())),
                     ("n_train_pool", len(main.train_pool)), ("n_val", len(main.val)), ("n_test", len(main.test))):
     glue(name, value, display=False)
-if ddi is not None:
-    n_malignant = int(ddi.all().label.eq(ddi.labels[-1]).sum())
-    ddi_text = f"The DDI-style set has {int(ddi_counts['count'].sum())} images, {n_malignant} of them {ddi.labels[-1]}."
-else:
-    ddi_text = f"The DDI slot is not supplied ({', '.join(input_keys(P, 'ddi'))}), so its figures are left out here and in Fig. 5."
-glue("ddi_sentence", ddi_text, display=False)
+capabilities = summary.dataset_capabilities(splits.dataset_tables(P, "main"))  # skin types known? labels dropped?
+glue("ddi_sentence", summary.data_chapter_notes(ddi, input_keys(P, "ddi"), capabilities), display=False)
 glue("profile_name", P.name, display=False)
 
 # %% [markdown]
@@ -74,7 +70,7 @@ glue("profile_name", P.name, display=False)
 fig = plots.plot_split_composition(counts, note)
 
 # %%
-fig = plots.plot_fst_distribution(counts, note)
+fig = plots.plot_fst_distribution(counts, note) if capabilities.has_fst else print(capabilities.missing("fst"))
 
 # %% [markdown]
 # The DDI-style set, by skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI):

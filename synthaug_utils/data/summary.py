@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,3 +102,17 @@ def example_grid(
                 pick = np.random.default_rng(_stable_seed("example", seed, label, fst)).integers(len(cell))
                 grid[r, c] = load_image_array(cell.iloc[[pick]], size)[0]
     return grid
+
+
+def data_chapter_notes(ddi, ddi_keys: Sequence[str], capabilities: DatasetCapabilities) -> str:
+    """The data chapter's sentences after the split counts: the DDI slot (``ddi``: its SplitTables, or
+    None when not supplied; ``ddi_keys``: the location keys that would supply it), labels dropped by
+    ``min_images_per_label``, and a missing skin-type column."""
+    if ddi is not None:
+        positive = ddi.labels[-1]
+        counts = ddi.all()
+        text = f"The DDI-style set has {len(counts)} images, {int(counts.label.eq(positive).sum())} of them {positive}."
+    else:
+        text = f"The DDI slot is not supplied ({', '.join(ddi_keys)}), so its figures are left out here and in Fig. 5."
+    extra = [s for s in (capabilities.dropped_sentence(), capabilities.missing("fst")) if s]
+    return " ".join([text, *extra])
