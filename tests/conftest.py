@@ -60,3 +60,14 @@ def rehearsal_world(tmp_path_factory):
         return write_rehearsal_world(tmp_path_factory.mktemp("rehearsal") / "world", progress=False)
     finally:
         torch.set_num_threads(old)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread (restored afterwards): small models run faster and repeatably."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -103,6 +103,17 @@ def snapshot(*folders: Path) -> dict[str, tuple]:
 
 
 # ----------------------------------------------------------------------------- inputs the rows need
+def _break(victim: Path, broken: str | None) -> Path:
+    """Make ``victim`` ``missing``, ``empty`` or ``truncated`` (first half of its bytes); None leaves it."""
+    if broken == "missing":
+        victim.unlink()
+    elif broken == "empty":
+        victim.write_bytes(b"")
+    elif broken == "truncated":
+        victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    return victim
+
+
 def _png(path: Path, seed: int = 0, size: int = 32) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pixels = np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)
@@ -148,13 +159,7 @@ class Inputs:
             rgb = np.random.default_rng(i).integers(0, 255, (48, 64, 3), dtype=np.uint8)
             Image.fromarray(rgb).save(root / "images" / f"{h}.jpg", quality=90)
         victim = root / "images" / f"{test.md5hash.iloc[0]}.jpg"
-        if broken == "missing":
-            victim.unlink()
-        elif broken == "empty":
-            victim.write_bytes(b"")
-        elif broken == "truncated":
-            victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
-        self.victim = victim
+        self.victim = _break(victim, broken)
         if weights:
             (root / "weights.pth").write_bytes(b"")  # present; never loaded (training does not start)
         return self.config(
@@ -177,13 +182,7 @@ class Inputs:
                 prompt=f"An image of {src.label}, a skin disease", mask="center", path=str(image.relative_to(folder)),
             ))
         victim = folder / rows[0]["path"]
-        if broken == "missing":
-            victim.unlink()
-        elif broken == "empty":
-            victim.write_bytes(b"")
-        elif broken == "truncated":
-            victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
-        self.victim = victim
+        self.victim = _break(victim, broken)
         pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
         return str(folder)
 
