@@ -85,3 +85,38 @@ def test_killed_worker_then_rerun_leaves_one_valid_image_per_row(tmp_path, tiny_
     stats2: dict = {}
     generation_tasks.generate_with_executor(sources, out, *args, **kw, stats=stats2)
     assert stats2["all:dask"]["images"] == 0 and path.read_bytes() == (out / "manifest.csv").read_bytes()
+
+
+def test_grid_preparation_goes_through_a_dask_executor(monkeypatch, smoke_profile):
+    """run_grid's synthetic-set preparation hands each set to generate_with_executor with the grid's Dask executor."""
+    from synthaug_utils.data.splits import load_splits
+    from synthaug_utils.experiments import grids
+    from synthaug_utils.experiments.spec import base_spec
+
+    calls = []
+
+    def fake(*args, executor=None, threads=None, **kw):
+        calls.append((executor, threads, args[2], args[3], args[4]))
+        return generate.generate(*args, **kw)
+
+    class FakeDask:  # a Dask executor as far as preparation can tell
+        client = object()
+        workers = 1
+
+        def map_unordered(self, fn, items):
+            for i, args in enumerate(items):
+                yield i, fn(*args)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(generation_tasks, "generate_with_executor", fake)
+    load_splits(smoke_profile)
+    spec = base_spec(smoke_profile, n_real=1, mode="fast", image_size=32, max_epochs=1, synthetic_ratio=1,
+                     synthetic_method="inpaint", synthetic_variant="pretrained")
+    runner = FakeDask()
+    grids.prepare_synthetic_sets([spec], smoke_profile, progress=False, executor=runner, threads=1)
+    assert calls and all(c[0] is runner and c[1] == 1 and c[2:] == (["inpaint"], ["pretrained"], 1) for c in calls)
+    calls.clear()
+    grids.prepare_synthetic_sets([spec], smoke_profile, progress=False)  # in-process: generate itself
+    assert calls == []
