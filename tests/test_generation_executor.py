@@ -120,3 +120,31 @@ def test_grid_preparation_goes_through_a_dask_executor(monkeypatch, smoke_profil
     calls.clear()
     grids.prepare_synthetic_sets([spec], smoke_profile, progress=False)  # in-process: generate itself
     assert calls == []
+
+
+def test_dreambooth_through_dask_is_one_task_per_model_and_skips_finished_ones(monkeypatch, tmp_path, smoke_profile):
+    """One task per (kind, class), submitted to the executor's client; a model with dreambooth.json is not redone."""
+    from distributed import Client
+
+    def fake_task(profile, kind, group, splits, out, threads):  # records its run in a file (tasks are pickled)
+        Path(out).mkdir(parents=True)
+        (Path(out) / "ran.txt").write_text(f"{kind} {group} {threads}")
+        (Path(out) / "dreambooth.json").write_text("{}")
+        return out
+
+    class ThreadDask:  # a Dask executor on an in-process (threads) client: the stub above runs in this process
+        def __init__(self):
+            self.client = Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None)
+
+    monkeypatch.setattr(generation_tasks, "_finetune_task", fake_task)
+    ex = ThreadDask()
+    try:
+        (tmp_path / "inpaint" / "b").mkdir(parents=True)
+        (tmp_path / "inpaint" / "b" / "dreambooth.json").write_text("{}")
+        paths = generation_tasks.dreambooth_with_executor(smoke_profile, ["text2image", "inpaint"], ["a", "b"], None,
+                                                          tmp_path, executor=ex, threads=1)
+    finally:
+        ex.client.close()
+    ran = sorted(p.read_text() for p in tmp_path.rglob("ran.txt"))
+    assert ran == ["inpaint a 1", "text2image a 1", "text2image b 1"]
+    assert paths == {(k, g): tmp_path / k / g for k in ("text2image", "inpaint") for g in ("a", "b")}
