@@ -13,8 +13,12 @@ Rows (one printed table, also written to ``benchmarks/generation_results.md`` un
   50 DPM-Solver steps, guidance 3: the authors' settings (fp16, batch 16) and the fastest
   settings found here (bf16, SDPA, channels_last, batch 32, torch.compile of the UNet).
   Without CUDA these rows are listed as missing.
+- CPU, demo generator through the Dask executor (``synthaug generate --executor dask-local:N``):
+  images/s of a whole generation run (text-to-image + inpaint, shards of 8 sources, one torch
+  thread per worker, models loaded per task, the cluster started beforehand) with 1 and 2
+  local workers, and the speed-up of 2 over 1.
 
-Usage: ``python benchmarks/generation.py [--threads 2] [--sd-px 64] [--no-sd] [--no-save]``.
+Usage: ``python benchmarks/generation.py [--threads 2] [--sd-px 64] [--no-sd] [--no-workers | --only-workers] [--no-save]``.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -172,6 +177,46 @@ def gpu_rows(repeats: int = 2) -> list[dict]:
     return rows
 
 
+def worker_rows(profile_name: str, n_sources: int, workers: Sequence[int] = (1, 2)) -> list[dict]:
+    """Images/s of ``generate`` through ``dask-local:N`` for each N (one thread per worker), and the speed-up."""
+    import tempfile
+
+    import pandas as pd
+    from PIL import Image
+
+    from synthaug_utils.experiments.executors import DaskExecutor
+    from synthaug_utils.experiments.generation_tasks import generate_with_executor
+
+    profile = load_profile(profile_name)
+    settings = diffusion_settings.generation_settings(profile)
+    rng = np.random.default_rng(0)
+    rows, rate = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        records = []
+        for i in range(n_sources):
+            path = Path(tmp) / f"src{i}.png"
+            Image.fromarray(rng.integers(0, 256, (settings.resolution,) * 2 + (3,), dtype=np.uint8)).save(path)
+            records.append({"image_id": f"src{i}", "path": str(path), "label": "psoriasis", "fst": 1 + i % 6})
+        sources = pd.DataFrame(records)
+        for n in workers:
+            ex = DaskExecutor(n_workers=n)
+            try:
+                began = time.perf_counter()
+                manifest = generate_with_executor(sources, Path(tmp) / f"w{n}", ["text-to-image", "inpaint"], ["pretrained"],
+                                                  1, settings, profile, progress=False, executor=ex, shard_size=8, threads=1)
+                seconds = time.perf_counter() - began
+            finally:
+                ex.close()
+            images = len(pd.read_csv(manifest))
+            rate[n] = images / seconds
+            rows.append(dict(device="cpu", model="demo LDM", method=f"generate, dask-local:{n}", px=settings.resolution,
+                             steps=settings.steps, precision=settings.precision, batch=settings.batch_size,
+                             images_per_s=round(rate[n], 2),
+                             note=f"{images} images in {seconds:.1f} s, {n} worker(s) x 1 thread"
+                                  + (f"; speed-up {rate[n] / rate[workers[0]]:.2f}x over {workers[0]}" if n != workers[0] else "")))
+    return rows
+
+
 def table(rows: list[dict]) -> str:
     cols = ["device", "model", "method", "px", "steps", "precision", "batch", "images_per_s", "note"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -188,11 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo-steps", type=int, default=None, help="DPM steps for the demo rows (default: the profile's)")
     parser.add_argument("--sd-px", type=int, default=64, help="image side for the CPU SD step timing (px)")
     parser.add_argument("--no-sd", action="store_true", help="skip the CPU SD-architecture rows")
+    parser.add_argument("--no-workers", action="store_true", help="skip the dask-local:1 / dask-local:2 rows")
+    parser.add_argument("--only-workers", action="store_true", help="only the dask-local rows")
+    parser.add_argument("--worker-sources", type=int, default=64, help="source images of the dask-local rows")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.only_workers:
+        text = table(worker_rows(args.profile, args.worker_sources))
+        print(text)
+        return 0
     rows = demo_rows(args.profile, args.batch, args.repeats, args.demo_steps)
+    if not args.no_workers:
+        rows += worker_rows(args.profile, args.worker_sources)
     if not args.no_sd:
         rows += sd_cpu_rows(args.sd_px)
     missing = ""

@@ -58,6 +58,7 @@ Stage 5, :mod:`synthaug_utils.experiments` - trials and grids: specs, one trial,
 - :mod:`synthaug_utils.experiments.trial` - one trial: its training table, synthetic rows, checks, provenance and ``run_trial``.
 - :mod:`synthaug_utils.experiments.store` - the results store (one file per trial key) and tidy rows.
 - :mod:`synthaug_utils.experiments.executors` - executors: in-process and Dask.
+- :mod:`synthaug_utils.experiments.generation_tasks` - generation and DreamBooth through an executor: Dask tasks per model and per model x shard of sources, part-manifests assembled into the manifest.
 - :mod:`synthaug_utils.experiments.grids` - named grids: settings, specs, preparing synthetic sets, running a grid, mode pairs.
 - :mod:`synthaug_utils.experiments.chapters` - running a chapter's grids and returning its results (the notebooks' one call per step).
 

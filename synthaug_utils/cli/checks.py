@@ -38,6 +38,7 @@ class UsageError(UserFacingError, ValueError):
 MINIMUM: dict[str, float] = {
     "threads": 1, "jobs": 1, "n_real": 1, "per_image": 1, "n_per_label": 1, "ratio": 0, "duplicate": 0,
     "max_epochs": 1, "patience": 0, "image_size": 1, "batch_size": 1, "views": 1, "split_seed": 0, "seed": 0,
+    "shard_size": 1,
 }
 OUTPUT_FOLDERS = ("out", "store", "root")
 

@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from typing import Any, Callable, Sequence
@@ -82,15 +83,25 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
     return list({spec.key: spec for spec in specs}.values())
 
 
-def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progress: bool = True) -> None:
+def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progress: bool = True, executor: Any = None,
+                           threads: int | None = None) -> None:
     """Make the profile-managed synthetic images that ``specs`` need before any trial runs.
 
     Per (dataset, split seed, method, variant), every real source gets the largest ratio any
     spec asks of it; sources are grouped by that ratio and each group is one
     :func:`~synthaug_utils.synthetic.sets.ensure_synthetic_set` call, so nothing beyond the
-    needed indices is generated. Runs in the driver, so workers never generate concurrently.
+    needed indices is generated. In-process by default; with a Dask ``executor`` (an executor
+    object) each call is cut into tasks per model x shard of sources
+    (:func:`~synthaug_utils.experiments.generation_tasks.generate_with_executor`, ``threads`` torch
+    threads per task), one call at a time.
     """
     from synthaug_utils.data.splits import load_splits
+
+    generate_fn = None
+    if executor is not None and hasattr(executor, "client"):
+        from synthaug_utils.experiments.generation_tasks import generate_with_executor
+
+        generate_fn = functools.partial(generate_with_executor, executor=executor, threads=threads)
 
     groups: dict[tuple, list[TrialSpec]] = {}
     for spec in specs:
@@ -101,7 +112,9 @@ def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progres
         needs = pd.concat([augment_targets(m, real_subset(m, splits)).assign(ratio=m.synthetic_ratio) for m in members])
         needs = needs.sort_values(["image_id", "ratio"]).drop_duplicates("image_id", keep="last")
         for ratio, sources in needs.groupby("ratio", sort=True):
-            trial.profile_synthetic_set(profile, members[0], splits, sources.drop(columns="ratio").reset_index(drop=True), int(ratio), progress=progress)
+            extra = {"generate_fn": generate_fn} if generate_fn is not None else {}
+            trial.profile_synthetic_set(profile, members[0], splits, sources.drop(columns="ratio").reset_index(drop=True),
+                                        int(ratio), progress=progress, **extra)
 
 
 def grid_summary(specs: Sequence[TrialSpec]) -> dict[str, Any]:
@@ -156,14 +169,18 @@ def run_grid(
     # a remote scheduler is contacted before anything is prepared: an unreachable one is refused before work starts
     remote = pending and own and (executor is None or isinstance(executor, str)) and parse_executor(executor)[0] == "remote"
     runner = make_executor(executor, connect_timeout) if remote else None
+    dask_prepare = bool(pending and prepare and trial_fn is None and (not own or parse_executor(executor)[0] != "inprocess"))
     if pending and prepare:
         from synthaug_utils.data.splits import load_splits
 
         try:
             for which, split_seed in sorted({(s.which(profile), s.split_seed) for s in pending}):
                 load_splits(profile, which, split_seed)  # draws the demo world once, before workers start
+            if dask_prepare and runner is None and own:  # the synthetic sets are prepared on the grid's Dask workers too
+                runner = make_executor(executor, connect_timeout)
             if trial_fn is None:
-                prepare_synthetic_sets(pending, profile, progress=progress)
+                prepare_synthetic_sets(pending, profile, progress=progress,
+                                       executor=(runner if own else executor) if dask_prepare else None, threads=threads)
         except BaseException:
             if runner is not None:
                 runner.close()

@@ -25,7 +25,8 @@ RESULT_FORMAT = 1
 
 
 # ----------------------------------------------------------------------------- synthetic images
-def profile_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd.DataFrame, per_real: int, progress: bool = False) -> Path:
+def profile_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd.DataFrame, per_real: int, progress: bool = False,
+                          generate_fn=None) -> Path:
     """Folder of the profile-managed synthetic set for ``spec``'s method and variant, made if needed.
 
     Calls :func:`synthaug_utils.synthetic.sets.ensure_synthetic_set` (idempotent: cheap when the
@@ -41,7 +42,7 @@ def profile_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd
         ) from exc
     return Path(ensure_synthetic_set(
         profile, spec.synthetic_method, spec.synthetic_variant, sources, per_real,
-        splits=splits, which=spec.which(profile), progress=progress,
+        splits=splits, which=spec.which(profile), progress=progress, generate_fn=generate_fn,
     ))
 
 

@@ -55,10 +55,12 @@ def run_tasks(
     profile: Profile | None = None,
     progress: bool = True,
     stats: dict | None = None,
+    on_saved: Callable[[Path], None] | None = None,
 ) -> None:
     """Make every task's image that is not on disk and valid; stage-2 tasks after their inputs.
 
-    ``stats`` (optional dict) receives per-(kind, mask) counts and seconds of generation.
+    ``stats`` (optional dict) receives per-(kind, mask) counts and seconds of generation;
+    ``on_saved(path)`` (optional) is called after each image is written.
     """
     from tqdm.auto import tqdm
 
@@ -90,6 +92,8 @@ def run_tasks(
                     images = run_inpaint(pipe, inputs, mask, prompts, seeds, strength, settings)
                 for t, img in zip(batch, images):
                     save_png_atomic(img, out_dir / t.path)
+                    if on_saved is not None:
+                        on_saved(out_dir / t.path)
                 if stats is not None:
                     entry = stats.setdefault(f"{kind}:{mask_name}", {"images": 0, "seconds": 0.0})
                     entry["images"] += len(batch)

@@ -43,6 +43,7 @@ def ensure_synthetic_set(
     *,
     which: str | None = None,
     progress: bool = True,
+    generate_fn=None,
 ) -> Path:
     """A folder whose ``manifest.csv`` lists at least ``per_real`` images of ``method``/``variant``
     for every source (generating only what is missing; idempotent, resumable).
@@ -51,6 +52,8 @@ def ensure_synthetic_set(
     select rows with :func:`select_synthetic`. ``splits`` (loaded for split seed 0 when
     None) drives the leakage guard and, for the ``dreambooth`` variant, the training
     pool the per-class models are fine-tuned on (one model on every image for DDI).
+    ``generate_fn`` replaces :func:`~synthaug_utils.synthetic.generate.generate` (same arguments),
+    e.g. generation through a Dask executor.
     """
     profile = load_profile(profile) if isinstance(profile, str) else profile
     if method not in METHODS:
@@ -65,5 +68,5 @@ def ensure_synthetic_set(
     settings = generation_settings(profile)
     folder = Path(out_dir) if out_dir is not None else synthetic_set_dir(profile, method, variant, splits.dataset, splits.split_seed, settings)
     resolve, group = model_resolver(profile, splits, which, progress)
-    generate(sources, folder, [method], [variant], per_real, settings, profile, splits, resolve, group, progress)
+    (generate_fn or generate)(sources, folder, [method], [variant], per_real, settings, profile, splits, resolve, group, progress)
     return folder

@@ -1,0 +1,150 @@
+"""Generation through the Dask executor: same manifest and image bytes as in-process, and a worker killed mid-run
+recovers to exactly one valid image per manifest row (tiny pipelines from tests/test_generation.py)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import cloudpickle
+import pytest
+
+import test_generation
+from test_generation import sources, tiny_models, tiny_resolver, tiny_settings  # noqa: F401 - fixtures
+from synthaug_utils.core import files
+from synthaug_utils.core.vocabulary import METHODS
+from synthaug_utils.experiments import generation_tasks
+from synthaug_utils.synthetic import generate
+from synthaug_utils.synthetic import manifest as synthetic_manifest
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture
+def by_value():
+    """Ship this module's and test_generation's functions to Dask workers by value (they cannot import tests)."""
+    modules = [test_generation, sys.modules[__name__]]
+    for m in modules:
+        cloudpickle.register_pickle_by_value(m)
+    yield
+    for m in modules:
+        cloudpickle.unregister_pickle_by_value(m)
+
+
+def _images(folder: Path) -> dict[str, bytes]:
+    table = synthetic_manifest.read_manifest(folder, check_files=True)
+    return {sid: Path(p).read_bytes() for sid, p in zip(table.synthetic_id, table.path)}
+
+
+def _temporaries(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.tmp"))
+
+
+def test_dask_local_generation_matches_in_process(tmp_path, tiny_models, sources, by_value):
+    args = (list(METHODS), ["pretrained", "dreambooth"], 2, tiny_settings())
+    kw = dict(resolve=tiny_resolver(tiny_models), model_group=lambda row: row["label"], progress=False)
+    one = generate.generate(sources, tmp_path / "inprocess", *args, **kw)
+    two = generation_tasks.generate_with_executor(sources, tmp_path / "dask", *args, **kw, executor="dask-local:2",
+                                                  shard_size=1, threads=1)
+    assert two.read_bytes() == one.read_bytes()
+    a, b = _images(tmp_path / "inprocess"), _images(tmp_path / "dask")
+    assert len(a) == 2 * (len(METHODS) + 1) * 2 * len(sources) and a == b
+    assert sorted(p.name for p in (tmp_path / "dask" / generation_tasks.PARTS_DIR).iterdir())
+    assert not _temporaries(tmp_path / "dask")
+
+
+def _crash_once(marker: str):
+    def on_saved(path: Path) -> None:
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+        files.temporary_name(path).write_bytes(b"half an image")  # as if killed mid-write
+        os._exit(1)
+
+    return on_saved
+
+
+def test_killed_worker_then_rerun_leaves_one_valid_image_per_row(tmp_path, tiny_models, sources, by_value):
+    out, marker = tmp_path / "set", tmp_path / "crashed"
+    kw = dict(resolve=tiny_resolver(tiny_models), progress=False, executor="dask-local:2", shard_size=2, threads=1)
+    args = (["inpaint", "in-then-outpaint"], ["pretrained"], 2, tiny_settings())
+    try:  # Dask reschedules the killed worker's task; a KilledWorker error is also acceptable here
+        generation_tasks.generate_with_executor(sources, out, *args, **kw, on_saved=_crash_once(str(marker)))
+    except Exception as exc:  # noqa: BLE001
+        assert "KilledWorker" in type(exc).__name__, exc
+    assert marker.is_file()
+    stats: dict = {}
+    path = generation_tasks.generate_with_executor(sources, out, *args, **kw, stats=stats)
+    table = synthetic_manifest.read_manifest(path, check_files=True)
+    _, planned = generate.plan_generation(sources, *args)
+    assert sorted(table.synthetic_id) == sorted(planned.synthetic_id) and not table.synthetic_id.duplicated().any()
+    assert all(generate._valid_png(Path(p), tiny_settings().resolution) for p in table.path)
+    assert len({*table.path}) == len(list((out / "images").rglob("*.png")))
+    assert not _temporaries(out)
+    stats2: dict = {}
+    generation_tasks.generate_with_executor(sources, out, *args, **kw, stats=stats2)
+    assert stats2["all:dask"]["images"] == 0 and path.read_bytes() == (out / "manifest.csv").read_bytes()
+
+
+def test_grid_preparation_goes_through_a_dask_executor(monkeypatch, smoke_profile):
+    """run_grid's synthetic-set preparation hands each set to generate_with_executor with the grid's Dask executor."""
+    from synthaug_utils.data.splits import load_splits
+    from synthaug_utils.experiments import grids
+    from synthaug_utils.experiments.spec import base_spec
+
+    calls = []
+
+    def fake(*args, executor=None, threads=None, **kw):
+        calls.append((executor, threads, args[2], args[3], args[4]))
+        return generate.generate(*args, **kw)
+
+    class FakeDask:  # a Dask executor as far as preparation can tell
+        client = object()
+        workers = 1
+
+        def map_unordered(self, fn, items):
+            for i, args in enumerate(items):
+                yield i, fn(*args)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(generation_tasks, "generate_with_executor", fake)
+    load_splits(smoke_profile)
+    spec = base_spec(smoke_profile, n_real=1, mode="fast", image_size=32, max_epochs=1, synthetic_ratio=1,
+                     synthetic_method="inpaint", synthetic_variant="pretrained")
+    runner = FakeDask()
+    grids.prepare_synthetic_sets([spec], smoke_profile, progress=False, executor=runner, threads=1)
+    assert calls and all(c[0] is runner and c[1] == 1 and c[2:] == (["inpaint"], ["pretrained"], 1) for c in calls)
+    calls.clear()
+    grids.prepare_synthetic_sets([spec], smoke_profile, progress=False)  # in-process: generate itself
+    assert calls == []
+
+
+def test_dreambooth_through_dask_is_one_task_per_model_and_skips_finished_ones(monkeypatch, tmp_path, smoke_profile):
+    """One task per (kind, class), submitted to the executor's client; a model with dreambooth.json is not redone."""
+    from distributed import Client
+
+    def fake_task(profile, kind, group, splits, out, threads):  # records its run in a file (tasks are pickled)
+        Path(out).mkdir(parents=True)
+        (Path(out) / "ran.txt").write_text(f"{kind} {group} {threads}")
+        (Path(out) / "dreambooth.json").write_text("{}")
+        return out
+
+    class ThreadDask:  # a Dask executor on an in-process (threads) client: the stub above runs in this process
+        def __init__(self):
+            self.client = Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None)
+
+    monkeypatch.setattr(generation_tasks, "_finetune_task", fake_task)
+    ex = ThreadDask()
+    try:
+        (tmp_path / "inpaint" / "b").mkdir(parents=True)
+        (tmp_path / "inpaint" / "b" / "dreambooth.json").write_text("{}")
+        paths = generation_tasks.dreambooth_with_executor(smoke_profile, ["text2image", "inpaint"], ["a", "b"], None,
+                                                          tmp_path, executor=ex, threads=1)
+    finally:
+        ex.client.close()
+    ran = sorted(p.read_text() for p in tmp_path.rglob("ran.txt"))
+    assert ran == ["inpaint a 1", "text2image a 1", "text2image b 1"]
+    assert paths == {(k, g): tmp_path / k / g for k in ("text2image", "inpaint") for g in ("a", "b")}
