@@ -17,7 +17,7 @@ import pandas as pd
 
 from synthaug_utils.analysis.class_identity import class_identity_gate, gate_verdict
 from synthaug_utils.analysis.embeddings import embed_arrays
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import generation_chapter_sizes, load_profile, Profile
 from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.core.vocabulary import DEMO_NOTE, KINDS, METHODS, VARIANTS
 from synthaug_utils.data.checks import load_image_array
@@ -44,7 +44,7 @@ PAPER_NEEDS = ("f17k_metadata", "f17k_splits", "f17k_images", "sd_text2image", "
 @dataclass
 class GenerationChapter:
     """What chapter 02's steps work from: the profile, its splits and settings, the chapter's sizes
-    (``Profile.grids["generation-chapter"]``), then the sources and synthetic sets of :func:`make_sets`."""
+    (:func:`core.config.generation_chapter_sizes`), then the sources and synthetic sets of :func:`make_sets`."""
 
     profile: Profile
     note: str | None
@@ -74,7 +74,7 @@ def setup(profile: str | Profile, config=None, overrides=None, split_seed: int =
     settings = generation_settings(P)
     paper_settings = generation_settings(load_profile("paper"))
     chapter = GenerationChapter(P, DEMO_NOTE if P.is_embedded else None, splits, settings, paper_settings,
-                                P.grids["generation-chapter"])
+                                generation_chapter_sizes(P))
     db = dreambooth_settings(P)
     facts = {
         "gen_profile": P.name, "gen_steps": settings.steps, "gen_guidance": settings.guidance_scale,

@@ -113,7 +113,7 @@ def check_grid_settings(profile) -> None:
         if grid == "generation-chapter":
             from synthaug_utils.core.config import PROFILES
 
-            known = set(PROFILES["demo"]().grids["generation-chapter"])
+            known = set(PROFILES["demo"]().generation_chapter)
             unknown = sorted(set(settings) - known)
             if unknown:
                 raise UsageError(f"overrides: grids.{grid} has unknown setting(s) {unknown}; known: {sorted(known)}")

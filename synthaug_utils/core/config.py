@@ -169,6 +169,7 @@ class Profile:
     dreambooth_ddi_epochs: int = 25  # epochs of the one DDI model (before grids["dreambooth"])
     grid_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # grid name -> settings
     generator_pretraining: Mapping[str, Any] = field(default_factory=dict)  # PretrainSettings fields (demo generator)
+    generation_chapter: Mapping[str, int] = field(default_factory=dict)  # chapter 02's sizes (see generation_chapter_sizes)
 
     @property
     def is_embedded(self) -> bool:
@@ -232,6 +233,11 @@ _SMOKE_GRIDS: dict[str, dict[str, Any]] = {
 _SMOKE_PRETRAINING = {"vae_steps": 60, "unet_steps": 60, "inpaint_steps": 30, "unet_batch": 16, "vae_perceptual": 0.0}
 
 
+def generation_chapter_sizes(profile: Profile) -> dict[str, int]:
+    """Chapter 02's sizes: the profile's ``generation_chapter``, then ``grids["generation-chapter"]`` overrides."""
+    return {**dict(profile.generation_chapter), **dict(profile.grids.get("generation-chapter", {}))}
+
+
 def _demo_profile() -> Profile:
     return Profile(
         name="demo",
@@ -262,7 +268,7 @@ def _demo_profile() -> Profile:
         synthetic_per_real=10,
         embedding_model="demo-backbone",
         device="cpu",
-        grids={"generation-chapter": _generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32)},
+        generation_chapter=_generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32),
         generation_defaults=_DEMO_GENERATION,
         dreambooth_defaults=_DEMO_DREAMBOOTH,
         dreambooth_ddi_epochs=2,
@@ -285,7 +291,7 @@ def _smoke_profile() -> Profile:
         seeds=(0, 1),
         gen_steps=4,
         synthetic_per_real=2,
-        grids={"generation-chapter": _generation_chapter(gate_per_class=4, masked_per_class=2, timed_images=32)},
+        generation_chapter=_generation_chapter(gate_per_class=4, masked_per_class=2, timed_images=32),
         dreambooth_defaults=_SMOKE_DREAMBOOTH,
         dreambooth_ddi_epochs=1,
         grid_defaults=_SMOKE_GRIDS,
@@ -317,7 +323,7 @@ def _paper_profile() -> Profile:
         synthetic_per_real=10,
         embedding_model="open_clip:ViT-B-32/openai",
         device="cuda",
-        grids={"generation-chapter": _generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32)},
+        generation_chapter=_generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32),
         generation_defaults=_PAPER_GENERATION,
         dreambooth_ddi_epochs=25,
     )
