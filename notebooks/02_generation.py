@@ -141,8 +141,12 @@ summary.round(3)
 # these shares sit near chance for a class, the synthetic images of that class carry little of
 # its look, and the experiments' synthetic augmentation for it is closer to noise than to data.
 #
-# **Is the gate met?** The project asks that every class of the text-to-image samples be
-# labelled far above chance by the classifier trained on real images. For the pretrained model
+# **Is the gate met?** The project asks that the classifier trained on real images recognise at
+# least {glue:text}`gate_min_class` of every class's text-to-image samples and at least
+# {glue:text}`gate_min_pooled` of all of them together
+# (chance is {glue:text}`gate_chance`; real test images score {glue:text}`gate_real_test`). For the
+# pretrained model {glue:text}`gate_real_t2i_pretrained_met`; for the DreamBooth models
+# {glue:text}`gate_real_t2i_dreambooth_met`. Against twice chance: for the pretrained model
 # {glue:text}`gate_real_t2i_pretrained_verdict`; for the DreamBooth models
 # {glue:text}`gate_real_t2i_dreambooth_verdict`. Where classes are named here, the gate is not
 # met for them, and the results chapters' synthetic sets of those classes should be read in
@@ -176,6 +180,25 @@ mad.pivot_table(index=["method", "variant"], columns="region", values="mad").rou
 # {glue:text}`mad_inpaint_dreambooth_out`), outpainting {glue:text}`mad_outpaint_pretrained_in`
 # vs {glue:text}`mad_outpaint_pretrained_out` (DreamBooth {glue:text}`mad_outpaint_dreambooth_in`
 # vs {glue:text}`mad_outpaint_dreambooth_out`).
+
+# %% [markdown]
+# ## Quality gate 3: is there a seam at the mask's border?
+#
+# Where the generated region meets the pasted source pixels, a region that does not continue its
+# surroundings leaves a seam. The seam measure is the mean squared colour difference between the
+# two pixels of every adjacent pair straddling the mask's border, divided by the same quantity of
+# the real source images at the same positions (1.0: no more contrast across the border than
+# real skin has there). The generated pixels are blended in over the first
+# {glue:text}`seam_blend_px` px inside the mask; the unmasked pixels stay the source's exactly.
+
+# %%
+seams, facts = report.seam_report(chapter)
+glue_values(facts)
+seams.round(2)
+
+# %% [markdown]
+# The largest seam ratio is {glue:text}`seam_max`; the line is {glue:text}`seam_limit`:
+# {glue:text}`seam_verdict`.
 
 # %% [markdown]
 # ## What generation costs here

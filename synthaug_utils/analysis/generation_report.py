@@ -15,7 +15,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.analysis.class_identity import class_identity_gate, gate_verdict
+from synthaug_utils.analysis.class_identity import (
+    class_identity_gate, gate_check, gate_verdict, GATE_MIN_CLASS, GATE_MIN_POOLED,
+)
 from synthaug_utils.analysis.embeddings import embed_arrays
 from synthaug_utils.core.config import generation_chapter_sizes, load_profile, Profile
 from synthaug_utils.core.inputs import check_ready
@@ -27,6 +29,8 @@ from synthaug_utils.diffusion.dreambooth import dreambooth_dir, dreambooth_setti
 from synthaug_utils.diffusion.masks import frame_width, mask_for
 from synthaug_utils.diffusion.measure import (
     mask_fidelity,
+    SEAM_LIMIT,
+    seam_ratios,
     measure_throughput,
     raw_mask_fidelity,
     sample_text2image,
@@ -180,7 +184,8 @@ def class_identity_gate_report(chapter: GenerationChapter) -> tuple[pd.DataFrame
 
 
 def _gate_facts(gate: pd.DataFrame, summary: pd.DataFrame, chance: float, n_classes: int, paper_guidance: float) -> dict[str, Any]:
-    facts: dict[str, Any] = {"gate_chance": f"{chance:.1%}", "gate_n_classes": n_classes}
+    facts: dict[str, Any] = {"gate_chance": f"{chance:.1%}", "gate_n_classes": n_classes,
+                             "gate_min_class": f"{GATE_MIN_CLASS:.0%}", "gate_min_pooled": f"{GATE_MIN_POOLED:.0%}"}
     for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
         part = summary[summary.classifier == f"trained on {name}"].set_index("images")
         rows_of = gate[gate.classifier == f"trained on {name}"]
@@ -191,6 +196,7 @@ def _gate_facts(gate: pd.DataFrame, summary: pd.DataFrame, chance: float, n_clas
             facts[f"gate_{key}_t2i_{v}_min"] = f"{row['weakest class']:.1%}"
             facts[f"gate_{key}_t2i_{v}_n_above"] = int(row["classes above 2x chance"])
             facts[f"gate_{key}_t2i_{v}_verdict"] = gate_verdict(rows_of, f"text-to-image, {v}", chance)
+            facts[f"gate_{key}_t2i_{v}_met"] = gate_check(rows_of, f"text-to-image, {v}")[1]
         paper_row = f"text-to-image, pretrained, guidance {paper_guidance:g}"
         facts[f"gate_{key}_t2i_paper_guidance"] = (
             f"{part.loc[paper_row].accuracy:.1%}" if paper_row in part.index else "the same (this profile samples at that guidance)")
@@ -210,6 +216,23 @@ def mask_fidelity_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict
         key = "raw" if r.variant.endswith("raw output") else r.variant
         facts[f"mad_{r.method}_{key}_{'in' if r.region == 'inside mask' else 'out'}"] = round(r.mad, 1)
     return mad, facts
+
+
+def seam_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Quality gate 3: is there a seam where the pasted source meets the generated region? The seam
+    measure of :func:`~synthaug_utils.diffusion.measure.seam_ratios` per masked method and variant of
+    the synthetic sets; returns (table, ``seam_*`` glue: each ratio, the largest, the limit, a verdict)."""
+    table = seam_ratios(chapter.manifests, dict(zip(chapter.masked_sources.image_id, chapter.masked_sources.path)), chapter.settings)
+    facts: dict[str, Any] = {f"seam_{r.method}_{r.variant}": f"{r.seam_ratio:.2f}" for r in table.itertuples()}
+    worst = table.loc[table.seam_ratio.idxmax()] if len(table) else None
+    facts["seam_limit"] = f"{SEAM_LIMIT:g}"
+    facts["seam_blend_px"] = chapter.settings.paste_blend_px
+    facts["seam_max"] = f"{worst.seam_ratio:.2f} ({worst.method}, {worst.variant})" if worst is not None else "n/a"
+    facts["seam_verdict"] = ("not measured" if worst is None else
+                             f"every masked method stays within {SEAM_LIMIT:g}x real skin's contrast across the border"
+                             if worst.seam_ratio <= SEAM_LIMIT else
+                             f"{(table.seam_ratio > SEAM_LIMIT).sum()} method/variant pair(s) exceed {SEAM_LIMIT:g}x: a visible seam")
+    return table, facts
 
 
 def generation_cost(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -194,7 +194,9 @@ def _generation_chapter(gate_per_class: int, masked_per_class: int, timed_images
 # region closely by itself, the minutes-pretrained demo model does not (it repaints it: mean
 # absolute change ~15 grey levels outside the mask), so pasting restores the method's meaning.
 _PAPER_GENERATION = {"batch_size": 16, "precision": "fp16"}
-_DEMO_GENERATION = {"batch_size": 256, "precision": "auto", "paste_unmasked": True}
+# The paste blends the generated pixels in over the mask's first 4 px (paste_blend_px): a hard paste
+# left a seam 8-11x real skin's contrast across the border (chapter 02's seam measure), a 3 px blend 1.3-1.5x.
+_DEMO_GENERATION = {"batch_size": 256, "precision": "auto", "paste_unmasked": True, "paste_blend_px": 4}
 
 # DreamBooth parameters. The demo values are the project's choice for the ~4 MB demo generator at
 # 64 px (measured: ~15 s per class on 2 CPU cores), not the paper's; smoke runs a handful of steps.
@@ -257,10 +259,12 @@ def _demo_profile() -> Profile:
         text2image_model=DEMO_TEXT2IMAGE_ID,
         inpaint_model=DEMO_INPAINT_ID,
         gen_resolution=64,
-        # The paper samples with 50 DPM-Solver++ steps; at 64 px the demo model's samples change
-        # little beyond about 10 (the multistep solver converges fast), and generation is the
-        # largest cost of a cold demo build on a 2-core CPU without bf16 instructions.
-        gen_steps=12,
+        # The paper samples with 50 DPM-Solver++ steps. At 64 px the demo model's samples change
+        # little beyond a few steps (the multistep solver with trailing spacing converges fast: the
+        # class-identity gate of the earlier, narrower generator read 34.7% at 12 steps and 35.2% at
+        # 6), and generation is the largest cost of a cold demo build on a 2-core CPU without bf16
+        # instructions, the more so with the wider UNet.
+        gen_steps=6,
         # The paper samples at guidance 3.0. The demo model's text conditioning is weaker, and at
         # 3.0 a real-image classifier recognises 22% of its text-to-image samples (chance 11%);
         # at Stable Diffusion's default 7.5 about a third (measured: 6.0 -> 31%, 10.0 -> 35%).

@@ -63,3 +63,40 @@ def random_inpaint_masks(n: int, side: int, rng: np.random.Generator) -> np.ndar
             m = ((xx - cx) / max(w / 2, 0.5)) ** 2 + ((yy - cy) / max(h / 2, 0.5)) ** 2 <= 1.0
         out[i, 0] = m
     return out
+
+
+def mask_border_pairs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel pairs that straddle the mask's border: (inside (K, 2), outside (K, 2)) row/column indices of
+    horizontally and vertically adjacent pixels where one is in ``mask`` (bool (H, W)) and the other not."""
+    inside, outside = [], []
+    for axis in (0, 1):
+        a = mask[:-1, :] if axis == 0 else mask[:, :-1]
+        b = mask[1:, :] if axis == 0 else mask[:, 1:]
+        step = np.array([1, 0]) if axis == 0 else np.array([0, 1])
+        for first_in in (True, False):
+            rows, cols = np.nonzero(a & ~b if first_in else ~a & b)
+            first = np.stack([rows, cols], axis=1)
+            second = first + step
+            inside.append(first if first_in else second)
+            outside.append(second if first_in else first)
+    return np.concatenate(inside), np.concatenate(outside)
+
+
+def blend_weights(mask: np.ndarray, blend_px: int) -> np.ndarray:
+    """Float32 (H, W) weight of the generated pixels when pasting them over the source: 0 outside
+    ``mask`` (bool (H, W)), rising linearly over the first ``blend_px`` px inside it (Chebyshev distance
+    to the nearest unmasked pixel), 1 deeper inside. ``blend_px`` 0: the hard mask. The unmasked
+    pixels always keep the source exactly."""
+    weights = mask.astype(np.float32)
+    if blend_px <= 0:
+        return weights
+    distance = np.where(mask, np.inf, 0.0)
+    for d in range(1, blend_px + 1):  # Chebyshev distance to the outside, up to blend_px
+        grown = np.zeros_like(mask)
+        outside = distance < d
+        padded = np.pad(outside, 1, mode="edge")
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                grown |= padded[1 + dr : 1 + dr + mask.shape[0], 1 + dc : 1 + dc + mask.shape[1]]
+        distance = np.where(mask & grown & np.isinf(distance), d, distance)
+    return np.where(mask, np.minimum(distance, blend_px + 1) / (blend_px + 1), 0.0).astype(np.float32)

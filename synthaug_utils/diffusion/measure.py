@@ -10,7 +10,7 @@ import pandas as pd
 
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.vocabulary import METHODS
-from synthaug_utils.diffusion.masks import mask_for
+from synthaug_utils.diffusion.masks import mask_border_pairs, mask_for
 from synthaug_utils.diffusion.pipelines import load_pipeline, run_inpaint, run_text2image
 from synthaug_utils.diffusion.prompts import derive_seed, prompt_for, prompt_label
 from synthaug_utils.diffusion.resolve import model_folder
@@ -26,6 +26,46 @@ def mask_mad(sources: np.ndarray, outputs: np.ndarray, mask: np.ndarray) -> tupl
 
 
 MASKED_METHODS = (("inpaint", "center"), ("outpaint", "outer"))  # (method, mask it repaints)
+
+
+def seam_energy(images: np.ndarray, mask: np.ndarray) -> float:
+    """Mean squared colour difference (grey levels squared, summed over RGB) between the two pixels of
+    every adjacent pair straddling the border of ``mask`` (bool (H, W)), over ``images`` uint8
+    (N, H, W, 3): the gradient energy across the border. A pasted region that does not continue
+    its surroundings raises it above that of untouched images at the same positions."""
+    inside, outside = mask_border_pairs(mask)
+    x = images.astype(np.float64)
+    diff = x[:, inside[:, 0], inside[:, 1]] - x[:, outside[:, 0], outside[:, 1]]
+    return float((diff**2).sum(-1).mean())
+
+
+SEAM_LIMIT = 1.5  # a seam ratio above this is a visible seam (issue 17's line)
+SEAM_MASKS = (("inpaint", "center"), ("outpaint", "outer"), ("in-then-outpaint", "outer"))  # (method, mask whose border is measured)
+
+
+def seam_ratios(manifests: Mapping[tuple[str, str], pd.DataFrame], source_paths: Mapping[str, str], settings: GenerationSettings) -> pd.DataFrame:
+    """The seam measure of each masked method's final images: :func:`seam_energy` across the border of
+    its mask, divided by the same energy of its real source images at the same positions (1.0: no
+    more contrast across the border than real skin has there). For in-then-outpaint the outer
+    mask's border holds both stages' seams. One row per (method, variant): ``seam_ratio``,
+    ``seam_rms`` and ``real_rms`` (root mean squared difference across the border, grey levels), ``n``."""
+    from synthaug_utils.data.images import load_image
+
+    def load(path):
+        return np.asarray(load_image(path, settings.resolution))
+
+    rows = []
+    for (method, variant), manifest in manifests.items():
+        mask_name = dict(SEAM_MASKS).get(method)
+        final = manifest[manifest.stage == "final"]
+        if mask_name is None or final.empty:
+            continue
+        mask = mask_for(mask_name, settings)
+        synthetic = seam_energy(np.stack([load(p) for p in final.path]), mask)
+        real = seam_energy(np.stack([load(source_paths[s]) for s in final.source_id]), mask)
+        rows.append({"method": method, "variant": variant, "seam_ratio": synthetic / real if real > 0 else float("nan"),
+                     "seam_rms": synthetic**0.5, "real_rms": real**0.5, "n": len(final)})
+    return pd.DataFrame(rows, columns=["method", "variant", "seam_ratio", "seam_rms", "real_rms", "n"])
 
 
 def mask_fidelity(manifests: Mapping[tuple[str, str], pd.DataFrame], source_paths: Mapping[str, str], settings: GenerationSettings) -> pd.DataFrame:

@@ -294,5 +294,8 @@ def run_inpaint(
         ).images
     result = _to_uint8(np.asarray(out, dtype=np.float32))
     if settings.paste_unmasked:
-        result = np.where(masks[..., None], result, images)
+        from synthaug_utils.diffusion.masks import blend_weights
+
+        weights = np.stack([blend_weights(m, settings.paste_blend_px) for m in masks])[..., None]
+        result = np.round(weights * result + (1.0 - weights) * images).astype(np.uint8)
     return result

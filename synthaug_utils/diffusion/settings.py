@@ -21,7 +21,10 @@ class GenerationSettings:
     ``precision``: 'fp32'; 'fp16' (weights in float16, the authors' GPU setting);
     'bf16' (bfloat16 autocast around float32 weights: fastest on CPUs with AVX512-BF16).
     ``paste_unmasked``: copy the source pixels back outside the mask after generation
-    (off: the authors keep the pipeline's output as it is).
+    (off: the authors keep the pipeline's output as it is). ``paste_blend_px``: when pasting, blend
+    the generated pixels in over this many px inside the mask's border
+    (:func:`~synthaug_utils.diffusion.masks.blend_weights`; 0: a hard paste); the unmasked pixels
+    stay the source's exactly.
     """
 
     steps: int = 50
@@ -36,6 +39,7 @@ class GenerationSettings:
     batch_size: int = 16
     precision: str = "fp32"
     paste_unmasked: bool = False
+    paste_blend_px: int = 0
     device: str = "cpu"
 
     def key(self) -> str:
@@ -44,6 +48,8 @@ class GenerationSettings:
         data = asdict(self)
         for name in ("batch_size", "device"):
             data.pop(name)
+        if not data["paste_blend_px"]:  # added later: absent at its default, so earlier keys stay valid
+            data.pop("paste_blend_px")
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
 
 
