@@ -106,6 +106,8 @@ def stage_root(root: Path) -> Path:
     (root / BOOK_DIR).mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(source / name, root / name)
+    if (source / "_static").is_dir():  # the book's stylesheet (jupyter-book adds every _static/*.css)
+        shutil.copytree(source / "_static", root / "_static", dirs_exist_ok=True)
     for path in (source / BOOK_DIR).iterdir():
         if path.suffix in (".md", ".bib", ".png", ".svg", ".css") and path.is_file():
             shutil.copy2(path, root / BOOK_DIR / path.name)

@@ -10,6 +10,7 @@ percentages.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -89,7 +90,7 @@ def shown_width_percent(width_in: float) -> int:
     ``plots.PAGE_WIDTH_IN`` or more fills the column, a narrower one keeps that scale."""
     from synthaug_utils.presentation.plots import PAGE_WIDTH_IN
 
-    return int(min(100, round(100 * width_in / PAGE_WIDTH_IN)))
+    return int(min(100, math.ceil(100 * width_in / PAGE_WIDTH_IN - 1e-9)))
 
 
 def min_text_px(fig, width_in: float | None = None, content_px: float = CONTENT_PX) -> float:

@@ -46,6 +46,17 @@ def _note(fig, text: str | None) -> None:
         fig.text(0.99, 0.005, text, ha="right", va="bottom", fontsize=10, color="0.4", style="italic")
 
 
+def _legend_below(fig, ax, note: str | None, ncol: int | None = None, room: float | None = None) -> None:
+    """The legend of ``ax`` under the panels (never over the data), the note under it; then the layout."""
+    handles, labels = ax.get_legend_handles_labels()
+    ncol = ncol or min(len(labels), 3)
+    rows = -(-len(labels) // ncol)
+    room = room if room is not None else 0.06 + 0.07 * rows
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=10, frameon=False, bbox_to_anchor=(0.5, 0.035))
+    _note(fig, note)
+    fig.tight_layout(rect=(0, room, 1, 1))
+
+
 def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> plt.Figure:
     """Fig. 1A (left): images per label and split. ``counts``: columns split, label, count (any extra ignored)."""
     set_style()
@@ -177,9 +188,7 @@ def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_title(method)
     axes[0, 0].set_ylabel("test accuracy (%)")
     handles, labels = axes[0, -1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=10, frameon=False, bbox_to_anchor=(0.5, 0.04))
-    _note(fig, note)
-    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    _legend_below(fig, axes[0, -1], note, ncol=2, room=0.2)
     return fig
 
 
@@ -216,9 +225,7 @@ def plot_fig4(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_xlabel("synthetic images per real image")
         ax.set_title(f"{n} real images per class")
     axes[0, 0].set_ylabel("test accuracy (%)")
-    axes[0, -1].legend(fontsize=10, loc="lower right")
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, axes[0, -1], note)
     return fig
 
 
@@ -244,9 +251,7 @@ def plot_fig5(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_title(TRANSFORM_NAMES[bool(tf)])
         ax.set_xlabel("skin-tone bin")
     axes[0, 0].set_ylabel("test accuracy (%)")
-    axes[0, -1].legend(fontsize=10, loc="lower right")
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, axes[0, -1], note)
     return fig
 
 
@@ -274,9 +279,7 @@ def plot_figS2(pooled: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_xlabel("real images kept of the rare label")
         ax.set_title(f"accuracy on the {scope}" if scope == "rare label" else "overall accuracy")
     axes[0, 0].set_ylabel("test accuracy (%)")
-    axes[0, -1].legend(fontsize=10, loc="lower right")
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, axes[0, -1], note)
     return fig
 
 
