@@ -93,12 +93,14 @@ def shown_width_percent(width_in: float) -> int:
     return int(min(100, math.ceil(100 * width_in / PAGE_WIDTH_IN - 1e-9)))
 
 
-def min_text_px(fig, width_in: float | None = None, content_px: float = CONTENT_PX) -> float:
+def min_text_px(fig, width_in: float | None = None, content_px: float = CONTENT_PX, draw: bool = True) -> float:
     """The smallest visible text of ``fig`` in CSS px as the page shows it (``width_in``: the saved
-    figure's width, default the figure's own; shown at :func:`shown_width_percent` of ``content_px``)."""
+    figure's width, default the figure's own; shown at :func:`shown_width_percent` of ``content_px``).
+    ``draw``: lay the figure out first (tick labels exist only then; not needed right after a savefig)."""
     from matplotlib.text import Text
 
-    fig.canvas.draw()
+    if draw:
+        fig.canvas.draw()
     width_in = width_in or fig.get_figwidth()
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     scale = content_px * shown_width_percent(width_in) / 100 / (width_in * 72.0)  # px per point
@@ -150,7 +152,7 @@ def show_figure(fig, key: str, data: pd.DataFrame, profile: str, values: Mapping
     fig.savefig(folder / f"{key}.png", dpi=DPI, bbox_inches="tight")
     with Image.open(folder / f"{key}.png") as image:
         width_in = image.size[0] / DPI
-    smallest = min_text_px(fig, width_in)
+    smallest = min_text_px(fig, width_in, draw=False)  # savefig laid it out
     if smallest < MIN_TEXT_PX:  # the terminal (and the build log) names it; the page stays clean
         print(f"figure {number} ({key}): smallest text {smallest:.1f} px as shown (< {MIN_TEXT_PX})", file=sys.__stderr__, flush=True)
     plt.close(fig)
@@ -177,7 +179,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "build": ("this build", "float"), "build_ci": ("this build's 95% CI", ""), "difference": ("difference", "float"),
     "paper_in_build_ci": ("paper inside this build's CI", ""), "status": ("status", ""),
     "helps_most_at_small_n": ("gain peaks below the largest n", ""), "gain_shrinks_with_n": ("gain at largest n below peak", ""),
-    "saturates": ("saturates", ""), "best_n": ("n of the best gain", ""), "best_gain": ("best gain", "pp"),
+    "saturates": ("saturates", ""), "weakest class": ("weakest class", "percent"), "best_n": ("n of the best gain", ""), "best_gain": ("best gain", "pp"),
     "gain_at_largest_n": ("gain at the largest n", "pp"), "largest_n": ("largest n", ""),
     "spearman_gain_vs_n": ("Spearman (gain, n)", "float"), "first_ratio": ("first ratio", ""),
     "gain_at_first_ratio": ("gain at the first ratio", "pp"), "best_gain_beyond": ("best gain beyond it", "pp"),

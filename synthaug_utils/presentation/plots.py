@@ -51,8 +51,9 @@ def _legend_below(fig, ax, note: str | None, ncol: int | None = None, room: floa
     handles, labels = ax.get_legend_handles_labels()
     ncol = ncol or min(len(labels), 3)
     rows = -(-len(labels) // ncol)
-    room = room if room is not None else 0.06 + 0.07 * rows
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=10, frameon=False, bbox_to_anchor=(0.5, 0.035))
+    height = fig.get_figheight()
+    room = room if room is not None else (0.32 + 0.25 * rows) / height  # inches for the note, then the legend
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=10, frameon=False, bbox_to_anchor=(0.5, 0.2 / height))
     _note(fig, note)
     fig.tight_layout(rect=(0, room, 1, 1))
 
@@ -75,9 +76,7 @@ def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> plt
     ax.set_xlabel("images (count)")
     ax.set_ylabel("")
     ax.set_title("Images per label and split")
-    ax.legend(loc="lower right", frameon=True)
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, ax, note)
     return fig
 
 
@@ -98,9 +97,7 @@ def plot_fst_distribution(counts: pd.DataFrame, note: str | None = None) -> plt.
     ax.set_xlabel("Fitzpatrick skin type")
     ax.set_ylabel("share of split (%)")
     ax.set_title("Skin-type distribution per split")
-    ax.legend(frameon=True)
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, ax, note)
     return fig
 
 
@@ -188,7 +185,7 @@ def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_title(method)
     axes[0, 0].set_ylabel("test accuracy (%)")
     handles, labels = axes[0, -1].get_legend_handles_labels()
-    _legend_below(fig, axes[0, -1], note, ncol=2, room=0.2)
+    _legend_below(fig, axes[0, -1], note, ncol=2)
     return fig
 
 
@@ -407,7 +404,7 @@ def plot_mask_geometry(
     n = max(1 + len(masks), len(outputs))
     fig, axes = plt.subplots(2, n, figsize=(min(PAGE_WIDTH_IN, 1.7 * n), 4.3))
     axes = np.atleast_2d(axes)
-    top = [("source", source)] + [(f"mask: {name}", _overlay(source, m)) for name, m in masks.items()]
+    top = [("source", source)] + [(f"mask:\n{name}", _overlay(source, m)) for name, m in masks.items()]
     for ax, (title, img) in zip(axes[0], top):
         ax.imshow(img, interpolation="nearest")
         ax.set_title(title, fontsize=10)
@@ -449,7 +446,7 @@ def plot_sample_grid(
             for side in ax.spines.values():
                 side.set_visible(img is not None)
             if i == 0:
-                ax.set_title(col, fontsize=10.5, rotation=0)
+                ax.set_title(col, fontsize=10, rotation=60, ha="left", va="bottom")  # long names, narrow columns
             if j == 0:
                 ax.set_ylabel(row, fontsize=10.5, rotation=0, ha="right", va="center")
     if title:
@@ -480,9 +477,7 @@ def plot_class_accuracy(table: pd.DataFrame, chance: float, note: str | None = N
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share classified as the prompted class")
-    ax.legend(loc="lower right", fontsize=10, frameon=True)
-    fig.tight_layout()
-    _note(fig, note)
+    _legend_below(fig, ax, note, ncol=2)
     return fig
 
 
@@ -502,7 +497,7 @@ def plot_mask_mad(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         x = np.arange(len(cases)) + (k - (len(regions) - 1) / 2) * width
         ax.bar(x, part.mad, width=width, color=PALETTE[k], label=region)
     ax.set_xticks(np.arange(len(cases)))
-    ax.set_xticklabels(cases, fontsize=10)
+    ax.set_xticklabels([c.replace(", ", ",\n") for c in cases], fontsize=10)
     ax.set_ylabel("mean |output - source| (grey levels, 0-255)")
     ax.legend(fontsize=10)
     fig.tight_layout()
