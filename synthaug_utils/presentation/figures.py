@@ -153,7 +153,7 @@ def show_figure(fig, key: str, data: pd.DataFrame, profile: str, values: Mapping
     with Image.open(folder / f"{key}.png") as image:
         width_in = image.size[0] / DPI
     smallest = min_text_px(fig, width_in, draw=False)  # savefig laid it out
-    if smallest < MIN_TEXT_PX:  # the terminal (and the build log) names it; the page stays clean
+    if smallest < MIN_TEXT_PX - 0.05:  # the terminal (and the build log) names it; the page stays clean
         print(f"figure {number} ({key}): smallest text {smallest:.1f} px as shown (< {MIN_TEXT_PX})", file=sys.__stderr__, flush=True)
     plt.close(fig)
     pd.DataFrame(data).to_csv(folder / f"{key}.csv", index=False)

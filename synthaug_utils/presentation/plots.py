@@ -431,7 +431,7 @@ def plot_sample_grid(
 ) -> plt.Figure:
     """Fig. S-4 analogue: a grid of images, ``images[(row, column)]`` (missing cells stay blank)."""
     set_style()
-    cell = min(1.25, (PAGE_WIDTH_IN - 1.8) / len(columns))
+    cell = min(1.25, (PAGE_WIDTH_IN - 3.0) / len(columns))  # room for the row names and the slanted headers
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(cell * len(columns) + 1.8, cell * len(rows) + 0.6),
                              squeeze=False)
     for i, row in enumerate(rows):
