@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PROFILE ?= demo
 PYTEST_ARGS ?=
 
-.PHONY: install book smoke-book test clean-book
+.PHONY: install book smoke-book test clean-book screenshots
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,12 @@ book: install
 
 smoke-book: install
 	$(VENV)/bin/synthaug book --profile smoke --root _build/smoke-root
+
+# A PNG of every page of the built book (HTML ?= _build/html) in _build/screenshots, for checking it by eye.
+# Needs Debian's chromium (apt-get install -y chromium). Not part of `make test`.
+HTML ?= _build/html
+screenshots: install
+	$(PY) -c "from synthaug_utils.presentation.screenshots import screenshot_book; screenshot_book('$(HTML)', '$(HTML)/../screenshots')"
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -33,7 +33,7 @@ from myst_nb import glue
 
 from synthaug_utils.data import splits, summary
 from synthaug_utils.core import vocabulary
-from synthaug_utils.presentation import plots
+from synthaug_utils.presentation import figures, plots
 from synthaug_utils.core.inputs import has_input, input_keys
 from synthaug_utils.core.config import load_profile
 
@@ -67,19 +67,24 @@ glue("profile_name", P.name, display=False)
 # {glue:text}`n_test` test images. {glue:text}`ddi_sentence`
 
 # %%
-fig = plots.plot_split_composition(counts, note)
+figures.show_figure(plots.plot_split_composition(counts, note), "composition", counts, profile)
 
 # %%
-fig = plots.plot_fst_distribution(counts, note) if capabilities.has_fst else print(capabilities.missing("fst"))
+if capabilities.has_fst:
+    figures.show_figure(plots.plot_fst_distribution(counts, note), "fst", counts, profile)
+else:
+    print(capabilities.missing("fst"))
 
 # %% [markdown]
 # The DDI-style set, by skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI):
 
 # %%
-fig = plots.plot_split_composition(ddi_counts, note) if ddi is not None else None
+if ddi is not None:
+    figures.show_figure(plots.plot_split_composition(ddi_counts, note), "ddi_composition", ddi_counts, profile)
 
 # %%
-fig = plots.plot_fst_distribution(ddi_counts, note) if ddi is not None else None
+if ddi is not None:
+    figures.show_figure(plots.plot_fst_distribution(ddi_counts, note), "ddi_fst", ddi_counts, profile)
 
 # %% [markdown]
 # ## Example images per class and skin type
@@ -92,6 +97,8 @@ if show_images:
     fsts = [1, 2, 3, 4, 5, 6]
     grid = summary.example_grid(main.train_pool, main.labels, fsts, P.image_size, seed=split_seed)
     fig = plots.plot_image_grid(grid, main.labels, [f"FST {plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note)
+    shown = [{"label": label, "fst": f, "shown": bool(grid[r, c].any())} for r, label in enumerate(main.labels) for c, f in enumerate(fsts)]
+    figures.show_figure(fig, "examples", shown, profile)
 else:
     print("Example images are not shown for this profile (patient images are never published by default).")
 
@@ -115,7 +122,7 @@ from synthaug_utils.presentation.book import glue_values
 curve = chapters.chapter_results("learning-curve", P, store=store, executor=executor)
 lc = tables.learning_curve_table(curve.frame, curve.predictions)
 glue_values({**curve.facts("lc"), **highlights.learning_curve_highlights(lc, n_labels=len(main.labels))})
-fig = plots.plot_learning_curve(lc, 1 / len(main.labels), note)
+figures.show_figure(plots.plot_learning_curve(lc, 1 / len(main.labels), note), "learning_curve", lc, profile)
 
 # %% [markdown]
 # Chance is {glue:text}`lc_chance`. With {glue:text}`lc_n_min` real image(s) per class the
@@ -124,4 +131,4 @@ fig = plots.plot_learning_curve(lc, 1 / len(main.labels), note)
 # Accuracy is pooled over seeds x test images; the table also gives the per-seed SD.
 
 # %%
-lc.round(4)
+figures.show_table(lc)

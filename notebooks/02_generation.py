@@ -29,7 +29,7 @@ split_seed = 0
 
 # %%
 from synthaug_utils.analysis import generation_report as report
-from synthaug_utils.presentation import plots
+from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 
 chapter, facts = report.setup(profile, config, overrides, split_seed)
@@ -88,7 +88,8 @@ glue_values(report.make_sets(chapter))
 # %%
 (source, masks, outputs), facts = report.mask_geometry(chapter)
 glue_values(facts)
-fig = plots.plot_mask_geometry(source, masks, outputs, note)
+masked = [{"mask": name, "share_of_pixels": float(m.mean())} for name, m in masks.items()]
+figures.show_figure(plots.plot_mask_geometry(source, masks, outputs, note), "mask_geometry", masked, profile)
 
 # %% [markdown]
 # ## Samples per class, method and variant (Fig. S-4 analogue)
@@ -98,7 +99,7 @@ fig = plots.plot_mask_geometry(source, masks, outputs, note)
 
 # %%
 cells, labels, columns = report.sample_grid(chapter)
-fig = plots.plot_sample_grid(cells, labels, columns, note)
+figures.show_figure(plots.plot_sample_grid(cells, labels, columns, note), "samples", [{"class": r, "column": c} for r, c in cells], profile)
 
 # %% [markdown]
 # ## Quality gate 1: do text-to-image samples show their class?
@@ -116,13 +117,15 @@ fig = plots.plot_sample_grid(cells, labels, columns, note)
 # %%
 gate, summary, chance, facts = report.class_identity_gate_report(chapter)
 glue_values(facts)
-fig = plots.plot_class_accuracy(gate[gate.classifier == "trained on real images"], chance, note)
+real_gate = gate[gate.classifier == "trained on real images"]
+figures.show_figure(plots.plot_class_accuracy(real_gate, chance, note), "gate_real", real_gate, profile)
 
 # %%
-fig = plots.plot_class_accuracy(gate[gate.classifier == "trained on autoencoded real images"], chance, note)
+ae_gate = gate[gate.classifier == "trained on autoencoded real images"]
+figures.show_figure(plots.plot_class_accuracy(ae_gate, chance, note), "gate_autoencoded", ae_gate, profile)
 
 # %%
-summary.round(3)
+figures.show_table(summary)
 
 # %% [markdown]
 # Chance is {glue:text}`gate_chance`. The classifier trained on real images labels
@@ -165,10 +168,10 @@ summary.round(3)
 # %%
 mad, facts = report.mask_fidelity_report(chapter)
 glue_values(facts)
-fig = plots.plot_mask_mad(mad, note)
+figures.show_figure(plots.plot_mask_mad(mad, note), "mask_mad", mad, profile)
 
 # %%
-mad.pivot_table(index=["method", "variant"], columns="region", values="mad").round(1)
+figures.show_table(mad.pivot_table(index=["method", "variant"], columns="region", values="mad").reset_index())
 
 # %% [markdown]
 # Raw model output: inpainting changes the masked centre by {glue:text}`mad_inpaint_raw_in` grey
@@ -210,10 +213,10 @@ seams.round(2)
 # %%
 cost, facts = report.generation_cost(chapter)
 glue_values(facts)
-fig = plots.plot_generation_cost(cost, note)
+figures.show_figure(plots.plot_generation_cost(cost, note), "generation_cost", cost, profile)
 
 # %%
-cost.round(2)
+figures.show_table(cost)
 
 # %% [markdown]
 # With {glue:text}`cost_threads` CPU thread(s): text-to-image {glue:text}`cost_text-to-image`,

@@ -34,13 +34,14 @@ from myst_nb import glue
 from synthaug_utils.analysis import highlights
 from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
-from synthaug_utils.presentation import plots
+from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 
 chapter = chapters.chapter_results("fig3", profile, config, overrides, store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
 table = tables.fig3_table(frame, predictions)
-glue_values(highlights.fig3_highlights(table))
+f3 = highlights.fig3_highlights(table)
+glue_values(f3)
 glue_values({**chapter.facts("f3"), "f3_ratio": str(chapter.settings["ratio"])})
 
 # %% [markdown]
@@ -65,7 +66,8 @@ glue_values({**chapter.facts("f3"), "f3_ratio": str(chapter.settings["ratio"])})
 # {glue:text}`f3_n_tests` comparisons are significant after adjustment.
 
 # %%
-fig = plots.plot_fig3(table, note)
+fig3_cols = ["n_real", "transforms", "method", "accuracy", "ci_low", "ci_high", "stars"]
+figures.show_figure(plots.plot_fig3(table, note), "fig3", table[fig3_cols], profile, f3)
 
 # %% [markdown]
 # ## Does the gain shrink as real data grows?
@@ -74,7 +76,7 @@ fig = plots.plot_fig3(table, note)
 # the rank correlation of gain with n.
 
 # %%
-tables.shape_checks_fig3(table).round(3)
+figures.show_table(tables.shape_checks_fig3(table))
 
 # %% [markdown]
 # ## Per-disease gains (Fig. S-1)
@@ -83,7 +85,8 @@ tables.shape_checks_fig3(table).round(3)
 # transforms grid.
 
 # %%
-fig = plots.plot_figS1(tables.figS1_table(frame, predictions), note)
+s1 = tables.figS1_table(frame, predictions)
+figures.show_figure(plots.plot_figS1(s1, note), "figS1", s1, profile)
 
 # %% [markdown]
 # ## Fast mode against the faithful recipe
@@ -99,8 +102,10 @@ fig = plots.plot_figS1(tables.figS1_table(frame, predictions), note)
 
 # %%
 pairs = chapters.fast_vs_faithful(chapter, faithful_seeds, faithful_transforms, faithful_n_real, store, executor)
-glue_values(highlights.mode_gap_summary(pairs))
-fig = plots.plot_mode_gap(pairs, note) if len(pairs) else None
+mode = highlights.mode_gap_summary(pairs)
+glue_values(mode)
+if len(pairs):
+    figures.show_figure(plots.plot_mode_gap(pairs, note), "mode_gap", pairs[["method", "n_real", "transforms", "seed", "fast", "faithful"]], profile, mode)
 
 # %% [markdown]
 # Fast minus faithful top-1 accuracy: mean {glue:text}`mode_mean_diff`, mean absolute
@@ -112,11 +117,11 @@ fig = plots.plot_mode_gap(pairs, note) if len(pairs) else None
 # comparison use the same mode. The `paper` profile runs the faithful recipe throughout.
 
 # %%
-pairs.round(3)
+figures.show_table(pairs)
 
 # %% [markdown]
 # ## The numbers behind the figure
 
 # %%
 cols = ["n_real", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "p", "p_bh", "p_per_run", "stars"]
-table[cols].round(4)
+figures.show_table(table[cols])

@@ -28,13 +28,14 @@ executor = None
 from synthaug_utils.analysis import highlights
 from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
-from synthaug_utils.presentation import plots
+from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 
 chapter = chapters.chapter_results("fig4", profile, config, overrides, store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
 table = tables.fig4_table(frame, predictions)
-glue_values(highlights.fig4_highlights(table))
+f4 = highlights.fig4_highlights(table)
+glue_values(f4)
 glue_values({**chapter.facts("f4"), "f4_ratios": ", ".join(str(r) for r in settings["ratios"]),
              "f4_ns": ", ".join(str(n) for n in settings["n_real"])})
 
@@ -57,11 +58,12 @@ glue_values({**chapter.facts("f4"), "f4_ratios": ", ".join(str(r) for r in setti
 # BH-adjusted proportion tests against ratio 0.
 
 # %%
-fig = plots.plot_fig4(table, note)
+fig4_cols = ["n_real", "transforms", "synthetic_ratio", "accuracy", "ci_low", "ci_high", "stars"]
+figures.show_figure(plots.plot_fig4(table, note), "fig4", table[fig4_cols], profile, f4)
 
 # %%
-tables.shape_checks_fig4(table).round(3)
+figures.show_table(tables.shape_checks_fig4(table))
 
 # %%
 cols = ["n_real", "transforms", "synthetic_ratio", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "p", "p_bh", "stars"]
-table[cols].round(4)
+figures.show_table(table[cols])

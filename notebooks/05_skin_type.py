@@ -29,13 +29,14 @@ executor = None
 from synthaug_utils.analysis import highlights
 from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
-from synthaug_utils.presentation import plots
+from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 
 chapter = chapters.chapter_results("fig5", profile, config, overrides, store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
 table = tables.fig5_table(frame, predictions)
-glue_values(highlights.fig5_highlights(table))
+f5 = highlights.fig5_highlights(table)
+glue_values(f5)
 glue_values({**chapter.facts("f5"), "f5_ratio": str(chapter.settings["ratio"])})
 
 # %% [markdown]
@@ -57,8 +58,9 @@ glue_values({**chapter.facts("f5"), "f5_ratio": str(chapter.settings["ratio"])})
 # gain; {glue:text}`f5_n_significant` are significant after BH adjustment.
 
 # %%
-fig = plots.plot_fig5(table, note)
+fig5_cols = ["fst", "transforms", "method", "accuracy", "ci_low", "ci_high", "stars"]
+figures.show_figure(plots.plot_fig5(table, note), "fig5", table[fig5_cols], profile, f5)
 
 # %%
 cols = ["fst", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "p", "p_bh", "stars"]
-table[cols].round(4)
+figures.show_table(table[cols])

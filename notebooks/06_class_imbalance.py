@@ -29,13 +29,14 @@ executor = None
 from synthaug_utils.analysis import highlights
 from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
-from synthaug_utils.presentation import plots
+from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 
 chapter = chapters.chapter_results("imbalance", profile, config, overrides, store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
 table = tables.figS2_table(frame, predictions)
-glue_values(highlights.figS2_highlights(table))
+s2 = highlights.figS2_highlights(table)
+glue_values(s2)
 glue_values({**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": ", ".join(str(c) for c in settings["cuts"])})
 
 # %% [markdown]
@@ -55,9 +56,9 @@ glue_values({**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": 
 
 # %%
 pooled = tables.figS2_pooled(table)  # what the figure draws: pooled over rare labels and seeds
-fig = plots.plot_figS2(pooled, note)
-pooled.round(4)
+figures.show_figure(plots.plot_figS2(pooled, note), "figS2", pooled, profile, s2)
+figures.show_table(pooled)
 
 # %%
 cols = ["scope", "rare_label", "rare_n", "transforms", "control", "accuracy", "ci_low", "ci_high", "runs", "gain", "gain_low", "gain_high", "p", "p_bh", "stars"]
-table[cols].round(4)
+figures.show_table(table[cols])

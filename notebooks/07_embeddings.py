@@ -37,7 +37,7 @@ from synthaug_utils.analysis import embedding_report as report
 from synthaug_utils.analysis import quality
 from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.vocabulary import DEMO_NOTE
-from synthaug_utils.presentation import plots
+from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 
 P = load_profile(profile, config, overrides)
@@ -68,11 +68,13 @@ glue_values(facts)
 # %%
 coords = quality.project(embeddings, "pca", seed=0)
 thumbs, pair = report.projection_images(everything, show_images, n_thumbnails, seed=0)
-fig = plots.plot_projection(coords, everything.assign(disease=everything.label), "disease", "PCA of image embeddings, by disease", thumbs, note=note)
+points = everything[["image_id", "label", "method"]].assign(pc1=coords[:, 0], pc2=coords[:, 1])
+figures.show_figure(plots.plot_projection(coords, everything.assign(disease=everything.label), "disease", "PCA of image embeddings, by disease", thumbs, note=note), "fig2a", points, profile)
 
 # %%
 fig = plots.plot_projection(coords, everything.assign(origin=everything.method), "origin",
                             "PCA of image embeddings: real vs synthetic (an in-then-outpaint image beside its source)", pair, note=note)
+figures.show_figure(fig, "fig2b", points, profile)
 
 # %% [markdown]
 # ## UMAP (Fig. S-3)
@@ -87,9 +89,10 @@ fig = plots.plot_projection(coords, everything.assign(origin=everything.method),
 rows = quality.sample_rows(len(everything), umap_points, seed=0)
 glue_values({"e_umap_points": str(len(rows)), "e_all_points": str(len(everything))})
 umap_coords = quality.project(embeddings[rows], "umap", seed=0, cache=True)
-fig = plots.plot_projection(umap_coords, everything.iloc[rows].reset_index(drop=True).assign(disease=lambda t: t.label), "disease",
-                            "UMAP of image embeddings, by disease",
+shown = everything.iloc[rows].reset_index(drop=True)
+fig = plots.plot_projection(umap_coords, shown.assign(disease=lambda t: t.label), "disease", "UMAP of image embeddings, by disease",
                             axis_names=("UMAP 1", "UMAP 2"), note=note)
+figures.show_figure(fig, "figS3", shown[["image_id", "label", "method"]].assign(umap1=umap_coords[:, 0], umap2=umap_coords[:, 1]), profile)
 
 # %% [markdown]
 # ## Pairwise distances (Fig. 2C)
@@ -97,7 +100,7 @@ fig = plots.plot_projection(umap_coords, everything.iloc[rows].reset_index(drop=
 # %%
 long, tests = quality.distance_comparisons(emb_real, real.image_id.tolist(), emb_syn, synthetic, n_pairs=n_pairs, seed=0)
 glue_values(report.distance_highlights(tests, n_pairs))
-fig = plots.plot_distance_distributions(long, tests, note)
+figures.show_figure(plots.plot_distance_distributions(long, tests, note), "fig2c", long, profile)
 
 # %% [markdown]
 # Mean cosine distance of {glue:text}`e_pairs` random real-real pairs:
@@ -108,7 +111,7 @@ fig = plots.plot_distance_distributions(long, tests, note)
 # (p = 0.62) and 0.0844 with CLIP on Fitzpatrick17k.
 
 # %%
-tests.round(4)
+figures.show_table(tests)
 
 # %% [markdown]
 # ## Quality of each synthetic set (beyond the paper)
@@ -121,10 +124,10 @@ tests.round(4)
 
 # %%
 qtable = quality.quality_table(emb_real, real, emb_syn, synthetic, cache=True)
-fig = plots.plot_quality(qtable, note)
+figures.show_figure(plots.plot_quality(qtable, note), "quality", qtable[qtable.label == "all"], profile)
 
 # %%
-qtable.round(4)
+figures.show_table(qtable)
 
 # %% [markdown]
 # ## Does a better-scoring synthetic set give a larger gain?
@@ -136,7 +139,7 @@ qtable.round(4)
 # %%
 joined, facts = report.quality_vs_gain(qtable, P, store, executor)
 glue_values(facts)
-fig = plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note)
+figures.show_figure(plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note), "quality_gain", joined, profile)
 
 # %% [markdown]
 # Across {glue:text}`e_cells` (class, method) cells, the Spearman correlation between

@@ -55,6 +55,15 @@ glue_values({
     "rr_saturates": str(int(shape4.saturates.sum())), "rr_shape4_settings": str(len(shape4)),
 })
 
+# %%
+from myst_nb import glue
+
+from synthaug_utils.analysis.findings import headline_findings
+from synthaug_utils.presentation import figures
+
+findings = headline_findings(tables, P.is_embedded)  # also on the front page
+glue("findings_table", figures.show_table(findings), display=False)
+
 # %% [markdown]
 # ```{admonition} What this comparison means on the demo profile
 # :class: warning
@@ -78,27 +87,36 @@ glue_values({
 # for {glue:text}`rr_inside` of them.
 
 # %% [markdown]
+# ## Headline findings
+#
+# Each headline claim of the paper beside this build's result and a verdict (on the embedded
+# profiles the verdicts are about the *shape* of the results and say so).
+#
+# ```{glue} findings_table
+# ```
+
+# %% [markdown]
 # ## Fig. 3 shape
 
 # %%
-shape3.round(3)
+figures.show_table(shape3)
 
 # %% [markdown]
 # ## Fig. 4 shape
 
 # %%
-shape4.round(3)
+figures.show_table(shape4)
 
 # %% [markdown]
 # ## Reported values, figure by figure
 #
-# Accuracies in percent, gains in percentage points. `paper_in_build_ci` is empty where
+# Accuracies in percent, gains in percentage points. "paper inside this build's CI" is empty where
 # this build has no interval for the cell.
 
 # %%
 for figure, rows in report.groupby("figure", sort=True):
     print(f"Figure {figure}")
-    display(rows.drop(columns="figure").round(2).reset_index(drop=True))
+    display(figures.show_table(rows.drop(columns="figure")))
 
 # %% [markdown]
 # ## What the full paper grid costs
@@ -121,4 +139,4 @@ from synthaug_utils.core.paths import project_root
 
 cost, cost_glue = paper_cost.estimate_glue((project_root() or Path.cwd()) / "benchmarks" / "paper_gpu_results.csv")
 glue_values(cost_glue)
-cost
+figures.show_table(cost)

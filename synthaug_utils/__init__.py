@@ -12,6 +12,7 @@ Stage 0, :mod:`synthaug_utils.core` - what every stage uses: profiles, paths, vo
 - :mod:`synthaug_utils.core.config` - profiles: the one place where run sizes, model choices and data locations live.
 - :mod:`synthaug_utils.core.inputs` - what a profile needs before it runs: resources (datasets, weights, models), chapter inputs, the ready checks.
 - :mod:`synthaug_utils.core.files` - atomic file writes for the caches and the results store.
+- :mod:`synthaug_utils.core.protocol` - the paper's protocol, setting by setting: the paper's value, the authors' code's where it differs, why embedded profiles deviate (the Methods page's source).
 - :mod:`synthaug_utils.core.backbones` - pretrained image backbones: the demo's EfficientNet-Lite0, the paper's EfficientNetV2-M, any timm model.
 
 Stage 1, :mod:`synthaug_utils.data` - datasets, splits, images and their checks, the leakage guard, the embedded demo world:
@@ -68,6 +69,7 @@ Stage 6, :mod:`synthaug_utils.analysis` - numbers out of stored results and imag
 - :mod:`synthaug_utils.analysis.tables` - the tables behind the results figures: trials from the results store in, statistics out.
 - :mod:`synthaug_utils.analysis.highlights` - numbers ready to glue: percentages, p-values, per-figure highlights.
 - :mod:`synthaug_utils.analysis.report` - the reproduction table: our results next to the paper's.
+- :mod:`synthaug_utils.analysis.findings` - the front page's Findings table: each headline claim of the paper beside this build's result and a verdict.
 - :mod:`synthaug_utils.analysis.paper` - the paper's reported numbers, typed once in ``resources/paper_values.csv``.
 - :mod:`synthaug_utils.analysis.paper_cost` - what the full paper grid costs: stage throughputs in, an hours table out (no torch).
 - :mod:`synthaug_utils.analysis.embeddings` - image embeddings for Figure 2 / S-3 and the synthetic-set quality metrics, cached per image.
@@ -79,7 +81,11 @@ Stage 6, :mod:`synthaug_utils.analysis` - numbers out of stored results and imag
 Stage 7, :mod:`synthaug_utils.presentation` - figures and the Jupyter Book:
 
 - :mod:`synthaug_utils.presentation.plots` - one plotting function per figure, in one consistent, colour-blind-safe style.
+- :mod:`synthaug_utils.presentation.figures` - numbered, captioned figures (PNG, CSV of the numbers drawn, rebuild commands) and readable tables on the pages.
+- :mod:`synthaug_utils.presentation.outputs` - what an executed chapter shows: folded inputs, hidden parameter cells, no stderr, warnings or progress bars (those go to the terminal).
+- :mod:`synthaug_utils.presentation.methods` - the Methods page, generated from the build's profile and the protocol table.
 - :mod:`synthaug_utils.presentation.book` - execute the chapter notebooks with papermill and build the Jupyter Book (HTML).
+- :mod:`synthaug_utils.presentation.screenshots` - ``make screenshots``: a PNG of every page of a built book (headless Chromium).
 
 Stage 8, :mod:`synthaug_utils.rehearsal` - the miniature paper-format world and ``synthaug rehearse``:
 

@@ -71,3 +71,16 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory):
+    """The smoke-profile book, executed and built once per session (shared by the book tests):
+    ``root`` (the build root), ``html`` (its HTML folder) and ``runs`` (the chapter runs)."""
+    from types import SimpleNamespace
+
+    from synthaug_utils.presentation import book
+
+    root = tmp_path_factory.mktemp("smoke-book")
+    html, runs = book.build_book("smoke", root=root)
+    return SimpleNamespace(root=root, html=html, runs=runs)

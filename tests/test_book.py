@@ -7,8 +7,8 @@ from synthaug_utils.presentation import book
 
 
 @pytest.mark.slow
-def test_smoke_book_builds_with_the_data_chapter_figures(tmp_path):
-    html, runs = book.build_book("smoke", root=tmp_path)
+def test_smoke_book_builds_with_the_data_chapter_figures(smoke_book):
+    tmp_path, html, runs = smoke_book.root, smoke_book.html, smoke_book.runs
     assert all(r.executed for r in runs)
     page = (html / "book" / "01_data.html").read_text()
     figures = re.findall(r'<img [^>]*src="[^"]+\.png"', page)

@@ -50,6 +50,7 @@ CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
 # kernel's own start-up notices (ipykernel's "Kernel is running over TCP without encryption"
 # warning, printed to the terminal the kernel inherits) stay out of the build's output. Warnings
 # raised by the chapters' code are untouched (they are part of the executed notebooks).
+# Each kernel also runs ``outputs.KERNEL_SETUP`` first: progress bars go to this terminal, not the page.
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
@@ -105,6 +106,8 @@ def stage_root(root: Path) -> Path:
     (root / BOOK_DIR).mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(source / name, root / name)
+    if (source / "_static").is_dir():  # the book's stylesheet (jupyter-book adds every _static/*.css)
+        shutil.copytree(source / "_static", root / "_static", dirs_exist_ok=True)
     for path in (source / BOOK_DIR).iterdir():
         if path.suffix in (".md", ".bib", ".png", ".svg", ".css") and path.is_file():
             shutil.copy2(path, root / BOOK_DIR / path.name)
@@ -193,6 +196,11 @@ def execute_notebook(
     jupytext.write(nb, raw, fmt="ipynb")
     start = time.time()
     parameters = {"profile": profile, "config": config, "overrides": overrides or {}}
+    from synthaug_utils.presentation.figures import CHAPTER_ENV, FIGURE_DIR_ENV, FIGURE_FOLDER
+    from synthaug_utils.presentation.outputs import KERNEL_SETUP
+
+    os.environ[FIGURE_DIR_ENV] = str(out_dir / FIGURE_FOLDER)  # the kernel inherits it: figures next to the chapter
+    os.environ[CHAPTER_ENV] = name
     try:
         papermill.execute_notebook(
             str(raw),
@@ -203,15 +211,29 @@ def execute_notebook(
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout_s,
-            extra_arguments=KERNEL_ARGS,
+            extra_arguments=[*KERNEL_ARGS, f"--IPKernelApp.exec_lines={KERNEL_SETUP}"],
         )
     except Exception as exc:
         where = _failing_cell(tmp)
         raise BookBuildError(f"notebook {source.name} failed at {where}; partial output kept in {tmp}") from exc
     finally:
         raw.unlink(missing_ok=True)
+    _clean_executed(tmp, work / f"{name}.stderr.log")
     os.replace(tmp, final)
     return ChapterRun(name, time.time() - start, True)
+
+
+def _clean_executed(path: Path, log: Path) -> None:
+    """Fold inputs, hide parameter cells and strip stderr, warnings and progress bars from the executed
+    notebook at ``path`` (:func:`outputs.clean_notebook`); what was stripped goes to ``log``."""
+    import nbformat
+
+    from synthaug_utils.presentation.outputs import clean_notebook
+
+    nb = nbformat.read(str(path), as_version=4)
+    removed = clean_notebook(nb)
+    nbformat.write(nb, str(path))
+    log.write_text("\n".join(removed))
 
 
 def build_html(root: Path) -> Path:
@@ -244,6 +266,9 @@ def build_book(
     many chapters run side by side (None: :func:`default_jobs`).
     """
     root = stage_root(Path(root) if root else _source_root())
+    from synthaug_utils.presentation.methods import write_methods_page
+
+    write_methods_page(root / BOOK_DIR, profile, config, overrides)
     names = [Path(f).name for f in chapter_names(root / "_toc.yml")]
     wanted = names if not chapters else [n for n in names if n in chapters]
     unknown = sorted(set(chapters or []) - set(names))

@@ -15,6 +15,13 @@ import seaborn as sns
 
 PALETTE = sns.color_palette("colorblind")
 
+PAGE_WIDTH_IN = 7.5  # the widest a figure is drawn (inches); shown at the page's content width
+
+
+def _width(per_panel: float, panels: int, extra: float = 0.3, least: float = 5.5) -> float:
+    """Figure width for ``panels`` side by side: ``per_panel`` inches each, within [least, PAGE_WIDTH_IN]."""
+    return float(min(PAGE_WIDTH_IN, max(least, per_panel * panels + extra)))
+
 SPLIT_ORDER = ["train", "val", "test"]
 
 SPLIT_NAMES = {"train": "training pool", "val": "validation", "test": "test"}
@@ -26,13 +33,29 @@ FST_NAMES = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", -1: "unknown",
 
 def set_style() -> None:
     """The book's figure style: white grid, colour-blind palette, readable font sizes."""
-    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "axes.titleweight": "bold"})
+    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=1.0)
+    # Figures are drawn at most PAGE_WIDTH_IN wide and shown at that width = the page's content column
+    # (presentation.figures): text of 10 pt or more is then at least the size of the body's footnotes.
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "axes.titleweight": "bold", "font.size": 10.5,
+                         "axes.titlesize": 11, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10,
+                         "legend.fontsize": 10, "legend.title_fontsize": 10})
 
 
 def _note(fig, text: str | None) -> None:
     if text:
-        fig.text(0.99, 0.005, text, ha="right", va="bottom", fontsize=7, color="0.4", style="italic")
+        fig.text(0.99, 0.005, text, ha="right", va="bottom", fontsize=10, color="0.4", style="italic")
+
+
+def _legend_below(fig, ax, note: str | None, ncol: int | None = None, room: float | None = None) -> None:
+    """The legend of ``ax`` under the panels (never over the data), the note under it; then the layout."""
+    handles, labels = ax.get_legend_handles_labels()
+    ncol = ncol or min(len(labels), 3)
+    rows = -(-len(labels) // ncol)
+    height = fig.get_figheight()
+    room = room if room is not None else (0.32 + 0.25 * rows) / height  # inches for the note, then the legend
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=10, frameon=False, bbox_to_anchor=(0.5, 0.2 / height))
+    _note(fig, note)
+    fig.tight_layout(rect=(0, room, 1, 1))
 
 
 def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> plt.Figure:
@@ -48,14 +71,12 @@ def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> plt
         ax.barh(order, values, left=left, color=PALETTE[i], label=SPLIT_NAMES.get(split, split))
         left += values
     for y, total in enumerate(left):
-        ax.text(total + max(left) * 0.01, y, f"{int(total)}", va="center", fontsize=8)
+        ax.text(total + max(left) * 0.01, y, f"{int(total)}", va="center", fontsize=10)
     ax.invert_yaxis()
     ax.set_xlabel("images (count)")
     ax.set_ylabel("")
     ax.set_title("Images per label and split")
-    ax.legend(loc="lower right", frameon=True)
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, ax, note)
     return fig
 
 
@@ -76,9 +97,7 @@ def plot_fst_distribution(counts: pd.DataFrame, note: str | None = None) -> plt.
     ax.set_xlabel("Fitzpatrick skin type")
     ax.set_ylabel("share of split (%)")
     ax.set_title("Skin-type distribution per split")
-    ax.legend(frameon=True)
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, ax, note)
     return fig
 
 
@@ -92,7 +111,8 @@ def plot_image_grid(
     """A grid of images (rows x cols, uint8 (R, C, H, W, 3); all-zero cells are left blank) with labels."""
     set_style()
     rows, cols = images.shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(1.05 * cols + 2.2, 1.05 * rows + 0.6), squeeze=False)
+    cell = min(1.05, (PAGE_WIDTH_IN - 2.2) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cell * cols + 2.2, cell * rows + 0.6), squeeze=False)
     for r in range(rows):
         for c in range(cols):
             ax = axes[r, c]
@@ -103,9 +123,9 @@ def plot_image_grid(
             if images[r, c].any():
                 ax.imshow(images[r, c])
             if r == 0:
-                ax.set_title(col_labels[c], fontsize=8)
+                ax.set_title(col_labels[c], fontsize=10)
             if c == 0:
-                ax.set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=8)
+                ax.set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=10)
     fig.suptitle(title, fontweight="bold")
     _note(fig, note)
     fig.tight_layout()
@@ -136,7 +156,7 @@ def _stars(ax, x, table: pd.DataFrame, offset: float = 0.0, colour="0.15"):
     for xi, (_, row) in zip(x, table.iterrows()):
         if isinstance(row.get("stars"), str) and row["stars"]:
             ax.annotate(row["stars"], (xi + offset, row["ci_high"] * 100), textcoords="offset points", xytext=(0, 2),
-                        ha="center", fontsize=9, color=colour)
+                        ha="center", fontsize=10, color=colour)
 
 
 def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
@@ -149,7 +169,7 @@ def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     methods = [m for m in METHOD_ORDER[1:] if m in set(table.method)]
     ns = sorted(table.n_real.unique())
     xpos = {n: i for i, n in enumerate(ns)}
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(methods), figsize=(_width(2.4, len(methods)), 4.6), sharey=True, squeeze=False)
     for ax, method in zip(axes[0], methods):
         for tf in sorted(table.transforms.unique(), reverse=True):
             for arm, colour in ((NONE_NAME, "0.45"), (method, METHOD_COLOURS[method])):
@@ -165,9 +185,7 @@ def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_title(method)
     axes[0, 0].set_ylabel("test accuracy (%)")
     handles, labels = axes[0, -1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
-    _note(fig, note)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    _legend_below(fig, axes[0, -1], note, ncol=2)
     return fig
 
 
@@ -176,7 +194,7 @@ def plot_figS1(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     set_style()
     pivot = table.pivot(index="true", columns="method", values="gain") * 100
     pivot = pivot[[m for m in METHOD_ORDER if m in pivot.columns]]
-    fig, ax = plt.subplots(figsize=(1.6 * pivot.shape[1] + 3.5, 0.45 * pivot.shape[0] + 1.5))
+    fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH_IN, 1.3 * pivot.shape[1] + 3.8), 0.45 * pivot.shape[0] + 1.5))
     lim = max(np.nanmax(np.abs(pivot.to_numpy())), 1)
     sns.heatmap(pivot, ax=ax, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=True, fmt="+.1f",
                 cbar_kws={"label": "gain over no synthetic (percentage points)"})
@@ -192,7 +210,7 @@ def plot_fig4(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     """Fig. 4: accuracy (%) vs synthetic images per real image, one panel per n real; stars vs ratio 0."""
     set_style()
     ns = sorted(table.n_real.unique())
-    fig, axes = plt.subplots(1, len(ns), figsize=(4.2 * len(ns), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(ns), figsize=(_width(2.4, len(ns)), 3.9), sharey=True, squeeze=False)
     for ax, n in zip(axes[0], ns):
         ratios = sorted(table.synthetic_ratio.unique())
         for i, tf in enumerate(sorted(table.transforms.unique(), reverse=True)):
@@ -204,9 +222,7 @@ def plot_fig4(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_xlabel("synthetic images per real image")
         ax.set_title(f"{n} real images per class")
     axes[0, 0].set_ylabel("test accuracy (%)")
-    axes[0, -1].legend(fontsize=8, loc="lower right")
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, axes[0, -1], note)
     return fig
 
 
@@ -216,7 +232,7 @@ def plot_fig5(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     bins = [b for b in ("12", "34", "56", "all") if b in set(table.fst.astype(str))]
     methods = [m for m in METHOD_ORDER if m in set(table.method)]
     tfs = sorted(table.transforms.unique(), reverse=True)
-    fig, axes = plt.subplots(1, len(tfs), figsize=(5.2 * len(tfs), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(tfs), figsize=(_width(3.6, len(tfs)), 3.9), sharey=True, squeeze=False)
     width = 0.8 / len(methods)
     for ax, tf in zip(axes[0], tfs):
         for j, method in enumerate(methods):
@@ -227,14 +243,12 @@ def plot_fig5(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
             ax.bar(x, y, width, yerr=err, capsize=2, color=METHOD_COLOURS[method], label="no synthetic" if method == "none" else method)
             for xi, (_, row) in zip(x, rows.iterrows()):
                 if isinstance(row.get("stars"), str) and row["stars"]:
-                    ax.annotate(row["stars"], (xi, row["ci_high"] * 100), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=9)
+                    ax.annotate(row["stars"], (xi, row["ci_high"] * 100), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=10)
         ax.set_xticks(range(len(bins)), [{"12": "FST I-II", "34": "FST III-IV", "56": "FST V-VI", "all": "all"}[b] for b in bins])
         ax.set_title(TRANSFORM_NAMES[bool(tf)])
         ax.set_xlabel("skin-tone bin")
     axes[0, 0].set_ylabel("test accuracy (%)")
-    axes[0, -1].legend(fontsize=8, loc="lower right")
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, axes[0, -1], note)
     return fig
 
 
@@ -246,7 +260,7 @@ def plot_figS2(pooled: pd.DataFrame, note: str | None = None) -> plt.Figure:
     """
     set_style()
     scopes = [s for s in ("rare label", "overall") if s in set(pooled.scope)]
-    fig, axes = plt.subplots(1, len(scopes), figsize=(5.0 * len(scopes), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(scopes), figsize=(_width(3.6, len(scopes)), 3.9), squeeze=False)
     colours = {"none": "0.45", "duplicate": PALETTE[0], "synthetic": PALETTE[2]}
     names = {"none": "no rebalancing", "duplicate": "duplicated real images", "synthetic": "synthetic images (inpaint)"}
     for ax, scope in zip(axes[0], scopes):
@@ -262,9 +276,7 @@ def plot_figS2(pooled: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_xlabel("real images kept of the rare label")
         ax.set_title(f"accuracy on the {scope}" if scope == "rare label" else "overall accuracy")
     axes[0, 0].set_ylabel("test accuracy (%)")
-    axes[0, -1].legend(fontsize=8, loc="lower right")
-    _note(fig, note)
-    fig.tight_layout()
+    _legend_below(fig, axes[0, -1], note)
     return fig
 
 
@@ -290,7 +302,7 @@ def plot_projection(
     ``thumbnails`` maps a row index of ``meta`` to a uint8 image drawn at that point.
     """
     set_style()
-    fig, ax = plt.subplots(figsize=(7.5, 5.6))
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
     groups = sorted(meta[colour_by].astype(str).unique())
     colours = dict(zip(groups, sns.color_palette("colorblind", len(groups)) if len(groups) <= 10 else sns.color_palette("husl", len(groups))))
     for group in groups:
@@ -301,7 +313,7 @@ def plot_projection(
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1])
     ax.set_title(title)
-    ax.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.legend(fontsize=10, markerscale=2, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     _note(fig, note)
     fig.tight_layout()
     return fig
@@ -311,13 +323,14 @@ def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: s
     """Fig. 2C: cosine distance (1 - cosine similarity) distributions per pair group, means and BH p-values."""
     set_style()
     order = tests["group"].tolist()
-    fig, ax = plt.subplots(figsize=(8.0, 0.6 * len(order) + 1.6))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.75 * len(order) + 1.6))
     palette = ["0.55"] + [PALETTE[i % len(PALETTE)] for i in range(1, len(order))]
     sns.boxplot(data=long, y="group", x="distance", order=order, palette=palette, hue="group", legend=False, ax=ax,
                 fliersize=1, linewidth=0.8)
-    for y, (_, row) in enumerate(tests.iterrows()):
-        text = f"mean {row['mean']:.3f}" + ("" if not np.isfinite(row["p_bh"]) else f", BH p = {row['p_bh']:.2g}")
-        ax.text(ax.get_xlim()[1], y, "  " + text, va="center", fontsize=8)
+    ticks = []  # each group's mean and BH p under its name (no text outside the axes)
+    for _, row in tests.iterrows():
+        ticks.append(f"{row['group']}\nmean {row['mean']:.3f}" + ("" if not np.isfinite(row["p_bh"]) else f", BH p = {row['p_bh']:.2g}"))
+    ax.set_yticks(range(len(order)), ticks)
     ax.set_xlabel("cosine distance between embeddings (1 - cosine similarity)")
     ax.set_ylabel("")
     ax.set_title("Pairwise embedding distances")
@@ -334,12 +347,14 @@ def plot_quality(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     metrics = [("frechet", "Fréchet distance\n(lower = closer)"), ("kernel", "kernel distance (MMD²)\n(lower = closer)"),
                ("precision", "precision (k-NN)\n(share realistic)"), ("recall", "recall (k-NN)\n(share of real covered)"),
                ("memorised_share", "memorised share\n(nearest real = own source)")]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.6))
+    fig, axes = plt.subplots(2, 3, figsize=(PAGE_WIDTH_IN, 6.8))
+    axes = axes.ravel()
+    axes[-1].axis("off")
     for ax, (col, name) in zip(axes, metrics):
         colours = [METHOD_COLOURS.get(m, PALETTE[0]) for m in overall["method"]]
         ax.bar(range(len(overall)), overall[col], color=colours)
-        ax.set_xticks(range(len(overall)), overall["set"], fontsize=7, rotation=30, ha="right")
-        ax.set_title(name, fontsize=9)
+        ax.set_xticks(range(len(overall)), overall["set"], fontsize=10, rotation=30, ha="right")
+        ax.set_title(name, fontsize=10)
     _note(fig, note)
     fig.tight_layout()
     return fig
@@ -355,7 +370,7 @@ def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, no
     ax.set_xlabel(metric_name)
     ax.set_ylabel("accuracy gain over no synthetic (percentage points)")
     ax.set_title("Set quality vs accuracy gain, per class and method")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     _note(fig, note)
     fig.tight_layout()
     return fig
@@ -387,15 +402,15 @@ def plot_mask_geometry(
     Bottom row: what each method makes from that source (``outputs``: title -> image)."""
     set_style()
     n = max(1 + len(masks), len(outputs))
-    fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.3))
+    fig, axes = plt.subplots(2, n, figsize=(min(PAGE_WIDTH_IN, 1.7 * n), 4.3))
     axes = np.atleast_2d(axes)
-    top = [("source", source)] + [(f"mask: {name}", _overlay(source, m)) for name, m in masks.items()]
+    top = [("source", source)] + [(f"mask:\n{name}", _overlay(source, m)) for name, m in masks.items()]
     for ax, (title, img) in zip(axes[0], top):
         ax.imshow(img, interpolation="nearest")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
     for ax, (title, img) in zip(axes[1], outputs.items()):
         ax.imshow(img, interpolation="nearest")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
@@ -416,7 +431,8 @@ def plot_sample_grid(
 ) -> plt.Figure:
     """Fig. S-4 analogue: a grid of images, ``images[(row, column)]`` (missing cells stay blank)."""
     set_style()
-    fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.25 * len(columns) + 1.6, 1.25 * len(rows) + 0.6),
+    cell = min(1.25, (PAGE_WIDTH_IN - 3.0) / len(columns))  # room for the row names and the slanted headers
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(cell * len(columns) + 1.8, cell * len(rows) + 0.6),
                              squeeze=False)
     for i, row in enumerate(rows):
         for j, col in enumerate(columns):
@@ -430,9 +446,9 @@ def plot_sample_grid(
             for side in ax.spines.values():
                 side.set_visible(img is not None)
             if i == 0:
-                ax.set_title(col, fontsize=7.5, rotation=0)
+                ax.set_title(col, fontsize=10, rotation=60, ha="left", va="bottom")  # long names, narrow columns
             if j == 0:
-                ax.set_ylabel(row, fontsize=7.5, rotation=0, ha="right", va="center")
+                ax.set_ylabel(row, fontsize=10.5, rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -455,15 +471,13 @@ def plot_class_accuracy(table: pd.DataFrame, chance: float, note: str | None = N
         y = np.arange(len(labels)) + (k - (len(groups) - 1) / 2) * height
         ax.barh(y, part.accuracy, height=height, color=PALETTE[k % len(PALETTE)], label=group)
     ax.axvline(chance, color="0.3", ls="--", lw=1)
-    ax.text(chance, len(labels) - 0.4, " chance", fontsize=8, color="0.3", va="bottom")
+    ax.text(chance, len(labels) - 0.4, " chance", fontsize=10, color="0.3", va="bottom")
     ax.set_yticks(np.arange(len(labels)))
     ax.set_yticklabels(labels)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share classified as the prompted class")
-    ax.legend(loc="lower right", fontsize=8, frameon=True)
-    fig.tight_layout()
-    _note(fig, note)
+    _legend_below(fig, ax, note, ncol=2)
     return fig
 
 
@@ -476,16 +490,16 @@ def plot_mask_mad(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     table = table.assign(case=table.method + "\n" + table.variant)
     cases = list(dict.fromkeys(table.case))
     regions = list(dict.fromkeys(table.region))
-    fig, ax = plt.subplots(figsize=(1.3 * len(cases) + 2, 3.4))
+    fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH_IN, 1.3 * len(cases) + 2), 3.4))
     width = 0.8 / len(regions)
     for k, region in enumerate(regions):
         part = table[table.region == region].set_index("case").reindex(cases)
         x = np.arange(len(cases)) + (k - (len(regions) - 1) / 2) * width
         ax.bar(x, part.mad, width=width, color=PALETTE[k], label=region)
     ax.set_xticks(np.arange(len(cases)))
-    ax.set_xticklabels(cases, fontsize=8)
+    ax.set_xticklabels([c.replace(", ", ",\n") for c in cases], fontsize=10)
     ax.set_ylabel("mean |output - source| (grey levels, 0-255)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     fig.tight_layout()
     _note(fig, note)
     return fig
@@ -502,9 +516,9 @@ def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> plt.Fi
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(table) + 1.2))
     ax.barh(np.arange(len(table)), table.images_per_s, color=PALETTE[2])
     for i, v in enumerate(table.images_per_s):
-        ax.text(v, i, f" {v:.0f}", va="center", fontsize=8)
+        ax.text(v, i, f" {v:.0f}", va="center", fontsize=10)
     ax.set_yticks(np.arange(len(table)))
-    ax.set_yticklabels(table.name, fontsize=8)
+    ax.set_yticklabels(table.name, fontsize=10)
     ax.invert_yaxis()
     ax.set_xlabel("images per second (this machine)")
     fig.tight_layout()
@@ -518,7 +532,7 @@ def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> plt.Figure:
     faithful on x, fast on y, the identity line dashed. ``pairs``: rows of
     :func:`synthaug_utils.experiments.chapters.fast_vs_faithful` (columns fast, faithful, method, n_real)."""
     set_style()
-    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    fig, ax = plt.subplots(figsize=(5.0, 4.2))
     methods = list(dict.fromkeys(pairs.method))
     sizes = sorted(pairs.n_real.unique())
     markers = ["o", "s", "^", "D", "v", "P"]
@@ -536,7 +550,7 @@ def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> plt.Figure:
     ax.set_xlabel("faithful fastai recipe: top-1 accuracy (%)")
     ax.set_ylabel("fast mode: top-1 accuracy (%)")
     ax.set_title("Fast mode vs the faithful recipe, same trials")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=True)
+    ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=True)
     _note(fig, note)
     fig.tight_layout()
     return fig

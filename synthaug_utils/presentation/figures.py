@@ -1,0 +1,217 @@
+"""Numbered, captioned figures and readable tables on the book's pages.
+
+:func:`show_figure` saves a figure's PNG and a CSV of exactly the numbers it draws next to the
+chapter (``<book>/figures/``, the folder ``synthaug book`` names in :data:`FIGURE_DIR_ENV`), and
+displays a MyST ``figure`` directive: "Figure 3. ..." in the paper's numbering (figures the paper
+does not have are numbered E1, E2, ...), a caption that says what is plotted with the chapter's
+computed numbers, a download link to the CSV and the commands that rebuild just that figure.
+:func:`show_table` displays a table without its index, with readable headers and proportions as
+percentages.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+FIGURE_DIR_ENV = "SYNTHAUG_FIGURE_DIR"  # <root>/book/figures during `synthaug book`
+CHAPTER_ENV = "SYNTHAUG_CHAPTER"  # the executing chapter's name
+FIGURE_FOLDER = "figures"  # relative to the chapter's page
+
+# Legibility at the rendered width: the book's content column is about CONTENT_PX wide at a 1300 px
+# window (measured on the smoke book's screenshots) and figures are drawn at 100% of it.
+CONTENT_PX = 705
+MIN_TEXT_PX = 13.0  # the body's footnote size ("small": 13 px at the 16 px body size)
+DPI = 150  # saved PNGs: sharp at the content width on high-density screens
+
+# key -> (figure number, caption template). Templates name keys of the values passed to show_figure
+# (the chapter's glued highlights), so a caption's numbers are the page's glued numbers.
+CAPTIONS: dict[str, tuple[str, str]] = {
+    "composition": ("1A.1", "Images per label and split of the main dataset (training pool, validation, test)."),
+    "fst": ("1A.2", "Share of images per Fitzpatrick skin type within each split of the main dataset (%)."),
+    "ddi_composition": ("1A.3", "Images per class (malignant, benign) and split of the DDI-style set."),
+    "ddi_fst": ("1A.4", "Share of images per skin-tone bin within each split of the DDI-style set (%)."),
+    "examples": ("E1", "Not in the paper. One training-pool image per class (rows) and skin type (columns); blank where "
+                       "the pool has none of that type."),
+    "learning_curve": ("E2", "Not in the paper. Top-1 test accuracy (%, 95% Wald intervals) against real training images "
+                             "per class (log scale), no synthetic data; dashed: chance."),
+    "mask_geometry": ("1B", "Top row: a source image and each method's mask (tinted: repainted pixels); bottom row: what "
+                            "each method makes from that source."),
+    "samples": ("S-4", "Synthetic samples per class (rows), method and generator variant (columns)."),
+    "gate_real": ("E3", "Not in the paper. Share of text-to-image samples that a classifier trained on real images "
+                        "assigns to the prompted class, per class and generator; dashed: chance."),
+    "gate_autoencoded": ("E4", "Not in the paper. The same share for a classifier trained on autoencoded real images "
+                               "(the generator's own image space); dashed: chance."),
+    "mask_mad": ("E5", "Not in the paper. Mean absolute difference between output and source (grey levels, 0-255) "
+                       "inside and outside the mask, per method and generator variant."),
+    "generation_cost": ("E6", "Not in the paper. Images generated per second on this machine, per method."),
+    "fig3": ("3", "Test accuracy (%, 95% Wald intervals) against real training images per class, one panel per "
+                  "synthetic source; grey: no synthetic images; solid lines with image transforms, dashed without. "
+                  "Stars: BH-adjusted proportion tests against no synthetic data at the same n. Largest gain "
+                  "{f3_best_gain} ({f3_best_method}, n = {f3_best_n}, BH p = {f3_best_p})."),
+    "figS1": ("S-1", "Accuracy gain over no synthetic data (percentage points) per disease and synthetic source, "
+                     "pooled over the n and transforms grid."),
+    "mode_gap": ("E7", "Not in the paper. Top-1 accuracy (%) of the same trials in fast mode (y) and with the faithful "
+                       "fastai recipe (x); dashed: equality. Mean fast minus faithful: {mode_mean_diff}."),
+    "fig4": ("4", "Test accuracy (%, 95% Wald intervals) against synthetic (text-to-image) images per real image, one "
+                  "panel per n real images per class; solid with image transforms, dashed without. Stars: BH-adjusted "
+                  "tests against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n})."),
+    "fig5": ("5", "Malignant-vs-benign test accuracy (%, 95% Wald intervals) per skin-tone bin, bars per synthetic "
+                  "source, one panel per transforms setting. Stars: BH-adjusted tests against no synthetic data. "
+                  "{f5_n_positive} of {f5_n_tests} comparisons show a gain."),
+    "figS2": ("S-2", "Accuracy (%, 95% Wald intervals) on the rare label (left) and overall (right) against the real "
+                     "images kept of the rare label, pooled over rare labels and seeds: no rebalancing, duplicated real "
+                     "images, synthetic images. With {s2_smallest} rare images: {s2_synthetic} with synthetic images, "
+                     "{s2_duplicate} with duplication."),
+    "fig2a": ("2A", "PCA of the image embeddings of real and synthetic images, coloured by disease, with thumbnails."),
+    "fig2b": ("2B", "The same PCA coloured by origin (real, or the synthetic source)."),
+    "figS3": ("S-3", "UMAP of the image embeddings, coloured by disease."),
+    "fig2c": ("2C", "Cosine distances between embeddings (1 - cosine similarity) per pair group, with means and "
+                    "BH-adjusted t-test p-values against random real-real pairs."),
+    "quality": ("E8", "Not in the paper. Quality of each synthetic set against the real images (all labels): Fréchet "
+                      "and kernel distances, k-NN precision and recall, and the share memorised."),
+    "quality_gain": ("E9", "Not in the paper. Per class and source: kernel distance of the synthetic images to the real "
+                           "images of the class (x) against the accuracy gain they brought (y, percentage points)."),
+}
+
+
+def figure_dir() -> Path:
+    """Where figure files go: ``$SYNTHAUG_FIGURE_DIR`` (set by ``synthaug book``), else ``./figures``."""
+    return Path(os.environ.get(FIGURE_DIR_ENV) or FIGURE_FOLDER)
+
+
+def shown_width_percent(width_in: float) -> int:
+    """How wide (% of the content column) a figure ``width_in`` inches wide is shown: a figure of
+    ``plots.PAGE_WIDTH_IN`` or more fills the column, a narrower one keeps that scale."""
+    from synthaug_utils.presentation.plots import PAGE_WIDTH_IN
+
+    return int(min(100, math.ceil(100 * width_in / PAGE_WIDTH_IN - 1e-9)))
+
+
+def min_text_px(fig, width_in: float | None = None, content_px: float = CONTENT_PX, draw: bool = True) -> float:
+    """The smallest visible text of ``fig`` in CSS px as the page shows it (``width_in``: the saved
+    figure's width, default the figure's own; shown at :func:`shown_width_percent` of ``content_px``).
+    ``draw``: lay the figure out first (tick labels exist only then; not needed right after a savefig)."""
+    from matplotlib.text import Text
+
+    if draw:
+        fig.canvas.draw()
+    width_in = width_in or fig.get_figwidth()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    scale = content_px * shown_width_percent(width_in) / 100 / (width_in * 72.0)  # px per point
+    return min(sizes) * scale if sizes else float("inf")
+
+
+def rebuild_commands(chapter: str, profile: str) -> tuple[str, str]:
+    """The commands that rebuild one chapter's figures: ``synthaug book`` and the papermill line."""
+    book = f"synthaug book --profile {profile} --chapters {chapter} --force"
+    paper = (f"jupytext --to ipynb notebooks/{chapter}.py -o _build/{chapter}.ipynb && "
+             f"papermill _build/{chapter}.ipynb _build/{chapter}.out.ipynb -p profile {profile}")
+    return book, paper
+
+
+def caption_text(key: str, values: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(number, caption) of figure ``key``, the caption filled from ``values``."""
+    if key not in CAPTIONS:
+        raise KeyError(f"no caption for figure {key!r}; known: {sorted(CAPTIONS)}")
+    number, template = CAPTIONS[key]
+    try:
+        return number, template.format_map(dict(values or {}))
+    except KeyError as exc:
+        raise KeyError(f"caption of figure {key!r} needs the value {exc}") from None
+
+
+def figure_markdown(key: str, number: str, caption: str, chapter: str, profile: str, width_percent: int = 100) -> str:
+    """The MyST figure directive for a saved figure: numbered caption, CSV link, rebuild commands."""
+    book, paper = rebuild_commands(chapter, profile)
+    return (
+        f"```{{figure}} {FIGURE_FOLDER}/{key}.png\n:name: fig-{key}\n:width: {width_percent}%\n:alt: Figure {number}\n\n"
+        f"**Figure {number}.** {caption} Data: {{download}}`{key}.csv <{FIGURE_FOLDER}/{key}.csv>`. "
+        f"Rebuild: `{book}`, or `{paper}`.\n```\n"
+    )
+
+
+def show_figure(fig, key: str, data: pd.DataFrame, profile: str, values: Mapping[str, str] | None = None,
+                chapter: str | None = None):
+    """Save ``fig`` (PNG) and ``data`` (CSV, the numbers it draws) under :func:`figure_dir` and display
+    the numbered, captioned figure (returns None, so a cell ending with it shows nothing more)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown, display
+
+    chapter = chapter or os.environ.get(CHAPTER_ENV, "CHAPTER")
+    from PIL import Image
+
+    number, caption = caption_text(key, values)
+    folder = figure_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / f"{key}.png", dpi=DPI, bbox_inches="tight")
+    with Image.open(folder / f"{key}.png") as image:
+        width_in = image.size[0] / DPI
+    smallest = min_text_px(fig, width_in, draw=False)  # savefig laid it out
+    if smallest < MIN_TEXT_PX - 0.05:  # the terminal (and the build log) names it; the page stays clean
+        print(f"figure {number} ({key}): smallest text {smallest:.1f} px as shown (< {MIN_TEXT_PX})", file=sys.__stderr__, flush=True)
+    plt.close(fig)
+    pd.DataFrame(data).to_csv(folder / f"{key}.csv", index=False)
+    text = figure_markdown(key, number, caption, chapter, profile, shown_width_percent(width_in))
+    display(Markdown(text))
+
+
+# ----------------------------------------------------------------------------- tables
+# column -> (header, kind): kind "percent" (a proportion shown as %), "pp" (a difference of
+# proportions, percentage points), "p" (p-value), "float", or "" (as it is)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "n_real": ("real images per class", ""), "transforms": ("image transforms", ""), "method": ("synthetic source", ""),
+    "accuracy": ("accuracy", "percent"), "ci_low": ("95% CI low", "percent"), "ci_high": ("95% CI high", "percent"),
+    "seed_sd": ("SD over seeds", "pp"), "runs": ("runs", ""), "gain": ("gain", "pp"), "gain_low": ("gain CI low", "pp"),
+    "gain_high": ("gain CI high", "pp"), "p": ("p", "p"), "p_bh": ("p (BH)", "p"), "p_per_run": ("p (runs as units)", "p"),
+    "stars": ("", ""), "synthetic_ratio": ("synthetic per real", ""), "fst": ("skin-tone bin", ""), "scope": ("scope", ""),
+    "rare_label": ("rare label", ""), "rare_n": ("rare images kept", ""), "control": ("rebalancing", ""),
+    "fast": ("fast mode", "percent"), "faithful": ("faithful recipe", "percent"), "diff": ("fast - faithful", "pp"),
+    "label": ("label", ""), "variant": ("generator", ""), "group": ("pair group", ""), "mean": ("mean", "float"),
+    "seed": ("seed", ""), "images_per_s": ("images per second", "float"),
+    # the reproduction table (values already in percent / percentage points)
+    "quantity": ("quantity", ""), "setting": ("setting", ""), "paper": ("paper", "float"), "paper_ci": ("paper 95% CI", ""),
+    "build": ("this build", "float"), "build_ci": ("this build's 95% CI", ""), "difference": ("difference", "float"),
+    "paper_in_build_ci": ("paper inside this build's CI", ""), "status": ("status", ""),
+    "helps_most_at_small_n": ("gain peaks below the largest n", ""), "gain_shrinks_with_n": ("gain at largest n below peak", ""),
+    "saturates": ("saturates", ""), "weakest class": ("weakest class", "percent"), "best_n": ("n of the best gain", ""), "best_gain": ("best gain", "pp"),
+    "gain_at_largest_n": ("gain at the largest n", "pp"), "largest_n": ("largest n", ""),
+    "spearman_gain_vs_n": ("Spearman (gain, n)", "float"), "first_ratio": ("first ratio", ""),
+    "gain_at_first_ratio": ("gain at the first ratio", "pp"), "best_gain_beyond": ("best gain beyond it", "pp"),
+    "extra_gain_beyond_first": ("extra gain beyond it", "pp"),
+}
+
+
+def _format(kind: str):
+    if kind == "percent":
+        return lambda v: "" if pd.isna(v) else f"{100 * v:.1f}"
+    if kind == "pp":
+        return lambda v: "" if pd.isna(v) else f"{100 * v:+.1f}"
+    if kind == "p":
+        return lambda v: "" if pd.isna(v) else (f"{v:.2g}" if v >= 1e-3 else f"{v:.1e}")
+    if kind == "float":
+        return lambda v: "" if pd.isna(v) else (f"{v:.3g}" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else str(v))
+    return lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else (("yes" if v else "no") if isinstance(v, bool) else str(v))
+
+
+def table_view(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """``table`` as strings ready to show: known columns renamed and formatted (proportions in %,
+    differences of proportions in percentage points, the unit in the header), others as they are,
+    index dropped."""
+    names = {**COLUMNS, **dict(columns or {})}
+    out = {}
+    for col in table.columns:
+        header, kind = names.get(col, (str(col).replace("_", " "), "float" if pd.api.types.is_float_dtype(table[col]) else ""))
+        header += {"percent": " (%)", "pp": " (pp)"}.get(kind, "") if header else ""
+        out[header or " "] = [_format(kind)(v) for v in table[col]]
+    return pd.DataFrame(out)
+
+
+def show_table(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | None = None):
+    """A Styler of :func:`table_view` without the index column (what the page shows)."""
+    return table_view(table, columns).style.hide(axis="index")
