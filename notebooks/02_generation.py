@@ -197,7 +197,7 @@ figures.show_table(mad.pivot_table(index=["method", "variant"], columns="region"
 # %%
 seams, facts = report.seam_report(chapter)
 glue_values(facts)
-seams.round(2)
+figures.show_table(seams)
 
 # %% [markdown]
 # The largest seam ratio is {glue:text}`seam_max`; the line is {glue:text}`seam_limit`:

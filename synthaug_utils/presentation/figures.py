@@ -184,6 +184,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "spearman_gain_vs_n": ("Spearman (gain, n)", "float"), "first_ratio": ("first ratio", ""),
     "gain_at_first_ratio": ("gain at the first ratio", "pp"), "best_gain_beyond": ("best gain beyond it", "pp"),
     "extra_gain_beyond_first": ("extra gain beyond it", "pp"),
+    # chapter 02's seam measure
+    "seam_ratio": ("seam ratio (synthetic / real)", "float"), "seam_rms": ("RMS step across the border, synthetic (grey levels)", "float"),
+    "real_rms": ("RMS step across the border, real (grey levels)", "float"),
 }
 
 
