@@ -72,7 +72,7 @@ class DemoArchitecture:
     vae_channels: tuple[int, ...] = (8, 16, 32)
     vae_mid_attention: bool = False
     latent_channels: int = 4
-    unet_channels: tuple[int, ...] = (32, 64, 128)
+    unet_channels: tuple[int, ...] = (16, 32, 64)
     unet_attention: tuple[bool, ...] = (False, False, True)  # cross-attention per UNet level
     unet_layers_per_block: int = 1
     text_time_embedding: bool = True  # add the pooled prompt to the time embedding
