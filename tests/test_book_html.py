@@ -209,7 +209,7 @@ def test_methods_page_lists_every_protocol_setting_and_the_paper_profile_follows
     assert not paper["deviation and why"].str.startswith("deviates").any()  # the paper profile is the protocol
     demo = methods_table(load_profile("demo"))
     steps = demo[demo.setting == "sampling steps"].iloc[0]
-    assert steps["paper"] == "50" and steps["profile demo"] == "12" and steps["deviation and why"].startswith("deviates: ")
+    assert steps["paper"] == "50" and steps["profile demo"] == str(load_profile("demo").gen_steps) and steps["deviation and why"].startswith("deviates: ")
     monitor = next(s for s in PROTOCOL if s.key == "monitor")
     assert deviation(monitor, "valid_loss", "demo") == "follows the authors' code"
     page = methods_markdown(load_profile("smoke", overrides={"gen_steps": 7}))
