@@ -25,6 +25,7 @@ config = None
 overrides = {}
 store = None
 executor = None
+book_dir = None
 
 # %%
 from pathlib import Path
@@ -122,3 +123,36 @@ from synthaug_utils.core.paths import project_root
 cost, cost_glue = paper_cost.estimate_glue((project_root() or Path.cwd()) / "benchmarks" / "paper_gpu_results.csv")
 glue_values(cost_glue)
 cost
+
+# %% [markdown]
+# ## Does this build reproduce the book?
+#
+# Every value glued into the book's prose is compared with the committed reference of the
+# profile ({glue:text}`repro_reference_file`), a list of every glued value of a build, with the
+# commit and the CPU it was built on. This build ran on {glue:text}`repro_machine` and generated
+# its images in {glue:text}`repro_precision`. {glue:text}`repro_status`
+#
+# Within tolerance means the same words with every number close enough for the way it is
+# printed: counts and sizes must match exactly; percentages and percentage points within
+# {glue:text}`repro_tol_pp` pp, because a different CPU kernel set changes float sums in
+# their last bits and, where that flips one prediction, an accuracy over the small evaluated
+# sets moves by about one image; p-values within {glue:text}`repro_tol_p` (below that, the
+# same power of ten), since whether a test is significant is a count and must match; any other
+# decimal within one unit of its last printed digit. Timings (durations, throughputs, thread
+# counts and the cost estimate) differ from machine to machine and are listed apart.
+# `synthaug book` prints the same comparison, over every chapter including this one, as the
+# last line of a build.
+
+# %%
+from synthaug_utils.presentation import reference as book_reference
+
+repro, repro_rest, repro_timings = book_reference.chapter_section(P, book_dir)
+glue_values(repro)
+print(repro["repro_summary"])
+repro_rest
+
+# %% [markdown]
+# Timings of this build beside the reference's:
+
+# %%
+repro_timings

@@ -46,6 +46,12 @@ CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
     "08_reproduction_report": ("03_real_vs_synthetic", "04_dose_response", "05_skin_type", "06_class_imbalance"),
 }
 
+# Chapters that read every other chapter's executed notebook (08 compares the book's glued values
+# with the committed reference, issue 17): they start after every other chapter of the build is
+# done, run whenever any other chapter runs, and get the parameter ``book_dir`` (the folder of the
+# executed chapters) when their parameters cell declares it.
+BOOK_READERS: tuple[str, ...] = ("08_reproduction_report",)
+
 # Arguments for every chapter's IPython kernel: its application log shows errors only, so the
 # kernel's own start-up notices (ipykernel's "Kernel is running over TCP without encryption"
 # warning, printed to the terminal the kernel inherits) stay out of the build's output. Warnings
@@ -54,7 +60,10 @@ KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
 # Repository files (outside the package) whose contents a chapter shows: part of its fingerprint.
-CHAPTER_FILES: dict[str, tuple[str, ...]] = {"08_reproduction_report": ("benchmarks/paper_gpu_results.csv",)}
+# ``{profile}`` stands for the profile's name.
+CHAPTER_FILES: dict[str, tuple[str, ...]] = {
+    "08_reproduction_report": ("benchmarks/paper_gpu_results.csv", "benchmarks/reference/{profile}.json"),
+}
 
 
 class BookBuildError(UserFacingError, RuntimeError):
@@ -142,6 +151,7 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
     if config:
         h.update(Path(config).read_bytes())
     for extra in CHAPTER_FILES.get(name, ()):  # repository files a chapter reads besides the package
+        extra = extra.format(profile=profile)
         path = _source_root() / extra
         h.update(extra.encode() + (path.read_bytes() if path.is_file() else b"absent"))
     for path in sorted(PACKAGE_DIR.rglob("*")):
@@ -193,6 +203,8 @@ def execute_notebook(
     jupytext.write(nb, raw, fmt="ipynb")
     start = time.time()
     parameters = {"profile": profile, "config": config, "overrides": overrides or {}}
+    if _declares_parameter(nb, "book_dir"):
+        parameters["book_dir"] = str(out_dir.resolve())
     try:
         papermill.execute_notebook(
             str(raw),
@@ -212,6 +224,14 @@ def execute_notebook(
         raw.unlink(missing_ok=True)
     os.replace(tmp, final)
     return ChapterRun(name, time.time() - start, True)
+
+
+def _declares_parameter(nb, name: str) -> bool:
+    """Whether the notebook's ``parameters`` cell assigns ``name``."""
+    import re
+
+    return any("parameters" in cell.get("metadata", {}).get("tags", []) and re.search(rf"^{name}\s*=", cell.source, re.M)
+               for cell in nb.cells if cell.cell_type == "code")
 
 
 def build_html(root: Path) -> Path:
@@ -257,11 +277,14 @@ def build_book(
             if not executed_copy.exists():
                 raise BookBuildError(f"chapter {name} has no executed notebook in {root / BOOK_DIR}; run it first")
             runs[name] = ChapterRun(name, 0.0, False)
-        elif not force and executed_copy.exists() and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides):
+        elif not force and not (name in BOOK_READERS and todo) and executed_copy.exists() and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides):
             print(f"[{index}/{len(names)}] {name} is up to date (same source, parameters, package and cache)", flush=True)
             runs[name] = ChapterRun(name, 0.0, False)
         else:
             todo.append(name)
+    if todo:  # a chapter that reads the others' executed notebooks is stale once any of them runs again
+        todo += [n for n in names if n in BOOK_READERS and n not in todo and n in wanted]
+        todo.sort(key=names.index)
     todo = _skip_chapters_without_inputs(todo, names, root, profile, config, overrides)
     jobs = default_jobs(profile, config, overrides) if jobs is None else max(1, int(jobs))
     for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
@@ -358,6 +381,8 @@ def _ready(name: str, names: list[str], todo: list[str], done: set[str]) -> bool
     """Whether chapter ``name`` may start: the first chapter always; others once the first
     chapter and the chapters in :data:`CHAPTER_NEEDS` that this build executes are done."""
     needs = set(CHAPTER_NEEDS.get(name, ())) | ({names[0]} if name != names[0] else set())
+    if name in BOOK_READERS:
+        needs |= set(names) - {name}
     return all(n in done for n in needs if n in todo)
 
 
