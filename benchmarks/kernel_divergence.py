@@ -11,7 +11,8 @@ fixed inputs, one stage of the demo pipeline at small scale:
   chapter 02 and the embeddings of 07; the fast-mode classifier features use the same body) of the
   *baseline's* 8-bit images, so the input is identical in every variant;
 * **training**: the fast-mode head (the classifier trained in every trial) on the *baseline's*
-  features, seed 0: its test probabilities and predicted classes.
+  features, seed 0, on ``HEAD_THREADS`` threads as in every trial: its probabilities and predicted
+  classes.
 
 Every variant is compared with the baseline (this machine's own kernels, 1 thread): the largest
 absolute difference, and for 8-bit images and predicted classes the share that differ. Run::
@@ -34,13 +35,20 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 
-# (label, ATEN_CPU_CAPABILITY or None for the CPU's own, torch threads)
+# Every library's instruction set pinned to AVX2: torch's own kernels (ATen), oneDNN (convolutions,
+# linear layers) and MKL (matrix products) each choose theirs from the CPU independently.
+AVX2_EVERYWHERE = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2,STRICT"}
+
+# (label, environment, torch threads); the first is the baseline
 VARIANTS = (
-    ("native, 1 thread (baseline)", None, 1),
-    ("native, 2 threads", None, 2),
-    ("avx2, 1 thread", "avx2", 1),
-    ("default, 1 thread", "default", 1),
+    ("native, 1 thread (baseline)", {}, 1),
+    ("native, 2 threads", {}, 2),
+    ("ATEN_CPU_CAPABILITY=avx2, 1 thread", {"ATEN_CPU_CAPABILITY": "avx2"}, 1),
+    ("ATEN_CPU_CAPABILITY=default, 1 thread", {"ATEN_CPU_CAPABILITY": "default"}, 1),
+    ("AVX2 everywhere (ATen, oneDNN, MKL), 1 thread", AVX2_EVERYWHERE, 1),
+    ("AVX2 everywhere, 2 threads", AVX2_EVERYWHERE, 2),
 )
+ENV_NAMES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS")
 
 
 def worker(out: Path, inputs: Path | None, threads: int) -> None:
@@ -49,7 +57,8 @@ def worker(out: Path, inputs: Path | None, threads: int) -> None:
 
     torch.set_num_threads(threads)
     from synthaug_utils.analysis.embeddings import embed_arrays
-    from synthaug_utils.classifier.fast import _train_head, _evaluate_head
+    from synthaug_utils.classifier.fast import HEAD_THREADS, _evaluate_head, _train_head
+    from synthaug_utils.classifier.features import torch_threads
     from synthaug_utils.classifier.recipe import Recipe
     from synthaug_utils.core.config import load_profile
     from synthaug_utils.diffusion import pipelines
@@ -86,17 +95,17 @@ def worker(out: Path, inputs: Path | None, threads: int) -> None:
     order = np.random.default_rng(1).permutation(len(feats))
     train, val = order[:40], order[40:]
     recipe = Recipe(mode="fast", max_epochs=8, patience=8)
-    head, _ = _train_head(feats[train], y[train], feats[val], y[val], 3, 8, 0, recipe, seed=0)
-    _, _, probs = _evaluate_head(head, feats, torch.zeros(len(feats), dtype=torch.long))
+    with torch_threads(HEAD_THREADS):  # as fit_fast trains every trial's head
+        head, _ = _train_head(feats[train], y[train], feats[val], y[val], 3, 8, 0, recipe, seed=0)
+        _, _, probs = _evaluate_head(head, feats, torch.zeros(len(feats), dtype=torch.long))
     result["probs"] = probs.float().numpy()
     result["capability"] = np.array(torch.backends.cpu.get_cpu_capability())
     np.savez(out, **result)
 
 
-def _run(label: str, capability: str | None, threads: int, out: Path, inputs: Path | None) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
-    if capability:
-        env["ATEN_CPU_CAPABILITY"] = capability
+def _run(label: str, variables: dict[str, str], threads: int, out: Path, inputs: Path | None) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
+    env.update(variables)
     env["OMP_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, __file__, "--worker", str(out), "--threads", str(threads)] + (["--inputs", str(inputs)] if inputs else [])
     print(f"running: {label} ...", file=sys.stderr, flush=True)
@@ -143,12 +152,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         outs = []
-        for i, (label, capability, threads) in enumerate(VARIANTS):
+        for i, (label, variables, threads) in enumerate(VARIANTS):
             out = Path(tmp) / f"v{i}.npz"
-            _run(label, capability, threads, out, outs[0] if outs else None)
+            _run(label, variables, threads, out, outs[0] if outs else None)
             outs.append(out)
         loaded = [dict(np.load(o)) for o in outs]
         rows = [(label, compare(loaded[0], data)) for (label, _, _), data in zip(VARIANTS, loaded)]
+        pinned = [i for i, (_, variables, _) in enumerate(VARIANTS) if variables == AVX2_EVERYWHERE]
+        rows += [(f"{VARIANTS[i][0]} vs {VARIANTS[pinned[0]][0]}", compare(loaded[pinned[0]], loaded[i])) for i in pinned[1:]]
     print(table(rows))
     return 0
 

@@ -16,8 +16,9 @@ more CPU cores, 1 on the paper profile): the first chapter (the data chapter, wh
 the embedded world) runs alone, then the others in ``_toc.yml`` order as soon as the
 chapters they read from (:data:`CHAPTER_NEEDS`) are done. Everything they share on disk
 is written atomically or under a folder lock (worlds, synthetic sets, models, features,
-trial results), and every number is a pure function of its inputs, so a parallel build
-gives the same pages as a serial one. Each kernel then gets ``cores // jobs`` threads.
+trial results), and every number is a pure function of its inputs and the kernels' thread
+count. Each kernel gets ``cores // jobs`` threads (the first chapter, running alone, every core;
+:func:`chapter_threads`), whatever the order in which chapters happen to finish.
 """
 from __future__ import annotations
 
@@ -408,7 +409,6 @@ def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: st
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     cores = _cores()
-    threads = str(max(1, cores // jobs))
     pending, running, done, runs, failure = list(todo), {}, set(), [], None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
@@ -417,10 +417,9 @@ def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: st
                 if name is None:
                     break
                 pending.remove(name)
-                alone = not running and not any(_ready(n, names, todo, done) for n in pending)
                 print(f"[{number[name]}/{len(names)}] executing {name} (profile {profile}) ...", flush=True)
                 running[pool.submit(_execute_in_worker, name, root, profile, config, overrides,
-                                    str(cores) if alone else threads)] = name
+                                    str(chapter_threads(name, names, cores, jobs)))] = name
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -437,6 +436,16 @@ def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: st
     if failure is not None:
         raise failure
     return runs
+
+
+def chapter_threads(name: str, names: list[str], cores: int, jobs: int) -> int:
+    """CPU threads of a chapter's kernel when ``jobs`` chapters run side by side: ``cores // jobs``,
+    and every core for the first chapter, which runs alone (it draws the world; nothing it computes
+    depends on the thread count). Never more when a chapter happens to run alone later: generated
+    images and DreamBooth weights change in their last bits with the thread count
+    (``benchmarks/kernel_divergence.py``), so a chapter gets the same count however the chapters
+    are scheduled (issue 17)."""
+    return cores if name == names[0] else max(1, cores // jobs)
 
 
 def _execute_in_worker(name: str, root: Path, profile: str, config: str | None, overrides: dict | None, threads: str) -> ChapterRun:
