@@ -134,9 +134,10 @@ cost
 #
 # Within tolerance means the same words with every number close enough for the way it is
 # printed: counts and sizes must match exactly; percentages and percentage points within
-# {glue:text}`repro_tol_pp` pp, because a different CPU kernel set changes float sums in
-# their last bits and, where that flips one prediction, an accuracy over the small evaluated
-# sets moves by about one image; p-values within {glue:text}`repro_tol_p` (below that, the
+# {glue:text}`repro_tol_pp` pp, because another CPU kernel set (or thread count) changes the
+# generator's float sums in their last bits, which moves a few pixels of some generated images
+# by one grey level (`benchmarks/kernel_divergence_results.md`), and classifiers trained on them
+# then differ by a few test images; p-values within {glue:text}`repro_tol_p` (below that, the
 # same power of ten), since whether a test is significant is a count and must match; any other
 # decimal within one unit of its last printed digit. Timings (durations, throughputs, thread
 # counts and the cost estimate) differ from machine to machine and are listed apart.

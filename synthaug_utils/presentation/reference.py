@@ -287,9 +287,10 @@ def match_kind(key: str, reference: str, build: str) -> str:
 
     * counts and sizes (integers without a unit): exact;
     * percentages and percentage points (``%``, ``pp``): within :data:`PERCENT_TOLERANCE` (1 pp).
-      A different CPU kernel set changes float sums in their last bits; where such a change flips
-      one prediction, an accuracy over the smallest evaluated set moves by one image (the smoke and
-      demo test sets: 1/72 = 1.4 pp per run, averaged over seeds and classes to well under 1 pp);
+      Another CPU kernel set or thread count changes the generator's float output by ~4e-6, which
+      moves 0.01-0.03% of the generated pixels by one grey level (benchmarks/kernel_divergence.py);
+      classifiers trained on those images then differ by a few test images (demo: 360 test images,
+      one image 0.28 pp in one seed's run, 0.09 pp in a mean over 3 seeds);
     * p-values (names ending in ``_p``): within :data:`P_VALUE_TOLERANCE` (0.01) at or above 0.01,
       the same power of ten below; whether a test is significant is a count and must match exactly;
     * any other decimal: one unit in its last printed digit (a value on a rounding boundary).
