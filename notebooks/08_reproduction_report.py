@@ -145,15 +145,14 @@ cost
 # last line of a build.
 
 # %%
+from IPython.display import Markdown
+
 from synthaug_utils.presentation import reference as book_reference
 
 repro, repro_rest, repro_timings = book_reference.chapter_section(P, book_dir)
 glue_values(repro)
 print(repro["repro_summary"])
-repro_rest
-
-# %% [markdown]
-# Timings of this build beside the reference's:
-
-# %%
-repro_timings
+for title, rows in (("Values that do not match, even within tolerance:", repro_rest),
+                    ("Timings of this build beside the reference's (not compared):", repro_timings)):
+    if len(rows):
+        display(Markdown(f"**{title}**"), rows)

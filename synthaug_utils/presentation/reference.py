@@ -164,8 +164,9 @@ def machine_label(info: Mapping[str, Any]) -> str:
     flags = info.get("cpu_flags", {})
     names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
     feats = ", ".join(names[f] for f in names if flags.get(f)) or "no AVX2"
+    threads = info.get("torch_threads", "?")
     return (f"{info.get('cpu', '?')} ({feats}; torch {info.get('torch', '?')}, kernels "
-            f"{info.get('torch_cpu_capability', '?')}, {info.get('torch_threads', '?')} threads)")
+            f"{info.get('torch_cpu_capability', '?')}, {threads} thread{'' if threads == 1 else 's'})")
 
 
 def git_commit(root: Path | None = None) -> str | None:
