@@ -25,6 +25,7 @@ config = None
 overrides = {}
 store = None
 executor = None
+book_dir = None
 
 # %%
 from pathlib import Path
@@ -140,3 +141,36 @@ from synthaug_utils.core.paths import project_root
 cost, cost_glue = paper_cost.estimate_glue((project_root() or Path.cwd()) / "benchmarks" / "paper_gpu_results.csv")
 glue_values(cost_glue)
 figures.show_table(cost)
+
+# %% [markdown]
+# ## Does this build reproduce the book?
+#
+# Every value glued into the book's prose is compared with the committed reference of the
+# profile ({glue:text}`repro_reference_file`), a list of every glued value of a build, with the
+# commit and the CPU it was built on. This build ran on {glue:text}`repro_machine` and generated
+# its images in {glue:text}`repro_precision`. {glue:text}`repro_status`
+#
+# Within tolerance means the same words with every number close enough for the way it is
+# printed: counts and sizes must match exactly; percentages and percentage points within
+# {glue:text}`repro_tol_pp` pp, because another CPU kernel set (or thread count) changes the
+# generator's float sums in their last bits, which moves a few pixels of some generated images
+# by one grey level (`benchmarks/kernel_divergence_results.md`), and classifiers trained on them
+# then differ by a few test images; p-values within {glue:text}`repro_tol_p` (below that, the
+# same power of ten), since whether a test is significant is a count and must match; any other
+# decimal within one unit of its last printed digit. Timings (durations, throughputs, thread
+# counts and the cost estimate) differ from machine to machine and are listed apart.
+# `synthaug book` prints the same comparison, over every chapter including this one, as the
+# last line of a build.
+
+# %%
+from IPython.display import Markdown
+
+from synthaug_utils.presentation import reference as book_reference
+
+repro, repro_rest, repro_timings = book_reference.chapter_section(P, book_dir)
+glue_values(repro)
+display(Markdown(repro["repro_summary"]))
+for title, rows in (("Values that do not match, even within tolerance:", repro_rest),
+                    ("Timings of this build beside the reference's (not compared):", repro_timings)):
+    if len(rows):
+        display(Markdown(f"**{title}**"), figures.show_table(rows))

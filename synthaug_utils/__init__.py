@@ -86,6 +86,7 @@ Stage 7, :mod:`synthaug_utils.presentation` - figures and the Jupyter Book:
 - :mod:`synthaug_utils.presentation.methods` - the Methods page, generated from the build's profile and the protocol table.
 - :mod:`synthaug_utils.presentation.book` - execute the chapter notebooks with papermill and build the Jupyter Book (HTML).
 - :mod:`synthaug_utils.presentation.screenshots` - ``make screenshots``: a PNG of every page of a built book (headless Chromium).
+- :mod:`synthaug_utils.presentation.reference` - a reference of every value glued into a built book, and how a build compares with it.
 
 Stage 8, :mod:`synthaug_utils.rehearsal` - the miniature paper-format world and ``synthaug rehearse``:
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from synthaug_utils.presentation import book
+from synthaug_utils.presentation import book, reference
 
 
 @pytest.mark.slow
@@ -20,8 +20,19 @@ def test_smoke_book_builds_with_the_data_chapter_figures(smoke_book):
     # a rebuild with nothing changed renders the executed chapters without running them again
     _, again = book.build_book("smoke", root=tmp_path)
     assert not any(r.executed for r in again)
-    _, forced = book.build_book("smoke", root=tmp_path, chapters=["08_reproduction_report"], force=True)
-    assert [r.name for r in forced if r.executed] == ["08_reproduction_report"]
+    # a smoke reference of this build; a rebuild that re-executes 02 (it re-times generation and
+    # re-samples images in memory) runs 08 again, which reads every chapter, and reproduces the values
+    written = reference.write_reference(tmp_path / "book", tmp_path / "smoke.json")
+    assert len(written["values"]) > 100 and written["timings"]
+    assert not reference.unmarked_timings({**written["values"], **written["timings"]})
+    _, forced = book.build_book("smoke", root=tmp_path, chapters=["02_generation", "08_reproduction_report"], force=True)
+    assert [r.name for r in forced if r.executed] == ["02_generation", "08_reproduction_report"]
+    ref, table, line = reference.build_comparison("smoke", tmp_path / "book", path=tmp_path / "smoke.json")
+    # the same machine and thread counts: every value exactly (timings aside)
+    assert reference.counts(table)["exact"] == len(written["values"]), table[~table.timing & (table.status != "exact")]
+    assert line.startswith(f"reproduction: {reference.counts(table)['exact']} of {len(written['values'])} values match")
+    page = (html / "book" / "08_reproduction_report.html").read_text()
+    assert "There is no reference for profile smoke" in page  # none is committed for smoke
 
 
 def test_chapter_fingerprint_follows_the_inputs(tmp_path, monkeypatch):
@@ -59,8 +70,12 @@ def test_chapters_start_only_after_the_chapters_they_read():
     assert not book._ready("07_embeddings", CHAPTERS, todo, done)
     assert book._ready("07_embeddings", CHAPTERS, todo, done | {"03_real_vs_synthetic"})
     assert not book._ready("08_reproduction_report", CHAPTERS, todo, done | {"03_real_vs_synthetic", "04_dose_response", "05_skin_type"})
-    assert book._ready("08_reproduction_report", CHAPTERS, todo, done | set(CHAPTERS[2:6]))
+    assert not book._ready("08_reproduction_report", CHAPTERS, todo, done | set(CHAPTERS[2:6]))  # 08 reads every chapter
+    assert book._ready("08_reproduction_report", CHAPTERS, todo, set(CHAPTERS[:-1]))
     assert book._ready("07_embeddings", CHAPTERS, ["07_embeddings"], set())  # what this build does not run is not awaited
+    # a chapter's thread count does not depend on what else happens to run (generation depends on it)
+    assert [book.chapter_threads(n, CHAPTERS, 2, 2) for n in CHAPTERS] == [2] + [1] * 7
+    assert book.chapter_threads("05_skin_type", CHAPTERS, 16, 2) == 8 and book.chapter_threads("01_data", CHAPTERS, 16, 2) == 16
     assert book.default_jobs("paper") == 1 and book.default_jobs("smoke") in (1, 2)
     assert book.default_jobs("paper", overrides={"device": "cpu"}) == book.default_jobs("smoke")  # a CPU run is not GPU-bound
 

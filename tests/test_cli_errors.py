@@ -272,6 +272,8 @@ ROWS = [
     Row("store-is-a-file", lambda t: ["run", "fig3", "--profile", "smoke", "--dry-run", "--store", t.file("store.txt", "x")], "store.txt"),
     Row("out-below-a-file", lambda t: ["dreambooth", "--profile", "smoke", "--out", t.file("plain.txt", "x") + "/models"], "plain.txt"),
     Row("jobs-zero", lambda t: ["book", "--profile", "smoke", "--jobs", "0"], "--jobs 0"),
+    Row("write-reference-into-a-missing-folder",
+        lambda t: ["book", "--profile", "smoke", "--write-reference", str(t.tmp / "no" / "such" / "ref.json")], "no/such"),
     Row("threads-negative", lambda t: ["trial", "--profile", "smoke", "--threads", "-2"], "--threads -2"),
     Row("unknown-grid", lambda t: ["run", "fig9"], "fig9"),
     Row("n-per-label-without-count", lambda t: ["trial", "--profile", "smoke", "--n-per-label", "psoriasis"], "psoriasis"),

@@ -38,7 +38,7 @@ from synthaug_utils.diffusion.measure import (
 )
 from synthaug_utils.diffusion.pipelines import generator_sentence, load_pipeline, model_hash, model_label
 from synthaug_utils.diffusion.resolve import model_folder
-from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings
+from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings, precision_label
 from synthaug_utils.synthetic.manifest import read_manifest, select_synthetic
 from synthaug_utils.synthetic.sets import ensure_synthetic_set
 
@@ -82,7 +82,7 @@ def setup(profile: str | Profile, config=None, overrides=None, split_seed: int =
     db = dreambooth_settings(P)
     facts = {
         "gen_profile": P.name, "gen_steps": settings.steps, "gen_guidance": settings.guidance_scale,
-        "gen_resolution": settings.resolution, "gen_precision": settings.precision,
+        "gen_resolution": settings.resolution, "gen_precision": precision_label(P, settings),
         "gen_t2i_model": model_label(P.text2image_model), "gen_inpaint_model": model_label(P.inpaint_model),
         "gen_db_epochs": db.epochs, "gen_db_lr": f"{db.learning_rate:g}",
         "gen_paper_steps": paper_settings.steps, "gen_paper_resolution": paper_settings.resolution,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from synthaug_utils.presentation.book import _source_root, build_book, chapter_names
+from synthaug_utils.presentation.book import BOOK_DIR, _source_root, build_book, chapter_names
 
 
 def _cmd_book(args) -> int:
@@ -17,10 +17,25 @@ def _cmd_book(args) -> int:
     unknown = sorted(set(args.chapters or []) - set(names))
     if unknown:
         raise UsageError(f"--chapters: unknown chapter(s) {unknown}; chapters in _toc.yml: {names}")
+    if args.write_reference and not Path(args.write_reference).resolve().parent.is_dir():
+        raise UsageError(f"--write-reference: folder {Path(args.write_reference).parent} does not exist")
     start = time.time()
-    build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse, args.force, args.jobs)
+    html, _ = build_book(args.profile, args.root, args.config, overrides, args.chapters, args.reuse, args.force, args.jobs)
     print(f"total {time.time() - start:.0f} s")
+    _reproduction(args.profile, html.parents[1] / BOOK_DIR, args.write_reference)
     return 0
+
+
+def _reproduction(profile: str, book_dir: Path, write_to: str | None) -> None:
+    """Print the build's comparison with the committed reference (one line); with ``write_to``, then
+    write this build's values as the reference there."""
+    from synthaug_utils.presentation import reference
+
+    print(reference.build_comparison(profile, book_dir)[2], flush=True)
+    if write_to:
+        written = reference.write_reference(book_dir, write_to, profile)
+        print(f"reference written: {write_to} ({len(written['values'])} values, {len(written['timings'])} timings; "
+              f"commit {written['commit']}, {reference.machine_label(written['machine'])})", flush=True)
 
 
 def register_cli(subparsers) -> None:
@@ -36,4 +51,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="re-execute chapters even when they are up to date")
     p.add_argument("--jobs", type=int, default=None,
                    help="chapters executed side by side (default: 2 on demo/smoke with 2+ CPU cores, 1 on paper)")
+    p.add_argument("--write-reference", default=None, metavar="PATH",
+                   help="after the build, write every glued value (with commit, CPU, torch, threads, date) to PATH as "
+                        "the profile's reference (commit it as benchmarks/reference/<profile>.json)")
     p.set_defaults(func=_cmd_book)

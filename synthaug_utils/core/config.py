@@ -188,15 +188,17 @@ def _generation_chapter(gate_per_class: int, masked_per_class: int, timed_images
 
 
 # Generation defaults beyond the Profile fields (overridable via profile.grids["generation"]).
-# paper: the authors' GPU settings. demo/smoke: large CPU batches; bfloat16 autocast where the CPU
-# has native bf16 instructions (about 1.5x faster here), else float32 ("auto"); and the source
+# paper: the authors' GPU settings. demo/smoke: large CPU batches; float32 on every machine, so that
+# a rebuild elsewhere gives the same book (issue 17: "auto" picked bfloat16 autocast on CPUs with
+# native bf16, about 1.5x faster, and moved every downstream number; bf16 or "auto" stay explicit
+# overrides via grids["generation"], and the book then says so); and the source
 # pixels pasted back outside the mask: Stable Diffusion's inpainting model reproduces the unmasked
 # region closely by itself, the minutes-pretrained demo model does not (it repaints it: mean
 # absolute change ~15 grey levels outside the mask), so pasting restores the method's meaning.
 _PAPER_GENERATION = {"batch_size": 16, "precision": "fp16"}
 # The paste blends the generated pixels in over the mask's first 4 px (paste_blend_px): a hard paste
 # left a seam 8-11x real skin's contrast across the border (chapter 02's seam measure), a 3 px blend 1.3-1.5x.
-_DEMO_GENERATION = {"batch_size": 256, "precision": "auto", "paste_unmasked": True, "paste_blend_px": 4}
+_DEMO_GENERATION = {"batch_size": 256, "precision": "fp32", "paste_unmasked": True, "paste_blend_px": 4}
 
 # DreamBooth parameters. The demo values are the project's choice for the ~4 MB demo generator at
 # 64 px (measured: ~15 s per class on 2 CPU cores), not the paper's; smoke runs a handful of steps.

@@ -73,6 +73,16 @@ def resolve_precision(precision: str, device: str) -> str:
     return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
+def precision_label(profile: Profile, settings: GenerationSettings) -> str:
+    """The precision as the book states it: its name, and when it overrides the profile's default
+    (e.g. bf16 on the embedded profiles, whose default is fp32) a clause saying so."""
+    default = resolve_precision(str(dict(profile.generation_defaults).get("precision", "fp32")), str(settings.device))
+    if settings.precision == default:
+        return settings.precision
+    return (f"{settings.precision} (an override of this profile's default, {default}: its numbers differ "
+            f"from a {default} build's)")
+
+
 def generation_settings(profile: Profile, **changes: Any) -> GenerationSettings:
     """Settings for ``profile``: its gen_steps, guidance_scale, gen_resolution and device, the
     profile-level defaults above, then ``profile.grids['generation']``, then ``changes``."""

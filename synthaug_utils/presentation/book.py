@@ -16,8 +16,9 @@ more CPU cores, 1 on the paper profile): the first chapter (the data chapter, wh
 the embedded world) runs alone, then the others in ``_toc.yml`` order as soon as the
 chapters they read from (:data:`CHAPTER_NEEDS`) are done. Everything they share on disk
 is written atomically or under a folder lock (worlds, synthetic sets, models, features,
-trial results), and every number is a pure function of its inputs, so a parallel build
-gives the same pages as a serial one. Each kernel then gets ``cores // jobs`` threads.
+trial results), and every number is a pure function of its inputs and the kernels' thread
+count. Each kernel gets ``cores // jobs`` threads (the first chapter, running alone, every core;
+:func:`chapter_threads`), whatever the order in which chapters happen to finish.
 """
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
     "08_reproduction_report": ("03_real_vs_synthetic", "04_dose_response", "05_skin_type", "06_class_imbalance"),
 }
 
+# Chapters that read every other chapter's executed notebook (08 compares the book's glued values
+# with the committed reference, issue 17): they start after every other chapter of the build is
+# done, run whenever any other chapter runs, and get the parameter ``book_dir`` (the folder of the
+# executed chapters) when their parameters cell declares it.
+BOOK_READERS: tuple[str, ...] = ("08_reproduction_report",)
+
 # Arguments for every chapter's IPython kernel: its application log shows errors only, so the
 # kernel's own start-up notices (ipykernel's "Kernel is running over TCP without encryption"
 # warning, printed to the terminal the kernel inherits) stay out of the build's output. Warnings
@@ -55,7 +62,10 @@ KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
 # Repository files (outside the package) whose contents a chapter shows: part of its fingerprint.
-CHAPTER_FILES: dict[str, tuple[str, ...]] = {"08_reproduction_report": ("benchmarks/paper_gpu_results.csv",)}
+# ``{profile}`` stands for the profile's name.
+CHAPTER_FILES: dict[str, tuple[str, ...]] = {
+    "08_reproduction_report": ("benchmarks/paper_gpu_results.csv", "benchmarks/reference/{profile}.json"),
+}
 
 
 class BookBuildError(UserFacingError, RuntimeError):
@@ -145,6 +155,7 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
     if config:
         h.update(Path(config).read_bytes())
     for extra in CHAPTER_FILES.get(name, ()):  # repository files a chapter reads besides the package
+        extra = extra.format(profile=profile)
         path = _source_root() / extra
         h.update(extra.encode() + (path.read_bytes() if path.is_file() else b"absent"))
     for path in sorted(PACKAGE_DIR.rglob("*")):
@@ -201,6 +212,8 @@ def execute_notebook(
 
     os.environ[FIGURE_DIR_ENV] = str(out_dir / FIGURE_FOLDER)  # the kernel inherits it: figures next to the chapter
     os.environ[CHAPTER_ENV] = name
+    if _declares_parameter(nb, "book_dir"):
+        parameters["book_dir"] = str(out_dir.resolve())
     try:
         papermill.execute_notebook(
             str(raw),
@@ -234,6 +247,14 @@ def _clean_executed(path: Path, log: Path) -> None:
     removed = clean_notebook(nb)
     nbformat.write(nb, str(path))
     log.write_text("\n".join(removed))
+
+
+def _declares_parameter(nb, name: str) -> bool:
+    """Whether the notebook's ``parameters`` cell assigns ``name``."""
+    import re
+
+    return any("parameters" in cell.get("metadata", {}).get("tags", []) and re.search(rf"^{name}\s*=", cell.source, re.M)
+               for cell in nb.cells if cell.cell_type == "code")
 
 
 def build_html(root: Path) -> Path:
@@ -282,11 +303,14 @@ def build_book(
             if not executed_copy.exists():
                 raise BookBuildError(f"chapter {name} has no executed notebook in {root / BOOK_DIR}; run it first")
             runs[name] = ChapterRun(name, 0.0, False)
-        elif not force and executed_copy.exists() and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides):
+        elif not force and not (name in BOOK_READERS and todo) and executed_copy.exists() and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides):
             print(f"[{index}/{len(names)}] {name} is up to date (same source, parameters, package and cache)", flush=True)
             runs[name] = ChapterRun(name, 0.0, False)
         else:
             todo.append(name)
+    if todo:  # a chapter that reads the others' executed notebooks is stale once any of them runs again
+        todo += [n for n in names if n in BOOK_READERS and n not in todo and n in wanted]
+        todo.sort(key=names.index)
     todo = _skip_chapters_without_inputs(todo, names, root, profile, config, overrides)
     jobs = default_jobs(profile, config, overrides) if jobs is None else max(1, int(jobs))
     for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
@@ -383,6 +407,8 @@ def _ready(name: str, names: list[str], todo: list[str], done: set[str]) -> bool
     """Whether chapter ``name`` may start: the first chapter always; others once the first
     chapter and the chapters in :data:`CHAPTER_NEEDS` that this build executes are done."""
     needs = set(CHAPTER_NEEDS.get(name, ())) | ({names[0]} if name != names[0] else set())
+    if name in BOOK_READERS:
+        needs |= set(names) - {name}
     return all(n in done for n in needs if n in todo)
 
 
@@ -408,7 +434,6 @@ def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: st
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     cores = _cores()
-    threads = str(max(1, cores // jobs))
     pending, running, done, runs, failure = list(todo), {}, set(), [], None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
@@ -417,10 +442,9 @@ def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: st
                 if name is None:
                     break
                 pending.remove(name)
-                alone = not running and not any(_ready(n, names, todo, done) for n in pending)
                 print(f"[{number[name]}/{len(names)}] executing {name} (profile {profile}) ...", flush=True)
                 running[pool.submit(_execute_in_worker, name, root, profile, config, overrides,
-                                    str(cores) if alone else threads)] = name
+                                    str(chapter_threads(name, names, cores, jobs)))] = name
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -437,6 +461,16 @@ def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: st
     if failure is not None:
         raise failure
     return runs
+
+
+def chapter_threads(name: str, names: list[str], cores: int, jobs: int) -> int:
+    """CPU threads of a chapter's kernel when ``jobs`` chapters run side by side: ``cores // jobs``,
+    and every core for the first chapter, which runs alone (it draws the world; nothing it computes
+    depends on the thread count). Never more when a chapter happens to run alone later: generated
+    images and DreamBooth weights change in their last bits with the thread count
+    (``benchmarks/kernel_divergence.py``), so a chapter gets the same count however the chapters
+    are scheduled (issue 17)."""
+    return cores if name == names[0] else max(1, cores // jobs)
 
 
 def _execute_in_worker(name: str, root: Path, profile: str, config: str | None, overrides: dict | None, threads: str) -> ChapterRun:

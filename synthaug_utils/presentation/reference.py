@@ -1,0 +1,414 @@
+"""A reference of every value glued into a built book, and how a build compares with it (issue 17).
+
+A book's numbers are glued (``glue_values``) into its executed notebooks: each glue is a
+``display_data`` output whose metadata ``scrapbook.name`` names it. :func:`glued_values` reads
+them all from ``<root>/book/*.ipynb``, keyed ``"<chapter>:<name>"`` (e.g. ``02_generation:gen_steps``)
+with the text the book shows. :func:`write_reference` stores them as a committed JSON file
+(``benchmarks/reference/<profile>.json``) with the git commit, the CPU, torch's version and thread
+count and the date; :func:`compare` sets a build beside it, and :func:`summary_line` is the one
+line that chapter 08 and ``synthaug book`` print.
+
+Timings (durations, throughputs, thread counts and what is derived from them) change from machine
+to machine and run to run; :func:`is_timing` marks them by name (:data:`TIMING_PATTERNS`), and they
+are listed apart, never counted as matches or mismatches. The tolerance rule for the rest is
+:func:`match_kind`.
+"""
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import fnmatch
+import json
+import math
+import platform
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.paths import project_root
+
+
+REFERENCE_FORMAT = 1
+
+REFERENCE_DIR = "benchmarks/reference"  # relative to the repository root; one <profile>.json per profile
+
+# Glue names (fnmatch patterns) whose values are timings: durations, throughputs, speed ratios
+# and the thread counts they were measured with. A new timing glue must match one of these
+# (tests/test_reference.py checks every glued name that reads like a timing, and every glued value
+# that carries a unit of time).
+TIMING_PATTERNS: tuple[str, ...] = (
+    "cost_*",        # 02: images/s per method, DreamBooth seconds, threads; 08: the paper grid's cost from the benchmark table
+    "*seconds*",     # e.g. 07 e_seconds
+    "*_ips",         # images per second (07 e_ips)
+    "*time*",        # e.g. 03 mode_time_ratio (faithful/fast wall-clock ratio)
+    "*throughput*",
+    "*threads*",
+    "*minutes*",
+    "*hours*",
+    "*_per_s",
+)
+
+# Glue names that describe the comparison with the reference itself: never part of a reference.
+SELF_PATTERNS: tuple[str, ...] = ("repro_*",)
+
+# Glue names whose text holds a time that is not this build's timing: the demo generator's
+# pretraining time, read from the shipped weights' metadata (the same on every build of a commit).
+RECORDED_TIMES: tuple[str, ...] = ("generator_sentence",)
+
+# Words in a glue name that say it is (or derives from) a timing; such names must be timings.
+TIMING_WORDS = re.compile(r"(second|time|ips$|throughput|thread|minute|hour|per_s$|speed|wall|cost_)")
+
+# A unit of time (or of a rate per time) after a number in a glued text.
+TIME_UNIT = re.compile(r"\d\s*(ms|s|sec|min|minutes?|h|hours?|days?)\b|/\s*s\b|CPU-hours|GPU-hours", re.IGNORECASE)
+
+# The tolerance (see :func:`match_kind`): absolute, in the unit the number is printed in.
+PERCENT_TOLERANCE = 1.0  # percentages and percentage points
+P_VALUE_TOLERANCE = 0.01  # p-values at or above 0.01 (below, the same power of ten)
+
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])", re.IGNORECASE)
+
+
+# ----------------------------------------------------------------------------- reading a book
+def glued_values(book_dir: str | Path, exclude_chapters: Iterable[str] = ()) -> dict[str, str]:
+    """Every glued ``name -> text`` of the executed notebooks in ``book_dir``, keyed ``"<chapter>:<name>"``.
+
+    The text is what ``{glue:text}`` shows: a glued string without its quotes, any other value's
+    plain-text form. Names matching :data:`SELF_PATTERNS` are left out. ``exclude_chapters``:
+    notebook stems to skip (chapter 08 skips itself: it is still executing).
+    """
+    book_dir = Path(book_dir)
+    if not book_dir.is_dir():
+        raise UserFacingError(f"no built book at {book_dir} (expected executed chapters NN_*.ipynb there)")
+    skip = set(exclude_chapters)
+    values: dict[str, str] = {}
+    for path in sorted(book_dir.glob("[0-9][0-9]_*.ipynb")):
+        if path.stem in skip:
+            continue
+        try:
+            nb = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise UserFacingError(f"cannot read executed notebook {path}: {exc}") from exc
+        for cell in nb.get("cells", []):
+            for output in cell.get("outputs", []):
+                book = (output.get("metadata") or {}).get("scrapbook")
+                if not book or any(fnmatch.fnmatchcase(book["name"], p) for p in SELF_PATTERNS):
+                    continue
+                text = output.get("data", {}).get(book.get("mime_prefix", "") + "text/plain")
+                if text is not None:
+                    values[f"{path.stem}:{book['name']}"] = _shown_text("".join(text) if isinstance(text, list) else text)
+    return values
+
+
+def _shown_text(plain: str) -> str:
+    """A glued value's text as the book shows it: a string literal without its quotes."""
+    try:
+        value = ast.literal_eval(plain)
+    except (ValueError, SyntaxError):
+        return plain
+    return value if isinstance(value, str) else plain
+
+
+def is_timing(key: str) -> bool:
+    """Whether the glued value ``"<chapter>:<name>"`` (or a bare name) is a timing (:data:`TIMING_PATTERNS`)."""
+    name = key.split(":", 1)[-1]
+    return any(fnmatch.fnmatchcase(name, p) for p in TIMING_PATTERNS)
+
+
+def unmarked_timings(values: Mapping[str, str]) -> list[str]:
+    """Keys that read like timings (a timing word in the name, or a unit of time in the text) but
+    are not marked by :func:`is_timing`: each must get a pattern in :data:`TIMING_PATTERNS`."""
+    return sorted(k for k, text in values.items()
+                  if not is_timing(k) and k.split(":", 1)[-1] not in RECORDED_TIMES and (TIMING_WORDS.search(k.split(":", 1)[-1]) or TIME_UNIT.search(str(text))))
+
+
+# ----------------------------------------------------------------------------- the machine
+def machine() -> dict[str, Any]:
+    """The CPU (lscpu model name; AVX2 / AVX-512 / AVX512-BF16 / AMX flags), torch's version, its
+    thread count and CPU kernel set (``ATEN_CPU_CAPABILITY``), and Python's version."""
+    import os
+
+    import torch
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Model name":
+                model = value.strip()
+            elif key.strip() == "Flags":
+                flags = set(value.split())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if not flags:
+        try:
+            flags = set(next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")).split(":", 1)[1].split())
+        except (OSError, StopIteration, IndexError):
+            pass
+    return {
+        "cpu": model,
+        "cpu_flags": {f: f in flags for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")},
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY"),
+        "python": platform.python_version(),
+    }
+
+
+def machine_label(info: Mapping[str, Any]) -> str:
+    """e.g. ``AMD EPYC (AVX2, AVX-512, AVX512-BF16; torch 2.5.1, kernels avx512, 2 threads)``."""
+    flags = info.get("cpu_flags", {})
+    names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
+    feats = ", ".join(names[f] for f in names if flags.get(f)) or "no AVX2"
+    threads = info.get("torch_threads", "?")
+    return (f"{info.get('cpu', '?')} ({feats}; torch {info.get('torch', '?')}, kernels "
+            f"{info.get('torch_cpu_capability', '?')}, {threads} thread{'' if threads == 1 else 's'})")
+
+
+def git_commit(root: Path | None = None) -> str | None:
+    """The checkout's commit (``+dirty`` when it has uncommitted changes), or None outside git."""
+    root = root or project_root()
+    if root is None:
+        return None
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+# ----------------------------------------------------------------------------- the reference file
+def reference_path(profile: str, root: Path | None = None) -> Path:
+    """Where the committed reference of ``profile`` lives: ``<repo>/benchmarks/reference/<profile>.json``."""
+    root = root or project_root() or Path.cwd()
+    return root / REFERENCE_DIR / f"{profile}.json"
+
+
+def write_reference(book_dir: str | Path, path: str | Path, profile: str | None = None) -> dict[str, Any]:
+    """Write every glued value of the built book in ``book_dir`` to ``path`` (JSON) with the commit,
+    the machine (:func:`machine`) and the date; timings are listed apart. Returns what was written."""
+    from synthaug_utils.core.files import atomic_write_text
+
+    values = glued_values(book_dir)
+    if not values:
+        raise UserFacingError(f"{book_dir} holds no glued values (is it a built book's book/ folder?)")
+    profiles = sorted({p for p in (_notebook_profile(f) for f in Path(book_dir).glob("[0-9][0-9]_*.ipynb")) if p})
+    if profile is None and len(profiles) == 1:
+        profile = profiles[0]
+    if profile is None or (profiles and profiles != [profile]):
+        raise UserFacingError(f"the chapters in {book_dir} were built with profile(s) {profiles}; name one with --profile")
+    reference = {
+        "format": REFERENCE_FORMAT,
+        "profile": profile,
+        "commit": git_commit(),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "values": {k: v for k, v in sorted(values.items()) if not is_timing(k)},
+        "timings": {k: v for k, v in sorted(values.items()) if is_timing(k)},
+    }
+    atomic_write_text(Path(path), json.dumps(reference, indent=1, sort_keys=False) + "\n")
+    return reference
+
+
+def _notebook_profile(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text()).get("metadata", {}).get("synthaug", {}).get("profile")
+    except (OSError, ValueError):
+        return None
+
+
+def load_reference(path: str | Path) -> dict[str, Any] | None:
+    """The reference at ``path``, or None when there is none; a malformed file raises UserFacingError."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        ref = json.loads(path.read_text())
+    except ValueError as exc:
+        raise UserFacingError(f"reference {path} is not valid JSON: {exc}") from exc
+    if not isinstance(ref, dict) or ref.get("format") != REFERENCE_FORMAT or not isinstance(ref.get("values"), dict):
+        raise UserFacingError(f"reference {path} is not a format-{REFERENCE_FORMAT} reference; rewrite it with "
+                              "`synthaug book --write-reference`")
+    return ref
+
+
+# ----------------------------------------------------------------------------- the tolerance rule
+def _numbers(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """(text with every number replaced by '#', [(number as printed, unit after it: '%', 'pp' or '')])."""
+    found = []
+
+    def sub(m: re.Match) -> str:
+        rest = text[m.end():m.end() + 3]
+        unit = "%" if rest.startswith("%") else "pp" if re.match(r"\s?pp\b", rest) else ""
+        found.append((m.group(0), unit))
+        return "#"
+
+    return NUMBER.sub(sub, text), found
+
+
+def _value(printed: str) -> float:
+    return float(printed.replace(",", ""))
+
+
+def _number_within(ref: str, new: str, unit: str, p_value: bool) -> bool:
+    """One printed number pair under the tolerance rule of :func:`match_kind`."""
+    a, b = _value(ref), _value(new)
+    if not ("." in ref or "e" in ref.lower()) and not unit:
+        return a == b  # a count or size: exact
+    if unit:
+        return abs(a - b) <= PERCENT_TOLERANCE + 1e-9
+    if p_value:
+        if max(a, b) >= 0.01:
+            return abs(a - b) <= P_VALUE_TOLERANCE + 1e-12
+        return a > 0 and b > 0 and abs(math.log10(a) - math.log10(b)) <= 1
+    digits = _last_place(ref)
+    return abs(a - b) <= digits + 1e-12
+
+
+def _last_place(printed: str) -> float:
+    """One unit in the last printed digit (``0.530`` -> 0.001, ``3.37e-04`` -> 1e-06, ``27.2`` -> 0.1)."""
+    mantissa, _, exponent = printed.lower().partition("e")
+    decimals = len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def match_kind(key: str, reference: str, build: str) -> str:
+    """``'exact'``, ``'within tolerance'`` or ``'differs'`` for one glued value.
+
+    Exact: the same text. Within tolerance: the same words, and every number in the same place
+    within its tolerance, which depends on how it is printed:
+
+    * counts and sizes (integers without a unit): exact;
+    * percentages and percentage points (``%``, ``pp``): within :data:`PERCENT_TOLERANCE` (1 pp).
+      Another CPU kernel set or thread count changes the generator's float output by ~4e-6, which
+      moves 0.01-0.03% of the generated pixels by one grey level (benchmarks/kernel_divergence.py);
+      classifiers trained on those images then differ by a few test images (demo: 360 test images,
+      one image 0.28 pp in one seed's run, 0.09 pp in a mean over 3 seeds);
+    * p-values (names ending in ``_p``): within :data:`P_VALUE_TOLERANCE` (0.01) at or above 0.01,
+      the same power of ten below; whether a test is significant is a count and must match exactly;
+    * any other decimal: one unit in its last printed digit (a value on a rounding boundary).
+    """
+    if reference == build:
+        return "exact"
+    template_ref, numbers_ref = _numbers(reference)
+    template_new, numbers_new = _numbers(build)
+    if template_ref != template_new or len(numbers_ref) != len(numbers_new):
+        return "differs"
+    p_value = key.split(":", 1)[-1].endswith("_p")
+    for (a, unit), (b, unit_b) in zip(numbers_ref, numbers_new):
+        if unit != unit_b or not _number_within(a, b, unit, p_value):
+            return "differs"
+    return "within tolerance"
+
+
+# ----------------------------------------------------------------------------- comparing a build
+COMPARISON_COLUMNS = ("key", "chapter", "name", "reference", "build", "status", "timing")
+
+
+def compare(reference: Mapping[str, Any], values: Mapping[str, str]) -> pd.DataFrame:
+    """One row per glued value of the reference or the build: ``status`` is ``exact``, ``within
+    tolerance``, ``differs`` (:func:`match_kind`), ``missing in build`` or ``new in build``;
+    ``timing`` marks timings (listed, never matched). Keys of chapters the build lacks entirely
+    (e.g. chapter 08 comparing while it runs) are left out."""
+    ref_values = {**reference.get("values", {}), **reference.get("timings", {})}
+    chapters = {k.split(":", 1)[0] for k in values}
+    rows = []
+    for key in sorted(set(ref_values) | set(values)):
+        chapter, _, name = key.partition(":")
+        if key not in values and chapter not in chapters:
+            continue
+        ref, new = ref_values.get(key), values.get(key)
+        timing = is_timing(key)
+        if ref is None:
+            status = "new in build"
+        elif new is None:
+            status = "missing in build"
+        elif timing:
+            status = "timing"
+        else:
+            status = match_kind(key, ref, new)
+        rows.append({"key": key, "chapter": chapter, "name": name, "reference": ref, "build": new, "status": status, "timing": timing})
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def counts(table: pd.DataFrame) -> dict[str, int]:
+    """Compared values (not timings) and how many match exactly, within tolerance, or not at all
+    (differs, missing in build, new in build); timings listed apart."""
+    result = table[~table.timing]
+    exact = int((result.status == "exact").sum())
+    within = int((result.status == "within tolerance").sum())
+    return {"values": len(result), "exact": exact, "within": within, "rest": len(result) - exact - within,
+            "timings": int(table.timing.sum())}
+
+
+def summary_line(profile: str, reference: Mapping[str, Any] | None, table: pd.DataFrame | None, where: str = "") -> str:
+    """The one-line comparison printed by ``synthaug book`` and shown by chapter 08."""
+    if reference is None or table is None:
+        return f"reproduction: no reference for profile {profile} ({where or 'none committed'}); nothing compared"
+    c = counts(table)
+    commit = (reference.get("commit") or "unknown commit")[:12]
+    return (f"reproduction: {c['exact']} of {c['values']} values match the {profile} reference exactly, "
+            f"{c['within']} within tolerance, {c['rest']} not ({c['timings']} timings not compared; reference: "
+            f"commit {commit}, {machine_label(reference.get('machine', {}))})")
+
+
+def build_comparison(profile: str, book_dir: str | Path, exclude_chapters: Iterable[str] = (),
+                     path: str | Path | None = None) -> tuple[dict[str, Any] | None, pd.DataFrame | None, str]:
+    """(reference or None, comparison table or None, :func:`summary_line`) for the built book in ``book_dir``."""
+    path = Path(path) if path else reference_path(profile)
+    reference = load_reference(path)
+    if reference is not None and reference.get("profile") != profile:
+        raise UserFacingError(f"reference {path} was written for profile {reference.get('profile')!r}, not {profile!r}")
+    table = None if reference is None else compare(reference, glued_values(book_dir, exclude_chapters))
+    return reference, table, summary_line(profile, reference, table, str(path) + " absent" if reference is None else "")
+
+
+# ----------------------------------------------------------------------------- chapter 08's section
+def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "08_reproduction_report",
+                    path: str | Path | None = None) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame]:
+    """Chapter 08's comparison of this build with the committed reference of its profile.
+
+    ``profile``: the loaded Profile; ``book_dir``: the executed chapters (None: ``<repo>/book``).
+    Returns (``repro_*`` glue values, the values that do not match (exactly or within tolerance),
+    the timings beside the reference's). The chapter's own values are left out here (it is still
+    running); ``synthaug book`` compares them too, in the line it prints at the end of the build.
+    """
+    from synthaug_utils.diffusion.settings import generation_settings, precision_label
+
+    book_dir = Path(book_dir) if book_dir else (project_root() or Path.cwd()) / "book"
+    path = Path(path) if path else reference_path(profile.name)
+    reference, table, line = build_comparison(profile.name, book_dir, [this_chapter], path)
+    precision = precision_label(profile, generation_settings(profile))
+    facts = {
+        "repro_summary": line, "repro_reference_file": str(path.relative_to(project_root())) if project_root() and path.is_relative_to(project_root()) else str(path),
+        "repro_machine": machine_label(machine()), "repro_precision": precision,
+        "repro_tol_pp": f"{PERCENT_TOLERANCE:g}", "repro_tol_p": f"{P_VALUE_TOLERANCE:g}",
+        "repro_status": (f"There is no reference for profile {profile.name}: nothing is compared."
+                         if reference is None else _status_sentence(profile.name, reference, table)),
+    }
+    empty = pd.DataFrame(columns=["chapter", "name", "reference", "build", "status"])
+    if table is None:
+        return facts, empty, empty
+    rest = table[~table.timing & ~table.status.isin(["exact", "within tolerance"])]
+    timings = table[table.timing]
+    keep = ["chapter", "name", "reference", "build", "status"]
+    return facts, rest[keep].reset_index(drop=True), timings[keep[:-1]].reset_index(drop=True)
+
+
+def _status_sentence(profile: str, reference: Mapping[str, Any], table: pd.DataFrame) -> str:
+    c = counts(table)
+    share = f"{c['exact'] / c['values']:.0%}" if c["values"] else "no"
+    verdict = ("every compared value is within tolerance" if c["rest"] == 0
+               else f"{c['rest']} value(s) are outside it, listed below")
+    return (f"Of the {c['values']} values of the other chapters compared with the {profile} reference (written at commit "
+            f"{(reference.get('commit') or 'unknown')[:12]} on {machine_label(reference.get('machine', {}))}, "
+            f"{reference.get('date', 'undated')}), {c['exact']} match exactly ({share}) and {c['within']} within "
+            f"tolerance: {verdict}. {c['timings']} timings are listed apart and not compared.")
