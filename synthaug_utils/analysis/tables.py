@@ -4,18 +4,20 @@ Every function takes the tidy trial frame (:meth:`ResultsStore.frame`) and the l
 per-test-image predictions (:meth:`ResultsStore.predictions`), and returns a tidy
 DataFrame that one plotting function in :mod:`synthaug_utils.presentation.plots` draws.
 
-Conventions (stated on every results page):
+Conventions (stated on every results page; see :mod:`synthaug_utils.analysis.stats`):
 
-- Accuracy over several seeds is the **pooled proportion** over seeds x test images
-  (k correct out of seeds x test images); the per-seed spread (SD of the per-seed
-  accuracies) is reported beside it.
-- 95% intervals for accuracies are Wald intervals on the pooled proportion.
-- With-vs-without comparisons use the pooled two-sample proportion test on the pooled
-  counts; p-values are Benjamini-Hochberg adjusted over all comparisons of one figure.
-  ``p_per_run`` repeats the test with n = one test set per arm (mean accuracy over seeds,
-  the convention the paper's p-values appear to follow), for comparison only.
-- Differences get a paired bootstrap interval: test images are resampled, jointly for
-  all seeds, so both arms are evaluated on the same resampled images.
+- Accuracy over several seeds is the mean over seeds (= seeds x test images pooled, every seed
+  scoring the same test images); the per-seed spread (SD of the per-seed accuracies) is beside it.
+  Error bars (``ci_low``, ``ci_high``) are the paper's: Wald intervals with n = one run's test set.
+- Every comparison is analysed twice. **The paper's convention** (``paper_p``, ``paper_p_bh``,
+  ``paper_stars``): two-sample proportion test of the mean accuracies with n = one test set per
+  arm, BH-adjusted over the figure's comparisons. **The primary analysis** (``p``, ``p_bh``,
+  ``stars``, ``odds_ratio``, ``or_low``, ``or_high``): a logistic GEE of per-image correctness
+  with the seed as a factor, clustered by test image, paired by design
+  (:func:`~synthaug_utils.analysis.stats.gee_paired_test`), BH-adjusted over the same family.
+  The gain interval (``gain_low``, ``gain_high``) is a hierarchical bootstrap over seeds and test
+  images (:func:`~synthaug_utils.analysis.stats.hierarchical_bootstrap_diff`). Figure stars are
+  the primary analysis'.
 """
 from __future__ import annotations
 
@@ -25,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis import stats
-from synthaug_utils.analysis.stats import wald_interval
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.vocabulary import NONE
 
@@ -59,14 +60,17 @@ def derive_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def accuracy_by(merged: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Pooled accuracy per group: columns ``by`` + k, n, accuracy, ci_low, ci_high (proportions), runs, seed_sd."""
+    """Accuracy per group: columns ``by`` + k, n (summed over seeds), accuracy, ci_low, ci_high
+    (proportions; the paper's Wald interval with n = test images of one run), n_test (test images
+    per run), runs and seed_sd."""
     rows = []
     for values, group in merged.groupby(list(by), sort=True, dropna=False):
         values = values if isinstance(values, tuple) else (values,)
         per_seed = group.groupby("seed")["correct"].mean()
         k, n = int(group["correct"].sum()), int(len(group))
-        low, high = stats.wald_interval(k, n)
-        rows.append({**dict(zip(by, values)), "k": k, "n": n, "accuracy": k / n, "ci_low": low, "ci_high": high,
+        n_test = int(group["image_id"].nunique()) if "image_id" in group else int(n / max(per_seed.size, 1))
+        low, high = stats.paper_convention_interval(k / n, n_test)
+        rows.append({**dict(zip(by, values)), "k": k, "n": n, "accuracy": k / n, "ci_low": low, "ci_high": high, "n_test": n_test,
                      "runs": int(per_seed.size), "seed_sd": float(per_seed.std(ddof=1)) if per_seed.size > 1 else np.nan})
     return pd.DataFrame(rows)
 
@@ -77,6 +81,9 @@ def _seed_matrix(group: pd.DataFrame) -> tuple[np.ndarray, list, list]:
     return table.to_numpy(dtype=float), list(table.index), list(table.columns)
 
 
+TEST_COLUMNS = ("gain", "gain_low", "gain_high", "odds_ratio", "or_low", "or_high", "p", "paper_p")
+
+
 def compare_with_baseline(
     merged: pd.DataFrame,
     setting: Sequence[str],
@@ -85,13 +92,14 @@ def compare_with_baseline(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Each arm value against ``baseline`` within every combination of ``setting`` columns.
+    """Each arm value against ``baseline`` within every combination of ``setting`` columns, analysed both ways.
 
-    Returns one row per (setting, arm) - baseline rows included, with NaN tests - with
-    pooled accuracy and Wald interval, ``gain`` (arm minus baseline, proportion), the paired
-    bootstrap interval of the gain (``gain_low``, ``gain_high``), ``p`` (pooled proportion
-    test), ``p_bh`` (BH-adjusted over every comparison in the returned table), ``stars``,
-    and ``p_per_run`` (n = one test set per arm; see the module docstring).
+    Returns one row per (setting, arm) - baseline rows included, with NaN tests - with the columns of
+    :func:`accuracy_by`, ``gain`` (arm minus baseline, proportion) and its hierarchical bootstrap
+    interval (``gain_low``, ``gain_high``), the primary analysis (``odds_ratio``, ``or_low``,
+    ``or_high``, ``p``, ``p_bh``, ``stars``) and the paper's convention (``paper_p``, ``paper_p_bh``,
+    ``paper_stars``); both BH adjustments run over every comparison in the returned table (one
+    figure). ``paired`` is False where the arms do not share seeds and test images (no primary test).
     """
     acc = accuracy_by(merged, list(setting) + [arm])
     rows = []
@@ -101,32 +109,64 @@ def compare_with_baseline(
         if base.empty:
             continue
         base_m, base_seeds, base_imgs = _seed_matrix(base)
-        k0, n0 = int(base["correct"].sum()), len(base)
         for arm_value, sub in group.groupby(arm, sort=True):
             row = {**dict(zip(setting, values)), arm: arm_value}
             if arm_value == baseline:
                 rows.append(row)
                 continue
-            k1, n1 = int(sub["correct"].sum()), len(sub)
             m, seeds, imgs = _seed_matrix(sub)
-            if seeds == base_seeds and imgs == base_imgs:
-                diff, low, high = stats.paired_bootstrap_diff(m, base_m, n_boot=n_boot, seed=seed)
-            else:  # different seeds or test images: no pairing possible
-                diff, low, high = k1 / n1 - k0 / n0, np.nan, np.nan
-            tests_per_arm = max(len(imgs), 1)
-            row.update(gain=diff, gain_low=low, gain_high=high, p=stats.proportions_test(k1, n1, k0, n0),
-                       p_per_run=stats.proportions_test(round(k1 / n1 * tests_per_arm), tests_per_arm,
-                                                        round(k0 / n0 * len(base_imgs)), len(base_imgs)))
+            acc_arm, acc_base = float(sub["correct"].mean()), float(base["correct"].mean())
+            row["paper_p"] = stats.paper_convention_test(acc_arm, acc_base, len(imgs), len(base_imgs))
+            row["paired"] = seeds == base_seeds and imgs == base_imgs and not np.isnan(m).any() and not np.isnan(base_m).any()
+            if row["paired"]:
+                diff, low, high, _ = stats.hierarchical_bootstrap_diff(m, base_m, n_boot=n_boot, seed=seed)
+                gee = stats.gee_paired_test(m, base_m)
+                row.update(gain=diff, gain_low=low, gain_high=high, odds_ratio=gee.odds_ratio, or_low=gee.low,
+                           or_high=gee.high, p=gee.p_value, model_note=gee.note)
+            else:  # different seeds or test images: no paired analysis possible
+                row.update(gain=acc_arm - acc_base, model_note="arms do not share seeds and test images")
             rows.append(row)
     tests = pd.DataFrame(rows)
     if tests.empty:
         raise DataError(f"no comparisons: no trial has {arm} == {baseline!r}")
-    for col in ("gain", "gain_low", "gain_high", "p", "p_per_run"):
+    for col in TEST_COLUMNS:
         if col not in tests:
             tests[col] = np.nan
-    tests["p_bh"] = stats.benjamini_hochberg(tests["p"].to_numpy(dtype=float))
-    tests["stars"] = [stats.significance_stars(p) if np.isfinite(p) else "" for p in tests["p_bh"]]
+    for prefix in ("", "paper_"):
+        tests[f"{prefix}p_bh"] = stats.benjamini_hochberg(tests[f"{prefix}p"].to_numpy(dtype=float))
+        tests[f"{prefix}stars"] = [stats.significance_stars(p) if np.isfinite(p) else "" for p in tests[f"{prefix}p_bh"]]
     return acc.merge(tests, on=list(setting) + [arm], how="left")
+
+
+def two_analyses(table: pd.DataFrame, setting: Sequence[str], arm: str) -> pd.DataFrame:
+    """The compact side-by-side table of a results chapter: one row per comparison with the gain
+    (percentage points) and its hierarchical bootstrap CI, the paper's convention (BH p, stars) and
+    the primary analysis (odds ratio with CI, BH p, stars), and ``agree`` (both significant at 0.05
+    after BH, or both not)."""
+    tests = table.dropna(subset=["gain"])
+    out = tests[list(setting) + [arm]].copy()
+    out["gain_pp"] = (tests.gain * 100).round(1)
+    out["gain_ci_pp"] = [f"{lo * 100:+.1f} to {hi * 100:+.1f}" if np.isfinite(lo) else "" for lo, hi in zip(tests.gain_low, tests.gain_high)]
+    out["paper_p_bh"] = tests.paper_p_bh
+    out["paper_stars"] = tests.paper_stars
+    out["odds_ratio"] = [f"{o:.2f} ({lo:.2f}-{hi:.2f})" if np.isfinite(lo) else "" for o, lo, hi in zip(tests.odds_ratio, tests.or_low, tests.or_high)]
+    out["primary_p_bh"] = tests.p_bh
+    out["primary_stars"] = tests.stars
+    out["agree"] = (tests.paper_p_bh < 0.05) == (tests.p_bh < 0.05)
+    return out.reset_index(drop=True)
+
+
+def disagreements(table: pd.DataFrame, setting: Sequence[str], arm: str) -> list[str]:
+    """Comparisons where the two analyses disagree on significance (BH p < 0.05), each as
+    "setting=value, ...: paper's convention significant, primary not" (or the reverse)."""
+    out = []
+    for _, row in two_analyses(table, setting, arm).iterrows():
+        if row.agree or not (np.isfinite(row.paper_p_bh) and np.isfinite(row.primary_p_bh)):
+            continue
+        where = ", ".join(f"{c}={row[c]}" for c in list(setting) + [arm])
+        which = "the paper's convention significant, the primary analysis not" if row.paper_p_bh < 0.05 else "the primary analysis significant, the paper's convention not"
+        out.append(f"{where}: {which}")
+    return out
 
 
 # ----------------------------------------------------------------------------- one table per figure
@@ -180,9 +220,10 @@ def figS2_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 20
 
 def figS2_pooled(table: pd.DataFrame) -> pd.DataFrame:
     """Fig. S-2 as drawn: accuracy per (scope, rare_n, control) pooled over rare labels, transforms and
-    seeds (test counts ``k`` and ``n`` summed), with its Wald interval (``ci_low``, ``ci_high``)."""
-    pooled = table.groupby(["scope", "rare_n", "control"], as_index=False)[["k", "n"]].sum()
-    low, high = wald_interval(pooled.k.to_numpy(), pooled.n.to_numpy())
+    seeds (counts ``k`` and ``n`` summed), with the paper's Wald interval (``ci_low``, ``ci_high``) on
+    ``n_test`` = the pooled rows' test images of one run."""
+    pooled = table.groupby(["scope", "rare_n", "control"], as_index=False)[["k", "n", "n_test"]].sum()
+    low, high = stats.paper_convention_interval((pooled.k / pooled.n).to_numpy(), pooled.n_test.to_numpy())
     return pooled.assign(accuracy=pooled.k / pooled.n, ci_low=low, ci_high=high)
 
 
