@@ -42,7 +42,28 @@ def test_fig3_table_finds_a_planted_gain_and_not_a_null_one():
     assert small.odds_ratio > 1.5 and small.or_low > 1 and bool(small.paired)
     assert base.n_test == 200 and abs((base.ci_high - base.ci_low) / 2 - 1.959964 * np.sqrt(base.accuracy * (1 - base.accuracy) / 200)) < 1e-6
     checks = tables.shape_checks_fig3(table)
-    assert checks.iloc[0].helps_most_at_small_n and checks.iloc[0].gain_shrinks_with_n
+    assert checks.iloc[0].gain_significant_at_small_n and checks.iloc[0].gain_not_significant_at_largest_n
+    assert checks.iloc[0].shape_as_paper
+    # no real effect anywhere: the threshold (BH-adjusted primary p < 0.05) does not call the shape
+    frame, preds = _planted({(n, m): 0.5 for n in (4, 16, 64) for m in ("none", "inpaint")}, seed=5)
+    null = tables.shape_checks_fig3(tables.fig3_table(frame, preds, n_boot=100))
+    assert not null.shape_as_paper.any()
+
+
+def _planted_fig4(acc_by_ratio: dict, seed=0):
+    frame, preds = _planted({(16, "none" if r == 0 else str(r)): p for r, p in acc_by_ratio.items()}, seed=seed)
+    frame["synthetic_ratio"] = [0 if pd.isna(m) else int(m) for m in frame.synthetic_method]
+    frame["synthetic_method"] = [None if r == 0 else "text-to-image" for r in frame.synthetic_ratio]
+    return frame, preds
+
+
+def test_fig4_saturation_check_has_a_noise_threshold():
+    saturating = tables.fig4_table(*_planted_fig4({0: 0.4, 10: 0.6, 25: 0.61, 50: 0.6}), n_boot=200)
+    checks = tables.shape_checks_fig4(saturating).iloc[0]
+    assert checks.first_step_significant and checks.increments_inside_noise and checks.saturates
+    rising = tables.fig4_table(*_planted_fig4({0: 0.3, 10: 0.4, 25: 0.55, 50: 0.75}, seed=1), n_boot=200)
+    checks = tables.shape_checks_fig4(rising).iloc[0]
+    assert checks.first_step_significant and not checks.increments_inside_noise and not checks.saturates
 
 
 def test_bh_adjusts_over_the_whole_figure():
@@ -59,10 +80,12 @@ def test_two_analyses_table_and_disagreements():
     table = tables.fig3_table(frame, preds, n_boot=200)
     both = tables.two_analyses(table, ["n_real", "transforms"], "method")
     assert len(both) == 2 and set(both.columns) >= {"gain_pp", "paper_p_bh", "primary_p_bh", "odds_ratio", "agree"}
-    assert both.agree.all() and tables.disagreements(table, ["n_real", "transforms"], "method") == []
+    assert both.agree.all()
     forced = table.assign(paper_p_bh=np.where(table.n_real == 64, 0.01, table.paper_p_bh))
-    notes = tables.disagreements(forced, ["n_real", "transforms"], "method")
-    assert len(notes) == 1 and notes[0].startswith("n_real=64") and "paper's convention significant" in notes[0]
+    facts = highlights.analyses_facts(tables.two_analyses(forced, ["n_real", "transforms"], "method"), "x", n_test=200)
+    assert facts["x_tests"] == "2" and facts["x_paper_sig"] == "2" and facts["x_primary_sig"] == "1"
+    assert "n_real 64" in facts["x_disagree"] and "paper's convention only" in facts["x_disagree"] and "n = 200" in facts["x_how"]
+    assert "agree on all 2" in highlights.analyses_facts(both, "x")["x_disagree"]
 
 
 def test_figure_functions_draw(tmp_path):

@@ -126,3 +126,29 @@ def figS2_highlights(table: pd.DataFrame) -> dict[str, str]:
         "s2_n_significant": str(int((tests.p_bh < 0.05).sum())), "s2_n_tests": str(len(tests)),
         "s2_labels": ", ".join(sorted(table.rare_label.unique())),
     }
+
+
+def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None) -> dict[str, str]:
+    """Glue values for a chapter's side-by-side table (:func:`~synthaug_utils.analysis.tables.two_analyses`):
+    ``{prefix}_tests``, ``{prefix}_paper_sig`` and ``{prefix}_primary_sig`` (significant after BH),
+    ``{prefix}_how`` (what the two analyses are, with ``n_test`` test images per arm and run) and
+    ``{prefix}_disagree`` (where they disagree, or that they agree)."""
+    setting = [c for c in both.columns if c not in {"gain_pp", "gain_ci_pp", "paper_p_bh", "paper_stars", "odds_ratio",
+                                                     "primary_p_bh", "primary_stars", "agree"}]
+    differ = both[~both.agree & both.paper_p_bh.notna() & both.primary_p_bh.notna()]
+    if differ.empty:
+        disagree = f"The two analyses agree on all {len(both)} comparisons."
+    else:
+        where = "; ".join(
+            ", ".join(f"{c} {row[c]}" for c in setting) + (" (paper's convention only)" if row.paper_p_bh < 0.05 else " (primary analysis only)")
+            for _, row in differ.iterrows())
+        disagree = f"They disagree on {len(differ)} of {len(both)} comparisons, significant under one analysis only: {where}."
+    n = f"n = {n_test} test images per arm" if n_test else "n = one run's test set per arm"
+    how = (f"The paper's convention tests the mean accuracy over runs with a two-sample proportion test and {n}. "
+           "The primary analysis fits a logistic GEE of per-image correctness with the seed as a factor, clustered "
+           "by test image and paired by design (both arms share seeds and test images); its gain interval is a "
+           "bootstrap over seeds and test images. Both are Benjamini-Hochberg adjusted over the figure's comparisons; "
+           "the figure's stars are the primary analysis'.")
+    return {f"{prefix}_tests": str(len(both)), f"{prefix}_paper_sig": str(int((both.paper_p_bh < 0.05).sum())),
+            f"{prefix}_primary_sig": str(int((both.primary_p_bh < 0.05).sum())), f"{prefix}_how": how,
+            f"{prefix}_disagree": disagree}
