@@ -123,3 +123,55 @@ def test_mode_gap_summary_and_plot(tmp_path):
     assert facts["mode_mean_diff"] == "+5.5 pp" and facts["mode_time_ratio"] == "25"
     assert highlights.mode_gap_summary(pairs.iloc[:0])["mode_mean_abs"] == "n/a"
     plots.plot_mode_gap(pairs, vocabulary.DEMO_NOTE).savefig(tmp_path / "gap.png")
+
+
+# ----------------------------------------------------------------------------- reproduction report
+def test_reproduction_report_matches_on_every_setting_on_the_smoke_profile():
+    """Smoke grid settings (ratio 2, pretrained generator, n 1 and 4): no paper row has an exactly
+    matching cell, so every built row reads "not comparable" and no value agreement is stated."""
+    from synthaug_utils.analysis import paper, report
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.experiments.grids import grid_settings
+
+    P = load_profile("smoke")
+    frame, preds = _planted({(n, m): 0.3 + (0.1 if m != "none" else 0) for n in (1, 4) for m in ("none", "inpaint", "in-then-outpaint")})
+    table = tables.fig3_table(frame, preds, n_boot=50)
+    out = report.reproduction_table(paper.paper_values(), {"3": table}, {"3": grid_settings("fig3", P)}, compare_values=False)
+    fig3 = out[out.figure == "3"]
+    assert len(fig3) and fig3.status.str.startswith("not comparable").all() and fig3.build.isna().all()
+    assert (out[out.figure != "3"].status == "figure not built").all()
+    facts = report.report_facts(out, tables.shape_checks_fig3(table), pd.DataFrame(columns=["saturates"]), "smoke", False)
+    assert facts["rr_compared"] == "0" and "no value agreement" in facts["rr_values"]
+
+
+def test_reproduction_report_compares_exact_cells_only():
+    from synthaug_utils.analysis import paper, report
+
+    # the paper's own Fig. 3 cells: n 32 and 64, transforms on, ratio 10, DreamBooth
+    frame, preds = _planted({(n, m): 0.25 + (0.04 if m != "none" else 0) for n in (32, 64)
+                             for m in ("none", "inpaint", "in-then-outpaint", "text-to-image")}, n_images=360)
+    table = tables.fig3_table(frame, preds, n_boot=50)
+    exact = {"3": {"ratio": 10, "variant": "dreambooth"}}
+    out = report.reproduction_table(paper.paper_values(), {"3": table}, exact, compare_values=True).set_index("setting")
+    acc = out.loc["method=in-then-outpaint, n_real=32, transforms=yes, ratio=10"]
+    assert acc.status == "compared" and acc.agreement in ("agree", "differ") and np.isfinite(acc.z)
+    assert acc.build == pytest.approx(table[(table.n_real == 32) & (table.method == "in-then-outpaint")].accuracy.iloc[0] * 100)
+    gain = out.loc["method=inpaint|in-then-outpaint|text-to-image, n_real=32, transforms=yes, ratio=10"]
+    assert gain.status == "compared"  # the maximum over exactly the three listed methods, all present
+    assert out.loc["method=inpaint, n_real=228, transforms=yes, ratio=10"].status.startswith("not comparable")
+    # another generator variant or ratio: not comparable, never a nearby cell
+    for other in ({"ratio": 10, "variant": "pretrained"}, {"ratio": 4, "variant": "dreambooth"}):
+        out = report.reproduction_table(paper.paper_values(), {"3": table}, {"3": other}, compare_values=True)
+        synthetic = out[(out.figure == "3") & ~out.setting.str.startswith("method=none")]
+        assert synthetic.status.str.startswith("not comparable").all() and synthetic.agreement.isna().all()
+    # the paper does not state transforms for Fig. 5 and the build has both: not comparable
+    frame, preds = _planted({(None, m): 0.7 for m in ("none", "inpaint", "in-then-outpaint")}, n_images=96)
+    frame = pd.concat([frame, frame.assign(transforms=False, key=frame.key + "f")])
+    preds = pd.concat([preds, preds.assign(key=preds.key + "f")])
+    out = report.reproduction_table(paper.paper_values(), {"5": tables.fig5_table(frame, preds, n_boot=50)},
+                                    {"5": {"ratio": 10, "variant": "dreambooth", "n_real": None}}, compare_values=True)
+    unstated = out[(out.figure == "5") & ~out.setting.str.contains("transforms=")]
+    assert len(unstated) == 9 and unstated.status.str.startswith("not comparable").all()
+    assert unstated.status.str.contains("does not state transforms").any()
+    # the 17.9% baseline (no synthetic data, transforms off, all bins) has its exact cell
+    assert (out[(out.figure == "5") & out.setting.eq("method=none, transforms=no, ratio=0")].status == "compared").all()
