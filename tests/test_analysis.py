@@ -175,3 +175,20 @@ def test_reproduction_report_compares_exact_cells_only():
     assert unstated.status.str.contains("does not state transforms").any()
     # the 17.9% baseline (no synthetic data, transforms off, all bins) has its exact cell
     assert (out[(out.figure == "5") & out.setting.eq("method=none, transforms=no, ratio=0")].status == "compared").all()
+
+
+def test_duplication_and_budget_tables():
+    """Controls: synthetic arms against duplication; DreamBooth on the own n images against the whole pool."""
+    frame, preds = _planted({(4, "none"): 0.4, (4, "dup"): 0.45, (4, "inpaint"): 0.6, (4, "own"): 0.41, (4, "pool"): 0.62})
+    frame["duplicate"] = np.where(frame.synthetic_method == "dup", 4, 0)
+    frame["synthetic_variant"] = frame.synthetic_method.map({"own": "dreambooth-own", "pool": "dreambooth", "inpaint": "pretrained"})
+    frame.loc[frame.synthetic_method == "dup", ["synthetic_method", "synthetic_ratio"]] = [None, 0]
+    frame.loc[frame.synthetic_method.isin(["own", "pool"]), "synthetic_method"] = "text-to-image"
+    dup = tables.duplication_table(frame, preds, n_boot=100)
+    row = dup[dup.arm == "inpaint"].iloc[0]
+    assert 0.08 < row.gain < 0.22 and row.p_bh < 0.01 and set(dup.arm) == {"none", "duplicate", "inpaint", "text-to-image"}
+    budget = tables.budget_table(frame, preds, n_boot=100)
+    assert set(budget.arm) == {"none", "dreambooth", "dreambooth-own"} and set(budget.method) == {"text-to-image"}
+    pool, own = (budget[budget.arm == a].iloc[0] for a in ("dreambooth", "dreambooth-own"))
+    assert pool.gain > 0.15 and pool.p_bh < 0.001 and abs(own.gain) < 0.12 and own.gain < pool.gain - 0.1
+    assert own.own_vs_pool_gain < -0.12 and own.own_vs_pool_p_bh < 0.001 and np.isnan(pool.own_vs_pool_gain)

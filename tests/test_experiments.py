@@ -182,6 +182,34 @@ def test_prepare_asks_generation_only_for_the_indices_trials_need(smoke, monkeyp
     assert len(ratios[3]) == 2 and len(ratios[1]) == 2 and not set(ratios[3]) & set(ratios[1])  # nested subsets: 2 + 2 more
 
 
+def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch):
+    """The controls grid: a duplication arm (ratio extra copies) beside Fig. 3's own no-synthetic trials,
+    and DreamBooth on the whole pool beside DreamBooth on the trial's own images, whose synthetic set
+    is prepared once per real subset with exactly that subset's images."""
+    from synthaug_utils.experiments import grids
+    from synthaug_utils.experiments import trial
+
+    profile, _ = smoke
+    paper_like = profile.replace(grids={"fig3": {"seeds": (0, 1), "subset_seed": None}, "controls": {"budget_n": (4,)}})
+    controls = build_grid("controls", paper_like)
+    fig3_keys = {s.key for s in build_grid("fig3", paper_like)}
+    ratio = grid_settings("fig3", paper_like)["ratio"]
+    dups = [s for s in controls if s.duplicate]
+    assert dups and {s.duplicate for s in dups} == {ratio} and not any(s.synthetic_ratio for s in dups)
+    assert {s.key for s in controls if not s.duplicate and not s.synthetic_ratio} <= fig3_keys  # shared baselines
+    budget = [s for s in controls if s.synthetic_ratio]
+    assert {s.synthetic_variant for s in budget} == {"dreambooth", "dreambooth-own"} and {s.n_real for s in budget} == {4}
+    calls = []
+    monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False:
+                        calls.append((spec.synthetic_variant, spec.seed, per_real, tuple(sorted(sources.image_id)))))
+    grids.prepare_synthetic_sets(budget, paper_like, progress=False)
+    own = [c for c in calls if c[0] == "dreambooth-own"]
+    assert len(own) == 2 and own[0][3] != own[1][3]  # one set per seed's own subset (subset_seed None)
+    assert all(len(c[3]) == 4 * 9 for c in own)  # the trial's whole real subset: 4 images x 9 labels
+    with pytest.raises(SpecError, match="synthetic_variant"):
+        budget[0].replace(synthetic_variant="dreambooth-elsewhere").validate(profile)
+
+
 # ----------------------------------------------------------------------------- store
 def test_rerun_skips_stored_trials(smoke, tmp_path):
     profile, _ = smoke

@@ -163,6 +163,46 @@ def fig3_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 200
     return compare_with_baseline(merged, ["n_real", "transforms"], "method", NONE, n_boot=n_boot)
 
 
+def duplication_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """The duplication control of Fig. 3: per (n_real, transforms), every arm - no extra images ("none"),
+    each real image duplicated ("duplicate"), each synthetic method - against duplication.
+
+    ``frame``/``predictions`` hold the controls grid's and Fig. 3's trials (a trial in both counts once).
+    A synthetic method's gain here is its gain beyond training on as many images per epoch.
+    """
+    merged = merged_predictions(frame.drop_duplicates("key"), predictions.drop_duplicates(["key", "image_id"]))
+    merged["arm"] = np.where(merged["control"] == "duplicate", "duplicate", merged["method"])
+    keep = merged.groupby(["n_real", "transforms"])["arm"].transform(lambda a: (a == "duplicate").any())
+    return compare_with_baseline(merged[keep], ["n_real", "transforms"], "arm", "duplicate", n_boot=n_boot)
+
+
+def budget_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """The generator-data-budget control: per (n_real, transforms, method), no synthetic data ("none"),
+    DreamBooth on the class's whole pool ("dreambooth") and on the trial's own n images
+    ("dreambooth-own"), each against "none"; the own-images arm also against the whole-pool arm
+    (``own_vs_pool_gain``, ``own_vs_pool_low``, ``own_vs_pool_high``, ``own_vs_pool_p_bh``)."""
+    from synthaug_utils.core.vocabulary import BUDGET_VARIANT
+
+    trials = frame[(frame.synthetic_ratio == 0) | frame.synthetic_variant.isin(["dreambooth", BUDGET_VARIANT])]
+    trials = trials[trials.duplicate.fillna(0) == 0].drop_duplicates("key")
+    merged = merged_predictions(trials, predictions.drop_duplicates(["key", "image_id"]))
+    synthetic = merged[merged.synthetic_ratio > 0]
+    if synthetic.empty:
+        raise DataError("no generator-data-budget trials: run the controls grid first (synthaug run controls)")
+    merged["arm"] = np.where(merged.synthetic_ratio > 0, merged.synthetic_variant.astype(str), NONE)
+    parts = []
+    for method in sorted(synthetic["method"].unique()):  # the no-synthetic trials serve every method
+        part = merged[(merged.method == method) | (merged.arm == NONE)].assign(method=method)
+        parts.append(part[part.n_real.isin(synthetic.n_real.unique())])
+    both = pd.concat(parts, ignore_index=True)
+    table = compare_with_baseline(both, ["n_real", "transforms", "method"], "arm", NONE, n_boot=n_boot)
+    own = compare_with_baseline(both[both.arm != NONE], ["n_real", "transforms", "method"], "arm", "dreambooth", n_boot=n_boot)
+    own = own[own.arm == BUDGET_VARIANT][["n_real", "transforms", "method", "arm", "gain", "gain_low", "gain_high", "p_bh"]]
+    own = own.rename(columns={"gain": "own_vs_pool_gain", "gain_low": "own_vs_pool_low", "gain_high": "own_vs_pool_high",
+                              "p_bh": "own_vs_pool_p_bh"})
+    return table.merge(own, on=["n_real", "transforms", "method", "arm"], how="left")
+
+
 def figS1_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """Fig. S-1: per-disease gain of each method over no synthetic data, pooled over the n and transforms grid.
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.core.config import load_profile, Profile
-from synthaug_utils.core.vocabulary import GRIDS
+from synthaug_utils.core.vocabulary import BUDGET_VARIANT, GRIDS
 from synthaug_utils.experiments import trial
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, make_executor, parse_executor
 from synthaug_utils.experiments.spec import base_spec, SpecError, TrialSpec
@@ -24,6 +24,8 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
     """Settings of a named grid: defaults from the profile, then the embedded-profile sizes, then ``profile.grids[name]``."""
     if name not in GRIDS:
         raise SpecError(f"unknown grid {name!r}; choose one of {GRIDS}")
+    if name == "controls":
+        return _controls_settings(profile)
     common = dict(
         seeds=tuple(profile.seeds), split_seed=0, transforms=(False, True), variant="dreambooth",
         ratio=profile.synthetic_per_real, mode="fast" if profile.fast_mode else "faithful", views=4,
@@ -45,6 +47,28 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
     return settings
 
 
+def _controls_settings(profile: Profile) -> dict[str, Any]:
+    """The controls grid (issue 15): Fig. 3's settings (seeds, subsets, mode, n, transforms, so that its
+    no-synthetic trials are Fig. 3's own), then the controls' own settings, then the profile's.
+
+    ``duplicate_ratio``: extra copies of every real image in the duplication arm (default Fig. 3's
+    synthetic ratio, so that it trains on as many images per epoch as the synthetic arms).
+    ``budget_n``, ``budget_methods``, ``budget_ratio``, ``budget_transforms``: where the
+    generator-data-budget arms run - DreamBooth fine-tuned on the whole class pool (``dreambooth``, the
+    authors' way) beside DreamBooth fine-tuned on the trial's own n images (``dreambooth-own``).
+    """
+    fig3 = grid_settings("fig3", profile)
+    small = tuple(n for n in fig3["n_real"] if n and 16 <= n <= 32) or tuple(fig3["n_real"][:1])
+    defaults = dict(duplicate_ratio=fig3["ratio"], budget_n=small, budget_methods=tuple(fig3["methods"]),
+                    budget_ratio=fig3["ratio"], budget_transforms=tuple(fig3["transforms"]))
+    settings = {**{k: v for k, v in fig3.items() if k not in ("methods", "faithful_sample")}, **defaults,
+                **dict(profile.grid_defaults.get("controls", {})), **dict(profile.grids.get("controls", {}))}
+    for key in ("seeds", "transforms", "n_real", "budget_n", "budget_methods", "budget_transforms"):
+        if settings[key] is not None and not isinstance(settings[key], (list, tuple)):
+            settings[key] = (settings[key],)
+    return settings
+
+
 def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
     """The trial specs of a named grid (fig3, fig4, fig5, imbalance, learning-curve) for ``profile``."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
@@ -61,6 +85,15 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
         for n, tf, (method, ratio), seed in itertools.product(ns, s["transforms"], sources, s["seeds"]):
             specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
                                    synthetic_variant=s["variant"], synthetic_ratio=ratio, **common))
+    elif name == "controls":
+        for n, tf, seed in itertools.product(s["n_real"], s["transforms"], s["seeds"]):
+            for dup in (0, s["duplicate_ratio"]):  # the no-synthetic trial is Fig. 3's own (same key)
+                specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, duplicate=dup, **common))
+        for n, tf, method, seed in itertools.product(s["budget_n"], s["budget_transforms"], s["budget_methods"], s["seeds"]):
+            specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, **common))
+            for variant in ("dreambooth", BUDGET_VARIANT):
+                specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
+                                       synthetic_variant=variant, synthetic_ratio=s["budget_ratio"], **common))
     elif name == "fig4":
         for n, tf, ratio, seed in itertools.product(s["n_real"], s["transforms"], s["ratios"], s["seeds"]):
             specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=s["method"],
@@ -106,11 +139,16 @@ def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progres
     groups: dict[tuple, list[TrialSpec]] = {}
     for spec in specs:
         if spec.synthetic_ratio and spec.synthetic_manifest is None:
-            groups.setdefault((spec.dataset, spec.split_seed, spec.synthetic_method, spec.synthetic_variant), []).append(spec)
-    for (_, split_seed, _, _), members in groups.items():
+            # a dreambooth-own set belongs to one real subset (its models see exactly those images)
+            own = (spec.n_real, spec.n_real_per_label, spec.seed if spec.subset_seed is None else spec.subset_seed,
+                   spec.augment_labels) if spec.synthetic_variant == BUDGET_VARIANT else None
+            groups.setdefault((spec.dataset, spec.split_seed, spec.synthetic_method, spec.synthetic_variant, own), []).append(spec)
+    for (_, split_seed, _, _, own), members in groups.items():
         splits = load_splits(profile, members[0].which(profile), split_seed)
         needs = pd.concat([augment_targets(m, real_subset(m, splits)).assign(ratio=m.synthetic_ratio) for m in members])
         needs = needs.sort_values(["image_id", "ratio"]).drop_duplicates("image_id", keep="last")
+        if own is not None:  # one call with the whole subset, at the largest ratio asked of it
+            needs = needs.assign(ratio=needs.ratio.max())
         for ratio, sources in needs.groupby("ratio", sort=True):
             extra = {"generate_fn": generate_fn} if generate_fn is not None else {}
             trial.profile_synthetic_set(profile, members[0], splits, sources.drop(columns="ratio").reset_index(drop=True),
