@@ -192,3 +192,22 @@ def test_duplication_and_budget_tables():
     pool, own = (budget[budget.arm == a].iloc[0] for a in ("dreambooth", "dreambooth-own"))
     assert pool.gain > 0.15 and pool.p_bh < 0.001 and abs(own.gain) < 0.12 and own.gain < pool.gain - 0.1
     assert own.own_vs_pool_gain < -0.12 and own.own_vs_pool_p_bh < 0.001 and np.isnan(pool.own_vs_pool_gain)
+
+
+def test_contamination_finds_a_planted_copy_of_a_test_image():
+    from synthaug_utils.analysis import quality
+
+    rng = np.random.default_rng(0)
+    train, val, test = rng.normal(size=(200, 16)), rng.normal(size=(40, 16)), rng.normal(size=(40, 16))
+    synth = rng.normal(size=(30, 16))
+    synth[3] = test[7] + rng.normal(scale=1e-3, size=16)  # a near copy of test image 7
+    meta = pd.DataFrame({"synthetic_id": [f"s{i}" for i in range(30)], "method": "text-to-image", "variant": "dreambooth"})
+    pools = {"training pool": (train, [f"tr{i}" for i in range(200)]), "validation": (val, [f"v{i}" for i in range(40)]),
+             "test": (test, [f"te{i}" for i in range(40)])}
+    summary, closest, threshold = quality.contamination(synth, meta, pools, top=3)
+    row = summary.set_index("pool").loc["test"]
+    assert row.near_copies == 1 and row.min_distance < threshold and row.nearest_in_pool >= 1
+    assert summary.set_index("pool").loc["validation"].near_copies == 0
+    first = closest[closest.pool == "test"].iloc[0]
+    assert (first.synthetic_id, first.real_id) == ("s3", "te7") and len(closest) == 9
+    assert summary.groupby(["method", "variant"]).nearest_in_pool.sum().iloc[0] == 30  # each image's nearest lies in one pool
