@@ -91,6 +91,38 @@ both.round(4)
 tables.shape_checks_fig3(table).round(3)
 
 # %% [markdown]
+# ## Controls the paper does not have
+#
+# **Duplication.** A synthetic arm trains on {glue:text}`f3_ratio` extra images per real image, so
+# it also takes that many more optimiser steps per epoch. The duplication arm repeats each real
+# image instead (the same number of training images, no new content); the paper has this control
+# only for class imbalance (Fig. S-2). Duplication against no extra images:
+# {glue:text}`c_dup_vs_none`. Each synthetic method against duplication:
+# {glue:text}`c_syn_vs_dup` ({glue:text}`c_syn_vs_dup_sig` of {glue:text}`c_syn_vs_dup_tests`
+# significant after BH, primary analysis).
+#
+# **Generator-data budget.** The paper's DreamBooth models see every training image of their class
+# whatever n the classifier gets, so at small n the synthetic images carry information from far
+# more real images than the classifier is given. The budget arm fine-tunes DreamBooth on the
+# trial's own {glue:text}`c_n_own` images per class only ({glue:text}`c_steps_own` optimiser steps
+# with the same recipe of {glue:text}`c_db_epochs` epochs, against {glue:text}`c_steps_pool` on the
+# class pool of {glue:text}`c_pool` images), beside the whole-pool arm:
+# {glue:text}`c_budget`. Both arms use the same ratio, method and seeds; their difference is
+# what the generator knew beyond the classifier's n images (and, at the same recipe, how much it
+# was fine-tuned).
+
+# %%
+both_frame, both_predictions = chapters.with_controls(chapter, store, executor)
+duplication = tables.duplication_table(both_frame, both_predictions)
+budget = tables.budget_table(both_frame, both_predictions)
+glue_values({**highlights.controls_highlights(duplication, budget),
+             **highlights.budget_steps_facts(chapter.profile, int(budget.n_real.min()))})
+tables.two_analyses(duplication, ["n_real", "transforms"], "arm").round(4)
+
+# %%
+tables.two_analyses(budget, ["n_real", "transforms", "method"], "arm").round(4)
+
+# %% [markdown]
 # ## Per-disease gains (Fig. S-1)
 #
 # Gain of each method over no synthetic data for each class, pooled over the n and

@@ -187,6 +187,8 @@ def budget_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
     trials = trials[trials.duplicate.fillna(0) == 0].drop_duplicates("key")
     merged = merged_predictions(trials, predictions.drop_duplicates(["key", "image_id"]))
     synthetic = merged[merged.synthetic_ratio > 0]
+    own_n = merged.loc[merged.synthetic_variant == BUDGET_VARIANT, "n_real"].unique()
+    synthetic = synthetic[synthetic.n_real.isin(own_n)]  # where the own-images arm ran
     if synthetic.empty:
         raise DataError("no generator-data-budget trials: run the controls grid first (synthaug run controls)")
     merged["arm"] = np.where(merged.synthetic_ratio > 0, merged.synthetic_variant.astype(str), NONE)
