@@ -381,3 +381,28 @@ def test_dask_local_cluster_gives_the_same_results_as_in_process(smoke, tmp_path
     for key in local.key:
         a, b = ResultsStore(tmp_path / "inprocess").load(key), ResultsStore(tmp_path / "dask").load(key)
         assert a["predictions"] == b["predictions"] and a["history"] == b["history"]
+
+
+def test_paper_profile_follows_the_authors_code_where_text_and_code_differ(smoke):
+    """Named protocol choices (config.PROTOCOL_CHOICES): epoch cap 50, early stopping on valid_loss,
+    validation redrawn per run, DreamBooth on the whole clean training file including validation."""
+    from synthaug_utils.core.config import PROTOCOL_CHOICES, load_profile
+    from synthaug_utils.core.errors import LeakageError
+    from synthaug_utils.diffusion.dreambooth import dreambooth_settings, finetune, training_images
+    from synthaug_utils.data.splits import load_splits
+
+    paper = load_profile("paper")
+    assert {c["setting"] for c in PROTOCOL_CHOICES} == {"max_epochs", "monitor", "redraw_validation", "include_validation"}
+    fig3 = build_grid("fig3", paper)
+    assert {s.max_epochs for s in fig3} == {50} and {s.monitor for s in fig3} == {"valid_loss"}
+    assert all(s.split_seed == s.seed for s in fig3) and len({s.split_seed for s in fig3}) == 5
+    assert {s.split_seed for s in build_grid("fig5", paper)} == {0}  # DDI's test set is drawn with its split
+    assert dreambooth_settings(paper).include_validation and not dreambooth_settings(load_profile("demo")).include_validation
+    profile, _ = smoke
+    splits = load_splits(profile, "main", 0)
+    label = splits.labels[0]
+    both = training_images(splits, label, include_validation=True)
+    assert set(splits.val[splits.val.label == label].image_id) <= set(both.image_id)
+    assert not set(splits.val.image_id) & set(training_images(splits, label).image_id)
+    with pytest.raises(LeakageError):  # test images never, whatever the setting
+        finetune("x", "text2image", splits.test.head(2), "/nonexistent", dreambooth_settings(profile, include_validation=True), splits)

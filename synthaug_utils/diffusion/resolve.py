@@ -99,7 +99,7 @@ def finetune_for_profile(profile: Profile | str, kind: str, group: str, splits, 
     """Fine-tune the profile's base model of ``kind`` on ``group``'s training images into ``out``."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
     settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
-    images = training_images(splits, group)
+    images = training_images(splits, group, settings.include_validation)
     return finetune(base_model_id(profile, kind), kind, images, out, settings, splits, profile,
                     base_text2image=profile.text2image_model, progress=progress, locate=model_folder)
 
@@ -120,6 +120,6 @@ def ensure_dreambooth_model(profile: Profile | str, kind: str, group: str, split
     with folder_lock(out.parent):
         if (out / "dreambooth.json").is_file():
             return out
-        images = training_images(splits, group) if images is None else images.reset_index(drop=True)
+        images = training_images(splits, group, settings.include_validation) if images is None else images.reset_index(drop=True)
         return finetune(base_model_id(profile, kind), kind, images, out, settings, splits, profile,
                         base_text2image=profile.text2image_model, progress=progress, locate=model_folder)

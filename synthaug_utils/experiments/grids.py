@@ -30,7 +30,7 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
         seeds=tuple(profile.seeds), split_seed=0, transforms=(False, True), variant="dreambooth",
         ratio=profile.synthetic_per_real, mode="fast" if profile.fast_mode else "faithful", views=4,
         restore_best=False, batch_rule="default", subset_seed=None, max_epochs=profile.max_epochs,
-    )
+    )  # profile.grid_defaults may add redraw_validation=True: split seed = run seed (see build_grid)
     defaults = {
         "fig3": dict(n_real=tuple(profile.n_real_grid), methods=("inpaint", "in-then-outpaint", "text-to-image")),
         # The authors' dose-response script restores the best epoch and uses the 128 batch rule.
@@ -113,6 +113,8 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
                 synthetic_ratio=extra if control == "synthetic" else 0, duplicate=extra if control == "duplicate" else 0,
                 **common,
             ))
+    if s.get("redraw_validation"):  # the paper's protocol: validation redrawn for every run
+        specs = [spec.replace(split_seed=spec.seed) for spec in specs]
     return list({spec.key: spec for spec in specs}.values())
 
 
