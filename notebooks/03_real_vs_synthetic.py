@@ -109,10 +109,11 @@ tables.shape_checks_fig3(table).round(3)
 # class pool of {glue:text}`c_pool` images), beside the whole-pool arm:
 # {glue:text}`c_budget`. Both arms use the same ratio, method and seeds; their difference is
 # what the generator knew beyond the classifier's n images (and, at the same recipe, how much it
-# was fine-tuned).
+# was fine-tuned). {glue:text}`lim_generator`
 
 # %%
 both_frame, both_predictions = chapters.with_controls(chapter, store, executor)
+glue_values(highlights.limits_facts(chapter.profile, chapter.settings["n_real"]))
 duplication = tables.duplication_table(both_frame, both_predictions)
 budget = tables.budget_table(both_frame, both_predictions)
 glue_values({**highlights.controls_highlights(duplication, budget),

@@ -74,6 +74,18 @@ both = tables.two_analyses(table, ["fst", "transforms"], "method")
 glue_values(highlights.analyses_facts(both, "f5_an", int(table.n_test.max())))
 both.round(4)
 
+# %% [markdown]
+# ## Limits
+#
+# - DDI is split by image, not by patient: the public metadata has no patient identifier (the paper
+#   reports fewer patients than images), so two images of one patient can fall on both sides of a split.
+# - Each skin-tone bin holds {glue:text}`lim_bin_n` test images. At the paper's FST I-II baseline
+#   accuracy ({glue:text}`lim_bin_acc`), a 95% Wald interval on {glue:text}`lim_bin_n` images spans
+#   {glue:text}`lim_bin_halfwidth`: per-bin gains of a few points cannot be told from noise.
+
+# %%
+glue_values(highlights.limits_facts(chapter.profile))
+
 # %%
 cols = ["fst", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "odds_ratio", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
 table[cols].round(4)

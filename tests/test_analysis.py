@@ -211,3 +211,15 @@ def test_contamination_finds_a_planted_copy_of_a_test_image():
     first = closest[closest.pool == "test"].iloc[0]
     assert (first.synthetic_id, first.real_id) == ("s3", "te7") and len(closest) == 9
     assert summary.groupby(["method", "variant"]).nearest_in_pool.sum().iloc[0] == 30  # each image's nearest lies in one pool
+
+
+def test_limits_are_computed():
+    from synthaug_utils.core.config import load_profile
+
+    demo = load_profile("demo")
+    facts = highlights.limits_facts(demo, (1, 4, 16))
+    half = 1.959964 * np.sqrt(0.731 * 0.269 / demo.ddi_per_bin) * 100
+    assert facts["lim_bin_halfwidth"] == f"±{half:.1f} points" and 14 < half < 17
+    assert str(demo.world.pretrain_per_class) in facts["lim_generator"] and "16" in facts["lim_generator"]
+    wider = highlights.limits_facts(demo.replace(ddi_per_bin=8))
+    assert float(wider["lim_bin_halfwidth"][1:].split()[0]) > half

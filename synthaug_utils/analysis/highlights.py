@@ -203,3 +203,28 @@ def budget_steps_facts(profile, n_own: int, split_seed: int = 0) -> dict[str, st
 
     return {"c_steps_own": str(steps(n_own)), "c_steps_pool": str(steps(pool_per_class)), "c_n_own": str(n_own),
             "c_pool": str(pool_per_class), "c_db_epochs": str(db.epochs)}
+
+
+def limits_facts(profile, n_real: tuple | list = ()) -> dict[str, str]:
+    """Glue values for the limits the book names (computed, not typed): ``lim_bin_n`` DDI test images
+    per skin-tone bin, ``lim_bin_halfwidth`` the half-width of a 95% Wald interval at that n and the
+    paper's FST I-II baseline accuracy, ``lim_bin_acc`` that accuracy; ``lim_generator`` a sentence on
+    the generator's pretraining pool against the classifier's n (``n_real``: the chapter's n values)."""
+    from synthaug_utils.analysis.paper import paper_values
+    from synthaug_utils.analysis.stats import paper_convention_interval
+
+    fig5 = paper_values("5")
+    acc = float(fig5[(fig5.quantity == "accuracy") & (fig5.method == "none") & (fig5.fst_bin == "12")].value.iloc[0]) / 100
+    low, high = paper_convention_interval(acc, profile.ddi_per_bin)
+    if profile.world is not None:
+        pool = profile.world.pretrain_per_class
+        generator = (f"The demo generator was pretrained on {pool} images per class of the stand-in world (images no "
+                     f"classifier trains or is tested on), more than the at most {max(n_real) if n_real else 'n'} real images per class "
+                     "the classifier gets in this chapter. It plays the part of Stable Diffusion's web-scale "
+                     "pretraining, and like it makes gains at small n easier to get: the generator knows more about the "
+                     "classes than the classifier's training set shows.")
+    else:
+        generator = ("Stable Diffusion was pretrained on web-scale data; whether it saw images like (or identical to) the "
+                     "test images cannot be checked (see the contamination check in the embeddings chapter).")
+    return {"lim_bin_n": str(profile.ddi_per_bin), "lim_bin_acc": percent(acc),
+            "lim_bin_halfwidth": f"±{(high - low) / 2 * 100:.1f} points", "lim_generator": generator}
