@@ -218,12 +218,13 @@ _DEMO_GRIDS: dict[str, dict[str, Any]] = {
     "imbalance": dict(n_real=32, cuts=(4, 8, 16), rare_labels=("basal cell carcinoma", "psoriasis"),
                       seeds=(0, 1), views=2, subset_seed=0, variant="pretrained"),
     "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
-    # Controls (issue 15), sized for the demo book's budget: the duplication arm at every Fig. 3 n
-    # without transforms (no new images: 9 trials); the generator-data-budget arms at n = 4, text-to-image,
-    # 1 synthetic per real image (the whole-pool DreamBooth images at index 0 are chapter 02's), the
-    # seeds sharing one subset: 9 DreamBooth models on 4 images each, 36 images, 6 trials.
-    "controls": dict(transforms=(False,), budget_n=(4,), budget_methods=("text-to-image",), budget_ratio=1,
-                     budget_transforms=(False,)),
+    # Controls (issue 15), sized for the demo book's budget (~70 s of one core, estimated): the duplication
+    # arm at n = 4 and 16 without transforms (no new images: 6 trials); the generator-data-budget arms at
+    # n = 4, text-to-image, 1 synthetic per real image (the whole-pool DreamBooth images at index 0 are
+    # chapter 02's), the seeds sharing one subset: 9 DreamBooth models on 4 images each (2 steps), 36
+    # images, 6 trials.
+    "controls": dict(n_real=(4, 16), transforms=(False,), budget_n=(4,), budget_methods=("text-to-image",),
+                     budget_ratio=1, budget_transforms=(False,)),
 }
 _SMOKE_GRIDS: dict[str, dict[str, Any]] = {
     "fig3": dict(n_real=(1, 4), seeds=(0,), views=2, subset_seed=0, variant="pretrained",
