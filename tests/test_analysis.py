@@ -184,9 +184,13 @@ def test_duplication_and_budget_tables():
     frame["synthetic_variant"] = frame.synthetic_method.map({"own": "dreambooth-own", "pool": "dreambooth", "inpaint": "pretrained"})
     frame.loc[frame.synthetic_method == "dup", ["synthetic_method", "synthetic_ratio"]] = [None, 0]
     frame.loc[frame.synthetic_method.isin(["own", "pool"]), "synthetic_method"] = "text-to-image"
+    frame.loc[frame.synthetic_method == "inpaint", "synthetic_ratio"] = 4  # as many images as the duplication arm
     dup = tables.duplication_table(frame, preds, n_boot=100)
     row = dup[dup.arm == "inpaint"].iloc[0]
-    assert 0.08 < row.gain < 0.22 and row.p_bh < 0.01 and set(dup.arm) == {"none", "duplicate", "inpaint", "text-to-image"}
+    # the budget arms (another ratio, or DreamBooth on own images) stay out of the duplication table
+    assert 0.08 < row.gain < 0.22 and row.p_bh < 0.01 and set(dup.arm) == {"none", "duplicate", "inpaint"}
+    with pytest.raises(Exception, match="ambiguous"):  # two trials per seed in one arm are refused, never one picked
+        tables.compare_with_baseline(tables.merged_predictions(frame, preds), ["n_real"], "method", "none")
     budget = tables.budget_table(frame, preds, n_boot=100)
     assert set(budget.arm) == {"none", "dreambooth", "dreambooth-own"} and set(budget.method) == {"text-to-image"}
     pool, own = (budget[budget.arm == a].iloc[0] for a in ("dreambooth", "dreambooth-own"))

@@ -76,7 +76,12 @@ def accuracy_by(merged: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 
 def _seed_matrix(group: pd.DataFrame) -> tuple[np.ndarray, list, list]:
-    """Correctness as a (seeds, images) matrix, rows sorted by seed, columns by image id."""
+    """Correctness as a (seeds, images) matrix, rows sorted by seed, columns by image id.
+    Raises DataError when one arm holds two trials of a seed (the arm's settings are ambiguous)."""
+    if group.duplicated(["seed", "image_id"]).any():
+        keys = sorted(group["key"].unique()) if "key" in group else []
+        raise DataError(f"one comparison arm holds several trials per seed ({len(keys)} trials: {keys[:4]}); "
+                        "its settings are ambiguous: separate them by a setting column")
     table = group.pivot_table(index="seed", columns="image_id", values="correct", aggfunc="first")
     return table.to_numpy(dtype=float), list(table.index), list(table.columns)
 
@@ -170,7 +175,15 @@ def duplication_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: in
     ``frame``/``predictions`` hold the controls grid's and Fig. 3's trials (a trial in both counts once).
     A synthetic method's gain here is its gain beyond training on as many images per epoch.
     """
-    merged = merged_predictions(frame.drop_duplicates("key"), predictions.drop_duplicates(["key", "image_id"]))
+    from synthaug_utils.core.vocabulary import BUDGET_VARIANT
+
+    trials = frame.drop_duplicates("key")
+    copies = int(trials.duplicate.max()) if "duplicate" in trials and trials.duplicate.max() > 0 else 0
+    if not copies:
+        raise DataError("no duplication trials: run the controls grid first (synthaug run controls)")
+    # the synthetic arms of the same size (ratio = copies), not the generator-data-budget arm
+    same = (trials.synthetic_ratio == 0) | ((trials.synthetic_ratio == copies) & (trials.synthetic_variant != BUDGET_VARIANT))
+    merged = merged_predictions(trials[same], predictions.drop_duplicates(["key", "image_id"]))
     merged["arm"] = np.where(merged["control"] == "duplicate", "duplicate", merged["method"])
     keep = merged.groupby(["n_real", "transforms"])["arm"].transform(lambda a: (a == "duplicate").any())
     return compare_with_baseline(merged[keep], ["n_real", "transforms"], "arm", "duplicate", n_boot=n_boot)
