@@ -422,7 +422,7 @@ def gee_paired_test(correct_a, correct_b, alpha: float = 0.05) -> GEEResult:
             warnings.simplefilter("ignore")
             model = sm.GEE(y, X, groups=groups, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable())
             fit = model.fit(maxiter=100)
-        beta, se = float(fit.params[1]), float(fit.bse[1])
+            beta, se = float(fit.params[1]), float(fit.bse[1])  # bse is computed lazily: inside the filter
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
         return GEEResult(np.nan, np.nan, np.nan, np.nan, images, f"GEE failed: {exc}")
     if not (np.isfinite(beta) and np.isfinite(se) and se > 0):
