@@ -162,7 +162,8 @@ def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.D
     """Chapter 08's inputs: the reproduction table, the Fig. 3 and Fig. 4 shape checks and the glue values.
 
     Reads (or runs) the grids of Figs. 3, 4 and 5 that the profile can build; values are compared with
-    agreement only on a profile whose data are the paper's (not the embedded stand-in world).
+    agreement only on a profile whose data are the paper's (not the embedded stand-in world, not a
+    bring-your-own dataset).
     """
     from synthaug_utils.analysis import tables as analysis_tables
     from synthaug_utils.analysis.paper import paper_values
@@ -175,7 +176,8 @@ def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.D
     built = {fig: (grid, make) for fig, (grid, make) in table_of.items() if grid_available(profile, grid)}
     figure_tables = {fig: make(*grid_results(grid, profile, store, executor)) for fig, (grid, make) in built.items()}
     settings = {fig: grid_settings(grid, profile) for fig, (grid, _) in built.items()}
-    compare_values = not profile.is_embedded
+    # values are compared only on the paper's own data (not the stand-in world, not a bring-your-own dataset)
+    compare_values = not profile.is_embedded and not any(profile.locations.get(k) for k in ("main_data", "ddi_data"))
     report = reproduction_table(paper_values(), figure_tables, settings, compare_values)
     shape3 = analysis_tables.shape_checks_fig3(figure_tables["3"]) if "3" in figure_tables else pd.DataFrame(columns=["shape_as_paper"])
     shape4 = analysis_tables.shape_checks_fig4(figure_tables["4"]) if "4" in figure_tables else pd.DataFrame(columns=["saturates"])
