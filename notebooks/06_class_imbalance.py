@@ -73,6 +73,20 @@ both = tables.two_analyses(table, ["scope", "rare_label", "rare_n", "transforms"
 glue_values(highlights.analyses_facts(both, "s2_an", int(table.n_test.max())))
 both.round(4)
 
+# %% [markdown]
+# ## Generator-data budget of the rare class (beyond the paper)
+#
+# The paper's DreamBooth model of the rare class is fine-tuned on every training image of that
+# class, also when the classifier is given only a cut of them. This control fine-tunes it on the
+# rare class's own cut images only, beside the whole-pool model (smallest cut, same synthetic
+# ratio). {glue:text}`s2_budget`
+
+# %%
+rare_budget = chapters.optional_grid_results("imbalance-controls", chapter.profile, store, executor)
+rare_table = tables.imbalance_budget_table(*rare_budget) if rare_budget else None
+glue_values(highlights.imbalance_budget_facts(rare_table))
+tables.two_analyses(rare_table, ["rare_label", "rare_n", "transforms"], "arm").round(4) if rare_budget else None
+
 # %%
 cols = ["scope", "rare_label", "rare_n", "transforms", "control", "accuracy", "ci_low", "ci_high", "runs", "gain", "gain_low", "gain_high", "odds_ratio", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
 table[cols].round(4)

@@ -227,3 +227,18 @@ def test_limits_are_computed():
     assert str(demo.world.pretrain_per_class) in facts["lim_generator"] and "16" in facts["lim_generator"]
     wider = highlights.limits_facts(demo.replace(ddi_per_bin=8))
     assert float(wider["lim_bin_halfwidth"][1:].split()[0]) > half
+
+
+def test_imbalance_budget_table_scores_the_rare_label():
+    frame, preds = _planted({(32, "none"): 0.3, (32, "own"): 0.32, (32, "pool"): 0.55})
+    frame["duplicate"] = 0
+    frame["synthetic_variant"] = frame.synthetic_method.map({"own": "dreambooth-own", "pool": "dreambooth"})
+    frame.loc[frame.synthetic_method.isin(["own", "pool"]), "synthetic_method"] = "inpaint"
+    frame["n_real_per_label"] = "a=4"  # label "a" is the rare one, cut to 4
+    table = tables.imbalance_budget_table(frame, preds, n_boot=100)
+    assert set(table.rare_label) == {"a"} and (table.n_test == 50).all()  # only the rare label's test images
+    own = table[table.arm == "dreambooth-own"].iloc[0]
+    assert own.own_vs_pool_gain < 0 and table[table.arm == "dreambooth"].iloc[0].gain > 0.1
+    facts = highlights.imbalance_budget_facts(table)
+    assert facts["s2_budget"].startswith("Rare-label accuracy") and "a cut to 4" in facts["s2_budget"]
+    assert "did not run" in highlights.imbalance_budget_facts(None)["s2_budget"]

@@ -406,3 +406,26 @@ def test_paper_profile_follows_the_authors_code_where_text_and_code_differ(smoke
     assert not set(splits.val.image_id) & set(training_images(splits, label).image_id)
     with pytest.raises(LeakageError):  # test images never, whatever the setting
         finetune("x", "text2image", splits.test.head(2), "/nonexistent", dreambooth_settings(profile, include_validation=True), splits)
+
+
+def test_imbalance_controls_grid_gives_the_rare_class_its_own_dreambooth(smoke, monkeypatch):
+    from synthaug_utils.experiments import grids
+    from synthaug_utils.experiments import trial
+
+    profile, _ = smoke
+    assert build_grid("imbalance-controls", profile) == []  # off on the embedded profiles by default
+    on = profile.replace(grids={"imbalance-controls": {"enabled": True}})
+    specs = build_grid("imbalance-controls", on)
+    imbalance = {s.key for s in build_grid("imbalance", on)}
+    s = grid_settings("imbalance", on)
+    cut = min(s["cuts"])
+    assert {x.key for x in specs if not x.synthetic_ratio} <= imbalance  # the imbalance grid's own "none" trials
+    budget = [x for x in specs if x.synthetic_ratio]
+    assert {x.synthetic_variant for x in budget} == {"dreambooth", "dreambooth-own"}
+    assert {x.synthetic_ratio for x in budget} == {s["n_real"] // cut - 1} and {x.n_real_per_label[0][1] for x in budget} == {cut}
+    calls = []
+    monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False:
+                        calls.append((spec.synthetic_variant, tuple(sorted(set(sources.label))), len(sources))))
+    grids.prepare_synthetic_sets(budget, on, progress=False)
+    own = [c for c in calls if c[0] == "dreambooth-own"]
+    assert own and all(len(c[1]) == 1 and c[2] == cut for c in own)  # the rare class's own cut images only

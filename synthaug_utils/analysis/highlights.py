@@ -228,3 +228,20 @@ def limits_facts(profile, n_real: tuple | list = ()) -> dict[str, str]:
                      "test images cannot be checked (see the contamination check in the embeddings chapter).")
     return {"lim_bin_n": str(profile.ddi_per_bin), "lim_bin_acc": percent(acc),
             "lim_bin_halfwidth": f"±{(high - low) / 2 * 100:.1f} points", "lim_generator": generator}
+
+
+def imbalance_budget_facts(table: pd.DataFrame | None) -> dict[str, str]:
+    """``s2_budget``: the rare class's generator-data budget (:func:`~synthaug_utils.analysis.tables.imbalance_budget_table`),
+    or why it did not run (``table`` None: the grid ``imbalance-controls`` is off on this profile)."""
+    if table is None:
+        return {"s2_budget": "This control did not run on this profile (grid imbalance-controls, enabled: false, to keep "
+                             "the book within its time budget; the paper profile runs it)."}
+    parts = []
+    for (label, cut, tf), g in table.dropna(subset=["gain"]).groupby(["rare_label", "rare_n", "transforms"]):
+        arms = g.set_index("arm")
+        pool, own = arms.loc["dreambooth"], arms.loc["dreambooth-own"]
+        parts.append(f"{label} cut to {int(cut)}{' with transforms' if tf else ''}: whole pool "
+                     f"{_gain_text(pool.gain, pool.gain_low, pool.gain_high, pool.p_bh)}, own images "
+                     f"{_gain_text(own.gain, own.gain_low, own.gain_high, own.p_bh)}, own minus whole pool "
+                     f"{_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}")
+    return {"s2_budget": "Rare-label accuracy against no rebalancing: " + "; ".join(parts) + "."}

@@ -189,6 +189,33 @@ def duplication_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: in
     return compare_with_baseline(merged[keep], ["n_real", "transforms"], "arm", "duplicate", n_boot=n_boot)
 
 
+def _budget_compare(merged: pd.DataFrame, setting: list[str], n_boot: int) -> pd.DataFrame:
+    """no synthetic data / DreamBooth on the whole pool / on the own images, each against "none" per
+    ``setting``, and the own-images arm against the whole-pool arm (``own_vs_pool_*`` columns)."""
+    from synthaug_utils.core.vocabulary import BUDGET_VARIANT
+
+    merged = merged.assign(arm=np.where(merged.synthetic_ratio > 0, merged.synthetic_variant.astype(str), NONE))
+    table = compare_with_baseline(merged, setting, "arm", NONE, n_boot=n_boot)
+    own = compare_with_baseline(merged[merged.arm != NONE], setting, "arm", "dreambooth", n_boot=n_boot)
+    own = own[own.arm == BUDGET_VARIANT][setting + ["arm", "gain", "gain_low", "gain_high", "p_bh"]]
+    own = own.rename(columns={"gain": "own_vs_pool_gain", "gain_low": "own_vs_pool_low", "gain_high": "own_vs_pool_high",
+                              "p_bh": "own_vs_pool_p_bh"})
+    return table.merge(own, on=setting + ["arm"], how="left")
+
+
+def _budget_trials(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Merged predictions of the trials a budget comparison uses: no synthetic data or DreamBooth (whole
+    pool or own images), no duplication; each trial once."""
+    from synthaug_utils.core.vocabulary import BUDGET_VARIANT
+
+    trials = frame[(frame.synthetic_ratio == 0) | frame.synthetic_variant.isin(["dreambooth", BUDGET_VARIANT])]
+    trials = trials[trials.duplicate.fillna(0) == 0].drop_duplicates("key")
+    merged = merged_predictions(trials, predictions.drop_duplicates(["key", "image_id"]))
+    if not (merged.synthetic_variant == BUDGET_VARIANT).any():
+        raise DataError("no generator-data-budget trials: run the controls grid first (synthaug run controls)")
+    return merged
+
+
 def budget_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
     """The generator-data-budget control: per (n_real, transforms, method), no synthetic data ("none"),
     DreamBooth on the class's whole pool ("dreambooth") and on the trial's own n images
@@ -196,26 +223,22 @@ def budget_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
     (``own_vs_pool_gain``, ``own_vs_pool_low``, ``own_vs_pool_high``, ``own_vs_pool_p_bh``)."""
     from synthaug_utils.core.vocabulary import BUDGET_VARIANT
 
-    trials = frame[(frame.synthetic_ratio == 0) | frame.synthetic_variant.isin(["dreambooth", BUDGET_VARIANT])]
-    trials = trials[trials.duplicate.fillna(0) == 0].drop_duplicates("key")
-    merged = merged_predictions(trials, predictions.drop_duplicates(["key", "image_id"]))
-    synthetic = merged[merged.synthetic_ratio > 0]
+    merged = _budget_trials(frame, predictions)
     own_n = merged.loc[merged.synthetic_variant == BUDGET_VARIANT, "n_real"].unique()
-    synthetic = synthetic[synthetic.n_real.isin(own_n)]  # where the own-images arm ran
-    if synthetic.empty:
-        raise DataError("no generator-data-budget trials: run the controls grid first (synthaug run controls)")
-    merged["arm"] = np.where(merged.synthetic_ratio > 0, merged.synthetic_variant.astype(str), NONE)
-    parts = []
-    for method in sorted(synthetic["method"].unique()):  # the no-synthetic trials serve every method
-        part = merged[(merged.method == method) | (merged.arm == NONE)].assign(method=method)
-        parts.append(part[part.n_real.isin(synthetic.n_real.unique())])
-    both = pd.concat(parts, ignore_index=True)
-    table = compare_with_baseline(both, ["n_real", "transforms", "method"], "arm", NONE, n_boot=n_boot)
-    own = compare_with_baseline(both[both.arm != NONE], ["n_real", "transforms", "method"], "arm", "dreambooth", n_boot=n_boot)
-    own = own[own.arm == BUDGET_VARIANT][["n_real", "transforms", "method", "arm", "gain", "gain_low", "gain_high", "p_bh"]]
-    own = own.rename(columns={"gain": "own_vs_pool_gain", "gain_low": "own_vs_pool_low", "gain_high": "own_vs_pool_high",
-                              "p_bh": "own_vs_pool_p_bh"})
-    return table.merge(own, on=["n_real", "transforms", "method", "arm"], how="left")
+    merged = merged[merged.n_real.isin(own_n)]  # where the own-images arm ran
+    synthetic = merged[merged.synthetic_ratio > 0]
+    parts = [merged[(merged.method == m) | (merged.synthetic_ratio == 0)].assign(method=m)  # "none" serves every method
+             for m in sorted(synthetic["method"].unique())]
+    return _budget_compare(pd.concat(parts, ignore_index=True), ["n_real", "transforms", "method"], n_boot)
+
+
+def imbalance_budget_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """The generator-data budget of the rare class (Fig. S-2): accuracy on the rare label's test images per
+    (rare_label, rare_n, transforms) without rebalancing, with DreamBooth on the whole class pool and
+    with DreamBooth on the rare class's own cut images (see :func:`budget_table` for the columns)."""
+    merged = _budget_trials(frame, predictions)
+    rare = merged[merged["true"] == merged["rare_label"]]
+    return _budget_compare(rare, ["rare_label", "rare_n", "transforms"], n_boot)
 
 
 def figS1_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:

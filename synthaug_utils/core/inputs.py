@@ -145,6 +145,7 @@ CHAPTER_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 GRID_CHAPTERS = {
     "learning-curve": "01_data", "fig3": "03_real_vs_synthetic", "fig4": "04_dose_response",
     "fig5": "05_skin_type", "imbalance": "06_class_imbalance", "controls": "03_real_vs_synthetic",
+    "imbalance-controls": "06_class_imbalance",
 }
 
 # The data slots: location keys of a bring-your-own table (tried first) or of the real dataset.

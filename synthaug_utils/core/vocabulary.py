@@ -24,7 +24,7 @@ MASK_OF_METHOD = {"text-to-image": "none", "inpaint": "center", "outpaint": "out
 KINDS = ("text2image", "inpaint")
 
 # The paper's named experiment grids.
-GRIDS = ("fig3", "fig4", "fig5", "imbalance", "learning-curve", "controls")
+GRIDS = ("fig3", "fig4", "fig5", "imbalance", "learning-curve", "controls", "imbalance-controls")
 
 # How "no synthetic method" is written in tables.
 NONE = "none"

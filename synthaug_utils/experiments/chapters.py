@@ -66,6 +66,13 @@ def with_controls(chapter: ChapterResults, store=None, executor=None) -> tuple[p
     return both, preds
 
 
+def optional_grid_results(grid: str, profile: Profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """:func:`grid_results` for a grid that may hold no trial on this profile (None then)."""
+    if not build_grid(grid, profile):
+        return None
+    return grid_results(grid, profile, store, executor)
+
+
 def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None, transforms: Sequence[bool] | None = None,
                      n_real: Sequence[int] | None = None, store=None, executor=None,
                      methods: Sequence[str] | None = None) -> pd.DataFrame:

@@ -26,6 +26,10 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
         raise SpecError(f"unknown grid {name!r}; choose one of {GRIDS}")
     if name == "controls":
         return _controls_settings(profile)
+    if name == "imbalance-controls":
+        imbalance = grid_settings("imbalance", profile)
+        return {**imbalance, "enabled": False, "budget_cuts": (min(imbalance["cuts"]),),
+                **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
     common = dict(
         seeds=tuple(profile.seeds), split_seed=0, transforms=(False, True), variant="dreambooth",
         ratio=profile.synthetic_per_real, mode="fast" if profile.fast_mode else "faithful", views=4,
@@ -94,6 +98,18 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
             for variant in ("dreambooth", BUDGET_VARIANT):
                 specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
                                        synthetic_variant=variant, synthetic_ratio=s["budget_ratio"], **common))
+    elif name == "imbalance-controls":  # the rare class's DreamBooth on its own cut images vs the whole pool
+        from synthaug_utils.data.splits import dataset_tables
+
+        labels = s["rare_labels"] or dataset_tables(profile, "main").labels
+        n = int(s["n_real"])
+        runs = itertools.product(labels, s["budget_cuts"], s["transforms"], s["seeds"]) if s["enabled"] else ()
+        for rare, cut, tf, seed in runs:
+            rare_spec = dict(n_real=n, n_real_per_label=((rare, cut),), augment_labels=(rare,), transforms=tf, seed=seed)
+            specs.append(base_spec(profile, which, **rare_spec, **common))  # the imbalance grid's own "none" trial
+            for variant in ("dreambooth", BUDGET_VARIANT):
+                specs.append(base_spec(profile, which, **rare_spec, synthetic_method=s["method"], synthetic_variant=variant,
+                                       synthetic_ratio=n // cut - 1, **common))
     elif name == "fig4":
         for n, tf, ratio, seed in itertools.product(s["n_real"], s["transforms"], s["ratios"], s["seeds"]):
             specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=s["method"],
