@@ -128,7 +128,8 @@ figures.show_figure(plots.plot_learning_curve(lc, 1 / len(main.labels), note), "
 # Chance is {glue:text}`lc_chance`. With {glue:text}`lc_n_min` real image(s) per class the
 # classifier reaches {glue:text}`lc_acc_min` (95% CI {glue:text}`lc_ci_min`); with
 # {glue:text}`lc_n_max` per class, {glue:text}`lc_acc_max` (95% CI {glue:text}`lc_ci_max`).
-# Accuracy is pooled over seeds x test images; the table also gives the per-seed SD.
+# Accuracy is the mean over seeds (every seed scores the same test images); the interval is the
+# paper's Wald interval on one run's test set, and the table also gives the per-seed SD.
 
 # %%
 figures.show_table(lc)

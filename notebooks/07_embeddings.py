@@ -130,6 +130,30 @@ figures.show_figure(plots.plot_quality(qtable, note), "quality", qtable[qtable.l
 figures.show_table(qtable)
 
 # %% [markdown]
+# ## Contamination and memorisation: nearest real images in training, validation and test
+#
+# Each synthetic image's nearest real image (cosine distance) is looked up among the
+# {glue:text}`e_cont_train_n` training-pool images, the {glue:text}`e_cont_val_n` validation
+# images and the {glue:text}`e_cont_test_n` test images. A pair closer than
+# {glue:text}`e_cont_threshold` (the 1st percentile of the distances between a training image and
+# its nearest other training image) counts as a near copy. Near copies: training pool
+# {glue:text}`e_cont_train_copies`, validation {glue:text}`e_cont_val_copies`, test
+# {glue:text}`e_cont_test_copies` (of {glue:text}`e_cont_syn` synthetic images). The nearest real
+# image lay in the validation set for {glue:text}`e_cont_val_nearest` and in the test set for
+# {glue:text}`e_cont_test_nearest` of synthetic images; the two sets hold
+# {glue:text}`e_cont_share_expected` of all real images. Closest pairs: training pool
+# {glue:text}`e_cont_train_min`, validation {glue:text}`e_cont_val_min`, test
+# {glue:text}`e_cont_test_min`.
+
+# %%
+cont_summary, cont_closest, cont_facts = report.contamination_report(P, real, emb_real, synthetic, emb_syn)
+glue_values(cont_facts)
+figures.show_table(cont_summary)
+
+# %%
+figures.show_table(cont_closest)
+
+# %% [markdown]
 # ## Does a better-scoring synthetic set give a larger gain?
 #
 # Per class and method, the set's kernel distance to the real images of that class

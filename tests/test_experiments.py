@@ -182,6 +182,34 @@ def test_prepare_asks_generation_only_for_the_indices_trials_need(smoke, monkeyp
     assert len(ratios[3]) == 2 and len(ratios[1]) == 2 and not set(ratios[3]) & set(ratios[1])  # nested subsets: 2 + 2 more
 
 
+def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch):
+    """The controls grid: a duplication arm (ratio extra copies) beside Fig. 3's own no-synthetic trials,
+    and DreamBooth on the whole pool beside DreamBooth on the trial's own images, whose synthetic set
+    is prepared once per real subset with exactly that subset's images."""
+    from synthaug_utils.experiments import grids
+    from synthaug_utils.experiments import trial
+
+    profile, _ = smoke
+    paper_like = profile.replace(grids={"fig3": {"seeds": (0, 1), "subset_seed": None}, "controls": {"budget_n": (4,)}})
+    controls = build_grid("controls", paper_like)
+    fig3_keys = {s.key for s in build_grid("fig3", paper_like)}
+    ratio = grid_settings("fig3", paper_like)["ratio"]
+    dups = [s for s in controls if s.duplicate]
+    assert dups and {s.duplicate for s in dups} == {ratio} and not any(s.synthetic_ratio for s in dups)
+    assert {s.key for s in controls if not s.duplicate and not s.synthetic_ratio} <= fig3_keys  # shared baselines
+    budget = [s for s in controls if s.synthetic_ratio]
+    assert {s.synthetic_variant for s in budget} == {"dreambooth", "dreambooth-own"} and {s.n_real for s in budget} == {4}
+    calls = []
+    monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False:
+                        calls.append((spec.synthetic_variant, spec.seed, per_real, tuple(sorted(sources.image_id)))))
+    grids.prepare_synthetic_sets(budget, paper_like, progress=False)
+    own = [c for c in calls if c[0] == "dreambooth-own"]
+    assert len(own) == 2 and own[0][3] != own[1][3]  # one set per seed's own subset (subset_seed None)
+    assert all(len(c[3]) == 4 * 9 for c in own)  # the trial's whole real subset: 4 images x 9 labels
+    with pytest.raises(SpecError, match="synthetic_variant"):
+        budget[0].replace(synthetic_variant="dreambooth-elsewhere").validate(profile)
+
+
 # ----------------------------------------------------------------------------- store
 def test_rerun_skips_stored_trials(smoke, tmp_path):
     profile, _ = smoke
@@ -353,3 +381,51 @@ def test_dask_local_cluster_gives_the_same_results_as_in_process(smoke, tmp_path
     for key in local.key:
         a, b = ResultsStore(tmp_path / "inprocess").load(key), ResultsStore(tmp_path / "dask").load(key)
         assert a["predictions"] == b["predictions"] and a["history"] == b["history"]
+
+
+def test_paper_profile_follows_the_authors_code_where_text_and_code_differ(smoke):
+    """Named protocol choices (config.PROTOCOL_CHOICES): epoch cap 50, early stopping on valid_loss,
+    validation redrawn per run, DreamBooth on the whole clean training file including validation."""
+    from synthaug_utils.core.config import PROTOCOL_CHOICES, load_profile
+    from synthaug_utils.core.errors import LeakageError
+    from synthaug_utils.diffusion.dreambooth import dreambooth_settings, finetune, training_images
+    from synthaug_utils.data.splits import load_splits
+
+    paper = load_profile("paper")
+    assert {c["setting"] for c in PROTOCOL_CHOICES} == {"max_epochs", "monitor", "redraw_validation", "include_validation"}
+    fig3 = build_grid("fig3", paper)
+    assert {s.max_epochs for s in fig3} == {50} and {s.monitor for s in fig3} == {"valid_loss"}
+    assert all(s.split_seed == s.seed for s in fig3) and len({s.split_seed for s in fig3}) == 5
+    assert {s.split_seed for s in build_grid("fig5", paper)} == {0}  # DDI's test set is drawn with its split
+    assert dreambooth_settings(paper).include_validation and not dreambooth_settings(load_profile("demo")).include_validation
+    profile, _ = smoke
+    splits = load_splits(profile, "main", 0)
+    label = splits.labels[0]
+    both = training_images(splits, label, include_validation=True)
+    assert set(splits.val[splits.val.label == label].image_id) <= set(both.image_id)
+    assert not set(splits.val.image_id) & set(training_images(splits, label).image_id)
+    with pytest.raises(LeakageError):  # test images never, whatever the setting
+        finetune("x", "text2image", splits.test.head(2), "/nonexistent", dreambooth_settings(profile, include_validation=True), splits)
+
+
+def test_imbalance_controls_grid_gives_the_rare_class_its_own_dreambooth(smoke, monkeypatch):
+    from synthaug_utils.experiments import grids
+    from synthaug_utils.experiments import trial
+
+    profile, _ = smoke
+    assert build_grid("imbalance-controls", profile) == []  # off on the embedded profiles by default
+    on = profile.replace(grids={"imbalance-controls": {"enabled": True}})
+    specs = build_grid("imbalance-controls", on)
+    imbalance = {s.key for s in build_grid("imbalance", on)}
+    s = grid_settings("imbalance", on)
+    cut = min(s["cuts"])
+    assert {x.key for x in specs if not x.synthetic_ratio} <= imbalance  # the imbalance grid's own "none" trials
+    budget = [x for x in specs if x.synthetic_ratio]
+    assert {x.synthetic_variant for x in budget} == {"dreambooth", "dreambooth-own"}
+    assert {x.synthetic_ratio for x in budget} == {s["n_real"] // cut - 1} and {x.n_real_per_label[0][1] for x in budget} == {cut}
+    calls = []
+    monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False:
+                        calls.append((spec.synthetic_variant, tuple(sorted(set(sources.label))), len(sources))))
+    grids.prepare_synthetic_sets(budget, on, progress=False)
+    own = [c for c in calls if c[0] == "dreambooth-own"]
+    assert own and all(len(c[1]) == 1 and c[2] == cut for c in own)  # the rare class's own cut images only

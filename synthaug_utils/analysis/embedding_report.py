@@ -76,3 +76,28 @@ def quality_vs_gain(qtable: pd.DataFrame, P: Profile, store=None, executor=None)
     joined = qtable[qtable.label != "all"].merge(gains[["label", "method", "gain"]], on=["label", "method"])
     rho = spearmanr(joined["kernel"], joined["gain"])
     return joined, {"e_rho": f"{rho.statistic:.2f}", "e_rho_p": pvalue(rho.pvalue), "e_cells": str(len(joined))}
+
+
+def contamination_report(P: Profile, real: pd.DataFrame, emb_real: np.ndarray, synthetic: pd.DataFrame,
+                         emb_syn: np.ndarray, top: int = 10, split_seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Contamination and memorisation check: each synthetic image's nearest real image among the
+    training pool, the validation images and the test images (:func:`~synthaug_utils.analysis.quality.contamination`;
+    validation and test embedded here, cached per image). Returns (summary, closest pairs, ``e_cont_*`` glue)."""
+    from synthaug_utils.analysis.quality import contamination
+    from synthaug_utils.data.splits import load_splits
+
+    splits = load_splits(P, "main", split_seed)
+    pools = {"training pool": (emb_real, real.image_id.tolist())}
+    for name, table in (("validation", splits.val), ("test", splits.test)):
+        pools[name] = (embed_images(table, P.embedding_model, P, progress=False), table.image_id.tolist())
+    summary, closest, threshold = contamination(emb_syn, synthetic, pools, top=top)
+    by_pool = summary.groupby("pool")[["synthetic", "nearest_in_pool", "near_copies"]].sum()
+    sizes = {name: len(ids) for name, (_, ids) in pools.items()}
+    facts = {"e_cont_threshold": f"{threshold:.4f}", "e_cont_syn": str(int(by_pool.loc["test", "synthetic"]))}
+    for name, tag in (("training pool", "train"), ("validation", "val"), ("test", "test")):
+        facts[f"e_cont_{tag}_n"] = str(sizes[name])
+        facts[f"e_cont_{tag}_copies"] = str(int(by_pool.loc[name, "near_copies"]))
+        facts[f"e_cont_{tag}_nearest"] = f"{by_pool.loc[name, 'nearest_in_pool'] / by_pool.loc[name, 'synthetic']:.1%}"
+        facts[f"e_cont_{tag}_min"] = f"{closest[closest.pool == name].distance.min():.4f}"
+    facts["e_cont_share_expected"] = f"{(sizes['validation'] + sizes['test']) / sum(sizes.values()):.1%}"
+    return summary, closest, facts

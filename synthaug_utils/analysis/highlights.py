@@ -126,3 +126,122 @@ def figS2_highlights(table: pd.DataFrame) -> dict[str, str]:
         "s2_n_significant": str(int((tests.p_bh < 0.05).sum())), "s2_n_tests": str(len(tests)),
         "s2_labels": ", ".join(sorted(table.rare_label.unique())),
     }
+
+
+def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None) -> dict[str, str]:
+    """Glue values for a chapter's side-by-side table (:func:`~synthaug_utils.analysis.tables.two_analyses`):
+    ``{prefix}_tests``, ``{prefix}_paper_sig`` and ``{prefix}_primary_sig`` (significant after BH),
+    ``{prefix}_how`` (what the two analyses are, with ``n_test`` test images per arm and run) and
+    ``{prefix}_disagree`` (where they disagree, or that they agree)."""
+    setting = [c for c in both.columns if c not in {"gain_pp", "gain_ci_pp", "paper_p_bh", "paper_stars", "odds_ratio",
+                                                     "primary_p_bh", "primary_stars", "agree"}]
+    differ = both[~both.agree & both.paper_p_bh.notna() & both.primary_p_bh.notna()]
+    if differ.empty:
+        disagree = f"The two analyses agree on all {len(both)} comparisons."
+    else:
+        where = "; ".join(
+            ", ".join(f"{c} {row[c]}" for c in setting) + (" (paper's convention only)" if row.paper_p_bh < 0.05 else " (primary analysis only)")
+            for _, row in differ.iterrows())
+        disagree = f"They disagree on {len(differ)} of {len(both)} comparisons, significant under one analysis only: {where}."
+    n = f"n = {n_test} test images per arm" if n_test else "n = one run's test set per arm"
+    how = (f"The paper's convention tests the mean accuracy over runs with a two-sample proportion test and {n}. "
+           "The primary analysis fits a logistic GEE of per-image correctness with the seed as a factor, clustered "
+           "by test image and paired by design (both arms share seeds and test images); its gain interval is a "
+           "bootstrap over seeds and test images. Both are Benjamini-Hochberg adjusted over the figure's comparisons; "
+           "the figure's stars are the primary analysis'.")
+    return {f"{prefix}_tests": str(len(both)), f"{prefix}_paper_sig": str(int((both.paper_p_bh < 0.05).sum())),
+            f"{prefix}_primary_sig": str(int((both.primary_p_bh < 0.05).sum())), f"{prefix}_how": how,
+            f"{prefix}_disagree": disagree}
+
+
+def _gain_text(gain: float, low: float, high: float, p: float) -> str:
+    """'+1.2 pp (95% CI -0.3 pp to +2.7 pp, BH p = 0.120)' from proportions."""
+    return f"{percent(gain, signed=True)} (95% CI {percent(low, signed=True)} to {percent(high, signed=True)}, BH p = {pvalue(p)})"
+
+
+def controls_highlights(dup: pd.DataFrame, budget: pd.DataFrame) -> dict[str, str]:
+    """Glue values for the controls (:func:`~synthaug_utils.analysis.tables.duplication_table`,
+    :func:`~synthaug_utils.analysis.tables.budget_table`): ``c_dup_vs_none`` (duplication against no
+    extra images, per n and transforms), ``c_syn_vs_dup`` (each synthetic method against duplication),
+    ``c_syn_vs_dup_sig`` / ``c_syn_vs_dup_tests``, and ``c_budget`` (whole-pool and own-images DreamBooth
+    against no synthetic data, and own-images against whole-pool)."""
+    def where(row) -> str:
+        return f"n = {int(row.n_real)}{' with transforms' if row.transforms else ''}"
+
+    none = dup[dup.arm == NONE].dropna(subset=["gain"])
+    dup_vs_none = "; ".join(f"{where(r)}: {_gain_text(-r.gain, -r.gain_high, -r.gain_low, r.p_bh)}" for r in none.itertuples())
+    syn = dup[~dup.arm.isin([NONE, "duplicate"])].dropna(subset=["gain"])
+    syn_vs_dup = "; ".join(f"{r.arm} at {where(r)}: {_gain_text(r.gain, r.gain_low, r.gain_high, r.p_bh)}" for r in syn.itertuples())
+    parts = []
+    for (n, tf, method), g in budget.dropna(subset=["gain"]).groupby(["n_real", "transforms", "method"]):
+        arms = g.set_index("arm")
+        pool, own = arms.loc["dreambooth"], arms.loc["dreambooth-own"]
+        parts.append(f"{method} at n = {int(n)}{' with transforms' if tf else ''}: DreamBooth on the whole class pool "
+                     f"{_gain_text(pool.gain, pool.gain_low, pool.gain_high, pool.p_bh)}, on the trial's own images "
+                     f"{_gain_text(own.gain, own.gain_low, own.gain_high, own.p_bh)}; own images minus whole pool "
+                     f"{_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}")
+    return {"c_dup_vs_none": dup_vs_none or "n/a", "c_syn_vs_dup": syn_vs_dup or "n/a (no synthetic arm beside the duplication arm)",
+            "c_syn_vs_dup_sig": str(int((syn.p_bh < 0.05).sum())), "c_syn_vs_dup_tests": str(len(syn)),
+            "c_budget": "; ".join(parts) or "n/a"}
+
+
+def budget_steps_facts(profile, n_own: int, split_seed: int = 0) -> dict[str, str]:
+    """DreamBooth optimiser steps of a model on ``n_own`` images and on the smallest class pool of the
+    main dataset (the profile's DreamBooth settings: epochs over the images at its batch size, capped
+    by max_steps), with both image counts."""
+    import math
+
+    from synthaug_utils.data.splits import load_splits
+    from synthaug_utils.diffusion.dreambooth import dreambooth_settings
+
+    db = dreambooth_settings(profile)
+    pool_per_class = int(load_splits(profile, "main", split_seed).train_pool.label.value_counts().min())
+
+    def steps(images: int) -> int:
+        total = db.epochs * math.ceil(images / db.batch_size)
+        return min(total, db.max_steps) if db.max_steps else total
+
+    return {"c_steps_own": str(steps(n_own)), "c_steps_pool": str(steps(pool_per_class)), "c_n_own": str(n_own),
+            "c_pool": str(pool_per_class), "c_db_epochs": str(db.epochs)}
+
+
+def limits_facts(profile, n_real: tuple | list = ()) -> dict[str, str]:
+    """Glue values for the limits the book names (computed, not typed): ``lim_bin_n`` DDI test images
+    per skin-tone bin, ``lim_bin_halfwidth`` the half-width of a 95% Wald interval at that n and the
+    paper's FST I-II baseline accuracy, ``lim_bin_acc`` that accuracy; ``lim_generator`` a sentence on
+    the generator's pretraining pool against the classifier's n (``n_real``: the chapter's n values)."""
+    from synthaug_utils.analysis.paper import paper_values
+    from synthaug_utils.analysis.stats import paper_convention_interval
+
+    fig5 = paper_values("5")
+    acc = float(fig5[(fig5.quantity == "accuracy") & (fig5.method == "none") & (fig5.fst_bin == "12")].value.iloc[0]) / 100
+    low, high = paper_convention_interval(acc, profile.ddi_per_bin)
+    if profile.world is not None:
+        pool = profile.world.pretrain_per_class
+        generator = (f"The demo generator was pretrained on {pool} images per class of the stand-in world (images no "
+                     f"classifier trains or is tested on), more than the at most {max(n_real) if n_real else 'n'} real images per class "
+                     "the classifier gets in this chapter. It plays the part of Stable Diffusion's web-scale "
+                     "pretraining, and like it makes gains at small n easier to get: the generator knows more about the "
+                     "classes than the classifier's training set shows.")
+    else:
+        generator = ("Stable Diffusion was pretrained on web-scale data; whether it saw images like (or identical to) the "
+                     "test images cannot be checked (see the contamination check in the embeddings chapter).")
+    return {"lim_bin_n": str(profile.ddi_per_bin), "lim_bin_acc": percent(acc),
+            "lim_bin_halfwidth": f"±{(high - low) / 2 * 100:.1f} points", "lim_generator": generator}
+
+
+def imbalance_budget_facts(table: pd.DataFrame | None) -> dict[str, str]:
+    """``s2_budget``: the rare class's generator-data budget (:func:`~synthaug_utils.analysis.tables.imbalance_budget_table`),
+    or why it did not run (``table`` None: the grid ``imbalance-controls`` is off on this profile)."""
+    if table is None:
+        return {"s2_budget": "This control did not run on this profile (grid imbalance-controls, enabled: false, to keep "
+                             "the book within its time budget; the paper profile runs it)."}
+    parts = []
+    for (label, cut, tf), g in table.dropna(subset=["gain"]).groupby(["rare_label", "rare_n", "transforms"]):
+        arms = g.set_index("arm")
+        pool, own = arms.loc["dreambooth"], arms.loc["dreambooth-own"]
+        parts.append(f"{label} cut to {int(cut)}{' with transforms' if tf else ''}: whole pool "
+                     f"{_gain_text(pool.gain, pool.gain_low, pool.gain_high, pool.p_bh)}, own images "
+                     f"{_gain_text(own.gain, own.gain_low, own.gain_high, own.p_bh)}, own minus whole pool "
+                     f"{_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}")
+    return {"s2_budget": "Rare-label accuracy against no rebalancing: " + "; ".join(parts) + "."}

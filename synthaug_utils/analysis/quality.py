@@ -15,6 +15,8 @@ Metrics
   k-NN balls of the synthetic set.
 * :func:`memorisation` -- share of synthetic images whose nearest real image is their own
   source image, with the nearest-neighbour distances.
+* :func:`contamination` -- nearest real neighbours of synthetic images in the training pool,
+  validation and test images, near copies below a stated threshold, and the closest pairs.
 * cosine distances for random real-real pairs (:func:`random_pair_distances`), random
   real-synthetic pairs (:func:`random_cross_distances`) and each synthetic image against its
   own source (:func:`matched_distances`), as in Figure 2C of the paper.
@@ -37,6 +39,7 @@ __all__ = [
     "PrecisionRecall",
     "memorisation",
     "Memorisation",
+    "contamination",
     "l2_normalise",
     "cosine_distance",
     "random_pair_distances",
@@ -357,6 +360,72 @@ def memorisation(synth_emb, synth_source_ids: Sequence[str], real_emb, real_ids:
     share = float(is_source[has_source].mean()) if n_src else float("nan")
     real_ids_arr = np.asarray(list(real_ids), dtype=object)
     return Memorisation(share, is_source, nn_dist, real_ids_arr[nn], source_dist, n_src)
+
+
+def _nearest(s: np.ndarray, r: np.ndarray, exclude_self: bool = False, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Index and cosine distance of each row of ``s``'s nearest row of ``r`` (L2-normalised inputs)."""
+    idx, dist = np.empty(s.shape[0], dtype=int), np.empty(s.shape[0])
+    for start in range(0, s.shape[0], chunk):
+        d = 1.0 - s[start:start + chunk] @ r.T
+        if exclude_self:
+            rows = np.arange(d.shape[0])
+            d[rows, start + rows] = np.inf
+        idx[start:start + chunk] = np.argmin(d, axis=1)
+        dist[start:start + chunk] = d[np.arange(d.shape[0]), idx[start:start + chunk]]
+    return idx, dist
+
+
+def contamination(synth_emb, synth_meta, pools: dict, top: int = 10, reference: str = "training pool",
+                  copy_quantile: float = 0.01):
+    """Nearest real neighbours of synthetic images in several real pools (training pool, validation, test).
+
+    A synthetic image that sits closer to a validation or test image than almost any two distinct
+    training images sit to each other is a possible copy of an image the classifier is scored on
+    (contamination through the generator's pretraining or fine-tuning data, or memorisation).
+
+    Args:
+        synth_emb: (N_s, D) synthetic embeddings, row-aligned with ``synth_meta`` (synthetic_id or
+            image_id, method, variant).
+        pools: pool name -> (embeddings (N, D), ids); ``reference`` names the pool whose own
+            nearest-neighbour distances set the near-copy threshold.
+        top: closest pairs listed per pool.
+        copy_quantile: the threshold is this quantile of the reference pool's nearest-other-image
+            cosine distances.
+
+    Returns:
+        ``(summary, closest, threshold)``: summary per (method, variant, pool): ``nearest_in_pool``
+        (synthetic images whose nearest real image over all pools lies in this pool), ``share``,
+        ``min_distance``, ``near_copies`` (distance to this pool's nearest image below the
+        threshold); closest: the ``top`` closest (synthetic, real) pairs per pool; threshold (float).
+    """
+    import pandas as pd
+
+    s = l2_normalise(_as_2d(synth_emb, "synth_emb"))
+    if reference not in pools:
+        raise ValueError(f"reference pool {reference!r} not among {sorted(pools)}")
+    ids = synth_meta["synthetic_id"] if "synthetic_id" in synth_meta else synth_meta["image_id"]
+    ref = l2_normalise(_as_2d(pools[reference][0], reference, min_rows=2))
+    threshold = float(np.quantile(_nearest(ref, ref, exclude_self=True)[1], copy_quantile))
+    per_pool = {}
+    for name, (emb, pool_ids) in pools.items():
+        r = l2_normalise(_as_2d(emb, name))
+        _same_dim(s, r)
+        idx, dist = _nearest(s, r)
+        per_pool[name] = (np.asarray(list(pool_ids), dtype=object)[idx], dist)
+    names = list(pools)
+    winner = np.asarray(names, dtype=object)[np.argmin(np.column_stack([per_pool[n][1] for n in names]), axis=1)]
+    meta = pd.DataFrame({"synthetic_id": np.asarray(ids, dtype=object), "method": synth_meta["method"].to_numpy(),
+                         "variant": synth_meta["variant"].to_numpy() if "variant" in synth_meta else ""})
+    rows, closest = [], []
+    for name in names:
+        real_id, dist = per_pool[name]
+        frame = meta.assign(pool=name, real_id=real_id, distance=dist, nearest=winner == name)
+        for (method, variant), g in frame.groupby(["method", "variant"], sort=True):
+            rows.append({"method": method, "variant": variant, "pool": name, "synthetic": len(g),
+                         "nearest_in_pool": int(g.nearest.sum()), "share": float(g.nearest.mean()),
+                         "min_distance": float(g.distance.min()), "near_copies": int((g.distance < threshold).sum())})
+        closest.append(frame.nsmallest(top, "distance")[["pool", "synthetic_id", "method", "variant", "real_id", "distance"]])
+    return pd.DataFrame(rows), pd.concat(closest, ignore_index=True), threshold
 
 
 def quality_table(

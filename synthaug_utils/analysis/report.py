@@ -1,72 +1,184 @@
-"""The reproduction table: our results next to the paper's.
+"""The reproduction table: our results next to the paper's, cell by cell.
+
+A paper row is compared only with a build cell that matches it on **every** setting: n real per
+class, synthetic ratio, method, generator variant, transforms and skin-tone bin. A setting the paper
+leaves unstated must have one value in the build (else the row is "not comparable", never the best
+of several cells); a ``max_accuracy_gain`` row is the maximum over exactly the options it lists, and
+the build must have every one of them. Value agreement (:func:`agreement`) uses the paper's and the
+build's uncertainty and is only stated on profiles whose data are the paper's (``compare_values``).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from synthaug_utils.analysis.stats import paper_convention_interval
 
-# ----------------------------------------------------------------------------- reproduction report
+# The paper's synthetic images all come from Stable Diffusion fine-tuned with DreamBooth (Sec. 1:
+# "458,920 synthetic images using ... Stable Diffusion fine-tuned with DreamBooth"; Fig. 4 caption).
+PAPER_VARIANT = "dreambooth"
+# What the paper's methods state per figure beyond the CSV's row settings (Sec. 4: Fig. 5 trains on
+# the whole DDI training pool).
+PAPER_FIGURE_SETTINGS = {"5": {"n_real": "all"}}
+SETTINGS = ("method", "n_real", "transforms", "fst_bin", "ratio", "variant")
+COLUMNS = ["figure", "quantity", "setting", "paper", "paper_ci", "build", "build_ci", "difference", "z", "agreement", "status"]
+Z_AGREE = 1.96  # |difference| / combined standard error below this: the values agree at the 5% level
+
+
 def _options(cell) -> list[str]:
-    """Allowed values of a paper-value setting cell ("" = any; "a|b" = any of a, b)."""
+    """Allowed values of a paper-value setting cell ("" = not stated; "a|b" = any of a, b)."""
     cell = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell)
     return [] if cell == "" else cell.split("|")
 
 
-def _match(table: pd.DataFrame, row: pd.Series, columns: dict[str, str]) -> pd.DataFrame:
-    """Rows of ``table`` matching the paper row's settings; ``columns`` maps paper setting -> table column."""
-    out = table
-    for paper_col, table_col in columns.items():
-        allowed = _options(row.get(paper_col))
-        if not allowed or table_col not in out:
-            continue
-        if paper_col == "transforms":
-            allowed_values = {a == "yes" for a in allowed}
-            out = out[out[table_col].astype(bool).isin(allowed_values)]
-        else:
-            out = out[out[table_col].astype(str).isin(allowed)]
+def build_cells(table: pd.DataFrame, figure: str, settings: dict) -> pd.DataFrame:
+    """A figure's analysis table with one text column per setting of :data:`SETTINGS`.
+
+    ``settings``: the figure's grid settings (``ratio``, ``variant``, ``n_real``) for what the table
+    has no column of. Baseline rows (no synthetic data) have ratio "0" and variant "none".
+    """
+    out = table.copy()
+    method = out["method"].astype(str) if "method" in out else pd.Series("text-to-image" if figure == "4" else "", index=out.index)
+    ratio = out["synthetic_ratio"] if "synthetic_ratio" in out else pd.Series(settings.get("ratio", ""), index=out.index)
+    n_real = out["n_real"] if "n_real" in out else pd.Series(settings.get("n_real"), index=out.index)
+    synthetic = (ratio.astype(str) != "0") & (method != "none")
+    out["s_method"] = np.where(synthetic, method, "none")
+    out["s_ratio"] = np.where(synthetic, ratio.astype(str), "0")
+    out["s_variant"] = np.where(synthetic, str(settings.get("variant", "")), "none")
+    out["s_n_real"] = [("all" if v is None or (isinstance(v, float) and np.isnan(v)) else str(int(v))) for v in n_real]
+    out["s_transforms"] = np.where(out["transforms"].astype(bool), "yes", "no") if "transforms" in out else ""
+    out["s_fst_bin"] = out["fst"].astype(str) if "fst" in out else "all"
     return out
 
 
-def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The paper's numeric values beside this build's values for the same cells.
+def match_cells(cells: pd.DataFrame, row: pd.Series, figure: str) -> tuple[pd.DataFrame, str]:
+    """The build cells matching the paper row on every setting, and "" or why the row is not comparable."""
+    wanted = {k: _options(row.get(k)) for k in SETTINGS}
+    wanted["variant"] = [PAPER_VARIANT] if _options(row.get("method")) != ["none"] else ["none"]
+    if _options(row.get("method")) == ["none"]:
+        wanted["ratio"] = ["0"]
+    for key, value in PAPER_FIGURE_SETTINGS.get(figure, {}).items():
+        wanted[key] = wanted[key] or [value]
+    if not wanted["fst_bin"]:
+        wanted["fst_bin"] = ["all"]
+    out = cells
+    for key, allowed in wanted.items():
+        column = out[f"s_{key}"].astype(str)
+        if allowed:
+            out = out[column.isin(allowed)]
+            if out.empty:
+                return out, f"not comparable: no build cell with {key} = {'|'.join(allowed)} (build: {', '.join(sorted(set(column)))})"
+        elif column.nunique() > 1:
+            return out.iloc[:0], f"not comparable: the paper does not state {key} and the build has {column.nunique()} values"
+    if row.quantity == "max_accuracy_gain":
+        for key, allowed in wanted.items():
+            missing = sorted(set(allowed) - set(out[f"s_{key}"].astype(str)))
+            if len(allowed) > 1 and missing:
+                return out.iloc[:0], f"not comparable: the paper's maximum is over {key} = {'|'.join(allowed)}; the build lacks {', '.join(missing)}"
+    elif len(out) != 1:
+        return out.iloc[:0], f"not comparable: {len(out)} build cells match (the paper lists several options)"
+    return out, ""
 
-    ``tables`` maps a figure id ("3", "4", "5") to its analysis table. Accuracies and
-    gains are in percent / percentage points, as in the paper. Columns: figure,
-    quantity, setting, paper, paper_ci, build, build_ci, difference, paper_in_build_ci,
-    status ("compared", or why not).
+
+def agreement(paper: float, paper_se: float, build: float, build_se: float) -> tuple[float, str]:
+    """``z = (build - paper) / sqrt(paper_se^2 + build_se^2)`` and "agree" (|z| < 1.96) or "differ"."""
+    se = np.sqrt(np.nansum([paper_se ** 2, build_se ** 2]))
+    if not np.isfinite(se) or se == 0:
+        return np.nan, ""
+    z = (build - paper) / se
+    return float(z), "agree" if abs(z) < Z_AGREE else "differ"
+
+
+def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame], settings: dict[str, dict] | None = None,
+                       compare_values: bool = False) -> pd.DataFrame:
+    """The paper's numeric values beside this build's values for exactly matching cells.
+
+    ``tables`` maps a figure id ("3", "4", "5") to its analysis table, ``settings`` to its grid
+    settings (ratio, variant, n_real). Accuracies and gains in percent / percentage points. Columns:
+    figure, quantity, setting, paper, paper_ci, build, build_ci, difference, z, agreement, status
+    ("compared", "not comparable: why", "figure not built"). ``z`` and ``agreement`` are filled only
+    with ``compare_values`` (the paper profile): standard errors from the 95% intervals (the paper's
+    where printed, else its Wald convention with n = the build's test set; the build's bootstrap or
+    Wald interval).
     """
-    columns = {"method": "method", "n_real": "n_real", "transforms": "transforms", "fst_bin": "fst", "ratio": "synthetic_ratio"}
+    settings = settings or {}
     rows = []
     for _, row in paper[paper.quantity.isin(["accuracy", "accuracy_gain", "max_accuracy_gain"])].iterrows():
         fig = str(row.figure)
-        setting = ", ".join(f"{k}={row[k]}" for k in columns if _options(row.get(k)))
+        setting = ", ".join(f"{k}={row[k]}" for k in ("method", "n_real", "transforms", "fst_bin", "ratio") if _options(row.get(k)))
         out = {"figure": fig, "quantity": row.quantity, "setting": setting, "paper": row.value,
                "paper_ci": "" if np.isnan(row.ci_low) else f"{row.ci_low:+.1f} to {row.ci_high:+.1f}"}
         table = tables.get(fig)
         if table is None:
             rows.append({**out, "status": "figure not built"})
             continue
-        use = dict(columns)
-        if fig in ("3", "5"):
-            use.pop("ratio")  # one synthetic ratio per figure
-        if fig == "5" and row.quantity == "accuracy" and not _options(row.get("fst_bin")):
-            table = table[table.fst.astype(str) == "all"]
-        cells = _match(table, row, use)
+        cells, why = match_cells(build_cells(table, fig, settings.get(fig, {})), row, fig)
         if row.quantity != "accuracy":
             cells = cells.dropna(subset=["gain"])
-        if cells.empty:
-            rows.append({**out, "status": "cell not in this build's grid"})
+        if why or cells.empty:
+            rows.append({**out, "status": why or "not comparable: no gain for the matching cell"})
             continue
         if row.quantity == "accuracy":
-            cell = cells.loc[cells.accuracy.idxmax()] if len(cells) > 1 else cells.iloc[0]
+            cell = cells.iloc[0]
             value, low, high = cell.accuracy * 100, cell.ci_low * 100, cell.ci_high * 100
-        else:
-            cell = cells.loc[cells.gain.idxmax()] if (row.quantity == "max_accuracy_gain" or len(cells) > 1) else cells.iloc[0]
+        else:  # a stated gain, or the maximum over exactly the listed options
+            cell = cells.loc[cells.gain.idxmax()]
             value, low, high = cell.gain * 100, cell.gain_low * 100, cell.gain_high * 100
-        inside = bool(low <= row.value <= high) if np.isfinite(low) and np.isfinite(high) else None
+        z, verdict = np.nan, ""
+        if compare_values:
+            if np.isfinite(row.ci_low):
+                paper_se = (row.ci_high - row.ci_low) / (2 * 1.96)
+            elif row.quantity == "accuracy":
+                p_low, p_high = paper_convention_interval(row.value / 100, int(cell.n_test))
+                paper_se = (p_high - p_low) * 100 / (2 * 1.96)
+            else:
+                paper_se = np.nan  # the paper prints no interval for this gain: the build's alone
+            z, verdict = agreement(row.value, paper_se, value, (high - low) / (2 * 1.96) if np.isfinite(low) else np.nan)
         rows.append({**out, "build": value, "build_ci": f"{low:.1f} to {high:.1f}" if np.isfinite(low) else "",
-                     "difference": value - row.value, "paper_in_build_ci": inside,
-                     "status": "compared" if len(cells) == 1 or row.quantity == "max_accuracy_gain" else f"best of {len(cells)} matching cells"})
-    columns = ["figure", "quantity", "setting", "paper", "paper_ci", "build", "build_ci", "difference", "paper_in_build_ci", "status"]
-    return pd.DataFrame(rows, columns=columns)  # every column, even when no cell matched (e.g. other labels)
+                     "difference": value - row.value, "z": z, "agreement": verdict, "status": "compared"})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def report_facts(report: pd.DataFrame, shape3: pd.DataFrame, shape4: pd.DataFrame, profile_name: str,
+                 compare_values: bool) -> dict[str, str]:
+    """Glue values of the reproduction report: rows compared, shape verdicts and, only with
+    ``compare_values``, the value-agreement sentence (``rr_values``)."""
+    compared = int(report.status.eq("compared").sum())
+    if compare_values:
+        values = (f"Of the {compared} compared values, {int(report.agreement.eq('agree').sum())} agree with the paper "
+                  f"within the combined uncertainty (|z| < {Z_AGREE}, the paper's and this build's 95% intervals).")
+    else:
+        values = (f"On the {profile_name} profile the data and models are stand-ins, so no value agreement is counted; "
+                  "the values are listed to show which cells exist.")
+    return {
+        "rr_profile": profile_name, "rr_compared": str(compared), "rr_rows": str(len(report)),
+        "rr_not_comparable": str(int(report.status.str.startswith("not comparable").sum())), "rr_values": values,
+        "rr_shape3": str(int(shape3.shape_as_paper.sum())) if len(shape3) else "0", "rr_shape3_settings": str(len(shape3)),
+        "rr_saturates": str(int(shape4.saturates.sum())) if len(shape4) else "0", "rr_shape4_settings": str(len(shape4)),
+    }
+
+
+def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Chapter 08's inputs: the reproduction table, the Fig. 3 and Fig. 4 shape checks and the glue values.
+
+    Reads (or runs) the grids of Figs. 3, 4 and 5 that the profile can build; values are compared with
+    agreement only on a profile whose data are the paper's (not the embedded stand-in world, not a
+    bring-your-own dataset).
+    """
+    from synthaug_utils.analysis import tables as analysis_tables
+    from synthaug_utils.analysis.paper import paper_values
+    from synthaug_utils.core.inputs import grid_available
+    from synthaug_utils.experiments.chapters import grid_results
+    from synthaug_utils.experiments.grids import grid_settings
+
+    table_of = {"3": ("fig3", analysis_tables.fig3_table), "4": ("fig4", analysis_tables.fig4_table),
+                "5": ("fig5", analysis_tables.fig5_table)}
+    built = {fig: (grid, make) for fig, (grid, make) in table_of.items() if grid_available(profile, grid)}
+    figure_tables = {fig: make(*grid_results(grid, profile, store, executor)) for fig, (grid, make) in built.items()}
+    settings = {fig: grid_settings(grid, profile) for fig, (grid, _) in built.items()}
+    # values are compared only on the paper's own data (not the stand-in world, not a bring-your-own dataset)
+    compare_values = not profile.is_embedded and not any(profile.locations.get(k) for k in ("main_data", "ddi_data"))
+    report = reproduction_table(paper_values(), figure_tables, settings, compare_values)
+    shape3 = analysis_tables.shape_checks_fig3(figure_tables["3"]) if "3" in figure_tables else pd.DataFrame(columns=["shape_as_paper"])
+    shape4 = analysis_tables.shape_checks_fig4(figure_tables["4"]) if "4" in figure_tables else pd.DataFrame(columns=["saturates"])
+    return report, shape3, shape4, report_facts(report, shape3, shape4, profile.name, compare_values)

@@ -144,7 +144,8 @@ CHAPTER_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # Which chapter runs each named grid (a grid's inputs are its chapter's required inputs).
 GRID_CHAPTERS = {
     "learning-curve": "01_data", "fig3": "03_real_vs_synthetic", "fig4": "04_dose_response",
-    "fig5": "05_skin_type", "imbalance": "06_class_imbalance",
+    "fig5": "05_skin_type", "imbalance": "06_class_imbalance", "controls": "03_real_vs_synthetic",
+    "imbalance-controls": "06_class_imbalance",
 }
 
 # The data slots: location keys of a bring-your-own table (tried first) or of the real dataset.

@@ -15,11 +15,16 @@ MONITORS = ("valid_loss", "accuracy")
 # cost table), variants, the mask each method uses, and the diffusers pipeline kinds.
 METHODS = ("text-to-image", "inpaint", "outpaint", "in-then-outpaint")
 VARIANTS = ("pretrained", "dreambooth")
+# The generator-data-budget control (issue 15): DreamBooth fine-tuned on the trial's own n real images
+# of each class only, instead of the class's whole training pool. Not one of chapter 02's variants:
+# only the "controls" grid asks for it. Every variant a trial may name:
+BUDGET_VARIANT = "dreambooth-own"
+GENERATOR_VARIANTS = VARIANTS + (BUDGET_VARIANT,)
 MASK_OF_METHOD = {"text-to-image": "none", "inpaint": "center", "outpaint": "outer", "in-then-outpaint": "outer"}
 KINDS = ("text2image", "inpaint")
 
 # The paper's named experiment grids.
-GRIDS = ("fig3", "fig4", "fig5", "imbalance", "learning-curve")
+GRIDS = ("fig3", "fig4", "fig5", "imbalance", "learning-curve", "controls", "imbalance-controls")
 
 # How "no synthetic method" is written in tables.
 NONE = "none"

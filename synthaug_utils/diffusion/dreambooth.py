@@ -30,6 +30,7 @@ import math
 import os
 import shutil
 import time
+import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -78,11 +79,17 @@ class DreamBoothSettings:
     save_dtype: str = "float32"
     seed: int = 0
     device: str = "cpu"
+    # The authors fine-tune on the class's whole clean training file, validation images included
+    # (PROTOCOL.md; the paper profile's default); False: the training pool of the split only.
+    include_validation: bool = False
 
     def key(self) -> str:
-        """Short hash of every setting that changes the weights (not the device)."""
+        """Short hash of every setting that changes the weights (not the device; ``include_validation``
+        only when set, so that folders made before the setting existed keep their names)."""
         data = asdict(self)
         data.pop("device")
+        if not data["include_validation"]:
+            data.pop("include_validation")
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
@@ -104,9 +111,11 @@ def dreambooth_settings(profile: Profile, ddi: bool = False, **changes: Any) -> 
 
 
 # ----------------------------------------------------------------------------- data
-def training_images(splits, group: str) -> pd.DataFrame:
-    """The training-pool rows a model for ``group`` (a label, or 'all') is fine-tuned on."""
-    pool = splits.train_pool
+def training_images(splits, group: str, include_validation: bool = False) -> pd.DataFrame:
+    """The rows a model for ``group`` (a label, or 'all') is fine-tuned on: the split's training pool,
+    with its validation images too when ``include_validation`` (the authors' whole clean training file;
+    never test images)."""
+    pool = pd.concat([splits.train_pool, splits.val], ignore_index=True) if include_validation else splits.train_pool
     table = pool if group == "all" else pool[pool.label == group]
     if not len(table):
         raise DataError(f"no training images for {group!r} in {splits.dataset} (labels: {splits.labels})")
@@ -243,7 +252,8 @@ def finetune(
     if not len(images):
         raise DataError("DreamBooth needs at least one training image")
     if splits is not None:
-        assert_no_leakage(images.image_id.astype(str), splits, context=f"DreamBooth fine-tuning into {out}")
+        checked = splits if not settings.include_validation else dataclasses.replace(splits, val=splits.val.iloc[:0])
+        assert_no_leakage(images.image_id.astype(str), checked, context=f"DreamBooth fine-tuning into {out}")
     out = Path(out)
     folder = locate(str(base_model), profile)
     started = time.perf_counter()
@@ -374,5 +384,7 @@ def dreambooth_dir(profile: Profile, kind: str, group: str, splits, settings: Dr
     ``cache_dir()/models/dreambooth/<world key or 'paper'>/<dataset>-split<seed>/<kind>/<group>-<key>``."""
     world = profile.world.key() if profile.world is not None else "paper"
     base = hashlib.sha256(base_model_id(profile, kind).encode()).hexdigest()[:4]
-    return (cache_dir() / "models" / "dreambooth" / world / f"{splits.dataset}-split{splits.split_seed}" / kind
+    # with validation images included the model sees the whole training file: the same for every split
+    split = "all-splits" if settings.include_validation else f"split{splits.split_seed}"
+    return (cache_dir() / "models" / "dreambooth" / world / f"{splits.dataset}-{split}" / kind
             / f"{slug(group)}-{settings.key()}{base}")

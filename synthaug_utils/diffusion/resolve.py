@@ -7,10 +7,15 @@ stage resolves through here.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import pandas as pd
+
 from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.vocabulary import BUDGET_VARIANT
 from synthaug_utils.core.files import folder_lock
 from synthaug_utils.diffusion.dreambooth import _is_ddi, dreambooth_dir, dreambooth_settings, finetune, training_images
 from synthaug_utils.diffusion.pipelines import locate_demo_model, locate_model
@@ -34,9 +39,17 @@ ModelResolver = Callable[[str, str, str], tuple[str, Path]]
 """(variant, kind, group) -> (model id for the manifest, local pipeline folder)."""
 
 
-def model_resolver(profile: Profile, splits, which: str, progress: bool = True) -> tuple[ModelResolver, Callable[[Mapping[str, Any]], str]]:
+def images_key(images: pd.DataFrame) -> str:
+    """Short hash of a set of image ids (names a model fine-tuned on exactly those images)."""
+    return hashlib.sha256("|".join(sorted(map(str, images.image_id))).encode()).hexdigest()[:8]
+
+
+def model_resolver(profile: Profile, splits, which: str, progress: bool = True,
+                   own_images: pd.DataFrame | None = None) -> tuple[ModelResolver, Callable[[Mapping[str, Any]], str]]:
     """The (resolver, model_group) pair for a profile: pretrained -> the profile's models;
-    dreambooth -> per-class fine-tuned models (one 'all' model for DDI), trained on demand."""
+    dreambooth -> per-class fine-tuned models (one 'all' model for DDI) on the class's training pool;
+    ``dreambooth-own`` (the generator-data-budget control) -> the same, fine-tuned on ``own_images``
+    only (the trial's own real images of the class); all trained on demand."""
     per_class = which != "ddi"
 
     def group(row: Mapping[str, Any]) -> str:
@@ -46,6 +59,12 @@ def model_resolver(profile: Profile, splits, which: str, progress: bool = True) 
         base = base_model_id(profile, kind)
         if variant == "pretrained":
             return base, model_folder(base, profile)
+        if variant == BUDGET_VARIANT:
+            if own_images is None:
+                raise UserFacingError(f"variant {BUDGET_VARIANT!r} needs the trial's own real images (own_images)")
+            images = own_images if grp == "all" else own_images[own_images.label == grp]
+            folder = ensure_dreambooth_model(profile, kind, grp, splits, progress=progress, images=images)
+            return f"{base}+{BUDGET_VARIANT}:{splits.dataset}/{slug(grp)}-{images_key(images)}", folder
         folder = ensure_dreambooth_model(profile, kind, grp, splits, progress=progress)
         return f"{base}+dreambooth:{splits.dataset}/{slug(grp)}", folder
 
@@ -80,21 +99,27 @@ def finetune_for_profile(profile: Profile | str, kind: str, group: str, splits, 
     """Fine-tune the profile's base model of ``kind`` on ``group``'s training images into ``out``."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
     settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
-    images = training_images(splits, group)
+    images = training_images(splits, group, settings.include_validation)
     return finetune(base_model_id(profile, kind), kind, images, out, settings, splits, profile,
                     base_text2image=profile.text2image_model, progress=progress, locate=model_folder)
 
 
-def ensure_dreambooth_model(profile: Profile | str, kind: str, group: str, splits, progress: bool = True) -> Path:
-    """The cached fine-tuned model for (kind, group), fine-tuning it first if absent (idempotent)."""
+def ensure_dreambooth_model(profile: Profile | str, kind: str, group: str, splits, progress: bool = True,
+                            images: pd.DataFrame | None = None) -> Path:
+    """The cached fine-tuned model for (kind, group), fine-tuning it first if absent (idempotent).
+
+    ``images``: fine-tune on these training images only (the generator-data-budget control; the
+    folder name then carries their :func:`images_key`) instead of the group's whole training pool."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
     settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
-    out = dreambooth_dir(profile, kind, group, splits, settings)
+    if images is not None and not len(images):
+        raise UserFacingError(f"no own training images for DreamBooth group {group!r}")
+    out = dreambooth_dir(profile, kind, group if images is None else f"{group}-own{images_key(images)}", splits, settings)
     if (out / "dreambooth.json").is_file():
         return out
     with folder_lock(out.parent):
         if (out / "dreambooth.json").is_file():
             return out
-        images = training_images(splits, group)
+        images = training_images(splits, group, settings.include_validation) if images is None else images.reset_index(drop=True)
         return finetune(base_model_id(profile, kind), kind, images, out, settings, splits, profile,
                         base_text2image=profile.text2image_model, progress=progress, locate=model_folder)

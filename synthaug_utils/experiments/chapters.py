@@ -56,6 +56,23 @@ def chapter_results(grid: str, profile: str | Profile, config=None, overrides=No
     return ChapterResults(P, grid, grid_settings(grid, P), frame, predictions, DEMO_NOTE if P.is_embedded else None)
 
 
+def with_controls(chapter: ChapterResults, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run (or load) the controls grid beside a chapter's grid (same profile); return the trials and
+    per-test-image predictions of both grids together, each trial once (see ``grid_settings('controls')``)."""
+    frame, predictions = grid_results("controls", chapter.profile, store, executor)
+    new = ~frame["key"].isin(chapter.frame["key"])
+    both = pd.concat([chapter.frame, frame[new]], ignore_index=True)
+    preds = pd.concat([chapter.predictions, predictions[predictions["key"].isin(frame.loc[new, "key"])]], ignore_index=True)
+    return both, preds
+
+
+def optional_grid_results(grid: str, profile: Profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """:func:`grid_results` for a grid that may hold no trial on this profile (None then)."""
+    if not build_grid(grid, profile):
+        return None
+    return grid_results(grid, profile, store, executor)
+
+
 def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None, transforms: Sequence[bool] | None = None,
                      n_real: Sequence[int] | None = None, store=None, executor=None,
                      methods: Sequence[str] | None = None) -> pd.DataFrame:

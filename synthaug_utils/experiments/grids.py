@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.core.config import load_profile, Profile
-from synthaug_utils.core.vocabulary import GRIDS
+from synthaug_utils.core.vocabulary import BUDGET_VARIANT, GRIDS
 from synthaug_utils.experiments import trial
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, make_executor, parse_executor
 from synthaug_utils.experiments.spec import base_spec, SpecError, TrialSpec
@@ -24,11 +24,17 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
     """Settings of a named grid: defaults from the profile, then the embedded-profile sizes, then ``profile.grids[name]``."""
     if name not in GRIDS:
         raise SpecError(f"unknown grid {name!r}; choose one of {GRIDS}")
+    if name == "controls":
+        return _controls_settings(profile)
+    if name == "imbalance-controls":
+        imbalance = grid_settings("imbalance", profile)
+        return {**imbalance, "enabled": False, "budget_cuts": (min(imbalance["cuts"]),),
+                **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
     common = dict(
         seeds=tuple(profile.seeds), split_seed=0, transforms=(False, True), variant="dreambooth",
         ratio=profile.synthetic_per_real, mode="fast" if profile.fast_mode else "faithful", views=4,
         restore_best=False, batch_rule="default", subset_seed=None, max_epochs=profile.max_epochs,
-    )
+    )  # profile.grid_defaults may add redraw_validation=True: split seed = run seed (see build_grid)
     defaults = {
         "fig3": dict(n_real=tuple(profile.n_real_grid), methods=("inpaint", "in-then-outpaint", "text-to-image")),
         # The authors' dose-response script restores the best epoch and uses the 128 batch rule.
@@ -41,6 +47,28 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
     settings = {**common, **defaults, **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
     for key in ("seeds", "transforms", "methods", "ratios", "cuts", "controls"):
         if key in settings and settings[key] is not None and not isinstance(settings[key], (list, tuple)):
+            settings[key] = (settings[key],)
+    return settings
+
+
+def _controls_settings(profile: Profile) -> dict[str, Any]:
+    """The controls grid (issue 15): Fig. 3's settings (seeds, subsets, mode, n, transforms, so that its
+    no-synthetic trials are Fig. 3's own), then the controls' own settings, then the profile's.
+
+    ``duplicate_ratio``: extra copies of every real image in the duplication arm (default Fig. 3's
+    synthetic ratio, so that it trains on as many images per epoch as the synthetic arms).
+    ``budget_n``, ``budget_methods``, ``budget_ratio``, ``budget_transforms``: where the
+    generator-data-budget arms run - DreamBooth fine-tuned on the whole class pool (``dreambooth``, the
+    authors' way) beside DreamBooth fine-tuned on the trial's own n images (``dreambooth-own``).
+    """
+    fig3 = grid_settings("fig3", profile)
+    small = tuple(n for n in fig3["n_real"] if n and 16 <= n <= 32) or tuple(fig3["n_real"][:1])
+    defaults = dict(duplicate_ratio=fig3["ratio"], budget_n=small, budget_methods=tuple(fig3["methods"]),
+                    budget_ratio=fig3["ratio"], budget_transforms=tuple(fig3["transforms"]))
+    settings = {**{k: v for k, v in fig3.items() if k not in ("methods", "faithful_sample")}, **defaults,
+                **dict(profile.grid_defaults.get("controls", {})), **dict(profile.grids.get("controls", {}))}
+    for key in ("seeds", "transforms", "n_real", "budget_n", "budget_methods", "budget_transforms"):
+        if settings[key] is not None and not isinstance(settings[key], (list, tuple)):
             settings[key] = (settings[key],)
     return settings
 
@@ -61,6 +89,27 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
         for n, tf, (method, ratio), seed in itertools.product(ns, s["transforms"], sources, s["seeds"]):
             specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
                                    synthetic_variant=s["variant"], synthetic_ratio=ratio, **common))
+    elif name == "controls":
+        for n, tf, seed in itertools.product(s["n_real"], s["transforms"], s["seeds"]):
+            for dup in (0, s["duplicate_ratio"]):  # the no-synthetic trial is Fig. 3's own (same key)
+                specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, duplicate=dup, **common))
+        for n, tf, method, seed in itertools.product(s["budget_n"], s["budget_transforms"], s["budget_methods"], s["seeds"]):
+            specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, **common))
+            for variant in ("dreambooth", BUDGET_VARIANT):
+                specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
+                                       synthetic_variant=variant, synthetic_ratio=s["budget_ratio"], **common))
+    elif name == "imbalance-controls":  # the rare class's DreamBooth on its own cut images vs the whole pool
+        from synthaug_utils.data.splits import dataset_tables
+
+        labels = s["rare_labels"] or dataset_tables(profile, "main").labels
+        n = int(s["n_real"])
+        runs = itertools.product(labels, s["budget_cuts"], s["transforms"], s["seeds"]) if s["enabled"] else ()
+        for rare, cut, tf, seed in runs:
+            rare_spec = dict(n_real=n, n_real_per_label=((rare, cut),), augment_labels=(rare,), transforms=tf, seed=seed)
+            specs.append(base_spec(profile, which, **rare_spec, **common))  # the imbalance grid's own "none" trial
+            for variant in ("dreambooth", BUDGET_VARIANT):
+                specs.append(base_spec(profile, which, **rare_spec, synthetic_method=s["method"], synthetic_variant=variant,
+                                       synthetic_ratio=n // cut - 1, **common))
     elif name == "fig4":
         for n, tf, ratio, seed in itertools.product(s["n_real"], s["transforms"], s["ratios"], s["seeds"]):
             specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=s["method"],
@@ -80,6 +129,8 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
                 synthetic_ratio=extra if control == "synthetic" else 0, duplicate=extra if control == "duplicate" else 0,
                 **common,
             ))
+    if s.get("redraw_validation"):  # the paper's protocol: validation redrawn for every run
+        specs = [spec.replace(split_seed=spec.seed) for spec in specs]
     return list({spec.key: spec for spec in specs}.values())
 
 
@@ -106,11 +157,16 @@ def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progres
     groups: dict[tuple, list[TrialSpec]] = {}
     for spec in specs:
         if spec.synthetic_ratio and spec.synthetic_manifest is None:
-            groups.setdefault((spec.dataset, spec.split_seed, spec.synthetic_method, spec.synthetic_variant), []).append(spec)
-    for (_, split_seed, _, _), members in groups.items():
+            # a dreambooth-own set belongs to one real subset (its models see exactly those images)
+            own = (spec.n_real, spec.n_real_per_label, spec.seed if spec.subset_seed is None else spec.subset_seed,
+                   spec.augment_labels) if spec.synthetic_variant == BUDGET_VARIANT else None
+            groups.setdefault((spec.dataset, spec.split_seed, spec.synthetic_method, spec.synthetic_variant, own), []).append(spec)
+    for (_, split_seed, _, _, own), members in groups.items():
         splits = load_splits(profile, members[0].which(profile), split_seed)
         needs = pd.concat([augment_targets(m, real_subset(m, splits)).assign(ratio=m.synthetic_ratio) for m in members])
         needs = needs.sort_values(["image_id", "ratio"]).drop_duplicates("image_id", keep="last")
+        if own is not None:  # one call with the whole subset, at the largest ratio asked of it
+            needs = needs.assign(ratio=needs.ratio.max())
         for ratio, sources in needs.groupby("ratio", sort=True):
             extra = {"generate_fn": generate_fn} if generate_fn is not None else {}
             trial.profile_synthetic_set(profile, members[0], splits, sources.drop(columns="ratio").reset_index(drop=True),

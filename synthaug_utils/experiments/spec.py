@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from synthaug_utils.classifier.recipe import _profile_weights, Recipe, RecipeError
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.vocabulary import METHODS, VARIANTS
+from synthaug_utils.core.vocabulary import GENERATOR_VARIANTS, METHODS
 
 
 class SpecError(UserFacingError, ValueError):
@@ -167,8 +167,8 @@ class TrialSpec:
         if self.synthetic_method is not None:
             if self.synthetic_method not in METHODS:
                 problems.append(f"synthetic_method={self.synthetic_method!r} (use one of {METHODS})")
-            if self.synthetic_variant not in VARIANTS:
-                problems.append(f"synthetic_variant={self.synthetic_variant!r} (use one of {VARIANTS})")
+            if self.synthetic_variant not in GENERATOR_VARIANTS:
+                problems.append(f"synthetic_variant={self.synthetic_variant!r} (use one of {GENERATOR_VARIANTS})")
         if self.synthetic_ratio and self.duplicate:
             problems.append("synthetic_ratio and duplicate are exclusive (a trial adds one or the other)")
         if profile is not None:

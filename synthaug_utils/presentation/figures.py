@@ -184,6 +184,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "spearman_gain_vs_n": ("Spearman (gain, n)", "float"), "first_ratio": ("first ratio", ""),
     "gain_at_first_ratio": ("gain at the first ratio", "pp"), "best_gain_beyond": ("best gain beyond it", "pp"),
     "extra_gain_beyond_first": ("extra gain beyond it", "pp"),
+    # the two analyses of every results chapter (issue 15)
+    "gain_pp": ("gain (pp)", ""), "gain_ci_pp": ("gain 95% CI (pp, bootstrap over seeds and test images)", ""),
+    "paper_p": ("p, paper's convention", "p"), "paper_p_bh": ("p (BH), paper's convention", "p"),
+    "paper_stars": ("paper's convention", ""), "odds_ratio": ("odds ratio (95% CI), GEE", ""),
+    "primary_p_bh": ("p (BH), GEE (primary)", "p"), "primary_stars": ("GEE (primary)", ""),
+    "agree": ("analyses agree", ""), "arm": ("arm", ""),
     # chapter 02's seam measure
     "seam_ratio": ("seam ratio (synthetic / real)", "float"), "seam_rms": ("RMS step across the border, synthetic (grey levels)", "float"),
     "real_rms": ("RMS step across the border, real (grey levels)", "float"),

@@ -52,6 +52,7 @@ REHEARSAL_OVERRIDES: dict[str, Any] = {
         "fig5": {"n_real": 2},
         "imbalance": {"n_real": 4, "cuts": [2], "rare_labels": ["psoriasis"]},
         "learning-curve": {"n_real": [1, 2]},
+        "controls": {"transforms": [False], "budget_methods": ["text-to-image"], "budget_transforms": [False]},
     },
 }
 

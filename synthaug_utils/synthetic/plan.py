@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from synthaug_utils.core.errors import DataError, UserFacingError
-from synthaug_utils.core.vocabulary import MASK_OF_METHOD, METHODS, VARIANTS
+from synthaug_utils.core.vocabulary import GENERATOR_VARIANTS, MASK_OF_METHOD, METHODS
 from synthaug_utils.diffusion.prompts import derive_seed, prompt_for, prompt_label, slug
 from synthaug_utils.diffusion.settings import GenerationSettings
 
@@ -49,9 +49,9 @@ def plan_generation(
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise UserFacingError(f"unknown method(s) {bad}; choose from {list(METHODS)}")
-    bad = [v for v in variants if v not in VARIANTS]
+    bad = [v for v in variants if v not in GENERATOR_VARIANTS]
     if bad:
-        raise UserFacingError(f"unknown variant(s) {bad}; choose from {list(VARIANTS)}")
+        raise UserFacingError(f"unknown variant(s) {bad}; choose from {list(GENERATOR_VARIANTS)}")
     need = {"image_id", "label", "fst"} | ({"path"} if set(methods) - {"text-to-image"} else set())
     missing = sorted(need - set(sources.columns))
     if missing:
