@@ -42,8 +42,6 @@ import dataclasses
 import gc
 import importlib.util
 import json
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -82,23 +80,9 @@ def _bench_generation():
 
 def cpu_label() -> str:
     """CPU model name (lscpu), its AVX-512 / bf16 flags and torch's thread count."""
-    model = platform.processor() or platform.machine()
-    flags: set[str] = set()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Model name":
-                model = value.strip()
-            elif key.strip() == "Flags":
-                flags = set(value.split())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    if not flags:
-        try:
-            flags = set(next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")).split())
-        except (OSError, StopIteration):
-            pass
+    from synthaug_utils.core.machine import cpu_model_and_flags
+
+    model, flags = cpu_model_and_flags()
     feats = ["AVX-512" if "avx512f" in flags else "no AVX-512", "AVX512-BF16" if "avx512_bf16" in flags else "no AVX512-BF16"]
     if "amx_bf16" in flags:
         feats.append("AMX-BF16")

@@ -13,6 +13,7 @@ Stage 0, :mod:`synthaug_utils.core` - what every stage uses: profiles, paths, vo
 - :mod:`synthaug_utils.core.inputs` - what a profile needs before it runs: resources (datasets, weights, models), chapter inputs, the ready checks.
 - :mod:`synthaug_utils.core.files` - atomic file writes for the caches and the results store.
 - :mod:`synthaug_utils.core.protocol` - the paper's protocol, setting by setting: the paper's value, the authors' code's where it differs, why embedded profiles deviate (the Methods page's source).
+- :mod:`synthaug_utils.core.machine` - the CPU a build or benchmark ran on (model name, instruction-set flags).
 - :mod:`synthaug_utils.core.backbones` - pretrained image backbones: the demo's EfficientNet-Lite0, the paper's EfficientNetV2-M, any timm model.
 
 Stage 1, :mod:`synthaug_utils.data` - datasets, splits, images and their checks, the leakage guard, the embedded demo world:

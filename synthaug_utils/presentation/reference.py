@@ -133,21 +133,9 @@ def machine() -> dict[str, Any]:
 
     import torch
 
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Model name":
-                model = value.strip()
-            elif key.strip() == "Flags":
-                flags = set(value.split())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    if not flags:
-        try:
-            flags = set(next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")).split(":", 1)[1].split())
-        except (OSError, StopIteration, IndexError):
-            pass
+    from synthaug_utils.core.machine import cpu_model_and_flags
+
+    model, flags = cpu_model_and_flags()
     return {
         "cpu": model,
         "cpu_flags": {f: f in flags for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")},
