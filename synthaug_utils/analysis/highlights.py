@@ -154,6 +154,16 @@ def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None) -
             f"{prefix}_disagree": disagree}
 
 
+def _budget_arms_text(rows: pd.DataFrame) -> str:
+    """The generator-data-budget comparison of one setting (rows with arms ``dreambooth`` and
+    ``dreambooth-own``): each arm's gain, and own images minus whole pool."""
+    arms = rows.set_index("arm")
+    pool, own = arms.loc["dreambooth"], arms.loc["dreambooth-own"]
+    return (f"DreamBooth on the whole class pool {_gain_text(pool.gain, pool.gain_low, pool.gain_high, pool.p_bh)}, "
+            f"on the trial's own images {_gain_text(own.gain, own.gain_low, own.gain_high, own.p_bh)}; own images minus "
+            f"whole pool {_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}")
+
+
 def _gain_text(gain: float, low: float, high: float, p: float) -> str:
     """'+1.2 pp (95% CI -0.3 pp to +2.7 pp, BH p = 0.120)' from proportions."""
     return f"{percent(gain, signed=True)} (95% CI {percent(low, signed=True)} to {percent(high, signed=True)}, BH p = {pvalue(p)})"
@@ -174,12 +184,7 @@ def controls_highlights(dup: pd.DataFrame, budget: pd.DataFrame) -> dict[str, st
     syn_vs_dup = "; ".join(f"{r.arm} at {where(r)}: {_gain_text(r.gain, r.gain_low, r.gain_high, r.p_bh)}" for r in syn.itertuples())
     parts = []
     for (n, tf, method), g in budget.dropna(subset=["gain"]).groupby(["n_real", "transforms", "method"]):
-        arms = g.set_index("arm")
-        pool, own = arms.loc["dreambooth"], arms.loc["dreambooth-own"]
-        parts.append(f"{method} at n = {int(n)}{' with transforms' if tf else ''}: DreamBooth on the whole class pool "
-                     f"{_gain_text(pool.gain, pool.gain_low, pool.gain_high, pool.p_bh)}, on the trial's own images "
-                     f"{_gain_text(own.gain, own.gain_low, own.gain_high, own.p_bh)}; own images minus whole pool "
-                     f"{_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}")
+        parts.append(f"{method} at n = {int(n)}{' with transforms' if tf else ''}: " + _budget_arms_text(g))
     return {"c_dup_vs_none": dup_vs_none or "n/a", "c_syn_vs_dup": syn_vs_dup or "n/a (no synthetic arm beside the duplication arm)",
             "c_syn_vs_dup_sig": str(int((syn.p_bh < 0.05).sum())), "c_syn_vs_dup_tests": str(len(syn)),
             "c_budget": "; ".join(parts) or "n/a"}
@@ -238,10 +243,5 @@ def imbalance_budget_facts(table: pd.DataFrame | None) -> dict[str, str]:
                              "the book within its time budget; the paper profile runs it)."}
     parts = []
     for (label, cut, tf), g in table.dropna(subset=["gain"]).groupby(["rare_label", "rare_n", "transforms"]):
-        arms = g.set_index("arm")
-        pool, own = arms.loc["dreambooth"], arms.loc["dreambooth-own"]
-        parts.append(f"{label} cut to {int(cut)}{' with transforms' if tf else ''}: whole pool "
-                     f"{_gain_text(pool.gain, pool.gain_low, pool.gain_high, pool.p_bh)}, own images "
-                     f"{_gain_text(own.gain, own.gain_low, own.gain_high, own.p_bh)}, own minus whole pool "
-                     f"{_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}")
+        parts.append(f"{label} cut to {int(cut)}{' with transforms' if tf else ''}: " + _budget_arms_text(g))
     return {"s2_budget": "Rare-label accuracy against no rebalancing: " + "; ".join(parts) + "."}
