@@ -187,3 +187,15 @@ def test_the_reference_file_is_part_of_chapter_08s_fingerprint(tmp_path, monkeyp
     (tmp_path / "benchmarks" / "reference" / "smoke.json").write_text(json.dumps({"format": 1}))
     assert book.chapter_fingerprint("08_reproduction_report", "smoke") != before
     assert book.chapter_fingerprint("08_reproduction_report", "demo") == book.chapter_fingerprint("08_reproduction_report", "demo")
+
+
+def test_embedded_builds_pin_avx2_kernels_unless_the_user_chose(monkeypatch):
+    from synthaug_utils.core import machine
+
+    monkeypatch.setattr(machine, "cpu_model_and_flags", lambda: ("cpu", {"avx2", "avx512f"}))
+    env = {"ATEN_CPU_CAPABILITY": "default"}
+    added = machine.pin_avx2_kernels(env)
+    assert env["ATEN_CPU_CAPABILITY"] == "default" and "ATEN_CPU_CAPABILITY" not in added  # the user's choice wins
+    assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["MKL_CBWR"] == "AVX2" and set(added) == {"ONEDNN_MAX_CPU_ISA", "MKL_CBWR"}
+    monkeypatch.setattr(machine, "cpu_model_and_flags", lambda: ("old cpu", {"sse4_2"}))
+    assert machine.pin_avx2_kernels({}) == {}

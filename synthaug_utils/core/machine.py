@@ -26,3 +26,26 @@ def cpu_model_and_flags() -> tuple[str, set[str]]:
         except (OSError, StopIteration, IndexError):
             pass
     return model, flags
+
+
+# Kernel sets every embedded-profile build uses on an x86 CPU with AVX2: torch's ATen kernels, oneDNN's
+# convolutions and MKL's BLAS (conditional numerical reproducibility) all on their AVX2 code paths, so
+# that a CPU with AVX-512 computes what an AVX2-only CPU computes (benchmarks/kernel_divergence.py: the
+# CPU's own kernel set moves generated images in their last float bits, and the demo's small trials
+# amplify that). Values a user has set win.
+AVX2_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
+
+
+def pin_avx2_kernels(environ=None) -> dict[str, str]:
+    """Set :data:`AVX2_KERNELS` in ``environ`` (default ``os.environ``; child processes such as the
+    book's kernels inherit it) where the CPU has AVX2 and the variable is unset. Returns what it set
+    (empty on a CPU without AVX2, where the CPU's own kernels are the only choice)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    _, flags = cpu_model_and_flags()
+    if "avx2" not in flags:
+        return {}
+    added = {k: v for k, v in AVX2_KERNELS.items() if k not in environ}
+    environ.update(added)
+    return added

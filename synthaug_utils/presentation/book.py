@@ -313,6 +313,14 @@ def build_book(
         todo.sort(key=names.index)
     todo = _skip_chapters_without_inputs(todo, names, root, profile, config, overrides)
     jobs = default_jobs(profile, config, overrides) if jobs is None else max(1, int(jobs))
+    from synthaug_utils.core.config import load_profile
+
+    if todo and load_profile(profile, config, overrides or {}).is_embedded:
+        from synthaug_utils.core.machine import pin_avx2_kernels
+
+        pinned = pin_avx2_kernels()  # the kernels inherit it: the same numbers on AVX2 and AVX-512 CPUs
+        if pinned:
+            print("CPU kernels pinned to AVX2 for a machine-independent book: " + ", ".join(f"{k}={v}" for k, v in pinned.items()), flush=True)
     for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
         runs[run.name] = run
     print("building HTML with jupyter-book ...", flush=True)
