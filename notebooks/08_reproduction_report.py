@@ -36,7 +36,7 @@ from synthaug_utils.presentation.book import glue_values
 
 P = load_profile(profile, config, overrides)
 # a figure whose chapter lacks its inputs (e.g. Fig. 5 without DDI) is reported as "figure not built"
-report, shape3, shape4, facts = analysis_report.reproduction(P, store, executor)
+report, shape3, shape4, facts, figure_tables = analysis_report.reproduction(P, store, executor)
 glue_values(facts)
 
 # %%
@@ -45,7 +45,7 @@ from myst_nb import glue
 from synthaug_utils.analysis.findings import headline_findings
 from synthaug_utils.presentation import figures
 
-findings = headline_findings(tables, P.is_embedded)  # also on the front page
+findings = headline_findings(figure_tables, P.is_embedded)  # also on the front page
 glue("findings_table", figures.show_table(findings), display=False)
 
 # %% [markdown]

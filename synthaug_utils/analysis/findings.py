@@ -52,8 +52,9 @@ def _improves_both(t3: pd.DataFrame) -> tuple[str, str]:
 def _peak_n(t3: pd.DataFrame) -> tuple[str, str]:
     shape = shape_checks_fig3(t3)
     ns = sorted(t3.n_real.unique())
-    small = int(shape.helps_most_at_small_n.sum())
-    text = f"gain peaked below the largest n (grid n = {', '.join(str(int(n)) for n in ns)}) in {small} of {len(shape)} settings"
+    small = int(shape.gain_significant_at_small_n.sum())
+    text = (f"gain significantly above 0 (BH p < 0.05) at some n below the largest (grid n = "
+            f"{', '.join(str(int(n)) for n in ns)}) in {small} of {len(shape)} settings")
     if len(ns) < 3:  # a peak needs a smaller and a larger n around it
         return text, NOT_COMPARABLE
     return text, SAME if small * 2 > len(shape) else DIFFERENT
@@ -74,9 +75,9 @@ def _diminishes(t3: pd.DataFrame) -> tuple[str, str]:
     largest = tests[tests.n_real == tests.n_real.max()]
     shape = shape_checks_fig3(t3)
     significant = int((largest.p_bh < ALPHA).sum())
-    shrinks = int(shape.gain_shrinks_with_n.sum())
+    shrinks = int(shape.gain_not_significant_at_largest_n.sum())
     text = (f"at the largest n ({int(tests.n_real.max())}): {significant} of {len(largest)} gains significant; "
-            f"gain below its peak in {shrinks} of {len(shape)} settings")
+            f"no significant gain at the largest n in {shrinks} of {len(shape)} settings")
     return text, _verdict(shrinks * 2 > len(shape), significant == 0)
 
 

@@ -158,8 +158,9 @@ def report_facts(report: pd.DataFrame, shape3: pd.DataFrame, shape4: pd.DataFram
     }
 
 
-def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
-    """Chapter 08's inputs: the reproduction table, the Fig. 3 and Fig. 4 shape checks and the glue values.
+def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str], dict[str, pd.DataFrame]]:
+    """Chapter 08's inputs: the reproduction table, the Fig. 3 and Fig. 4 shape checks, the glue values
+    and the figure tables it compared ("3", "4", "5" -> :func:`tables.fig3_table` etc., for the findings).
 
     Reads (or runs) the grids of Figs. 3, 4 and 5 that the profile can build; values are compared with
     agreement only on a profile whose data are the paper's (not the embedded stand-in world, not a
@@ -181,4 +182,4 @@ def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.D
     report = reproduction_table(paper_values(), figure_tables, settings, compare_values)
     shape3 = analysis_tables.shape_checks_fig3(figure_tables["3"]) if "3" in figure_tables else pd.DataFrame(columns=["shape_as_paper"])
     shape4 = analysis_tables.shape_checks_fig4(figure_tables["4"]) if "4" in figure_tables else pd.DataFrame(columns=["saturates"])
-    return report, shape3, shape4, report_facts(report, shape3, shape4, profile.name, compare_values)
+    return report, shape3, shape4, report_facts(report, shape3, shape4, profile.name, compare_values), figure_tables
