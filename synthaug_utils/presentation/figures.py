@@ -180,7 +180,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "paper_in_build_ci": ("paper inside this build's CI", ""), "status": ("status", ""),
     "gain_significant_at_small_n": ("gain significant below the largest n", ""),
     "gain_not_significant_at_largest_n": ("no significant gain at the largest n", ""), "shape_as_paper": ("shape as in the paper", ""),
-    "first_step_significant": ("first ratio's gain significant", ""), "increments_inside_noise": ("larger ratios inside the noise", ""),
+    "first_step_significant": ("first ratio's gain significant", ""), "largest_step_beyond_first": ("largest step beyond the first ratio", "pp"), "increments_inside_noise": ("larger ratios inside the noise", ""),
     "saturates": ("saturates", ""), "weakest class": ("weakest class", "percent"), "best_n": ("n of the best gain", ""), "best_gain": ("best gain", "pp"),
     "gain_at_largest_n": ("gain at the largest n", "pp"), "largest_n": ("largest n", ""),
     "spearman_gain_vs_n": ("Spearman (gain, n)", "float"), "first_ratio": ("first ratio", ""),
