@@ -132,6 +132,16 @@ def _paper_row(paper: pd.DataFrame, figure: str, quantity: str, comparison: str)
     return rows.iloc[0]
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def _readable_quote(text: str) -> str:
+    """The paper's sentence as a reader sees it in the PDF: LaTeX-style exponents (``10^{-4}``) as superscripts."""
+    import re
+
+    return re.sub(r"\^\{(-?\d+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT), str(text))
+
+
 def headline_findings(tables: dict[str, pd.DataFrame], embedded: bool, paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per headline claim: figure, the paper's sentence, its number, this build's result, verdict.
 
@@ -151,5 +161,5 @@ def headline_findings(tables: dict[str, pd.DataFrame], embedded: bool, paper: pd
             build, verdict = evaluate(table)
         if embedded and verdict != NOT_COMPARABLE:
             verdict = f"shape: {verdict}"
-        rows.append({"figure": f"Fig. {figure}", "claim": claim.source_quote, "paper": number or "(no number)", "this build": build, "verdict": verdict})
+        rows.append({"figure": f"Fig. {figure}", "claim": _readable_quote(claim.source_quote), "paper": number or "(no number)", "this build": build, "verdict": verdict})
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -187,11 +187,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "gain_at_first_ratio": ("gain at the first ratio", "pp"), "best_gain_beyond": ("best gain beyond it", "pp"),
     "extra_gain_beyond_first": ("extra gain beyond it", "pp"),
     # the two analyses of every results chapter (issue 15)
-    "gain_pp": ("gain (pp)", ""), "gain_ci_pp": ("gain 95% CI (pp, bootstrap over seeds and test images)", ""),
-    "paper_p": ("p, paper's convention", "p"), "paper_p_bh": ("p (BH), paper's convention", "p"),
-    "paper_stars": ("paper's convention", ""), "odds_ratio": ("odds ratio (95% CI), GEE", ""),
-    "primary_p_bh": ("p (BH), GEE (primary)", "p"), "primary_stars": ("GEE (primary)", ""),
-    "agree": ("analyses agree", ""), "arm": ("arm", ""),
+    "gain_pp": ("gain (pp)", ""), "gain_ci_pp": ("gain 95% CI (pp)", ""),
+    "paper_p": ("p, paper's convention", "p"), "paper_p_bh": ("paper's p (BH)", "p"),
+    "paper_stars": ("paper's stars", ""), "odds_ratio": ("odds ratio (95% CI)", ""),
+    "primary_p_bh": ("GEE p (BH)", "p"), "primary_stars": ("GEE stars", ""),
+    "agree": ("agree", ""), "arm": ("arm", ""),
     # chapter 02's seam measure
     "seam_ratio": ("seam ratio (synthetic / real)", "float"), "seam_rms": ("RMS step across the border, synthetic (grey levels)", "float"),
     "real_rms": ("RMS step across the border, real (grey levels)", "float"),
