@@ -77,7 +77,8 @@ def glued_values(book_dir: str | Path, exclude_chapters: Iterable[str] = ()) -> 
     """Every glued ``name -> text`` of the executed notebooks in ``book_dir``, keyed ``"<chapter>:<name>"``.
 
     The text is what ``{glue:text}`` shows: a glued string without its quotes, any other value's
-    plain-text form. Names matching :data:`SELF_PATTERNS` are left out. ``exclude_chapters``:
+    plain-text form. Names matching :data:`SELF_PATTERNS` are left out, and so are glued tables and
+    figures (outputs with an HTML or image form). ``exclude_chapters``:
     notebook stems to skip (chapter 08 skips itself: it is still executing).
     """
     book_dir = Path(book_dir)
@@ -97,7 +98,10 @@ def glued_values(book_dir: str | Path, exclude_chapters: Iterable[str] = ()) -> 
                 book = (output.get("metadata") or {}).get("scrapbook")
                 if not book or any(fnmatch.fnmatchcase(book["name"], p) for p in SELF_PATTERNS):
                     continue
-                text = output.get("data", {}).get(book.get("mime_prefix", "") + "text/plain")
+                data, prefix = output.get("data", {}), book.get("mime_prefix", "")
+                if any(mime != prefix + "text/plain" for mime in data):
+                    continue  # a glued table or figure (its plain text is an object's repr); its numbers are glued on their own
+                text = data.get(prefix + "text/plain")
                 if text is not None:
                     values[f"{path.stem}:{book['name']}"] = _shown_text("".join(text) if isinstance(text, list) else text)
     return values
