@@ -199,3 +199,16 @@ def test_embedded_builds_pin_avx2_kernels_unless_the_user_chose(monkeypatch):
     assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["MKL_CBWR"] == "AVX2" and set(added) == {"ONEDNN_MAX_CPU_ISA", "MKL_CBWR"}
     monkeypatch.setattr(machine, "cpu_model_and_flags", lambda: ("old cpu", {"sse4_2"}))
     assert machine.pin_avx2_kernels({}) == {}
+
+
+def test_the_kernel_pin_is_only_for_child_processes(monkeypatch):
+    import os
+
+    from synthaug_utils.core import machine
+
+    monkeypatch.setattr(machine, "cpu_model_and_flags", lambda: ("cpu", {"avx2"}))
+    for name in machine.AVX2_KERNELS:
+        monkeypatch.delenv(name, raising=False)
+    with machine.avx2_kernels_for_children() as pinned:
+        assert pinned == machine.AVX2_KERNELS and os.environ["MKL_CBWR"] == "AVX2"
+    assert not any(name in os.environ for name in machine.AVX2_KERNELS)  # the test process keeps its own kernels

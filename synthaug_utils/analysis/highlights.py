@@ -158,6 +158,9 @@ def _budget_arms_text(rows: pd.DataFrame) -> str:
     """The generator-data-budget comparison of one setting (rows with arms ``dreambooth`` and
     ``dreambooth-own``): each arm's gain, and own images minus whole pool."""
     arms = rows.set_index("arm")
+    missing = [arm for arm in ("dreambooth", "dreambooth-own") if arm not in arms.index]
+    if missing:
+        return f"not compared ({' and '.join(missing)} without a gain estimate on this grid)"
     pool, own = arms.loc["dreambooth"], arms.loc["dreambooth-own"]
     return (f"DreamBooth on the whole class pool {_gain_text(pool.gain, pool.gain_low, pool.gain_high, pool.p_bh)}, "
             f"on the trial's own images {_gain_text(own.gain, own.gain_low, own.gain_high, own.p_bh)}; own images minus "

@@ -1,6 +1,7 @@
 """The machine a build or benchmark ran on: CPU model name and instruction-set flags."""
 from __future__ import annotations
 
+import contextlib
 import platform
 import subprocess
 from pathlib import Path
@@ -34,6 +35,24 @@ def cpu_model_and_flags() -> tuple[str, set[str]]:
 # CPU's own kernel set moves generated images in their last float bits, and the demo's small trials
 # amplify that). Values a user has set win.
 AVX2_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
+
+
+@contextlib.contextmanager
+def avx2_kernels_for_children():
+    """Within the block, child processes started (the book's kernels and pool workers) inherit
+    :func:`pin_avx2_kernels`'s variables; afterwards ``os.environ`` is as before (this process's own
+    torch keeps its kernels either way: ATen reads the variable once, at import). Yields what was set."""
+    import os
+
+    before = dict(os.environ)
+    try:
+        yield pin_avx2_kernels()
+    finally:
+        for name in AVX2_KERNELS:
+            if name in before:
+                os.environ[name] = before[name]
+            else:
+                os.environ.pop(name, None)
 
 
 def pin_avx2_kernels(environ=None) -> dict[str, str]:

@@ -22,6 +22,7 @@ count. Each kernel gets ``cores // jobs`` threads (the first chapter, running al
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -314,15 +315,14 @@ def build_book(
     todo = _skip_chapters_without_inputs(todo, names, root, profile, config, overrides)
     jobs = default_jobs(profile, config, overrides) if jobs is None else max(1, int(jobs))
     from synthaug_utils.core.config import load_profile
+    from synthaug_utils.core.machine import avx2_kernels_for_children
 
-    if todo and load_profile(profile, config, overrides or {}).is_embedded:
-        from synthaug_utils.core.machine import pin_avx2_kernels
-
-        pinned = pin_avx2_kernels()  # the kernels inherit it: the same numbers on AVX2 and AVX-512 CPUs
-        if pinned:
+    embedded = load_profile(profile, config, overrides or {}).is_embedded
+    with (avx2_kernels_for_children() if embedded else contextlib.nullcontext({})) as pinned:
+        if todo and pinned:  # the kernels inherit it: the same numbers on AVX2 and AVX-512 CPUs
             print("CPU kernels pinned to AVX2 for a machine-independent book: " + ", ".join(f"{k}={v}" for k, v in pinned.items()), flush=True)
-    for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
-        runs[run.name] = run
+        for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
+            runs[run.name] = run
     print("building HTML with jupyter-book ...", flush=True)
     html = build_html(root)
     print(f"book built: {html / 'index.html'}", flush=True)

@@ -360,7 +360,13 @@ def build_comparison(profile: str, book_dir: str | Path, exclude_chapters: Itera
     if reference is not None and reference.get("profile") != profile:
         raise UserFacingError(f"reference {path} was written for profile {reference.get('profile')!r}, not {profile!r}")
     table = None if reference is None else compare(reference, glued_values(book_dir, exclude_chapters))
-    return reference, table, summary_line(profile, reference, table, str(path) + " absent" if reference is None else "")
+    return reference, table, summary_line(profile, reference, table, _shown_path(path) + " absent" if reference is None else "")
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it (a page never shows the build machine's folders)."""
+    root = project_root()
+    return str(path.resolve().relative_to(root.resolve())) if root and path.resolve().is_relative_to(root.resolve()) else str(path)
 
 
 # ----------------------------------------------------------------------------- chapter 08's section
@@ -380,7 +386,7 @@ def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "0
     reference, table, line = build_comparison(profile.name, book_dir, [this_chapter], path)
     precision = precision_label(profile, generation_settings(profile))
     facts = {
-        "repro_summary": line, "repro_reference_file": str(path.relative_to(project_root())) if project_root() and path.is_relative_to(project_root()) else str(path),
+        "repro_summary": line, "repro_reference_file": _shown_path(path),
         "repro_machine": machine_label(machine()), "repro_precision": precision,
         "repro_tol_pp": f"{PERCENT_TOLERANCE:g}", "repro_tol_p": f"{P_VALUE_TOLERANCE:g}",
         "repro_status": (f"There is no reference for profile {profile.name}: nothing is compared."
