@@ -14,9 +14,9 @@
 # # Reproduction report
 #
 # The paper's reported numbers (typed once, with the figure and section they come from,
-# in `synthaug_utils/resources/paper_values.csv`) beside this build's values for the same
-# cells, the difference, and whether the paper's value lies inside this build's 95%
-# interval. The trials are read from the results store written by the results chapters;
+# in `synthaug_utils/resources/paper_values.csv`) beside this build's values for exactly the
+# same cells, the difference and, on the paper profile only, whether the two agree within
+# both uncertainties. The trials are read from the results store written by the results chapters;
 # nothing is trained here unless a chapter's trials are missing.
 
 # %% tags=["parameters"]
