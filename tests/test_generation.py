@@ -373,7 +373,7 @@ def test_demo_generator_pretrains_into_loadable_pipelines(smoke_profile, tmp_pat
     meta = json.loads((paths["inpaint"] / "synthaug_demo.json").read_text())
     assert meta["pretrain_images"] == 9 * smoke_profile.world.pretrain_per_class and meta["settings"]["unet_steps"] == 4
     size = sum(p.stat().st_size for p in (tmp_path / "ldm").rglob("*.safetensors"))
-    assert size < 8 * 2**20  # float16 weights: a few MB for both pipelines
+    assert size < 30 * 2**20  # float16 weights: at most 30 MB for both pipelines (issue 17)
     s = tiny_settings(resolution=64, steps=2)
     t2i = pipelines.load_pipeline(paths["text2image"], "text2image", s)
     inp = pipelines.load_pipeline(paths["inpaint"], "inpaint", s)

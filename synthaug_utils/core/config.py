@@ -200,8 +200,8 @@ _PAPER_GENERATION = {"batch_size": 16, "precision": "fp16"}
 # left a seam 8-11x real skin's contrast across the border (chapter 02's seam measure), a 3 px blend 1.3-1.5x.
 _DEMO_GENERATION = {"batch_size": 256, "precision": "fp32", "paste_unmasked": True, "paste_blend_px": 4}
 
-# DreamBooth parameters. The demo values are the project's choice for the ~4 MB demo generator at
-# 64 px (measured: ~15 s per class on 2 CPU cores), not the paper's; smoke runs a handful of steps.
+# DreamBooth parameters. The demo values are the project's choice for the demo generator (UNet channels
+# 32/64/128, about 8 MB per pipeline in float16) at 64 px, not the paper's; smoke runs a handful of steps.
 _DEMO_DREAMBOOTH = {"resolution": 64, "batch_size": 16, "learning_rate": 1e-4, "epochs": 2}
 _SMOKE_DREAMBOOTH = {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 4}
 
@@ -242,7 +242,7 @@ _SMOKE_GRIDS: dict[str, dict[str, Any]] = {
 }
 
 # The smoke profile's demo generator: a toy model in seconds (demo: the full budget, the
-# PretrainSettings defaults, about 10-15 min on 2 cores).
+# PretrainSettings defaults, about 92 min on one CPU thread).
 _SMOKE_PRETRAINING = {"vae_steps": 60, "unet_steps": 60, "inpaint_steps": 30, "unet_batch": 16, "vae_perceptual": 0.0}
 
 
@@ -295,8 +295,9 @@ def _demo_profile() -> Profile:
         # The paper samples with 50 DPM-Solver++ steps. At 64 px the demo model's samples change
         # little beyond a few steps (the multistep solver with trailing spacing converges fast: the
         # class-identity gate of the earlier, narrower generator read 34.7% at 12 steps and 35.2% at
-        # 6), and generation is the largest cost of a cold demo build on a 2-core CPU without bf16
-        # instructions, the more so with the wider UNet.
+        # 6; the wider generator shipped since reads 64.4% at 6 steps and 66.2% at 10, with a 24-sample-per-
+        # class check), and generation is the largest cost of a cold demo build on a 2-core CPU without
+        # bf16 instructions, the more so with the wider UNet.
         gen_steps=6,
         # The paper samples at guidance 3.0. The demo model's text conditioning is weaker, and at
         # 3.0 a real-image classifier recognises 22% of its text-to-image samples (chance 11%);

@@ -22,14 +22,14 @@ ones the paper profile runs with Stable Diffusion:
 The two assembled folders are real ``StableDiffusionPipeline`` /
 ``StableDiffusionInpaintPipeline`` folders (``model_index.json`` + subfolders,
 safetensors weights). Pretrained weights ship in ``synthaug_utils/resources/demo_ldm/``
-(float16, a few MB) so the book never pretrains; they are reproduced by::
+(float16, about 17 MB for both pipelines) so the book never pretrains; they are reproduced by::
 
     synthaug pretrain-generator --profile demo --out synthaug_utils/resources/demo_ldm
 
 Model ids ``demo://ldm-text2image`` and ``demo://ldm-inpaint`` resolve to those
 folders (:func:`synthaug_utils.diffusion.resolve.resolve_demo_model`); without shipped weights the model is pretrained
-into the cache on first use (demo: about 10-15 min on 2 CPU cores; smoke: a toy model
-in seconds).
+into the cache on first use (demo: about 92 min on one thread of a 2-core CPU shared with other work; smoke: a toy
+model in seconds).
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class DemoArchitecture:
     vae_channels: tuple[int, ...] = (8, 16, 32)
     vae_mid_attention: bool = False
     latent_channels: int = 4
-    unet_channels: tuple[int, ...] = (16, 32, 64)
+    unet_channels: tuple[int, ...] = (32, 64, 128)
     unet_attention: tuple[bool, ...] = (False, False, True)  # cross-attention per UNet level
     unet_layers_per_block: int = 1
     text_time_embedding: bool = True  # add the pooled prompt to the time embedding

@@ -39,10 +39,10 @@ class PretrainSettings:
     vae_perceptual: float = 2.0  # weight of the perceptual distance on whole-image steps
     vae_logvar_init: float = -8.0
     kl_weight: float = 1e-6
-    unet_steps: int = 2500
+    unet_steps: int = 4000
     unet_batch: int = 64
     unet_lr: float = 1e-3
-    inpaint_steps: int = 1000
+    inpaint_steps: int = 1200
     masks_per_image: int = 4
     prompt_dropout: float = 0.1  # share of empty prompts (classifier-free guidance)
     fst_prompt_share: float = 0.5  # share of prompts with the Fitzpatrick suffix
@@ -52,7 +52,7 @@ class PretrainSettings:
 
 def pretrain_settings(profile: Profile) -> PretrainSettings:
     """The profile's pretraining budget (``Profile.generator_pretraining`` over the defaults: demo the
-    full budget, about 10-15 min on 2 cores; smoke a toy model in seconds)."""
+    full budget, about 92 min on one CPU thread; smoke a toy model in seconds)."""
     return PretrainSettings(**dict(profile.generator_pretraining))
 
 
