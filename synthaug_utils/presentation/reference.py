@@ -137,7 +137,7 @@ def machine() -> dict[str, Any]:
 
     import torch
 
-    from synthaug_utils.core.machine import cpu_model_and_flags
+    from synthaug_utils.core.machine import AVX2_KERNELS, cpu_model_and_flags
 
     model, flags = cpu_model_and_flags()
     return {
@@ -147,6 +147,9 @@ def machine() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY"),
+        # what the chapters of an embedded-profile build ran with (core.machine.pin_avx2_kernels; this
+        # process's own torch, above, keeps the CPU's kernels)
+        "embedded_chapter_kernels": dict(AVX2_KERNELS) if "avx2" in flags else "the CPU's own",
         "python": platform.python_version(),
     }
 
