@@ -431,9 +431,13 @@ def plot_sample_grid(
 ) -> plt.Figure:
     """Fig. S-4 analogue: a grid of images, ``images[(row, column)]`` (missing cells stay blank)."""
     set_style()
-    cell = min(1.25, (PAGE_WIDTH_IN - 3.0) / len(columns))  # room for the row names and the slanted headers
-    fig, axes = plt.subplots(len(rows), len(columns), figsize=(cell * len(columns) + 1.8, cell * len(rows) + 0.6),
-                             squeeze=False)
+    left, right, top, bottom = 2.1, 0.7, 1.5, 0.45  # in: row names, the last slanted header, headers, the note
+    cell = min(1.25, (PAGE_WIDTH_IN - left - right) / len(columns))
+    width, height = cell * len(columns) + left + right, cell * len(rows) + top + bottom
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(width, height), squeeze=False)
+    # fixed margins, not tight_layout: the slanted headers made it shrink the images to a few pixels
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
+                        wspace=0.06, hspace=0.06)
     for i, row in enumerate(rows):
         for j, col in enumerate(columns):
             ax = axes[i, j]
@@ -451,7 +455,6 @@ def plot_sample_grid(
                 ax.set_ylabel(row, fontsize=10.5, rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     _note(fig, note)
     return fig
 
