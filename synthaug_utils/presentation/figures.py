@@ -52,17 +52,17 @@ CAPTIONS: dict[str, tuple[str, str]] = {
     "generation_cost": ("E6", "Not in the paper. Images generated per second on this machine, per method."),
     "fig3": ("3", "Test accuracy (%, 95% Wald intervals) against real training images per class, one panel per "
                   "synthetic source; grey: no synthetic images; solid lines with image transforms, dashed without. "
-                  "Stars: BH-adjusted proportion tests against no synthetic data at the same n. Largest gain "
+                  "Stars: the primary analysis (logistic GEE clustered by test image, BH-adjusted) against no synthetic data at the same n. Largest gain "
                   "{f3_best_gain} ({f3_best_method}, n = {f3_best_n}, BH p = {f3_best_p})."),
     "figS1": ("S-1", "Accuracy gain over no synthetic data (percentage points) per disease and synthetic source, "
                      "pooled over the n and transforms grid."),
     "mode_gap": ("E7", "Not in the paper. Top-1 accuracy (%) of the same trials in fast mode (y) and with the faithful "
                        "fastai recipe (x); dashed: equality. Mean fast minus faithful: {mode_mean_diff}."),
     "fig4": ("4", "Test accuracy (%, 95% Wald intervals) against synthetic (text-to-image) images per real image, one "
-                  "panel per n real images per class; solid with image transforms, dashed without. Stars: BH-adjusted "
-                  "tests against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n})."),
+                  "panel per n real images per class; solid with image transforms, dashed without. Stars: the primary "
+                  "analysis (GEE, BH-adjusted) against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n})."),
     "fig5": ("5", "Malignant-vs-benign test accuracy (%, 95% Wald intervals) per skin-tone bin, bars per synthetic "
-                  "source, one panel per transforms setting. Stars: BH-adjusted tests against no synthetic data. "
+                  "source, one panel per transforms setting. Stars: the primary analysis (GEE, BH-adjusted) against no synthetic data. "
                   "{f5_n_positive} of {f5_n_tests} comparisons show a gain."),
     "figS2": ("S-2", "Accuracy (%, 95% Wald intervals) on the rare label (left) and overall (right) against the real "
                      "images kept of the rare label, pooled over rare labels and seeds: no rebalancing, duplicated real "
