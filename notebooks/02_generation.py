@@ -130,17 +130,19 @@ figures.show_table(summary)
 # %% [markdown]
 # Chance is {glue:text}`gate_chance`. The classifier trained on real images labels
 # {glue:text}`gate_real_test` of the real test images correctly, and assigns
-# {glue:text}`gate_real_t2i_pretrained` of the pretrained model's text-to-image samples and
-# {glue:text}`gate_real_t2i_dreambooth` of the DreamBooth models' samples to the prompted class
+# {glue:text}`gate_real_t2i_pretrained` (95% CI {glue:text}`gate_real_t2i_pretrained_ci`) of the pretrained model's text-to-image samples and
+# {glue:text}`gate_real_t2i_dreambooth` (95% CI {glue:text}`gate_real_t2i_dreambooth_ci`) of the DreamBooth models' samples to the prompted class
 # ({glue:text}`gate_real_t2i_pretrained_n_above` and {glue:text}`gate_real_t2i_dreambooth_n_above`
 # of {glue:text}`gate_n_classes` classes above twice chance); sampled at the paper's guidance
 # {glue:text}`gen_paper_guidance`, the pretrained model's samples score
 # {glue:text}`gate_real_t2i_paper_guidance`. The classifier trained on
 # autoencoded real images scores {glue:text}`gate_rec_test` on the autoencoded test images and
-# {glue:text}`gate_rec_t2i_pretrained` (pretrained) / {glue:text}`gate_rec_t2i_dreambooth`
-# (DreamBooth) on the samples ({glue:text}`gate_rec_t2i_pretrained_n_above` /
+# {glue:text}`gate_rec_t2i_pretrained` (pretrained; 95% CI
+# {glue:text}`gate_rec_t2i_pretrained_ci`) / {glue:text}`gate_rec_t2i_dreambooth` (DreamBooth; 95% CI
+# {glue:text}`gate_rec_t2i_dreambooth_ci`) on the samples ({glue:text}`gate_rec_t2i_pretrained_n_above` /
 # {glue:text}`gate_rec_t2i_dreambooth_n_above` classes above twice chance; weakest class
-# {glue:text}`gate_rec_t2i_pretrained_min` / {glue:text}`gate_rec_t2i_dreambooth_min`). Where
+# {glue:text}`gate_rec_t2i_pretrained_min` (95% CI {glue:text}`gate_rec_t2i_pretrained_min_ci`) /
+# {glue:text}`gate_rec_t2i_dreambooth_min` (95% CI {glue:text}`gate_rec_t2i_dreambooth_min_ci`)). Where
 # these shares sit near chance for a class, the synthetic images of that class carry little of
 # its look, and the experiments' synthetic augmentation for it is closer to noise than to data.
 #

@@ -55,8 +55,8 @@ glue_values({**chapter.facts("f5"), "f5_ratio": str(chapter.settings["ratio"])})
 # - FST III-IV: {glue:text}`f5_34_from` to {glue:text}`f5_34_to` ({glue:text}`f5_34_gain`, {glue:text}`f5_34_ci`, p = {glue:text}`f5_34_p`) with {glue:text}`f5_34_method`;
 # - FST V-VI: {glue:text}`f5_56_from` to {glue:text}`f5_56_to` ({glue:text}`f5_56_gain`, {glue:text}`f5_56_ci`, p = {glue:text}`f5_56_p`) with {glue:text}`f5_56_method`.
 #
-# {glue:text}`f5_n_positive` of {glue:text}`f5_n_tests` comparisons show a positive
-# gain; {glue:text}`f5_n_significant` are significant after BH adjustment.
+# {glue:text}`f5_n_above_zero` of {glue:text}`f5_n_tests` comparisons show a gain whose 95%
+# interval lies above zero; {glue:text}`f5_n_significant` are significant after BH adjustment.
 
 # %%
 fig5_cols = ["fst", "transforms", "method", "accuracy", "ci_low", "ci_high", "stars"]

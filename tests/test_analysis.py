@@ -242,3 +242,17 @@ def test_imbalance_budget_table_scores_the_rare_label():
     facts = highlights.imbalance_budget_facts(table)
     assert facts["s2_budget"].startswith("Rare-label accuracy") and "a cut to 4" in facts["s2_budget"]
     assert "did not run" in highlights.imbalance_budget_facts(None)["s2_budget"]
+
+
+def test_a_pick_among_estimates_within_one_standard_error_names_them_all_in_a_fixed_order():
+    # gains with 95% intervals 8 pp wide (SE ~2 pp): 4.0 and 3.0 are tied with the largest (4.5), 1.0 is not
+    tests = pd.DataFrame({"method": ["inpaint", "text-to-image", "in-then-outpaint", "outpaint"],
+                          "synthetic_ratio": [2.0, 4.0, 8.0, 16.0],
+                          "gain": [0.040, 0.045, 0.030, 0.010]})
+    tests["gain_low"], tests["gain_high"] = tests.gain - 0.04, tests.gain + 0.04
+    expected = "in-then-outpaint, inpaint or text-to-image (within one standard error)"
+    assert highlights.tied_with_best(tests, "method") == expected
+    assert highlights.tied_with_best(tests.iloc[::-1], "method") == expected  # order does not matter
+    assert highlights.tied_with_best(tests, "synthetic_ratio") == "2, 4 or 8 (within one standard error)"
+    narrow = tests.assign(gain_low=tests.gain - 0.001, gain_high=tests.gain + 0.001)
+    assert highlights.tied_with_best(narrow, "method") == "text-to-image"

@@ -102,15 +102,24 @@ def test_no_reference_is_said_and_a_bad_one_refused(tmp_path, monkeypatch):
     ("x", "31.9%", "32.8%", "within tolerance"),
     ("x", "31.9%", "33.0%", "differs"),          # more than 1 pp
     ("x", "+5.1 pp to +11.9 pp", "+5.9 pp to +12.5 pp", "within tolerance"),
-    ("x", "+5.1 pp to +11.9 pp", "+5.1 pp to +13.0 pp", "differs"),
+    ("x", "+5.1 pp to +11.9 pp", "+5.1 pp to +13.0 pp", "within tolerance"),  # one SE of the interval (1.7 pp)
+    ("x", "+5.1 pp to +11.9 pp", "+5.1 pp to +14.0 pp", "differs"),
+    ("x", "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)", "+5.9 pp (95% CI +1.4 pp to +10.2 pp, BH p = 0.020)",
+     "within tolerance"),  # SE 2.2 pp off the interval; the p-value's z moves by 0.1
+    ("x", "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)", "+6.5 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)",
+     "differs"),  # 2.4 pp > one SE
+    ("x", "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.300)", "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.001)",
+     "differs"),  # a p-value inside a text: z 1.04 against 3.29
     ("x", "15", "16", "differs"),                # counts are exact
     ("x", "2772", "2,772", "within tolerance"),  # the same number, printed otherwise
     ("x", "0.530", "0.531", "within tolerance"),  # one unit in the last printed digit
-    ("x", "0.530", "0.532", "differs"),
+    ("x", "0.1008", "0.1002", "within tolerance"),  # within 1%
+    ("x", "0.530", "0.540", "differs"),
     ("x", "27.2", "27.3", "within tolerance"),
     ("f3_best_p", "0.756", "0.765", "within tolerance"),
-    ("f3_best_p", "0.756", "0.770", "differs"),
-    ("f3_best_p", "3.37e-04", "5.10e-04", "within tolerance"),  # below 0.01: the same power of ten
+    ("f5_34_p", "0.305", "0.523", "within tolerance"),  # z 1.03 against 0.64
+    ("f5_34_p", "0.305", "0.010", "differs"),           # z 1.03 against 2.58
+    ("f3_best_p", "3.37e-04", "5.10e-04", "within tolerance"),
     ("f3_best_p", "3.37e-04", "3.37e-06", "differs"),
     ("x", "text-to-image", "inpaint", "differs"),
     ("x", "lupus 8%, psoriasis 4%", "psoriasis 4%, lupus 8%", "differs"),  # the words must match
@@ -118,6 +127,22 @@ def test_no_reference_is_said_and_a_bad_one_refused(tmp_path, monkeypatch):
 ])
 def test_tolerance_rule(key, ref, new, expected):
     assert reference.match_kind(key, ref, new) == expected
+
+
+def test_a_bare_estimate_takes_its_standard_error_from_the_interval_glued_beside_it():
+    keys = ["05_skin_type:f5_34_gain", "05_skin_type:f5_34_ci", "05_skin_type:f5_34_to", "02_generation:gate_x",
+            "02_generation:gate_x_ci", "02_generation:gate_x_min", "02_generation:gate_x_min_ci"]
+    assert reference.interval_key("05_skin_type:f5_34_gain", keys) == "05_skin_type:f5_34_ci"
+    assert reference.interval_key("05_skin_type:f5_34_ci", keys) is None
+    assert reference.interval_key("02_generation:gate_x", keys) == "02_generation:gate_x_ci"
+    assert reference.interval_key("02_generation:gate_x_min", keys) == "02_generation:gate_x_min_ci"
+    # +7.3 against +4.2 pp: outside 1 pp, inside one SE of -1.0 to +16.7 pp (4.5 pp)
+    assert reference.match_kind("f5_34_gain", "+7.3 pp", "+4.2 pp") == "differs"
+    assert reference.match_kind("f5_34_gain", "+7.3 pp", "+4.2 pp", "-1.0 pp to +16.7 pp") == "within tolerance"
+    assert reference.match_kind("f5_34_gain", "+7.3 pp", "+1.2 pp", "-1.0 pp to +16.7 pp") == "differs"
+    ref = {"values": {"05_skin_type:f5_34_gain": "+7.3 pp", "05_skin_type:f5_34_ci": "-1.0 pp to +16.7 pp"}}
+    table = reference.compare(ref, {"05_skin_type:f5_34_gain": "+4.2 pp", "05_skin_type:f5_34_ci": "-4.2 pp to +12.5 pp"})
+    assert table.set_index("name").status.to_dict() == {"f5_34_gain": "within tolerance", "f5_34_ci": "within tolerance"}
 
 
 def test_every_timing_glued_by_the_book_is_marked():
@@ -212,3 +237,21 @@ def test_the_kernel_pin_is_only_for_child_processes(monkeypatch):
     with machine.avx2_kernels_for_children() as pinned:
         assert pinned == machine.AVX2_KERNELS and os.environ["MKL_CBWR"] == "AVX2"
     assert not any(name in os.environ for name in machine.AVX2_KERNELS)  # the test process keeps its own kernels
+
+
+def test_a_recorded_build_on_other_kernels_is_compared_with_the_reference(tmp_path, monkeypatch):
+    ref = {"format": reference.REFERENCE_FORMAT, "profile": "demo", "commit": "a" * 40, "date": "d",
+           "machine": {"embedded_chapter_kernels": {"ATEN_CPU_CAPABILITY": "avx2"}},
+           "values": {"02_generation:gen_steps": "6", "05_skin_type:f5_34_gain": "+7.3 pp",
+                      "05_skin_type:f5_34_ci": "-1.0 pp to +16.7 pp", "04_dose_response:f4_best_ratio": "4"}, "timings": {}}
+    other = dict(ref, machine={"embedded_chapter_kernels": {"ATEN_CPU_CAPABILITY": "default"}},
+                 values=dict(ref["values"], **{"05_skin_type:f5_34_gain": "+4.2 pp", "04_dose_response:f4_best_ratio": "2"}))
+    (tmp_path / "demo.json").write_text(json.dumps(ref))
+    facts, rest = reference.other_kernels_section("demo", tmp_path / "other.json", tmp_path / "demo.json")
+    assert facts["repro_kernels_status"].startswith("No build on other CPU kernels") and rest.empty
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    facts, rest = reference.other_kernels_section("demo", tmp_path / "other.json", tmp_path / "demo.json")
+    text = facts["repro_kernels_status"]
+    assert "ATEN_CPU_CAPABILITY=default" in text and "ATEN_CPU_CAPABILITY=avx2" in text
+    assert "2 of 4 values match exactly (50%) and 1 within tolerance; 1 value(s) are outside it" in text
+    assert rest.name.tolist() == ["f4_best_ratio"]

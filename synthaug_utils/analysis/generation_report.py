@@ -19,6 +19,7 @@ from synthaug_utils.analysis.class_identity import (
     class_identity_gate, gate_check, gate_verdict, GATE_MIN_CLASS, GATE_MIN_POOLED,
 )
 from synthaug_utils.analysis.embeddings import embed_arrays
+from synthaug_utils.analysis.stats import wald_interval
 from synthaug_utils.core.config import generation_chapter_sizes, load_profile, Profile
 from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.core.vocabulary import DEMO_NOTE, KINDS, METHODS, VARIANTS
@@ -193,6 +194,12 @@ def _gate_facts(gate: pd.DataFrame, summary: pd.DataFrame, chance: float, n_clas
         for v in VARIANTS:
             row = part.loc[f"text-to-image, {v}"]
             facts[f"gate_{key}_t2i_{v}"] = f"{row.accuracy:.1%}"
+            # 95% Wald intervals of the pooled share and of the weakest class's share (binomial over samples)
+            sampled = rows_of[(rows_of.group == f"text-to-image, {v}") & (rows_of.n > 0)]
+            weakest = sampled.loc[sampled.accuracy.idxmin()]
+            for name, share, n in (("ci", row.accuracy, sampled.n.sum()), ("min_ci", weakest.accuracy, weakest.n)):
+                low, high = wald_interval(round(share * n), n)
+                facts[f"gate_{key}_t2i_{v}_{name}"] = f"{low:.1%} to {high:.1%}"
             facts[f"gate_{key}_t2i_{v}_min"] = f"{row['weakest class']:.1%}"
             facts[f"gate_{key}_t2i_{v}_n_above"] = int(row["classes above 2x chance"])
             facts[f"gate_{key}_t2i_{v}_verdict"] = gate_verdict(rows_of, f"text-to-image, {v}", chance)

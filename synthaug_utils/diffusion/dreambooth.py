@@ -18,8 +18,8 @@ and test images (LeakageError). The result is a diffusers pipeline folder that
 base model's other components (linked when possible, else copied).
 
 Demo-profile parameters (``Profile.dreambooth_defaults`` in :mod:`synthaug_utils.core.config`): the demo model is
-~250x smaller than SD and works at 64 px, so it uses lr 1e-4, batch 16 and 2 epochs
-(about 34 optimiser steps per class, ~6 s each model on 2 CPU cores: 18 models fit the demo
+~250x smaller than SD and works at 64 px, so it uses lr 5e-5, batch 16 and 2 epochs
+(about 34 optimiser steps per class, ~10 s each model on one CPU core: 18 models fit the demo
 book's time budget); the smoke profile runs a handful of steps.
 """
 from __future__ import annotations

@@ -63,7 +63,7 @@ CAPTIONS: dict[str, tuple[str, str]] = {
                   "analysis (GEE, BH-adjusted) against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n})."),
     "fig5": ("5", "Malignant-vs-benign test accuracy (%, 95% Wald intervals) per skin-tone bin, bars per synthetic "
                   "source, one panel per transforms setting. Stars: the primary analysis (GEE, BH-adjusted) against no synthetic data. "
-                  "{f5_n_positive} of {f5_n_tests} comparisons show a gain."),
+                  "{f5_n_above_zero} of {f5_n_tests} comparisons show a gain whose 95% interval lies above zero."),
     "figS2": ("S-2", "Accuracy (%, 95% Wald intervals) on the rare label (left) and overall (right) against the real "
                      "images kept of the rare label, pooled over rare labels and seeds: no rebalancing, duplicated real "
                      "images, synthetic images. With {s2_smallest} rare images: {s2_synthetic} with synthetic images, "

@@ -65,9 +65,10 @@ TIMING_WORDS = re.compile(r"(second|time|ips$|throughput|thread|minute|hour|per_
 # A unit of time (or of a rate per time) after a number in a glued text.
 TIME_UNIT = re.compile(r"\d\s*(ms|s|sec|min|minutes?|h|hours?|days?)\b|/\s*s\b|CPU-hours|GPU-hours", re.IGNORECASE)
 
-# The tolerance (see :func:`match_kind`): absolute, in the unit the number is printed in.
-PERCENT_TOLERANCE = 1.0  # percentages and percentage points
-P_VALUE_TOLERANCE = 0.01  # p-values at or above 0.01 (below, the same power of ten)
+# The tolerance (see :func:`match_kind`).
+PERCENT_TOLERANCE = 1.0  # percentages and percentage points: at least this (pp), or one standard error where known
+Z_TOLERANCE = 1.0  # p-values: their two-sided normal quantiles within this (one standard error of the estimate)
+RELATIVE_TOLERANCE = 0.01  # any other decimal: within 1% of the reference, or one unit in its last printed digit
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])", re.IGNORECASE)
 
@@ -149,7 +150,9 @@ def machine() -> dict[str, Any]:
         "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY"),
         # what the chapters of an embedded-profile build ran with (core.machine.pin_avx2_kernels; this
         # process's own torch, above, keeps the CPU's kernels)
-        "embedded_chapter_kernels": dict(AVX2_KERNELS) if "avx2" in flags else "the CPU's own",
+        # (a variable the user set wins over the pin, e.g. ATEN_CPU_CAPABILITY=default for a cross-kernel check)
+        "embedded_chapter_kernels": ({k: os.environ.get(k, v) for k, v in AVX2_KERNELS.items()} if "avx2" in flags
+                                     else "the CPU's own"),
         "python": platform.python_version(),
     }
 
@@ -236,36 +239,64 @@ def load_reference(path: str | Path) -> dict[str, Any] | None:
 
 
 # ----------------------------------------------------------------------------- the tolerance rule
-def _numbers(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """(text with every number replaced by '#', [(number as printed, unit after it: '%', 'pp' or '')])."""
+def _numbers(text: str) -> tuple[str, list[tuple[str, str, int]]]:
+    """(text with every number replaced by '#', [(number as printed, unit after it: '%', 'pp' or '', start)])."""
     found = []
 
     def sub(m: re.Match) -> str:
         rest = text[m.end():m.end() + 3]
         unit = "%" if rest.startswith("%") else "pp" if re.match(r"\s?pp\b", rest) else ""
-        found.append((m.group(0), unit))
+        found.append((m.group(0), unit, m.start()))
         return "#"
 
     return NUMBER.sub(sub, text), found
+
+
+_PCT = r"([-+]?\d+(?:\.\d+)?) ?(?:pp|%)"
+# "x pp (95% CI a pp to b pp": an estimate with its interval; "a pp to b pp": an interval alone.
+ESTIMATE_WITH_CI = re.compile(_PCT + r" \(95% CI " + _PCT + " to " + _PCT)
+INTERVAL = re.compile(_PCT + " to " + _PCT)
+# A p-value inside a longer text ("BH p = 0.120"); a value whose name ends in "_p" is one too.
+P_IN_TEXT = re.compile(r"\bp = $")
+
+
+def standard_errors(text: str) -> tuple[dict[int, float], float | None]:
+    """Standard errors (pp) of the percentages in ``text``, read off the 95% intervals printed with them:
+    ({start of each number of an estimate-with-interval or interval: (high - low) / 3.92}, the standard
+    error of the first interval in the text, or None when it has none)."""
+    by_start, first = {}, None
+    for pattern in (ESTIMATE_WITH_CI, INTERVAL):
+        for m in pattern.finditer(text):
+            low, high = (float(g) for g in m.groups()[-2:])
+            se = abs(high - low) / 3.92
+            first = se if first is None else first
+            for i in range(1, len(m.groups()) + 1):
+                by_start.setdefault(m.start(i), se)
+    return by_start, first
 
 
 def _value(printed: str) -> float:
     return float(printed.replace(",", ""))
 
 
-def _number_within(ref: str, new: str, unit: str, p_value: bool) -> bool:
-    """One printed number pair under the tolerance rule of :func:`match_kind`."""
+def _z(p: float) -> float:
+    """The two-sided normal quantile of a p-value (0 at p = 1)."""
+    from scipy.stats import norm
+
+    return float(norm.isf(min(max(p, 1e-300), 1.0) / 2))
+
+
+def _number_within(ref: str, new: str, unit: str, p_value: bool, se: float | None = None) -> bool:
+    """One printed number pair under the tolerance rule of :func:`match_kind` (``se``: the reference
+    number's standard error in pp, where its interval is known)."""
     a, b = _value(ref), _value(new)
+    if p_value:
+        return 0 <= min(a, b) and max(a, b) <= 1 and abs(_z(a) - _z(b)) <= Z_TOLERANCE + 1e-9
     if not ("." in ref or "e" in ref.lower()) and not unit:
         return a == b  # a count or size: exact
     if unit:
-        return abs(a - b) <= PERCENT_TOLERANCE + 1e-9
-    if p_value:
-        if max(a, b) >= 0.01:
-            return abs(a - b) <= P_VALUE_TOLERANCE + 1e-12
-        return a > 0 and b > 0 and abs(math.log10(a) - math.log10(b)) <= 1
-    digits = _last_place(ref)
-    return abs(a - b) <= digits + 1e-12
+        return abs(a - b) <= max(PERCENT_TOLERANCE, se or 0.0) + 1e-9
+    return abs(a - b) <= max(_last_place(ref), RELATIVE_TOLERANCE * abs(a)) + 1e-12
 
 
 def _last_place(printed: str) -> float:
@@ -275,21 +306,28 @@ def _last_place(printed: str) -> float:
     return 10.0 ** (int(exponent or 0) - decimals)
 
 
-def match_kind(key: str, reference: str, build: str) -> str:
+def match_kind(key: str, reference: str, build: str, interval: str | None = None) -> str:
     """``'exact'``, ``'within tolerance'`` or ``'differs'`` for one glued value.
 
     Exact: the same text. Within tolerance: the same words, and every number in the same place
-    within its tolerance, which depends on how it is printed:
+    within its tolerance, which depends on what it is:
 
-    * counts and sizes (integers without a unit): exact;
-    * percentages and percentage points (``%``, ``pp``): within :data:`PERCENT_TOLERANCE` (1 pp).
-      Another CPU kernel set or thread count changes the generator's float output by ~4e-6, which
-      moves 0.01-0.03% of the generated pixels by one grey level (benchmarks/kernel_divergence.py);
-      classifiers trained on those images then differ by a few test images (demo: 360 test images,
-      one image 0.28 pp in one seed's run, 0.09 pp in a mean over 3 seeds);
-    * p-values (names ending in ``_p``): within :data:`P_VALUE_TOLERANCE` (0.01) at or above 0.01,
-      the same power of ten below; whether a test is significant is a count and must match exactly;
-    * any other decimal: one unit in its last printed digit (a value on a rounding boundary).
+    * counts and sizes (integers without a unit): exact. So are words: a verdict, a method's name;
+    * percentages and percentage points (``%``, ``pp``): within one standard error of the estimate,
+      and at least :data:`PERCENT_TOLERANCE` (1 pp). The standard error is read off the 95% interval
+      printed with the number (``+4.1 pp (95% CI -0.3 pp to +8.3 pp ...``), or off ``interval``: the
+      reference text of the value's own interval glued beside it (``f5_34_ci`` for ``f5_34_gain``;
+      see :func:`interval_key`);
+    * p-values (a value whose name ends in ``_p``, or a number after ``p = ``): their two-sided
+      normal quantiles within :data:`Z_TOLERANCE` (1), i.e. the test statistic moved by less than one
+      standard error. Whether a test is significant is counted elsewhere, and counts are exact;
+    * any other decimal: within :data:`RELATIVE_TOLERANCE` (1%) or one unit in its last printed digit.
+
+    Why one standard error: another CPU kernel set (or thread count) changes the generator's float
+    output by ~4e-6, which moves 0.01-0.03% of the generated pixels by one grey level
+    (benchmarks/kernel_divergence.py); classifiers trained on those images then differ by a few test
+    images, as they would with another seed. A value that moves by less than its own standard error
+    says what the reference says; the share that match exactly is reported beside it.
     """
     if reference == build:
         return "exact"
@@ -297,11 +335,25 @@ def match_kind(key: str, reference: str, build: str) -> str:
     template_new, numbers_new = _numbers(build)
     if template_ref != template_new or len(numbers_ref) != len(numbers_new):
         return "differs"
-    p_value = key.split(":", 1)[-1].endswith("_p")
-    for (a, unit), (b, unit_b) in zip(numbers_ref, numbers_new):
-        if unit != unit_b or not _number_within(a, b, unit, p_value):
+    by_start, first_se = standard_errors(reference)
+    own_se = standard_errors(interval)[1] if interval else None
+    whole_p = key.split(":", 1)[-1].endswith("_p")
+    for (a, unit, start), (b, unit_b, _) in zip(numbers_ref, numbers_new):
+        p_value = whole_p or bool(P_IN_TEXT.search(reference[max(0, start - 4):start]))
+        se = by_start.get(start, own_se)
+        if unit != unit_b or not _number_within(a, b, unit, p_value, se):
             return "differs"
     return "within tolerance"
+
+
+def interval_key(key: str, keys: Iterable[str]) -> str | None:
+    """The glue holding ``key``'s 95% interval, if the book glues one beside it: ``<name>_ci``, or the
+    name with its last part replaced by ``ci`` (``05_skin_type:f5_34_gain`` -> ``05_skin_type:f5_34_ci``)."""
+    keys = set(keys)
+    for candidate in (f"{key}_ci", key.rsplit("_", 1)[0] + "_ci"):
+        if candidate != key and candidate in keys:
+            return candidate
+    return None
 
 
 # ----------------------------------------------------------------------------- comparing a build
@@ -329,7 +381,8 @@ def compare(reference: Mapping[str, Any], values: Mapping[str, str]) -> pd.DataF
         elif timing:
             status = "timing"
         else:
-            status = match_kind(key, ref, new)
+            ci = interval_key(key, ref_values)
+            status = match_kind(key, ref, new, ref_values.get(ci) if ci else None)
         rows.append({"key": key, "chapter": chapter, "name": name, "reference": ref, "build": new, "status": status, "timing": timing})
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
@@ -391,7 +444,8 @@ def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "0
     facts = {
         "repro_summary": line, "repro_reference_file": _shown_path(path),
         "repro_machine": machine_label(machine()), "repro_precision": precision,
-        "repro_tol_pp": f"{PERCENT_TOLERANCE:g}", "repro_tol_p": f"{P_VALUE_TOLERANCE:g}",
+        "repro_tol_pp": f"{PERCENT_TOLERANCE:g}", "repro_tol_z": f"{Z_TOLERANCE:g}",
+        "repro_tol_rel": f"{RELATIVE_TOLERANCE:.0%}",
         "repro_status": (f"There is no reference for profile {profile.name}: nothing is compared."
                          if reference is None else _status_sentence(profile.name, reference, table)),
     }
@@ -402,6 +456,46 @@ def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "0
     timings = table[table.timing]
     keep = ["chapter", "name", "reference", "build", "status"]
     return facts, rest[keep].reset_index(drop=True), timings[keep[:-1]].reset_index(drop=True)
+
+
+def other_kernels_path(profile: str, root: Path | None = None) -> Path:
+    """Where a recorded build of ``profile`` on other CPU kernels lives (``<profile>-other-kernels.json``
+    beside the reference): written by ``synthaug book --write-reference`` from a build run with, e.g.,
+    ``ATEN_CPU_CAPABILITY=default``."""
+    return reference_path(profile, root).with_name(f"{profile}-other-kernels.json")
+
+
+def kernels_label(record: Mapping[str, Any]) -> str:
+    """The kernel sets a recorded build's chapters ran with, e.g. ``ATEN_CPU_CAPABILITY=default, ONEDNN_MAX_CPU_ISA=AVX2``."""
+    kernels = record.get("machine", {}).get("embedded_chapter_kernels")
+    return ", ".join(f"{k}={v}" for k, v in kernels.items()) if isinstance(kernels, dict) else str(kernels or "unrecorded")
+
+
+def other_kernels_section(profile: str, path: str | Path | None = None,
+                          reference_file: str | Path | None = None) -> tuple[dict[str, str], pd.DataFrame]:
+    """Chapter 08's check across CPU kernel sets: the recorded build on other kernels
+    (:func:`other_kernels_path`) compared with the committed reference. Returns (``repro_kernels_status``
+    glue, the values outside tolerance)."""
+    path = Path(path) if path else other_kernels_path(profile)
+    reference, other = load_reference(reference_file or reference_path(profile)), load_reference(path)
+    empty = pd.DataFrame(columns=["chapter", "name", "reference", "build", "status"])
+    if reference is None or other is None:
+        what = "reference" if reference is None else f"build on other CPU kernels ({_shown_path(path)})"
+        return {"repro_kernels_status": f"No {what} is recorded for profile {profile}: nothing is compared."}, empty
+    table = compare(reference, other["values"])
+    c = counts(table)
+    share = f"{c['exact'] / c['values']:.0%}" if c["values"] else "no"
+    verdict = ("every value is within tolerance" if c["rest"] == 0 else f"{c['rest']} value(s) are outside it, listed below")
+    same = other.get("commit") == reference.get("commit")
+    sentence = (
+        f"A whole build of commit {(other.get('commit') or 'unknown')[:12]} ({other.get('date', 'undated')}) on "
+        f"{machine_label(other.get('machine', {}))}, its chapters on {kernels_label(other)}, against the reference, its "
+        f"chapters on {kernels_label(reference)}"
+        f"{'' if same else ' (written at commit ' + (reference.get('commit') or 'unknown')[:12] + ')'}: "
+        f"{c['exact']} of {c['values']} values match exactly ({share}) and {c['within']} within tolerance; {verdict}. "
+        f"The record is {_shown_path(path)}.")
+    rest = table[~table.timing & ~table.status.isin(["exact", "within tolerance"])]
+    return {"repro_kernels_status": sentence}, rest[["chapter", "name", "reference", "build", "status"]].reset_index(drop=True)
 
 
 def _status_sentence(profile: str, reference: Mapping[str, Any], table: pd.DataFrame) -> str:
