@@ -197,16 +197,18 @@ def _gate_facts(gate: pd.DataFrame, summary: pd.DataFrame, chance: float, n_clas
             # 95% Wald intervals of the pooled share and of the weakest class's share (binomial over samples)
             sampled = rows_of[(rows_of.group == f"text-to-image, {v}") & (rows_of.n > 0)]
             weakest = sampled.loc[sampled.accuracy.idxmin()]
-            for name, share, n in (("ci", row.accuracy, sampled.n.sum()), ("min_ci", weakest.accuracy, weakest.n)):
+            for suffix, share, n in (("ci", row.accuracy, sampled.n.sum()), ("min_ci", weakest.accuracy, weakest.n)):
                 low, high = wald_interval(round(share * n), n)
-                facts[f"gate_{key}_t2i_{v}_{name}"] = f"{low:.1%} to {high:.1%}"
+                facts[f"gate_{key}_t2i_{v}_{suffix}"] = f"{low:.1%} to {high:.1%}"
             facts[f"gate_{key}_t2i_{v}_min"] = f"{row['weakest class']:.1%}"
             facts[f"gate_{key}_t2i_{v}_n_above"] = int(row["classes above 2x chance"])
-            facts[f"gate_{key}_t2i_{v}_verdict"] = gate_verdict(rows_of, f"text-to-image, {v}", chance)
-            facts[f"gate_{key}_t2i_{v}_met"] = gate_check(rows_of, f"text-to-image, {v}")[1]
-        paper_row = f"text-to-image, pretrained, guidance {paper_guidance:g}"
-        facts[f"gate_{key}_t2i_paper_guidance"] = (
-            f"{part.loc[paper_row].accuracy:.1%}" if paper_row in part.index else "the same (this profile samples at that guidance)")
+            if key == "real":  # the gate is judged on the real-image yardstick; the other is shown beside it
+                facts[f"gate_{key}_t2i_{v}_verdict"] = gate_verdict(rows_of, f"text-to-image, {v}", chance)
+                facts[f"gate_{key}_t2i_{v}_met"] = gate_check(rows_of, f"text-to-image, {v}")[1]
+        if key == "real":
+            paper_row = f"text-to-image, pretrained, guidance {paper_guidance:g}"
+            facts[f"gate_{key}_t2i_paper_guidance"] = (
+                f"{part.loc[paper_row].accuracy:.1%}" if paper_row in part.index else "the same (this profile samples at that guidance)")
     return facts
 
 
