@@ -140,15 +140,17 @@ figures.show_table(cost)
 # sizes and words (a verdict, a method's name) must match exactly. A percentage or percentage
 # point may move by one standard error of its estimate, read off the 95% interval the book prints
 # with it, and at least {glue:text}`repro_tol_pp` pp; a p-value may move as far as a one-standard-error
-# change of its test statistic ({glue:text}`repro_tol_z` on the normal quantile), while the number of
-# significant tests is a count; any other decimal may move by {glue:text}`repro_tol_rel` or one unit in
-# its last printed digit. Why: another CPU kernel set (or thread count) changes the generator's float
+# move of the estimate it tests would move it (on the normal quantile, and at least
+# {glue:text}`repro_tol_z`; the p-values come from the GEE, which treats seeds as fixed, and are
+# narrower than the book's bootstrap intervals), while the number of significant tests is a count;
+# any other decimal may move by {glue:text}`repro_tol_rel` or one unit in its last printed digit. Why: another CPU kernel set (or thread count) changes the generator's float
 # sums in their last bits, which moves a few pixels of some generated images by one grey level
 # (`benchmarks/kernel_divergence_results.md`); classifiers trained on them then differ by a few test
 # images, as they would with another seed. A value that moves by less than its own standard error
 # tells the reader what the reference tells; how many match exactly is reported beside it. Where
 # several estimates are within one standard error of the largest, the book names all of them
-# rather than the one that happens to be largest. Timings (durations, throughputs, thread counts
+# rather than the one that happens to be largest, and two such picks agree when they name one
+# estimate in common. Timings (durations, throughputs, thread counts
 # and the cost estimate) differ from machine to machine and are listed apart.
 # `synthaug book` prints the same comparison, over every chapter including this one, as the
 # last line of a build.

@@ -255,3 +255,29 @@ def test_a_recorded_build_on_other_kernels_is_compared_with_the_reference(tmp_pa
     assert "ATEN_CPU_CAPABILITY=default" in text and "ATEN_CPU_CAPABILITY=avx2" in text
     assert "2 of 4 values match exactly (50%) and 1 within tolerance; 1 value(s) are outside it" in text
     assert rest.name.tolist() == ["f4_best_ratio"]
+
+
+@pytest.mark.parametrize("ref, new, expected", [
+    ("in-then-outpaint", "in-then-outpaint or inpaint (within one standard error)", "within tolerance"),
+    ("inpaint", "in-then-outpaint or text-to-image (within one standard error)", "differs"),
+    ("4", "2, 4 or 8 (within one standard error)", "within tolerance"),
+    ("2 or 4 (within one standard error)", "8", "differs"),
+])
+def test_picks_agree_when_they_name_an_estimate_in_common(ref, new, expected):
+    assert reference.match_kind("x", ref, new) == expected
+
+
+def test_a_p_value_may_move_as_far_as_a_one_standard_error_move_of_its_estimate():
+    # a GEE p-value (seeds fixed) beside a bootstrap interval (seeds varied): +2.4 pp with SE 3.3 pp at
+    # z 1.41 means the test's own SE is 1.7 pp, so one bootstrap SE moves z by up to 1.95
+    ref = "+2.4 pp (95% CI -4.4 pp to +8.6 pp, BH p = 0.159)"
+    assert reference.match_kind("x", ref, "+0.6 pp (95% CI -6.1 pp to +7.0 pp, BH p = 0.716)") == "within tolerance"
+    assert reference.match_kind("x", ref, "+0.6 pp (95% CI -6.1 pp to +7.0 pp, BH p = 0.990)") == "within tolerance"
+    assert reference.match_kind("x", ref, "+2.4 pp (95% CI -4.4 pp to +8.6 pp, BH p = 1.00e-04)") == "differs"  # z 3.89
+    assert reference.p_tolerance(0.159, 2.4, 13.0 / 3.92) == pytest.approx(1.95, abs=0.01)
+    assert reference.p_tolerance(0.159, None, None) == reference.Z_TOLERANCE
+    # a bare p-value takes its estimate and interval from the glues beside it
+    assert reference.match_kind("f5_34_p", "0.159", "0.716") == "differs"  # z moved 1.05 > 1
+    values = {"05_skin_type:f5_34_p": "0.159", "05_skin_type:f5_34_gain": "+2.4 pp", "05_skin_type:f5_34_ci": "-4.4 pp to +8.6 pp"}
+    table = reference.compare({"values": values}, dict(values, **{"05_skin_type:f5_34_p": "0.716"}))
+    assert table.set_index("name").status["f5_34_p"] == "within tolerance"

@@ -286,12 +286,26 @@ def _z(p: float) -> float:
     return float(norm.isf(min(max(p, 1e-300), 1.0) / 2))
 
 
-def _number_within(ref: str, new: str, unit: str, p_value: bool, se: float | None = None) -> bool:
+def p_tolerance(p_ref: float, estimate: float | None, se: float | None) -> float:
+    """How far a p-value's normal quantile may move: as far as a one-standard-error move of its estimate
+    moves it, ``se * z / |estimate|`` (the test's own standard error is ``|estimate| / z``; the book's
+    interval, a bootstrap over seeds and test images, is wider than the GEE's, which treats seeds as
+    fixed), and at least :data:`Z_TOLERANCE`. Without a printed estimate and interval (or with an
+    estimate too close to zero to divide by), :data:`Z_TOLERANCE`."""
+    z = _z(p_ref)
+    if estimate is None or se is None or abs(estimate) < 0.1 or z < 0.5:
+        return Z_TOLERANCE
+    return max(Z_TOLERANCE, se * z / abs(estimate))
+
+
+def _number_within(ref: str, new: str, unit: str, p_value: bool, se: float | None = None,
+                   estimate: float | None = None) -> bool:
     """One printed number pair under the tolerance rule of :func:`match_kind` (``se``: the reference
-    number's standard error in pp, where its interval is known)."""
+    number's standard error in pp, where its interval is known; for a p-value, ``estimate`` (pp) and
+    ``se`` are those of the estimate it tests)."""
     a, b = _value(ref), _value(new)
     if p_value:
-        return 0 <= min(a, b) and max(a, b) <= 1 and abs(_z(a) - _z(b)) <= Z_TOLERANCE + 1e-9
+        return 0 <= min(a, b) and max(a, b) <= 1 and abs(_z(a) - _z(b)) <= p_tolerance(a, estimate, se) + 1e-9
     if not ("." in ref or "e" in ref.lower()) and not unit:
         return a == b  # a count or size: exact
     if unit:
@@ -306,7 +320,7 @@ def _last_place(printed: str) -> float:
     return 10.0 ** (int(exponent or 0) - decimals)
 
 
-def match_kind(key: str, reference: str, build: str, interval: str | None = None) -> str:
+def match_kind(key: str, reference: str, build: str, interval: str | None = None, estimate: float | None = None) -> str:
     """``'exact'``, ``'within tolerance'`` or ``'differs'`` for one glued value.
 
     Exact: the same text. Within tolerance: the same words, and every number in the same place
@@ -319,8 +333,13 @@ def match_kind(key: str, reference: str, build: str, interval: str | None = None
       reference text of the value's own interval glued beside it (``f5_34_ci`` for ``f5_34_gain``;
       see :func:`interval_key`);
     * p-values (a value whose name ends in ``_p``, or a number after ``p = ``): their two-sided
-      normal quantiles within :data:`Z_TOLERANCE` (1), i.e. the test statistic moved by less than one
-      standard error. Whether a test is significant is counted elsewhere, and counts are exact;
+      normal quantiles as far apart as a one-standard-error move of the estimate they test would put
+      them (:func:`p_tolerance`; the estimate and its interval printed just before the p-value, or
+      glued beside it as ``<stem>_gain`` and ``<stem>_ci``), and at least :data:`Z_TOLERANCE` (1).
+      Whether a test is significant is counted elsewhere, and counts are exact;
+    * picks (``highlights.tied_with_best``: the estimates within one standard error of the largest,
+      "in-then-outpaint or inpaint (within one standard error)"): they agree when both name at least
+      one estimate in common, i.e. an estimate is among the largest, within noise, in both;
     * any other decimal: within :data:`RELATIVE_TOLERANCE` (1%) or one unit in its last printed digit.
 
     Why one standard error: another CPU kernel set (or thread count) changes the generator's float
@@ -331,19 +350,47 @@ def match_kind(key: str, reference: str, build: str, interval: str | None = None
     """
     if reference == build:
         return "exact"
+    if TIE.search(reference) or TIE.search(build):  # picks: agree when both name one estimate in common
+        return "within tolerance" if picks(reference) & picks(build) else "differs"
     template_ref, numbers_ref = _numbers(reference)
     template_new, numbers_new = _numbers(build)
     if template_ref != template_new or len(numbers_ref) != len(numbers_new):
         return "differs"
-    by_start, first_se = standard_errors(reference)
+    by_start, _ = standard_errors(reference)
     own_se = standard_errors(interval)[1] if interval else None
     whole_p = key.split(":", 1)[-1].endswith("_p")
+    tested = [(m.end(), float(m.group(1)), abs(float(m.group(3)) - float(m.group(2))) / 3.92)
+              for m in ESTIMATE_WITH_CI.finditer(reference)]  # (end, estimate, SE) of each estimate with its interval
     for (a, unit, start), (b, unit_b, _) in zip(numbers_ref, numbers_new):
-        p_value = whole_p or bool(P_IN_TEXT.search(reference[max(0, start - 4):start]))
-        se = by_start.get(start, own_se)
-        if unit != unit_b or not _number_within(a, b, unit, p_value, se):
+        p_in_text = bool(P_IN_TEXT.search(reference[max(0, start - 4):start]))
+        se, est = by_start.get(start, own_se), None
+        if p_in_text:  # the estimate whose interval ends just before this p-value
+            near = [(e, v, sd) for e, v, sd in tested if 0 <= start - e <= 20]
+            est, se = (near[-1][1], near[-1][2]) if near else (None, None)
+        elif whole_p:
+            est = estimate
+        if unit != unit_b or not _number_within(a, b, unit, whole_p or p_in_text, se, est):
             return "differs"
     return "within tolerance"
+
+
+# A pick among estimates (highlights.tied_with_best): "inpaint", or "in-then-outpaint or inpaint (within
+# one standard error)" when several are within one standard error of the largest.
+TIE = re.compile(r" \(within one standard error\)$")
+
+
+def picks(text: str) -> set[str]:
+    """The names of a pick's text: ``"2, 4 or 8 (within one standard error)"`` -> {"2", "4", "8"}."""
+    names = TIE.sub("", text)
+    return {part.strip() for chunk in names.split(", ") for part in chunk.split(" or ") if part.strip()}
+
+
+def _tested_estimate(key: str, values: Mapping[str, str]) -> float | None:
+    """For a p-value glued as ``<stem>_p``: the estimate (pp) glued beside it as ``<stem>_gain``, if any."""
+    if not key.endswith("_p"):
+        return None
+    m = re.fullmatch(_PCT, values.get(key[:-2] + "_gain", "").strip())
+    return float(m.group(1)) if m else None
 
 
 def interval_key(key: str, keys: Iterable[str]) -> str | None:
@@ -382,7 +429,7 @@ def compare(reference: Mapping[str, Any], values: Mapping[str, str]) -> pd.DataF
             status = "timing"
         else:
             ci = interval_key(key, ref_values)
-            status = match_kind(key, ref, new, ref_values.get(ci) if ci else None)
+            status = match_kind(key, ref, new, ref_values.get(ci) if ci else None, _tested_estimate(key, ref_values))
         rows.append({"key": key, "chapter": chapter, "name": name, "reference": ref, "build": new, "status": status, "timing": timing})
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
