@@ -429,3 +429,20 @@ def test_imbalance_controls_grid_gives_the_rare_class_its_own_dreambooth(smoke, 
     grids.prepare_synthetic_sets(budget, on, progress=False)
     own = [c for c in calls if c[0] == "dreambooth-own"]
     assert own and all(len(c[1]) == 1 and c[2] == cut for c in own)  # the rare class's own cut images only
+
+
+def test_trials_with_synthetic_images_are_keyed_by_their_generator(smoke_profile):
+    """A changed generator (DreamBooth settings here) re-runs the trials that use its images, and only those."""
+    import dataclasses
+
+    real = base_spec(smoke_profile, n_real=4, seed=0)
+    synthetic = base_spec(smoke_profile, n_real=4, seed=0, synthetic_method="text-to-image", synthetic_ratio=2)
+    assert real.generator_key is None and len(synthetic.generator_key) == 16
+    assert "generator_key" not in json.dumps(real.to_dict()).replace('"generator_key": null', "")
+    changed = dataclasses.replace(smoke_profile, dreambooth_defaults={**smoke_profile.dreambooth_defaults, "learning_rate": 2e-5},
+                                  dreambooth_ddi_epochs=3)
+    assert base_spec(changed, n_real=4, seed=0).key == real.key
+    assert base_spec(changed, n_real=4, seed=0, synthetic_method="text-to-image", synthetic_ratio=2).key != synthetic.key
+    assert base_spec(changed, "ddi", n_real=4, seed=0, synthetic_method="inpaint", synthetic_ratio=1).generator_key != \
+        base_spec(changed, n_real=4, seed=0, synthetic_method="inpaint", synthetic_ratio=1).generator_key  # DDI's own DreamBooth epochs
+    assert TrialSpec.from_dict(synthetic.to_dict()) == synthetic and synthetic.replace(synthetic_ratio=0).generator_key is None

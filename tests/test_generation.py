@@ -435,3 +435,27 @@ def test_vae_roundtrip_cache_returns_the_stored_result_and_keys_by_model(tiny_mo
     assert not measure.vae_roundtrip(pipe, images, cache_key="tiny|v1").any()
     assert measure.vae_roundtrip(pipe, images, cache_key="tiny|v2").any()  # other weights: a new entry
     assert len(list((tmp_path / "vae_roundtrip").glob("*.npy"))) == 2
+
+
+def test_images_made_by_another_model_are_made_again(tiny_models, sources, tmp_path):
+    """A changed generator (shipped weights, a DreamBooth model) must not leave its predecessor's images
+    in a synthetic set: the manifest's model_hash tells them apart."""
+    import shutil
+
+    out = tmp_path / "set"
+    first = synthetic_manifest.read_manifest(generate.generate(
+        sources, out, ["text-to-image"], ("pretrained",), 1, tiny_settings(), resolve=tiny_resolver(tiny_models), progress=False))
+    again: dict = {}
+    generate.generate(sources, out, ["text-to-image"], ("pretrained",), 1, tiny_settings(),
+                      resolve=tiny_resolver(tiny_models), progress=False, stats=again)
+    assert sum(v["images"] for v in again.values()) == 0  # same model: nothing to make
+    changed = tmp_path / "text2image-changed"
+    shutil.copytree(tiny_models["text2image"], changed)
+    config = changed / "unet" / "config.json"
+    config.write_text(config.read_text() + "\n")  # another model as far as its hash goes
+    stats: dict = {}
+    second = synthetic_manifest.read_manifest(generate.generate(
+        sources, out, ["text-to-image"], ("pretrained",), 1, tiny_settings(),
+        resolve=lambda variant, kind, group: (f"tiny-{kind}", changed), progress=False, stats=stats))
+    assert sum(v["images"] for v in stats.values()) == len(sources)  # every image made again
+    assert set(second.model_hash) == {pipelines.model_hash(changed)} != set(first.model_hash)

@@ -26,7 +26,7 @@ RECIPE_FIELDS = ("transforms", "arch", "image_size", "mode", "max_epochs", "pati
 FIELD_NAMES = ("dataset", "data_key", "split_seed", "n_real", "n_real_per_label", "subset_seed", "synthetic_method",
                "synthetic_variant", "synthetic_ratio", "synthetic_manifest", "duplicate", "augment_labels", "transforms",
                "arch", "image_size", "seed", "mode", "max_epochs", "patience", "lr", "wd", "monitor", "restore_best",
-               "batch_rule", "batch_size", "views")
+               "batch_rule", "batch_size", "views", "generator_key")
 
 
 @dataclass(frozen=True, init=False)
@@ -42,6 +42,9 @@ class TrialSpec:
     None = the profile's set from :func:`synthaug_utils.synthetic.sets.ensure_synthetic_set`),
     ``duplicate`` (extra copies of every real image, the imbalance control), and
     ``augment_labels`` (labels that receive synthetic images or duplicates; empty = all).
+    ``generator_key`` (:func:`generator_key`): what made the synthetic images (model ids, generation and
+    DreamBooth settings, the shipped demo weights); None without synthetic images, and then left out of
+    ``key``, so a changed generator re-runs the trials that use its images and only those.
     ``seed``: the training seed.
     Training: ``recipe``, a :class:`~synthaug_utils.classifier.recipe.Recipe` (its own checks apply;
     weights and device stay at their defaults: the profile fills them, :meth:`recipe_for`). Its fields
@@ -66,11 +69,13 @@ class TrialSpec:
     augment_labels: tuple[str, ...] = ()
     seed: int = 0
     recipe: Recipe = Recipe()
+    generator_key: str | None = None
 
     def __init__(self, dataset: str, data_key: str = "", split_seed: int = 0, n_real: int | None = None,
                  n_real_per_label=(), subset_seed: int | None = None, synthetic_method: str | None = None,
                  synthetic_variant: str | None = None, synthetic_ratio: int = 0, synthetic_manifest: str | None = None,
-                 duplicate: int = 0, augment_labels=(), seed: int = 0, recipe: Recipe | None = None, **training: Any) -> None:
+                 duplicate: int = 0, augment_labels=(), seed: int = 0, recipe: Recipe | None = None,
+                 generator_key: str | None = None, **training: Any) -> None:
         """Canonical form: typed values, sorted tuples, unused options cleared (so equal trials share a key).
         ``training``: recipe fields by name, over ``recipe`` (default: :class:`Recipe`'s defaults)."""
         unknown = sorted(set(training) - set(RECIPE_FIELDS))
@@ -88,7 +93,7 @@ class TrialSpec:
         set_("augment_labels", tuple(sorted(str(v) for v in augment_labels)))
         set_("duplicate", int(duplicate))
         if int(synthetic_ratio) == 0 or synthetic_method is None:
-            synthetic_method = synthetic_variant = synthetic_manifest = None
+            synthetic_method = synthetic_variant = synthetic_manifest = generator_key = None
             synthetic_ratio = 0
         elif synthetic_manifest is not None:
             synthetic_manifest = str(Path(synthetic_manifest).expanduser().resolve())
@@ -96,6 +101,7 @@ class TrialSpec:
         set_("synthetic_variant", synthetic_variant)
         set_("synthetic_ratio", int(synthetic_ratio))
         set_("synthetic_manifest", synthetic_manifest)
+        set_("generator_key", None if generator_key is None else str(generator_key))
         values = {name: getattr(recipe or Recipe(), name) for name in RECIPE_FIELDS}
         values.update(training)
         values.update(
@@ -145,8 +151,12 @@ class TrialSpec:
 
     @property
     def key(self) -> str:
-        """20-hex-char hash of the canonical JSON of every field (the trial's file name in the store)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """20-hex-char hash of the canonical JSON of every field (the trial's file name in the store);
+        ``generator_key`` only where set (trials without synthetic images kept their keys)."""
+        fields = self.to_dict()
+        if fields["generator_key"] is None:
+            del fields["generator_key"]
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def replace(self, **changes: Any) -> "TrialSpec":
@@ -203,12 +213,35 @@ def data_key(profile: Profile, dataset: str) -> str:
     return f"{dataset}:{world}:val{per}"
 
 
+def generator_key(profile: Profile, which: str = "main") -> str:
+    """Identity (16 hex) of what makes ``which``'s synthetic images in ``profile``: the model ids, the
+    generation settings' key, the DreamBooth settings' key (DDI's for ``'ddi'``) and, on the embedded
+    profiles, the hash of the shipped demo generator's weights (a paper profile's weights are named by
+    their ids: hashing them would need them present to read stored results)."""
+    from synthaug_utils.diffusion.dreambooth import dreambooth_settings
+    from synthaug_utils.diffusion.pipelines import model_hash
+    from synthaug_utils.diffusion.resolve import model_folder
+    from synthaug_utils.diffusion.settings import generation_settings
+
+    parts = {
+        "models": [profile.text2image_model, profile.inpaint_model],
+        "generation": generation_settings(profile).key(),
+        "dreambooth": dreambooth_settings(profile, ddi=which == "ddi").key(),
+    }
+    if profile.is_embedded:
+        parts["weights"] = [model_hash(model_folder(m, profile)) for m in parts["models"]]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def base_spec(profile: Profile, which: str = "main", **changes: Any) -> TrialSpec:
-    """A spec with the profile's dataset, backbone, input size, epochs, patience and mode, then ``changes``."""
+    """A spec with the profile's dataset, backbone, input size, epochs, patience and mode, then ``changes``
+    (a spec with synthetic images also carries the profile's :func:`generator_key`)."""
     dataset = profile.ddi_dataset if which == "ddi" else profile.dataset
     values = dict(
         dataset=dataset, data_key=data_key(profile, dataset), arch=profile.arch, image_size=profile.image_size,
         max_epochs=profile.max_epochs, patience=profile.patience, mode="fast" if profile.fast_mode else "faithful",
     )
+    if changes.get("synthetic_method") is not None and changes.get("synthetic_ratio", 0) and "generator_key" not in changes:
+        values["generator_key"] = generator_key(profile, which)
     values.update(changes)
     return TrialSpec(**values)

@@ -102,6 +102,24 @@ def run_tasks(
     bar.close()
 
 
+def remove_stale_images(out_dir: Path, rows: pd.DataFrame) -> list[str]:
+    """Delete the images of ``rows`` (planned rows with the ``model_hash`` of the model that makes them
+    now) that the folder's manifest lists as made by another model (the shipped weights or a DreamBooth
+    model changed), so that they are made again; returns their paths. An image the manifest does not
+    list (an interrupted run) is kept: it was made by this code path, whose models are those named now."""
+    from synthaug_utils.synthetic.manifest import MANIFEST_NAME
+
+    listed = out_dir / MANIFEST_NAME
+    if not listed.is_file():
+        return []
+    old = pd.read_csv(listed, dtype=str, keep_default_na=False, usecols=["path", "model_hash"])
+    now = dict(zip(rows.path.astype(str), rows.model_hash.astype(str)))
+    stale = [p for p, h in zip(old.path, old.model_hash) if p in now and h != now[p] and (out_dir / p).is_file()]
+    for path in stale:
+        (out_dir / path).unlink()
+    return stale
+
+
 def generate(
     sources: pd.DataFrame,
     out_dir: str | Path,
@@ -149,7 +167,6 @@ def generate(
 
     tasks, rows = plan_generation(sources, methods, variants, per_real, settings, model_group)
     with folder_lock(out_dir):
-        run_tasks(tasks, out_dir, settings, resolve, profile, progress, stats)
         if len(rows):
             kind_of = {"text-to-image": "text2image"}
             groups = [model_group(r) for r in sources.to_dict("records")]
@@ -162,7 +179,9 @@ def generate(
                 ids.append(model_id)
                 hashes.append(hash_of[folder])
             rows = rows.assign(model_id=ids, model_hash=hashes)
+            remove_stale_images(out_dir, rows)
         else:
             rows = pd.DataFrame(columns=MANIFEST_COLUMNS)
+        run_tasks(tasks, out_dir, settings, resolve, profile, progress, stats)
         atomic_write_text(out_dir / "settings.json", json.dumps(asdict(settings), indent=2), fsync=False)
         return _write_manifest(out_dir, rows)
