@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthaug_utils.analysis.stats import se_from_interval
 from synthaug_utils.analysis.tables import figS2_pooled, shape_checks_fig4
 from synthaug_utils.core.vocabulary import NONE
 
@@ -56,14 +57,14 @@ def pvalue(p: float) -> str:
 def tied_with_best(tests: pd.DataFrame, column: str) -> str:
     """The ``column`` values (e.g. method or ratio) of the rows whose gain is within one standard error
     of the largest gain, the standard error read off the largest gain's 95% interval
-    (``(gain_high - gain_low) / 3.92``): "inpaint" when one stands out, "inpaint or text-to-image
+    (:func:`~synthaug_utils.analysis.stats.se_from_interval`): "inpaint" when one stands out, "inpaint or text-to-image
     (within one standard error)" when several do, sorted so that the text does not depend on which
     of the tied estimates happens to be largest (a build on other CPU kernels can reorder them)."""
     best = tests.loc[tests.gain.idxmax()]
-    se = (best.gain_high - best.gain_low) / 3.92 if {"gain_low", "gain_high"} <= set(tests.columns) else float("nan")
-    tied = tests[tests.gain >= best.gain - se] if np.isfinite(se) else tests.loc[[tests.gain.idxmax()]]
-    values = sorted({str(int(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v) for v in tied[column]},
-                    key=lambda v: (float(v), v) if v.replace(".", "", 1).isdigit() else (float("inf"), v))
+    se = se_from_interval(best.gain_low, best.gain_high)
+    tied = tests[tests.gain >= best.gain - (se if np.isfinite(se) else 0.0)]
+    values = [str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
+              for v in sorted(set(tied[column]))]  # numbers in numeric order, names in alphabetical order
     if len(values) == 1:
         return values[0]
     return f"{', '.join(values[:-1])} or {values[-1]} (within one standard error)"

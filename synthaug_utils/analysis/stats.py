@@ -50,6 +50,8 @@ __all__ = [
     "gee_paired_test",
     "GEEResult",
     "hierarchical_bootstrap_diff",
+    "two_sided_z",
+    "se_from_interval",
 ]
 
 
@@ -57,7 +59,18 @@ def _z(alpha: float) -> float:
     """Two-sided standard normal critical value z_{1 - alpha/2}."""
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
-    return float(_sps.norm.isf(alpha / 2.0))
+    return two_sided_z(alpha)
+
+
+def two_sided_z(p: float) -> float:
+    """The standard normal quantile of a two-sided p-value (or level): z with P(|Z| > z) = p; 0 at p = 1."""
+    return float(_sps.norm.isf(min(max(p, 1e-300), 1.0) / 2.0))
+
+
+def se_from_interval(low, high, alpha: float = 0.05):
+    """Standard error implied by a symmetric normal ``1 - alpha`` interval: ``(high - low) / (2 z)``, in
+    the interval's units (3.92 in the denominator for 95%). Scalars or arrays."""
+    return (high - low) / (2 * _z(alpha))
 
 
 def _scalar_or_array(x: np.ndarray):

@@ -19,7 +19,6 @@ import ast
 import datetime as _dt
 import fnmatch
 import json
-import math
 import platform
 import re
 import subprocess
@@ -28,6 +27,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from synthaug_utils.analysis.stats import se_from_interval, two_sided_z
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.paths import project_root
 
@@ -260,30 +260,24 @@ INTERVAL = re.compile(_PCT + " to " + _PCT)
 P_IN_TEXT = re.compile(r"\bp = $")
 
 
-def standard_errors(text: str) -> tuple[dict[int, float], float | None]:
-    """Standard errors (pp) of the percentages in ``text``, read off the 95% intervals printed with them:
-    ({start of each number of an estimate-with-interval or interval: (high - low) / 3.92}, the standard
-    error of the first interval in the text, or None when it has none)."""
-    by_start, first = {}, None
+def standard_errors(text: str) -> tuple[dict[int, float], list[tuple[int, float, float]]]:
+    """Standard errors (pp) of the percentages in ``text``, read off the 95% intervals printed with them
+    (:func:`~synthaug_utils.analysis.stats.se_from_interval`): ({start of each number of an
+    estimate-with-interval or interval alone: its standard error}, [(end, estimate, standard error) of
+    each estimate printed with its interval]), in the order they appear."""
+    by_start, tested = {}, []
     for pattern in (ESTIMATE_WITH_CI, INTERVAL):
         for m in pattern.finditer(text):
-            low, high = (float(g) for g in m.groups()[-2:])
-            se = abs(high - low) / 3.92
-            first = se if first is None else first
+            se = abs(se_from_interval(*(float(g) for g in m.groups()[-2:])))
+            if pattern is ESTIMATE_WITH_CI:
+                tested.append((m.end(), float(m.group(1)), se))
             for i in range(1, len(m.groups()) + 1):
                 by_start.setdefault(m.start(i), se)
-    return by_start, first
+    return by_start, tested
 
 
 def _value(printed: str) -> float:
     return float(printed.replace(",", ""))
-
-
-def _z(p: float) -> float:
-    """The two-sided normal quantile of a p-value (0 at p = 1)."""
-    from scipy.stats import norm
-
-    return float(norm.isf(min(max(p, 1e-300), 1.0) / 2))
 
 
 def p_tolerance(p_ref: float, estimate: float | None, se: float | None) -> float:
@@ -292,7 +286,7 @@ def p_tolerance(p_ref: float, estimate: float | None, se: float | None) -> float
     interval, a bootstrap over seeds and test images, is wider than the GEE's, which treats seeds as
     fixed), and at least :data:`Z_TOLERANCE`. Without a printed estimate and interval (or with an
     estimate too close to zero to divide by), :data:`Z_TOLERANCE`."""
-    z = _z(p_ref)
+    z = two_sided_z(p_ref)
     if estimate is None or se is None or abs(estimate) < 0.1 or z < 0.5:
         return Z_TOLERANCE
     return max(Z_TOLERANCE, se * z / abs(estimate))
@@ -305,7 +299,7 @@ def _number_within(ref: str, new: str, unit: str, p_value: bool, se: float | Non
     ``se`` are those of the estimate it tests)."""
     a, b = _value(ref), _value(new)
     if p_value:
-        return 0 <= min(a, b) and max(a, b) <= 1 and abs(_z(a) - _z(b)) <= p_tolerance(a, estimate, se) + 1e-9
+        return 0 <= min(a, b) and max(a, b) <= 1 and abs(two_sided_z(a) - two_sided_z(b)) <= p_tolerance(a, estimate, se) + 1e-9
     if not ("." in ref or "e" in ref.lower()) and not unit:
         return a == b  # a count or size: exact
     if unit:
@@ -356,11 +350,9 @@ def match_kind(key: str, reference: str, build: str, interval: str | None = None
     template_new, numbers_new = _numbers(build)
     if template_ref != template_new or len(numbers_ref) != len(numbers_new):
         return "differs"
-    by_start, _ = standard_errors(reference)
-    own_se = standard_errors(interval)[1] if interval else None
+    by_start, tested = standard_errors(reference)
+    own_se = next(iter(standard_errors(interval)[0].values()), None) if interval else None
     whole_p = key.split(":", 1)[-1].endswith("_p")
-    tested = [(m.end(), float(m.group(1)), abs(float(m.group(3)) - float(m.group(2))) / 3.92)
-              for m in ESTIMATE_WITH_CI.finditer(reference)]  # (end, estimate, SE) of each estimate with its interval
     for (a, unit, start), (b, unit_b, _) in zip(numbers_ref, numbers_new):
         p_in_text = bool(P_IN_TEXT.search(reference[max(0, start - 4):start]))
         se, est = by_start.get(start, own_se), None
@@ -405,6 +397,7 @@ def interval_key(key: str, keys: Iterable[str]) -> str | None:
 
 # ----------------------------------------------------------------------------- comparing a build
 COMPARISON_COLUMNS = ("key", "chapter", "name", "reference", "build", "status", "timing")
+SHOWN_COLUMNS = ["chapter", "name", "reference", "build", "status"]  # what chapter 08 shows (timings: without status)
 
 
 def compare(reference: Mapping[str, Any], values: Mapping[str, str]) -> pd.DataFrame:
@@ -496,13 +489,10 @@ def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "0
         "repro_status": (f"There is no reference for profile {profile.name}: nothing is compared."
                          if reference is None else _status_sentence(profile.name, reference, table)),
     }
-    empty = pd.DataFrame(columns=["chapter", "name", "reference", "build", "status"])
     if table is None:
-        return facts, empty, empty
-    rest = table[~table.timing & ~table.status.isin(["exact", "within tolerance"])]
+        return facts, pd.DataFrame(columns=SHOWN_COLUMNS), pd.DataFrame(columns=SHOWN_COLUMNS)
     timings = table[table.timing]
-    keep = ["chapter", "name", "reference", "build", "status"]
-    return facts, rest[keep].reset_index(drop=True), timings[keep[:-1]].reset_index(drop=True)
+    return facts, _outside_tolerance(table), timings[SHOWN_COLUMNS[:-1]].reset_index(drop=True)
 
 
 def other_kernels_path(profile: str, root: Path | None = None) -> Path:
@@ -525,14 +515,13 @@ def other_kernels_section(profile: str, path: str | Path | None = None,
     glue, the values outside tolerance)."""
     path = Path(path) if path else other_kernels_path(profile)
     reference, other = load_reference(reference_file or reference_path(profile)), load_reference(path)
-    empty = pd.DataFrame(columns=["chapter", "name", "reference", "build", "status"])
     if reference is None or other is None:
         what = "reference" if reference is None else f"build on other CPU kernels ({_shown_path(path)})"
-        return {"repro_kernels_status": f"No {what} is recorded for profile {profile}: nothing is compared."}, empty
+        return ({"repro_kernels_status": f"No {what} is recorded for profile {profile}: nothing is compared."},
+                pd.DataFrame(columns=SHOWN_COLUMNS))
     table = compare(reference, other["values"])
     c = counts(table)
-    share = f"{c['exact'] / c['values']:.0%}" if c["values"] else "no"
-    verdict = ("every value is within tolerance" if c["rest"] == 0 else f"{c['rest']} value(s) are outside it, listed below")
+    share, verdict = _share_and_verdict(c)
     same = other.get("commit") == reference.get("commit")
     sentence = (
         f"A whole build of commit {(other.get('commit') or 'unknown')[:12]} ({other.get('date', 'undated')}) on "
@@ -541,15 +530,26 @@ def other_kernels_section(profile: str, path: str | Path | None = None,
         f"{'' if same else ' (written at commit ' + (reference.get('commit') or 'unknown')[:12] + ')'}: "
         f"{c['exact']} of {c['values']} values match exactly ({share}) and {c['within']} within tolerance; {verdict}. "
         f"The record is {_shown_path(path)}.")
+    return {"repro_kernels_status": sentence}, _outside_tolerance(table)
+
+
+def _outside_tolerance(table: pd.DataFrame) -> pd.DataFrame:
+    """The compared values (not timings) of a comparison that match neither exactly nor within tolerance."""
     rest = table[~table.timing & ~table.status.isin(["exact", "within tolerance"])]
-    return {"repro_kernels_status": sentence}, rest[["chapter", "name", "reference", "build", "status"]].reset_index(drop=True)
+    return rest[SHOWN_COLUMNS].reset_index(drop=True)
+
+
+def _share_and_verdict(c: Mapping[str, int]) -> tuple[str, str]:
+    """The share of exact matches and whether everything compared is within tolerance, from :func:`counts`."""
+    share = f"{c['exact'] / c['values']:.0%}" if c["values"] else "no"
+    verdict = ("every compared value is within tolerance" if c["rest"] == 0
+               else f"{c['rest']} value(s) are outside it, listed below")
+    return share, verdict
 
 
 def _status_sentence(profile: str, reference: Mapping[str, Any], table: pd.DataFrame) -> str:
     c = counts(table)
-    share = f"{c['exact'] / c['values']:.0%}" if c["values"] else "no"
-    verdict = ("every compared value is within tolerance" if c["rest"] == 0
-               else f"{c['rest']} value(s) are outside it, listed below")
+    share, verdict = _share_and_verdict(c)
     return (f"Of the {c['values']} values of the other chapters compared with the {profile} reference (written at commit "
             f"{(reference.get('commit') or 'unknown')[:12]} on {machine_label(reference.get('machine', {}))}, "
             f"{reference.get('date', 'undated')}), {c['exact']} match exactly ({share}) and {c['within']} within "

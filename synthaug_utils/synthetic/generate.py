@@ -20,7 +20,7 @@ from synthaug_utils.diffusion.masks import mask_for
 from synthaug_utils.diffusion.pipelines import load_pipeline, model_hash, run_inpaint, run_text2image
 from synthaug_utils.diffusion.resolve import model_folder, ModelResolver
 from synthaug_utils.diffusion.settings import base_model_id, generation_settings, GenerationSettings
-from synthaug_utils.synthetic.manifest import _write_manifest, MANIFEST_COLUMNS
+from synthaug_utils.synthetic.manifest import _write_manifest, MANIFEST_COLUMNS, MANIFEST_NAME
 from synthaug_utils.synthetic.plan import _Task, plan_generation
 
 
@@ -107,8 +107,6 @@ def remove_stale_images(out_dir: Path, rows: pd.DataFrame) -> list[str]:
     now) that the folder's manifest lists as made by another model (the shipped weights or a DreamBooth
     model changed), so that they are made again; returns their paths. An image the manifest does not
     list (an interrupted run) is kept: it was made by this code path, whose models are those named now."""
-    from synthaug_utils.synthetic.manifest import MANIFEST_NAME
-
     listed = out_dir / MANIFEST_NAME
     if not listed.is_file():
         return []
