@@ -56,10 +56,10 @@ glue_values({**chapter.facts("f3"), "f3_ratio": str(chapter.settings["ratio"])})
 # {glue:text}`f3_ratio` synthetic images per real image from the
 # {glue:text}`f3_variant` generator, trained with {glue:text}`f3_mode`. Accuracy is the
 # mean over seeds (error bars: the paper's 95% Wald intervals, n = one run's test set); stars mark
-# the primary analysis against no synthetic data at the same n (Benjamini-Hochberg-adjusted GEE
+# the primary analysis against no synthetic data at the same n (Benjamini-Hochberg-adjusted
 # p, * p<0.05, ** p<0.01, *** p<0.001; both analyses are compared below).
 #
-# The largest gain, {glue:text}`f3_best_gain` (bootstrap over seeds and test images, 95% CI
+# The largest gain, {glue:text}`f3_best_gain` (primary analysis, 95% CI
 # {glue:text}`f3_best_ci`, BH-adjusted p = {glue:text}`f3_best_p`), came from
 # {glue:text}`f3_best_method` at {glue:text}`f3_best_n` real images per class
 # {glue:text}`f3_best_transforms` image transforms. {glue:text}`f3_n_significant` of
@@ -80,7 +80,7 @@ figures.show_figure(plots.plot_fig3(table, note), "fig3", table[fig3_cols], prof
 
 # %%
 both = tables.two_analyses(table, ["n_real", "transforms"], "method")
-glue_values(highlights.analyses_facts(both, "f3_an", int(table.n_test.max())))
+glue_values(highlights.analyses_facts(both, "f3_an", int(table.n_test.max()), table.get("model_note")))
 figures.show_table(both)
 
 # %% [markdown]
@@ -170,5 +170,5 @@ figures.show_table(pairs)
 # ## The numbers behind the figure
 
 # %%
-cols = ["n_real", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "odds_ratio", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
+cols = ["n_real", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "df", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
 figures.show_table(table[cols])

@@ -56,7 +56,7 @@ glue_values({**chapter.facts("f4"), "f4_ratios": ", ".join(str(r) for r in setti
 # {glue:text}`f4_settings` settings: the first step was above 0 beyond noise and no larger
 # ratio beat the first one beyond noise (noise threshold: BH-adjusted primary p < 0.05, each
 # larger ratio tested against the first). Accuracy: mean over seeds, the paper's 95% Wald intervals (n = one run's test
-# set); stars: the primary analysis against ratio 0 (BH-adjusted GEE p; both analyses below).
+# set); stars: the primary analysis against ratio 0 (BH-adjusted p; both analyses below).
 
 # %%
 fig4_cols = ["n_real", "transforms", "synthetic_ratio", "accuracy", "ci_low", "ci_high", "stars"]
@@ -73,12 +73,12 @@ figures.show_figure(plots.plot_fig4(table, note), "fig4", table[fig4_cols], prof
 
 # %%
 both = tables.two_analyses(table, ["n_real", "transforms"], "synthetic_ratio")
-glue_values(highlights.analyses_facts(both, "f4_an", int(table.n_test.max())))
+glue_values(highlights.analyses_facts(both, "f4_an", int(table.n_test.max()), table.get("model_note")))
 figures.show_table(both)
 
 # %%
 figures.show_table(tables.shape_checks_fig4(table))
 
 # %%
-cols = ["n_real", "transforms", "synthetic_ratio", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "odds_ratio", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
+cols = ["n_real", "transforms", "synthetic_ratio", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "df", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
 figures.show_table(table[cols])

@@ -48,8 +48,8 @@ glue_values({**chapter.facts("f5"), "f5_ratio": str(chapter.settings["ratio"])})
 #
 # This run: {glue:text}`f5_trials` trials ({glue:text}`f5_seeds` seeds),
 # {glue:text}`f5_ratio` synthetic images per real image. Largest gain per bin
-# (95% CI by bootstrap over seeds and test images; BH-adjusted p of the primary analysis, which
-# also gives the figure's stars; both analyses below):
+# (95% CI and BH-adjusted p of the primary analysis, which also gives the figure's stars; both
+# analyses below):
 #
 # - FST I-II: {glue:text}`f5_12_from` to {glue:text}`f5_12_to` ({glue:text}`f5_12_gain`, {glue:text}`f5_12_ci`, p = {glue:text}`f5_12_p`) with {glue:text}`f5_12_method`;
 # - FST III-IV: {glue:text}`f5_34_from` to {glue:text}`f5_34_to` ({glue:text}`f5_34_gain`, {glue:text}`f5_34_ci`, p = {glue:text}`f5_34_p`) with {glue:text}`f5_34_method`;
@@ -73,7 +73,7 @@ figures.show_figure(plots.plot_fig5(table, note), "fig5", table[fig5_cols], prof
 
 # %%
 both = tables.two_analyses(table, ["fst", "transforms"], "method")
-glue_values(highlights.analyses_facts(both, "f5_an", int(table.n_test.max())))
+glue_values(highlights.analyses_facts(both, "f5_an", int(table.n_test.max()), table.get("model_note")))
 figures.show_table(both)
 
 # %% [markdown]
@@ -89,5 +89,5 @@ figures.show_table(both)
 glue_values(highlights.limits_facts(chapter.profile))
 
 # %%
-cols = ["fst", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "odds_ratio", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
+cols = ["fst", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "df", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
 figures.show_table(table[cols])

@@ -71,7 +71,7 @@ figures.show_table(pooled)
 
 # %%
 both = tables.two_analyses(table, ["scope", "rare_label", "rare_n", "transforms"], "control")
-glue_values(highlights.analyses_facts(both, "s2_an", int(table.n_test.max())))
+glue_values(highlights.analyses_facts(both, "s2_an", int(table.n_test.max()), table.get("model_note")))
 figures.show_table(both)
 
 # %% [markdown]
@@ -89,5 +89,5 @@ glue_values(highlights.imbalance_budget_facts(rare_table))
 figures.show_table(tables.two_analyses(rare_table, ["rare_label", "rare_n", "transforms"], "arm")) if rare_budget else None
 
 # %%
-cols = ["scope", "rare_label", "rare_n", "transforms", "control", "accuracy", "ci_low", "ci_high", "runs", "gain", "gain_low", "gain_high", "odds_ratio", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
+cols = ["scope", "rare_label", "rare_n", "transforms", "control", "accuracy", "ci_low", "ci_high", "runs", "gain", "gain_low", "gain_high", "df", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
 figures.show_table(table[cols])

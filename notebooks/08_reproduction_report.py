@@ -64,8 +64,10 @@ glue("findings_table", figures.show_table(findings), display=False)
 # not at the largest n. Shape of Fig. 4 (the paper: saturation above 10 synthetic per real image):
 # in {glue:text}`rr_saturates` of {glue:text}`rr_shape4_settings` settings the first step was above
 # 0 beyond noise and no larger ratio beat the first one beyond noise. The noise threshold of both
-# checks is a Benjamini-Hochberg-adjusted p < 0.05 of the primary analysis (logistic GEE clustered
-# by test image, see the results chapters).
+# checks is a Benjamini-Hochberg-adjusted p < 0.05 of the primary analysis (paired difference with
+# run-to-run and test-image variance; see the Methods page). Of the {glue:text}`rr_starred`
+# comparisons of Figs. 3-5 that are significant after adjustment, {glue:text}`rr_star_conflicts`
+# sit on a 95% interval that contains 0 (the interval and the p-value come from one standard error).
 #
 # Values: a paper row is compared only with a cell of this build that matches it on every
 # setting (n real per class, synthetic ratio, method, generator variant, transforms, skin-tone
@@ -141,8 +143,8 @@ figures.show_table(cost)
 # point may move by one standard error of its estimate, read off the 95% interval the book prints
 # with it, and at least {glue:text}`repro_tol_pp` pp; a p-value may move as far as a one-standard-error
 # move of the estimate it tests would move it (on the normal quantile, and at least
-# {glue:text}`repro_tol_z`; the p-values come from the GEE, which treats seeds as fixed, and are
-# narrower than the book's bootstrap intervals), while the number of significant tests is a count;
+# {glue:text}`repro_tol_z`; a p-value and its interval come from one standard error), while the
+# number of significant tests is a count;
 # any other decimal may move by {glue:text}`repro_tol_rel` or one unit in its last printed digit. Why: another CPU kernel set (or thread count) changes the generator's float
 # sums in their last bits, which moves a few pixels of some generated images by one grey level
 # (`benchmarks/kernel_divergence_results.md`); classifiers trained on them then differ by a few test

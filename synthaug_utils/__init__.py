@@ -66,7 +66,7 @@ Stage 5, :mod:`synthaug_utils.experiments` - trials and grids: specs, one trial,
 
 Stage 6, :mod:`synthaug_utils.analysis` - numbers out of stored results and images: statistics, figure tables, glue values, embeddings, quality, chapter reports:
 
-- :mod:`synthaug_utils.analysis.stats` - statistics for the results chapters: the paper's convention (Wald, proportion tests, BH) and the primary analysis (GEE, hierarchical bootstrap).
+- :mod:`synthaug_utils.analysis.stats` - statistics for the results chapters: the paper's convention (Wald, proportion tests, BH) and the primary analysis (paired difference with run and test-image variance).
 - :mod:`synthaug_utils.analysis.tables` - the tables behind the results figures: trials from the results store in, statistics out.
 - :mod:`synthaug_utils.analysis.highlights` - numbers ready to glue: percentages, p-values, per-figure highlights.
 - :mod:`synthaug_utils.analysis.report` - the reproduction table: our results next to the paper's.

@@ -264,3 +264,12 @@ def test_figures_are_legible_at_page_width():
     small.text(0.5, 0.5, "tiny", fontsize=7)
     assert figures.min_text_px(small) < figures.MIN_TEXT_PX  # the check can fail
     assert np.isfinite(figures.min_text_px(small))
+
+
+@pytest.mark.slow
+def test_smoke_book_has_no_star_on_an_interval_containing_zero(smoke_book):
+    """Chapter 08 counts, over the built tables of Figs. 3-5, significant comparisons whose interval contains 0."""
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", (smoke_book.html / "book" / "08_reproduction_report.html").read_text()))
+    found = re.search(r"Of the (\d+) comparisons of Figs\. 3-5 that are significant after adjustment, (\d+) sit on", text)
+    assert found, "chapter 08 does not state the star-interval check"
+    assert found.group(2) == "0", found.group(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthaug_utils.analysis import stats
 from synthaug_utils.analysis.stats import se_from_interval
 from synthaug_utils.analysis.tables import figS2_pooled, shape_checks_fig4
 from synthaug_utils.core.vocabulary import NONE
@@ -108,7 +109,7 @@ def fig4_highlights(table: pd.DataFrame) -> dict[str, str]:
 
 
 def fig5_highlights(table: pd.DataFrame) -> dict[str, str]:
-    """Numbers for the Fig. 5 prose: the largest gain per skin-tone bin, with its bootstrap CI."""
+    """Numbers for the Fig. 5 prose: the largest gain per skin-tone bin, with its 95% CI (primary analysis)."""
     out = {}
     tests = table.dropna(subset=["gain"])
     for fst in ("12", "34", "56", "all"):
@@ -147,12 +148,14 @@ def figS2_highlights(table: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None) -> dict[str, str]:
+def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None, notes: pd.Series | None = None) -> dict[str, str]:
     """Glue values for a chapter's side-by-side table (:func:`~synthaug_utils.analysis.tables.two_analyses`):
     ``{prefix}_tests``, ``{prefix}_paper_sig`` and ``{prefix}_primary_sig`` (significant after BH),
     ``{prefix}_how`` (what the two analyses are, with ``n_test`` test images per arm and run) and
-    ``{prefix}_disagree`` (where they disagree, or that they agree)."""
-    setting = [c for c in both.columns if c not in {"gain_pp", "gain_ci_pp", "paper_p_bh", "paper_stars", "odds_ratio",
+    ``{prefix}_disagree`` (where they disagree, or that they agree). ``notes``: the primary analysis'
+    ``model_note`` per comparison (:func:`~synthaug_utils.analysis.tables.compare_with_baseline`);
+    each distinct note is added to ``{prefix}_how`` with the number of comparisons it touches."""
+    setting = [c for c in both.columns if c not in {"gain_pp", "gain_ci_pp", "paper_p_bh", "paper_stars",
                                                      "primary_p_bh", "primary_stars", "agree"}]
     differ = both[~both.agree & both.paper_p_bh.notna() & both.primary_p_bh.notna()]
     if differ.empty:
@@ -164,10 +167,11 @@ def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None) -
         disagree = f"They disagree on {len(differ)} of {len(both)} comparisons, significant under one analysis only: {where}."
     n = f"n = {n_test} test images per arm" if n_test else "n = one run's test set per arm"
     how = (f"The paper's convention tests the mean accuracy over runs with a two-sample proportion test and {n}. "
-           "The primary analysis fits a logistic GEE of per-image correctness with the seed as a factor, clustered "
-           "by test image and paired by design (both arms share seeds and test images); its gain interval is a "
-           "bootstrap over seeds and test images. Both are Benjamini-Hochberg adjusted over the figure's comparisons; "
+           f"{stats.PRIMARY_ANALYSIS_TEXT} Both are Benjamini-Hochberg adjusted over the figure's comparisons; "
            "the figure's stars are the primary analysis'.")
+    given = [str(n) for n in (notes if notes is not None else []) if isinstance(n, str) and n]
+    for note in sorted(set(given)):
+        how += f" On this build, {note} ({given.count(note)} of {len(both)} comparisons)."
     return {f"{prefix}_tests": str(len(both)), f"{prefix}_paper_sig": str(int((both.paper_p_bh < 0.05).sum())),
             f"{prefix}_primary_sig": str(int((both.primary_p_bh < 0.05).sum())), f"{prefix}_how": how,
             f"{prefix}_disagree": disagree}

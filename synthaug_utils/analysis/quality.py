@@ -45,6 +45,8 @@ __all__ = [
     "random_pair_distances",
     "random_cross_distances",
     "matched_distances",
+    "distance_comparisons",
+    "image_bootstrap",
     "quality_table",
 ]
 
@@ -263,18 +265,31 @@ def random_pair_distances(x, n_pairs: int, seed: int = 0) -> np.ndarray:
     ``numpy.random.default_rng(seed)``. Returns (n_pairs,).
     """
     arr = _as_2d(x, "x", 2)
-    rng = np.random.default_rng(seed)
-    i = rng.integers(0, arr.shape[0], n_pairs)
-    j = (i + rng.integers(1, arr.shape[0], n_pairs)) % arr.shape[0]  # uniform over j != i
+    i, j = _random_pair_rows(arr.shape[0], n_pairs, seed)
     return cosine_distance(arr[i], arr[j])
+
+
+def _random_pair_rows(n: int, n_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (i, j), i != j, of :func:`random_pair_distances`' pairs."""
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, n_pairs)
+    j = (i + rng.integers(1, n, n_pairs)) % n  # uniform over j != i
+    return i, j
 
 
 def random_cross_distances(x, y, n_pairs: int, seed: int = 0) -> np.ndarray:
     """Cosine distances of ``n_pairs`` random (row of x, row of y) pairs (e.g. real-synthetic), seeded. (n_pairs,)."""
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     _same_dim(a, b)
+    i, j = _random_cross_rows(a.shape[0], b.shape[0], n_pairs, seed)
+    return cosine_distance(a[i], b[j])
+
+
+def _random_cross_rows(n_x: int, n_y: int, n_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (of x, of y) of :func:`random_cross_distances`' pairs."""
     rng = np.random.default_rng(seed)
-    return cosine_distance(a[rng.integers(0, a.shape[0], n_pairs)], b[rng.integers(0, b.shape[0], n_pairs)])
+    i = rng.integers(0, n_x, n_pairs)
+    return i, rng.integers(0, n_y, n_pairs)
 
 
 def _source_rows(synth_source_ids: Sequence[str], real_ids: Sequence[str]) -> np.ndarray:
@@ -517,15 +532,24 @@ def distance_comparisons(
     n_pairs: int = 2000,
     seed: int = 0,
     matched_methods: Sequence[str] = ("in-then-outpaint",),
+    n_boot: int = 2000,
 ):
-    """Cosine distances (1 - dot, L2-normalised embeddings) for the paper's Fig. 2C, with tests.
+    """Cosine distances (1 - dot, L2-normalised embeddings) for the paper's Fig. 2C, with two tests.
 
     Groups: random real-real pairs; random real-synthetic pairs per method; each synthetic
-    image of ``matched_methods`` against its own source image. Every other group is
-    compared with real-real by a two-sample t-test; p-values are BH adjusted together.
+    image of ``matched_methods`` against its own source image. Every other group is compared
+    with real-real twice, each test BH adjusted over the groups:
+
+    * the paper's two-sample t-test on the pair distances (``paper_p``, ``paper_p_bh``). It counts
+      every pair as an independent observation, but the pairs reuse the same images, so its p-value
+      falls as ``n_pairs`` grows whatever the images show;
+    * an image-level bootstrap (:func:`image_bootstrap`) of the difference in mean distance
+      (``diff``, 95% interval ``diff_low``, ``diff_high``; ``image_p``, ``image_p_bh``): images are
+      resampled, not pairs, so the p-value does not depend on the number of pairs drawn.
 
     Returns (long, tests): ``long`` has columns group, distance (one row per pair);
-    ``tests`` has group, n, mean, sd, p, p_bh.
+    ``tests`` has group, n (pairs), mean, sd, diff, diff_low, diff_high, diff_se, image_p, image_p_bh,
+    paper_p, paper_p_bh.
     """
     import pandas as pd
 
@@ -534,25 +558,86 @@ def distance_comparisons(
     real = l2_normalise(_as_2d(real_emb, "real_emb"))
     synth = l2_normalise(_as_2d(synth_emb, "synth_emb"))
     synth_meta = synth_meta.reset_index(drop=True)
-    groups = {"real-real (random pairs)": random_pair_distances(real, n_pairs, seed)}
+    reference = "real-real (random pairs)"
+    # group -> (distances, the (image set, row) of each pair's images), the rows being what the bootstrap resamples
+    i, j = _random_pair_rows(real.shape[0], n_pairs, seed)
+    groups = {reference: (cosine_distance(real[i], real[j]), [("real", i), ("real", j)])}
+    sizes = {"real": real.shape[0]}
     for method, sub in synth_meta.groupby("method", sort=True):
-        groups[f"real-synthetic ({method}, random pairs)"] = random_cross_distances(real, synth[sub.index.to_numpy()], n_pairs, seed)
+        rows = sub.index.to_numpy()
+        a, b = _random_cross_rows(real.shape[0], len(rows), n_pairs, seed)
+        groups[f"real-synthetic ({method}, random pairs)"] = (cosine_distance(real[a], synth[rows][b]), [("real", a), (method, b)])
+        sizes[method] = len(rows)
     for method in matched_methods:
         sub = synth_meta[synth_meta.method == method]
         sub = sub[sub.source_id.isin(set(real_ids))]
         if len(sub):
-            groups[f"synthetic vs own source ({method})"] = matched_distances(
-                synth[sub.index.to_numpy()], sub.source_id.tolist(), real, list(real_ids))
-    reference = groups["real-real (random pairs)"]
+            source = _source_rows(sub.source_id.tolist(), list(real_ids))
+            # a synthetic image goes with its source: resampling the source takes all of its synthetic images
+            groups[f"synthetic vs own source ({method})"] = (cosine_distance(synth[sub.index.to_numpy()], real[source]),
+                                                              [("real", source)])
+    boot = image_bootstrap(groups, sizes, reference, n_boot=n_boot, seed=seed)
+    ref_values = groups[reference][0]
     rows = []
-    for name, values in groups.items():
-        row = {"group": name, "n": len(values), "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1))}
-        row["p"] = np.nan if name.startswith("real-real") else two_sample_ttest(values, reference).p_value
+    for name, (values, _) in groups.items():
+        row = {"group": name, "n": len(values), "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)),
+               **boot.get(name, dict.fromkeys(("diff", "diff_low", "diff_high", "diff_se", "image_p"), np.nan))}
+        row["paper_p"] = np.nan if name == reference else two_sample_ttest(values, ref_values).p_value
         rows.append(row)
     tests = pd.DataFrame(rows)
-    tests["p_bh"] = benjamini_hochberg(tests["p"].to_numpy(dtype=float))
-    long = pd.concat([pd.DataFrame({"group": k, "distance": v}) for k, v in groups.items()], ignore_index=True)
+    for col in ("image_p", "paper_p"):
+        tests.insert(tests.columns.get_loc(col) + 1, f"{col}_bh", benjamini_hochberg(tests[col].to_numpy(dtype=float)))
+    long = pd.concat([pd.DataFrame({"group": k, "distance": v}) for k, (v, _) in groups.items()], ignore_index=True)
     return long, tests
+
+
+def _bootstrap_counts(rng: np.random.Generator, n: int, replicates: int) -> np.ndarray:
+    """(replicates, n) float: how often each of n images is drawn in n draws with replacement, per replicate."""
+    draws = rng.integers(0, n, size=(replicates, n)) + n * np.arange(replicates)[:, None]
+    return np.bincount(draws.ravel(), minlength=replicates * n).reshape(replicates, n).astype(np.float64)
+
+
+def image_bootstrap(groups: dict, sizes: dict, reference: str, n_boot: int = 2000, seed: int = 0,
+                    chunk: int = 250) -> dict[str, dict[str, float]]:
+    """Image-level test of each group's mean pair distance against the ``reference`` group's.
+
+    ``groups``: name -> (distances (n,), [(image set, rows (n,)), ...]): each pair's images, one
+    entry per image of the pair (a matched synthetic image is represented by its source, which
+    carries it); ``sizes``: image set -> its number of images. The pigeonhole bootstrap (Owen 2007,
+    for crossed designs): each replicate draws every image set's images with replacement (as many
+    as it holds, the real images once for all groups, so groups that share them stay correlated),
+    and each pair weighs the product of its images' counts. Per non-reference group: ``diff`` (mean
+    minus the reference's mean), ``diff_low``, ``diff_high`` (2.5 and 97.5 percentiles of the
+    replicates), ``diff_se`` (their SD) and ``image_p`` (two-sided, normal on ``diff / diff_se``).
+    With all pairs drawn, only images are resampled, so ``image_p`` depends on the images, not on
+    how many pairs were drawn; fewer pairs add their own sampling noise and widen it.
+    """
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    weighted = {name: [] for name in groups}
+    for start in range(0, n_boot, chunk):
+        reps = min(chunk, n_boot - start)
+        counts = {name: _bootstrap_counts(rng, n, reps) for name, n in sorted(sizes.items())}
+        for name, (values, images) in groups.items():
+            w = np.ones((reps, len(values)))
+            for image_set, rows in images:
+                w *= counts[image_set][:, rows]
+            total = w.sum(axis=1)
+            weighted[name].append(np.divide(w @ values, total, out=np.full(reps, np.nan), where=total > 0))
+    ref_mean, ref_boot = float(np.mean(groups[reference][0])), np.concatenate(weighted[reference])
+    out = {}
+    for name, (values, _) in groups.items():
+        if name == reference:
+            continue
+        diff = float(np.mean(values)) - ref_mean
+        reps = np.concatenate(weighted[name]) - ref_boot
+        reps = reps[np.isfinite(reps)]
+        se = float(np.std(reps, ddof=1)) if reps.size > 1 else np.nan
+        low, high = np.percentile(reps, [2.5, 97.5]) if reps.size else (np.nan, np.nan)
+        p = float(2 * norm.sf(abs(diff) / se)) if np.isfinite(se) and se > 0 else np.nan
+        out[name] = {"diff": diff, "diff_low": float(low), "diff_high": float(high), "diff_se": se, "image_p": p}
+    return out
 
 
 def sample_rows(n: int, max_points: int | None, seed: int = 0) -> np.ndarray:

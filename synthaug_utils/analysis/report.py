@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.analysis.stats import paper_convention_interval
+from synthaug_utils.analysis.stats import paper_convention_interval, se_from_interval
 
 # The paper's synthetic images all come from Stable Diffusion fine-tuned with DreamBooth (Sec. 1:
 # "458,920 synthetic images using ... Stable Diffusion fine-tuned with DreamBooth"; Fig. 4 caption).
@@ -98,8 +98,8 @@ def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame], set
     figure, quantity, setting, paper, paper_ci, build, build_ci, difference, z, agreement, status
     ("compared", "not comparable: why", "figure not built"). ``z`` and ``agreement`` are filled only
     with ``compare_values`` (the paper profile): standard errors from the 95% intervals (the paper's
-    where printed, else its Wald convention with n = the build's test set; the build's bootstrap or
-    Wald interval).
+    where printed, else its Wald convention with n = the build's test set; the build's primary-analysis
+    or Wald interval).
     """
     settings = settings or {}
     rows = []
@@ -127,13 +127,16 @@ def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame], set
         z, verdict = np.nan, ""
         if compare_values:
             if np.isfinite(row.ci_low):
-                paper_se = (row.ci_high - row.ci_low) / (2 * 1.96)
+                paper_se = float(se_from_interval(row.ci_low, row.ci_high))
             elif row.quantity == "accuracy":
                 p_low, p_high = paper_convention_interval(row.value / 100, int(cell.n_test))
-                paper_se = (p_high - p_low) * 100 / (2 * 1.96)
+                paper_se = float(se_from_interval(p_low, p_high)) * 100
             else:
                 paper_se = np.nan  # the paper prints no interval for this gain: the build's alone
-            z, verdict = agreement(row.value, paper_se, value, (high - low) / (2 * 1.96) if np.isfinite(low) else np.nan)
+            # a gain's own standard error (its interval is on a t scale); an accuracy's from its Wald interval
+            build_se = cell.se * 100 if row.quantity != "accuracy" and np.isfinite(cell.get("se", np.nan)) else (
+                float(se_from_interval(low, high)) if np.isfinite(low) else np.nan)
+            z, verdict = agreement(row.value, paper_se, value, build_se)
         rows.append({**out, "build": value, "build_ci": f"{low:.1f} to {high:.1f}" if np.isfinite(low) else "",
                      "difference": value - row.value, "z": z, "agreement": verdict, "status": "compared"})
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -182,4 +185,7 @@ def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.D
     report = reproduction_table(paper_values(), figure_tables, settings, compare_values)
     shape3 = analysis_tables.shape_checks_fig3(figure_tables["3"]) if "3" in figure_tables else pd.DataFrame(columns=["shape_as_paper"])
     shape4 = analysis_tables.shape_checks_fig4(figure_tables["4"]) if "4" in figure_tables else pd.DataFrame(columns=["saturates"])
-    return report, shape3, shape4, report_facts(report, shape3, shape4, profile.name, compare_values), figure_tables
+    facts = report_facts(report, shape3, shape4, profile.name, compare_values)
+    significant, conflicts = analysis_tables.star_interval_conflicts(figure_tables)
+    facts.update(rr_starred=str(significant), rr_star_conflicts=str(len(conflicts)))
+    return report, shape3, shape4, facts, figure_tables

@@ -11,13 +11,11 @@ Conventions (stated on every results page; see :mod:`synthaug_utils.analysis.sta
   Error bars (``ci_low``, ``ci_high``) are the paper's: Wald intervals with n = one run's test set.
 - Every comparison is analysed twice. **The paper's convention** (``paper_p``, ``paper_p_bh``,
   ``paper_stars``): two-sample proportion test of the mean accuracies with n = one test set per
-  arm, BH-adjusted over the figure's comparisons. **The primary analysis** (``p``, ``p_bh``,
-  ``stars``, ``odds_ratio``, ``or_low``, ``or_high``): a logistic GEE of per-image correctness
-  with the seed as a factor, clustered by test image, paired by design
-  (:func:`~synthaug_utils.analysis.stats.gee_paired_test`), BH-adjusted over the same family.
-  The gain interval (``gain_low``, ``gain_high``) is a hierarchical bootstrap over seeds and test
-  images (:func:`~synthaug_utils.analysis.stats.hierarchical_bootstrap_diff`). Figure stars are
-  the primary analysis'.
+  arm, BH-adjusted over the figure's comparisons. **The primary analysis** (``gain``,
+  ``gain_low``, ``gain_high``, ``p``, ``p_bh``, ``stars``, ``df``): the paired accuracy difference
+  with its 95% interval and p-value from one crossed (seeds x test images) random-effects model
+  (:func:`~synthaug_utils.analysis.stats.primary_comparison`), BH-adjusted over the same family.
+  Figure stars are the primary analysis'; a star never sits on an interval that contains 0.
 """
 from __future__ import annotations
 
@@ -86,7 +84,7 @@ def _seed_matrix(group: pd.DataFrame) -> tuple[np.ndarray, list, list]:
     return table.to_numpy(dtype=float), list(table.index), list(table.columns)
 
 
-TEST_COLUMNS = ("gain", "gain_low", "gain_high", "odds_ratio", "or_low", "or_high", "p", "paper_p")
+TEST_COLUMNS = ("gain", "gain_low", "gain_high", "se", "df", "p", "paper_p")
 
 
 def compare_with_baseline(
@@ -94,17 +92,15 @@ def compare_with_baseline(
     setting: Sequence[str],
     arm: str,
     baseline: object,
-    n_boot: int = 2000,
-    seed: int = 0,
 ) -> pd.DataFrame:
     """Each arm value against ``baseline`` within every combination of ``setting`` columns, analysed both ways.
 
     Returns one row per (setting, arm) - baseline rows included, with NaN tests - with the columns of
-    :func:`accuracy_by`, ``gain`` (arm minus baseline, proportion) and its hierarchical bootstrap
-    interval (``gain_low``, ``gain_high``), the primary analysis (``odds_ratio``, ``or_low``,
-    ``or_high``, ``p``, ``p_bh``, ``stars``) and the paper's convention (``paper_p``, ``paper_p_bh``,
-    ``paper_stars``); both BH adjustments run over every comparison in the returned table (one
-    figure). ``paired`` is False where the arms do not share seeds and test images (no primary test).
+    :func:`accuracy_by`, the primary analysis (``gain``: arm minus baseline, proportion; its 95%
+    interval ``gain_low``, ``gain_high``; ``se``, ``df``, ``p``, ``p_bh``, ``stars``, ``model_note``)
+    and the paper's convention (``paper_p``, ``paper_p_bh``, ``paper_stars``); both BH adjustments
+    run over every comparison in the returned table (one figure). ``paired`` is False where the arms
+    do not share seeds and test images (no primary test).
     """
     acc = accuracy_by(merged, list(setting) + [arm])
     rows = []
@@ -124,10 +120,9 @@ def compare_with_baseline(
             row["paper_p"] = stats.paper_convention_test(acc_arm, acc_base, len(imgs), len(base_imgs))
             row["paired"] = seeds == base_seeds and imgs == base_imgs and not np.isnan(m).any() and not np.isnan(base_m).any()
             if row["paired"]:
-                diff, low, high, _ = stats.hierarchical_bootstrap_diff(m, base_m, n_boot=n_boot, seed=seed)
-                gee = stats.gee_paired_test(m, base_m)
-                row.update(gain=diff, gain_low=low, gain_high=high, odds_ratio=gee.odds_ratio, or_low=gee.low,
-                           or_high=gee.high, p=gee.p_value, model_note=gee.note)
+                res = stats.primary_comparison(m, base_m)
+                row.update(gain=res.diff, gain_low=res.ci_low, gain_high=res.ci_high, se=res.se, df=res.df,
+                           p=res.p_value, model_note=res.note)
             else:  # different seeds or test images: no paired analysis possible
                 row.update(gain=acc_arm - acc_base, model_note="arms do not share seeds and test images")
             rows.append(row)
@@ -145,16 +140,15 @@ def compare_with_baseline(
 
 def two_analyses(table: pd.DataFrame, setting: Sequence[str], arm: str) -> pd.DataFrame:
     """The compact side-by-side table of a results chapter: one row per comparison with the gain
-    (percentage points) and its hierarchical bootstrap CI, the paper's convention (BH p, stars) and
-    the primary analysis (odds ratio with CI, BH p, stars), and ``agree`` (both significant at 0.05
-    after BH, or both not)."""
+    (percentage points) and its 95% interval from the primary analysis, the paper's convention (BH p,
+    stars), the primary analysis (BH p, stars), and ``agree`` (both significant at 0.05 after BH, or
+    both not)."""
     tests = table.dropna(subset=["gain"])
     out = tests[list(setting) + [arm]].copy()
     out["gain_pp"] = (tests.gain * 100).round(1)
     out["gain_ci_pp"] = [f"{lo * 100:+.1f} to {hi * 100:+.1f}" if np.isfinite(lo) else "" for lo, hi in zip(tests.gain_low, tests.gain_high)]
     out["paper_p_bh"] = tests.paper_p_bh
     out["paper_stars"] = tests.paper_stars
-    out["odds_ratio"] = [f"{o:.2f} ({lo:.2f}-{hi:.2f})" if np.isfinite(lo) else "" for o, lo, hi in zip(tests.odds_ratio, tests.or_low, tests.or_high)]
     out["primary_p_bh"] = tests.p_bh
     out["primary_stars"] = tests.stars
     out["agree"] = (tests.paper_p_bh < 0.05) == (tests.p_bh < 0.05)
@@ -162,65 +156,88 @@ def two_analyses(table: pd.DataFrame, setting: Sequence[str], arm: str) -> pd.Da
 
 
 # ----------------------------------------------------------------------------- one table per figure
-def fig3_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+def fig3_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """Fig. 3: accuracy per (n_real, transforms, method); each method against no synthetic data."""
     merged = merged_predictions(frame, predictions)
-    return compare_with_baseline(merged, ["n_real", "transforms"], "method", NONE, n_boot=n_boot)
+    return compare_with_baseline(merged, ["n_real", "transforms"], "method", NONE)
 
 
-def duplication_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+def duplication_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """The duplication control of Fig. 3: per (n_real, transforms), every arm - no extra images ("none"),
     each real image duplicated ("duplicate"), each synthetic method - against duplication.
 
     ``frame``/``predictions`` hold the controls grid's and Fig. 3's trials (a trial in both counts once).
     A synthetic method's gain here is its gain beyond training on as many images per epoch.
     """
-    from synthaug_utils.core.vocabulary import BUDGET_VARIANT
+    from synthaug_utils.core.vocabulary import BUDGET_VARIANTS
 
     trials = frame.drop_duplicates("key")
     copies = int(trials.duplicate.max()) if "duplicate" in trials and trials.duplicate.max() > 0 else 0
     if not copies:
         raise DataError("no duplication trials: run the controls grid first (synthaug run controls)")
-    # the synthetic arms of the same size (ratio = copies), not the generator-data-budget arm
-    same = (trials.synthetic_ratio == 0) | ((trials.synthetic_ratio == copies) & (trials.synthetic_variant != BUDGET_VARIANT))
+    # the synthetic arms of the same size (ratio = copies) of the chapter's own variant: the one with the
+    # most such trials (a budget arm of another variant at the same ratio runs at fewer settings)
+    sized = (trials.synthetic_ratio == copies) & ~trials.synthetic_variant.isin(BUDGET_VARIANTS)
+    variant = trials.synthetic_variant[sized].value_counts().idxmax() if sized.any() else None
+    same = (trials.synthetic_ratio == 0) | (sized & (trials.synthetic_variant == variant))
     merged = merged_predictions(trials[same], predictions.drop_duplicates(["key", "image_id"]))
     merged["arm"] = np.where(merged["control"] == "duplicate", "duplicate", merged["method"])
     keep = merged.groupby(["n_real", "transforms"])["arm"].transform(lambda a: (a == "duplicate").any())
-    return compare_with_baseline(merged[keep], ["n_real", "transforms"], "arm", "duplicate", n_boot=n_boot)
+    return compare_with_baseline(merged[keep], ["n_real", "transforms"], "arm", "duplicate")
 
 
-def _budget_compare(merged: pd.DataFrame, setting: list[str], n_boot: int) -> pd.DataFrame:
-    """no synthetic data / DreamBooth on the whole pool / on the own images, each against "none" per
-    ``setting``, and the own-images arm against the whole-pool arm (``own_vs_pool_*`` columns)."""
-    from synthaug_utils.core.vocabulary import BUDGET_VARIANT
+def _budget_compare(merged: pd.DataFrame, setting: list[str]) -> pd.DataFrame:
+    """Each budget arm (pretrained generator, DreamBooth on the whole pool, on the own images, on the own
+    images for the whole-pool model's steps) against "none" per ``setting``; each own-images arm against
+    the whole-pool arm (``own_vs_pool_*``: what the generator saw, and at the same recipe how far it was
+    tuned); the step-matched arm against the own-images arm (``steps_vs_own_*``: the same images, tuned
+    further). Each set of columns is BH-adjusted over its own comparisons."""
+    from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, BUDGET_VARIANTS
 
     merged = merged.assign(arm=np.where(merged.synthetic_ratio > 0, merged.synthetic_variant.astype(str), NONE))
-    table = compare_with_baseline(merged, setting, "arm", NONE, n_boot=n_boot)
-    own = compare_with_baseline(merged[merged.arm != NONE], setting, "arm", "dreambooth", n_boot=n_boot)
-    own = own[own.arm == BUDGET_VARIANT][setting + ["arm", "gain", "gain_low", "gain_high", "p_bh"]]
-    own = own.rename(columns={"gain": "own_vs_pool_gain", "gain_low": "own_vs_pool_low", "gain_high": "own_vs_pool_high",
-                              "p_bh": "own_vs_pool_p_bh"})
-    return table.merge(own, on=setting + ["arm"], how="left")
+    table = compare_with_baseline(merged, setting, "arm", NONE)
+    keep = setting + ["arm", "gain", "gain_low", "gain_high", "p_bh"]
+    for name, baseline, arms in (("own_vs_pool", "dreambooth", BUDGET_VARIANTS), ("steps_vs_own", BUDGET_VARIANT, (BUDGET_STEPS_VARIANT,))):
+        pair = merged[merged.arm.isin((baseline,) + tuple(arms))]
+        if not pair.arm.isin(arms).any():
+            table[[f"{name}_gain", f"{name}_low", f"{name}_high", f"{name}_p_bh"]] = np.nan
+            continue
+        other = compare_with_baseline(pair, setting, "arm", baseline)
+        other = other[other.arm.isin(arms)][keep].rename(columns={
+            "gain": f"{name}_gain", "gain_low": f"{name}_low", "gain_high": f"{name}_high", "p_bh": f"{name}_p_bh"})
+        table = table.merge(other, on=setting + ["arm"], how="left")
+    return table
+
+
+_BUDGET_MATCH = ("n_real", "n_real_per_label", "augment_labels", "transforms", "synthetic_method", "synthetic_ratio")
 
 
 def _budget_trials(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """Merged predictions of the trials a budget comparison uses: no synthetic data or DreamBooth (whole
-    pool or own images), no duplication; each trial once."""
-    from synthaug_utils.core.vocabulary import BUDGET_VARIANT
+    """Merged predictions of the trials a budget comparison uses: no synthetic data, or a budget arm
+    (:data:`~synthaug_utils.core.vocabulary.BUDGET_ARMS`) with the setting, method and ratio of an
+    own-images trial (so that another grid's trials of those variants, e.g. Fig. 3's at its own ratio,
+    stay out); no duplication; each trial once."""
+    from synthaug_utils.core.vocabulary import BUDGET_ARMS, BUDGET_VARIANT
 
-    trials = frame[(frame.synthetic_ratio == 0) | frame.synthetic_variant.isin(["dreambooth", BUDGET_VARIANT])]
-    trials = trials[trials.duplicate.fillna(0) == 0].drop_duplicates("key")
-    merged = merged_predictions(trials, predictions.drop_duplicates(["key", "image_id"]))
-    if not (merged.synthetic_variant == BUDGET_VARIANT).any():
+    trials = frame[(frame.duplicate.fillna(0) == 0) & ((frame.synthetic_ratio == 0) | frame.synthetic_variant.isin(BUDGET_ARMS))]
+    trials = trials.drop_duplicates("key")
+    if not (trials.synthetic_variant[trials.synthetic_ratio > 0] == BUDGET_VARIANT).any():
         raise DataError("no generator-data-budget trials: run the controls grid first (synthaug run controls)")
-    return merged
+    match = [c for c in _BUDGET_MATCH if c in trials]
+    text = trials[match].astype(str).agg("|".join, axis=1)
+    own = set(text[(trials.synthetic_ratio > 0) & (trials.synthetic_variant == BUDGET_VARIANT)])
+    trials = trials[(trials.synthetic_ratio == 0) | text.isin(own)]
+    return merged_predictions(trials, predictions.drop_duplicates(["key", "image_id"]))
 
 
-def budget_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+def budget_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """The generator-data-budget control: per (n_real, transforms, method), no synthetic data ("none"),
-    DreamBooth on the class's whole pool ("dreambooth") and on the trial's own n images
-    ("dreambooth-own"), each against "none"; the own-images arm also against the whole-pool arm
-    (``own_vs_pool_gain``, ``own_vs_pool_low``, ``own_vs_pool_high``, ``own_vs_pool_p_bh``)."""
+    the pretrained generator ("pretrained"), DreamBooth on the class's whole pool ("dreambooth"), on the
+    trial's own n images with the same recipe ("dreambooth-own") and on the own images for as many
+    optimiser steps as the whole-pool model ("dreambooth-own-steps"), each against "none" (the arms that
+    ran); each own-images arm also against the whole-pool arm (``own_vs_pool_gain``, ``own_vs_pool_low``,
+    ``own_vs_pool_high``, ``own_vs_pool_p_bh``) and the step-matched arm against the own-images arm
+    (``steps_vs_own_gain``, ``steps_vs_own_low``, ``steps_vs_own_high``, ``steps_vs_own_p_bh``)."""
     from synthaug_utils.core.vocabulary import BUDGET_VARIANT
 
     merged = _budget_trials(frame, predictions)
@@ -229,16 +246,17 @@ def budget_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
     synthetic = merged[merged.synthetic_ratio > 0]
     parts = [merged[(merged.method == m) | (merged.synthetic_ratio == 0)].assign(method=m)  # "none" serves every method
              for m in sorted(synthetic["method"].unique())]
-    return _budget_compare(pd.concat(parts, ignore_index=True), ["n_real", "transforms", "method"], n_boot)
+    return _budget_compare(pd.concat(parts, ignore_index=True), ["n_real", "transforms", "method"])
 
 
-def imbalance_budget_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+def imbalance_budget_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """The generator-data budget of the rare class (Fig. S-2): accuracy on the rare label's test images per
-    (rare_label, rare_n, transforms) without rebalancing, with DreamBooth on the whole class pool and
-    with DreamBooth on the rare class's own cut images (see :func:`budget_table` for the columns)."""
+    (rare_label, rare_n, transforms) without rebalancing and with each budget arm: the pretrained
+    generator, DreamBooth on the whole class pool, on the rare class's own cut images, and on those for
+    the whole-pool model's steps (see :func:`budget_table` for the columns)."""
     merged = _budget_trials(frame, predictions)
     rare = merged[merged["true"] == merged["rare_label"]]
-    return _budget_compare(rare, ["rare_label", "rare_n", "transforms"], n_boot)
+    return _budget_compare(rare, ["rare_label", "rare_n", "transforms"])
 
 
 def figS1_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -255,23 +273,23 @@ def figS1_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     return acc[["true", "method", "accuracy", "baseline_accuracy", "gain", "n"]]
 
 
-def fig4_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+def fig4_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """Fig. 4: accuracy per (n_real, transforms, synthetic_ratio); each ratio against ratio 0, and each
     ratio beyond the first non-zero one against that first one (``step_gain``, ``step_gain_low``,
     ``step_gain_high``, ``step_p_bh``: the saturation check's noise)."""
     merged = merged_predictions(frame, predictions)
-    table = compare_with_baseline(merged, ["n_real", "transforms"], "synthetic_ratio", 0, n_boot=n_boot)
+    table = compare_with_baseline(merged, ["n_real", "transforms"], "synthetic_ratio", 0)
     ratios = sorted(r for r in merged.synthetic_ratio.unique() if r > 0)
     if len(ratios) < 2:
         return table
     beyond = merged[merged.synthetic_ratio >= ratios[0]]  # each larger ratio against the first one
-    steps = compare_with_baseline(beyond, ["n_real", "transforms"], "synthetic_ratio", ratios[0], n_boot=n_boot)
+    steps = compare_with_baseline(beyond, ["n_real", "transforms"], "synthetic_ratio", ratios[0])
     steps = steps[["n_real", "transforms", "synthetic_ratio", "gain", "gain_low", "gain_high", "p_bh"]]
     steps = steps.rename(columns={c: f"step_{c}" for c in ("gain", "gain_low", "gain_high", "p_bh")})
     return table.merge(steps, on=["n_real", "transforms", "synthetic_ratio"], how="left")
 
 
-def fig5_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+def fig5_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """Fig. 5: malignant-vs-benign accuracy per (skin-tone bin, transforms, method) against no synthetic data.
 
     Rows with ``fst`` = "all" pool the three bins.
@@ -279,10 +297,10 @@ def fig5_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 200
     merged = merged_predictions(frame, predictions)
     merged["fst"] = merged["fst"].astype(int).astype(str)
     both = pd.concat([merged, merged.assign(fst="all")], ignore_index=True)
-    return compare_with_baseline(both, ["fst", "transforms"], "method", NONE, n_boot=n_boot)
+    return compare_with_baseline(both, ["fst", "transforms"], "method", NONE)
 
 
-def figS2_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+def figS2_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """Fig. S-2: rare-label and overall accuracy per (rare label, images kept, control) against plain duplication.
 
     ``scope`` is "rare label" (test images of the cut label) or "overall".
@@ -290,14 +308,25 @@ def figS2_table(frame: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 20
     merged = merged_predictions(frame, predictions)
     rare = merged[merged["true"] == merged["rare_label"]].assign(scope="rare label")
     both = pd.concat([rare, merged.assign(scope="overall")], ignore_index=True)
-    return compare_with_baseline(both, ["scope", "rare_label", "rare_n", "transforms"], "control", "duplicate", n_boot=n_boot)
+    return compare_with_baseline(both, ["scope", "rare_label", "rare_n", "transforms"], "control", "duplicate")
 
 
 def figS2_pooled(table: pd.DataFrame) -> pd.DataFrame:
     """Fig. S-2 as drawn: accuracy per (scope, rare_n, control) pooled over rare labels, transforms and
     seeds (counts ``k`` and ``n`` summed), with the paper's Wald interval (``ci_low``, ``ci_high``) on
-    ``n_test`` = the pooled rows' test images of one run."""
-    pooled = table.groupby(["scope", "rare_n", "control"], as_index=False)[["k", "n", "n_test"]].sum()
+    ``n_test`` = the distinct test images behind the pooled row, counted once.
+
+    Transforms and seeds score the same test images, so they add none. Across rare labels, "overall"
+    rows all score the whole test set (counted once); "rare label" rows score each cut label's own
+    images, disjoint sets, so those add up.
+    """
+    keys = ["scope", "rare_n", "control"]
+    pooled = table.groupby(keys, as_index=False)[["k", "n"]].sum()
+    per_label = table.groupby(keys + ["rare_label"])["n_test"].max().reset_index()
+    overall = per_label.scope == "overall"
+    images = pd.concat([per_label[overall].groupby(keys)["n_test"].max(),
+                        per_label[~overall].groupby(keys)["n_test"].sum()]).reset_index()
+    pooled = pooled.merge(images, on=keys, how="left", validate="one_to_one")
     low, high = stats.paper_convention_interval((pooled.k / pooled.n).to_numpy(), pooled.n_test.to_numpy())
     return pooled.assign(accuracy=pooled.k / pooled.n, ci_low=low, ci_high=high)
 
@@ -366,3 +395,30 @@ def learning_curve_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.D
     """Accuracy against n real images per class (no synthetic data): one row per n with pooled
     accuracy, Wald interval (proportions), runs and per-seed SD (see :func:`accuracy_by`)."""
     return accuracy_by(merged_predictions(frame, predictions), ["n_real"])
+
+
+# ----------------------------------------------------------------------------- stars and intervals
+STAR_COLUMNS = (("gain", "gain_low", "gain_high", "p_bh"), ("step_gain", "step_gain_low", "step_gain_high", "step_p_bh"))
+
+
+def star_interval_conflicts(figure_tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> tuple[int, pd.DataFrame]:
+    """Significant comparisons whose 95% interval contains 0, over every figure table.
+
+    A comparison is significant when its BH-adjusted primary p is below ``alpha`` (a star, or a
+    "significant" in a shape check). BH only raises p-values and the primary analysis' interval and
+    p come from one standard error, so there should be none: the book prints the count.
+
+    Returns:
+        ``(significant, conflicts)``: how many significant comparisons the tables hold, and the rows
+        (figure, gain, gain_low, gain_high, p_bh) of those whose interval contains 0.
+    """
+    significant, rows = 0, []
+    for fig, table in figure_tables.items():
+        for gain, low, high, p in STAR_COLUMNS:
+            if p not in table:
+                continue
+            sig = table[np.isfinite(table[p].astype(float)) & (table[p].astype(float) < alpha)]
+            significant += len(sig)
+            bad = sig[(sig[low] <= 0) & (sig[high] >= 0)]
+            rows += [{"figure": fig, "gain": r[gain], "gain_low": r[low], "gain_high": r[high], "p_bh": r[p]} for _, r in bad.iterrows()]
+    return significant, pd.DataFrame(rows, columns=["figure", "gain", "gain_low", "gain_high", "p_bh"])

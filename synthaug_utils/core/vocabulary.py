@@ -16,10 +16,17 @@ MONITORS = ("valid_loss", "accuracy")
 METHODS = ("text-to-image", "inpaint", "outpaint", "in-then-outpaint")
 VARIANTS = ("pretrained", "dreambooth")
 # The generator-data-budget control (issue 15): DreamBooth fine-tuned on the trial's own n real images
-# of each class only, instead of the class's whole training pool. Not one of chapter 02's variants:
-# only the "controls" grid asks for it. Every variant a trial may name:
+# of each class only, instead of the class's whole training pool, with the same recipe (so fewer
+# optimiser steps). Not one of chapter 02's variants: only the control grids ask for it.
 BUDGET_VARIANT = "dreambooth-own"
-GENERATOR_VARIANTS = VARIANTS + (BUDGET_VARIANT,)
+# The same own images fine-tuned for as many optimiser steps (at the same batch size) as the class's
+# whole-pool model: with BUDGET_VARIANT it separates what the generator saw from how far it was tuned.
+BUDGET_STEPS_VARIANT = "dreambooth-own-steps"
+BUDGET_VARIANTS = (BUDGET_VARIANT, BUDGET_STEPS_VARIANT)
+# The arms of the generator-data-budget control, the untuned generator first.
+BUDGET_ARMS = ("pretrained", "dreambooth") + BUDGET_VARIANTS
+# Every variant a trial may name:
+GENERATOR_VARIANTS = VARIANTS + BUDGET_VARIANTS
 MASK_OF_METHOD = {"text-to-image": "none", "inpaint": "center", "outpaint": "outer", "in-then-outpaint": "outer"}
 KINDS = ("text2image", "inpaint")
 

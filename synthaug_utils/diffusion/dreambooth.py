@@ -82,15 +82,38 @@ class DreamBoothSettings:
     # The authors fine-tune on the class's whole clean training file, validation images included
     # (PROTOCOL.md; the paper profile's default); False: the training pool of the split only.
     include_validation: bool = False
+    # True: a set smaller than one batch is cycled so that every optimiser step sees ``batch_size``
+    # images (the step-matched budget control: as many steps of the same size as the whole-pool model).
+    fill_batches: bool = False
 
     def key(self) -> str:
         """Short hash of every setting that changes the weights (not the device; ``include_validation``
-        only when set, so that folders made before the setting existed keep their names)."""
+        and ``fill_batches`` only when set, so that folders made before they existed keep their names)."""
         data = asdict(self)
         data.pop("device")
-        if not data["include_validation"]:
-            data.pop("include_validation")
+        for flag in ("include_validation", "fill_batches"):
+            if not data[flag]:
+                data.pop(flag)
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def optimiser_steps(settings: DreamBoothSettings, images: int) -> int:
+    """Optimiser steps of a fine-tuning on ``images`` images: ``epochs`` x batches per epoch (one full
+    batch when ``fill_batches`` and fewer images than a batch), capped by ``max_steps``."""
+    per_epoch = math.ceil(max(images, settings.batch_size if settings.fill_batches else 1) / settings.batch_size)
+    total = per_epoch * settings.epochs
+    return min(total, settings.max_steps) if settings.max_steps is not None else total
+
+
+def step_matched(settings: DreamBoothSettings, images: int, steps: int) -> DreamBoothSettings:
+    """``settings`` for a fine-tuning on ``images`` images that takes exactly ``steps`` optimiser steps of
+    ``batch_size`` images (the whole-pool model's steps): batches filled, epochs raised to reach the
+    steps, ``max_steps`` = ``steps``. Learning rate, batch size and everything else stay."""
+    if steps < 1 or images < 1:
+        raise UserFacingError(f"a step-matched fine-tuning needs steps >= 1 and images >= 1 (got {steps}, {images})")
+    filled = dataclasses.replace(settings, fill_batches=True, max_steps=int(steps))
+    per_epoch = math.ceil(max(images, settings.batch_size) / settings.batch_size)
+    return dataclasses.replace(filled, epochs=math.ceil(steps / per_epoch))
 
 
 def dreambooth_settings(profile: Profile, ddi: bool = False, **changes: Any) -> DreamBoothSettings:
@@ -284,10 +307,7 @@ def finetune(
         opt = torch.optim.AdamW(params, lr=settings.learning_rate, betas=(settings.adam_beta1, settings.adam_beta2),
                                 weight_decay=settings.weight_decay, eps=settings.adam_epsilon)
         augment = _augmenter(settings)
-        per_epoch = math.ceil(len(pixels) / settings.batch_size)
-        total = per_epoch * settings.epochs
-        if settings.max_steps is not None:
-            total = min(total, settings.max_steps)
+        total = optimiser_steps(settings, len(pixels))
         autocast = (
             torch.autocast(torch.device(settings.device).type, dtype=torch.bfloat16 if settings.mixed_precision == "bf16" else torch.float16)
             if settings.mixed_precision in ("fp16", "bf16") else None
@@ -298,6 +318,9 @@ def finetune(
         losses = []
         while step < total:
             order = torch.randperm(len(pixels), generator=gen)
+            if settings.fill_batches and len(pixels) < settings.batch_size:  # one full batch per epoch
+                cycles = [order] + [torch.randperm(len(pixels), generator=gen) for _ in range(settings.batch_size // len(pixels))]
+                order = torch.cat(cycles)[: settings.batch_size]
             for start in range(0, len(order), settings.batch_size):
                 if step >= total:
                     break

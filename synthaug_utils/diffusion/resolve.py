@@ -15,9 +15,10 @@ import pandas as pd
 
 from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.vocabulary import BUDGET_VARIANT
+from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, BUDGET_VARIANTS
 from synthaug_utils.core.files import folder_lock
-from synthaug_utils.diffusion.dreambooth import _is_ddi, dreambooth_dir, dreambooth_settings, finetune, training_images
+from synthaug_utils.diffusion.dreambooth import (_is_ddi, dreambooth_dir, dreambooth_settings, finetune, optimiser_steps,
+                                                  step_matched, training_images)
 from synthaug_utils.diffusion.pipelines import locate_demo_model, locate_model
 from synthaug_utils.diffusion.prompts import slug
 from synthaug_utils.diffusion.settings import base_model_id
@@ -49,7 +50,8 @@ def model_resolver(profile: Profile, splits, which: str, progress: bool = True,
     """The (resolver, model_group) pair for a profile: pretrained -> the profile's models;
     dreambooth -> per-class fine-tuned models (one 'all' model for DDI) on the class's training pool;
     ``dreambooth-own`` (the generator-data-budget control) -> the same, fine-tuned on ``own_images``
-    only (the trial's own real images of the class); all trained on demand."""
+    only (the trial's own real images of the class); ``dreambooth-own-steps`` -> on ``own_images`` for
+    as many optimiser steps as the group's whole-pool model (:func:`pool_steps`); all trained on demand."""
     per_class = which != "ddi"
 
     def group(row: Mapping[str, Any]) -> str:
@@ -59,12 +61,13 @@ def model_resolver(profile: Profile, splits, which: str, progress: bool = True,
         base = base_model_id(profile, kind)
         if variant == "pretrained":
             return base, model_folder(base, profile)
-        if variant == BUDGET_VARIANT:
+        if variant in BUDGET_VARIANTS:
             if own_images is None:
-                raise UserFacingError(f"variant {BUDGET_VARIANT!r} needs the trial's own real images (own_images)")
+                raise UserFacingError(f"variant {variant!r} needs the trial's own real images (own_images)")
             images = own_images if grp == "all" else own_images[own_images.label == grp]
-            folder = ensure_dreambooth_model(profile, kind, grp, splits, progress=progress, images=images)
-            return f"{base}+{BUDGET_VARIANT}:{splits.dataset}/{slug(grp)}-{images_key(images)}", folder
+            steps = pool_steps(profile, grp, splits) if variant == BUDGET_STEPS_VARIANT else None
+            folder = ensure_dreambooth_model(profile, kind, grp, splits, progress=progress, images=images, steps=steps)
+            return f"{base}+{variant}:{splits.dataset}/{slug(grp)}-{images_key(images)}", folder
         folder = ensure_dreambooth_model(profile, kind, grp, splits, progress=progress)
         return f"{base}+dreambooth:{splits.dataset}/{slug(grp)}", folder
 
@@ -104,16 +107,30 @@ def finetune_for_profile(profile: Profile | str, kind: str, group: str, splits, 
                     base_text2image=profile.text2image_model, progress=progress, locate=model_folder)
 
 
+def pool_steps(profile: Profile | str, group: str, splits) -> int:
+    """Optimiser steps of ``group``'s whole-pool DreamBooth model (its training images, validation
+    images included where the profile's settings include them)."""
+    profile = load_profile(profile) if isinstance(profile, str) else profile
+    settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
+    return optimiser_steps(settings, len(training_images(splits, group, settings.include_validation)))
+
+
 def ensure_dreambooth_model(profile: Profile | str, kind: str, group: str, splits, progress: bool = True,
-                            images: pd.DataFrame | None = None) -> Path:
+                            images: pd.DataFrame | None = None, steps: int | None = None) -> Path:
     """The cached fine-tuned model for (kind, group), fine-tuning it first if absent (idempotent).
 
     ``images``: fine-tune on these training images only (the generator-data-budget control; the
-    folder name then carries their :func:`images_key`) instead of the group's whole training pool."""
+    folder name then carries their :func:`images_key`) instead of the group's whole training pool.
+    ``steps`` (with ``images``): exactly this many optimiser steps of full batches
+    (:func:`~synthaug_utils.diffusion.dreambooth.step_matched`; the settings' key names the folder)."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
     settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
     if images is not None and not len(images):
         raise UserFacingError(f"no own training images for DreamBooth group {group!r}")
+    if steps is not None:
+        if images is None:
+            raise UserFacingError("a step-matched DreamBooth model needs its own training images (images)")
+        settings = step_matched(settings, len(images), steps)
     out = dreambooth_dir(profile, kind, group if images is None else f"{group}-own{images_key(images)}", splits, settings)
     if (out / "dreambooth.json").is_file():
         return out

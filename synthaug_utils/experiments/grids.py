@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.core.config import load_profile, Profile
-from synthaug_utils.core.vocabulary import BUDGET_VARIANT, GRIDS
+from synthaug_utils.core.vocabulary import BUDGET_ARMS, BUDGET_VARIANTS, GRIDS
 from synthaug_utils.experiments import trial
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, make_executor, parse_executor
 from synthaug_utils.experiments.spec import base_spec, SpecError, TrialSpec
@@ -28,8 +28,9 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
         return _controls_settings(profile)
     if name == "imbalance-controls":
         imbalance = grid_settings("imbalance", profile)
-        return {**imbalance, "enabled": False, "budget_cuts": (min(imbalance["cuts"]),),
-                **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
+        settings = {**imbalance, "enabled": False, "budget_cuts": (min(imbalance["cuts"]),), "budget_variants": BUDGET_ARMS,
+                    **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
+        return {**settings, "budget_variants": _budget_variants(settings["budget_variants"])}
     common = dict(
         seeds=tuple(profile.seeds), split_seed=0, transforms=(False, True), variant="dreambooth",
         ratio=profile.synthetic_per_real, mode="fast" if profile.fast_mode else "faithful", views=4,
@@ -58,19 +59,36 @@ def _controls_settings(profile: Profile) -> dict[str, Any]:
     ``duplicate_ratio``: extra copies of every real image in the duplication arm (default Fig. 3's
     synthetic ratio, so that it trains on as many images per epoch as the synthetic arms).
     ``budget_n``, ``budget_methods``, ``budget_ratio``, ``budget_transforms``: where the
-    generator-data-budget arms run - DreamBooth fine-tuned on the whole class pool (``dreambooth``, the
-    authors' way) beside DreamBooth fine-tuned on the trial's own n images (``dreambooth-own``).
+    generator-data-budget arms run. ``budget_variants``: which arms (default all of
+    :data:`~synthaug_utils.core.vocabulary.BUDGET_ARMS`) - the pretrained generator (no fine-tuning),
+    DreamBooth fine-tuned on the whole class pool (``dreambooth``, the authors' way), on the trial's
+    own n images with the same recipe (``dreambooth-own``: fewer optimiser steps) and on the own images
+    for as many steps as the whole-pool model (``dreambooth-own-steps``).
     """
     fig3 = grid_settings("fig3", profile)
     small = tuple(n for n in fig3["n_real"] if n and 16 <= n <= 32) or tuple(fig3["n_real"][:1])
     defaults = dict(duplicate_ratio=fig3["ratio"], budget_n=small, budget_methods=tuple(fig3["methods"]),
-                    budget_ratio=fig3["ratio"], budget_transforms=tuple(fig3["transforms"]))
+                    budget_ratio=fig3["ratio"], budget_transforms=tuple(fig3["transforms"]), budget_variants=BUDGET_ARMS)
     settings = {**{k: v for k, v in fig3.items() if k not in ("methods", "faithful_sample")}, **defaults,
                 **dict(profile.grid_defaults.get("controls", {})), **dict(profile.grids.get("controls", {}))}
     for key in ("seeds", "transforms", "n_real", "budget_n", "budget_methods", "budget_transforms"):
         if settings[key] is not None and not isinstance(settings[key], (list, tuple)):
             settings[key] = (settings[key],)
+    settings["budget_variants"] = _budget_variants(settings["budget_variants"])
     return settings
+
+
+def _budget_variants(variants) -> tuple[str, ...]:
+    """The budget arms asked for, in :data:`BUDGET_ARMS` order. The whole-pool and own-images arms
+    (``dreambooth``, ``dreambooth-own``) must be among them: the budget tables compare with them."""
+    variants = (variants,) if isinstance(variants, str) else tuple(variants)
+    unknown = sorted(set(variants) - set(BUDGET_ARMS))
+    if unknown:
+        raise SpecError(f"budget_variants: unknown arm(s) {unknown}; choose from {list(BUDGET_ARMS)}")
+    missing = [v for v in ("dreambooth", BUDGET_VARIANTS[0]) if v not in variants]
+    if missing:
+        raise SpecError(f"budget_variants: {missing} missing; the budget control needs the whole-pool and own-images arms")
+    return tuple(v for v in BUDGET_ARMS if v in variants)
 
 
 def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
@@ -95,7 +113,7 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
                 specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, duplicate=dup, **common))
         for n, tf, method, seed in itertools.product(s["budget_n"], s["budget_transforms"], s["budget_methods"], s["seeds"]):
             specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, **common))
-            for variant in ("dreambooth", BUDGET_VARIANT):
+            for variant in s["budget_variants"]:
                 specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
                                        synthetic_variant=variant, synthetic_ratio=s["budget_ratio"], **common))
     elif name == "imbalance-controls":  # the rare class's DreamBooth on its own cut images vs the whole pool
@@ -107,7 +125,7 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
         for rare, cut, tf, seed in runs:
             rare_spec = dict(n_real=n, n_real_per_label=((rare, cut),), augment_labels=(rare,), transforms=tf, seed=seed)
             specs.append(base_spec(profile, which, **rare_spec, **common))  # the imbalance grid's own "none" trial
-            for variant in ("dreambooth", BUDGET_VARIANT):
+            for variant in s["budget_variants"]:
                 specs.append(base_spec(profile, which, **rare_spec, synthetic_method=s["method"], synthetic_variant=variant,
                                        synthetic_ratio=n // cut - 1, **common))
     elif name == "fig4":
@@ -159,7 +177,7 @@ def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progres
         if spec.synthetic_ratio and spec.synthetic_manifest is None:
             # a dreambooth-own set belongs to one real subset (its models see exactly those images)
             own = (spec.n_real, spec.n_real_per_label, spec.seed if spec.subset_seed is None else spec.subset_seed,
-                   spec.augment_labels) if spec.synthetic_variant == BUDGET_VARIANT else None
+                   spec.augment_labels) if spec.synthetic_variant in BUDGET_VARIANTS else None
             groups.setdefault((spec.dataset, spec.split_seed, spec.synthetic_method, spec.synthetic_variant, own), []).append(spec)
     for (_, split_seed, _, _, own), members in groups.items():
         splits = load_splits(profile, members[0].which(profile), split_seed)

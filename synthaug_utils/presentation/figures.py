@@ -52,7 +52,7 @@ CAPTIONS: dict[str, tuple[str, str]] = {
     "generation_cost": ("E6", "Not in the paper. Images generated per second on this machine, per method."),
     "fig3": ("3", "Test accuracy (%, 95% Wald intervals) against real training images per class, one panel per "
                   "synthetic source; grey: no synthetic images; solid lines with image transforms, dashed without. "
-                  "Stars: the primary analysis (logistic GEE clustered by test image, BH-adjusted) against no synthetic data at the same n. Largest gain "
+                  "Stars: the primary analysis (paired difference with run and test-image variance, BH-adjusted) against no synthetic data at the same n. Largest gain "
                   "{f3_best_gain} ({f3_best_method}, n = {f3_best_n}, BH p = {f3_best_p})."),
     "figS1": ("S-1", "Accuracy gain over no synthetic data (percentage points) per disease and synthetic source, "
                      "pooled over the n and transforms grid."),
@@ -60,9 +60,9 @@ CAPTIONS: dict[str, tuple[str, str]] = {
                        "fastai recipe (x); dashed: equality. Mean fast minus faithful: {mode_mean_diff}."),
     "fig4": ("4", "Test accuracy (%, 95% Wald intervals) against synthetic (text-to-image) images per real image, one "
                   "panel per n real images per class; solid with image transforms, dashed without. Stars: the primary "
-                  "analysis (GEE, BH-adjusted) against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n})."),
+                  "analysis (BH-adjusted) against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n})."),
     "fig5": ("5", "Malignant-vs-benign test accuracy (%, 95% Wald intervals) per skin-tone bin, bars per synthetic "
-                  "source, one panel per transforms setting. Stars: the primary analysis (GEE, BH-adjusted) against no synthetic data. "
+                  "source, one panel per transforms setting. Stars: the primary analysis (BH-adjusted) against no synthetic data. "
                   "{f5_n_above_zero} of {f5_n_tests} comparisons show a gain whose 95% interval lies above zero."),
     "figS2": ("S-2", "Accuracy (%, 95% Wald intervals) on the rare label (left) and overall (right) against the real "
                      "images kept of the rare label, pooled over rare labels and seeds: no rebalancing, duplicated real "
@@ -189,8 +189,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     # the two analyses of every results chapter (issue 15)
     "gain_pp": ("gain (pp)", ""), "gain_ci_pp": ("gain 95% CI (pp)", ""),
     "paper_p": ("p, paper's convention", "p"), "paper_p_bh": ("paper's p (BH)", "p"),
-    "paper_stars": ("paper's stars", ""), "odds_ratio": ("odds ratio (95% CI)", ""),
-    "primary_p_bh": ("GEE p (BH)", "p"), "primary_stars": ("GEE stars", ""),
+    "paper_stars": ("paper's stars", ""), 
+    "primary_p_bh": ("primary p (BH)", "p"), "primary_stars": ("primary stars", ""),
     "agree": ("agree", ""), "arm": ("arm", ""),
     # chapter 02's seam measure
     "seam_ratio": ("seam ratio (synthetic / real)", "float"), "seam_rms": ("RMS step across the border, synthetic (grey levels)", "float"),

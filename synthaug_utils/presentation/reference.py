@@ -282,9 +282,9 @@ def _value(printed: str) -> float:
 
 def p_tolerance(p_ref: float, estimate: float | None, se: float | None) -> float:
     """How far a p-value's normal quantile may move: as far as a one-standard-error move of its estimate
-    moves it, ``se * z / |estimate|`` (the test's own standard error is ``|estimate| / z``; the book's
-    interval, a bootstrap over seeds and test images, is wider than the GEE's, which treats seeds as
-    fixed), and at least :data:`Z_TOLERANCE`. Without a printed estimate and interval (or with an
+    moves it, ``se * z / |estimate|`` (the test's own standard error is ``|estimate| / z``; the primary
+    analysis prints its interval from the same standard error, on a t rather than a normal scale),
+    and at least :data:`Z_TOLERANCE`. Without a printed estimate and interval (or with an
     estimate too close to zero to divide by), :data:`Z_TOLERANCE`."""
     z = two_sided_z(p_ref)
     if estimate is None or se is None or abs(estimate) < 0.1 or z < 0.5:

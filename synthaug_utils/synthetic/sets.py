@@ -10,7 +10,7 @@ import pandas as pd
 from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.paths import cache_dir
-from synthaug_utils.core.vocabulary import BUDGET_VARIANT, GENERATOR_VARIANTS, METHODS
+from synthaug_utils.core.vocabulary import BUDGET_VARIANTS, GENERATOR_VARIANTS, METHODS
 from synthaug_utils.diffusion.resolve import images_key, model_resolver
 from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings
 from synthaug_utils.synthetic.generate import generate
@@ -52,8 +52,8 @@ def ensure_synthetic_set(
     select rows with :func:`select_synthetic`. ``splits`` (loaded for split seed 0 when
     None) drives the leakage guard and, for the ``dreambooth`` variant, the training
     pool the per-class models are fine-tuned on (one model on every image for DDI). The
-    ``dreambooth-own`` variant (generator-data-budget control) fine-tunes on ``sources`` only:
-    pass a trial's whole real subset; its set folder is named by that subset.
+    ``dreambooth-own`` and ``dreambooth-own-steps`` variants (generator-data-budget control) fine-tune
+    on ``sources`` only: pass a trial's whole real subset; its set folder is named by that subset.
     ``generate_fn`` replaces :func:`~synthaug_utils.synthetic.generate.generate` (same arguments),
     e.g. generation through a Dask executor.
     """
@@ -69,7 +69,7 @@ def ensure_synthetic_set(
         splits = load_splits(profile, which)
     settings = generation_settings(profile)
     folder = Path(out_dir) if out_dir is not None else synthetic_set_dir(profile, method, variant, splits.dataset, splits.split_seed, settings)
-    own = sources if variant == BUDGET_VARIANT else None
+    own = sources if variant in BUDGET_VARIANTS else None
     if own is not None and out_dir is None:  # the models see exactly these sources: one set per source set
         folder = folder.with_name(f"{folder.name}-own{images_key(own)}")
     resolve, group = model_resolver(profile, splits, which, progress, own_images=own)
