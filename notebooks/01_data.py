@@ -58,7 +58,9 @@ glue("profile_name", P.name, display=False)
 # On the `demo` and `smoke` profiles every image on this page is drawn by the project's
 # own code (`synthaug_utils.data.world`): a synthetic stand-in world whose classes carry
 # the F17k-9 label names. They are not photographs of patients, and results on them are
-# results about that stand-in world, not medical findings.
+# results about that stand-in world, not medical findings. The last section,
+# {ref}`Real Fitzpatrick17k-9 metadata <real-metadata>`, is the exception: its numbers come from
+# the published metadata on every profile.
 # ```
 #
 # Profile {glue:text}`profile_name`: dataset {glue:text}`dataset_name` with
@@ -133,3 +135,76 @@ figures.show_figure(plots.plot_learning_curve(lc, 1 / len(main.labels), note), "
 
 # %%
 figures.show_table(lc)
+
+
+# %% [markdown]
+# (real-metadata)=
+# ## Real Fitzpatrick17k-9 metadata
+#
+# ```{admonition} Real metadata, not the stand-in world
+# :class: note
+# This section reads the published metadata that ships with the package, on every profile
+# (demo and smoke included): the authors' clean split files and the near-duplicate clusters
+# of Fitzpatrick17k-C (Abhishek, Jain and Hamarneh, Scientific Data 2025). Sources, licences
+# and citations: `synthaug_utils/resources/f17k_metadata/README.md`. No image is read. The
+# sections above describe the profile's dataset, {glue:text}`dataset_name` (on the demo and
+# smoke profiles, the stand-in world).
+# ```
+
+# %%
+from synthaug_utils.data import audit
+
+real = audit.real_metadata_audit()
+glue_values(real.values)
+
+# %% [markdown]
+# The authors' training file holds {glue:text}`real_f17k9_training` and their held-out file
+# {glue:text}`real_f17k9_held_out` images of the nine F17k-9 labels, {glue:text}`real_f17k9_images`
+# in all (the paper: {glue:text}`real_f17k9_paper`); the totals per label equal the paper's
+# Fig. 1A counts for {glue:text}`real_fig1a_match` labels.
+
+# %%
+figures.show_table_csv(real.fig1a, "real_fig1a", "**Table R1.** F17k-9 images per label in the authors' split files "
+                       "beside the paper's Fig. 1A counts.", audit.HEADERS)
+
+# %%
+figures.show_table_csv(real.fst, "real_fst", "**Table R2.** F17k-9 images per Fitzpatrick skin type (FST) in each "
+                       "split file: count (share of the file).", audit.HEADERS, shown=audit.fst_wide(real.fst))
+
+# %% [markdown]
+# ### Near-duplicates across and inside the split files
+#
+# Fitzpatrick17k-C groups {glue:text}`audit_cluster_images` images of the whole Fitzpatrick17k
+# table into {glue:text}`audit_clusters` near-duplicate clusters. Read against the authors'
+# split files, which the paper calls de-duplicated, **{glue:text}`audit_leak_total` of the
+# {glue:text}`audit_held_out` held-out F17k-9 images ({glue:text}`audit_leak_share`) sit in a
+# cluster with a training image** (cross-split leakage), {glue:text}`audit_leak_same_label` of
+# them with a training image of their own label. Per label: {glue:text}`audit_leak_by_label`.
+# Over all ten labels of the split files: {glue:text}`audit10_leak_total` of
+# {glue:text}`audit10_held_out` ({glue:text}`audit10_leak_share`). Inside the training file,
+# {glue:text}`audit_redundant` F17k-9 images share a cluster with another training image, in
+# {glue:text}`audit_redundant_clusters` clusters (keeping one image per cluster would drop
+# {glue:text}`audit_redundant_extra`). {glue:text}`audit_noise_clusters` clusters carry more than
+# one label, {glue:text}`audit_noise_cross_split` of them across the split:
+# {glue:text}`audit_noise_list`.
+#
+# For the paper's Fig. 3 this means that at small n the generator knows more than the
+# classifier: DreamBooth is fine-tuned on the whole clean training file, which holds near-copies
+# of {glue:text}`audit_leak_same_label` test images under their own label, so synthetic images can
+# carry those test images' look into a training set of 1 or 16 real images per label, and part
+# of a gain there may be recall of the test set rather than generalisation. Limits: clusters are
+# transitive unions (the largest holds {glue:text}`audit_largest_cluster` images), so two members
+# of one cluster need not look alike; some pairs are near- rather than exact duplicates (another
+# crop, exposure or photograph of one lesion); and the clusters come from one published cleaning
+# of the whole table, not from the authors' SelfClean, so these counts estimate the overlap
+# rather than settle it.
+
+# %%
+figures.show_table_csv(real.audit, "real_audit", "**Table R3.** Near-duplicate audit per label, for F17k-9 and for "
+                       "all ten labels of the split files: held-out images with a near-duplicate in the training file "
+                       "(leaking), training images sharing a cluster with another training image (redundant) and "
+                       "their clusters, clusters whose members carry different labels (label noise).", audit.HEADERS)
+
+# %%
+figures.show_table_csv(real.noise, "real_label_noise", "**Table R4.** The label-noise clusters: members with their "
+                       "label and file.", audit.HEADERS)

@@ -65,7 +65,7 @@ figures.show_figure(plots.plot_fig4(table, note), "fig4", table[fig4_cols], prof
 # %% [markdown]
 # ## Two analyses of the same comparisons
 #
-# {glue:text}`f4_an_how`
+# {glue:text}`f4_an_how` {glue:text}`f4_seed_scope`
 #
 # After adjustment, {glue:text}`f4_an_paper_sig` of {glue:text}`f4_an_tests` comparisons are
 # significant under the paper's convention and {glue:text}`f4_an_primary_sig` under the primary

@@ -65,7 +65,7 @@ figures.show_figure(plots.plot_fig5(table, note), "fig5", table[fig5_cols], prof
 # %% [markdown]
 # ## Two analyses of the same comparisons
 #
-# {glue:text}`f5_an_how`
+# {glue:text}`f5_an_how` {glue:text}`f5_seed_scope`
 #
 # After adjustment, {glue:text}`f5_an_paper_sig` of {glue:text}`f5_an_tests` comparisons are
 # significant under the paper's convention and {glue:text}`f5_an_primary_sig` under the primary

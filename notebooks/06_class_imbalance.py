@@ -63,7 +63,7 @@ figures.show_table(pooled)
 # %% [markdown]
 # ## Two analyses of the same comparisons
 #
-# {glue:text}`s2_an_how`
+# {glue:text}`s2_an_how` {glue:text}`s2_seed_scope`
 #
 # After adjustment, {glue:text}`s2_an_paper_sig` of {glue:text}`s2_an_tests` comparisons are
 # significant under the paper's convention and {glue:text}`s2_an_primary_sig` under the primary
@@ -79,8 +79,10 @@ figures.show_table(both)
 #
 # The paper's DreamBooth model of the rare class is fine-tuned on every training image of that
 # class, also when the classifier is given only a cut of them. This control fine-tunes it on the
-# rare class's own cut images only, beside the whole-pool model (smallest cut, same synthetic
-# ratio). {glue:text}`s2_budget`
+# rare class's own cut images only, with the same recipe (so fewer optimiser steps) and for as
+# many optimiser steps as the whole-pool model, beside the whole-pool model and the pretrained
+# generator (smallest cut, same synthetic ratio): the own images against the whole pool at the
+# same steps separate what the generator saw from how far it was fine-tuned. {glue:text}`s2_budget`
 
 # %%
 rare_budget = chapters.optional_grid_results("imbalance-controls", chapter.profile, store, executor)

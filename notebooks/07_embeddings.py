@@ -105,13 +105,25 @@ figures.show_figure(plots.plot_distance_distributions(long, tests, note), "fig2c
 # %% [markdown]
 # Mean cosine distance of {glue:text}`e_pairs` random real-real pairs:
 # {glue:text}`e_rr`; random real-synthetic pairs (in-then-outpaint):
-# {glue:text}`e_rs` (BH-adjusted two-sample t-test against real-real, p =
-# {glue:text}`e_rs_p`); in-then-outpaint images against their own source images:
-# {glue:text}`e_matched` (p = {glue:text}`e_matched_p`). The paper reports 0.242, 0.241
-# (p = 0.62) and 0.0844 with CLIP on Fitzpatrick17k.
+# {glue:text}`e_rs` (the paper's test: a BH-adjusted two-sample t-test of the drawn pairs
+# against real-real, p = {glue:text}`e_rs_p`); in-then-outpaint images against their own
+# source images: {glue:text}`e_matched` (p = {glue:text}`e_matched_p`). The paper reports
+# 0.242, 0.241 (p = 0.62) and 0.0844 with CLIP on Fitzpatrick17k.
+#
+# The t-test counts every drawn pair as an independent observation, but the pairs reuse the
+# same images ({glue:text}`e_pairs` pairs per group from {glue:text}`e_real` real images and
+# each method's synthetic images), so its p-value falls as more pairs are drawn, whatever the
+# images show. Beside it (beyond the paper), an image-level test compares the mean distance
+# over all pairs of the images, with no pairs drawn, and bootstraps it by resampling images
+# (the real images once for all groups, each synthetic set on its own, a matched synthetic
+# image together with its source), so its p-value does not depend on the number of pairs.
+# Real-synthetic (in-then-outpaint) minus real-real: {glue:text}`e_rs_diff` (95% CI
+# {glue:text}`e_rs_diff_ci`, BH p = {glue:text}`e_rs_image_p`); own source minus
+# real-real: {glue:text}`e_matched_diff` (95% CI {glue:text}`e_matched_diff_ci`, BH p =
+# {glue:text}`e_matched_image_p`). The table gives both tests for every group.
 
 # %%
-figures.show_table(tests)
+figures.show_table(tests, report.DISTANCE_COLUMNS)
 
 # %% [markdown]
 # ## Quality of each synthetic set (beyond the paper)
@@ -144,11 +156,37 @@ figures.show_table(qtable)
 # {glue:text}`e_cont_share_expected` of all real images. Closest pairs: training pool
 # {glue:text}`e_cont_train_min`, validation {glue:text}`e_cont_val_min`, test
 # {glue:text}`e_cont_test_min`.
+#
+# These counts are not comparable with each other: the fewer images a pool holds, the farther
+# away its nearest image lies, and the threshold was set among {glue:text}`e_cont_train_n`
+# training images but is applied to pools of {glue:text}`e_cont_val_n` and
+# {glue:text}`e_cont_test_n`. The second table compares like with like: for every pool, the share
+# of synthetic images closer than the threshold beside the same share for held-out real images
+# (real images the pool does not hold: the validation images against the test set, the test images
+# against the validation set, both against the training pool), and the training pool again as
+# random subsets of {glue:text}`e_cont_trainm_n` images, the size of the test set. Near-copy share
+# against the test set: synthetic {glue:text}`e_cont_test_syn_share`, held-out real
+# {glue:text}`e_cont_test_real_share`; validation set: synthetic {glue:text}`e_cont_val_syn_share`,
+# held-out real {glue:text}`e_cont_val_real_share`; training subsets of
+# {glue:text}`e_cont_trainm_n`: synthetic {glue:text}`e_cont_trainm_syn_share`, held-out real
+# {glue:text}`e_cont_trainm_real_share`; the whole training pool: synthetic
+# {glue:text}`e_cont_train_syn_share`, held-out real {glue:text}`e_cont_train_real_share`.
+#
+# For the inpainting methods (inpaint, in-then-outpaint) a low share in the test set holds by
+# construction: each of their images is made from one training image (inpainting keeps three
+# quarters of its pixels), so its nearest real image is almost always that source, in the
+# training pool. The share of synthetic images whose nearest real image lies in the training pool,
+# per method: {glue:text}`e_cont_train_nearest_by_method`. Only text-to-image images, drawn from
+# the class prompt alone, can show whether the generator reproduces images outside the
+# classifier's training pool.
 
 # %%
-cont_summary, cont_closest, cont_facts = report.contamination_report(P, real, emb_real, synthetic, emb_syn)
+cont_summary, cont_closest, cont_facts, cont_like = report.contamination_report(P, real, emb_real, synthetic, emb_syn)
 glue_values(cont_facts)
 figures.show_table(cont_summary)
+
+# %%
+figures.show_table(cont_like)
 
 # %%
 figures.show_table(cont_closest)
@@ -167,5 +205,13 @@ figures.show_figure(plots.plot_quality_vs_gain(joined, "kernel", "kernel distanc
 
 # %% [markdown]
 # Across {glue:text}`e_cells` (class, method) cells, the Spearman correlation between
-# kernel distance and accuracy gain is {glue:text}`e_rho` (p = {glue:text}`e_rho_p`); a
-# negative value would mean sets closer to the real images help more.
+# kernel distance and accuracy gain is {glue:text}`e_rho`; a negative value would mean sets
+# closer to the real images help more. Its p = {glue:text}`e_rho_p` counts the cells as
+# independent, which they are not: the cells of a class share its real images and its
+# baseline accuracy, and the cells of a method share its generator. Tested at the class
+# level, the correlation of the {glue:text}`e_classes` per-class means is
+# {glue:text}`e_rho_class` (p = {glue:text}`e_rho_class_p`), and permuting the gains among the
+# methods of each class ({glue:text}`e_perm` permutations) gives p =
+# {glue:text}`e_rho_within_p` for the cell correlation: whether, within a class, the set
+# closer to the real images brought the larger gain. Neither test removes what the cells of a
+# method share; there are too few methods to test at that level.

@@ -25,6 +25,7 @@ Stage 1, :mod:`synthaug_utils.data` - datasets, splits, images and their checks,
 - :mod:`synthaug_utils.data.checks` - checking every image of a dataset before work starts (cached), and loading image arrays.
 - :mod:`synthaug_utils.data.splits` - splits, nested training subsets, the profile's dataset tables, the pretraining pool and the leakage guard.
 - :mod:`synthaug_utils.data.summary` - dataset summaries: composition, capabilities, split sizes, example grids.
+- :mod:`synthaug_utils.data.audit` - the near-duplicate audit of the authors' Fitzpatrick17k split files against the Fitzpatrick17k-C clusters (shipped metadata, no image).
 
 Stage 2, :mod:`synthaug_utils.diffusion` - diffusion models: prompts, settings, masks, pipelines, the demo generator, DreamBooth, model resolution:
 
@@ -72,6 +73,8 @@ Stage 6, :mod:`synthaug_utils.analysis` - numbers out of stored results and imag
 - :mod:`synthaug_utils.analysis.report` - the reproduction table: our results next to the paper's.
 - :mod:`synthaug_utils.analysis.findings` - the front page's Findings table: each headline claim of the paper beside this build's result and a verdict.
 - :mod:`synthaug_utils.analysis.paper` - the paper's reported numbers, typed once in ``resources/paper_values.csv``.
+- :mod:`synthaug_utils.analysis.paper_intervals` - what reproduces (or not) the paper's printed Fig. 5 intervals.
+- :mod:`synthaug_utils.analysis.level_simulation` - simulated classifiers for the level and power of a paired comparison test.
 - :mod:`synthaug_utils.analysis.paper_cost` - what the full paper grid costs: stage throughputs in, an hours table out (no torch).
 - :mod:`synthaug_utils.analysis.embeddings` - image embeddings for Figure 2 / S-3 and the synthetic-set quality metrics, cached per image.
 - :mod:`synthaug_utils.analysis.quality` - how real are the synthetic images? Distances between sets of image embeddings.

@@ -173,8 +173,6 @@ def test_reproduction_report_compares_exact_cells_only():
     unstated = out[(out.figure == "5") & ~out.setting.str.contains("transforms=")]
     assert len(unstated) == 9 and unstated.status.str.startswith("not comparable").all()
     assert unstated.status.str.contains("does not state transforms").any()
-    # the 17.9% baseline (no synthetic data, transforms off, all bins) has its exact cell
-    assert (out[(out.figure == "5") & out.setting.eq("method=none, transforms=no, ratio=0")].status == "compared").all()
 
 
 def test_duplication_and_budget_tables():
@@ -196,6 +194,27 @@ def test_duplication_and_budget_tables():
     pool, own = (budget[budget.arm == a].iloc[0] for a in ("dreambooth", "dreambooth-own"))
     assert pool.gain > 0.15 and pool.p_bh < 0.001 and abs(own.gain) < 0.12 and own.gain < pool.gain - 0.1
     assert own.own_vs_pool_gain < -0.12 and own.own_vs_pool_p_bh < 0.05 and np.isnan(pool.own_vs_pool_gain)
+
+
+def test_budget_table_separates_what_the_generator_saw_from_how_far_it_was_tuned():
+    """Four budget arms at the same ratio: the pretrained generator, DreamBooth on the whole pool, on the own
+    images (same recipe) and on the own images for the pool's steps; another grid's pretrained trials at
+    another ratio stay out."""
+    arms = {"none": 0.4, "pre": 0.45, "pool": 0.62, "own": 0.42, "steps": 0.6, "fig3pre": 0.7}
+    frame, preds = _planted({(4, a): p for a, p in arms.items()})
+    variant = {"pre": "pretrained", "pool": "dreambooth", "own": "dreambooth-own", "steps": "dreambooth-own-steps", "fig3pre": "pretrained"}
+    frame["synthetic_variant"] = frame.synthetic_method.map(variant)
+    frame.loc[frame.synthetic_method == "fig3pre", "synthetic_ratio"] = 4
+    frame.loc[frame.synthetic_method.notna(), "synthetic_method"] = "text-to-image"
+    budget = tables.budget_table(frame, preds)
+    assert set(budget.arm) == {"none", "pretrained", "dreambooth", "dreambooth-own", "dreambooth-own-steps"}
+    row = budget.set_index("arm")
+    assert row.loc["pretrained"].accuracy < 0.5  # the 70% pretrained trials at ratio 4 are not in this arm
+    steps, own = row.loc["dreambooth-own-steps"], row.loc["dreambooth-own"]
+    assert abs(steps.own_vs_pool_gain) < 0.06 and own.own_vs_pool_gain < -0.12  # at the same steps the pool barely helps
+    assert steps.steps_vs_own_gain > 0.12 and steps.steps_vs_own_p_bh < 0.05 and np.isnan(own.steps_vs_own_gain)
+    text = highlights.controls_highlights(pd.DataFrame(columns=["arm", "gain", "n_real", "transforms", "p_bh"]), budget)["c_budget"]
+    assert "pretrained generator" in text and "how far it was fine-tuned" in text and "what the generator saw" in text
 
 
 def test_contamination_finds_a_planted_copy_of_a_test_image():

@@ -62,3 +62,40 @@ def test_paper_locations_found_when_present(tmp_path, f17k_dir, monkeypatch):
     )
     p = load_profile("paper", config=cfg)
     check_ready(p, needs=("f17k_metadata", "f17k_splits", "f17k_images"))
+
+
+def test_early_stopping_metric_override_reaches_the_recipe_the_trials_and_the_callbacks(tmp_path):
+    """The paper's early-stopping metric (validation accuracy) is one profile override away; the authors'
+    valid_loss is every profile's default."""
+    import numpy as np
+    from fastai.callback.tracker import EarlyStoppingCallback
+    from fastai.learner import AvgMetric
+    from fastai.metrics import accuracy
+
+    from synthaug_utils.classifier.recipe import EarlyStopper, Recipe, _best_epoch
+    from synthaug_utils.experiments.grids import build_grid
+
+    assert {load_profile(n).early_stopping_metric for n in ("demo", "smoke", "paper")} == {"valid_loss"}
+    paper = load_profile("paper", overrides={"early_stopping_metric": "accuracy"})
+    assert Recipe.from_profile(paper).monitor == "accuracy" and Recipe.from_profile(load_profile("paper")).monitor == "valid_loss"
+    assert {s.monitor for s in build_grid("fig3", paper)} == {"accuracy"}
+    cfg = tmp_path / "paper.yml"
+    cfg.write_text("overrides:\n  early_stopping_metric: accuracy\n")
+    assert load_profile("paper", config=cfg).early_stopping_metric == "accuracy"
+    # faithful mode: fastai monitors the recorder's "accuracy" column (the learner's metric), higher is better
+    assert AvgMetric(accuracy).name == "accuracy"
+    assert EarlyStoppingCallback(monitor=Recipe.from_profile(paper).monitor, patience=3).comp is np.greater
+    # fast mode: the same rule on validation accuracy, and the best epoch is the most accurate one
+    stopper = EarlyStopper(patience=2, monitor="accuracy")
+    assert [stopper.update(v) for v in (0.5, 0.4, 0.6, 0.6, 0.55)][-1] == (False, True)
+    assert _best_epoch([{"valid_loss": 1.0, "valid_accuracy": 0.5}, {"valid_loss": 0.9, "valid_accuracy": 0.4}], "accuracy") == 0
+
+
+def test_bad_early_stopping_metric_names_the_parameter_and_the_choices(tmp_path):
+    for value in ("val_acc", 1, None):
+        with pytest.raises(ProfileError, match=r"early_stopping_metric=.* is not one of \['valid_loss', 'accuracy'\]"):
+            load_profile("smoke", overrides={"early_stopping_metric": value})
+    cfg = tmp_path / "c.yml"
+    cfg.write_text("overrides:\n  early_stopping_metric: loss\n")
+    with pytest.raises(ProfileError, match=f"config file {cfg}: overrides: early_stopping_metric=\"loss\""):
+        load_profile("paper", config=cfg)

@@ -198,14 +198,21 @@ def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch)
     assert dups and {s.duplicate for s in dups} == {ratio} and not any(s.synthetic_ratio for s in dups)
     assert {s.key for s in controls if not s.duplicate and not s.synthetic_ratio} <= fig3_keys  # shared baselines
     budget = [s for s in controls if s.synthetic_ratio]
-    assert {s.synthetic_variant for s in budget} == {"dreambooth", "dreambooth-own"} and {s.n_real for s in budget} == {4}
+    assert {s.synthetic_variant for s in budget} == {"pretrained", "dreambooth", "dreambooth-own", "dreambooth-own-steps"}
+    assert {s.n_real for s in budget} == {4}
     calls = []
     monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False:
                         calls.append((spec.synthetic_variant, spec.seed, per_real, tuple(sorted(sources.image_id)))))
     grids.prepare_synthetic_sets(budget, paper_like, progress=False)
-    own = [c for c in calls if c[0] == "dreambooth-own"]
-    assert len(own) == 2 and own[0][3] != own[1][3]  # one set per seed's own subset (subset_seed None)
-    assert all(len(c[3]) == 4 * 9 for c in own)  # the trial's whole real subset: 4 images x 9 labels
+    for variant in ("dreambooth-own", "dreambooth-own-steps"):
+        own = [c for c in calls if c[0] == variant]
+        assert len(own) == 2 and own[0][3] != own[1][3]  # one set per seed's own subset (subset_seed None)
+        assert all(len(c[3]) == 4 * 9 for c in own)  # the trial's whole real subset: 4 images x 9 labels
+    fewer = build_grid("controls", paper_like.replace(grids={**paper_like.grids, "controls": {
+        "budget_n": (4,), "budget_variants": ["dreambooth-own", "dreambooth"]}}))
+    assert {s.synthetic_variant for s in fewer if s.synthetic_ratio} == {"dreambooth", "dreambooth-own"}
+    with pytest.raises(SpecError, match="budget_variants"):  # the own-images arm is what the others are compared with
+        grid_settings("controls", paper_like.replace(grids={"controls": {"budget_variants": ["pretrained", "dreambooth"]}}))
     with pytest.raises(SpecError, match="synthetic_variant"):
         budget[0].replace(synthetic_variant="dreambooth-elsewhere").validate(profile)
 
@@ -421,7 +428,7 @@ def test_imbalance_controls_grid_gives_the_rare_class_its_own_dreambooth(smoke, 
     cut = min(s["cuts"])
     assert {x.key for x in specs if not x.synthetic_ratio} <= imbalance  # the imbalance grid's own "none" trials
     budget = [x for x in specs if x.synthetic_ratio]
-    assert {x.synthetic_variant for x in budget} == {"dreambooth", "dreambooth-own"}
+    assert {x.synthetic_variant for x in budget} == {"pretrained", "dreambooth", "dreambooth-own", "dreambooth-own-steps"}
     assert {x.synthetic_ratio for x in budget} == {s["n_real"] // cut - 1} and {x.n_real_per_label[0][1] for x in budget} == {cut}
     calls = []
     monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False:

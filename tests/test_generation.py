@@ -340,6 +340,29 @@ def test_dreambooth_finetunes_the_unet_only_and_refuses_evaluation_images(tiny_m
         db.finetune(tiny_models["text2image"], "text2image", leaky, tmp_path / "leak", settings, splits=splits, progress=False)
 
 
+def test_step_matched_dreambooth_takes_the_pool_models_steps_in_full_batches(tiny_models, sources, tmp_path, monkeypatch):
+    import dataclasses
+
+    from synthaug_utils.diffusion import dreambooth as db
+
+    paper_like = db.DreamBoothSettings(batch_size=4, epochs=4)
+    assert db.optimiser_steps(paper_like, 16) == 16 and db.optimiser_steps(paper_like, 268) == 268
+    demo_like = db.DreamBoothSettings(batch_size=16, epochs=2)
+    assert db.optimiser_steps(demo_like, 4) == 2 and db.optimiser_steps(demo_like, 228) == 30
+    matched = db.step_matched(demo_like, 4, 30)
+    assert db.optimiser_steps(matched, 4) == 30 and (matched.batch_size, matched.learning_rate) == (16, demo_like.learning_rate)
+    assert db.optimiser_steps(db.step_matched(paper_like, 16, 268), 16) == 268
+    assert db.DreamBoothSettings().key() == "e6ec6ae0"  # unset flags leave the names of cached models as they were
+    assert matched.key() != dataclasses.replace(matched, fill_batches=False).key()
+
+    sizes = []
+    real_loss = db._loss
+    monkeypatch.setattr(db, "_loss", lambda unet, vae, sched, pixels, *rest: sizes.append(len(pixels)) or real_loss(unet, vae, sched, pixels, *rest))
+    settings = db.step_matched(db.DreamBoothSettings(resolution=RES, batch_size=3, learning_rate=1e-3, epochs=1, seed=3), 2, 5)
+    out = db.finetune(tiny_models["text2image"], "text2image", sources.head(2), tmp_path / "matched", settings, progress=False)
+    assert json.loads((out / "dreambooth.json").read_text())["steps"] == 5 and sizes == [3] * 5  # two images cycled into batches of 3
+
+
 def test_profile_settings(smoke_profile):
     from synthaug_utils.diffusion import dreambooth as db
     from synthaug_utils.core.config import load_profile

@@ -291,3 +291,64 @@ def test_gate_verdict_names_the_classes_at_or_below_twice_chance():
     assert class_identity.classes_below(per_class, "s", 0.2) == ["c", "b"]
     assert class_identity.gate_verdict(per_class, "s", 0.1) == "2 classes are at or below twice chance (20.0%): c 5%, b 20%"
     assert class_identity.gate_verdict(per_class, "s", 0.01) == "every class is above twice chance (2.0%)"
+
+
+# ------------------------------------------------- Fig. 2C: tests of pair distances
+def _fig2c_sets(shift: float, n_real: int = 200, n_synth: int = 150, seed: int = 30):
+    """Real and synthetic embeddings (synthetic moved by ``shift``), ids and metadata with sources."""
+    real, synth = _cloud(n_real, seed, shift=2.0), _cloud(n_synth, seed + 1, shift=2.0 + shift)
+    ids = [f"r{i}" for i in range(n_real)]
+    meta = pd.DataFrame({"method": "m", "source_id": [ids[i % n_real] for i in range(n_synth)]})
+    return real, ids, synth, meta
+
+
+def test_image_level_distance_test_does_not_depend_on_the_pair_count():
+    real, ids, synth, meta = _fig2c_sets(shift=0.3)
+    runs = {n: quality.distance_comparisons(real, ids, synth, meta, n_pairs=n, matched_methods=("m",), n_boot=500)[1]
+            for n in (500, 50_000)}
+    few, many = (runs[n].set_index("group") for n in (500, 50_000))
+    rs, own = "real-synthetic (m, random pairs)", "synthetic vs own source (m)"
+    # the image-level test uses all pairs of the images and resamples images: the same whatever n_pairs
+    for col in ("all_pairs_mean", "image_diff", "image_diff_low", "image_diff_high", "image_p", "image_p_bh"):
+        np.testing.assert_allclose(few[col].to_numpy(dtype=float), many[col].to_numpy(dtype=float), rtol=1e-12, equal_nan=True)
+    # the paper's t-test on the drawn pairs: 100 times more pairs of the same images, a far smaller p
+    assert many.loc[rs, "paper_p"] < 1e-6 * few.loc[rs, "paper_p"]
+    assert many.loc[rs, "paper_p"] < 1e-6 * many.loc[rs, "image_p"]
+    # all-pairs means by brute force
+    r, s = quality.l2_normalise(real), quality.l2_normalise(synth)
+    off_diagonal = ~np.eye(len(r), dtype=bool)
+    assert many.loc["real-real (random pairs)", "all_pairs_mean"] == pytest.approx((1 - r @ r.T)[off_diagonal].mean(), rel=1e-10)
+    assert many.loc[rs, "all_pairs_mean"] == pytest.approx((1 - r @ s.T).mean(), rel=1e-10)
+    assert many.loc[own, "all_pairs_mean"] == pytest.approx(many.loc[own, "mean"], rel=1e-12)  # every matched pair is used
+    assert many.loc[rs, "image_diff_low"] < many.loc[rs, "image_diff"] < many.loc[rs, "image_diff_high"]
+
+
+def test_image_level_distance_test_holds_its_level_where_the_t_test_does_not():
+    """No difference between real and synthetic images: the t-test on 2,000 pairs of 60 x 40 images
+    rejects far more often than 5%, the image-level test does not."""
+    image, paper = [], []
+    for k in range(60):
+        real, ids, synth, meta = _fig2c_sets(shift=0.0, n_real=60, n_synth=40, seed=100 + 2 * k)
+        tests = quality.distance_comparisons(real, ids, synth, meta, n_pairs=2000, seed=k, matched_methods=(), n_boot=300)[1]
+        image.append(tests.image_p.iloc[1] < 0.05)
+        paper.append(tests.paper_p.iloc[1] < 0.05)
+    assert np.mean(image) <= 0.1 and np.mean(paper) >= 0.2
+
+
+def test_class_level_correlation_separates_shared_class_effects_from_cells():
+    from synthaug_utils.analysis import embedding_report
+
+    rng = np.random.default_rng(40)
+    labels, methods = np.repeat([f"c{i}" for i in range(9)], 3), np.tile(["a", "b", "c"], 9)
+    level = np.repeat(rng.normal(size=9), 3)  # a class effect that both columns share
+    shared = pd.DataFrame({"label": labels, "method": methods, "kernel": level + 0.1 * rng.normal(size=27),
+                           "gain": -level + 0.1 * rng.normal(size=27)})
+    out = embedding_report.class_level_correlation(shared, "kernel", "gain", n_perm=2000)
+    # 27 cells counted as independent overstate it; 9 classes, one point each; within classes: nothing
+    assert out["rho"] < -0.7 and out["p"] < 1e-6 and out["classes"] == 9
+    assert out["class_rho"] < -0.7 and out["class_p"] > 100 * out["p"] and out["within_p"] > 0.05
+    assert embedding_report.class_level_correlation(shared, "kernel", "gain", n_perm=2000) == out  # seeded
+    # within each class the set with the larger kernel distance has the smaller gain, and nothing else
+    within = shared.assign(gain=-(shared.kernel - shared.groupby("label").kernel.transform("mean")))
+    out = embedding_report.class_level_correlation(within, "kernel", "gain", n_perm=2000)
+    assert out["within_p"] < 0.01 and out["p"] > 0.05

@@ -351,3 +351,63 @@ def test_paper_convention_interval_is_wald_on_one_test_set():
     assert high - low == pytest.approx(2 * 1.959964 * np.sqrt(0.294 * 0.706 / 360), rel=1e-5)
     with pytest.raises(ValueError):
         stats.paper_convention_test(1.2, 0.5, 360)
+
+
+def test_sec_2_4_significant_comparison_is_the_fig4_result():
+    """"31.3% vs. 17.9%, BH p = 5.3e-4" stands in the DDI section but is Fig. 4's best 10:1 gain:
+    the same BH p and, up to rounding, the same 13.3-point gain; with n = 360 per arm BH can reach the
+    printed p over Fig. 4's 24 comparisons, with DDI's 96 test images not even the raw p is that small."""
+    table = paper.paper_values()
+    rows = table[table.source_quote.str.contains("31.3% vs. 17.9%", regex=False)]
+    assert len(rows) == 2 and set(rows.figure) == {"4"}
+    with_, without = rows[rows.method != "none"].iloc[0], rows[rows.method == "none"].iloc[0]
+    fig4 = table[(table.figure == "4") & (table.quantity == "max_accuracy_gain")].iloc[0]
+    assert with_.p_value == without.p_value == fig4.p_value
+    assert abs(with_.value - without.value - fig4.value) <= 0.15  # three printed values, each rounded to 0.1
+    assert (with_.method, with_.n_real, with_.ratio) == ("text-to-image", fig4.n_real, fig4.ratio)
+    lo, hi = _bh_reachable(stats.paper_convention_test(with_.value / 100, without.value / 100, 360), 24)
+    assert lo <= fig4.p_value <= hi
+    assert stats.paper_convention_test(with_.value / 100, without.value / 100, 96) > 10 * fig4.p_value
+
+
+def test_fig5_interval_attempts():
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    from synthaug_utils.analysis import paper_intervals as pi
+
+    printed = pi.fig5_printed()
+    assert list(printed.bin) == ["12", "34", "56"]
+    assert np.allclose(printed.with_synthetic - printed.baseline, printed.gain, atol=0.15)
+    # the six printed accuracies are means over 5 runs of 32 test images: k / 160, and no smaller n fits
+    assert pi.smallest_grid_n(np.r_[printed.with_synthetic, printed.baseline]) == pi.RUNS * pi.DDI_TEST_PER_BIN == 160
+
+    # the interval formulas against statsmodels
+    for name, method in (("Wald, difference (unpooled SE)", "wald"), ("Newcombe hybrid score (Wilson)", "newcomb"),
+                         ("Agresti-Caffo", "agresti-caffo")):
+        ours = pi.METHODS[name][0](np.array(0.8), np.array(0.731), np.array(160.0))
+        ref = confint_proportions_2indep(128, 160, 116.96, 160, method=method, compare="diff")
+        assert np.allclose(ours, ref, atol=1e-6), name
+
+    attempts = pi.fig5_interval_attempts({"12": 208, "34": 241, "56": 205})
+    assert list(attempts.columns) == pi.COLUMNS and attempts.notna().all().all()
+    assert np.allclose(attempts.max_error_pp, np.maximum(abs(attempts.low - attempts.printed_low),
+                                                         abs(attempts.high - attempts.printed_high)))
+    # n = 32 per bin (the paper's Wald convention): about +/-20.7 pp, three times the printed width
+    wald32 = attempts[(attempts.method == "Wald, difference (unpooled SE)") & (attempts.n == 32)]
+    assert ((wald32.high - wald32.low) / 2).between(19, 22).all()
+    assert ((wald32.high - wald32.low) > 3 * (wald32.printed_high - wald32.printed_low)).all()
+    # nothing tried reproduces all three printed intervals within 0.3 pp, not even with n fitted
+    summary = pi.fig5_attempts_summary(attempts)
+    assert not summary.reproduces.any() and summary.worst_error_pp.min() > pi.TOLERANCE_PP
+    fitted = summary[(summary.method == "Wald, difference (unpooled SE)") & summary.n_choice.str.startswith("one n for")]
+    assert 300 < int(fitted.n.iloc[0]) < 500
+    assert len(attempts[attempts.n_choice == "DDI images in the bin (metadata)"]) == 3 * len(pi.METHODS)
+    assert "DDI images in the bin (metadata)" not in set(pi.fig5_interval_attempts().n_choice)
+
+
+@pytest.mark.skipif(not (PAPER_DIR.parent / "data" / "ddi" / "ddi_metadata.csv").is_file(), reason="no DDI metadata")
+def test_ddi_bin_counts():
+    from synthaug_utils.analysis import paper_intervals as pi
+
+    counts = pi.ddi_bin_counts(PAPER_DIR.parent / "data" / "ddi" / "ddi_metadata.csv")
+    assert set(counts) == {"12", "34", "56"} and 650 <= sum(counts.values()) <= pi.DDI_IMAGES

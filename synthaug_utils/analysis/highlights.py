@@ -8,7 +8,7 @@ import pandas as pd
 from synthaug_utils.analysis import stats
 from synthaug_utils.analysis.stats import se_from_interval
 from synthaug_utils.analysis.tables import figS2_pooled, shape_checks_fig4
-from synthaug_utils.core.vocabulary import NONE
+from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, NONE
 
 
 def learning_curve_highlights(table: pd.DataFrame, n_labels: int) -> dict[str, str]:
@@ -177,17 +177,36 @@ def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None, n
             f"{prefix}_disagree": disagree}
 
 
+# What each generator-data-budget arm is, in the order the sentences name them.
+_BUDGET_ARM_TEXT = {
+    "pretrained": "the pretrained generator (no fine-tuning)",
+    "dreambooth": "DreamBooth on the whole class pool",
+    BUDGET_VARIANT: "on the trial's own images with the same recipe",
+    BUDGET_STEPS_VARIANT: "on the own images for as many optimiser steps as the whole-pool model",
+}
+
+
 def _budget_arms_text(rows: pd.DataFrame) -> str:
-    """The generator-data-budget comparison of one setting (rows with arms ``dreambooth`` and
-    ``dreambooth-own``): each arm's gain, and own images minus whole pool."""
+    """The generator-data-budget comparison of one setting (rows of the arms that ran, at least
+    ``dreambooth`` and ``dreambooth-own``): each arm's gain over no synthetic data; own images minus
+    whole pool (at the same recipe and, where it ran, at the same steps: what the generator saw); the
+    step-matched arm minus the same-recipe arm (the same images: how far it was fine-tuned)."""
     arms = rows.set_index("arm")
-    missing = [arm for arm in ("dreambooth", "dreambooth-own") if arm not in arms.index]
+    missing = [arm for arm in ("dreambooth", BUDGET_VARIANT) if arm not in arms.index]
     if missing:
         return f"not compared ({' and '.join(missing)} without a gain estimate on this grid)"
-    pool, own = arms.loc["dreambooth"], arms.loc["dreambooth-own"]
-    return (f"DreamBooth on the whole class pool {_gain_text(pool.gain, pool.gain_low, pool.gain_high, pool.p_bh)}, "
-            f"on the trial's own images {_gain_text(own.gain, own.gain_low, own.gain_high, own.p_bh)}; own images minus "
-            f"whole pool {_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}")
+    gains = ", ".join(f"{text} {_gain_text(arms.loc[arm].gain, arms.loc[arm].gain_low, arms.loc[arm].gain_high, arms.loc[arm].p_bh)}"
+                      for arm, text in _BUDGET_ARM_TEXT.items() if arm in arms.index)
+    own = arms.loc[BUDGET_VARIANT]
+    diffs = [f"own images minus whole pool at the same recipe "
+             f"{_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}"]
+    if BUDGET_STEPS_VARIANT in arms.index:
+        steps = arms.loc[BUDGET_STEPS_VARIANT]
+        diffs.append(f"at the same steps (what the generator saw) "
+                     f"{_gain_text(steps.own_vs_pool_gain, steps.own_vs_pool_low, steps.own_vs_pool_high, steps.own_vs_pool_p_bh)}")
+        diffs.append(f"own images for the pool's steps minus the same recipe (how far it was fine-tuned) "
+                     f"{_gain_text(steps.steps_vs_own_gain, steps.steps_vs_own_low, steps.steps_vs_own_high, steps.steps_vs_own_p_bh)}")
+    return f"{gains}; " + ", ".join(diffs)
 
 
 def _gain_text(gain: float, low: float, high: float, p: float) -> str:
@@ -199,8 +218,8 @@ def controls_highlights(dup: pd.DataFrame, budget: pd.DataFrame) -> dict[str, st
     """Glue values for the controls (:func:`~synthaug_utils.analysis.tables.duplication_table`,
     :func:`~synthaug_utils.analysis.tables.budget_table`): ``c_dup_vs_none`` (duplication against no
     extra images, per n and transforms), ``c_syn_vs_dup`` (each synthetic method against duplication),
-    ``c_syn_vs_dup_sig`` / ``c_syn_vs_dup_tests``, and ``c_budget`` (whole-pool and own-images DreamBooth
-    against no synthetic data, and own-images against whole-pool)."""
+    ``c_syn_vs_dup_sig`` / ``c_syn_vs_dup_tests``, and ``c_budget`` (each generator-data-budget arm
+    against no synthetic data, the own-images arms against whole-pool, step-matched against same recipe)."""
     def where(row) -> str:
         return f"n = {int(row.n_real)}{' with transforms' if row.transforms else ''}"
 
@@ -219,21 +238,36 @@ def controls_highlights(dup: pd.DataFrame, budget: pd.DataFrame) -> dict[str, st
 def budget_steps_facts(profile, n_own: int, split_seed: int = 0) -> dict[str, str]:
     """DreamBooth optimiser steps of a model on ``n_own`` images and on the smallest class pool of the
     main dataset (the profile's DreamBooth settings: epochs over the images at its batch size, capped
-    by max_steps), with both image counts."""
-    import math
-
+    by max_steps), with both image counts. The pool is what the whole-pool model trains on: with
+    ``include_validation`` (paper profile) the class's validation images too. ``c_pool_includes``
+    says which; ``c_db_batch`` is the batch size; ``c_budget_arms`` describes every budget arm the
+    controls grid runs, with these numbers, and what each comparison separates."""
     from synthaug_utils.data.splits import load_splits
-    from synthaug_utils.diffusion.dreambooth import dreambooth_settings
+    from synthaug_utils.diffusion.dreambooth import dreambooth_settings, optimiser_steps, training_images
+    from synthaug_utils.experiments.grids import grid_settings
 
     db = dreambooth_settings(profile)
-    pool_per_class = int(load_splits(profile, "main", split_seed).train_pool.label.value_counts().min())
-
-    def steps(images: int) -> int:
-        total = db.epochs * math.ceil(images / db.batch_size)
-        return min(total, db.max_steps) if db.max_steps else total
-
-    return {"c_steps_own": str(steps(n_own)), "c_steps_pool": str(steps(pool_per_class)), "c_n_own": str(n_own),
-            "c_pool": str(pool_per_class), "c_db_epochs": str(db.epochs)}
+    splits = load_splits(profile, "main", split_seed)
+    pool_per_class = min(len(training_images(splits, label, db.include_validation)) for label in splits.labels)
+    steps_own, steps_pool = optimiser_steps(db, n_own), optimiser_steps(db, pool_per_class)
+    includes = ("its training images and its validation images, as in the authors' code" if db.include_validation
+                else "its training images; validation images excluded")
+    arms = grid_settings("controls", profile)["budget_variants"]
+    parts = [f"DreamBooth on the class's whole pool ({pool_per_class} images for the smallest class: {includes}; "
+             f"{steps_pool} optimiser steps of {db.batch_size} images)",
+             f"on the trial's own {n_own} images with the same recipe ({db.epochs} epochs: {steps_own} steps)"]
+    if "pretrained" in arms:
+        parts.insert(0, "the pretrained generator (no fine-tuning)")
+    if BUDGET_STEPS_VARIANT in arms:
+        parts.append(f"on the own images for as many optimiser steps as the class's whole-pool model ({steps_pool} for the "
+                     f"smallest class), each step on {db.batch_size} images (a set smaller than a batch is cycled to fill it)")
+    sentence = f"The budget arms: {'; '.join(parts)}."
+    if BUDGET_STEPS_VARIANT in arms:
+        sentence += (" The own images against the whole pool at the same steps separates what the generator saw; the "
+                     "step-matched arm against the same-recipe arm separates how far it was fine-tuned.")
+    return {"c_steps_own": str(steps_own), "c_steps_pool": str(steps_pool), "c_n_own": str(n_own),
+            "c_pool": str(pool_per_class), "c_db_epochs": str(db.epochs), "c_db_batch": str(db.batch_size),
+            "c_pool_includes": includes, "c_budget_arms": sentence}
 
 
 def limits_facts(profile, n_real: tuple | list = ()) -> dict[str, str]:

@@ -19,7 +19,9 @@ Metrics
   validation and test images, near copies below a stated threshold, and the closest pairs.
 * cosine distances for random real-real pairs (:func:`random_pair_distances`), random
   real-synthetic pairs (:func:`random_cross_distances`) and each synthetic image against its
-  own source (:func:`matched_distances`), as in Figure 2C of the paper.
+  own source (:func:`matched_distances`), as in Figure 2C of the paper;
+  :func:`distance_comparisons` tests them against real-real with the paper's t-test on the drawn
+  pairs and with an image-level bootstrap over all pairs (:func:`image_bootstrap`).
 """
 from __future__ import annotations
 
@@ -265,31 +267,18 @@ def random_pair_distances(x, n_pairs: int, seed: int = 0) -> np.ndarray:
     ``numpy.random.default_rng(seed)``. Returns (n_pairs,).
     """
     arr = _as_2d(x, "x", 2)
-    i, j = _random_pair_rows(arr.shape[0], n_pairs, seed)
-    return cosine_distance(arr[i], arr[j])
-
-
-def _random_pair_rows(n: int, n_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rows (i, j), i != j, of :func:`random_pair_distances`' pairs."""
     rng = np.random.default_rng(seed)
-    i = rng.integers(0, n, n_pairs)
-    j = (i + rng.integers(1, n, n_pairs)) % n  # uniform over j != i
-    return i, j
+    i = rng.integers(0, arr.shape[0], n_pairs)
+    j = (i + rng.integers(1, arr.shape[0], n_pairs)) % arr.shape[0]  # uniform over j != i
+    return cosine_distance(arr[i], arr[j])
 
 
 def random_cross_distances(x, y, n_pairs: int, seed: int = 0) -> np.ndarray:
     """Cosine distances of ``n_pairs`` random (row of x, row of y) pairs (e.g. real-synthetic), seeded. (n_pairs,)."""
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     _same_dim(a, b)
-    i, j = _random_cross_rows(a.shape[0], b.shape[0], n_pairs, seed)
-    return cosine_distance(a[i], b[j])
-
-
-def _random_cross_rows(n_x: int, n_y: int, n_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rows (of x, of y) of :func:`random_cross_distances`' pairs."""
     rng = np.random.default_rng(seed)
-    i = rng.integers(0, n_x, n_pairs)
-    return i, rng.integers(0, n_y, n_pairs)
+    return cosine_distance(a[rng.integers(0, a.shape[0], n_pairs)], b[rng.integers(0, b.shape[0], n_pairs)])
 
 
 def _source_rows(synth_source_ids: Sequence[str], real_ids: Sequence[str]) -> np.ndarray:
@@ -540,16 +529,18 @@ def distance_comparisons(
     image of ``matched_methods`` against its own source image. Every other group is compared
     with real-real twice, each test BH adjusted over the groups:
 
-    * the paper's two-sample t-test on the pair distances (``paper_p``, ``paper_p_bh``). It counts
-      every pair as an independent observation, but the pairs reuse the same images, so its p-value
-      falls as ``n_pairs`` grows whatever the images show;
-    * an image-level bootstrap (:func:`image_bootstrap`) of the difference in mean distance
-      (``diff``, 95% interval ``diff_low``, ``diff_high``; ``image_p``, ``image_p_bh``): images are
-      resampled, not pairs, so the p-value does not depend on the number of pairs drawn.
+    * the paper's two-sample t-test on the drawn pairs' distances (``paper_p``, ``paper_p_bh``). It
+      counts every pair as an independent observation, but the pairs reuse the same images, so its
+      p-value falls as ``n_pairs`` grows whatever the images show;
+    * an image-level test (:func:`image_bootstrap`) of the difference in mean distance over all
+      pairs of the images (``all_pairs_mean``; ``image_diff`` with its 95% interval
+      ``image_diff_low``, ``image_diff_high``, bootstrap SE ``image_diff_se``; ``image_p``,
+      ``image_p_bh``): images are resampled, not pairs, and no pairs are drawn, so it does not
+      depend on ``n_pairs``.
 
-    Returns (long, tests): ``long`` has columns group, distance (one row per pair);
-    ``tests`` has group, n (pairs), mean, sd, diff, diff_low, diff_high, diff_se, image_p, image_p_bh,
-    paper_p, paper_p_bh.
+    Returns (long, tests): ``long`` has columns group, distance (one row per drawn pair);
+    ``tests`` has group, n (drawn pairs), mean, sd (of the drawn pairs), the image-level columns
+    above, paper_p and paper_p_bh.
     """
     import pandas as pd
 
@@ -559,35 +550,29 @@ def distance_comparisons(
     synth = l2_normalise(_as_2d(synth_emb, "synth_emb"))
     synth_meta = synth_meta.reset_index(drop=True)
     reference = "real-real (random pairs)"
-    # group -> (distances, the (image set, row) of each pair's images), the rows being what the bootstrap resamples
-    i, j = _random_pair_rows(real.shape[0], n_pairs, seed)
-    groups = {reference: (cosine_distance(real[i], real[j]), [("real", i), ("real", j)])}
-    sizes = {"real": real.shape[0]}
+    groups = {reference: random_pair_distances(real, n_pairs, seed)}
+    cross, matched = {}, {}
     for method, sub in synth_meta.groupby("method", sort=True):
-        rows = sub.index.to_numpy()
-        a, b = _random_cross_rows(real.shape[0], len(rows), n_pairs, seed)
-        groups[f"real-synthetic ({method}, random pairs)"] = (cosine_distance(real[a], synth[rows][b]), [("real", a), (method, b)])
-        sizes[method] = len(rows)
+        name = f"real-synthetic ({method}, random pairs)"
+        cross[name] = synth[sub.index.to_numpy()]
+        groups[name] = random_cross_distances(real, cross[name], n_pairs, seed)
     for method in matched_methods:
         sub = synth_meta[synth_meta.method == method]
         sub = sub[sub.source_id.isin(set(real_ids))]
         if len(sub):
-            source = _source_rows(sub.source_id.tolist(), list(real_ids))
-            # a synthetic image goes with its source: resampling the source takes all of its synthetic images
-            groups[f"synthetic vs own source ({method})"] = (cosine_distance(synth[sub.index.to_numpy()], real[source]),
-                                                              [("real", source)])
-    boot = image_bootstrap(groups, sizes, reference, n_boot=n_boot, seed=seed)
-    ref_values = groups[reference][0]
+            name = f"synthetic vs own source ({method})"
+            groups[name] = matched_distances(synth[sub.index.to_numpy()], sub.source_id.tolist(), real, list(real_ids))
+            matched[name] = (groups[name], _source_rows(sub.source_id.tolist(), list(real_ids)))
+    boot = image_bootstrap(real, cross, matched, reference, n_boot=n_boot, seed=seed)
     rows = []
-    for name, (values, _) in groups.items():
-        row = {"group": name, "n": len(values), "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)),
-               **boot.get(name, dict.fromkeys(("diff", "diff_low", "diff_high", "diff_se", "image_p"), np.nan))}
-        row["paper_p"] = np.nan if name == reference else two_sample_ttest(values, ref_values).p_value
+    for name, values in groups.items():
+        row = {"group": name, "n": len(values), "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)), **boot[name]}
+        row["paper_p"] = np.nan if name == reference else two_sample_ttest(values, groups[reference]).p_value
         rows.append(row)
     tests = pd.DataFrame(rows)
     for col in ("image_p", "paper_p"):
         tests.insert(tests.columns.get_loc(col) + 1, f"{col}_bh", benjamini_hochberg(tests[col].to_numpy(dtype=float)))
-    long = pd.concat([pd.DataFrame({"group": k, "distance": v}) for k, (v, _) in groups.items()], ignore_index=True)
+    long = pd.concat([pd.DataFrame({"group": k, "distance": v}) for k, v in groups.items()], ignore_index=True)
     return long, tests
 
 
@@ -597,46 +582,67 @@ def _bootstrap_counts(rng: np.random.Generator, n: int, replicates: int) -> np.n
     return np.bincount(draws.ravel(), minlength=replicates * n).reshape(replicates, n).astype(np.float64)
 
 
-def image_bootstrap(groups: dict, sizes: dict, reference: str, n_boot: int = 2000, seed: int = 0,
+def image_bootstrap(real, cross: dict, matched: dict, reference: str = "real-real", n_boot: int = 2000, seed: int = 0,
                     chunk: int = 250) -> dict[str, dict[str, float]]:
-    """Image-level test of each group's mean pair distance against the ``reference`` group's.
+    """Image-level test of mean cosine distances against that of real-real pairs (rows L2-normalised).
 
-    ``groups``: name -> (distances (n,), [(image set, rows (n,)), ...]): each pair's images, one
-    entry per image of the pair (a matched synthetic image is represented by its source, which
-    carries it); ``sizes``: image set -> its number of images. The pigeonhole bootstrap (Owen 2007,
-    for crossed designs): each replicate draws every image set's images with replacement (as many
-    as it holds, the real images once for all groups, so groups that share them stay correlated),
-    and each pair weighs the product of its images' counts. Per non-reference group: ``diff`` (mean
-    minus the reference's mean), ``diff_low``, ``diff_high`` (2.5 and 97.5 percentiles of the
-    replicates), ``diff_se`` (their SD) and ``image_p`` (two-sided, normal on ``diff / diff_se``).
-    With all pairs drawn, only images are resampled, so ``image_p`` depends on the images, not on
-    how many pairs were drawn; fewer pairs add their own sampling noise and widen it.
+    Each statistic is a mean over all pairs of the images, never over drawn pairs: ``reference``:
+    all pairs of distinct real images; ``cross`` (name -> synthetic embeddings (M, D)): all
+    (real, synthetic) pairs; ``matched`` (name -> (distances (M,), source rows (M,))): each
+    synthetic image against its own source. For unit rows these need only the (weighted) mean
+    embeddings, so every pair costs nothing. The bootstrap resamples images with replacement: the
+    real images once per replicate for every group (groups that share them stay correlated), each
+    synthetic set on its own, and a matched synthetic image with its source (resampling a source
+    takes all of its synthetic images). Returns name -> ``all_pairs_mean`` and, for every
+    non-reference group, ``image_diff`` (its all-pairs mean minus the reference's),
+    ``image_diff_low``, ``image_diff_high`` (2.5 and 97.5 percentiles of the replicates),
+    ``image_diff_se`` (their SD) and ``image_p`` (two-sided, normal on
+    ``image_diff / image_diff_se``); NaN for the reference. On data without a difference it
+    rejects at most as often as its level (tests/test_quality.py), the t-test on drawn pairs more.
     """
     from scipy.stats import norm
 
+    real = _as_2d(real, "real", 2)
+
+    def real_real(w, s):  # mean distance of the pairs of distinct real images, weighted by w_i * w_j
+        total, self_pairs = w.sum(axis=1), (w * w).sum(axis=1)
+        return 1.0 - (np.einsum("bd,bd->b", s, s) - self_pairs) / (total * total - self_pairs)
+
+    def real_cross(w, s, v, y):  # mean distance of all (real, synthetic) pairs, weighted by w_i * v_j
+        return 1.0 - np.einsum("bd,bd->b", s, v @ y) / (w.sum(axis=1) * v.sum(axis=1))
+
+    def statistics(w, vs):  # (replicates,) per group, from real weights w and synthetic weights vs
+        s = w @ real
+        out = {reference: real_real(w, s)}
+        out.update({name: real_cross(w, s, vs[name], y) for name, y in cross.items()})
+        for name, (distances, source) in matched.items():
+            weights = w[:, source]
+            out[name] = (weights @ distances) / weights.sum(axis=1)
+        return out
+
+    observed = {k: float(v[0]) for k, v in statistics(np.ones((1, real.shape[0])),
+                                                       {k: np.ones((1, len(y))) for k, y in cross.items()}).items()}
     rng = np.random.default_rng(seed)
-    weighted = {name: [] for name in groups}
+    replicates = {name: [] for name in observed}
     for start in range(0, n_boot, chunk):
         reps = min(chunk, n_boot - start)
-        counts = {name: _bootstrap_counts(rng, n, reps) for name, n in sorted(sizes.items())}
-        for name, (values, images) in groups.items():
-            w = np.ones((reps, len(values)))
-            for image_set, rows in images:
-                w *= counts[image_set][:, rows]
-            total = w.sum(axis=1)
-            weighted[name].append(np.divide(w @ values, total, out=np.full(reps, np.nan), where=total > 0))
-    ref_mean, ref_boot = float(np.mean(groups[reference][0])), np.concatenate(weighted[reference])
-    out = {}
-    for name, (values, _) in groups.items():
+        w = _bootstrap_counts(rng, real.shape[0], reps)
+        for name, values in statistics(w, {k: _bootstrap_counts(rng, len(y), reps) for k, y in cross.items()}).items():
+            replicates[name].append(values)
+    ref_boot = np.concatenate(replicates[reference])
+    untested = dict.fromkeys(("image_diff", "image_diff_low", "image_diff_high", "image_diff_se", "image_p"), np.nan)
+    out = {reference: {"all_pairs_mean": observed[reference], **untested}}
+    for name in observed:
         if name == reference:
             continue
-        diff = float(np.mean(values)) - ref_mean
-        reps = np.concatenate(weighted[name]) - ref_boot
+        diff = observed[name] - observed[reference]
+        reps = np.concatenate(replicates[name]) - ref_boot
         reps = reps[np.isfinite(reps)]
         se = float(np.std(reps, ddof=1)) if reps.size > 1 else np.nan
         low, high = np.percentile(reps, [2.5, 97.5]) if reps.size else (np.nan, np.nan)
         p = float(2 * norm.sf(abs(diff) / se)) if np.isfinite(se) and se > 0 else np.nan
-        out[name] = {"diff": diff, "diff_low": float(low), "diff_high": float(high), "diff_se": se, "image_p": p}
+        out[name] = {"all_pairs_mean": observed[name], "image_diff": diff, "image_diff_low": float(low),
+                     "image_diff_high": float(high), "image_diff_se": se, "image_p": p}
     return out
 
 

@@ -430,6 +430,9 @@ class PrimaryComparison:
     note: str = ""
 
 
+FLOOR_RUN_TERM_UP_TO = 3  # seeds; see primary_comparison
+
+
 def primary_comparison(correct_a, correct_b, alpha: float = 0.05) -> PrimaryComparison:
     """Paired accuracy difference of two arms with run-to-run and test-image variance in one model.
 
@@ -446,10 +449,11 @@ def primary_comparison(correct_a, correct_b, alpha: float = 0.05) -> PrimaryComp
     Fewer seeds than three:
 
     - one seed: a paired t-test over test images (``var_run`` cannot be estimated; ``note`` says so);
-    - two seeds: the run component has 1 degree of freedom and falls below its floor by chance so
-      often that clamping it at 0 rejects too often (11-14% at a 5% level in
-      ``benchmarks/primary_level.py``); it is kept at the floor instead, with its 1 degree of
-      freedom in the Satterthwaite sum. The test then holds its level but has little power.
+    - two or three seeds: the run component has 1 or 2 degrees of freedom and falls below its floor
+      by chance so often that clamping it at 0 rejects too often (two seeds: 11-14%, three seeds:
+      up to 9% at a 5% level in ``benchmarks/primary_level.py``); it is kept at its floor instead,
+      with its degrees of freedom in the Satterthwaite sum. The test then holds its level; with two
+      seeds it has almost no power.
 
     Args:
         correct_a, correct_b: 0/1 arrays shaped ``(seeds, images)`` (or ``(images,)`` for one seed);
@@ -481,7 +485,7 @@ def primary_comparison(correct_a, correct_b, alpha: float = 0.05) -> PrimaryComp
         resid = d - row[:, None] - col[None, :] + diff
         ms_resid = float((resid**2).sum()) / ((seeds - 1) * (images - 1))
         df_seed, df_image, df_resid = seeds - 1, images - 1, (seeds - 1) * (images - 1)
-        keep_seed = ms_seed > ms_resid or seeds == 2
+        keep_seed = ms_seed > ms_resid or seeds <= FLOOR_RUN_TERM_UP_TO
         keep_image = ms_image > ms_resid
         seed_ms = max(ms_seed, ms_resid)
         # var(mean) * S * I = (MS_seed - MS_e) + (MS_image - MS_e) + MS_e over the kept components:
@@ -491,7 +495,7 @@ def primary_comparison(correct_a, correct_b, alpha: float = 0.05) -> PrimaryComp
         var_seed = (seed_ms - ms_resid) / images if keep_seed else 0.0
         var_image = (ms_image - ms_resid) / seeds if keep_image else 0.0
         var_resid = ms_resid
-        note = "two seeds: run-level variance kept at its floor (1 degree of freedom); little power" if seeds == 2 else ""
+        note = "two seeds: run-to-run variance has 1 degree of freedom; the test has little power" if seeds == 2 else ""
     total = sum(v for v, _ in terms)
     se = float(np.sqrt(max(total, 0.0) / (seeds * images)))
     denom = sum(v**2 / df_ for v, df_ in terms if v != 0.0)

@@ -65,12 +65,14 @@ class Recipe:
 
     @classmethod
     def from_profile(cls, profile: Profile, **changes: Any) -> "Recipe":
-        """The profile's backbone, input size, epochs, patience, device and mode, then ``changes``."""
+        """The profile's backbone, input size, epochs, patience, early-stopping metric
+        (``early_stopping_metric``), device and mode, then ``changes``."""
         base = dict(
             arch=profile.arch,
             image_size=profile.image_size,
             max_epochs=profile.max_epochs,
             patience=profile.patience,
+            monitor=profile.early_stopping_metric,
             mode="fast" if profile.fast_mode else "faithful",
             device=profile.device,
             weights=_profile_weights(profile),

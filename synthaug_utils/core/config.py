@@ -33,7 +33,7 @@ import yaml
 
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.paths import DEMO_INPAINT_ID, DEMO_TEXT2IMAGE_ID
-from synthaug_utils.core.vocabulary import LITE0_ARCH
+from synthaug_utils.core.vocabulary import LITE0_ARCH, MONITORS
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,9 @@ class Profile:
     # bring-your-own main dataset (location main_data)
     test_per_label: int = 40  # test images drawn per label when the table has no split column (F17k's held-out size)
     min_images_per_label: int | None = None  # drop labels with fewer images (named in the book); None: keep all
+    # What early stopping monitors on the validation set: "valid_loss" (the authors' code, every profile's
+    # default) or "accuracy" (validation accuracy, the paper's text); PROTOCOL_CHOICES
+    early_stopping_metric: str = "valid_loss"
     # Profile-specific numbers of the pipeline stages, in this one place. Precedence: the fields above,
     # then these, then the matching ``grids`` entry, then a function's explicit arguments.
     generation_defaults: Mapping[str, Any] = field(default_factory=dict)  # GenerationSettings fields
@@ -260,8 +263,8 @@ _PAPER_GRID_DEFAULTS = {g: {"redraw_validation": True} for g in ("fig3", "fig4",
 _PAPER_GRID_DEFAULTS["imbalance-controls"] = {"enabled": True}
 PROTOCOL_CHOICES: tuple[dict[str, str], ...] = (
     dict(setting="max_epochs", where="Profile.max_epochs", paper_profile="50 (the authors' code)", text="30 (the paper's text)"),
-    dict(setting="monitor", where="Recipe.monitor", paper_profile="valid_loss (early stopping, patience 3; the code)",
-         text="validation accuracy (the text)"),
+    dict(setting="monitor", where="profile override early_stopping_metric (Recipe.monitor)",
+         paper_profile="valid_loss (early stopping, patience 3; the code)", text="accuracy: validation accuracy (the text)"),
     dict(setting="redraw_validation", where="grid setting (paper profile: Figs. 3, 4, S-2, learning curve)",
          paper_profile="true: the 40 validation images per label are redrawn for every run (split seed = run seed)",
          text="the same (the text: validation redrawn per run); DDI (Fig. 5) keeps one split because this project "
@@ -400,6 +403,9 @@ def _override_problem(name: str, value: Any) -> str | None:
     expected, low = getattr(_demo_profile(), name), _OVERRIDE_MINIMUM.get(name)
     if name == "min_images_per_label":  # optional count (None: keep every label)
         return None if value is None or (_is_int(value) and value >= 1) else "not a positive integer or null"
+    if name == "early_stopping_metric":
+        return None if isinstance(value, str) and value in MONITORS else (
+            f"not one of {list(MONITORS)} (valid_loss: the authors' code; accuracy: validation accuracy, the paper's text)")
     if isinstance(expected, bool):
         return None if isinstance(value, bool) else "not true or false"
     if isinstance(expected, (int, float)):

@@ -11,7 +11,7 @@ from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.vocabulary import DEMO_NOTE, NONE
 from synthaug_utils.data.splits import load_splits
-from synthaug_utils.experiments.grids import build_grid, faithful_twins, grid_settings, run_grid
+from synthaug_utils.experiments.grids import build_grid, faithful_twins, grid_settings, run_grid, seed_scope
 from synthaug_utils.experiments.store import ResultsStore, default_store
 from synthaug_utils.experiments.trial import training_table
 
@@ -39,13 +39,16 @@ class ChapterResults:
     note: str | None
 
     def facts(self, prefix: str) -> dict[str, str]:
-        """Glue values every results page states: trial count, seeds, and the training mode."""
+        """Glue values every results page states: trial count, seeds, the training mode, and
+        ``{prefix}_seed_scope``: what the seeds vary and share, so what an interval over seeds covers
+        (:func:`~synthaug_utils.experiments.grids.seed_scope`)."""
         fast = self.settings.get("mode") == "fast"
         return {
             f"{prefix}_trials": str(len(self.frame)),
             f"{prefix}_seeds": str(len(self.settings["seeds"])),
             f"{prefix}_mode": "fast mode (cached frozen-body features, head trained)" if fast else "the faithful fastai recipe",
             f"{prefix}_variant": str(self.settings.get("variant", "pretrained")),
+            f"{prefix}_seed_scope": seed_scope(self.settings),
         }
 
 

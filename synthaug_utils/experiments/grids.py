@@ -91,6 +91,45 @@ def _budget_variants(variants) -> tuple[str, ...]:
     return tuple(v for v in BUDGET_ARMS if v in variants)
 
 
+def _join(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def seed_scope(settings: dict[str, Any]) -> str:
+    """What the run seeds of a grid vary and what all of them share, from its settings
+    (:func:`grid_settings`): the sentence a results page states beside every interval that includes
+    the run-to-run spread (such an interval covers only what the seeds vary)."""
+    fast = settings.get("mode") == "fast"
+    augment = any(bool(t) for t in settings.get("transforms") or ())
+    varies = ["the classifier head's initialisation", "dropout", "batch order"]
+    if augment:
+        varies.append("which cached augmented view each training image gets" if fast else "the random augmentation")
+    covers = ["head initialisation", "dropout", "batch order"] + (["augmentation"] if augment else [])
+    synthetic = bool(settings.get("methods")) or any(settings.get("ratios") or ()) or "synthetic" in (settings.get("controls") or ())
+    shared, drawn, redrawn = [], [], []
+    if settings.get("n_real") is None:
+        shared.append("the whole training pool" + (" (and so one synthetic set)" if synthetic else ""))
+    elif settings.get("subset_seed") is not None:
+        shared.append(f"one training subset (subset seed {settings['subset_seed']})" + (" and so one synthetic set" if synthetic else ""))
+    else:
+        drawn.append("its own training subset" + (" (and so its own synthetic images)" if synthetic else ""))
+        redrawn.append("the training subset")
+    if settings.get("redraw_validation"):
+        drawn.append("its own validation images")
+        redrawn.append("the validation images")
+    else:
+        shared.append(f"one validation split (split seed {settings.get('split_seed', 0)})")
+    shared.append("the test images")
+    text = f"Seeds vary {_join(varies)}"
+    text += f"; each seed draws {_join(drawn)}" if drawn else ""
+    text += f"; all seeds share {_join(shared)}."
+    if redrawn:
+        return f"{text} An interval over seeds therefore covers {_join(covers)}, and the draw of {_join(redrawn)}."
+    beyond = "" if settings.get("n_real") is None else ", not the draw of the training images"
+    return f"{text} An interval over seeds therefore covers {_join(covers)} only{beyond}."
+
+
 def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
     """The trial specs of a named grid (fig3, fig4, fig5, imbalance, learning-curve) for ``profile``."""
     profile = load_profile(profile) if isinstance(profile, str) else profile

@@ -234,12 +234,13 @@ def generator_key(profile: Profile, which: str = "main") -> str:
 
 
 def base_spec(profile: Profile, which: str = "main", **changes: Any) -> TrialSpec:
-    """A spec with the profile's dataset, backbone, input size, epochs, patience and mode, then ``changes``
-    (a spec with synthetic images also carries the profile's :func:`generator_key`)."""
+    """A spec with the profile's dataset, backbone, input size, epochs, patience, early-stopping metric and
+    mode, then ``changes`` (a spec with synthetic images also carries the profile's :func:`generator_key`)."""
     dataset = profile.ddi_dataset if which == "ddi" else profile.dataset
     values = dict(
         dataset=dataset, data_key=data_key(profile, dataset), arch=profile.arch, image_size=profile.image_size,
-        max_epochs=profile.max_epochs, patience=profile.patience, mode="fast" if profile.fast_mode else "faithful",
+        max_epochs=profile.max_epochs, patience=profile.patience, monitor=profile.early_stopping_metric,
+        mode="fast" if profile.fast_mode else "faithful",
     )
     if changes.get("synthetic_method") is not None and changes.get("synthetic_ratio", 0) and "generator_key" not in changes:
         values["generator_key"] = generator_key(profile, which)

@@ -64,7 +64,7 @@ CAPTIONS: dict[str, tuple[str, str]] = {
     "fig5": ("5", "Malignant-vs-benign test accuracy (%, 95% Wald intervals) per skin-tone bin, bars per synthetic "
                   "source, one panel per transforms setting. Stars: the primary analysis (BH-adjusted) against no synthetic data. "
                   "{f5_n_above_zero} of {f5_n_tests} comparisons show a gain whose 95% interval lies above zero."),
-    "figS2": ("S-2", "Accuracy (%, 95% Wald intervals) on the rare label (left) and overall (right) against the real "
+    "figS2": ("S-2", "Accuracy (%, 95% Wald intervals on the distinct test images behind each point) on the rare label (left) and overall (right) against the real "
                      "images kept of the rare label, pooled over rare labels and seeds: no rebalancing, duplicated real "
                      "images, synthetic images. With {s2_smallest} rare images: {s2_synthetic} with synthetic images, "
                      "{s2_duplicate} with duplication."),
@@ -72,7 +72,9 @@ CAPTIONS: dict[str, tuple[str, str]] = {
     "fig2b": ("2B", "The same PCA coloured by origin (real, or the synthetic source)."),
     "figS3": ("S-3", "UMAP of the image embeddings, coloured by disease."),
     "fig2c": ("2C", "Cosine distances between embeddings (1 - cosine similarity) per pair group, with means and "
-                    "BH-adjusted t-test p-values against random real-real pairs."),
+                    "two BH-adjusted p-values against random real-real pairs: an image-level test (mean over all "
+                    "pairs, images resampled; it does not depend on the number of pairs drawn) and the paper's "
+                    "two-sample t-test on the drawn pairs (which counts pairs that share images as independent)."),
     "quality": ("E8", "Not in the paper. Quality of each synthetic set against the real images (all labels): Fréchet "
                       "and kernel distances, k-NN precision and recall, and the share memorised."),
     "quality_gain": ("E9", "Not in the paper. Per class and source: kernel distance of the synthetic images to the real "
@@ -226,3 +228,17 @@ def table_view(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | Non
 def show_table(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | None = None):
     """A Styler of :func:`table_view` without the index column (what the page shows)."""
     return table_view(table, columns).style.hide(axis="index")
+
+
+def show_table_csv(table: pd.DataFrame, key: str, caption: str, columns: Mapping[str, tuple[str, str]] | None = None,
+                   shown: pd.DataFrame | None = None):
+    """Save ``table`` (every column, unformatted) as ``<figure_dir>/<key>.csv``, display ``caption`` with a
+    download link to it, and return :func:`show_table`'s Styler of ``shown`` (default ``table``; a cell
+    ending with it shows the table)."""
+    from IPython.display import Markdown, display
+
+    folder = figure_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(table).to_csv(folder / f"{key}.csv", index=False)
+    display(Markdown(f"{caption} Data: {{download}}`{key}.csv <{FIGURE_FOLDER}/{key}.csv>`."))
+    return show_table(table if shown is None else shown, columns)

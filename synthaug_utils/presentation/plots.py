@@ -320,16 +320,20 @@ def plot_projection(
 
 
 def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: str | None = None) -> plt.Figure:
-    """Fig. 2C: cosine distance (1 - cosine similarity) distributions per pair group, means and BH p-values."""
+    """Fig. 2C: cosine distance (1 - cosine similarity) distributions per pair group, means and BH p-values
+    against real-real: the image-level test's and the paper's t-test's
+    (:func:`synthaug_utils.analysis.quality.distance_comparisons`)."""
     set_style()
     order = tests["group"].tolist()
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.75 * len(order) + 1.6))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.95 * len(order) + 1.6))
     palette = ["0.55"] + [PALETTE[i % len(PALETTE)] for i in range(1, len(order))]
     sns.boxplot(data=long, y="group", x="distance", order=order, palette=palette, hue="group", legend=False, ax=ax,
                 fliersize=1, linewidth=0.8)
-    ticks = []  # each group's mean and BH p under its name (no text outside the axes)
+    ticks = []  # each group's mean and both BH p under its name (no text outside the axes)
     for _, row in tests.iterrows():
-        ticks.append(f"{row['group']}\nmean {row['mean']:.3f}" + ("" if not np.isfinite(row["p_bh"]) else f", BH p = {row['p_bh']:.2g}"))
+        tested = np.isfinite(row["image_p_bh"]) or np.isfinite(row["paper_p_bh"])
+        ticks.append(f"{row['group']}\nmean {row['mean']:.3f}" + ("" if not tested else
+                     f"\nBH p: images {row['image_p_bh']:.2g}, paper's t-test {row['paper_p_bh']:.2g}"))
     ax.set_yticks(range(len(order)), ticks)
     ax.set_xlabel("cosine distance between embeddings (1 - cosine similarity)")
     ax.set_ylabel("")
