@@ -87,7 +87,10 @@ figures.show_table(both)
 # ## Does the gain shrink as real data grows?
 #
 # Per method and transforms setting: where the gain peaks, the gain at the largest n, and
-# the rank correlation of gain with n.
+# the rank correlation of gain with n. "The gain diminishes" is a claim that something is
+# absent, so it is not read off a non-significant test: it holds when the 95% upper bound of the
+# gain at the largest n lies below a margin of {glue:text}`f3_margin`, or when the gain there
+# lies below the peak beyond noise; a wide interval that allows both reads "inconclusive".
 
 # %%
 figures.show_table(tables.shape_checks_fig3(table))

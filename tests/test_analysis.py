@@ -32,7 +32,8 @@ def test_fig3_table_finds_a_planted_gain_and_not_a_null_one():
     table = tables.fig3_table(frame, preds)
     small = table[(table.n_real == 4) & (table.method == "inpaint")].iloc[0]
     large = table[(table.n_real == 64) & (table.method == "inpaint")].iloc[0]
-    assert 0.12 < small.gain < 0.28 and small.gain_low > 0 and small.p_bh < 1e-6 and small.stars == "***"
+    # three seeds: the run term is kept at its floor, so the interval is wide but still above 0
+    assert 0.12 < small.gain < 0.28 and small.gain_low > 0 and small.p_bh < 0.05 and small.stars != ""
     assert abs(large.gain) < 0.06 and large.gain_low < 0 < large.gain_high and large.p_bh > 0.05
     base = table[(table.n_real == 4) & (table.method == "none")].iloc[0]
     assert base.n == 3 * 200 and base.runs == 3 and np.isnan(base.p)
@@ -50,18 +51,20 @@ def test_fig3_table_finds_a_planted_gain_and_not_a_null_one():
     assert not null.shape_as_paper.any()
 
 
-def _planted_fig4(acc_by_ratio: dict, seed=0):
-    frame, preds = _planted({(16, "none" if r == 0 else str(r)): p for r, p in acc_by_ratio.items()}, seed=seed)
+def _planted_fig4(acc_by_ratio: dict, seed=0, seeds=(0, 1, 2), n_images=200):
+    frame, preds = _planted({(16, "none" if r == 0 else str(r)): p for r, p in acc_by_ratio.items()}, seed=seed,
+                            seeds=seeds, n_images=n_images)
     frame["synthetic_ratio"] = [0 if pd.isna(m) else int(m) for m in frame.synthetic_method]
     frame["synthetic_method"] = [None if r == 0 else "text-to-image" for r in frame.synthetic_ratio]
     return frame, preds
 
 
 def test_fig4_saturation_check_has_a_noise_threshold():
-    saturating = tables.fig4_table(*_planted_fig4({0: 0.4, 10: 0.6, 25: 0.61, 50: 0.6}))
+    # five seeds x 1,000 images: intervals narrow enough to show the larger ratios add less than the margin
+    saturating = tables.fig4_table(*_planted_fig4({0: 0.4, 10: 0.6, 25: 0.6, 50: 0.6}, seeds=range(5), n_images=1000))
     checks = tables.shape_checks_fig4(saturating).iloc[0]
     assert checks.first_step_significant and checks.increments_inside_noise and checks.saturates
-    rising = tables.fig4_table(*_planted_fig4({0: 0.3, 10: 0.4, 25: 0.55, 50: 0.75}, seed=1))
+    rising = tables.fig4_table(*_planted_fig4({0: 0.3, 10: 0.4, 25: 0.55, 50: 0.75}, seed=1, seeds=range(5), n_images=1000))
     checks = tables.shape_checks_fig4(rising).iloc[0]
     assert checks.first_step_significant and not checks.increments_inside_noise and not checks.saturates
 
@@ -186,13 +189,13 @@ def test_duplication_and_budget_tables():
     dup = tables.duplication_table(frame, preds)
     row = dup[dup.arm == "inpaint"].iloc[0]
     # the budget arms (another ratio, or DreamBooth on own images) stay out of the duplication table
-    assert 0.08 < row.gain < 0.22 and row.p_bh < 0.01 and set(dup.arm) == {"none", "duplicate", "inpaint"}
+    assert 0.08 < row.gain < 0.22 and row.p_bh < 0.05 and set(dup.arm) == {"none", "duplicate", "inpaint"}
     with pytest.raises(Exception, match="ambiguous"):  # two trials per seed in one arm are refused, never one picked
         tables.compare_with_baseline(tables.merged_predictions(frame, preds), ["n_real"], "method", "none")
     budget = tables.budget_table(frame, preds)
     assert set(budget.arm) == {"none", "dreambooth", "dreambooth-own"} and set(budget.method) == {"text-to-image"}
     pool, own = (budget[budget.arm == a].iloc[0] for a in ("dreambooth", "dreambooth-own"))
-    assert pool.gain > 0.15 and pool.p_bh < 0.001 and abs(own.gain) < 0.12 and own.gain < pool.gain - 0.1
+    assert pool.gain > 0.15 and pool.p_bh < 0.05 and abs(own.gain) < 0.12 and own.gain < pool.gain - 0.1
     assert own.own_vs_pool_gain < -0.12 and own.own_vs_pool_p_bh < 0.05 and np.isnan(pool.own_vs_pool_gain)
 
 

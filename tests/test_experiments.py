@@ -217,6 +217,29 @@ def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch)
         budget[0].replace(synthetic_variant="dreambooth-elsewhere").validate(profile)
 
 
+def test_budget_pool_counts_what_the_pool_model_trains_on_and_seed_scope_says_what_seeds_vary(smoke):
+    from synthaug_utils.analysis import highlights
+    from synthaug_utils.experiments.chapters import ChapterResults
+    from synthaug_utils.experiments.grids import seed_scope
+
+    profile, splits = smoke
+    train = int(splits.train_pool.label.value_counts().min())
+    facts = highlights.budget_steps_facts(profile, 4)
+    assert facts["c_pool"] == str(train) and "validation images excluded" in facts["c_pool_includes"]
+    assert facts["c_steps_own"] == "1" and facts["c_steps_pool"] == "3"  # smoke: batch 8, 1 epoch, at most 4 steps
+    assert "the pretrained generator" in facts["c_budget_arms"] and "as many optimiser steps" in facts["c_budget_arms"]
+    authors = profile.replace(grids={"dreambooth": {"include_validation": True}})
+    with_val = highlights.budget_steps_facts(authors, 4)  # the authors' way (paper profile): validation images too
+    assert with_val["c_pool"] == str(train + profile.val_per_label) and "validation images" in with_val["c_pool_includes"]
+
+    shared = seed_scope(grid_settings("fig3", profile))
+    assert "all seeds share one training subset (subset seed 0)" in shared and "not the draw of the training images" in shared
+    own = seed_scope(grid_settings("fig3", profile.replace(grids={"fig3": {"subset_seed": None, "redraw_validation": True}})))
+    assert "each seed draws its own training subset" in own and "its own validation images" in own
+    chapter = ChapterResults(profile, "fig3", grid_settings("fig3", profile), pd.DataFrame(), pd.DataFrame(), None)
+    assert chapter.facts("f3")["f3_seed_scope"] == shared
+
+
 # ----------------------------------------------------------------------------- store
 def test_rerun_skips_stored_trials(smoke, tmp_path):
     profile, _ = smoke

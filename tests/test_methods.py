@@ -132,13 +132,17 @@ def test_page_lists_every_value_and_follows_the_profile():
     for heading in ("## Statistics", "## Where the paper's text and the authors' code differ", "## Why this primary analysis",
                     "### Level and power"):
         assert heading in page
-    assert "one seed: a paired t-test over test images" in page and "two seeds:" in page
+    from synthaug_utils.analysis.stats import primary_comparison
+
+    bullets = methods.doc_bullets(primary_comparison)
+    assert bullets[0].startswith("one seed: a paired t-test over test images") and "; ".join(bullets) in page
 
 
 def test_primary_analysis_section_names_this_builds_seeds():
     two = load_profile("demo", overrides={"grids": {"fig3": {"seeds": [0, 1]}}})
-    text = methods.primary_analysis_markdown(two)
-    assert "This build runs 2 seeds per setting in Fig. 3 (two seeds: run-level variance kept at its floor" in text
+    note = methods.few_seed_note(2)
+    assert note.startswith("two seeds: ")  # primary_comparison's own note
+    assert f"This build runs 2 seeds per setting in Fig. 3 ({note})." in methods.primary_analysis_markdown(two)
     assert "This build runs 3 seeds per setting in Fig. 3." in methods.primary_analysis_markdown(load_profile("demo"))
 
 

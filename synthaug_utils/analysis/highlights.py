@@ -7,7 +7,7 @@ import pandas as pd
 
 from synthaug_utils.analysis import stats
 from synthaug_utils.analysis.stats import se_from_interval
-from synthaug_utils.analysis.tables import figS2_pooled, shape_checks_fig4
+from synthaug_utils.analysis.tables import EQUIVALENCE_MARGIN, figS2_pooled, shape_checks_fig4
 from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, NONE
 
 
@@ -82,6 +82,7 @@ def fig3_highlights(table: pd.DataFrame) -> dict[str, str]:
         "f3_best_ci": f"{percent(best.gain_low, signed=True)} to {percent(best.gain_high, signed=True)}",
         "f3_largest_n": str(int(tests.n_real.max())),
         "f3_n_significant": str(int((tests.p_bh < 0.05).sum())), "f3_n_tests": str(len(tests)),
+        "f3_margin": percent(EQUIVALENCE_MARGIN, signed=True),
         "f3_runs": str(int(table.runs.max())),
     }
     for _, row in largest.iterrows():
@@ -104,6 +105,7 @@ def fig4_highlights(table: pd.DataFrame) -> dict[str, str]:
         "f4_first_ratio": str(first_ratio), "f4_first_gain": percent(top_first.gain, signed=True),
         "f4_first_n": str(int(top_first.n_real)), "f4_first_p": pvalue(top_first.p_bh),
         "f4_saturating": str(int(checks.saturates.sum())), "f4_settings": str(len(checks)),
+        "f4_margin": percent(EQUIVALENCE_MARGIN, signed=True),
         "f4_n_significant": str(int((tests.p_bh < 0.05).sum())), "f4_n_tests": str(len(tests)),
     }
 
@@ -166,7 +168,7 @@ def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None, n
             for _, row in differ.iterrows())
         disagree = f"They disagree on {len(differ)} of {len(both)} comparisons, significant under one analysis only: {where}."
     n = f"n = {n_test} test images per arm" if n_test else "n = one run's test set per arm"
-    how = (f"The paper's convention tests the mean accuracy over runs with a two-sample proportion test and {n}. "
+    how = (f"The paper's convention tests the mean accuracy over runs with a two-sample proportion test (Yates' continuity correction, as R's prop.test) and {n}. "
            f"{stats.PRIMARY_ANALYSIS_TEXT} Both are Benjamini-Hochberg adjusted over the figure's comparisons; "
            "the figure's stars are the primary analysis'.")
     given = [str(n) for n in (notes if notes is not None else []) if isinstance(n, str) and n]

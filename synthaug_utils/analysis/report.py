@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis.stats import paper_convention_interval, se_from_interval
+from synthaug_utils.analysis.tables import EQUIVALENCE_MARGIN
 
 # The paper's synthetic images all come from Stable Diffusion fine-tuned with DreamBooth (Sec. 1:
 # "458,920 synthetic images using ... Stable Diffusion fine-tuned with DreamBooth"; Fig. 4 caption).
@@ -158,6 +159,7 @@ def report_facts(report: pd.DataFrame, shape3: pd.DataFrame, shape4: pd.DataFram
         "rr_not_comparable": str(int(report.status.str.startswith("not comparable").sum())), "rr_values": values,
         "rr_shape3": str(int(shape3.shape_as_paper.sum())) if len(shape3) else "0", "rr_shape3_settings": str(len(shape3)),
         "rr_saturates": str(int(shape4.saturates.sum())) if len(shape4) else "0", "rr_shape4_settings": str(len(shape4)),
+        "rr_margin": f"{EQUIVALENCE_MARGIN * 100:+.1f} pp",
     }
 
 

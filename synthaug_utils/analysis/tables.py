@@ -10,7 +10,7 @@ Conventions (stated on every results page; see :mod:`synthaug_utils.analysis.sta
   scoring the same test images); the per-seed spread (SD of the per-seed accuracies) is beside it.
   Error bars (``ci_low``, ``ci_high``) are the paper's: Wald intervals with n = one run's test set.
 - Every comparison is analysed twice. **The paper's convention** (``paper_p``, ``paper_p_bh``,
-  ``paper_stars``): two-sample proportion test of the mean accuracies with n = one test set per
+  ``paper_stars``): continuity-corrected two-sample proportion test of the mean accuracies with n = one test set per
   arm, BH-adjusted over the figure's comparisons. **The primary analysis** (``gain``,
   ``gain_low``, ``gain_high``, ``p``, ``p_bh``, ``stars``, ``df``): the paired accuracy difference
   with its 95% interval and p-value from one crossed (seeds x test images) random-effects model

@@ -165,6 +165,10 @@ class Profile:
     # What early stopping monitors on the validation set: "valid_loss" (the authors' code, every profile's
     # default) or "accuracy" (validation accuracy, the paper's text); PROTOCOL_CHOICES
     early_stopping_metric: str = "valid_loss"
+    # Near-duplicates of the Fitzpatrick17k splits (NEAR_DUPLICATE_SETTINGS): which held-out images form the
+    # test set, and which training images form the training pool; the defaults are the paper's files as they are
+    test_set: str = "authors"
+    training_pool: str = "all"
     # Profile-specific numbers of the pipeline stages, in this one place. Precedence: the fields above,
     # then these, then the matching ``grids`` entry, then a function's explicit arguments.
     generation_defaults: Mapping[str, Any] = field(default_factory=dict)  # GenerationSettings fields
@@ -274,6 +278,36 @@ PROTOCOL_CHOICES: tuple[dict[str, str], ...] = (
                        "(never test images); the model is then the same for every split",
          text="not stated"),
 )
+
+
+# The near-duplicate settings of the main dataset: setting -> {value: what it does}, the default first.
+# Near-duplicates are the clusters of Fitzpatrick17k-C (resources/f17k_metadata/), matched to the
+# authors' split files by md5hash; they exist for Fitzpatrick17k only, so a value other than the
+# default is refused for the demo world and for bring-your-own data. A value other than the default
+# enters the main dataset's data key (experiments.spec.data_key), so its trials are stored apart.
+NEAR_DUPLICATE_SETTINGS: dict[str, dict[str, str]] = {
+    "test_set": {
+        "authors": "the authors' held-out file as it is (the paper's test set)",
+        "no-near-duplicates": "the authors' held-out file without every image that has a near-duplicate "
+                              "(same Fitzpatrick17k-C cluster) in the training file",
+    },
+    "training_pool": {
+        "all": "every image of the authors' training file (the paper's pool)",
+        "one-per-cluster": "one image per near-duplicate cluster of the training file (the smallest md5hash; "
+                           "images in no cluster all stay)",
+    },
+}
+
+
+def near_duplicate_defaults() -> dict[str, str]:
+    """Each near-duplicate setting's default value (the paper's files as they are)."""
+    return {name: next(iter(values)) for name, values in NEAR_DUPLICATE_SETTINGS.items()}
+
+
+def near_duplicate_changes(profile: Profile) -> dict[str, str]:
+    """The near-duplicate settings of ``profile`` that differ from their defaults (name -> value)."""
+    return {name: getattr(profile, name) for name, default in near_duplicate_defaults().items()
+            if getattr(profile, name) != default}
 
 
 def generation_chapter_sizes(profile: Profile) -> dict[str, int]:
@@ -406,6 +440,10 @@ def _override_problem(name: str, value: Any) -> str | None:
     if name == "early_stopping_metric":
         return None if isinstance(value, str) and value in MONITORS else (
             f"not one of {list(MONITORS)} (valid_loss: the authors' code; accuracy: validation accuracy, the paper's text)")
+    if name in NEAR_DUPLICATE_SETTINGS:
+        values = NEAR_DUPLICATE_SETTINGS[name]
+        return None if isinstance(value, str) and value in values else (
+            f"not one of {list(values)} ({'; '.join(f'{v}: {what}' for v, what in values.items())})")
     if isinstance(expected, bool):
         return None if isinstance(value, bool) else "not true or false"
     if isinstance(expected, (int, float)):
@@ -468,7 +506,25 @@ def _apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
         for grid, settings in changes["grids"].items():
             merged.setdefault(grid, {}).update(settings)
         changes["grids"] = merged
-    return dataclasses.replace(profile, **changes)
+    profile = dataclasses.replace(profile, **changes)
+    _check_near_duplicate_settings(profile)
+    return profile
+
+
+def _check_near_duplicate_settings(profile: Profile) -> None:
+    """Refuse a near-duplicate setting other than its default where no near-duplicate clusters are known
+    (the demo world, bring-your-own data): ProfileError naming the setting."""
+    changed = near_duplicate_changes(profile)
+    if not changed:
+        return
+    name, value = next(iter(changed.items()))
+    where = (f"profile {profile.name!r} uses the stand-in world {profile.dataset!r}" if profile.is_embedded
+             else "the main dataset is bring-your-own data (location main_data)" if profile.locations.get("main_data")
+             else None)
+    if where:
+        raise ProfileError(
+            f"{name}={value!r} needs near-duplicate clusters, which are known for Fitzpatrick17k only (the shipped "
+            f"Fitzpatrick17k-C clusters), but {where}; use {name}={near_duplicate_defaults()[name]!r}")
 
 
 def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:

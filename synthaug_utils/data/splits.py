@@ -13,6 +13,7 @@ from synthaug_utils.core.errors import DataError, LeakageError
 from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.data.byo import read_byo, read_byo_binary
 from synthaug_utils.data.checks import validate_dataset_images
+from synthaug_utils.data.near_duplicates import profile_near_duplicates
 from synthaug_utils.data.tables import _draw_per_group, _stable_seed, DatasetTables, read_ddi, read_f17k, SplitTables
 
 
@@ -108,7 +109,8 @@ def dataset_tables(profile: Profile | str, which: str = "main") -> DatasetTables
                 min_images_per_label=profile.min_images_per_label, name=name,
             )
         check_ready(profile, needs=("f17k_metadata", "f17k_splits", "f17k_images"))
-        return read_f17k(loc["f17k_metadata"], loc["f17k_splits"], loc["f17k_images"])
+        tables = read_f17k(loc["f17k_metadata"], loc["f17k_splits"], loc["f17k_images"])
+        return profile_near_duplicates(tables, profile)  # test_set, training_pool (the defaults change nothing)
     if loc.get("ddi_data"):  # a bring-your-own binary table (replaces DDI)
         check_ready(profile, needs=("ddi_data",))
         name = profile.ddi_dataset if profile.ddi_dataset != "ddi" else byo_dataset_name(loc["ddi_data"], "byo-binary")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from synthaug_utils.classifier.recipe import _profile_weights, Recipe, RecipeError
-from synthaug_utils.core.config import Profile
+from synthaug_utils.core.config import near_duplicate_changes, Profile
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.vocabulary import GENERATOR_VARIANTS, METHODS
 
@@ -207,10 +207,15 @@ class TrialSpec:
 
 
 def data_key(profile: Profile, dataset: str) -> str:
-    """Identity of the data behind ``dataset`` in ``profile``: dataset name, world sizes, validation sizes."""
+    """Identity of the data behind ``dataset`` in ``profile``: dataset name, world sizes, validation sizes,
+    and for the main dataset the near-duplicate settings that differ from their defaults
+    (``:test_set=no-near-duplicates``; none by default, so the paper's trials keep their keys)."""
     world = profile.world.key() if profile.world is not None else "external"
     per = profile.ddi_per_bin if dataset == profile.ddi_dataset else profile.val_per_label
-    return f"{dataset}:{world}:val{per}"
+    key = f"{dataset}:{world}:val{per}"
+    if dataset != profile.ddi_dataset:
+        key += "".join(f":{name}={value}" for name, value in near_duplicate_changes(profile).items())
+    return key
 
 
 def generator_key(profile: Profile, which: str = "main") -> str:

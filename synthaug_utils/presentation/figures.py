@@ -19,6 +19,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from synthaug_utils.analysis.tables import EQUIVALENCE_MARGIN
+
 FIGURE_DIR_ENV = "SYNTHAUG_FIGURE_DIR"  # <root>/book/figures during `synthaug book`
 CHAPTER_ENV = "SYNTHAUG_CHAPTER"  # the executing chapter's name
 FIGURE_FOLDER = "figures"  # relative to the chapter's page
@@ -166,6 +168,7 @@ def show_figure(fig, key: str, data: pd.DataFrame, profile: str, values: Mapping
 # ----------------------------------------------------------------------------- tables
 # column -> (header, kind): kind "percent" (a proportion shown as %), "pp" (a difference of
 # proportions, percentage points), "p" (p-value), "float", or "" (as it is)
+_MARGIN = f"{EQUIVALENCE_MARGIN * 100:+.0f} pp"
 COLUMNS: dict[str, tuple[str, str]] = {
     "n_real": ("real images per class", ""), "transforms": ("image transforms", ""), "method": ("synthetic source", ""),
     "accuracy": ("accuracy", "percent"), "ci_low": ("95% CI low", "percent"), "ci_high": ("95% CI high", "percent"),
@@ -183,7 +186,13 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "gain_significant_at_small_n": ("gain significant below the largest n", ""),
     "gain_not_significant_at_largest_n": ("no significant gain at the largest n", ""), "shape_as_paper": ("shape as in the paper", ""),
     "first_step_significant": ("first ratio's gain significant", ""), "largest_step_beyond_first": ("largest step beyond the first ratio", "pp"), "increments_inside_noise": ("larger ratios inside the noise", ""),
-    "saturates": ("saturates", ""), "weakest class": ("weakest class", "percent"), "best_n": ("n of the best gain", ""), "best_gain": ("best gain", "pp"),
+    "saturates": ("saturates", ""),
+    "gain_high_at_largest_n": ("95% upper bound at the largest n", "pp"), "peak_gain": ("peak gain below the largest n", "pp"),
+    "below_margin_at_largest_n": (f"upper bound below the {_MARGIN} margin", ""),
+    "below_peak_beyond_noise": ("below the peak beyond noise", ""), "diminishes": ("gain diminishes", ""),
+    "largest_step_high": ("largest 95% upper bound of a step", "pp"),
+    "increments_below_margin": (f"larger ratios below the {_MARGIN} margin", ""), "saturation": ("saturation", ""),
+    "source": ("where the number comes from", ""), "weakest class": ("weakest class", "percent"), "best_n": ("n of the best gain", ""), "best_gain": ("best gain", "pp"),
     "gain_at_largest_n": ("gain at the largest n", "pp"), "largest_n": ("largest n", ""),
     "spearman_gain_vs_n": ("Spearman (gain, n)", "float"), "first_ratio": ("first ratio", ""),
     "gain_at_first_ratio": ("gain at the first ratio", "pp"), "best_gain_beyond": ("best gain beyond it", "pp"),

@@ -128,15 +128,12 @@ def star_thresholds() -> str:
     return ", ".join(parts)
 
 
-def doc_bullets(obj: Any, heading: str) -> list[str]:
-    """The items (``- ...``, continuation lines joined) of the list under the line ``heading`` in
-    ``obj``'s docstring, plain, without their closing punctuation."""
+def doc_bullets(obj: Any) -> list[str]:
+    """The items (``- ...``, continuation lines joined) of the first list in ``obj``'s docstring, plain,
+    without their closing punctuation."""
     lines = (inspect.getdoc(obj) or "").splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip().startswith(heading)), None)
-    if start is None:
-        raise KeyError(f"{obj.__name__}'s docstring has no list under {heading!r}")
     items: list[str] = []
-    for line in lines[start + 1:]:
+    for line in lines:
         text = line.strip()
         if text.startswith("- "):
             items.append(text[2:])
@@ -144,6 +141,8 @@ def doc_bullets(obj: Any, heading: str) -> list[str]:
             items[-1] += " " + text
         elif items:
             break
+    if not items:
+        raise KeyError(f"{obj.__name__}'s docstring has no list")
     return [_plain(item).rstrip(";.") for item in items]
 
 
@@ -393,11 +392,11 @@ def primary_analysis_markdown(P: Profile) -> str:
     seeds = len(grid_settings("fig3", P)["seeds"])
     own = few_seed_note(seeds)
     runs = f"This build runs {seeds} seed{'s' if seeds != 1 else ''} per setting in Fig. 3" + (f" ({own})." if own else ".")
-    fewer = "; ".join(doc_bullets(primary_comparison, "Fewer seeds than three"))
+    fewer = "; ".join(doc_bullets(primary_comparison))
     return "\n".join([
         "## Why this primary analysis\n",
         PRIMARY_ANALYSIS_WHY + "\n",
-        f"With fewer than three seeds (primary_comparison's docstring): {fewer}. {runs}\n",
+        f"With few seeds (primary_comparison's docstring): {fewer}. {runs}\n",
         "### Level and power\n",
         level_power_markdown(),
     ])

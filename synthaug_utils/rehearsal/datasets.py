@@ -48,6 +48,7 @@ def select_f17k_rows(
     extra_label_rows: int = 4,
     seed: int = 0,
     min_unknown_fst: int = 2,
+    leaking_labels: int = 3,
 ) -> dict[str, str]:
     """Pick a small subset of the real Fitzpatrick17k rows; returns {file name: CSV text} for
     the three files of :data:`F17K_FILES`, each row byte-for-byte as in the real file.
@@ -58,7 +59,11 @@ def select_f17k_rows(
     labels" still picks F17k-9) and ``test_per_label`` held-out rows. Rows are drawn per label
     from the rows sorted by md5hash with a seeded permutation; at least ``min_unknown_fst``
     training rows with ``fitzpatrick_scale`` -1 are swapped in (one per label, labels in
-    name order). ``fitzpatrick17k.csv`` holds the chosen md5hashes' rows of the real table.
+    name order). Near-duplicates across the split (:func:`leaking_clusters`): for the
+    ``leaking_labels`` F17k-9 labels with the most leaking clusters, one such cluster's held-out
+    image and all its training images are swapped in (counts per label unchanged), so the rehearsal's
+    held-out set leaks at about the real rate and its training file holds redundant copies.
+    ``fitzpatrick17k.csv`` holds the chosen md5hashes' rows of the real table.
     Rows keep the real files' order and line endings.
     """
     shared_dir = Path(shared_dir)
@@ -82,6 +87,14 @@ def select_f17k_rows(
 
     train_picks = {lab: pick(fields_train, lab, train_per_label, "train") for lab in main_labels}
     train_picks.update({lab: pick(fields_train, lab, extra_label_rows, "train") for lab in extra_labels})
+    test_picks_by_label = {lab: pick(fields_test, lab, test_per_label, "test") for lab in main_labels + extra_labels}
+    leaks = leaking_clusters([f[i_md5] for f in fields_train], [f[i_label] for f in fields_train],
+                             [f[i_md5] for f in fields_test], [f[i_label] for f in fields_test])
+    for lab in [lab for lab in sorted(leaks, key=lambda lab: (-len(leaks[lab]), lab)) if lab in main_labels][:leaking_labels]:
+        train_rows, test_row = leaks[lab][0]  # the cluster with the most training images (first listed)
+        train_picks[lab] = (train_rows + [i for i in train_picks[lab] if i not in train_rows])[:train_per_label]
+        others = [i for i in test_picks_by_label[lab] if i != test_row]
+        test_picks_by_label[lab] = ([test_row] + others)[:test_per_label]
     unknown = sum(fields_train[i][i_fst] == "-1" for picks in train_picks.values() for i in picks)
     for lab in sorted(main_labels):
         if unknown >= min_unknown_fst:
@@ -94,7 +107,7 @@ def select_f17k_rows(
         if candidates:
             picks[-1] = candidates[int(_rng("f17k-unknown", seed, lab).integers(len(candidates)))]
             unknown += 1
-    test_picks = [i for lab in main_labels + extra_labels for i in pick(fields_test, lab, test_per_label, "test")]
+    test_picks = [i for lab in main_labels + extra_labels for i in test_picks_by_label[lab]]
     train_set = sorted(i for picks in train_picks.values() for i in picks)
     test_set = sorted(test_picks)
     chosen = {fields_train[i][i_md5] for i in train_set} | {fields_test[i][i_md5] for i in test_set}
@@ -107,6 +120,31 @@ def select_f17k_rows(
         F17K_TRAIN_FILE: header_train + "".join(lines_train[i] for i in train_set),
         F17K_TEST_FILE: header_test + "".join(lines_test[i] for i in test_set),
     }
+
+
+def leaking_clusters(train_md5: list[str], train_labels: list[str], test_md5: list[str],
+                     test_labels: list[str]) -> dict[str, list[tuple[list[int], int]]]:
+    """Per label, the shipped Fitzpatrick17k-C clusters (:func:`synthaug_utils.data.audit.read_clusters`)
+    whose members in the two split files all carry that label and that hold training and held-out rows:
+    (row indices of the training members, row index of the first held-out member), the clusters with the
+    most training rows first, ties by the held-out member's md5hash."""
+    from synthaug_utils.data.audit import read_clusters
+
+    cluster_of = read_clusters().set_index("md5_prefix").cluster.to_dict()
+    members: dict[int, dict[str, list[int]]] = {}
+    for split, md5s in (("train", train_md5), ("test", test_md5)):
+        for i, md5 in enumerate(md5s):
+            if md5[:8] in cluster_of:
+                members.setdefault(cluster_of[md5[:8]], {"train": [], "test": []})[split].append(i)
+    out: dict[str, list[tuple[list[int], int]]] = {}
+    for rows in members.values():
+        labels = {train_labels[i] for i in rows["train"]} | {test_labels[i] for i in rows["test"]}
+        if rows["train"] and rows["test"] and len(labels) == 1:
+            test_row = min(rows["test"], key=lambda i: test_md5[i])
+            out.setdefault(labels.pop(), []).append((sorted(rows["train"], key=lambda i: train_md5[i]), test_row))
+    for found in out.values():
+        found.sort(key=lambda c: (-len(c[0]), test_md5[c[1]]))
+    return out
 
 
 _RESOURCE_README = """\
@@ -131,9 +169,12 @@ labels of the clean training file (F17k-9) get {train} training rows and {test} 
 the 10th label (folliculitis) gets {extra} training rows, fewer than the others, so that the
 reader's "9 most common labels" rule still picks F17k-9, and {test} held-out rows. Rows are drawn
 per label from the rows sorted by md5hash with a seeded permutation; at least {unknown} training
-rows with fitzpatrick_scale -1 (unknown type) are swapped in. Regenerate with
+rows with fitzpatrick_scale -1 (unknown type) are swapped in. For the {leaking} labels with the most
+near-duplicate clusters across the split (Fitzpatrick17k-C, `resources/f17k_metadata/`), one such
+cluster's held-out row and all its training rows are swapped in, so that some held-out rows have a
+near-duplicate in the training rows. Regenerate with
 
-    python -c "from synthaug_utils.rehearsal.world import write_f17k_resources; write_f17k_resources('../shared/data/fitzpatrick17k')"
+    python -c "from synthaug_utils.rehearsal.datasets import write_f17k_resources; write_f17k_resources('../shared/data/fitzpatrick17k')"
 """
 
 
@@ -142,14 +183,14 @@ def write_f17k_resources(
 ) -> Path:
     """Write the shipped selection (:func:`select_f17k_rows`) and its README.md into ``dest``."""
     dest = Path(dest)
-    params = dict(train_per_label=8, test_per_label=3, extra_label_rows=4, min_unknown_fst=2)
+    params = dict(train_per_label=8, test_per_label=3, extra_label_rows=4, min_unknown_fst=2, leaking_labels=3)
     params.update(selection)
     files = select_f17k_rows(shared_dir, seed=seed, **params)
     for name, text in files.items():
         atomic_write_bytes(dest / name, text.encode("utf-8"))
     readme = _RESOURCE_README.format(
         seed=seed, train=params["train_per_label"], test=params["test_per_label"],
-        extra=params["extra_label_rows"], unknown=params["min_unknown_fst"],
+        extra=params["extra_label_rows"], unknown=params["min_unknown_fst"], leaking=params["leaking_labels"],
     )
     atomic_write_bytes(dest / "README.md", readme.encode("utf-8"))
     return dest
