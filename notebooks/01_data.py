@@ -48,8 +48,10 @@ ddi_counts = summary.split_summary(ddi) if ddi is not None else None
 for name, value in (("dataset_name", main.dataset), ("n_labels", len(main.labels)), ("n_total", int(counts["count"].sum())),
                     ("n_train_pool", len(main.train_pool)), ("n_val", len(main.val)), ("n_test", len(main.test))):
     glue(name, value, display=False)
-capabilities = summary.dataset_capabilities(splits.dataset_tables(P, "main"))  # skin types known? labels dropped?
-glue("ddi_sentence", summary.data_chapter_notes(ddi, input_keys(P, "ddi"), capabilities), display=False)
+main_tables = splits.dataset_tables(P, "main")
+capabilities = summary.dataset_capabilities(main_tables)  # skin types known? labels dropped?
+grouping = summary.grouping_sentence(main_tables, main)  # bring-your-own data: groups and images per split
+glue("ddi_sentence", summary.data_chapter_notes(ddi, input_keys(P, "ddi"), capabilities, grouping), display=False)
 glue("profile_name", P.name, display=False)
 
 # %% [markdown]
@@ -70,6 +72,14 @@ glue("profile_name", P.name, display=False)
 
 # %%
 figures.show_figure(plots.plot_split_composition(counts, note), "composition", counts, profile)
+
+# %%
+clusters = summary.near_duplicate_table(main_tables, main)  # your own data: near-duplicate clusters found
+if len(clusters):
+    from synthaug_utils.data.groups import NEAR_DUPLICATE_MAX_HAMMING
+
+    display(figures.show_table_csv(clusters, "near_duplicate_clusters", "**Table D1.** Near-duplicate clusters among your images "
+            f"(identical bytes, or perceptual hashes within {NEAR_DUPLICATE_MAX_HAMMING} of 64 bits); each cluster stays in one split."))
 
 # %%
 if capabilities.has_fst:

@@ -32,6 +32,7 @@ faithful_n_real = None  # ... and these n real per class (None: the grid setting
 from myst_nb import glue
 
 from synthaug_utils.analysis import highlights
+from synthaug_utils.analysis import leakage
 from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
@@ -94,6 +95,22 @@ figures.show_table(both)
 
 # %%
 figures.show_table(tables.shape_checks_fig3(table))
+
+# %% [markdown]
+# ## Leaking and clean test images
+#
+# Some held-out images of the authors' split have a near-duplicate in the training file (the same
+# Fitzpatrick17k-C cluster; chapter 01 counts them): a classifier can score them by remembering the
+# near-copy, and DreamBooth, fine-tuned on the whole training file, has seen it. Each comparison of
+# the figure is analysed again, from the same stored predictions, on the test set as it is, on the
+# test set without those images (the profile setting `test_set: no-near-duplicates`) and on the
+# leaking images alone. {glue:text}`lk_where` {glue:text}`lk_sentence`
+
+# %%
+leak = leakage.leakage_report(chapter.profile, frame, predictions)
+glue_values(leak.values)
+caption = f"**Leaking and clean test images.** Each Fig. 3 comparison (primary analysis; stars: BH-adjusted within each test set). {leak.values['lk_label']}".strip()
+figures.show_table_csv(leak.table, "fig3_leakage", caption, leakage.HEADERS, shown=leak.shown) if leak.table is not None else None
 
 # %% [markdown]
 # ## Controls the paper does not have

@@ -164,7 +164,8 @@ figures.show_table(qtable)
 # of synthetic images closer than the threshold beside the same share for held-out real images
 # (real images the pool does not hold: the validation images against the test set, the test images
 # against the validation set, both against the training pool), and the training pool again as
-# random subsets of {glue:text}`e_cont_trainm_n` images, the size of the test set. Near-copy share
+# random subsets of {glue:text}`e_cont_trainm_n` images, the size of the smaller of the validation
+# and test sets. Near-copy share
 # against the test set: synthetic {glue:text}`e_cont_test_syn_share`, held-out real
 # {glue:text}`e_cont_test_real_share`; validation set: synthetic {glue:text}`e_cont_val_syn_share`,
 # held-out real {glue:text}`e_cont_val_real_share`; training subsets of

@@ -12,6 +12,7 @@ Stage 0, :mod:`synthaug_utils.core` - what every stage uses: profiles, paths, vo
 - :mod:`synthaug_utils.core.config` - profiles: the one place where run sizes, model choices and data locations live.
 - :mod:`synthaug_utils.core.inputs` - what a profile needs before it runs: resources (datasets, weights, models), chapter inputs, the ready checks.
 - :mod:`synthaug_utils.core.files` - atomic file writes for the caches and the results store.
+- :mod:`synthaug_utils.core.identity` - the content identity of a bring-your-own dataset (rows and image bytes, not its place) and the cached file hashes.
 - :mod:`synthaug_utils.core.protocol` - the paper's protocol, setting by setting: the paper's value, the authors' code's where it differs, why embedded profiles deviate (the Methods page's source).
 - :mod:`synthaug_utils.core.machine` - the CPU a build or benchmark ran on (model name, instruction-set flags).
 - :mod:`synthaug_utils.core.backbones` - pretrained image backbones: the demo's EfficientNet-Lite0, the paper's EfficientNetV2-M, any timm model.
@@ -21,11 +22,13 @@ Stage 1, :mod:`synthaug_utils.data` - datasets, splits, images and their checks,
 - :mod:`synthaug_utils.data.images` - reading one image: any mode to 8-bit RGB (alpha on white, CMYK, 16-bit), square fitting.
 - :mod:`synthaug_utils.data.tables` - dataset tables: Fitzpatrick17k and DDI readers, ``DatasetTables``/``SplitTables``, the table digest.
 - :mod:`synthaug_utils.data.byo` - bring-your-own datasets: a table or class folders (multi-class or the binary DDI slot).
+- :mod:`synthaug_utils.data.groups` - groups of bring-your-own images kept in one split: a group column or near-duplicate clusters (perceptual hash), and the draws by whole groups.
 - :mod:`synthaug_utils.data.world` - the embedded demo world: procedurally drawn stand-in "skin lesion" images.
 - :mod:`synthaug_utils.data.checks` - checking every image of a dataset before work starts (cached), and loading image arrays.
 - :mod:`synthaug_utils.data.splits` - splits, nested training subsets, the profile's dataset tables, the pretraining pool and the leakage guard.
 - :mod:`synthaug_utils.data.summary` - dataset summaries: composition, capabilities, split sizes, example grids.
 - :mod:`synthaug_utils.data.audit` - the near-duplicate audit of the authors' Fitzpatrick17k split files against the Fitzpatrick17k-C clusters (shipped metadata, no image).
+- :mod:`synthaug_utils.data.near_duplicates` - the profile's near-duplicate settings (``test_set``, ``training_pool``) applied to the Fitzpatrick17k tables, and the leaking test images.
 
 Stage 2, :mod:`synthaug_utils.diffusion` - diffusion models: prompts, settings, masks, pipelines, the demo generator, DreamBooth, model resolution:
 
@@ -70,6 +73,7 @@ Stage 6, :mod:`synthaug_utils.analysis` - numbers out of stored results and imag
 - :mod:`synthaug_utils.analysis.stats` - statistics for the results chapters: the paper's convention (Wald, proportion tests, BH) and the primary analysis (paired difference with run and test-image variance).
 - :mod:`synthaug_utils.analysis.tables` - the tables behind the results figures: trials from the results store in, statistics out.
 - :mod:`synthaug_utils.analysis.highlights` - numbers ready to glue: percentages, p-values, per-figure highlights.
+- :mod:`synthaug_utils.analysis.leakage` - Fig. 3's comparisons on leaking and clean test images, from the stored per-image predictions.
 - :mod:`synthaug_utils.analysis.report` - the reproduction table: our results next to the paper's.
 - :mod:`synthaug_utils.analysis.findings` - the front page's Findings table: each headline claim of the paper beside this build's result and a verdict.
 - :mod:`synthaug_utils.analysis.paper` - the paper's reported numbers, typed once in ``resources/paper_values.csv``.

@@ -265,6 +265,11 @@ ROWS = [
     # -- more arguments, overrides and paths
     Row("override-wrong-type", lambda t: ["book", "--profile", "smoke", "--overrides", '{"seeds": "zero"}'], 'seeds="zero"'),
     Row("overrides-not-an-object", lambda t: ["book", "--profile", "smoke", "--overrides", "[0, 1]"], "[0, 1]"),
+    Row("override-group-near-duplicates-not-boolean",
+        lambda t: ["book", "--profile", "smoke", "--overrides", '{"group_near_duplicates": "no"}'], 'group_near_duplicates="no"'),
+    Row("byo-image-listed-twice",
+        lambda t: ["data", "split", "--dataset", "byo", "--source", t.file("mine/mine.csv", "path,label\na.png,x\nb.png,y\na.png,x\n")],
+        "'a.png': lines 2, 4", items_follow=True),
     Row("override-unknown-grid-setting", lambda t: ["run", "fig3", "--profile", "smoke", "--dry-run", "--config",
                                                     t.config("overrides:\n  grids:\n    fig3:\n      seedz: [0]\n")], "seedz"),
     Row("config-override-wrong-type", lambda t: ["trial", "--profile", "smoke", "--config", t.config("overrides:\n  max_epochs: many\n")], "max_epochs"),

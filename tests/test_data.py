@@ -124,7 +124,7 @@ def test_bring_your_own_csv_and_folder(tmp_path):
     for label in ("x", "y"):
         (folder / label).mkdir(parents=True)
         for i in range(3):
-            Image.new("RGB", (8, 8)).save(folder / label / f"{i}.jpg")
+            Image.new("RGB", (8, 8), (40 * i, 99 if label == "y" else 0, 0)).save(folder / label / f"{i}.jpg")  # not copies of each other
     t2 = byo.read_byo(folder, test_per_label=1)
     assert t2.labels == ["x", "y"] and len(t2.test) == 2
 

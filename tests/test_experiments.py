@@ -230,7 +230,7 @@ def test_budget_pool_counts_what_the_pool_model_trains_on_and_seed_scope_says_wh
     assert "the pretrained generator" in facts["c_budget_arms"] and "as many optimiser steps" in facts["c_budget_arms"]
     authors = profile.replace(grids={"dreambooth": {"include_validation": True}})
     with_val = highlights.budget_steps_facts(authors, 4)  # the authors' way (paper profile): validation images too
-    assert with_val["c_pool"] == str(train + profile.val_per_label) and "validation images" in with_val["c_pool_includes"]
+    assert with_val["c_pool"] == str(train + profile.val_per_label) and "validation images included" in with_val["c_pool_includes"]
 
     shared = seed_scope(grid_settings("fig3", profile))
     assert "all seeds share one training subset (subset seed 0)" in shared and "not the draw of the training images" in shared

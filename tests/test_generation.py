@@ -354,6 +354,9 @@ def test_step_matched_dreambooth_takes_the_pool_models_steps_in_full_batches(tin
     assert db.optimiser_steps(db.step_matched(paper_like, 16, 268), 16) == 268
     assert db.DreamBoothSettings().key() == "e6ec6ae0"  # unset flags leave the names of cached models as they were
     assert matched.key() != dataclasses.replace(matched, fill_batches=False).key()
+    unfilled = db.step_matched(dataclasses.replace(demo_like, fill_matched_batches=False), 4, 30)  # the demo's choice
+    assert not unfilled.fill_batches and db.optimiser_steps(unfilled, 4) == 30
+    assert dataclasses.replace(demo_like, fill_matched_batches=False).key() == demo_like.key()
 
     sizes = []
     real_loss = db._loss

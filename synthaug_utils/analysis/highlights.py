@@ -252,21 +252,27 @@ def budget_steps_facts(profile, n_own: int, split_seed: int = 0) -> dict[str, st
     splits = load_splits(profile, "main", split_seed)
     pool_per_class = min(len(training_images(splits, label, db.include_validation)) for label in splits.labels)
     steps_own, steps_pool = optimiser_steps(db, n_own), optimiser_steps(db, pool_per_class)
-    includes = ("its training images and its validation images, as in the authors' code" if db.include_validation
-                else "its training images; validation images excluded")
+    includes = ("validation images included, as in the authors' code" if db.include_validation
+                else "validation images excluded")
     arms = grid_settings("controls", profile)["budget_variants"]
-    parts = [f"DreamBooth on the class's whole pool ({pool_per_class} images for the smallest class: {includes}; "
+    parts = [f"DreamBooth on the class's whole pool ({pool_per_class} images for the smallest class, {includes}; "
              f"{steps_pool} optimiser steps of {db.batch_size} images)",
-             f"on the trial's own {n_own} images with the same recipe ({db.epochs} epochs: {steps_own} steps)"]
+             f"on the trial's own {n_own} images with the same recipe ({db.epochs} epoch{'s' * (db.epochs != 1)}: "
+             f"{steps_own} step{'s' * (steps_own != 1)})"]
     if "pretrained" in arms:
         parts.insert(0, "the pretrained generator (no fine-tuning)")
     if BUDGET_STEPS_VARIANT in arms:
+        per_step = min(n_own, db.batch_size)
+        batch = (f"each step on {db.batch_size} images" + (" (the own images cycled to fill the batch)" if n_own < db.batch_size else "")
+                 if db.fill_matched_batches else
+                 f"each step on {per_step} images" + (f" (all the own images; the whole-pool model's steps hold {db.batch_size})"
+                                                      if per_step < db.batch_size else ""))
         parts.append(f"on the own images for as many optimiser steps as the class's whole-pool model ({steps_pool} for the "
-                     f"smallest class), each step on {db.batch_size} images (a set smaller than a batch is cycled to fill it)")
+                     f"smallest class), {batch}")
     sentence = f"The budget arms: {'; '.join(parts)}."
     if BUDGET_STEPS_VARIANT in arms:
-        sentence += (" The own images against the whole pool at the same steps separates what the generator saw; the "
-                     "step-matched arm against the same-recipe arm separates how far it was fine-tuned.")
+        sentence += (" Comparing the own images with the whole pool at the same steps separates what the generator saw; "
+                     "comparing the step-matched arm with the same-recipe arm separates how far it was fine-tuned.")
     return {"c_steps_own": str(steps_own), "c_steps_pool": str(steps_pool), "c_n_own": str(n_own),
             "c_pool": str(pool_per_class), "c_db_epochs": str(db.epochs), "c_db_batch": str(db.batch_size),
             "c_pool_includes": includes, "c_budget_arms": sentence}

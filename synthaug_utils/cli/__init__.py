@@ -21,6 +21,7 @@ _SUBCOMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "synthaug_utils.cli.generate": ("generate", "dreambooth", "pretrain-generator"),
     "synthaug_utils.cli.experiments": ("trial", "run"),
     "synthaug_utils.cli.book": ("book",),
+    "synthaug_utils.cli.pdf": ("pdf",),
     "synthaug_utils.cli.rehearse": ("rehearse",),
 }
 

@@ -46,12 +46,17 @@ class DemoWorldSpec:
     pretrain_per_class: int = 120  # generator pretraining only; never used by experiments
     ddi_total: int = 656  # like DDI
     seed: int = 2023
+    # Share of each class's held-out images drawn as a near-duplicate of a training image of the class
+    # (synthaug_utils.data.world.planted_counts). None: each label's share of leaking held-out images in
+    # the real F17k-9 audit (synthaug_utils.data.audit); a number: that share for every class.
+    near_duplicate_rate: float | None = None
 
     def key(self) -> str:
-        """Short folder name that changes whenever any size or the seed changes."""
+        """Short folder name that changes whenever any size, the seed or the near-duplicate rate changes."""
+        rate = "f17k9" if self.near_duplicate_rate is None else f"{self.near_duplicate_rate:g}"
         return (
             f"s{self.image_size}-p{self.train_pool_per_class}-t{self.test_per_class}"
-            f"-g{self.pretrain_per_class}-d{self.ddi_total}-seed{self.seed}"
+            f"-g{self.pretrain_per_class}-d{self.ddi_total}-seed{self.seed}-nd{rate}"
         )
 
 
@@ -162,6 +167,9 @@ class Profile:
     # bring-your-own main dataset (location main_data)
     test_per_label: int = 40  # test images drawn per label when the table has no split column (F17k's held-out size)
     min_images_per_label: int | None = None  # drop labels with fewer images (named in the book); None: keep all
+    # Without a group column, bring-your-own images that are near-duplicates (data.groups) are grouped
+    # and kept in one split; false: every row is its own group
+    group_near_duplicates: bool = True
     # What early stopping monitors on the validation set: "valid_loss" (the authors' code, every profile's
     # default) or "accuracy" (validation accuracy, the paper's text); PROTOCOL_CHOICES
     early_stopping_metric: str = "valid_loss"
@@ -212,7 +220,11 @@ _DEMO_GENERATION = {"batch_size": 256, "precision": "fp32", "paste_unmasked": Tr
 # lr 5e-5 (was 1e-4): with the wider generator, 72 text-to-image samples per class from models
 # fine-tuned at 1e-4 put psoriasis at 27% on the chapter-02 yardstick; at 5e-5 every class scored
 # 33-94% (pooled 66%), at 3e-5 32-89% (64%), at 5e-5 for 3 epochs 29-93% (65%).
-_DEMO_DREAMBOOTH = {"resolution": 64, "batch_size": 16, "learning_rate": 5e-5, "epochs": 2}
+# The step-matched budget arm takes the whole-pool model's 30 steps on 4 images per class in steps of 4
+# images (fill_matched_batches off): filled to 16 it took 12.5 s of one core per model against 3.1 s,
+# 112 s for the 9 models, beyond the demo book's time budget. Adam moves the weights about lr per
+# step whatever the batch, so the steps still match how far the model is tuned; the batches differ.
+_DEMO_DREAMBOOTH = {"resolution": 64, "batch_size": 16, "learning_rate": 5e-5, "epochs": 2, "fill_matched_batches": False}
 _SMOKE_DREAMBOOTH = {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 4}
 
 # Grid sizes for the embedded profiles (the paper profile runs the full protocol of
@@ -238,7 +250,10 @@ _DEMO_GRIDS: dict[str, dict[str, Any]] = {
     # arm at n = 4 and 16 without transforms (no new images: 6 trials); the generator-data-budget arms at
     # n = 4, text-to-image, 1 synthetic per real image (the whole-pool DreamBooth images at index 0 are
     # chapter 02's), the seeds sharing one subset: 9 DreamBooth models on 4 images each (2 steps), 36
-    # images, 6 trials.
+    # images, 6 trials; the step-matched arm, 9 more models on those images for the pool models' 30 steps
+    # (in steps of 4 images: _DEMO_DREAMBOOTH), 36 images and 3 trials, and the pretrained arm, 3 trials
+    # on Fig. 3's pretrained images: measured 46 s of one core together (CPU time; 64 s of wall time on
+    # 2 shared cores under load 3-4).
     "controls": dict(n_real=(4, 16), transforms=(False,), budget_n=(4,), budget_methods=("text-to-image",),
                      budget_ratio=1, budget_transforms=(False,)),
 }
@@ -583,27 +598,35 @@ def load_profile(
             text2image_model=locations.get("sd_text2image", profile.text2image_model),
             inpaint_model=locations.get("sd_inpaint", profile.inpaint_model),
         )
-        if locations.get("main_data"):
-            profile = dataclasses.replace(profile, dataset=byo_dataset_name(locations["main_data"]))
-        if locations.get("ddi_data"):
-            profile = dataclasses.replace(profile, ddi_dataset=byo_dataset_name(locations["ddi_data"], "byo-binary"))
     merged: dict[str, Any] = dict(data.get("overrides") or {})
     merged.update(overrides or {})
-    return _apply_overrides(profile, merged) if merged else profile
+    profile = _apply_overrides(profile, merged) if merged else profile
+    if name == "paper":  # after the overrides: the name covers the grouping they choose
+        near = profile.group_near_duplicates
+        if locations.get("main_data") and "dataset" not in merged:
+            profile = dataclasses.replace(profile, dataset=byo_dataset_name(locations["main_data"], group_near_duplicates=near))
+        if locations.get("ddi_data") and "ddi_dataset" not in merged:
+            profile = dataclasses.replace(
+                profile, ddi_dataset=byo_dataset_name(locations["ddi_data"], "byo-binary", group_near_duplicates=near))
+    return profile
 
 
-def byo_dataset_name(source: str | os.PathLike, prefix: str = "byo") -> str:
+def byo_dataset_name(source: str | os.PathLike, prefix: str = "byo", *, group_near_duplicates: bool = True) -> str:
     """The dataset name of a bring-your-own table or folder: ``{prefix}-{stem}-{hash}``.
 
-    Results, synthetic sets and DreamBooth models are keyed by the dataset name, so it names
-    the source (its file or folder stem) and a short hash of its absolute path: two datasets in
-    different places never share results. Override the profile's ``dataset`` / ``ddi_dataset``
+    Results, synthetic sets and DreamBooth models are keyed by the dataset name, so it names the
+    source (its file or folder stem, for people) and a short hash of its content
+    (:func:`synthaug_utils.core.identity.dataset_digest`: rows with paths relative to the table or
+    folder, image bytes, grouping), not of its place: a moved or copied dataset keeps its stored
+    results, and a changed row, image or grouping gets new ones. Renaming the table or the
+    folder changes the stem, hence the name. Override the profile's ``dataset`` / ``ddi_dataset``
     to choose a name yourself.
     """
-    import hashlib
     import re
+
+    from synthaug_utils.core.identity import dataset_digest
 
     path = Path(source).expanduser()
     stem = re.sub(r"[^A-Za-z0-9]+", "-", path.stem if path.suffix.lower() == ".csv" else path.name).strip("-").lower()
-    digest = hashlib.sha1(str(path.absolute()).encode()).hexdigest()[:6]
+    digest = dataset_digest(path, group_near_duplicates)[:6]
     return f"{prefix}-{stem or 'data'}-{digest}"

@@ -8,10 +8,12 @@ Three real-format readers produce a :class:`DatasetTables` (training pool + test
   files and an image folder of ``{md5hash}.jpg`` (the demo world uses ``.png``);
 - :func:`read_ddi` - Stanford DDI: ``ddi_metadata.csv`` plus an image folder;
 - :func:`read_byo` - bring your own: a CSV with ``path``, ``label`` (optional ``fst``,
-  ``split``) or one folder per class; the paper profile's main dataset when the location
+  ``split``, ``group``) or one folder per class; the paper profile's main dataset when the location
   ``main_data`` is set (labels too small for their draws are an error, or dropped with
   ``min_images_per_label``); :func:`read_byo_binary` - a two-label table with ``fst`` for the
   DDI slot (``ddi_data``). :func:`dataset_capabilities` says which optional columns a dataset has.
+  Their draws take whole groups (the ``group`` column, else near-duplicate clusters:
+  :mod:`synthaug_utils.data.groups`), and their dataset name hashes their content, not their place.
 
 :func:`make_splits` turns it into a :class:`SplitTables` (train pool, validation, test)
 for one split seed, and :func:`training_subset` draws nested training subsets.

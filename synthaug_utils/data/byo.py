@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.core.errors import DataError
+from synthaug_utils.core.identity import class_folder_images, relative_id
+from synthaug_utils.data.groups import draw_by_group, find_near_duplicates, group_of, groups_across, NEAR_DUPLICATE_MAX_HAMMING
 from synthaug_utils.data.tables import (
-    _draw_per_group,
     _file_lines,
     _read_csv,
     BYO_FST,
@@ -23,24 +24,20 @@ from synthaug_utils.data.tables import (
 def _byo_rows(source: Path, what: str) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """The rows of a bring-your-own table or class-folder tree: (tidy table, image_id -> row, optional columns).
 
-    The tidy table has :data:`COLUMNS`; ``fst`` holds the raw numbers (-1 where blank or absent)
-    and ``split`` the raw split column ('train' where absent). Hidden files and folders (names
-    starting with '.', e.g. macOS ``._x.jpg``) are skipped in class folders.
+    The tidy table has :data:`COLUMNS` and ``group``; ``fst`` holds the raw numbers (-1 where blank
+    or absent), ``split`` the raw split column ('train' where absent) and ``group`` the group
+    column's text (the image id where blank or absent). Hidden files and folders (names starting
+    with '.', e.g. macOS ``._x.jpg``) are skipped in class folders. An image listed on more than one
+    row is an error naming every such image and its lines: its rows could land in two splits.
     """
     if source.is_dir():
-        found = [
-            {"path": str(p), "label": d.name}
-            for d in sorted(source.iterdir())
-            if d.is_dir() and not d.name.startswith(".")
-            for p in sorted(d.iterdir())
-            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-        ]
+        found = [{"path": path, "label": label} for path, label in class_folder_images(source)]
         if not found:
             raise DataError(f"{what}: {source}: no class folders with images ({', '.join(IMAGE_SUFFIXES)}) found")
         table, base, columns, rows_of = pd.DataFrame(found), source, [], None
     else:
         table = _read_csv(source, ("path", "label"), what)
-        base, columns, rows_of = source.parent, [c for c in ("fst", "split") if c in table], source
+        base, columns, rows_of = source.parent, [c for c in ("fst", "split", "group") if c in table], source
         for column in ("path", "label"):
             text = table[column].astype(str).str.strip()
             blank = table[column].isna() | text.eq("")
@@ -60,18 +57,27 @@ def _byo_rows(source: Path, what: str) -> tuple[pd.DataFrame, dict[str, str], li
         fst = values.fillna(-1).astype(int)
     tidy = pd.DataFrame(
         {
-            "image_id": [_relative_id(p, base) for p in table.path],
+            "image_id": [relative_id(p, base) for p in table.path],
             "path": table.path.astype(str).to_numpy(),
             "label": table.label.astype(str).to_numpy(),
             "fst": fst.to_numpy(),
             "split": "train",
         }
     )
-    dup = tidy.image_id.duplicated()
+    tidy["group"] = tidy.image_id
+    if "group" in columns:
+        text = pd.read_csv(source, dtype={"group": str}, keep_default_na=False)["group"].str.strip()
+        tidy["group"] = text.where(text.ne(""), tidy.image_id).to_numpy()
+    dup = tidy.image_id.duplicated(keep=False).to_numpy()
     if dup.any():
-        row = int(np.flatnonzero(dup.to_numpy())[0])
-        where = f" (line {row + 2})" if rows_of is not None else ""
-        raise DataError(f"{what}: {source}: image {tidy.image_id.iloc[row]!r} is listed more than once{where}")
+        lines = {}
+        for row in np.flatnonzero(dup):
+            lines.setdefault(tidy.image_id.iloc[row], []).append(str(row + 2))
+        listed = "\n".join(f"- {image_id!r}: lines {', '.join(rows)}" for image_id, rows in lines.items())
+        raise DataError(
+            f"{what}: {source}: {len(lines)} image(s) are listed more than once (each image needs exactly one row, "
+            f"or its copies could land in two splits); remove the extra rows:\n{listed}"
+        )
     if "split" in columns:
         splits = table.split.astype(str).str.strip().str.lower()
         bad = ~splits.isin(["train", "test"])
@@ -84,6 +90,42 @@ def _byo_rows(source: Path, what: str) -> tuple[pd.DataFrame, dict[str, str], li
     else:
         rows = {i: f"class folder {label!r}" for i, label in zip(tidy.image_id, tidy.label)}
     return tidy, rows, columns
+
+
+def _grouping(tidy: pd.DataFrame, columns: list[str], near_duplicates: bool) -> dict:
+    """The ``meta`` entries that keep groups in one split: ``grouping`` ('column': the table's group
+    column; 'near-duplicates': clusters found by :func:`find_near_duplicates`; 'none'), ``groups``
+    (image_id -> group, for every row with a group column, else for the clustered rows) and
+    ``near_duplicates`` (the clusters, or None)."""
+    if "group" in columns:
+        return {"grouping": "column", "groups": dict(zip(tidy.image_id, tidy.group)), "near_duplicates": None}
+    if not near_duplicates:
+        return {"grouping": "none", "groups": {}, "near_duplicates": None}
+    near = find_near_duplicates(tidy)
+    return {"grouping": "near-duplicates", "groups": dict(near.groups), "near_duplicates": near}
+
+
+def _check_split_column(tidy: pd.DataFrame, grouping: dict, rows: dict[str, str], source: Path, what: str) -> None:
+    """A split column that puts one group in both the train and the test split is an error naming those groups."""
+    group = group_of(tidy, grouping["groups"])
+    crossing = groups_across(group, tidy.split)
+    if not crossing:
+        return
+    listed = "\n".join(
+        f"- group {g!r}: " + ", ".join(f"{i} ({rows.get(i, i)}, {sp})" for i, sp in zip(tidy.image_id[group == g], tidy.split[group == g]))
+        for g in crossing[:10]
+    )
+    more = f"\n(and {len(crossing) - 10} more)" if len(crossing) > 10 else ""
+    if grouping["grouping"] == "column":
+        advice = "Put every image of a group (patient or lesion) in one split."
+        kind = "group(s) of the group column"
+    else:
+        advice = ("These images are near-duplicates (identical bytes, or perceptual hashes within "
+                  f"{NEAR_DUPLICATE_MAX_HAMMING} bits); put each cluster in one split, or set the override "
+                  "group_near_duplicates: false to split them as the table says.")
+        kind = "near-duplicate cluster(s)"
+    raise DataError(f"{what}: {source}: the split column puts {len(crossing)} {kind} in both the train and the test split:\n"
+                    f"{listed}{more}\n{advice}")
 
 
 def _too_few(source: Path, problems: list[str], need: int, group: str, advice: str) -> DataError:
@@ -101,14 +143,22 @@ def read_byo(
     val_per_label: int = 0,
     min_images_per_label: int | None = None,
     name: str = "byo",
+    group_near_duplicates: bool = True,
 ) -> DatasetTables:
-    """Bring your own data: a CSV (``path``, ``label``, optional ``fst`` and ``split``) or a folder per class.
+    """Bring your own data: a CSV (``path``, ``label``, optional ``fst``, ``split`` and ``group``) or a folder per class.
 
     Relative paths in the CSV are relative to the CSV's folder; ``fst`` is the Fitzpatrick
-    skin type 1-6 (blank or -1: unknown); ``split`` is ``train`` or ``test``. Without a
-    ``split`` column, ``test_per_label`` images per label are held out once (seeded by ``seed``;
-    fixed across split seeds like Fitzpatrick17k's held-out file) and :func:`make_splits` later
-    draws ``val_per_label`` per label from the rest.
+    skin type 1-6 (blank or -1: unknown); ``split`` is ``train`` or ``test``; ``group`` names the
+    patient or lesion (blank: the image alone). Without a ``split`` column, ``test_per_label``
+    images per label are held out once (seeded by ``seed``; fixed across split seeds like
+    Fitzpatrick17k's held-out file) and :func:`make_splits` later draws ``val_per_label`` per
+    label from the rest.
+
+    Both draws take whole groups (:func:`synthaug_utils.data.groups.draw_by_group`): the group
+    column's groups, or without one (and with ``group_near_duplicates``) the near-duplicate
+    clusters of :func:`synthaug_utils.data.groups.find_near_duplicates` (the images are read);
+    ``meta["grouping"]``, ``meta["groups"]`` and ``meta["near_duplicates"]`` record them. With a
+    split column, a group in both splits is an error naming it.
 
     Every label must fill its test and validation draws and keep at least one training image
     (with a split column: ``val_per_label + 1`` training-split and 1 test-split image); else a
@@ -162,21 +212,40 @@ def read_byo(
             "Add images, lower test_per_label / val_per_label (profile overrides), or set min_images_per_label "
             f"(e.g. {need}) to drop such labels (the book names what was dropped).",
         )
+    grouping = _grouping(tidy, columns, group_near_duplicates)
     meta = {
         "source": str(source), "rows": rows, "columns": columns, "dropped": dropped,
         "min_images_per_label": min_images_per_label, "test_per_label": None if split_given else int(test_per_label),
+        **grouping,
     }
+    tidy = tidy.drop(columns="group")
     if split_given:
+        _check_split_column(tidy, grouping, rows, source, what)
         pool, test = tidy[tidy.split == "train"], tidy[tidy.split == "test"]
     else:
-        test_ids = set(_draw_per_group(tidy, "label", test_per_label, seed, "test").image_id) if test_per_label else set()
-        is_test = tidy.image_id.isin(test_ids)
+        try:
+            drawn = draw_by_group(tidy, "label", test_per_label, seed, "test", grouping["groups"]) if test_per_label else tidy.iloc[:0]
+        except DataError as exc:
+            raise DataError(f"{what}: {source}: {exc}; images of one group stay together") from exc
+        is_test = tidy.image_id.isin(set(drawn.image_id))
         pool, test = tidy[~is_test], tidy[is_test].assign(split="test")
+        short = [
+            f"label {label!r} keeps {int((pool.label == label).sum())} image(s) in the training pool after the test draw "
+            f"took whole groups; it needs at least {val_per_label + 1}"
+            for label in labels if (pool.label == label).sum() < val_per_label + 1
+        ]
+        if short:
+            off = " or group_near_duplicates: false (the near-duplicates may then be split)" if grouping["grouping"] == "near-duplicates" else ""
+            raise _too_few(source, short, need, "label",
+                           "Images of one group (patient, lesion or near-duplicate cluster) stay in one split; add images "
+                           f"of other groups, lower test_per_label / val_per_label, or set min_images_per_label{off}.")
     return DatasetTables(name, pool.reset_index(drop=True), test.reset_index(drop=True), labels, meta=meta)
 
 
-def read_byo_binary(source: str | Path, per_bin: int = 32, *, name: str = "byo-binary") -> DatasetTables:
-    """Bring-your-own binary set for the DDI slot: a CSV with ``path``, ``label``, ``fst`` (optional ``split``).
+def read_byo_binary(
+    source: str | Path, per_bin: int = 32, *, name: str = "byo-binary", group_near_duplicates: bool = True,
+) -> DatasetTables:
+    """Bring-your-own binary set for the DDI slot: a CSV with ``path``, ``label``, ``fst`` (optional ``split``, ``group``).
 
     Exactly two labels (sorted by name; the chapters treat the second like DDI's
     ``malignant``). ``fst`` is required for every row: a Fitzpatrick type 1-6, binned like DDI
@@ -184,7 +253,8 @@ def read_byo_binary(source: str | Path, per_bin: int = 32, *, name: str = "byo-b
     :func:`make_splits` draws ``per_bin`` test and ``per_bin`` validation images per skin-tone bin
     for each split seed (with a ``split`` column the test set is fixed), so every bin present must
     hold ``2 * per_bin + 1`` images (with a split column: ``per_bin + 1`` training-split and 1
-    test-split image); else a DataError names every such bin.
+    test-split image); else a DataError names every such bin. Groups as in :func:`read_byo`:
+    :func:`make_splits` draws whole groups.
     """
     source = Path(source).expanduser()
     what = "bring-your-own binary table (DDI slot)"
@@ -217,16 +287,11 @@ def read_byo_binary(source: str | Path, per_bin: int = 32, *, name: str = "byo-b
                             f"({per_bin} test + {per_bin} validation + 1 training)")
     if problems:
         raise _too_few(source, problems, 2 * per_bin + 1, "skin-tone bin", "Add images or lower ddi_per_bin (profile overrides).")
-    meta = {"source": str(source), "rows": rows, "columns": columns, "dropped": []}
+    grouping = _grouping(tidy, columns, group_near_duplicates)
+    meta = {"source": str(source), "rows": rows, "columns": columns, "dropped": [], **grouping}
+    tidy = tidy.drop(columns="group")
     if split_given:
+        _check_split_column(tidy, grouping, rows, source, what)
         pool, test = tidy[tidy.split == "train"].reset_index(drop=True), tidy[tidy.split == "test"].reset_index(drop=True)
         return DatasetTables(name, pool, test, labels, stratify="fst", meta=meta)
     return DatasetTables(name, tidy, None, labels, stratify="fst", meta=meta)
-
-
-def _relative_id(path: str, base: Path) -> str:
-    """Image id of a bring-your-own image: its path relative to ``base`` when inside it, else the path."""
-    try:
-        return Path(path).resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return str(path)

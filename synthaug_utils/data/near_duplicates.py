@@ -79,9 +79,15 @@ def profile_near_duplicates(tables: DatasetTables, profile: Profile) -> DatasetT
 
 def leaking_test_ids(profile: Profile) -> frozenset[str] | None:
     """Ids of the held-out images of ``profile``'s main dataset that have a near-duplicate in its training
-    file (the whole file, of the dataset's labels), or None where no near-duplicate clusters are known
-    (the demo world, bring-your-own data). Reads the split files only (no image, no metadata table)."""
-    if profile.is_embedded or profile.locations.get("main_data"):
+    file (the whole file, of the dataset's labels), or None where no near-duplicates are known
+    (bring-your-own data). Fitzpatrick17k: the split files and the shipped clusters (no image, no
+    metadata table); the demo world: its planted pairs (the held-out file's ``near_duplicate_of``
+    column, :func:`synthaug_utils.data.world.planted_near_duplicates`; the world is drawn if missing)."""
+    if profile.is_embedded:
+        from synthaug_utils.data.world import ensure_world, planted_near_duplicates
+
+        return frozenset(planted_near_duplicates(ensure_world(profile.world, show_progress=False)).image_id)
+    if profile.locations.get("main_data"):
         return None
     folder = profile.locations.get("f17k_splits")
     if not folder:

@@ -14,7 +14,8 @@ from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.data.byo import read_byo, read_byo_binary
 from synthaug_utils.data.checks import validate_dataset_images
 from synthaug_utils.data.near_duplicates import profile_near_duplicates
-from synthaug_utils.data.tables import _draw_per_group, _stable_seed, DatasetTables, read_ddi, read_f17k, SplitTables
+from synthaug_utils.data.groups import draw_by_group
+from synthaug_utils.data.tables import _stable_seed, DatasetTables, read_ddi, read_f17k, SplitTables
 
 
 def make_splits(tables: DatasetTables, val_per_group: int, split_seed: int, test_per_group: int | None = None) -> SplitTables:
@@ -22,17 +23,19 @@ def make_splits(tables: DatasetTables, val_per_group: int, split_seed: int, test
 
     Fitzpatrick17k: the held-out file is the test set; ``val_per_group`` images per label
     come from the training pool. DDI: ``test_per_group`` and ``val_per_group`` images per
-    skin-tone bin; the rest is the training pool.
+    skin-tone bin; the rest is the training pool. Bring-your-own data with groups
+    (``tables.meta["groups"]``: a group column or near-duplicate clusters) is drawn by whole
+    groups, so no group is in two splits.
     """
-    pool = tables.pool
+    pool, groups = tables.pool, tables.meta.get("groups")
     if tables.test is None:
         if test_per_group is None:
             raise DataError(f"{tables.name}: test_per_group is needed because the dataset has no fixed test set")
-        test = _draw_per_group(pool, tables.stratify, test_per_group, split_seed, "test").assign(split="test")
+        test = draw_by_group(pool, tables.stratify, test_per_group, split_seed, "test", groups).assign(split="test")
         pool = pool[~pool.image_id.isin(set(test.image_id))]
     else:
         test = tables.test
-    val = _draw_per_group(pool, tables.stratify, val_per_group, split_seed, "validation").assign(split="val")
+    val = draw_by_group(pool, tables.stratify, val_per_group, split_seed, "validation", groups).assign(split="val")
     train = pool[~pool.image_id.isin(set(val.image_id))].assign(split="train")
     empty = [label for label in tables.labels if not (train.label == label).any()]
     if empty:
@@ -103,18 +106,20 @@ def dataset_tables(profile: Profile | str, which: str = "main") -> DatasetTables
     if which == "main":
         if loc.get("main_data"):  # bring your own (replaces Fitzpatrick17k)
             check_ready(profile, needs=("main_data",))
-            name = profile.dataset if profile.dataset != "f17k9" else byo_dataset_name(loc["main_data"])
+            near = profile.group_near_duplicates
+            name = profile.dataset if profile.dataset != "f17k9" else byo_dataset_name(loc["main_data"], group_near_duplicates=near)
             return read_byo(
                 loc["main_data"], profile.test_per_label, val_per_label=profile.val_per_label,
-                min_images_per_label=profile.min_images_per_label, name=name,
+                min_images_per_label=profile.min_images_per_label, name=name, group_near_duplicates=near,
             )
         check_ready(profile, needs=("f17k_metadata", "f17k_splits", "f17k_images"))
         tables = read_f17k(loc["f17k_metadata"], loc["f17k_splits"], loc["f17k_images"])
         return profile_near_duplicates(tables, profile)  # test_set, training_pool (the defaults change nothing)
     if loc.get("ddi_data"):  # a bring-your-own binary table (replaces DDI)
         check_ready(profile, needs=("ddi_data",))
-        name = profile.ddi_dataset if profile.ddi_dataset != "ddi" else byo_dataset_name(loc["ddi_data"], "byo-binary")
-        return read_byo_binary(loc["ddi_data"], profile.ddi_per_bin, name=name)
+        near = profile.group_near_duplicates
+        name = profile.ddi_dataset if profile.ddi_dataset != "ddi" else byo_dataset_name(loc["ddi_data"], "byo-binary", group_near_duplicates=near)
+        return read_byo_binary(loc["ddi_data"], profile.ddi_per_bin, name=name, group_near_duplicates=near)
     check_ready(profile, needs=("ddi_metadata", "ddi_images"))
     return read_ddi(loc["ddi_metadata"], loc["ddi_images"])
 

@@ -104,15 +104,57 @@ def example_grid(
     return grid
 
 
-def data_chapter_notes(ddi, ddi_keys: Sequence[str], capabilities: DatasetCapabilities) -> str:
+def grouping_sentence(tables: DatasetTables, splits: SplitTables) -> str | None:
+    """How a bring-your-own dataset's images were grouped and how many groups and images each split got
+    (None for datasets without grouping: Fitzpatrick17k, DDI, the stand-in world)."""
+    from synthaug_utils.data.groups import group_of, NEAR_DUPLICATE_MAX_HAMMING
+
+    grouping = tables.meta.get("grouping")
+    if grouping is None:
+        return None
+    groups = tables.meta.get("groups") or {}
+    parts = [(name, t, group_of(t, groups)) for name, t in (("training pool", splits.train_pool),
+                                                             ("validation", splits.val), ("test", splits.test))]
+    counts = "; ".join(f"{name} {len(t)} images in {g.nunique()} group{'' if g.nunique() == 1 else 's'}" for name, t, g in parts)
+    if grouping == "column":
+        how = "Images are split by the table's group column (patient or lesion), whole groups at a time"
+    elif grouping == "near-duplicates":
+        near = tables.meta.get("near_duplicates")
+        clustered = len(near.groups) if near is not None else 0
+        n_clusters = len(set(near.groups.values())) if near is not None else 0
+        rule = f"identical bytes, or perceptual hashes within {NEAR_DUPLICATE_MAX_HAMMING} of 64 bits"
+        how = (f"Near-duplicate images ({rule}) were grouped: {n_clusters} cluster(s) of {clustered} images, each kept in one split"
+               if n_clusters else f"No near-duplicate images were found ({rule}), so every image is its own group")
+    else:
+        return (f"Images are split one by one (no group column, near-duplicate grouping off): training pool "
+                f"{len(splits.train_pool)}, validation {len(splits.val)}, test {len(splits.test)} images.")
+    return f"{how} (split seed {splits.split_seed}): {counts}; no group is in two splits."
+
+
+def near_duplicate_table(tables: DatasetTables, splits: SplitTables | None = None) -> pd.DataFrame:
+    """The near-duplicate clusters found in a bring-your-own dataset, one row per image (see
+    :func:`synthaug_utils.data.groups.cluster_table`), with its split when ``splits`` is given; empty
+    when no cluster was found or grouping was not by near-duplicates."""
+    from synthaug_utils.data.groups import cluster_table, NearDuplicates
+
+    near = tables.meta.get("near_duplicates") or NearDuplicates({}, ())
+    both = pd.concat([tables.pool, tables.test]) if tables.test is not None else tables.pool
+    table = cluster_table(near, both)
+    if splits is not None:
+        where = dict(zip(splits.all().image_id, splits.all().split))
+        table["split"] = [where.get(i, "") for i in table.image_id]
+    return table
+
+
+def data_chapter_notes(ddi, ddi_keys: Sequence[str], capabilities: DatasetCapabilities, grouping: str | None = None) -> str:
     """The data chapter's sentences after the split counts: the DDI slot (``ddi``: its SplitTables, or
     None when not supplied; ``ddi_keys``: the location keys that would supply it), labels dropped by
-    ``min_images_per_label``, and a missing skin-type column."""
+    ``min_images_per_label``, a missing skin-type column, and ``grouping`` (:func:`grouping_sentence`)."""
     if ddi is not None:
         positive = ddi.labels[-1]
         counts = ddi.all()
         text = f"The DDI-style set has {len(counts)} images, {int(counts.label.eq(positive).sum())} of them {positive}."
     else:
         text = f"The DDI slot is not supplied ({', '.join(ddi_keys)}), so its figures are left out here and in Fig. 5."
-    extra = [s for s in (capabilities.dropped_sentence(), capabilities.missing("fst")) if s]
+    extra = [s for s in (capabilities.dropped_sentence(), capabilities.missing("fst"), grouping) if s]
     return " ".join([text, *extra])

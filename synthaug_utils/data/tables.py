@@ -13,6 +13,7 @@ import pandas as pd
 
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.files import file_digest
+from synthaug_utils.core.identity import IMAGE_SUFFIXES  # noqa: F401  (the readers' image suffixes, defined once)
 
 
 COLUMNS = ["image_id", "path", "label", "fst", "split"]
@@ -27,7 +28,6 @@ DDI_REQUIRED = ("DDI_file", "skin_tone", "malignant")
 
 DDI_TONES = (12, 34, 56)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 BYO_FST = (1, 2, 3, 4, 5, 6)  # Fitzpatrick skin types; -1 (or blank) = unknown
 

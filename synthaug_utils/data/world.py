@@ -11,6 +11,12 @@ Nothing here is medical data. Two datasets are drawn, deterministically from a s
     A share of images (``ATYPICAL_RATE``) shows an *atypical presentation*: the
     morphology of another class under the true label, which caps attainable accuracy
     the way ambiguous real cases do.
+    *Planted near-duplicates*: per class, the share of held-out images that leaks in the real
+    F17k-9 split (:func:`planted_counts`: held-out images with a near-duplicate in the
+    authors' training file, from the shipped metadata) is not drawn afresh but made of slightly
+    altered copies of training images of the class (:func:`near_duplicate_image`); the held-out file's
+    column ``near_duplicate_of`` names that training image. They make the real split's
+    cross-split leakage, and chapter 03's analysis of it, exist in the stand-in world.
 ``demo-ddi``
     Malignant vs benign lesions on skin-tone bins 12 / 34 / 56, sized like DDI.
 
@@ -23,9 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import zlib
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +41,7 @@ import pandas as pd
 from PIL import Image
 
 from synthaug_utils.core.config import DemoWorldSpec
+from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.files import atomic_folder
 from synthaug_utils.core.paths import cache_dir
 
@@ -65,6 +74,12 @@ SKIN_RGB = {
 }
 
 ATYPICAL_RATE = 0.10
+
+NEAR_DUPLICATE_COLUMN = "near_duplicate_of"  # held-out file: md5hash of the training image it copies, or empty
+NEAR_DUPLICATE_SCOPE = "F17k-9"  # the real audit's scope whose per-label leak shares the world copies
+NEAR_DUPLICATE_MAX_CROP = 1  # px per side that a planted copy loses before it is resized back
+NEAR_DUPLICATE_CHANGES = (f"a crop of at most {NEAR_DUPLICATE_MAX_CROP} px per side resized back, an exposure and "
+                          "colour shift, a JPEG re-encode")  # what near_duplicate_image does, for the pages
 RENDER_SCALE = 2  # draw at 2x, then downsample with a Lanczos filter (anti-aliasing)
 
 
@@ -318,6 +333,23 @@ def render_lesion_image(style: LesionStyle, fst: int, seed_parts: tuple, size: i
     return pil
 
 
+def near_duplicate_image(img: Image.Image, seed_parts: tuple) -> Image.Image:
+    """A near-duplicate of ``img``, deterministic in ``seed_parts``: cropped by 0 to
+    :data:`NEAR_DUPLICATE_MAX_CROP` px per side and resized back (a slight shift and zoom), a slight
+    exposure and colour change, and a JPEG re-encode (quality 88-95, no chroma subsampling, so the
+    decoder does no upsampling): pixel-close to ``img`` but not the same bytes, like a re-upload of
+    one photograph."""
+    rng = _rng("near-duplicate", *seed_parts)
+    w, h = img.size
+    left, top, right, bottom = (int(v) for v in rng.integers(0, NEAR_DUPLICATE_MAX_CROP + 1, size=4))
+    out = img.convert("RGB").crop((left, top, w - right, h - bottom)).resize((w, h), Image.LANCZOS)
+    pixels = np.asarray(out, np.float32) * rng.uniform(0.95, 1.05) + rng.uniform(-4, 4, size=3)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8)).save(
+        buf, format="JPEG", quality=int(rng.integers(88, 96)), subsampling=0)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
 def _png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=False)
@@ -354,9 +386,54 @@ def ddi_case(index: int, seed: int, size: int, tone: int) -> tuple[Image.Image, 
 
 
 def _derm9_png(task: tuple) -> tuple[bytes, int, str]:
-    """(png bytes, fst, drawn style) of one demo-derm9 case; ``task`` = derm9_case's arguments."""
-    img, fst, drawn = derm9_case(*task)
+    """(png bytes, fst, drawn style) of one demo-derm9 case; ``task`` = derm9_case's arguments and the
+    index of the training image the case copies (:func:`near_duplicate_image`), or None."""
+    label, part, index, seed, size, twin = task
+    if twin is None:
+        img, fst, drawn = derm9_case(label, part, index, seed, size)
+    else:
+        img, fst, drawn = derm9_case(label, "training", twin, seed, size)
+        img = near_duplicate_image(img, ("derm9", seed, label, part, index))
     return _png_bytes(img), fst, drawn
+
+
+def _round_half_up(x: Fraction) -> int:
+    return math.floor(x + Fraction(1, 2))
+
+
+def planted_counts(spec: DemoWorldSpec) -> dict[str, int]:
+    """Held-out images per class that are near-duplicates of a training image of the class: the class's
+    ``test_per_class`` times the rate, rounded half up, at most ``train_pool_per_class`` (each copies
+    another training image). The rate (``spec.near_duplicate_rate``) by default is the label's share of
+    leaking held-out images in the real F17k-9 audit of the shipped split files and Fitzpatrick17k-C
+    clusters (:func:`synthaug_utils.data.audit.audit_table`); a number is the share for every class."""
+    if spec.near_duplicate_rate is None:
+        from synthaug_utils.data.audit import audit_table, real_images
+
+        audit = audit_table(real_images(NEAR_DUPLICATE_SCOPE)).set_index("label")
+        missing = [label for label in DERM9_LABELS if label not in audit.index]
+        if missing:
+            raise DataError(f"the {NEAR_DUPLICATE_SCOPE} audit has no row for the world's label(s) {missing}")
+        rates = {label: Fraction(int(audit.at[label, "leaking"]), int(audit.at[label, "held_out"])) for label in DERM9_LABELS}
+    else:
+        rate = float(spec.near_duplicate_rate)
+        if not 0 <= rate <= 1:
+            raise DataError(f"near_duplicate_rate={spec.near_duplicate_rate!r}: use a share from 0 to 1, or None for the real rate")
+        rates = dict.fromkeys(DERM9_LABELS, Fraction(rate))
+    cap = min(spec.test_per_class, spec.train_pool_per_class)
+    return {label: min(_round_half_up(rate * spec.test_per_class), cap) for label, rate in rates.items()}
+
+
+def planted_pairs(spec: DemoWorldSpec) -> dict[tuple[str, int], int]:
+    """(label, held-out index) -> index of the training image of that label it copies, for the
+    :func:`planted_counts` held-out images of each class (seeded; distinct twins within a class)."""
+    pairs: dict[tuple[str, int], int] = {}
+    for label, count in planted_counts(spec).items():
+        rng = _rng("near-duplicate pairs", spec.seed, label)
+        held_out = rng.choice(spec.test_per_class, size=count, replace=False)
+        twins = rng.choice(spec.train_pool_per_class, size=count, replace=False)
+        pairs.update({(label, int(h)): int(t) for h, t in zip(held_out, twins)})
+    return pairs
 
 
 def _ddi_png(task: tuple) -> tuple[bytes, str, bool]:
@@ -389,11 +466,21 @@ def _write_derm9(root: Path, spec: DemoWorldSpec, progress, workers: int = 1) ->
     pretrain_images.mkdir(parents=True)
     rows = {"training": [], "held_out": [], "pretrain": []}
     parts = (("training", spec.train_pool_per_class), ("held_out", spec.test_per_class), ("pretrain", spec.pretrain_per_class))
-    tasks = [(label, part, i, spec.seed, spec.image_size) for label in DERM9_LABELS for part, count in parts for i in range(count)]
-    for (label, part, i, _, _), (data, fst, drawn) in zip(tasks, _render(_derm9_png, tasks, workers)):
+    pairs = planted_pairs(spec)
+    # a class's training images come before its held-out ones, so a copy's twin is written first
+    tasks = [(label, part, i, spec.seed, spec.image_size, pairs.get((label, i)) if part == "held_out" else None)
+             for label in DERM9_LABELS for part, count in parts for i in range(count)]
+    training_md5: dict[tuple[str, int], str] = {}
+    for (label, part, i, _, _, twin), (data, fst, drawn) in zip(tasks, _render(_derm9_png, tasks, workers)):
         md5 = hashlib.md5(data).hexdigest()
+        if part == "training":
+            training_md5[(label, i)] = md5
+        twin_md5 = training_md5[(label, twin)] if twin is not None else ""
+        if twin_md5 == md5:
+            raise DataError(f"demo world: the near-duplicate of training image {label}/{twin} has its very bytes")
         folder = pretrain_images if part == "pretrain" else images
         (folder / f"{md5}.png").write_bytes(data)
+        extra = {NEAR_DUPLICATE_COLUMN: twin_md5} if part == "held_out" else {}
         rows[part].append(
             {
                 "md5hash": md5,
@@ -406,6 +493,7 @@ def _write_derm9(root: Path, spec: DemoWorldSpec, progress, workers: int = 1) ->
                 "url": f"demo-world://derm9/{part}/{label.replace(' ', '-')}/{i}",
                 "url_alphanum": f"demo{part}{i}",
                 "drawn_style": drawn,
+                **extra,
             }
         )
         progress(1)
@@ -438,6 +526,18 @@ def _write_ddi(root: Path, spec: DemoWorldSpec, progress, workers: int = 1) -> N
         rows.append({"DDI_ID": index, "DDI_file": name, "skin_tone": tone, "malignant": malignant, "disease": disease})
         progress(1)
     pd.DataFrame(rows).to_csv(folder / "ddi_metadata.csv")  # unnamed index column, as in DDI's file
+
+
+def planted_near_duplicates(root: Path) -> pd.DataFrame:
+    """The planted pairs of the demo world in ``root`` (:func:`ensure_world`): one row per held-out image
+    that copies a training image, columns ``image_id`` (its md5hash), ``twin_id`` (the training image's)
+    and ``label``."""
+    held_out = pd.read_csv(root / "derm9" / "fitzpatrick17k_10label_clean_held_out_set.csv", dtype=str, keep_default_na=False)
+    if NEAR_DUPLICATE_COLUMN not in held_out.columns:
+        raise DataError(f"{root}: the held-out file has no column {NEAR_DUPLICATE_COLUMN!r}; delete the world and draw it again")
+    planted = held_out[held_out[NEAR_DUPLICATE_COLUMN] != ""]
+    return pd.DataFrame({"image_id": planted.md5hash.to_numpy(), "twin_id": planted[NEAR_DUPLICATE_COLUMN].to_numpy(),
+                         "label": planted.label.to_numpy()})
 
 
 def world_dir(spec: DemoWorldSpec) -> Path:

@@ -85,12 +85,17 @@ class DreamBoothSettings:
     # True: a set smaller than one batch is cycled so that every optimiser step sees ``batch_size``
     # images (the step-matched budget control: as many steps of the same size as the whole-pool model).
     fill_batches: bool = False
+    # What :func:`step_matched` sets ``fill_batches`` to. It changes no weights by itself (the
+    # step-matched settings carry ``fill_batches``), so it is not part of the key.
+    fill_matched_batches: bool = True
 
     def key(self) -> str:
-        """Short hash of every setting that changes the weights (not the device; ``include_validation``
-        and ``fill_batches`` only when set, so that folders made before they existed keep their names)."""
+        """Short hash of every setting that changes the weights (not the device or ``fill_matched_batches``;
+        ``include_validation`` and ``fill_batches`` only when set, so that folders made before they existed
+        keep their names)."""
         data = asdict(self)
         data.pop("device")
+        data.pop("fill_matched_batches")
         for flag in ("include_validation", "fill_batches"):
             if not data[flag]:
                 data.pop(flag)
@@ -106,14 +111,17 @@ def optimiser_steps(settings: DreamBoothSettings, images: int) -> int:
 
 
 def step_matched(settings: DreamBoothSettings, images: int, steps: int) -> DreamBoothSettings:
-    """``settings`` for a fine-tuning on ``images`` images that takes exactly ``steps`` optimiser steps of
-    ``batch_size`` images (the whole-pool model's steps): batches filled, epochs raised to reach the
-    steps, ``max_steps`` = ``steps``. Learning rate, batch size and everything else stay."""
+    """``settings`` for a fine-tuning on ``images`` images that takes exactly ``steps`` optimiser steps
+    (the whole-pool model's): epochs raised to reach the steps, ``max_steps`` = ``steps``, and with
+    ``fill_matched_batches`` a set smaller than one batch cycled so that every step holds
+    ``batch_size`` images (``fill_batches``; else such a step holds the ``images``). Learning rate,
+    batch size and everything else stay."""
     if steps < 1 or images < 1:
         raise UserFacingError(f"a step-matched fine-tuning needs steps >= 1 and images >= 1 (got {steps}, {images})")
-    filled = dataclasses.replace(settings, fill_batches=True, max_steps=int(steps))
-    per_epoch = math.ceil(max(images, settings.batch_size) / settings.batch_size)
-    return dataclasses.replace(filled, epochs=math.ceil(steps / per_epoch))
+    fill = settings.fill_matched_batches
+    matched = dataclasses.replace(settings, fill_batches=fill, max_steps=int(steps))
+    per_epoch = math.ceil(max(images, settings.batch_size if fill else 1) / settings.batch_size)
+    return dataclasses.replace(matched, epochs=math.ceil(steps / per_epoch))
 
 
 def dreambooth_settings(profile: Profile, ddi: bool = False, **changes: Any) -> DreamBoothSettings:

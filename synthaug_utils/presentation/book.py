@@ -259,15 +259,17 @@ def _declares_parameter(nb, name: str) -> bool:
                for cell in nb.cells if cell.cell_type == "code")
 
 
-def build_html(root: Path) -> Path:
-    """Run ``jupyter-book build`` on ``root`` (warnings are errors); return the HTML folder."""
+def build_html(root: Path, builder: str = "html") -> Path:
+    """Run ``jupyter-book build`` on ``root`` (warnings are errors) with Sphinx's ``builder`` (``html``, or
+    ``singlehtml``: the whole book as one page, which ``synthaug pdf`` prints); return its output folder."""
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--warningiserror", "--keep-going", "--quiet"]
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--builder", builder,
+           "--warningiserror", "--keep-going", "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        raise BookBuildError(f"jupyter-book build of {root} failed (warnings count as errors):\n{tail}")
-    return root / "_build" / "html"
+        raise BookBuildError(f"jupyter-book build ({builder}) of {root} failed (warnings count as errors):\n{tail}")
+    return root / "_build" / builder
 
 
 def build_book(
@@ -324,6 +326,9 @@ def build_book(
             print("CPU kernels pinned to AVX2 for a machine-independent book: " + ", ".join(f"{k}={v}" for k, v in pinned.items()), flush=True)
         for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
             runs[run.name] = run
+    from synthaug_utils.presentation.checklist import write_checklist_page
+
+    write_checklist_page(root / BOOK_DIR)  # its links name the sections of the pages as executed
     print("building HTML with jupyter-book ...", flush=True)
     html = build_html(root)
     print(f"book built: {html / 'index.html'}", flush=True)

@@ -157,11 +157,18 @@ def machine() -> dict[str, Any]:
     }
 
 
+FLAG_NAMES = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
+
+
+def _flag_names(info: Mapping[str, Any]) -> str:
+    """The vector extensions :func:`machine` found, e.g. ``AVX2, AVX-512`` (``no AVX2`` when none)."""
+    flags = info.get("cpu_flags", {})
+    return ", ".join(FLAG_NAMES[f] for f in FLAG_NAMES if flags.get(f)) or "no AVX2"
+
+
 def machine_label(info: Mapping[str, Any]) -> str:
     """e.g. ``AMD EPYC (AVX2, AVX-512, AVX512-BF16; torch 2.5.1, kernels avx512, 2 threads)``."""
-    flags = info.get("cpu_flags", {})
-    names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
-    feats = ", ".join(names[f] for f in names if flags.get(f)) or "no AVX2"
+    feats = _flag_names(info)
     threads = info.get("torch_threads", "?")
     return (f"{info.get('cpu', '?')} ({feats}; torch {info.get('torch', '?')}, kernels "
             f"{info.get('torch_cpu_capability', '?')}, {threads} thread{'' if threads == 1 else 's'})")
@@ -488,11 +495,109 @@ def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "0
         "repro_tol_rel": f"{RELATIVE_TOLERANCE:.0%}",
         "repro_status": (f"There is no reference for profile {profile.name}: nothing is compared."
                          if reference is None else _status_sentence(profile.name, reference, table)),
+        **statement_facts(profile, book_dir, reference, table),
     }
     if table is None:
         return facts, pd.DataFrame(columns=SHOWN_COLUMNS), pd.DataFrame(columns=SHOWN_COLUMNS)
     timings = table[table.timing]
     return facts, _outside_tolerance(table), timings[SHOWN_COLUMNS[:-1]].reset_index(drop=True)
+
+
+# Packages whose versions the front page's reproducibility statement names (distribution names).
+STATEMENT_PACKAGES: tuple[str, ...] = ("torch", "torchvision", "diffusers", "transformers", "fastai", "timm",
+                                       "open_clip_torch", "numpy", "scipy", "statsmodels", "pandas", "scikit-learn",
+                                       "umap-learn", "papermill", "jupyter-book", "myst-nb", "sphinxcontrib-bibtex")
+
+
+def package_versions(names: Iterable[str] = STATEMENT_PACKAGES) -> str:
+    """``"Python 3.11.9, torch 2.5.1, ..."``: the interpreter's and each installed package's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = [f"Python {platform.python_version()}"]
+    for name in names:
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} not installed")
+    return ", ".join(parts)
+
+
+def gpu_label(device: str) -> str:
+    """The GPU the chapters ran on (name, CUDA and cuDNN versions), or that they ran on the CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "none (the chapters ran on the CPU)"
+    name = (f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, "
+            f"{torch.cuda.device_count()} visible)")
+    return name if str(device).startswith("cuda") else f"none used (the profile runs on {device}; present: {name})"
+
+
+def chapter_kernels() -> str:
+    """The CPU kernel sets the chapters' kernels ran with: what the build pinned (they inherit it, as this
+    chapter does) or the CPU's own, with torch's kernel set and thread count."""
+    import os
+
+    import torch
+
+    from synthaug_utils.core.machine import AVX2_KERNELS
+
+    pinned = [f"{k}={os.environ[k]}" for k in AVX2_KERNELS if os.environ.get(k)]
+    threads = torch.get_num_threads()
+    torch_part = (f"torch kernels {torch.backends.cpu.get_cpu_capability()}; the reproduction report's kernel ran "
+                  f"{threads} torch thread{'' if threads == 1 else 's'}")
+    return (", ".join(pinned) if pinned else "the CPU's own kernel sets") + f" ({torch_part})"
+
+
+def execution_window(book_dir: Path, now: _dt.datetime | None = None) -> str:
+    """When the executed chapters in ``book_dir`` ran (papermill's start and end times) up to ``now``
+    (this chapter, still running), and their kernels' time in all."""
+    starts, seconds, chapters = [], 0.0, 0
+    for path in sorted(Path(book_dir).glob("[0-9][0-9]_*.ipynb")):
+        try:
+            run = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
+            starts.append(_dt.datetime.fromisoformat(run["start_time"]))
+            seconds += float(run.get("duration") or 0.0)
+            chapters += 1
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    stamp = "%Y-%m-%d %H:%M UTC"
+    if not starts:
+        return f"{now.strftime(stamp)} (no other executed chapter found)"
+    return (f"from {min(starts).astimezone(_dt.timezone.utc).strftime(stamp)} to {now.strftime(stamp)}; the "
+            f"{chapters} other executed chapter{'' if chapters == 1 else 's'} took {seconds / 60:.1f} kernel-minutes")
+
+
+def statement_facts(profile, book_dir: Path, reference: Mapping[str, Any] | None,
+                    table: pd.DataFrame | None) -> dict[str, str]:
+    """The front page's reproducibility statement, glued by chapter 08 (``repro_*``): the commit, the
+    profile, package versions, the CPU, GPU and kernels the chapters ran on, when they ran, and how
+    many glued values of the other chapters match the committed reference."""
+    commit = git_commit()
+    if commit is None:
+        shown_commit = "unknown (not built from a git checkout)"
+    else:
+        shown_commit = commit[:12] + (" with uncommitted changes" if commit.endswith("+dirty") else "")
+    if reference is None or table is None:
+        check = f"not made: no reference is committed for profile {profile.name}"
+    else:
+        c = counts(table)
+        check = (f"{c['exact']} of {c['values']} glued values of the other chapters match the committed "
+                 f"{profile.name} reference (commit {(reference.get('commit') or 'unknown')[:12]}) exactly and "
+                 f"{c['within']} more within tolerance; {c['rest']} do not ({c['timings']} timings are not compared)")
+    return {
+        "repro_commit": shown_commit, "repro_profile": profile.name,
+        "repro_versions": package_versions(), "repro_cpu": cpu_label(),
+        "repro_gpu": gpu_label(getattr(profile, "device", "cpu")), "repro_kernels": chapter_kernels(),
+        "repro_built": execution_window(book_dir), "repro_check": check,
+    }
+
+
+def cpu_label() -> str:
+    """The CPU's model name and its vector extensions (AVX2, AVX-512, ...)."""
+    info = machine()
+    return f"{info.get('cpu', '?')} ({_flag_names(info)})"
 
 
 def other_kernels_path(profile: str, root: Path | None = None) -> Path:

@@ -17,13 +17,14 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--hide-scrollbars")
 
 
-def find_chromium() -> str:
-    """The Chromium executable (``chromium`` or ``chromium-browser`` on PATH)."""
+def find_chromium(needed_by: str = "make screenshots") -> str:
+    """The Chromium executable (``chromium`` or ``chromium-browser`` on PATH); ``needed_by`` names the
+    command in the one-line error when there is none."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)
         if path:
             return path
-    raise UserFacingError("make screenshots needs Chromium: install it with `apt-get install -y chromium` (Debian)")
+    raise UserFacingError(f"chromium not found: {needed_by} needs it; install it with `apt-get install -y chromium` (Debian)")
 
 
 def crop_blank_bottom(path: Path, margin: int = 40) -> None:
