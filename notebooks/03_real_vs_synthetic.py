@@ -73,7 +73,7 @@ figures.show_figure(plots.plot_fig3(table, note), "fig3", table[fig3_cols], prof
 # %% [markdown]
 # ## Two analyses of the same comparisons
 #
-# {glue:text}`f3_an_how`
+# {glue:text}`f3_an_how` {glue:text}`f3_seed_scope`
 #
 # After adjustment, {glue:text}`f3_an_paper_sig` of {glue:text}`f3_an_tests` comparisons are
 # significant under the paper's convention and {glue:text}`f3_an_primary_sig` under the primary
@@ -125,13 +125,11 @@ figures.show_table_csv(leak.table, "fig3_leakage", caption, leakage.HEADERS, sho
 #
 # **Generator-data budget.** The paper's DreamBooth models see every training image of their class
 # whatever n the classifier gets, so at small n the synthetic images carry information from far
-# more real images than the classifier is given. The budget arm fine-tunes DreamBooth on the
-# trial's own {glue:text}`c_n_own` images per class only ({glue:text}`c_steps_own` optimiser steps
-# with the same recipe of {glue:text}`c_db_epochs` epochs, against {glue:text}`c_steps_pool` on the
-# class pool of {glue:text}`c_pool` images), beside the whole-pool arm:
-# {glue:text}`c_budget`. Both arms use the same ratio, method and seeds; their difference is
-# what the generator knew beyond the classifier's n images (and, at the same recipe, how much it
-# was fine-tuned). {glue:text}`lim_generator`
+# more real images than the classifier is given. With the same recipe, a model on fewer images
+# also takes fewer optimiser steps, so "what the generator saw" and "how far it was fine-tuned" move
+# together; the arms below separate them. {glue:text}`c_budget_arms` All arms use the same ratio,
+# method and seeds. Against no synthetic data and between arms: {glue:text}`c_budget`.
+# {glue:text}`lim_generator`
 
 # %%
 both_frame, both_predictions = chapters.with_controls(chapter, store, executor)

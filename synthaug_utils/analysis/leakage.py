@@ -126,13 +126,13 @@ def _where(row) -> str:
 
 
 def leakage_facts(long: pd.DataFrame, scored: Sequence[str], leaking: Iterable[str], prefix: str = "lk",
-                  test_set: str = "authors") -> dict[str, str]:
+                  test_set: str = "authors", whole: str = "the authors' test set") -> dict[str, str]:
     """Glue values of the section: counts of scored, leaking and clean test images (``{prefix}_images``,
     ``_leaking``, ``_clean``, ``_share``), the largest Fig. 3 gain on each test set (``_best`` where,
     ``_best_authors``, ``_best_clean``, ``_best_leaking``), how many comparisons gain more on leaking
     images (``_leak_larger`` "k of m"), the significant ones per test set (``_sig_authors``,
     ``_sig_clean``), and ``_sentence``, the section's sentence. ``test_set``: the profile setting the
-    predictions were made under."""
+    predictions were made under; ``whole``: the sentence's name for the whole test set."""
     scored = {str(i) for i in scored}
     n_leak = len(scored & {str(i) for i in leaking})
     out = {f"{prefix}_images": str(len(scored)), f"{prefix}_leaking": str(n_leak), f"{prefix}_clean": str(len(scored) - n_leak),
@@ -165,10 +165,10 @@ def leakage_facts(long: pd.DataFrame, scored: Sequence[str], leaking: Iterable[s
     out[f"{prefix}_sentence"] = (
         f"Of the {len(scored)} scored held-out images, {n_leak} ({out[f'{prefix}_share']}) have a near-duplicate in the "
         f"training file (leaking) and {len(scored) - n_leak} do not. The largest Fig. 3 gain, {out[f'{prefix}_best']}, is "
-        f"{out[f'{prefix}_best_authors']} on the authors' test set, {out[f'{prefix}_best_clean']} without the leaking "
+        f"{out[f'{prefix}_best_authors']} on {whole}, {out[f'{prefix}_best_clean']} without the leaking "
         f"images and {out[f'{prefix}_best_leaking']} on the leaking images alone. The gain was larger on leaking than on "
         f"clean images in {larger} of {int(both.sum())} comparisons; after BH adjustment {sig['authors']} of "
-        f"{len(by['authors'])} comparisons are significant on the authors' test set and {sig['no-near-duplicates']} "
+        f"{len(by['authors'])} comparisons are significant on {whole} and {sig['no-near-duplicates']} "
         f"without near-duplicates.")
     return out
 
@@ -223,7 +223,9 @@ def leakage_report(profile: Profile, frame: pd.DataFrame, predictions: pd.DataFr
             "counts them in the real metadata.")})
     merged = merged_predictions(frame, predictions)
     long = leakage_comparisons(merged, leaking)
-    values = {**source, **leakage_facts(long, merged.image_id.unique(), leaking, prefix, profile.test_set)}
+    whole = "the stand-in world's test set" if profile.is_embedded else "the authors' test set"
+    values = {**source, **leakage_facts(long, merged.image_id.unique(), leaking, prefix, profile.test_set, whole)}
     # under test_set: no-near-duplicates every scored image is clean: the first column is the run's own test set
-    names = {"authors": "this run's test set"} if profile.test_set != "authors" else None
+    names = ({"authors": "this run's test set"} if profile.test_set != "authors"
+             else {"authors": "stand-in world's test set"} if profile.is_embedded else None)
     return LeakageReport(long, leakage_wide(long, names=names), values)

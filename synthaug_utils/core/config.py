@@ -527,19 +527,21 @@ def _apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
 
 
 def _check_near_duplicate_settings(profile: Profile) -> None:
-    """Refuse a near-duplicate setting other than its default where no near-duplicate clusters are known
-    (the demo world, bring-your-own data): ProfileError naming the setting."""
+    """Refuse a near-duplicate setting other than its default where it is not applied: bring-your-own data
+    (no near-duplicate clusters are known) and the demo world (its planted pairs are analysed from the
+    stored predictions in chapter 03, not removed from the files): ProfileError naming the setting."""
     changed = near_duplicate_changes(profile)
     if not changed:
         return
     name, value = next(iter(changed.items()))
-    where = (f"profile {profile.name!r} uses the stand-in world {profile.dataset!r}" if profile.is_embedded
-             else "the main dataset is bring-your-own data (location main_data)" if profile.locations.get("main_data")
-             else None)
+    where = (f"profile {profile.name!r} uses the stand-in world {profile.dataset!r}, whose planted near-duplicate "
+             f"pairs chapter 03 analyses from the stored predictions instead" if profile.is_embedded
+             else "the main dataset is bring-your-own data (location main_data), which has no known clusters"
+             if profile.locations.get("main_data") else None)
     if where:
         raise ProfileError(
-            f"{name}={value!r} needs near-duplicate clusters, which are known for Fitzpatrick17k only (the shipped "
-            f"Fitzpatrick17k-C clusters), but {where}; use {name}={near_duplicate_defaults()[name]!r}")
+            f"{name}={value!r} is applied to Fitzpatrick17k only (the shipped Fitzpatrick17k-C clusters), but "
+            f"{where}; use {name}={near_duplicate_defaults()[name]!r}")
 
 
 def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
