@@ -1,12 +1,13 @@
 # Two commands do everything on a fresh machine:
 #   make book   -> installs, then builds the demo-profile book into _build/html
 #   make test   -> installs, then runs the test suite
+#   make pdf    -> after make book: the built book as one PDF, _build/pdf/book.pdf (needs chromium)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PROFILE ?= demo
 PYTEST_ARGS ?=
 
-.PHONY: install book smoke-book test clean-book screenshots
+.PHONY: install book smoke-book pdf test clean-book screenshots
 
 install: $(VENV)/.installed
 
@@ -23,6 +24,12 @@ book: install
 
 smoke-book: install
 	$(VENV)/bin/synthaug book --profile smoke --root _build/smoke-root
+
+# One PDF of the book built by `make book` (ROOT ?= the repository; e.g. ROOT=_build/smoke-root) in
+# $(ROOT)/_build/pdf/book.pdf. Nothing is executed. Needs Debian's chromium (apt-get install -y chromium).
+ROOT ?=
+pdf: install
+	$(VENV)/bin/synthaug pdf $(if $(ROOT),--root $(ROOT))
 
 # A PNG of every page of the built book (HTML ?= _build/html) in _build/screenshots, for checking it by eye.
 # Needs Debian's chromium (apt-get install -y chromium). Not part of `make test`.

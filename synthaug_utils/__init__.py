@@ -95,6 +95,9 @@ Stage 7, :mod:`synthaug_utils.presentation` - figures and the Jupyter Book:
 - :mod:`synthaug_utils.presentation.book` - execute the chapter notebooks with papermill and build the Jupyter Book (HTML).
 - :mod:`synthaug_utils.presentation.screenshots` - ``make screenshots``: a PNG of every page of a built book (headless Chromium).
 - :mod:`synthaug_utils.presentation.reference` - a reference of every value glued into a built book, and how a build compares with it.
+- :mod:`synthaug_utils.presentation.checklist` - the reporting-checklist page: where the book answers each item of CLAIM 2024 and TRIPOD+AI.
+- :mod:`synthaug_utils.presentation.bibstyle` - the References page's author-year labels (a Sphinx extension registering a pybtex style).
+- :mod:`synthaug_utils.presentation.pdf` - ``synthaug pdf``: the whole built book as one PDF (singlehtml printed by headless Chromium).
 
 Stage 8, :mod:`synthaug_utils.rehearsal` - the miniature paper-format world and ``synthaug rehearse``:
 
@@ -114,6 +117,7 @@ Stage 9, :mod:`synthaug_utils.cli` - the ``synthaug`` command line: argument che
 - :mod:`synthaug_utils.cli.generate` - ``synthaug generate``, ``synthaug dreambooth``, ``synthaug pretrain-generator``.
 - :mod:`synthaug_utils.cli.experiments` - ``synthaug trial`` and ``synthaug run``.
 - :mod:`synthaug_utils.cli.book` - ``synthaug book``.
+- :mod:`synthaug_utils.cli.pdf` - ``synthaug pdf``.
 - :mod:`synthaug_utils.cli.rehearse` - ``synthaug rehearse``.
 """
 __version__ = "0.1.0"

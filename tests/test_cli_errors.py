@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -283,6 +284,9 @@ ROWS = [
     Row("unknown-grid", lambda t: ["run", "fig9"], "fig9"),
     Row("n-per-label-without-count", lambda t: ["trial", "--profile", "smoke", "--n-per-label", "psoriasis"], "psoriasis"),
     Row("generate-unknown-label", lambda t: ["generate", "--profile", "smoke", "--out", str(t.tmp / "gen"), "--labels", "warts"], "warts"),
+    # -- the PDF of a book that was never built (or, without chromium, the missing chromium)
+    Row("pdf-without-a-built-book", lambda t: ["pdf", "--root", str(t.tmp / "not-built")],
+        lambda t: "not-built" if any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) else "chromium"),
 ]
 
 

@@ -1,7 +1,9 @@
-"""The embedded demo world: deterministic bytes, real formats, composition, skin-type skew."""
+"""The embedded demo world: deterministic bytes, real formats, composition, skin-type skew, planted near-duplicates."""
 import hashlib
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from synthaug_utils.data import checks
 from synthaug_utils.data import splits as data_splits
@@ -74,3 +76,70 @@ def test_drawing_in_worker_processes_gives_the_same_bytes(tmp_path):
 
     serial, parallel = draw(tmp_path / "serial", 1), draw(tmp_path / "parallel", 2)
     assert len(serial) > 9 * 25 + 210 and serial == parallel
+
+
+# ----------------------------------------------------------------------------- planted near-duplicates
+def _audit_shares():
+    from synthaug_utils.data import audit
+
+    table = audit.audit_table(audit.real_images(demo_world.NEAR_DUPLICATE_SCOPE)).set_index("label")
+    return table, {label: table.at[label, "leaking"] / table.at[label, "held_out"] for label in demo_world.DERM9_LABELS}
+
+
+def test_planted_counts_follow_the_real_audit_per_label_and_overall():
+    table, shares = _audit_shares()
+    for spec in (DemoWorldSpec(), DemoWorldSpec(test_per_class=8), DemoWorldSpec(test_per_class=3)):
+        counts = demo_world.planted_counts(spec)
+        assert set(counts) == set(demo_world.DERM9_LABELS)
+        for label, share in shares.items():  # within rounding, per class
+            assert abs(counts[label] - share * spec.test_per_class) <= 0.5
+    real = table.loc["all labels"]
+    demo = DemoWorldSpec()
+    total = sum(demo_world.planted_counts(demo).values())
+    assert abs(total / (9 * demo.test_per_class) - real.leaking / real.held_out) <= 9 * 0.5 / (9 * demo.test_per_class)
+    assert total > 0 and demo.key() != DemoWorldSpec(near_duplicate_rate=0).key()
+    assert demo_world.planted_counts(DemoWorldSpec(near_duplicate_rate=0.25, test_per_class=8)) == dict.fromkeys(demo_world.DERM9_LABELS, 2)
+    assert demo_world.planted_counts(DemoWorldSpec(near_duplicate_rate=1, test_per_class=8, train_pool_per_class=5))["psoriasis"] == 5
+
+
+def test_planted_test_images_are_near_duplicates_of_training_images_of_their_class(smoke_profile):
+    from PIL import Image
+
+    from synthaug_utils.core.errors import LeakageError
+    from synthaug_utils.data.near_duplicates import leaking_test_ids
+
+    root = demo_world.ensure_world(smoke_profile.world, show_progress=False)
+    pairs = demo_world.planted_near_duplicates(root)
+    expected = {k: v for k, v in demo_world.planted_counts(smoke_profile.world).items() if v}
+    assert len(pairs) > 0 and pairs.groupby("label").size().to_dict() == expected
+    assert leaking_test_ids(smoke_profile) == frozenset(pairs.image_id)
+    splits = data_splits.load_splits(smoke_profile, "main", 0)
+    pool = pd.concat([splits.train_pool, splits.val]).set_index("image_id")  # the training file
+    test = splits.test.set_index("image_id")
+    assert set(pairs.image_id) <= set(test.index) and set(pairs.twin_id) <= set(pool.index)
+    assert pairs.twin_id.is_unique
+    for row in pairs.itertuples():
+        assert pool.at[row.twin_id, "label"] == test.at[row.image_id, "label"] == row.label
+        assert pool.at[row.twin_id, "fst"] == test.at[row.image_id, "fst"]
+        copy, twin = (open(p, "rb").read() for p in (test.at[row.image_id, "path"], pool.at[row.twin_id, "path"]))
+        assert copy != twin and row.image_id != row.twin_id
+        a, b = (np.asarray(Image.open(p), dtype=float) for p in (test.at[row.image_id, "path"], pool.at[row.twin_id, "path"]))
+        others = pool[(pool.label == row.label) & (pool.index != row.twin_id)].path
+        nearest_other = min(np.abs(np.asarray(Image.open(p), dtype=float) - a).mean() for p in others)
+        assert 0 < np.abs(a - b).mean() < min(16, nearest_other)  # pixel-close, and closer to its twin than to any other
+    # the leakage guard: a twin (training image) may be a generation source, a planted test image may not
+    data_splits.assert_no_leakage(set(splits.train_pool.image_id), splits, "test")
+    with pytest.raises(LeakageError):
+        data_splits.assert_no_leakage(set(pairs.image_id[:1]), splits, "test")
+
+
+def test_a_world_without_planted_pairs_reads_through_the_loaders(tmp_path):
+    from synthaug_utils.data.tables import read_f17k
+
+    for rate, tiny in ((0, DemoWorldSpec(train_pool_per_class=3, test_per_class=2)), (None, DemoWorldSpec(train_pool_per_class=3, test_per_class=1))):
+        root = tmp_path / f"rate{rate}"
+        demo_world._write_derm9(root, tiny, lambda n: None, 1)
+        assert sum(demo_world.planted_counts(tiny).values()) == 0
+        assert demo_world.planted_near_duplicates(root).empty
+        tables = read_f17k(root / "derm9" / "fitzpatrick17k.csv", root / "derm9", root / "derm9" / "images", image_ext=".png")
+        assert len(tables.test) == 9 * tiny.test_per_class

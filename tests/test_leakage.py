@@ -1,6 +1,6 @@
 """Near-duplicates across the Fitzpatrick17k split: the profile settings test_set and training_pool,
 their results-store keys, the rehearsal's leaking rows, and Fig. 3's comparisons on leaking and clean
-test images from stored predictions (issue 25, section 3)."""
+test images from stored predictions, and the stand-in world's planted pairs in that analysis (issue 25, section 3)."""
 from __future__ import annotations
 
 import numpy as np
@@ -110,7 +110,7 @@ def test_the_paper_profile_reads_both_test_sets_and_both_pools(tmp_path):
     assert clean.pool.equals(authors.pool)
     assert len(thin.pool) < len(authors.pool) and thin.test.equals(authors.test)
     assert make_splits(thin, 2, 0).dataset == "f17k9-one-per-cluster"
-    assert leaking_test_ids(load_profile("demo")) is None
+    assert leaking_test_ids(_byo(tmp_path)) is None
 
 
 def test_rehearsal_rows_hold_leaking_and_clean_held_out_images_and_redundant_training_images():
@@ -163,9 +163,16 @@ def test_the_comparisons_on_leaking_and_clean_images():
     assert facts["lk_leak_larger"] == "4 of 4" and "6 (20.0%) have a near-duplicate" in facts["lk_sentence"]
 
 
+def _byo(tmp_path):
+    config = tmp_path / "byo.yml"
+    config.write_text(f"main_data: {tmp_path / 'table.csv'}\n")
+    return load_profile("paper", config=str(config))
+
+
 def test_the_report_says_why_where_no_clusters_are_known_and_handles_a_clean_test_set(tmp_path):
-    report = leakage.leakage_report(load_profile("demo"), pd.DataFrame(), pd.DataFrame())
-    assert report.table is None and "stand-in world 'demo-derm9'" in report.values["lk_sentence"]
+    report = leakage.leakage_report(_byo(tmp_path), pd.DataFrame(), pd.DataFrame())
+    assert report.table is None and "bring-your-own" in report.values["lk_sentence"]
+    assert set(report.values) == {"lk_sentence", "lk_where", "lk_label"} and report.values["lk_label"] == ""
     P = _paper(tmp_path, test_set="no-near-duplicates")
     leaking = leaking_test_ids(P)
     clean = [f"{i:032x}" for i in range(8)]
@@ -173,3 +180,32 @@ def test_the_report_says_why_where_no_clusters_are_known_and_handles_a_clean_tes
     report = leakage.leakage_report(P, frame, preds)
     assert report.values["lk_leaking"] == "0" and "without near-duplicates" in report.values["lk_sentence"]
     assert report.table[report.table.test_set == "leaking"].gain.isna().all() and leaking
+
+
+def _smoke_test_images(profile):
+    from synthaug_utils.data.splits import load_splits
+
+    return load_splits(profile, "main", 0).test
+
+
+def test_the_stand_in_world_shows_its_planted_pairs_labelled_as_such(smoke_profile):
+    from synthaug_utils.data import world
+
+    leaking = leaking_test_ids(smoke_profile)
+    planted = world.planted_counts(smoke_profile.world)
+    assert len(leaking) == sum(planted.values()) > 0
+    test = _smoke_test_images(smoke_profile)
+    assert leaking <= set(test.image_id)
+    images = sorted(test.image_id)
+    frame, preds = _trials(set(leaking), images)
+    report = leakage.leakage_report(smoke_profile, frame, preds)
+    assert report.table is not None and report.shown is not None
+    counts = report.table.groupby("test_set").images.max().to_dict()
+    assert counts == {"authors": len(images), "no-near-duplicates": len(images) - len(leaking), "leaking": len(leaking)}
+    values = report.values
+    assert values["lk_leaking"] == str(len(leaking)) and values["lk_images"] == str(len(images))
+    assert "planted" in values["lk_where"] and "not real" in values["lk_where"] and "stand-in world 'demo-derm9'" in values["lk_where"]
+    assert f"{len(leaking)} of its {len(images)} held-out images" in values["lk_where"]
+    assert "planted" in values["lk_label"] and "stand-in world's test set" in values["lk_sentence"]
+    assert any(c.startswith("stand-in world's test set") for c in report.shown.columns)
+    assert "authors'" not in values["lk_sentence"]

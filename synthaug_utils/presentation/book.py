@@ -5,7 +5,9 @@ listed in ``_toc.yml``, :func:`execute_notebook` converts the source to a notebo
 executes it with papermill (parameters ``profile``, ``config``, ``overrides``) into
 ``<root>/book/NN_name.ipynb``; :func:`build_html` then runs ``jupyter-book build`` with
 execution off (``_config.yml``: ``execute_notebooks: off``), warnings as errors. The book
-renders exactly the executed copies; nothing runs twice.
+renders exactly the executed copies; nothing runs twice. Two pages are generated for the build:
+the Methods page (``book/methods.md``, before the chapters run) and the reporting checklist
+(``book/checklist.md``, after they ran, so that its links name sections the executed pages have).
 
 A build root other than the repository (``--root DIR``) gets a copy of the book's
 static sources (``_config.yml``, ``_toc.yml``, ``book/*.md``), so a smoke build never

@@ -51,7 +51,7 @@ div.cell_input, details.above-input, details.hide.above-input, .cell details.hid
 .bd-container, .bd-container__inner, .bd-page-width, .bd-main, .bd-content, .bd-article-container, .bd-article,
 main, article { max-width: none !important; width: auto !important; margin: 0 !important; padding: 0 !important;
                 display: block !important; }
-body { font-size: 10.5pt; }
+body { font-size: 10.5pt; font-variant-ligatures: none; }  /* no ligatures: the PDF's text searches as typed */
 .cell_output .output.text_html, .pst-scrollable-table-container, div.output, .table-wrapper { overflow: visible !important; }
 .bd-main .bd-content { margin-left: 0 !important; }
 #jb-print-docs-body > h1 { display: none !important; }  /* the theme's print title: the title page has it */

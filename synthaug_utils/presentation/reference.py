@@ -12,6 +12,10 @@ Timings (durations, throughputs, thread counts and what is derived from them) ch
 to machine and run to run; :func:`is_timing` marks them by name (:data:`TIMING_PATTERNS`), and they
 are listed apart, never counted as matches or mismatches. The tolerance rule for the rest is
 :func:`match_kind`.
+
+Chapter 08 also glues the front page's reproducibility statement (:func:`statement_facts`): the
+commit, profile, package versions, CPU, GPU and kernels, when the chapters ran, and the counts of
+the comparison with the reference.
 """
 from __future__ import annotations
 
@@ -495,7 +499,7 @@ def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "0
         "repro_tol_rel": f"{RELATIVE_TOLERANCE:.0%}",
         "repro_status": (f"There is no reference for profile {profile.name}: nothing is compared."
                          if reference is None else _status_sentence(profile.name, reference, table)),
-        **statement_facts(profile, book_dir, reference, table),
+        **statement_facts(profile, book_dir, reference, table, this_chapter),
     }
     if table is None:
         return facts, pd.DataFrame(columns=SHOWN_COLUMNS), pd.DataFrame(columns=SHOWN_COLUMNS)
@@ -549,11 +553,13 @@ def chapter_kernels() -> str:
     return (", ".join(pinned) if pinned else "the CPU's own kernel sets") + f" ({torch_part})"
 
 
-def execution_window(book_dir: Path, now: _dt.datetime | None = None) -> str:
-    """When the executed chapters in ``book_dir`` ran (papermill's start and end times) up to ``now``
-    (this chapter, still running), and their kernels' time in all."""
+def execution_window(book_dir: Path, this_chapter: str = "08_reproduction_report", now: _dt.datetime | None = None) -> str:
+    """When the executed chapters in ``book_dir`` ran (papermill's start times) up to ``now`` (``this_chapter``,
+    still running; its copy there is an earlier run's), and the other chapters' kernel time in all."""
     starts, seconds, chapters = [], 0.0, 0
     for path in sorted(Path(book_dir).glob("[0-9][0-9]_*.ipynb")):
+        if path.stem == this_chapter:
+            continue
         try:
             run = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
             starts.append(_dt.datetime.fromisoformat(run["start_time"]))
@@ -570,7 +576,7 @@ def execution_window(book_dir: Path, now: _dt.datetime | None = None) -> str:
 
 
 def statement_facts(profile, book_dir: Path, reference: Mapping[str, Any] | None,
-                    table: pd.DataFrame | None) -> dict[str, str]:
+                    table: pd.DataFrame | None, this_chapter: str = "08_reproduction_report") -> dict[str, str]:
     """The front page's reproducibility statement, glued by chapter 08 (``repro_*``): the commit, the
     profile, package versions, the CPU, GPU and kernels the chapters ran on, when they ran, and how
     many glued values of the other chapters match the committed reference."""
@@ -590,7 +596,7 @@ def statement_facts(profile, book_dir: Path, reference: Mapping[str, Any] | None
         "repro_commit": shown_commit, "repro_profile": profile.name,
         "repro_versions": package_versions(), "repro_cpu": cpu_label(),
         "repro_gpu": gpu_label(getattr(profile, "device", "cpu")), "repro_kernels": chapter_kernels(),
-        "repro_built": execution_window(book_dir), "repro_check": check,
+        "repro_built": execution_window(book_dir, this_chapter), "repro_check": check,
     }
 
 
