@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from pathlib import Path
 from importlib.metadata import version
 
 import pytest
 
 from synthaug_utils.presentation import reference
 
+REPO = Path(__file__).resolve().parents[1]
 STATEMENT_KEYS = {"repro_commit", "repro_profile", "repro_versions", "repro_cpu", "repro_gpu", "repro_kernels",
                   "repro_built", "repro_check"}
 
@@ -63,8 +66,12 @@ def test_chapter_08_glues_the_statement_with_its_other_repro_facts(tmp_path, smo
 def test_smoke_book_front_page_shows_the_statement(smoke_book):
     intro = (smoke_book.html / "book" / "intro.html").read_text()
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", intro[intro.index('id="reproducibility-statement"'):]))
-    commit = reference.git_commit()
-    assert (commit[:12] if commit else "unknown") in text
+    if reference.git_commit() is None:
+        assert "Commit: unknown" in text
+    else:  # a commit of this checkout (the checkout may have moved on since the session's build)
+        shown = re.search(r"Commit: ([0-9a-f]{12})\b", text).group(1)
+        assert subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{shown}^{{commit}}"], cwd=REPO,
+                              capture_output=True).returncode == 0, shown
     assert "Profile: smoke" in text
     assert f"torch {version('torch')}" in text and f"jupyter-book {version('jupyter-book')}" in text
     assert "Reference check: not made: no reference is committed for profile smoke" in text

@@ -245,7 +245,7 @@ def checklist_markdown(book_dir: Path) -> str:
         "the built pages.\n",
     ]
     for checklist in (CLAIM, TRIPOD):
-        out += [f"## {checklist}\n", "| item | topic | where this book answers it | status |", "|---|---|---|---|"]
+        out += [f"## {checklist}\n", "| # | item | where this book answers it | status |", "|---|---|---|---|"]
         for item in (i for i in ITEMS if i.checklist == checklist):
             where = "; ".join(_link(book_dir, page, heading) for page, heading in item.where) or "-"
             status = item.status + (f": {item.note}" if item.note else "")

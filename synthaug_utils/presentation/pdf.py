@@ -3,7 +3,7 @@
 The book in ``<root>`` must be built (``synthaug book --root <root>``): nothing is executed here.
 Sphinx's ``singlehtml`` builder renders the executed chapters as one page into
 ``<root>/_build/singlehtml`` (:func:`~synthaug_utils.presentation.book.build_html`); :func:`print_page`
-writes ``print.html`` beside it, the same page with a title block (the book's title and authors
+writes ``print.html`` into that folder, the same page with a title block (the book's title and authors
 from ``_config.yml``, the reproduced paper's authors from ``book/references.bib``, the profile) and
 a print stylesheet (:data:`PRINT_CSS`) that leaves out code cells, toggles and navigation and starts
 each chapter on a new page; headless Chromium (Debian's ``chromium``) prints it to
@@ -44,7 +44,7 @@ html, body { background: #fff !important; }
 .bd-footer, .bd-footer-article, .bd-footer-content, footer, .prev-next-area, .prev-next-footer, .bd-search,
 .search-button-field, .article-header-buttons, .headerlink, .toggle-button, .copybtn, button, dialog,
 .skip-link, #pst-skip-link, .pst-async-banner-revealer, .bd-header-announcement, .sidebar-toggle,
-.bd-toc, .onlyprint-hidden { display: none !important; }
+.bd-toc { display: none !important; }
 /* code: every input cell (folded or not) and its toggle */
 div.cell_input, details.above-input, details.hide.above-input, .cell details.hide > summary { display: none !important; }
 /* the content over the page's whole width */
