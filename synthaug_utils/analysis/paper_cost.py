@@ -80,7 +80,6 @@ DREAMBOOTH_EPOCHS = 4
 DREAMBOOTH_DDI_EPOCHS = 25
 DEFAULT_EPOCHS_PER_TRIAL = 10
 PAPER_GRIDS = ("fig3", "fig4", "fig5", "imbalance")
-GENERATION_METHODS = ("text-to-image", "inpaint", "in-then-outpaint")
 
 # Stage names of the benchmark table (column ``stage``) that the estimate reads.
 STAGE_TEXT2IMAGE = "text-to-image"

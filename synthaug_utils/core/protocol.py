@@ -174,7 +174,3 @@ PRIMARY_ANALYSIS_WHY = (
     "same estimate, so a star never sits on an interval that contains 0."
 )
 
-
-def protocol_keys() -> list[str]:
-    """Keys of :data:`PROTOCOL`, in order (each is unique)."""
-    return [s.key for s in PROTOCOL]

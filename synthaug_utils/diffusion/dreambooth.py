@@ -187,7 +187,6 @@ def _load_components(folder: Path, settings: DreamBoothSettings):
 
 
 def _embed(tokenizer, text_encoder, prompts: list[str]):
-    import torch
 
     ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
     return text_encoder(ids.to(text_encoder.device))[0]

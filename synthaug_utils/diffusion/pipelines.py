@@ -198,11 +198,6 @@ def load_pipeline(model_id: str | Path, kind: str, settings: GenerationSettings,
     return pipe
 
 
-def clear_pipeline_cache() -> None:
-    """Forget loaded pipelines (frees memory)."""
-    _PIPELINE_CACHE.clear()
-
-
 def _autocast(settings: GenerationSettings):
     import torch
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from synthaug_utils.core.config import load_profile, Profile
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, BUDGET_VARIANTS
+from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANTS
 from synthaug_utils.core.files import folder_lock
 from synthaug_utils.diffusion.dreambooth import (_is_ddi, dreambooth_dir, dreambooth_settings, finetune, optimiser_steps,
                                                   step_matched, training_images)
@@ -75,11 +75,6 @@ def model_resolver(profile: Profile, splits, which: str, progress: bool = True,
 
 
 # ----------------------------------------------------------------------------- resolving demo:// ids
-def is_demo_model(model_id: str) -> bool:
-    """True for ``demo://...`` model ids."""
-    return str(model_id).startswith("demo://")
-
-
 def resolve_demo_model(model_id: str, profile: Profile | str | None = None, allow_pretrain: bool = True) -> Path:
     """The local folder for a ``demo://`` model id.
 

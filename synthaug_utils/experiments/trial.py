@@ -33,13 +33,8 @@ def profile_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd
     requested (source, index < per_real) images already exist) with the trial's splits.
     ``sources``: real training images (image_id, path, label, fst, split).
     """
-    try:
-        from synthaug_utils.synthetic.sets import ensure_synthetic_set
-    except ImportError as exc:
-        raise DataError(
-            "trial needs profile-managed synthetic images but synthaug_utils.synthetic is not available; "
-            "pass synthetic_manifest=FOLDER (--manifest) instead"
-        ) from exc
+    from synthaug_utils.synthetic.sets import ensure_synthetic_set
+
     return Path(ensure_synthetic_set(
         profile, spec.synthetic_method, spec.synthetic_variant, sources, per_real,
         splits=splits, which=spec.which(profile), progress=progress, generate_fn=generate_fn,

@@ -381,14 +381,6 @@ def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, no
 
 
 # ----------------------------------------------------------------------------- generation chapter
-METHOD_NAMES = {
-    "text-to-image": "text-to-image",
-    "inpaint": "inpaint",
-    "outpaint": "outpaint",
-    "in-then-outpaint": "in-then-outpaint",
-}
-
-
 def _overlay(image: np.ndarray, mask: np.ndarray, colour=(0, 114, 178), alpha: float = 0.55) -> np.ndarray:
     """``image`` with the True pixels of ``mask`` tinted (uint8 (H, W, 3))."""
     out = image.astype(float).copy()
