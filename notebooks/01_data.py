@@ -11,13 +11,11 @@
 # ---
 
 # %% [markdown]
-# # Data: F17k-9 and DDI (Fig. 1A)
+# # Data (Fig. 1A)
 #
-# Label counts per split, the Fitzpatrick skin-type (FST) distribution per split, and
-# example images per class and skin type, for the active profile. The split logic is
-# the paper's: the authors' held-out file as test set (40 per label), 40 validation
-# images per label drawn from the clean training pool with the split seed, the rest as
-# training pool. DDI: 32 images per skin-tone bin for test and for validation.
+# This build's main dataset is {glue:text}`data_name`. {glue:text}`data_split_rule`
+# Below: label counts per split, the Fitzpatrick skin-type (FST) distribution per split,
+# the DDI-style set where one is supplied, and example images per class and skin type.
 
 # %% tags=["parameters"]
 profile = "demo"
@@ -36,6 +34,8 @@ from synthaug_utils.core import vocabulary
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.core.inputs import has_input, input_keys
 from synthaug_utils.core.config import load_profile
+from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.presentation.profile_box import glue_profile_box
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
@@ -53,16 +53,12 @@ capabilities = summary.dataset_capabilities(main_tables)  # skin types known? la
 grouping = summary.grouping_sentence(main_tables, main)  # bring-your-own data: groups and images per split
 glue("ddi_sentence", summary.data_chapter_notes(ddi, input_keys(P, "ddi"), capabilities, grouping), display=False)
 glue("profile_name", P.name, display=False)
+glue_values(summary.data_opening(P, main_tables, main))
+glue_profile_box(P, "01_data")
 
 # %% [markdown]
-# ```{admonition} What these images are
-# :class: warning
-# On the `demo` and `smoke` profiles every image on this page is drawn by the project's
-# own code (`synthaug_utils.data.world`): a synthetic stand-in world whose classes carry
-# the F17k-9 label names. They are not photographs of patients, and results on them are
-# results about that stand-in world, not medical findings. The last section,
-# {ref}`Real Fitzpatrick17k-9 metadata <real-metadata>`, is the exception: its numbers come from
-# the published metadata on every profile.
+# ```{glue:md} profile_box
+# :format: myst
 # ```
 #
 # Profile {glue:text}`profile_name`: dataset {glue:text}`dataset_name` with
@@ -151,14 +147,13 @@ figures.show_table(lc)
 # (real-metadata)=
 # ## Real Fitzpatrick17k-9 metadata
 #
-# ```{admonition} Real metadata, not the stand-in world
+# ```{admonition} Real metadata, on every profile
 # :class: note
-# This section reads the published metadata that ships with the package, on every profile
-# (demo and smoke included): the authors' clean split files and the near-duplicate clusters
+# This section reads the published metadata that ships with the package, whatever the
+# profile: the authors' clean split files and the near-duplicate clusters
 # of Fitzpatrick17k-C (Abhishek, Jain and Hamarneh, Scientific Data 2025). Sources, licences
 # and citations: `synthaug_utils/resources/f17k_metadata/README.md`. No image is read. The
-# sections above describe the profile's dataset, {glue:text}`dataset_name` (on the demo and
-# smoke profiles, the stand-in world).
+# sections above describe this build's main dataset, {glue:text}`dataset_name`.
 # ```
 
 # %%

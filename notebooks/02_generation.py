@@ -31,19 +31,16 @@ split_seed = 0
 from synthaug_utils.analysis import generation_report as report
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.presentation.profile_box import glue_profile_box
 
 chapter, facts = report.setup(profile, config, overrides, split_seed)
 note = chapter.note
 glue_values(facts)
+glue_profile_box(chapter.profile, "02_generation")
 
 # %% [markdown]
-# ```{admonition} What these images are
-# :class: warning
-# On the `demo` and `smoke` profiles the real images are drawn by the project's own code (a
-# synthetic stand-in world whose classes carry the F17k-9 label names), and the generator is
-# the project's small latent diffusion model pretrained on a separate pool of that world's
-# images, not Stable Diffusion. Nothing here shows patients, and every number describes that
-# stand-in world and model, not skin disease.
+# ```{glue:md} profile_box
+# :format: myst
 # ```
 #
 # Profile {glue:text}`gen_profile`: text-to-image model {glue:text}`gen_t2i_model`, inpainting
@@ -52,13 +49,7 @@ glue_values(facts)
 # precision {glue:text}`gen_precision`. Every image's seed derives from its source image id,
 # method, variant and index, so the images do not depend on batch size or order.
 #
-# Where the demo profile departs from the paper's settings, and why: guidance
-# {glue:text}`gen_guidance` instead of {glue:text}`gen_paper_guidance`, because the small model
-# follows its prompt weakly (the quality gate below scores samples made at both);
-# {glue:text}`gen_steps` sampling steps instead of {glue:text}`gen_paper_steps` and
-# {glue:text}`gen_resolution` px instead of {glue:text}`gen_paper_resolution`, for CPU time; DreamBooth for
-# {glue:text}`gen_db_epochs` epoch(s) at learning rate {glue:text}`gen_db_lr` (paper: 4 epochs
-# at 5e-6), because the model is tiny and the book must build in minutes.
+# {glue:text}`gen_departures`
 
 # %%
 glue_values(report.generator_record(chapter))

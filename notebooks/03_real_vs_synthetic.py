@@ -37,6 +37,7 @@ from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.presentation.profile_box import glue_profile_box
 
 chapter = chapters.chapter_results("fig3", profile, config, overrides, store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
@@ -44,13 +45,11 @@ table = tables.fig3_table(frame, predictions)
 f3 = highlights.fig3_highlights(table)
 glue_values(f3)
 glue_values({**chapter.facts("f3"), "f3_ratio": str(chapter.settings["ratio"])})
+glue_profile_box(chapter.profile, "03_real_vs_synthetic")
 
 # %% [markdown]
-# ```{admonition} Demo profile
-# :class: warning
-# On the `demo` profile these are results about the project's synthetic stand-in world
-# and its small generator, not medical findings. Compare the *shape* of the effects with
-# the paper (see the reproduction report), not the values.
+# ```{glue:md} profile_box
+# :format: myst
 # ```
 #
 # This run: {glue:text}`f3_trials` trials, {glue:text}`f3_seeds` seeds per setting,

@@ -30,6 +30,7 @@ from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.presentation.profile_box import glue_profile_box
 
 chapter = chapters.chapter_results("fig4", profile, config, overrides, store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
@@ -38,12 +39,11 @@ f4 = highlights.fig4_highlights(table)
 glue_values(f4)
 glue_values({**chapter.facts("f4"), "f4_ratios": ", ".join(str(r) for r in settings["ratios"]),
              "f4_ns": ", ".join(str(n) for n in settings["n_real"])})
+glue_profile_box(chapter.profile, "04_dose_response")
 
 # %% [markdown]
-# ```{admonition} Demo profile
-# :class: warning
-# On the `demo` profile these are results about the synthetic stand-in world, not
-# medical findings; the demo grid scales the ratios down to fit a CPU budget.
+# ```{glue:md} profile_box
+# :format: myst
 # ```
 #
 # This run: {glue:text}`f4_trials` trials ({glue:text}`f4_seeds` seeds), ratios

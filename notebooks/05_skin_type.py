@@ -31,6 +31,7 @@ from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.presentation.profile_box import glue_profile_box
 
 chapter = chapters.chapter_results("fig5", profile, config, overrides, store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
@@ -38,12 +39,11 @@ table = tables.fig5_table(frame, predictions)
 f5 = highlights.fig5_highlights(table)
 glue_values(f5)
 glue_values({**chapter.facts("f5"), "f5_ratio": str(chapter.settings["ratio"])})
+glue_profile_box(chapter.profile, "05_skin_type")
 
 # %% [markdown]
-# ```{admonition} Demo profile
-# :class: warning
-# On the `demo` profile the skin-tone bins are properties of drawn stand-in images:
-# these results say nothing about real patients or real skin types.
+# ```{glue:md} profile_box
+# :format: myst
 # ```
 #
 # This run: {glue:text}`f5_trials` trials ({glue:text}`f5_seeds` seeds),

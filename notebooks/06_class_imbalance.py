@@ -31,6 +31,7 @@ from synthaug_utils.analysis import tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.presentation.profile_box import glue_profile_box
 
 chapter = chapters.chapter_results("imbalance", profile, config, overrides, store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
@@ -38,12 +39,11 @@ table = tables.figS2_table(frame, predictions)
 s2 = highlights.figS2_highlights(table)
 glue_values(s2)
 glue_values({**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": ", ".join(str(c) for c in settings["cuts"])})
+glue_profile_box(chapter.profile, "06_class_imbalance")
 
 # %% [markdown]
-# ```{admonition} Demo profile
-# :class: warning
-# On the `demo` profile these are results about the synthetic stand-in world, not
-# medical findings.
+# ```{glue:md} profile_box
+# :format: myst
 # ```
 #
 # This run: {glue:text}`s2_trials` trials ({glue:text}`s2_seeds` seeds); every label has

@@ -39,6 +39,7 @@ from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.vocabulary import DEMO_NOTE
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.presentation.profile_box import glue_profile_box
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
@@ -46,13 +47,11 @@ note = DEMO_NOTE if P.is_embedded else None
 real, synthetic, everything, embeddings, facts = report.embedding_inputs(P)
 emb_real, emb_syn = embeddings[: len(real)], embeddings[len(real):]
 glue_values(facts)
+glue_profile_box(P, "07_embeddings")
 
 # %% [markdown]
-# ```{admonition} Demo profile
-# :class: warning
-# On the `demo` profile these are embeddings of stand-in images from the project's own
-# world and generator; distances and quality scores describe that world, not real skin
-# disease.
+# ```{glue:md} profile_box
+# :format: myst
 # ```
 #
 # {glue:text}`e_real` real and {glue:text}`e_syn` synthetic images, embedded with

@@ -33,6 +33,7 @@ from pathlib import Path
 from synthaug_utils.analysis import report as analysis_report
 from synthaug_utils.core.config import load_profile
 from synthaug_utils.presentation.book import glue_values
+from synthaug_utils.presentation.profile_box import glue_profile_box
 
 P = load_profile(profile, config, overrides)
 # a figure whose chapter lacks its inputs (e.g. Fig. 5 without DDI) is reported as "figure not built"
@@ -48,15 +49,11 @@ from synthaug_utils.presentation import figures
 
 findings = headline_findings(figure_tables, P.is_embedded)  # also on the front page
 glue("findings_table", figures.show_table(findings), display=False)
+glue_profile_box(P, "08_reproduction_report")
 
 # %% [markdown]
-# ```{admonition} What this comparison means on the demo profile
-# :class: warning
-# On the `demo` and `smoke` profiles the data, generator and classifier are stand-ins, so
-# the *values* below are not expected to match the paper's; the comparison is one of
-# **shape**: does synthetic data help most at small n, does the gain shrink as n grows,
-# does it saturate beyond the first synthetic-to-real ratio. Only the `paper` profile
-# compares values.
+# ```{glue:md} profile_box
+# :format: myst
 # ```
 #
 # Profile {glue:text}`rr_profile`. Shape of Fig. 3 (the paper: gains highest at 16-64 real

@@ -92,6 +92,7 @@ Stage 7, :mod:`synthaug_utils.presentation` - figures and the Jupyter Book:
 - :mod:`synthaug_utils.presentation.figures` - numbered, captioned figures (PNG, CSV of the numbers drawn, rebuild commands) and readable tables on the pages.
 - :mod:`synthaug_utils.presentation.outputs` - what an executed chapter shows: folded inputs, hidden parameter cells, no stderr, warnings or progress bars (those go to the terminal).
 - :mod:`synthaug_utils.presentation.methods` - the Methods page, generated from the build's profile and the protocol table.
+- :mod:`synthaug_utils.presentation.profile_box` - the box on every chapter that says which profile, data and models the page shows.
 - :mod:`synthaug_utils.presentation.book` - execute the chapter notebooks with papermill and build the Jupyter Book (HTML).
 - :mod:`synthaug_utils.presentation.screenshots` - ``make screenshots``: a PNG of every page of a built book (headless Chromium).
 - :mod:`synthaug_utils.presentation.reference` - a reference of every value glued into a built book, and how a build compares with it.

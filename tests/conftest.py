@@ -84,3 +84,20 @@ def smoke_book(tmp_path_factory):
     root = tmp_path_factory.mktemp("smoke-book")
     html, runs = book.build_book("smoke", root=root)
     return SimpleNamespace(root=root, html=html, runs=runs)
+
+
+@pytest.fixture(scope="session")
+def rehearsal_books(tmp_path_factory):
+    """``synthaug rehearse`` run once per session (shared by tests/test_rehearsal.py and
+    tests/test_profile_boxes.py): its result (``html``, ``byo_html``, ``config``, ``byo_config``,
+    ``seconds``). The rehearsal points ``SYNTHAUG_CACHE`` at its own folder; it is restored afterwards."""
+    from synthaug_utils.rehearsal import run as rehearsal
+
+    old = os.environ.get("SYNTHAUG_CACHE")
+    try:
+        return rehearsal.rehearse(tmp_path_factory.mktemp("rehearsal-books") / "r")
+    finally:
+        if old is None:
+            os.environ.pop("SYNTHAUG_CACHE", None)
+        else:
+            os.environ["SYNTHAUG_CACHE"] = old

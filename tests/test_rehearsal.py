@@ -54,9 +54,8 @@ def test_every_rehearsal_size_is_an_override_of_the_paper_profile(world, tmp_pat
 
 
 @pytest.mark.slow
-def test_rehearsal_builds_the_paper_book_and_the_bring_your_own_book(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path / "unused"))  # rehearse() sets its own cache folder
-    result = rehearsal.rehearse(tmp_path / "r")
+def test_rehearsal_builds_the_paper_book_and_the_bring_your_own_book(rehearsal_books):
+    result = rehearsal_books  # rehearse() on a fresh folder, once per session (tests/conftest.py)
     print("rehearsal seconds:", {k: round(v) for k, v in result["seconds"].items()})
     html = result["html"] / "book"
     for name in CHAPTERS:

@@ -411,3 +411,15 @@ def test_ddi_bin_counts():
 
     counts = pi.ddi_bin_counts(PAPER_DIR.parent / "data" / "ddi" / "ddi_metadata.csv")
     assert set(counts) == {"12", "34", "56"} and 650 <= sum(counts.values()) <= pi.DDI_IMAGES
+
+
+def test_fig5_interval_facts_say_what_was_tried_and_that_one_bin_cannot_give_the_printed_width():
+    from synthaug_utils.analysis import paper_intervals
+
+    summary = paper_intervals.fig5_attempts_summary(paper_intervals.fig5_interval_attempts())
+    facts = paper_intervals.fig5_interval_facts(summary)
+    assert facts["f5pi_tried"] == str(len(summary)) and facts["f5pi_reproduced"] == str(int(summary.reproduces.sum()))
+    assert float(facts["f5pi_best_err"]) == pytest.approx(summary.worst_error_pp.min(), abs=0.005)
+    assert facts["f5pi_grid_n"] == "160"  # 5 runs x 32 test images per bin
+    low, high = (float(v) for v in facts["f5pi_one_bin"].split(" to "))
+    assert 18 < low <= high < 22  # one bin's 32 images per arm: about +/-20 pp, against the printed +/-6

@@ -246,3 +246,21 @@ def fig5_attempts_summary(attempts: pd.DataFrame, tolerance_pp: float = TOLERANC
            .reset_index())
     out["reproduces"] = out.worst_error_pp <= tolerance_pp
     return out.sort_values("worst_error_pp", kind="stable").reset_index(drop=True)
+
+
+def fig5_interval_facts(summary: pd.DataFrame, tolerance_pp: float = TOLERANCE_PP) -> dict[str, str]:
+    """Glue values for the page that lists the attempts (``summary`` from :func:`fig5_attempts_summary`):
+    ``f5pi_tried`` (method and n choices), ``f5pi_reproduced`` (how many reproduce all three intervals),
+    ``f5pi_best`` / ``f5pi_best_n`` / ``f5pi_best_err`` (the closest), ``f5pi_tol``, ``f5pi_grid_n``
+    (the smallest n on whose grid all six printed accuracies fall) and ``f5pi_one_bin`` (the half-width
+    of a Wald interval of a difference with one bin's test set per arm, at the printed accuracies, pp)."""
+    printed = fig5_printed()
+    best = summary.iloc[0]
+    accuracies = np.concatenate([printed.with_synthetic.to_numpy(), printed.baseline.to_numpy()])
+    grid_n = smallest_grid_n(accuracies)
+    p1, p2 = printed.with_synthetic.to_numpy() / 100, printed.baseline.to_numpy() / 100
+    one_bin = 100 * two_sided_z(0.05) * np.sqrt(p1 * (1 - p1) / DDI_TEST_PER_BIN + p2 * (1 - p2) / DDI_TEST_PER_BIN)
+    return {"f5pi_tried": str(len(summary)), "f5pi_reproduced": str(int(summary.reproduces.sum())),
+            "f5pi_best": str(best.method), "f5pi_best_n": str(best.n), "f5pi_best_err": f"{best.worst_error_pp:.2f}",
+            "f5pi_tol": f"{tolerance_pp:g}", "f5pi_grid_n": str(grid_n) if grid_n else "none up to 1,000",
+            "f5pi_one_bin": f"{one_bin.min():.1f} to {one_bin.max():.1f}"}

@@ -163,6 +163,12 @@ def report_facts(report: pd.DataFrame, shape3: pd.DataFrame, shape4: pd.DataFram
     }
 
 
+def compares_values(profile) -> bool:
+    """Whether chapter 08 compares this build's values with the paper's: only on the paper's own data (not
+    the embedded stand-in world, not a bring-your-own dataset in either slot)."""
+    return not profile.is_embedded and not any(profile.locations.get(k) for k in ("main_data", "ddi_data"))
+
+
 def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str], dict[str, pd.DataFrame]]:
     """Chapter 08's inputs: the reproduction table, the Fig. 3 and Fig. 4 shape checks, the glue values
     and the figure tables it compared ("3", "4", "5" -> :func:`tables.fig3_table` etc., for the findings).
@@ -182,8 +188,7 @@ def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.D
     built = {fig: (grid, make) for fig, (grid, make) in table_of.items() if grid_available(profile, grid)}
     figure_tables = {fig: make(*grid_results(grid, profile, store, executor)) for fig, (grid, make) in built.items()}
     settings = {fig: grid_settings(grid, profile) for fig, (grid, _) in built.items()}
-    # values are compared only on the paper's own data (not the stand-in world, not a bring-your-own dataset)
-    compare_values = not profile.is_embedded and not any(profile.locations.get(k) for k in ("main_data", "ddi_data"))
+    compare_values = compares_values(profile)
     report = reproduction_table(paper_values(), figure_tables, settings, compare_values)
     shape3 = analysis_tables.shape_checks_fig3(figure_tables["3"]) if "3" in figure_tables else pd.DataFrame(columns=["shape_as_paper"])
     shape4 = analysis_tables.shape_checks_fig4(figure_tables["4"]) if "4" in figure_tables else pd.DataFrame(columns=["saturates"])

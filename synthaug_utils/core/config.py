@@ -167,6 +167,10 @@ class Profile:
     # bring-your-own main dataset (location main_data)
     test_per_label: int = 40  # test images drawn per label when the table has no split column (F17k's held-out size)
     min_images_per_label: int | None = None  # drop labels with fewer images (named in the book); None: keep all
+    # How the book names the dataset (None: its table's file name or its folder's name) and, when given, the
+    # line that cites it; DATASET_TEXT_LIMITS
+    main_data_name: str | None = None
+    main_data_citation: str | None = None
     # Without a group column, bring-your-own images that are near-duplicates (data.groups) are grouped
     # and kept in one split; false: every row is its own group
     group_near_duplicates: bool = True
@@ -442,6 +446,26 @@ _OVERRIDE_MINIMUM = {
 }
 
 
+# The bring-your-own main dataset's name and citation, as the book prints them: settable as top-level keys
+# of a config file (beside main_data) or as overrides; at most this many characters, one line of plain text
+# (they are set into the pages' Markdown, so no backticks or braces that would start MyST markup).
+DATASET_TEXT_LIMITS: dict[str, int] = {"main_data_name": 80, "main_data_citation": 500}
+
+
+def _dataset_text_problem(value: Any, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return "not a non-empty string"
+    if len(value) > limit:
+        return f"longer than {limit} characters"
+    if any(not ch.isprintable() for ch in value):
+        return "not one line of printable text"
+    if any(ch in value for ch in "`{}"):
+        return "not plain text (backticks and braces are MyST markup)"
+    return None
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -452,6 +476,8 @@ def _override_problem(name: str, value: Any) -> str | None:
     expected, low = getattr(_demo_profile(), name), _OVERRIDE_MINIMUM.get(name)
     if name == "min_images_per_label":  # optional count (None: keep every label)
         return None if value is None or (_is_int(value) and value >= 1) else "not a positive integer or null"
+    if name in DATASET_TEXT_LIMITS:
+        return _dataset_text_problem(value, DATASET_TEXT_LIMITS[name])
     if name == "early_stopping_metric":
         return None if isinstance(value, str) and value in MONITORS else (
             f"not one of {list(MONITORS)} (valid_loss: the authors' code; accuracy: validation accuracy, the paper's text)")
@@ -560,13 +586,15 @@ def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
         raise ProfileError(f"config file {path} is not valid YAML{at}: {reason}; expected a mapping of location keys and 'overrides'") from exc
     if not isinstance(data, dict):
         raise ProfileError(f"config file {path} must hold a mapping, got {type(data).__name__}")
-    unknown = sorted(str(k) for k in set(data) - set(PAPER_LOCATIONS) - {"overrides"})
+    known = sorted(PAPER_LOCATIONS) + sorted(DATASET_TEXT_LIMITS)
+    unknown = sorted(str(k) for k in set(data) - set(known) - {"overrides"})
     if unknown:
-        hint = difflib.get_close_matches(unknown[0], sorted(PAPER_LOCATIONS) + ["overrides"], n=1)
+        hint = difflib.get_close_matches(unknown[0], known + ["overrides"], n=1)
         guess = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise ProfileError(
-            f"config file {path}: unknown key(s) {unknown}{guess}; known: {sorted(PAPER_LOCATIONS)} and 'overrides'"
+            f"config file {path}: unknown key(s) {unknown}{guess}; known: {known} and 'overrides'"
         )
+    check_overrides({k: data[k] for k in DATASET_TEXT_LIMITS if k in data}, where=f"config file {path}")
     if data.get("overrides") is not None:
         check_overrides(data["overrides"], where=f"config file {path}: overrides")
     return data
@@ -600,9 +628,14 @@ def load_profile(
             text2image_model=locations.get("sd_text2image", profile.text2image_model),
             inpaint_model=locations.get("sd_inpaint", profile.inpaint_model),
         )
-    merged: dict[str, Any] = dict(data.get("overrides") or {})
+    merged: dict[str, Any] = {k: data[k] for k in DATASET_TEXT_LIMITS if k in data}
+    merged.update(data.get("overrides") or {})
     merged.update(overrides or {})
     profile = _apply_overrides(profile, merged) if merged else profile
+    described = sorted(k for k in DATASET_TEXT_LIMITS if getattr(profile, k) is not None)
+    if described and not locations.get("main_data"):
+        raise ProfileError(f"{described[0]} describes a bring-your-own main dataset, but profile {name!r} has none "
+                           f"(set the location main_data, or remove {described[0]})")
     if name == "paper":  # after the overrides: the name covers the grouping they choose
         near = profile.group_near_duplicates
         if locations.get("main_data") and "dataset" not in merged:
@@ -632,3 +665,12 @@ def byo_dataset_name(source: str | os.PathLike, prefix: str = "byo", *, group_ne
     stem = re.sub(r"[^A-Za-z0-9]+", "-", path.stem if path.suffix.lower() == ".csv" else path.name).strip("-").lower()
     digest = dataset_digest(path, group_near_duplicates)[:6]
     return f"{prefix}-{stem or 'data'}-{digest}"
+
+
+def main_data_name(profile: Profile) -> str | None:
+    """How the book names the profile's bring-your-own main dataset: its ``main_data_name`` setting, else the
+    table's file name or the folder's name; None when the profile has no bring-your-own main dataset."""
+    source = profile.locations.get("main_data")
+    if not source or profile.is_embedded:
+        return None
+    return profile.main_data_name or Path(source).expanduser().name or str(source)

@@ -1,9 +1,11 @@
-"""Where things are: the package folder, the repository root, the cache folder, ``demo://`` model ids and the shipped demo weights.
+"""Where things are: the package folder, the repository root, the cache folder, ``demo://`` model ids, the shipped
+demo weights and rehearsal worlds.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterable
 
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # synthaug_utils/ (this file is in synthaug_utils/core/)
@@ -46,3 +48,26 @@ def cache_dir() -> Path:
         path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "synthaug"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# What `synthaug rehearse` writes into the root of its miniature world (synthaug_utils.rehearsal.world): the
+# record of the world's paths, written last, and the folder of its parts' completion markers.
+REHEARSAL_WORLD_FILE = "world.json"
+REHEARSAL_MARKER_DIR = ".rehearsal"
+
+
+def rehearsal_world(locations: Iterable[str]) -> Path | None:
+    """The root of the rehearsal world that holds any of ``locations`` (local files or folders; hub ids and
+    ``scheme://`` specs are skipped), or None. Data and models there are drawn by the project or carry
+    random weights, whatever profile reads them."""
+    for value in locations:
+        if not value or "://" in str(value):
+            continue
+        path = Path(str(value)).expanduser()
+        if not path.exists():
+            continue
+        path = path.resolve()
+        for folder in (path, *path.parents):
+            if (folder / REHEARSAL_WORLD_FILE).is_file() and (folder / REHEARSAL_MARKER_DIR).is_dir():
+                return folder
+    return None

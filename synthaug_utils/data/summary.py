@@ -153,8 +153,54 @@ def data_chapter_notes(ddi, ddi_keys: Sequence[str], capabilities: DatasetCapabi
     if ddi is not None:
         positive = ddi.labels[-1]
         counts = ddi.all()
-        text = f"The DDI-style set has {len(counts)} images, {int(counts.label.eq(positive).sum())} of them {positive}."
+        bins = sorted(counts.fst.unique())
+        text = (f"The DDI-style set ({ddi.dataset}) has {len(counts)} images, {int(counts.label.eq(positive).sum())} of "
+                f"them {positive}; its test and validation sets take {per_group(ddi.test, 'fst', bins)} and "
+                f"{per_group(ddi.val, 'fst', bins)} images per skin-tone bin.")
     else:
         text = f"The DDI slot is not supplied ({', '.join(ddi_keys)}), so its figures are left out here and in Fig. 5."
     extra = [s for s in (capabilities.dropped_sentence(), capabilities.missing("fst"), grouping) if s]
     return " ".join([text, *extra])
+
+
+def per_group(frame: pd.DataFrame, column: str, groups: Sequence) -> str:
+    """Images of ``frame`` per value of ``column`` over ``groups``: one number when every group has as
+    many, else the range ("35-40")."""
+    sizes = frame[column].value_counts().reindex(list(groups), fill_value=0)
+    low, high = int(sizes.min()), int(sizes.max())
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def data_opening(profile, tables: DatasetTables, splits: SplitTables) -> dict[str, str]:
+    """The data chapter's opening, from the dataset and split this build used: ``data_name`` (the main
+    dataset and where it came from) and ``data_split_rule`` (how the test, validation and training sets
+    were made, with their images per label)."""
+    from pathlib import Path
+
+    from synthaug_utils.core.config import main_data_name, near_duplicate_changes, NEAR_DUPLICATE_SETTINGS
+
+    test = per_group(splits.test, "label", splits.labels)
+    val = per_group(splits.val, "label", splits.labels)
+    n = len(splits.labels)
+    byo_name = main_data_name(profile)
+    given = dataset_capabilities(tables).split_given
+    if profile.is_embedded:
+        name = (f"the synthetic stand-in world {tables.name}, drawn by the project's own code: {n} classes that carry "
+                "the F17k-9 label names, not photographs of patients")
+        test_rule = f"the world's held-out images are the test set ({test} per label)"
+    elif byo_name is not None:
+        source = Path(profile.locations["main_data"]).expanduser()
+        origin = f"the table {source.name}" if source.suffix.lower() == ".csv" else f"the class folders in {source.name}"
+        name = f"{byo_name}, bring-your-own data ({n} labels, read from {origin}; stored as {tables.name})"
+        test_rule = (f"the table's split column gives the test set ({test} per label)" if given else
+                     f"{test} test images per label are held out, one draw for every split seed")
+    else:
+        name = f"F17k-9 ({tables.name}): the {n} Fitzpatrick17k labels the paper uses, from the authors' clean split files"
+        test_rule = f"the authors' held-out file is the test set ({test} per label), as in the paper"
+    rule = (f"{test_rule[0].upper()}{test_rule[1:]}; {val} validation images per label are drawn from the rest with the "
+            f"split seed ({splits.split_seed}), and the remaining images form the training pool.")
+    changed = near_duplicate_changes(profile)
+    if changed:
+        rule += " Changed from the paper's files: " + "; ".join(
+            f"{setting} = {value} ({NEAR_DUPLICATE_SETTINGS[setting][value]})" for setting, value in changed.items()) + "."
+    return {"data_name": name, "data_split_rule": rule}

@@ -376,7 +376,9 @@ def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path,
         if not missing:
             runnable.append(name)
             continue
-        write_missing_page(name, root, P.name, missing)
+        from synthaug_utils.presentation.profile_box import profile_box
+
+        write_missing_page(name, root, P.name, missing, profile_box(P, name, with_note=False))
         print(f"[{number[name]}/{len(names)}] {name} not run: {len(missing)} input(s) missing (the page says which)", flush=True)
     return runnable
 
@@ -389,15 +391,17 @@ def chapter_title(name: str) -> str:
     return name
 
 
-def write_missing_page(name: str, root: Path, profile: str, missing: list[str]) -> Path:
+def write_missing_page(name: str, root: Path, profile: str, missing: list[str], box: str = "") -> Path:
     """Write ``<root>/book/<name>.ipynb`` as a page that says the chapter did not run and lists
-    every missing input with how to supply it (no kernel; re-checked on every build)."""
+    every missing input with how to supply it (no kernel; re-checked on every build), after ``box``
+    (the chapter's profile box, :func:`~synthaug_utils.presentation.profile_box.profile_box`)."""
     import nbformat
 
     items = "\n".join(missing)
     body = (
         f"# {chapter_title(name)}\n\n"
-        f"```{{admonition}} This chapter was not run\n:class: warning\n"
+        + (f"{box}\n\n" if box else "")
+        + f"```{{admonition}} This chapter was not run\n:class: warning\n"
         f"Profile `{profile}` lacks {len(missing)} input(s) this chapter needs. Supply them (in the config "
         f"file passed with `--config`, or the environment variables named below) and rebuild; "
         f"`synthaug book --chapters {name}` runs just this chapter.\n```\n\n"

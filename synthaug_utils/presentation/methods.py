@@ -410,8 +410,11 @@ def methods_markdown(P: Profile) -> str:
     table = methods_table(P, values)
     deviating = int(table["deviation and why"].str.startswith("deviates").sum())
     project = int(table["deviation and why"].str.startswith("project deviation").sum())
+    from synthaug_utils.presentation.profile_box import profile_box
+
     out = [
         "# Methods: the protocol and this build\n",
+        profile_box(P, "methods") + "\n",
         f"Every setting of the paper's protocol: the protocol's value and who states it (source: the paper; the authors' "
         f"code where the paper is silent; the project where neither is), the authors' code's value where it differs, and "
         f"the value this build used (profile `{P.name}`: {P.description.rstrip('.')}), read from the profile and the code "

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from synthaug_utils.core.files import atomic_write_bytes
-from synthaug_utils.core.paths import PACKAGE_DIR
+from synthaug_utils.core.paths import PACKAGE_DIR, REHEARSAL_MARKER_DIR
 
 
 # Bump when a writer changes what it writes: completed parts of an older version are rewritten.
@@ -65,7 +65,7 @@ def _say(progress: bool, text: str) -> None:
 
 
 def _marker(root: Path, part: str) -> Path:
-    return root / ".rehearsal" / f"{part}.json"
+    return root / REHEARSAL_MARKER_DIR / f"{part}.json"
 
 
 def _read_marker(root: Path, part: str) -> dict | None:

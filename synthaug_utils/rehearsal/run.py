@@ -56,7 +56,12 @@ REHEARSAL_OVERRIDES: dict[str, Any] = {
     },
 }
 
-# The bring-your-own rehearsal: its three labels have 12 images each.
+# The bring-your-own rehearsal: its three labels have 12 images each. Its config names the dataset as a
+# user would (top-level keys beside main_data), so the book shows that name and citation.
+BYO_DESCRIPTION: dict[str, str] = {
+    "main_data_name": "Rehearsal lesion folders",
+    "main_data_citation": "class folders drawn by synthaug_utils.rehearsal.byo (not photographs)",
+}
 BYO_OVERRIDES: dict[str, Any] = {
     "test_per_label": 3,
     "grids": {"imbalance": {"n_real": 4, "cuts": [2], "rare_labels": ["melanoma"]}},
@@ -75,7 +80,8 @@ def _merge(base: dict, extra: dict) -> dict:
 
 
 def write_config(path: Path, locations: dict[str, str], overrides: dict[str, Any]) -> Path:
-    """Write a paper-profile config file: the locations a user sets, then ``overrides``."""
+    """Write a paper-profile config file: the locations a user sets (and any other top-level keys, such as
+    ``main_data_name``), then ``overrides``."""
     data = {**{k: str(v) for k, v in locations.items()}, "overrides": overrides}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("# written by `synthaug rehearse`: locations of the miniature world, then size overrides\n"
@@ -109,7 +115,7 @@ def rehearse(out: str | Path, byo: bool = True, jobs: int | None = None, force: 
     result: dict[str, Any] = {"html": html, "config": config, "seconds": seconds}
     if byo:
         keep = ("sd_text2image", "sd_inpaint", "classifier_weights")
-        locations = {k: world.locations[k] for k in keep} | {"main_data": str(world.byo_folders)}
+        locations = {k: world.locations[k] for k in keep} | {"main_data": str(world.byo_folders)} | BYO_DESCRIPTION
         byo_config = write_config(out / "byo.yml", locations, _merge(REHEARSAL_OVERRIDES, BYO_OVERRIDES))
         start = time.perf_counter()
         byo_html, _ = build_book("paper", root=out / "byo", config=str(byo_config), jobs=jobs, force=force)
