@@ -149,9 +149,9 @@ figures.show_table(lc)
 #
 # ```{admonition} Real metadata, on every profile
 # :class: note
-# This section reads the published metadata that ships with the package, whatever the
+# This section reads the published metadata {cite:p}`groh2021evaluating` that ships with the package, whatever the
 # profile: the authors' clean split files and the near-duplicate clusters
-# of Fitzpatrick17k-C (Abhishek, Jain and Hamarneh, Scientific Data 2025). Sources, licences
+# of Fitzpatrick17k-C {cite:p}`abhishek2025investigating`. Sources, licences
 # and citations: `synthaug_utils/resources/f17k_metadata/README.md`. No image is read. The
 # sections above describe this build's main dataset, {glue:text}`dataset_name`.
 # ```
@@ -201,7 +201,7 @@ figures.show_table_csv(real.fst, "real_fst", "**Table R2.** F17k-9 images per Fi
 # transitive unions (the largest holds {glue:text}`audit_largest_cluster` images), so two members
 # of one cluster need not look alike; some pairs are near- rather than exact duplicates (another
 # crop, exposure or photograph of one lesion); and the clusters come from one published cleaning
-# of the whole table, not from the authors' SelfClean, so these counts estimate the overlap
+# of the whole table, not from the authors' SelfClean {cite:p}`groger2023selfclean`, so these counts estimate the overlap
 # rather than settle it.
 
 # %%

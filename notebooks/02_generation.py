@@ -13,11 +13,11 @@
 # %% [markdown]
 # # Generation: four methods, two variants (Fig. 1B, Fig. S-4)
 #
-# The paper makes synthetic training images four ways with Stable Diffusion: **text-to-image**
+# The paper makes synthetic training images four ways with Stable Diffusion {cite:p}`rombach2022high`: **text-to-image**
 # from the class prompt `An image of {label}, a skin disease`; **inpaint** (repaint the centred
 # square of half the side, strength 0.97); **outpaint** (repaint its complement except a thin
 # outer frame, strength 0.95); and **in-then-outpaint** (inpaint, then outpaint the result; both
-# stages kept). Each method runs with the *pretrained* model and with a *DreamBooth* model
+# stages kept). Each method runs with the *pretrained* model and with a *DreamBooth* model {cite:p}`ruiz2023dreambooth`
 # fine-tuned on the class's training images. This chapter shows the mask geometry, samples per
 # class, method and variant, two quality checks, and what generation costs on this machine.
 
@@ -45,7 +45,7 @@ glue_profile_box(chapter.profile, "02_generation")
 #
 # Profile {glue:text}`gen_profile`: text-to-image model {glue:text}`gen_t2i_model`, inpainting
 # model {glue:text}`gen_inpaint_model`, {glue:text}`gen_resolution` px,
-# {glue:text}`gen_steps` DPM-Solver steps, guidance scale {glue:text}`gen_guidance`,
+# {glue:text}`gen_steps` DPM-Solver {cite:p}`lu2022dpmsolver,lu2022dpmsolverpp` steps, guidance scale {glue:text}`gen_guidance`,
 # precision {glue:text}`gen_precision`. Every image's seed derives from its source image id,
 # method, variant and index, so the images do not depend on batch size or order.
 #

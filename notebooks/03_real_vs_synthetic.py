@@ -15,7 +15,7 @@
 #
 # Nine-way classifiers trained on n real images per class, with or without synthetic
 # images (inpainting, in-then-outpainting, text-to-image) and with or without fastai's
-# image transforms (`aug_transforms()`). Every trial is read from the results store when
+# image transforms (`aug_transforms()`; {cite:p}`howard2020fastai`). Every trial is read from the results store when
 # it is already there, so re-executing this page re-runs only what is missing.
 
 # %% tags=["parameters"]
@@ -56,7 +56,7 @@ glue_profile_box(chapter.profile, "03_real_vs_synthetic")
 # {glue:text}`f3_ratio` synthetic images per real image from the
 # {glue:text}`f3_variant` generator, trained with {glue:text}`f3_mode`. Accuracy is the
 # mean over seeds (error bars: the paper's 95% Wald intervals, n = one run's test set); stars mark
-# the primary analysis against no synthetic data at the same n (Benjamini-Hochberg-adjusted
+# the primary analysis {cite:p}`searle1992variance,satterthwaite1946approximate` against no synthetic data at the same n (Benjamini-Hochberg-adjusted {cite:p}`benjamini1995controlling`
 # p, * p<0.05, ** p<0.01, *** p<0.001; both analyses are compared below).
 #
 # The largest gain, {glue:text}`f3_best_gain` (primary analysis, 95% CI

@@ -14,7 +14,7 @@
 # # Dose-response and saturation (Fig. 4)
 #
 # Classifiers trained on n real images per class plus an increasing number of
-# text-to-image synthetic images per real image (the paper: 0, 10, 25, 50 and 75 at
+# text-to-image synthetic images per real image (the paper {cite:p}`sagers2023augmenting`: 0, 10, 25, 50 and 75 at
 # n = 16, 32 and 64), with and without image transforms.
 
 # %% tags=["parameters"]

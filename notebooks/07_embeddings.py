@@ -13,9 +13,9 @@
 # %% [markdown]
 # # Embeddings and the quality of synthetic sets (Fig. 2, Fig. S-3)
 #
-# Real and synthetic images are embedded (paper profile: CLIP ViT-B/32 image encoder;
+# Real and synthetic images are embedded (paper profile: CLIP ViT-B/32 image encoder {cite:p}`radford2021learning,ilharco2021openclip`;
 # embedded profiles: pooled features of the pretrained demo backbone), L2-normalised and
-# cached per image. We project them (PCA, UMAP), compare cosine distances of random
+# cached per image. We project them (PCA, UMAP {cite:p}`mcinnes2018umap`), compare cosine distances of random
 # real-real pairs, random real-synthetic pairs and each in-then-outpaint image with its
 # own source (Fig. 2C), and go beyond the paper: per method and class, Fréchet and kernel
 # distances, k-NN precision and recall, and a memorisation check, set beside the accuracy
@@ -113,7 +113,7 @@ figures.show_figure(plots.plot_distance_distributions(long, tests, note), "fig2c
 # same images ({glue:text}`e_pairs` pairs per group from {glue:text}`e_real` real images and
 # each method's synthetic images), so its p-value falls as more pairs are drawn, whatever the
 # images show. Beside it (beyond the paper), an image-level test compares the mean distance
-# over all pairs of the images, with no pairs drawn, and bootstraps it by resampling images
+# over all pairs of the images, with no pairs drawn, and bootstraps it {cite:p}`efron1993introduction` by resampling images
 # (the real images once for all groups, each synthetic set on its own, a matched synthetic
 # image together with its source), so its p-value does not depend on the number of pairs.
 # Real-synthetic (in-then-outpaint) minus real-real: {glue:text}`e_rs_diff` (95% CI

@@ -13,7 +13,7 @@
 # %% [markdown]
 # # Reproduction report
 #
-# The paper's reported numbers (typed once, with the figure and section they come from,
+# The paper's {cite:p}`sagers2023augmenting` reported numbers (typed once, with the figure and section they come from,
 # in `synthaug_utils/resources/paper_values.csv`) beside this build's values for exactly the
 # same cells, the difference and, on the paper profile only, whether the two agree within
 # both uncertainties. The trials are read from the results store written by the results chapters;
@@ -50,6 +50,7 @@ from synthaug_utils.presentation import figures
 findings = headline_findings(figure_tables, P.is_embedded)  # also on the front page
 glue("findings_table", figures.show_table(findings), display=False)
 glue_profile_box(P, "08_reproduction_report")
+glue_profile_box(P, "08_reproduction_report", name="front_profile_box", with_note=False)  # for the front page
 
 # %% [markdown]
 # ```{glue:md} profile_box
@@ -64,7 +65,7 @@ glue_profile_box(P, "08_reproduction_report")
 # Fig. 4 (the paper: saturation above 10 synthetic per real image): in {glue:text}`rr_saturates` of
 # {glue:text}`rr_shape4_settings` settings the first step was above 0 beyond noise and every larger
 # ratio's extra gain over the first had a 95% upper bound below the same margin. The noise threshold
-# of both checks is a Benjamini-Hochberg-adjusted p < 0.05 of the primary analysis (paired difference with
+# of both checks is a Benjamini-Hochberg-adjusted {cite:p}`benjamini1995controlling` p < 0.05 of the primary analysis (paired difference with
 # run-to-run and test-image variance; see the Methods page). Of the {glue:text}`rr_starred`
 # comparisons of Figs. 3-5 that are significant after adjustment, {glue:text}`rr_star_conflicts`
 # sit on a 95% interval that contains 0 (the interval and the p-value come from one standard error).

@@ -229,10 +229,11 @@ def profile_box(P: Profile, chapter: str, with_note: bool = True) -> str:
     return "\n".join([f"~~~{{admonition}} {title}", f":class: {_STYLE[kind]} profile-box profile-{kind}", *body, "~~~"])
 
 
-def glue_profile_box(P: Profile, chapter: str) -> None:
-    """Glue :func:`profile_box` as Markdown under :data:`GLUE_NAME` (a chapter shows it with the ``{glue:md}``
-    directive, format ``myst``). Returns nothing, so that a cell ending with the call shows no output."""
+def glue_profile_box(P: Profile, chapter: str, name: str = GLUE_NAME, with_note: bool = True) -> None:
+    """Glue :func:`profile_box` as Markdown under ``name`` (a chapter shows it with the ``{glue:md}``
+    directive, format ``myst``; the front page reads chapter 08's ``front_profile_box``, without a
+    chapter's note). Returns nothing, so that a cell ending with the call shows no output."""
     from IPython.display import Markdown
     from myst_nb import glue
 
-    glue(GLUE_NAME, Markdown(profile_box(P, chapter)), display=False)
+    glue(name, Markdown(profile_box(P, chapter, with_note=with_note)), display=False)
