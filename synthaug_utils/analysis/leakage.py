@@ -28,7 +28,7 @@ import pandas as pd
 
 from synthaug_utils.analysis import stats
 from synthaug_utils.analysis.highlights import percent, pvalue
-from synthaug_utils.analysis.tables import _seed_matrix, merged_predictions
+from synthaug_utils.analysis.tables import arm_pairs, merged_predictions
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.vocabulary import NONE
 from synthaug_utils.data.world import DERM9_LABELS, NEAR_DUPLICATE_CHANGES
@@ -66,21 +66,14 @@ def leakage_comparisons(merged: pd.DataFrame, leaking: Iterable[str], setting: S
     Arms that do not share seeds and test images with the baseline are left out (no paired analysis)."""
     leaking = {str(i) for i in leaking}
     rows = []
-    for values, group in merged.groupby(list(setting), sort=True, dropna=False):
-        values = values if isinstance(values, tuple) else (values,)
-        base = group[group[arm] == baseline]
-        if base.empty:
+    for pair in arm_pairs(merged, setting, arm, baseline):
+        if not pair.paired:
             continue
-        base_m, base_seeds, images = _seed_matrix(base)
-        leaks = np.isin(np.asarray(images, dtype=str), list(leaking))
+        leaks = np.isin(np.asarray(pair.base_images, dtype=str), list(leaking))
         masks = {"authors": np.ones_like(leaks), "no-near-duplicates": ~leaks, "leaking": leaks}
-        for arm_value, sub in group[group[arm] != baseline].groupby(arm, sort=True):
-            m, seeds, imgs = _seed_matrix(sub)
-            if seeds != base_seeds or imgs != images or np.isnan(m).any() or np.isnan(base_m).any():
-                continue
-            for name in TEST_SETS:
-                rows.append({**dict(zip(setting, values)), arm: arm_value, "test_set": name,
-                             **_comparison(m, base_m, masks[name])})
+        for name in TEST_SETS:
+            rows.append({**dict(zip(setting, pair.values)), arm: pair.arm_value, "test_set": name,
+                         **_comparison(pair.arm_matrix, pair.base_matrix, masks[name])})
     out = pd.DataFrame(rows, columns=list(setting) + [arm, "test_set", "images", "accuracy", "baseline_accuracy",
                                                       "gain", "gain_low", "gain_high", "p"])
     out["p_bh"] = np.nan

@@ -19,6 +19,7 @@ Conventions (stated on every results page; see :mod:`synthaug_utils.analysis.sta
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -84,6 +85,43 @@ def _seed_matrix(group: pd.DataFrame) -> tuple[np.ndarray, list, list]:
     return table.to_numpy(dtype=float), list(table.index), list(table.columns)
 
 
+@dataclass(frozen=True)
+class ArmPair:
+    """One arm against the baseline within one setting: the setting's values, the arm's value, both arms'
+    rows and their correctness matrices (seeds, images) and image ids. ``paired``: both arms have the
+    same seeds and test images, every cell filled (a paired analysis is possible)."""
+
+    values: tuple
+    arm_value: object
+    arm_rows: pd.DataFrame
+    base_rows: pd.DataFrame
+    arm_matrix: np.ndarray
+    base_matrix: np.ndarray
+    arm_images: list
+    base_images: list
+    paired: bool
+
+
+def arm_pairs(merged: pd.DataFrame, setting: Sequence[str], arm: str, baseline: object):
+    """Yield an :class:`ArmPair` for every ``arm`` value within every combination of ``setting`` columns
+    that has baseline trials, in sorted order. The baseline itself comes too, where it sorts, as an
+    ``ArmPair`` with ``arm_value == baseline``, an empty arm matrix and ``paired`` False (tables keep a
+    row for it)."""
+    for values, group in merged.groupby(list(setting), sort=True, dropna=False):
+        values = values if isinstance(values, tuple) else (values,)
+        base = group[group[arm] == baseline]
+        if base.empty:
+            continue
+        base_m, base_seeds, base_imgs = _seed_matrix(base)
+        for arm_value, sub in group.groupby(arm, sort=True):
+            if arm_value == baseline:
+                yield ArmPair(values, arm_value, sub, base, np.empty((0, 0)), base_m, [], base_imgs, False)
+                continue
+            m, seeds, imgs = _seed_matrix(sub)
+            paired = seeds == base_seeds and imgs == base_imgs and not np.isnan(m).any() and not np.isnan(base_m).any()
+            yield ArmPair(values, arm_value, sub, base, m, base_m, imgs, base_imgs, paired)
+
+
 TEST_COLUMNS = ("gain", "gain_low", "gain_high", "se", "df", "p", "paper_p")
 
 
@@ -104,28 +142,21 @@ def compare_with_baseline(
     """
     acc = accuracy_by(merged, list(setting) + [arm])
     rows = []
-    for values, group in merged.groupby(list(setting), sort=True, dropna=False):
-        values = values if isinstance(values, tuple) else (values,)
-        base = group[group[arm] == baseline]
-        if base.empty:
-            continue
-        base_m, base_seeds, base_imgs = _seed_matrix(base)
-        for arm_value, sub in group.groupby(arm, sort=True):
-            row = {**dict(zip(setting, values)), arm: arm_value}
-            if arm_value == baseline:
-                rows.append(row)
-                continue
-            m, seeds, imgs = _seed_matrix(sub)
-            acc_arm, acc_base = float(sub["correct"].mean()), float(base["correct"].mean())
-            row["paper_p"] = stats.paper_convention_test(acc_arm, acc_base, len(imgs), len(base_imgs))
-            row["paired"] = seeds == base_seeds and imgs == base_imgs and not np.isnan(m).any() and not np.isnan(base_m).any()
-            if row["paired"]:
-                res = stats.primary_comparison(m, base_m)
-                row.update(gain=res.diff, gain_low=res.ci_low, gain_high=res.ci_high, se=res.se, df=res.df,
-                           p=res.p_value, model_note=res.note)
-            else:  # different seeds or test images: no paired analysis possible
-                row.update(gain=acc_arm - acc_base, model_note="arms do not share seeds and test images")
+    for pair in arm_pairs(merged, setting, arm, baseline):
+        row = {**dict(zip(setting, pair.values)), arm: pair.arm_value}
+        if pair.arm_value == baseline:
             rows.append(row)
+            continue
+        acc_arm, acc_base = float(pair.arm_rows["correct"].mean()), float(pair.base_rows["correct"].mean())
+        row["paper_p"] = stats.paper_convention_test(acc_arm, acc_base, len(pair.arm_images), len(pair.base_images))
+        row["paired"] = pair.paired
+        if pair.paired:
+            res = stats.primary_comparison(pair.arm_matrix, pair.base_matrix)
+            row.update(gain=res.diff, gain_low=res.ci_low, gain_high=res.ci_high, se=res.se, df=res.df,
+                       p=res.p_value, model_note=res.note)
+        else:  # different seeds or test images: no paired analysis possible
+            row.update(gain=acc_arm - acc_base, model_note="arms do not share seeds and test images")
+        rows.append(row)
     tests = pd.DataFrame(rows)
     if tests.empty:
         raise DataError(f"no comparisons: no trial has {arm} == {baseline!r}")
