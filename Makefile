@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine:
 #   make book   -> installs, then builds the demo-profile book into _build/html
 #   make test   -> installs, then runs the test suite
+#   make lint   -> installs, then checks the code with ruff (lint and format); CI runs it before make test
 #   make pdf    -> after make book: the built book as one PDF, _build/pdf/book.pdf (needs chromium)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PROFILE ?= demo
 PYTEST_ARGS ?=
 
-.PHONY: install book smoke-book pdf test clean-book screenshots
+.PHONY: install book smoke-book pdf lint test clean-book screenshots
 
 install: $(VENV)/.installed
 
@@ -36,6 +37,11 @@ pdf: install
 HTML ?= _build/html
 screenshots: install
 	$(PY) -c "from synthaug_utils.presentation.screenshots import screenshot_book; screenshot_book('$(HTML)', '$(HTML)/../screenshots')"
+
+# ruff's settings are in pyproject.toml ([tool.ruff]); `ruff format` (without --check) fixes the layout.
+lint: install
+	$(PY) -m ruff check
+	$(PY) -m ruff format --check
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)

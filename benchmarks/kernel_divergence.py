@@ -21,10 +21,10 @@ absolute difference, and for 8-bit images and predicted classes the share that d
 
 (about 2-4 minutes on 2 cores). Results of a run are in ``kernel_divergence_results.md``.
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -62,8 +62,8 @@ def worker(out: Path, inputs: Path | None, threads: int) -> None:
     from synthaug_utils.classifier.recipe import Recipe
     from synthaug_utils.core.config import load_profile
     from synthaug_utils.diffusion import pipelines
-    from synthaug_utils.diffusion.resolve import model_folder
     from synthaug_utils.diffusion.prompts import prompt_for
+    from synthaug_utils.diffusion.resolve import model_folder
     from synthaug_utils.diffusion.settings import generation_settings
 
     P = load_profile("demo")
@@ -74,15 +74,25 @@ def worker(out: Path, inputs: Path | None, threads: int) -> None:
 
     def generate(prompts, seeds):
         with torch.inference_mode():
-            out = pipe(prompt=list(prompts), num_inference_steps=settings.steps, guidance_scale=settings.guidance_scale,
-                       height=settings.resolution, width=settings.resolution,
-                       generator=pipelines._generators(seeds, "cpu"), output_type="np").images
+            out = pipe(
+                prompt=list(prompts),
+                num_inference_steps=settings.steps,
+                guidance_scale=settings.guidance_scale,
+                height=settings.resolution,
+                width=settings.resolution,
+                generator=pipelines._generators(seeds, "cpu"),
+                output_type="np",
+            ).images
         return np.asarray(out, dtype=np.float32)
 
     float_batch = generate(prompts, seeds)
     float_single = np.concatenate([generate([p], [s]) for p, s in zip(prompts, seeds)])
-    result = {"gen_float": float_batch, "gen_uint8": pipelines._to_uint8(float_batch),
-              "gen_float_single": float_single, "gen_uint8_single": pipelines._to_uint8(float_single)}
+    result = {
+        "gen_float": float_batch,
+        "gen_uint8": pipelines._to_uint8(float_batch),
+        "gen_float_single": float_single,
+        "gen_uint8_single": pipelines._to_uint8(float_single),
+    }
 
     base = np.load(inputs) if inputs else result
     rng = np.random.default_rng(0)  # fixed textured images beside the generated ones: 64 in all
@@ -107,13 +117,16 @@ def _run(label: str, variables: dict[str, str], threads: int, out: Path, inputs:
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     env.update(variables)
     env["OMP_NUM_THREADS"] = str(threads)
-    cmd = [sys.executable, __file__, "--worker", str(out), "--threads", str(threads)] + (["--inputs", str(inputs)] if inputs else [])
+    cmd = [sys.executable, __file__, "--worker", str(out), "--threads", str(threads)] + (
+        ["--inputs", str(inputs)] if inputs else []
+    )
     print(f"running: {label} ...", file=sys.stderr, flush=True)
     subprocess.run(cmd, env=env, check=True)
 
 
 def compare(base: dict, other: dict) -> dict[str, str]:
     """One table row: the largest differences of ``other`` from ``base`` stage by stage."""
+
     def share(a, b):
         return f"{np.mean(a != b):.2%}"
 
@@ -159,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         loaded = [dict(np.load(o)) for o in outs]
         rows = [(label, compare(loaded[0], data)) for (label, _, _), data in zip(VARIANTS, loaded)]
         pinned = [i for i, (_, variables, _) in enumerate(VARIANTS) if variables == AVX2_EVERYWHERE]
-        rows += [(f"{VARIANTS[i][0]} vs {VARIANTS[pinned[0]][0]}", compare(loaded[pinned[0]], loaded[i])) for i in pinned[1:]]
+        rows += [
+            (f"{VARIANTS[i][0]} vs {VARIANTS[pinned[0]][0]}", compare(loaded[pinned[0]], loaded[i])) for i in pinned[1:]
+        ]
     print(table(rows))
     return 0
 

@@ -28,13 +28,15 @@ repetition so that the table always has numbers: one guided UNet step per SD pip
 extrapolated to 50 steps, in the CPU's fastest precision (bf16 autocast where it has native
 bf16); one DreamBooth step at batch 1; two classifier batches of 8; one CLIP batch. Each CPU
 row's note says what share of the cores its stage got (wall vs process CPU time), since a
-shared machine slows the rows by whatever else runs. The estimate (``synthaug_utils.analysis.paper_cost``) uses the GPU rows when any
+shared machine slows the rows by whatever else runs. The estimate (``synthaug_utils.analysis.paper_cost``) uses the GPU
+rows when any
 exists, else the CPU rows ("CPU-hours on this machine").
 
 Writes ``paper_gpu_results.md`` and ``paper_gpu_results.csv`` beside this script (or in ``--out``).
 
 Usage: ``python benchmarks/paper_gpu.py [--device cuda|cpu|auto] [--quick] [--out DIR]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,12 +57,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synthaug_utils.diffusion import masks
-from synthaug_utils.diffusion import pipelines
-from synthaug_utils.diffusion import prompts as diffusion_prompts
-from synthaug_utils.diffusion import settings as diffusion_settings  # noqa: E402
 from synthaug_utils.analysis import paper_cost as pc  # noqa: E402
 from synthaug_utils.core.config import load_profile  # noqa: E402
+from synthaug_utils.diffusion import masks, pipelines  # noqa: E402
+from synthaug_utils.diffusion import prompts as diffusion_prompts  # noqa: E402
+from synthaug_utils.diffusion import settings as diffusion_settings  # noqa: E402
 
 SD = {"sd21_base": "SD 2.1-base", "sd15_inpaint": "SD 1.5-inpainting"}
 CLASSIFIER_BATCHES = (8, 32, 64, 128)  # what the batch rule gives over the paper grids (paper_cost.paper_trials)
@@ -83,7 +84,10 @@ def cpu_label() -> str:
     from synthaug_utils.core.machine import cpu_model_and_flags
 
     model, flags = cpu_model_and_flags()
-    feats = ["AVX-512" if "avx512f" in flags else "no AVX-512", "AVX512-BF16" if "avx512_bf16" in flags else "no AVX512-BF16"]
+    feats = [
+        "AVX-512" if "avx512f" in flags else "no AVX-512",
+        "AVX512-BF16" if "avx512_bf16" in flags else "no AVX512-BF16",
+    ]
     if "amx_bf16" in flags:
         feats.append("AMX-BF16")
     return f"cpu: {model} ({', '.join(feats)}), {torch.get_num_threads()} threads"
@@ -148,11 +152,32 @@ def write_jpegs(folder: Path, n: int, side: int = 512) -> list[str]:
     return paths
 
 
-def row(stage, device, setting, throughput=None, unit="images/s", status="ok", kind="cpu", batch=None,
-        precision="", seconds=None, note="") -> dict:
-    return dict(stage=stage, device=device, setting=setting,
-                throughput=None if throughput is None else float(f"{throughput:.4g}"), unit=unit, status=status,
-                kind=kind, batch=batch, precision=precision, seconds=None if seconds is None else round(seconds, 2), note=note)
+def row(
+    stage,
+    device,
+    setting,
+    throughput=None,
+    unit="images/s",
+    status="ok",
+    kind="cpu",
+    batch=None,
+    precision="",
+    seconds=None,
+    note="",
+) -> dict:
+    return dict(
+        stage=stage,
+        device=device,
+        setting=setting,
+        throughput=None if throughput is None else float(f"{throughput:.4g}"),
+        unit=unit,
+        status=status,
+        kind=kind,
+        batch=batch,
+        precision=precision,
+        seconds=None if seconds is None else round(seconds, 2),
+        note=note,
+    )
 
 
 def failed(exc: BaseException) -> str:
@@ -200,8 +225,16 @@ def make_pipeline(bench, name: str, dtype, device: str, modules=None):
         dg.build_tokenizer_files(Path(tok_dir), max_tokens=77)
         tokenizer = dg.load_tokenizer(Path(tok_dir))
     cls = StableDiffusionPipeline if unet.config.in_channels == 4 else StableDiffusionInpaintPipeline
-    pipe = cls(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet, scheduler=sched,
-               safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe = cls(
+        vae=vae,
+        text_encoder=text,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=sched,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -245,11 +278,22 @@ def step_extrapolation(pipe, method: str, settings, unet_steps: int = 1, full_st
     try:
         # warm-up at 64 px (cheap): first-call costs (allocator, kernels) out of the timed call
         tiny = dataclasses.replace(short, resolution=64)
-        _generate(pipe, "text-to-image" if method == "text-to-image" else "inpaint", tiny,
-                  smooth_images(tiny.batch_size, 64), list(range(tiny.batch_size)))
+        _generate(
+            pipe,
+            "text-to-image" if method == "text-to-image" else "inpaint",
+            tiny,
+            smooth_images(tiny.batch_size, 64),
+            list(range(tiny.batch_size)),
+        )
         timer.reset()
         began = time.perf_counter()
-        _generate(pipe, "text-to-image" if method == "text-to-image" else "inpaint", short, sources, list(range(short.batch_size)))
+        _generate(
+            pipe,
+            "text-to-image" if method == "text-to-image" else "inpaint",
+            short,
+            sources,
+            list(range(short.batch_size)),
+        )
         call = time.perf_counter() - began
     finally:
         timer.remove()
@@ -257,25 +301,37 @@ def step_extrapolation(pipe, method: str, settings, unet_steps: int = 1, full_st
     overhead = call - sum(timer.times)  # text encoder, VAE encode/decode, scheduler
     n = denoising_steps(full_steps, strength)
     per_batch = overhead + step * n
-    return dict(step_s=step, first_step_s=timer.times[0], overhead_s=overhead, steps=n, per_batch_s=per_batch,
-                calls=len(timer.times), images_per_s=settings.batch_size / per_batch)
+    return dict(
+        step_s=step,
+        first_step_s=timer.times[0],
+        overhead_s=overhead,
+        steps=n,
+        per_batch_s=per_batch,
+        calls=len(timer.times),
+        images_per_s=settings.batch_size / per_batch,
+    )
 
 
-def generation_rows(bench, device: str, label: str, quick: bool, batch: int | None, full: bool | None = None,
-                    cpu_steps: int = 1) -> list[dict]:
+def generation_rows(
+    bench, device: str, label: str, quick: bool, batch: int | None, full: bool | None = None, cpu_steps: int = 1
+) -> list[dict]:
     """Text-to-image, inpaint and in-then-outpaint rows on ``device`` (CUDA: full runs; CPU: 1-step extrapolation)."""
     paper = load_profile("paper")
     rows = []
     cuda = device == "cuda" if full is None else full  # full-size runs (the GPU path)
     if cuda:
-        settings = diffusion_settings.generation_settings(paper, device=device, **({"batch_size": batch} if batch else {}))
+        settings = diffusion_settings.generation_settings(
+            paper, device=device, **({"batch_size": batch} if batch else {})
+        )
         dtype = torch.float16 if settings.precision == "fp16" else torch.float32
     else:
         settings = diffusion_settings.generation_settings(paper, device="cpu", precision="auto", batch_size=batch or 1)
         dtype = torch.float32  # bf16 is autocast around fp32 weights on the CPU
     prec = settings.precision + ("" if cuda or settings.precision != "bf16" else " autocast")
     steps = f"{settings.steps} DPM-Solver steps" if cuda else "50 DPM-Solver steps"
-    base = f"{settings.resolution} px, {steps}, guidance {settings.guidance_scale:g}, {prec}, batch {settings.batch_size}"
+    base = (
+        f"{settings.resolution} px, {steps}, guidance {settings.guidance_scale:g}, {prec}, batch {settings.batch_size}"
+    )
     kind = "cuda" if device == "cuda" else "cpu"
     for name, methods in (("sd21_base", ("text-to-image",)), ("sd15_inpaint", ("inpaint", "in-then-outpaint"))):
         try:
@@ -284,34 +340,73 @@ def generation_rows(bench, device: str, label: str, quick: bool, batch: int | No
             built = time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001
             status = failed(exc)
-            rows += [row(m, label, f"{SD[name]} (random weights)", status=status, kind=kind, batch=settings.batch_size) for m in methods]
+            rows += [
+                row(m, label, f"{SD[name]} (random weights)", status=status, kind=kind, batch=settings.batch_size)
+                for m in methods
+            ]
             continue
         for method in methods:
-            extra = {"inpaint": ", centre mask, strength 0.97", "in-then-outpaint": ", then outer mask at 0.95 (two passes)"}.get(method, "")
+            extra = {
+                "inpaint": ", centre mask, strength 0.97",
+                "in-then-outpaint": ", then outer mask at 0.95 (two passes)",
+            }.get(method, "")
             setting = f"{SD[name]} (random weights), {base}{extra}"
             try:
                 if cuda:
                     res = generation_rate(pipe, method, settings, repeats=1 if quick else 3, warmup=True)
-                    rows.append(row(method, label, setting, res["images_per_s"], kind=kind, batch=settings.batch_size,
-                                    precision=settings.precision, seconds=res["seconds"],
-                                    note=f"1 warm-up batch, {1 if quick else 3} timed; model build {built:.0f} s"))
+                    rows.append(
+                        row(
+                            method,
+                            label,
+                            setting,
+                            res["images_per_s"],
+                            kind=kind,
+                            batch=settings.batch_size,
+                            precision=settings.precision,
+                            seconds=res["seconds"],
+                            note=f"1 warm-up batch, {1 if quick else 3} timed; model build {built:.0f} s",
+                        )
+                    )
                 elif method == "in-then-outpaint":
                     inp = cache["inpaint"]
                     outpaint_steps = denoising_steps(50, settings.strength_outpaint)
                     per_batch = 2 * inp["overhead_s"] + inp["step_s"] * (inp["steps"] + outpaint_steps)
-                    rows.append(row(method, label, setting, settings.batch_size / per_batch, kind=kind, batch=settings.batch_size,
-                                    precision=prec, seconds=per_batch,
-                                    status="ok: derived from the inpaint row's step (not run separately)",
-                                    note=f"2 x {inp['overhead_s']:.1f} s encode/decode + ({inp['steps']} + {outpaint_steps}) x {inp['step_s']:.1f} s steps"))
+                    rows.append(
+                        row(
+                            method,
+                            label,
+                            setting,
+                            settings.batch_size / per_batch,
+                            kind=kind,
+                            batch=settings.batch_size,
+                            precision=prec,
+                            seconds=per_batch,
+                            status="ok: derived from the inpaint row's step (not run separately)",
+                            note=f"2 x {inp['overhead_s']:.1f} s encode/decode + ({inp['steps']} + {outpaint_steps}) x "
+                            f"{inp['step_s']:.1f} s steps",
+                        )
+                    )
                 else:
                     res = step_extrapolation(pipe, method, settings, unet_steps=cpu_steps)
                     cache[method] = res
                     first = f" (first step {res['first_step_s']:.1f} s)" if res["calls"] > 1 else ""
-                    rows.append(row(method, label, setting, res["images_per_s"], kind=kind, batch=settings.batch_size,
-                                    precision=prec, seconds=res["per_batch_s"],
-                                    status=f"ok: {res['calls']} of {res['steps']} steps run, extrapolated",
-                                    note=f"{res['step_s']:.1f} s per guided UNet step{first} (batch {2 * settings.batch_size} with CFG) x {res['steps']} "
-                                         f"+ {res['overhead_s']:.1f} s text/VAE = {res['per_batch_s']:.0f} s per batch; model build {built:.0f} s"))
+                    rows.append(
+                        row(
+                            method,
+                            label,
+                            setting,
+                            res["images_per_s"],
+                            kind=kind,
+                            batch=settings.batch_size,
+                            precision=prec,
+                            seconds=res["per_batch_s"],
+                            status=f"ok: {res['calls']} of {res['steps']} steps run, extrapolated",
+                            note=f"{res['step_s']:.1f} s per guided UNet step{first} (batch {2 * settings.batch_size} "
+                            f"with CFG) x {res['steps']} "
+                            f"+ {res['overhead_s']:.1f} s text/VAE = {res['per_batch_s']:.0f} s per batch; model build "
+                            f"{built:.0f} s",
+                        )
+                    )
             except Exception as exc:  # noqa: BLE001
                 rows.append(row(method, label, setting, status=failed(exc), kind=kind, batch=settings.batch_size))
         if not cuda and name == "sd21_base":
@@ -343,16 +438,25 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
     unet.requires_grad_(True)
     unet.train()
     params = list(unet.parameters())
-    adam = dict(lr=settings.learning_rate, betas=(settings.adam_beta1, settings.adam_beta2),
-                weight_decay=settings.weight_decay, eps=settings.adam_epsilon)
+    adam = dict(
+        lr=settings.learning_rate,
+        betas=(settings.adam_beta1, settings.adam_beta2),
+        weight_decay=settings.weight_decay,
+        eps=settings.adam_epsilon,
+    )
     opt = torch.optim.AdamW(params, **adam) if opt_slices == 1 else None
     augment = db._augmenter(settings)
     g = torch.Generator().manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    autocast = (torch.autocast(torch.device(device).type, dtype=torch.bfloat16 if settings.mixed_precision == "bf16" else torch.float16)
-                if settings.mixed_precision in ("fp16", "bf16") else None)
+    autocast = (
+        torch.autocast(
+            torch.device(device).type, dtype=torch.bfloat16 if settings.mixed_precision == "bf16" else torch.float16
+        )
+        if settings.mixed_precision in ("fp16", "bf16")
+        else None
+    )
 
-    def step() -> float:
+    def step(opt: torch.optim.Optimizer | None) -> float:
         x = torch.stack([augment(pixels[i]) for i in range(batch)])
         cond = cond1.expand(batch, -1, -1)
         with autocast if autocast is not None else torch.autocast("cpu", enabled=False):
@@ -371,11 +475,11 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
         return float(loss.detach())
 
     for _ in range(warmup):
-        step()
+        step(opt)
     _sync(device)
     began = time.perf_counter()
     for _ in range(steps):
-        step()
+        step(opt)
     _sync(device)
     seconds = time.perf_counter() - began
     unet.eval()
@@ -389,10 +493,14 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
 def _sched_config(name: str) -> dict:
     from synthaug_utils.core.paths import PACKAGE_DIR
 
-    return json.loads((PACKAGE_DIR / "resources" / "sd_configs" / name / "scheduler" / "scheduler_config.json").read_text())
+    return json.loads(
+        (PACKAGE_DIR / "resources" / "sd_configs" / name / "scheduler" / "scheduler_config.json").read_text()
+    )
 
 
-def dreambooth_rows(bench, device: str, label: str, quick: bool, kinds=("text2image", "inpaint"), full: bool | None = None) -> list[dict]:
+def dreambooth_rows(
+    bench, device: str, label: str, quick: bool, kinds=("text2image", "inpaint"), full: bool | None = None
+) -> list[dict]:
     rows = []
     cuda = device == "cuda" if full is None else full
     kind_col = "cuda" if device == "cuda" else "cpu"
@@ -400,7 +508,9 @@ def dreambooth_rows(bench, device: str, label: str, quick: bool, kinds=("text2im
     steps, warmup = ((3, 1) if quick else (8, 2)) if cuda else ((1, 0) if quick else (2, 1))
     for kind in kinds:
         name = "sd21_base" if kind == "text2image" else "sd15_inpaint"
-        setting = f"{SD[name]} (random weights), 512 px, batch {batch}, fp32 (mixed_precision 'no'), AdamW lr 5e-6, clip 1"
+        setting = (
+            f"{SD[name]} (random weights), 512 px, batch {batch}, fp32 (mixed_precision 'no'), AdamW lr 5e-6, clip 1"
+        )
         stage = pc.STAGE_DREAMBOOTH[kind]
         try:
             if not cuda and kind == "text2image" and "sd21_modules" in cache:
@@ -419,15 +529,43 @@ def dreambooth_rows(bench, device: str, label: str, quick: bool, kinds=("text2im
                     need = (1 + 2 / slices) * unet_gb + 4.0
                     note = f"AdamW stepped over 8 parameter slices in turn (RAM: {free:.0f} GB free); "
                 if free < need + 2.0:
-                    rows.append(row(stage, label, setting, unit="steps/s", kind="cpu", batch=batch,
-                                    status=f"skipped: needs ~{need:.0f} GB free RAM, {free:.0f} GB available"))
+                    rows.append(
+                        row(
+                            stage,
+                            label,
+                            setting,
+                            unit="steps/s",
+                            kind="cpu",
+                            batch=batch,
+                            status=f"skipped: needs ~{need:.0f} GB free RAM, {free:.0f} GB available",
+                        )
+                    )
                     continue
-            res = dreambooth_rate(kind, (unet, vae, text, tok, _sched_config(name)), device, batch, steps, warmup, slices)
-            timing = f"{warmup} warm-up + {steps} timed steps" if warmup else f"{steps} step timed, no warm-up (includes AdamW state allocation)"
-            rows.append(row(stage, label, setting, res["steps_per_s"], unit="steps/s", kind=kind_col, batch=batch,
-                            precision="fp32", seconds=res["seconds"],
-                            status="ok" if cuda else f"ok: batch {batch} on the CPU (paper: 4)",
-                            note=note + timing + "; the loop body of dreambooth.finetune (its _augmenter, _loss, AdamW settings)"))
+            res = dreambooth_rate(
+                kind, (unet, vae, text, tok, _sched_config(name)), device, batch, steps, warmup, slices
+            )
+            timing = (
+                f"{warmup} warm-up + {steps} timed steps"
+                if warmup
+                else f"{steps} step timed, no warm-up (includes AdamW state allocation)"
+            )
+            rows.append(
+                row(
+                    stage,
+                    label,
+                    setting,
+                    res["steps_per_s"],
+                    unit="steps/s",
+                    kind=kind_col,
+                    batch=batch,
+                    precision="fp32",
+                    seconds=res["seconds"],
+                    status="ok" if cuda else f"ok: batch {batch} on the CPU (paper: 4)",
+                    note=note
+                    + timing
+                    + "; the loop body of dreambooth.finetune (its _augmenter, _loss, AdamW settings)",
+                )
+            )
             del unet, vae, text, tok
         except Exception as exc:  # noqa: BLE001
             rows.append(row(stage, label, setting, unit="steps/s", status=failed(exc), kind=kind_col, batch=batch))
@@ -459,8 +597,9 @@ def _rate(marks: list[float], batch: int) -> float | None:
     return batch * (len(marks) - 1) / (marks[-1] - marks[0])
 
 
-def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None = None,
-                    arch: str = "efficientnet_v2_m") -> list[dict]:
+def classifier_rows(
+    device: str, label: str, quick: bool, tmp: Path, full: bool | None = None, arch: str = "efficientnet_v2_m"
+) -> list[dict]:
     import torchvision
 
     from synthaug_utils.classifier import faithful
@@ -477,15 +616,22 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
     labels = list(pc.F17K9_LABELS)
 
     def table(n: int) -> pd.DataFrame:
-        return pd.DataFrame({"path": [paths[i % len(paths)] for i in range(n)], "label": [labels[i % len(labels)] for i in range(n)]})
+        return pd.DataFrame(
+            {"path": [paths[i % len(paths)] for i in range(n)], "label": [labels[i % len(labels)] for i in range(n)]}
+        )
 
     batches = CLASSIFIER_BATCHES if cuda else (8,)
     timed = (4 if quick else 12) if cuda else (1 if quick else 3)
-    setting = f"{name} (random weights), 224 px, fastai recipe: body frozen except BatchNorm, Adam lr 1e-3; 512 px JPEGs decoded"
+    setting = (
+        f"{name} (random weights), 224 px, fastai recipe: body frozen except BatchNorm, Adam lr 1e-3; 512 px "
+        "JPEGs decoded"
+    )
     last_learn = None
     for bs in batches:
         try:
-            recipe = classifier_recipe.Recipe(arch=arch, image_size=224, weights=str(weights), device=device, batch_size=bs)
+            recipe = classifier_recipe.Recipe(
+                arch=arch, image_size=224, weights=str(weights), device=device, batch_size=bs
+            )
             n_val = bs * (1 if cuda else 2)
             dls = faithful.build_dataloaders(table(bs * (1 + timed)), table(n_val), labels, recipe, bs)
             with faithful._quiet():
@@ -494,16 +640,37 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
                 with learn.no_bar(), learn.no_logging():
                     learn.fit(1, lr=recipe.lr, wd=recipe.wd, cbs=[timer])
             rate = _rate(timer.train, bs)
-            rows.append(row(pc.STAGE_TRAIN, label, setting + f", batch {bs}", rate, kind=kind, batch=bs, precision="fp32",
-                            seconds=timer.train[-1] - timer.train[0],
-                            status="ok" if cuda else f"ok: {timed} batch(es) timed after 1 warm-up batch",
-                            note=f"{timed} timed batches after 1 warm-up; data loading in the main process (num_workers=0) as in the recipe"))
+            rows.append(
+                row(
+                    pc.STAGE_TRAIN,
+                    label,
+                    setting + f", batch {bs}",
+                    rate,
+                    kind=kind,
+                    batch=bs,
+                    precision="fp32",
+                    seconds=timer.train[-1] - timer.train[0],
+                    status="ok" if cuda else f"ok: {timed} batch(es) timed after 1 warm-up batch",
+                    note=f"{timed} timed batches after 1 warm-up; data loading in the main process (num_workers=0) as "
+                    "in the recipe",
+                )
+            )
             if not cuda:
                 vrate = _rate(timer.valid, bs)
-                rows.append(row(pc.STAGE_INFER, label, f"{name} (random weights), 224 px, fastai validation pass, batch {bs}",
-                                vrate, kind=kind, batch=bs, precision="fp32", seconds=timer.valid[-1] - timer.valid[0],
-                                status="ok: 1 batch timed after 1 (validation pass of the training run)",
-                                note="the recipe predicts the test set at batch 64; batch 8 here to fit the CPU budget"))
+                rows.append(
+                    row(
+                        pc.STAGE_INFER,
+                        label,
+                        f"{name} (random weights), 224 px, fastai validation pass, batch {bs}",
+                        vrate,
+                        kind=kind,
+                        batch=bs,
+                        precision="fp32",
+                        seconds=timer.valid[-1] - timer.valid[0],
+                        status="ok: 1 batch timed after 1 (validation pass of the training run)",
+                        note="the recipe predicts the test set at batch 64; batch 8 here to fit the CPU budget",
+                    )
+                )
             last_learn = (learn, dls)
         except Exception as exc:  # noqa: BLE001
             rows.append(row(pc.STAGE_TRAIN, label, setting + f", batch {bs}", status=failed(exc), kind=kind, batch=bs))
@@ -516,11 +683,25 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
             timer = _batch_timer(device)
             with faithful._quiet(), learn.no_bar(), learn.no_logging():
                 learn.get_preds(dl=faithful.inference_dataloader(dls, table(n), test_bs), cbs=[timer])
-            rows.append(row(pc.STAGE_INFER, label, f"{name} (random weights), 224 px, learn.get_preds, batch {test_bs}",
-                            _rate(timer.valid, test_bs), kind=kind, batch=test_bs, precision="fp32",
-                            seconds=timer.valid[-1] - timer.valid[0], note=f"{timed} timed batches after 1; JPEG decoding included"))
+            rows.append(
+                row(
+                    pc.STAGE_INFER,
+                    label,
+                    f"{name} (random weights), 224 px, learn.get_preds, batch {test_bs}",
+                    _rate(timer.valid, test_bs),
+                    kind=kind,
+                    batch=test_bs,
+                    precision="fp32",
+                    seconds=timer.valid[-1] - timer.valid[0],
+                    note=f"{timed} timed batches after 1; JPEG decoding included",
+                )
+            )
         except Exception as exc:  # noqa: BLE001
-            rows.append(row(pc.STAGE_INFER, label, f"{name}, learn.get_preds, batch 64", status=failed(exc), kind=kind, batch=64))
+            rows.append(
+                row(
+                    pc.STAGE_INFER, label, f"{name}, learn.get_preds, batch 64", status=failed(exc), kind=kind, batch=64
+                )
+            )
         try:  # the same trainable set in a plain loop on device tensors: the GPU's ceiling without image decoding
             model = learn.model
             model.train()
@@ -539,12 +720,24 @@ def classifier_rows(device: str, label: str, quick: bool, tmp: Path, full: bool 
                     opt.step()
                 _sync(device)
                 seconds = time.perf_counter() - began
-                rows.append(row("classifier train (model only)", label,
-                                f"{name}, 224 px, plain torch loop, same trainable set ({sum(p.numel() for p in trainable):,} params), batch {bs}",
-                                bs * timed / seconds, kind=kind, batch=bs, precision="fp32", seconds=seconds,
-                                note="no data loading: not used by the estimate"))
+                rows.append(
+                    row(
+                        "classifier train (model only)",
+                        label,
+                        f"{name}, 224 px, plain torch loop, same trainable set ({sum(p.numel() for p in trainable):,} "
+                        f"params), batch {bs}",
+                        bs * timed / seconds,
+                        kind=kind,
+                        batch=bs,
+                        precision="fp32",
+                        seconds=seconds,
+                        note="no data loading: not used by the estimate",
+                    )
+                )
         except Exception as exc:  # noqa: BLE001
-            rows.append(row("classifier train (model only)", label, f"{name} plain loop", status=failed(exc), kind=kind))
+            rows.append(
+                row("classifier train (model only)", label, f"{name} plain loop", status=failed(exc), kind=kind)
+            )
     return rows
 
 
@@ -557,7 +750,10 @@ def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None
     cuda = device == "cuda" if full is None else full
     kind = "cuda" if device == "cuda" else "cpu"
     rows = []
-    setting = "open_clip ViT-B-32 (random weights, tag openai's preprocessing), embeddings.load_embedder + decode + preprocess + encode_image"
+    setting = (
+        "open_clip ViT-B-32 (random weights, tag openai's preprocessing), embeddings.load_embedder + decode + "
+        "preprocess + encode_image"
+    )
     try:
         torch.manual_seed(0)
         weights = tmp / "open_clip_ViT-B-32-random.bin"
@@ -574,9 +770,20 @@ def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None
         out = emb._compute(embedder, paths, batch, False)
         _sync(device)
         seconds = time.perf_counter() - began
-        rows.append(row(pc.STAGE_CLIP, label, setting + f", batch {batch}", n / seconds, kind=kind, batch=batch, precision="fp32",
-                        seconds=seconds, status="ok" if cuda else f"ok: {n // batch} batch(es) timed after 1 warm-up batch",
-                        note=f"{n} images of 512 px, {out.shape[1]}-d"))
+        rows.append(
+            row(
+                pc.STAGE_CLIP,
+                label,
+                setting + f", batch {batch}",
+                n / seconds,
+                kind=kind,
+                batch=batch,
+                precision="fp32",
+                seconds=seconds,
+                status="ok" if cuda else f"ok: {n // batch} batch(es) timed after 1 warm-up batch",
+                note=f"{n} images of 512 px, {out.shape[1]}-d",
+            )
+        )
         if cuda:
             cb = MODEL_ONLY_CLIP_BATCH
             x = torch.randn(cb, 3, 224, 224, device=device)
@@ -588,9 +795,19 @@ def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None
                     embedder.encode(x)
                 _sync(device)
             seconds = time.perf_counter() - began
-            rows.append(row("clip embeddings (model only)", label, f"open_clip ViT-B-32 encode_image on device tensors, batch {cb}",
-                            cb * 5 / seconds, kind=kind, batch=cb, precision="fp32", seconds=seconds,
-                            note="no decoding: not used by the estimate"))
+            rows.append(
+                row(
+                    "clip embeddings (model only)",
+                    label,
+                    f"open_clip ViT-B-32 encode_image on device tensors, batch {cb}",
+                    cb * 5 / seconds,
+                    kind=kind,
+                    batch=cb,
+                    precision="fp32",
+                    seconds=seconds,
+                    note="no decoding: not used by the estimate",
+                )
+            )
     except Exception as exc:  # noqa: BLE001
         rows.append(row(pc.STAGE_CLIP, label, setting, status=failed(exc), kind=kind))
     return rows
@@ -602,18 +819,45 @@ def gpu_plan(status: str, batch: int) -> list[dict]:
     gen_set = f"512 px, 50 DPM-Solver steps, guidance 3, fp16, batch {batch}"
     plan = [
         (pc.STAGE_TEXT2IMAGE, f"SD 2.1-base (random weights), {gen_set}", "images/s", batch, "fp16"),
-        (pc.STAGE_INPAINT, f"SD 1.5-inpainting (random weights), {gen_set}, centre mask, strength 0.97", "images/s", batch, "fp16"),
-        (pc.STAGE_IN_THEN_OUT, f"SD 1.5-inpainting (random weights), {gen_set}, then outer mask at 0.95 (two passes)",
-         "images/s", batch, "fp16"),
+        (
+            pc.STAGE_INPAINT,
+            f"SD 1.5-inpainting (random weights), {gen_set}, centre mask, strength 0.97",
+            "images/s",
+            batch,
+            "fp16",
+        ),
+        (
+            pc.STAGE_IN_THEN_OUT,
+            f"SD 1.5-inpainting (random weights), {gen_set}, then outer mask at 0.95 (two passes)",
+            "images/s",
+            batch,
+            "fp16",
+        ),
     ]
     for kind, name in (("text2image", "SD 2.1-base"), ("inpaint", "SD 1.5-inpainting")):
-        plan.append((pc.STAGE_DREAMBOOTH[kind], f"{name} (random weights), 512 px, batch 4, fp32", "steps/s", 4, "fp32"))
+        plan.append(
+            (pc.STAGE_DREAMBOOTH[kind], f"{name} (random weights), 512 px, batch 4, fp32", "steps/s", 4, "fp32")
+        )
     for bs in CLASSIFIER_BATCHES:
-        plan.append((pc.STAGE_TRAIN, f"EfficientNetV2-M (random weights), 224 px, fastai recipe, batch {bs}", "images/s", bs, "fp32"))
-    plan.append((pc.STAGE_INFER, "EfficientNetV2-M (random weights), 224 px, learn.get_preds, batch 64", "images/s", 64, "fp32"))
-    plan.append((pc.STAGE_CLIP, "open_clip ViT-B-32 (random weights), project embedding path, batch 64", "images/s", 64, "fp32"))
-    return [row(stage, "cuda", setting, unit=unit, status=status, kind="cuda", batch=b, precision=prec)
-            for stage, setting, unit, b, prec in plan]
+        plan.append(
+            (
+                pc.STAGE_TRAIN,
+                f"EfficientNetV2-M (random weights), 224 px, fastai recipe, batch {bs}",
+                "images/s",
+                bs,
+                "fp32",
+            )
+        )
+    plan.append(
+        (pc.STAGE_INFER, "EfficientNetV2-M (random weights), 224 px, learn.get_preds, batch 64", "images/s", 64, "fp32")
+    )
+    plan.append(
+        (pc.STAGE_CLIP, "open_clip ViT-B-32 (random weights), project embedding path, batch 64", "images/s", 64, "fp32")
+    )
+    return [
+        row(stage, "cuda", setting, unit=unit, status=status, kind="cuda", batch=b, precision=prec)
+        for stage, setting, unit, b, prec in plan
+    ]
 
 
 def text_table(table: pd.DataFrame, cols=("stage", "device", "setting", "throughput", "unit", "status")) -> str:
@@ -629,20 +873,32 @@ def text_table(table: pd.DataFrame, cols=("stage", "device", "setting", "through
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", choices=("cuda", "cpu", "auto"), default="auto",
-                        help="cuda: the GPU rows (CPU rows instead when no GPU); cpu: the CPU rows; auto: cuda when available")
+    parser.add_argument(
+        "--device",
+        choices=("cuda", "cpu", "auto"),
+        default="auto",
+        help="cuda: the GPU rows (CPU rows instead when no GPU); cpu: the CPU rows; auto: cuda when available",
+    )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent), help="folder for paper_gpu_results.{md,csv}")
-    parser.add_argument("--gen-batch", type=int, default=None, help="generation batch on the GPU (default: the paper profile's, 16)")
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent), help="folder for paper_gpu_results.{md,csv}"
+    )
+    parser.add_argument(
+        "--gen-batch", type=int, default=None, help="generation batch on the GPU (default: the paper profile's, 16)"
+    )
     parser.add_argument("--epochs-per-trial", type=float, default=pc.DEFAULT_EPOCHS_PER_TRIAL)
-    parser.add_argument("--stages", default="generation,dreambooth,classifier,clip", help="comma-separated subset to run")
+    parser.add_argument(
+        "--stages", default="generation,dreambooth,classifier,clip", help="comma-separated subset to run"
+    )
     args = parser.parse_args(argv)
     stages = set(args.stages.split(","))
     started = time.perf_counter()
     has_cuda = torch.cuda.is_available()
     run_gpu = has_cuda and args.device in ("cuda", "auto")
     run_cpu = not run_gpu
-    gen_batch = args.gen_batch or diffusion_settings.generation_settings(load_profile("paper"), device="cuda").batch_size
+    gen_batch = (
+        args.gen_batch or diffusion_settings.generation_settings(load_profile("paper"), device="cuda").batch_size
+    )
     bench = _bench_generation()
     rows: list[dict] = []
     if not run_gpu:
@@ -650,14 +906,34 @@ def main(argv: list[str] | None = None) -> int:
     device = "cuda" if run_gpu else "cpu"
     label = gpu_label() if run_gpu else cpu_label()
     load0 = _loadavg()
-    print(f"paper_gpu: {label}; torch {torch.__version__}; stages {sorted(stages)}{'; quick' if args.quick else ''}", flush=True)
+    print(
+        f"paper_gpu: {label}; torch {torch.__version__}; stages {sorted(stages)}{'; quick' if args.quick else ''}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="paper-gpu-") as tmp:
         tmp = Path(tmp)
         plan = [
-            ("generation", lambda: generation_rows(bench, device, label, args.quick, args.gen_batch if run_gpu else None,
-                                                   cpu_steps=1 if args.quick else 2)),
-            ("dreambooth", lambda: dreambooth_rows(bench, device, label, args.quick,
-                                                   ("text2image", "inpaint") if run_gpu or not args.quick else ("text2image",))),
+            (
+                "generation",
+                lambda: generation_rows(
+                    bench,
+                    device,
+                    label,
+                    args.quick,
+                    args.gen_batch if run_gpu else None,
+                    cpu_steps=1 if args.quick else 2,
+                ),
+            ),
+            (
+                "dreambooth",
+                lambda: dreambooth_rows(
+                    bench,
+                    device,
+                    label,
+                    args.quick,
+                    ("text2image", "inpaint") if run_gpu or not args.quick else ("text2image",),
+                ),
+            ),
             ("classifier", lambda: classifier_rows(device, label, args.quick, tmp)),
             ("clip", lambda: clip_rows(device, label, args.quick, tmp)),
         ]
@@ -669,16 +945,32 @@ def main(argv: list[str] | None = None) -> int:
             if run_cpu:  # how much of the cores the stage got: a shared machine slows every row
                 share = (time.process_time() - c0) / max(time.perf_counter() - t0, 1e-9) / torch.get_num_threads()
                 for r in new:
-                    r["note"] = (r["note"] + "; " if r["note"] else "") + f"this stage got {share:.0%} of {torch.get_num_threads()} cores"
+                    r["note"] = (
+                        r["note"] + "; " if r["note"] else ""
+                    ) + f"this stage got {share:.0%} of {torch.get_num_threads()} cores"
             rows += new
             for r in new:
-                print(f"  {r['stage']}: {r['throughput']} {r['unit']} [{r['status']}] ({time.perf_counter() - t0:.0f} s)", flush=True)
-            if not (name == "generation" and "dreambooth" in stages):  # the CPU DreamBooth row reuses the SD 2.1 modules
+                print(
+                    f"  {r['stage']}: {r['throughput']} {r['unit']} [{r['status']}] ({time.perf_counter() - t0:.0f} s)",
+                    flush=True,
+                )
+            if not (
+                name == "generation" and "dreambooth" in stages
+            ):  # the CPU DreamBooth row reuses the SD 2.1 modules
                 cache.clear()
                 _free()
     if run_cpu and args.quick and "dreambooth" in stages:
-        rows.append(row(pc.STAGE_DREAMBOOTH["inpaint"], label, "SD 1.5-inpainting (random weights), 512 px", unit="steps/s",
-                        status="skipped: --quick on the CPU (the estimate uses the text2image step)", kind="cpu", batch=1))
+        rows.append(
+            row(
+                pc.STAGE_DREAMBOOTH["inpaint"],
+                label,
+                "SD 1.5-inpainting (random weights), 512 px",
+                unit="steps/s",
+                status="skipped: --quick on the CPU (the estimate uses the text2image step)",
+                kind="cpu",
+                batch=1,
+            )
+        )
     table = pd.DataFrame(rows, columns=list(pc.TABLE_COLUMNS))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -687,26 +979,44 @@ def main(argv: list[str] | None = None) -> int:
     estimate = pc.estimate_from_table(csv_path, epochs_per_trial=args.epochs_per_trial)
     total = float(estimate.loc[estimate.stage == "total", "hours"].iloc[0])
     wall = time.perf_counter() - started
-    header = (f"# Paper-scale stages: throughput and the hours of the full grid\n\n"
-              f"`python benchmarks/paper_gpu.py {' '.join(argv if argv is not None else sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}, "
-              f"{label}, torch {torch.__version__}, {wall:.0f} s wall"
-              + (f", load average {load0} at the start and {_loadavg()} at the end" if run_cpu else "")
-              + ". Random weights in the real architectures.\n")
+    header = (
+        f"# Paper-scale stages: throughput and the hours of the full grid\n\n"
+        f"`python benchmarks/paper_gpu.py {' '.join(argv if argv is not None else sys.argv[1:])}`, "
+        f"{time.strftime('%Y-%m-%d')}, "
+        f"{label}, torch {torch.__version__}, {wall:.0f} s wall"
+        + (f", load average {load0} at the start and {_loadavg()} at the end" if run_cpu else "")
+        + ". Random weights in the real architectures.\n"
+    )
     assumptions = (
-        "Assumptions of the estimate (`synthaug_utils.analysis.paper_cost`): the paper's 458,920 synthetic images split by method "
+        "Assumptions of the estimate (`synthaug_utils.analysis.paper_cost`): the paper's 458,920 synthetic images "
+        "split by method "
         "as the authors' released F17k-9 images (manrai/synthetic-derm `huggingface/folder_counts.csv`: 9.1% inpaint, "
-        "9.1% in-then-outpaint, 81.8% text-to-image; no combination of the released set's totals by label group, variant "
+        "9.1% in-then-outpaint, 81.8% text-to-image; no combination of the released set's totals by label group, "
+        "variant "
         "and method sums to 458,920); in-then-outpaint "
-        "charged its outpainting pass only (its inpainting stage is an inpaint-method image); DreamBooth: 9 text-to-image "
-        "+ 9 inpainting models on each label's clean training file for 4 epochs plus 1 DDI inpainting model on 560 images "
-        "for 25 epochs, at batch 4; classifier: every distinct trial of `build_grid` fig3, fig4, fig5, imbalance for the "
-        f"paper profile, {args.epochs_per_trial:g} epochs per trial (early stopping, patience 3: real runs stop at 4-30), "
-        "each epoch a training pass at the authors' batch rule plus a validation pass, then one test pass; embeddings of "
+        "charged its outpainting pass only (its inpainting stage is an inpaint-method image); DreamBooth: 9 "
+        "text-to-image "
+        "+ 9 inpainting models on each label's clean training file for 4 epochs plus 1 DDI inpainting model on 560 "
+        "images "
+        "for 25 epochs, at batch 4; classifier: every distinct trial of `build_grid` fig3, fig4, fig5, imbalance for "
+        "the "
+        f"paper profile, {args.epochs_per_trial:g} epochs per trial (early stopping, patience 3: real runs stop at "
+        "4-30), "
+        "each epoch a training pass at the authors' batch rule plus a validation pass, then one test pass; embeddings "
+        "of "
         "every real (3,699 + 656) and synthetic image; one device, stages in sequence, no data-loading workers beyond "
-        "what the recipe uses.")
-    text = (header + "\n## Stages\n\n" + text_table(table, ("stage", "device", "setting", "throughput", "unit", "status", "note"))
-            + f"\n\n## Estimate: {estimate.attrs['device']}\n\n" + pc.markdown(estimate)
-            + f"\n\n**Total: {pc.format_hours(total)}** ({estimate.attrs['device']}).\n\n" + assumptions + "\n")
+        "what the recipe uses."
+    )
+    text = (
+        header
+        + "\n## Stages\n\n"
+        + text_table(table, ("stage", "device", "setting", "throughput", "unit", "status", "note"))
+        + f"\n\n## Estimate: {estimate.attrs['device']}\n\n"
+        + pc.markdown(estimate)
+        + f"\n\n**Total: {pc.format_hours(total)}** ({estimate.attrs['device']}).\n\n"
+        + assumptions
+        + "\n"
+    )
     (out / "paper_gpu_results.md").write_text(text)
     print("\n" + text_table(table))
     print(f"\nEstimate, {estimate.attrs['device']}:\n\n" + pc.markdown(estimate))

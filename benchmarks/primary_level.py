@@ -16,6 +16,7 @@ Tests compared:
 Usage: ``python benchmarks/primary_level.py [--replicates 1000] [--former-replicates 200] [--no-save]``.
 Writes ``benchmarks/primary_level_results.csv`` (read by the book's Methods page) and ``.md``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,9 @@ def gee_p(a, b) -> float:
     X = np.column_stack([np.ones_like(y), arm] + [(seed_idx == s).astype(float) for s in range(1, seeds)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = sm.GEE(y, X, groups=groups, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable()).fit(maxiter=100)
+        fit = sm.GEE(y, X, groups=groups, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable()).fit(
+            maxiter=100
+        )
         z = float(fit.params[1] / fit.bse[1])
     for w in caught:  # shown, not silenced: a reader of the benchmark sees where the GEE struggled
         print(f"  GEE warning: {w.message}", file=sys.stderr)
@@ -77,20 +80,35 @@ def bootstrap_ci_p(a, b, n_boot: int = 1000) -> float:
 
 def table(replicates: int, former_replicates: int) -> pd.DataFrame:
     rows = []
-    tests = [("primary", primary_p, DESIGNS, replicates),
-             ("gee (former)", gee_p, FORMER_DESIGNS, former_replicates),
-             ("bootstrap CI (former)", bootstrap_ci_p, FORMER_DESIGNS, former_replicates)]
+    tests = [
+        ("primary", primary_p, DESIGNS, replicates),
+        ("gee (former)", gee_p, FORMER_DESIGNS, former_replicates),
+        ("bootstrap CI (former)", bootstrap_ci_p, FORMER_DESIGNS, former_replicates),
+    ]
     for name, pvalue, designs, reps in tests:
         for seeds, images in designs:
             for sigma in SIGMAS:
                 for effect in (0.0, 8.0):
                     start = time.perf_counter()
                     r = sim.rejection_rate(pvalue, seeds, images, sigma, effect, reps, seed=7)
-                    rows.append({"test": name, "seeds": seeds, "images": images, "sigma": sigma, "effect_pp": effect,
-                                 "replicates": reps, "rejection_rate": round(r.rate, 4), "se": round(r.se, 4),
-                                 "seconds": round(time.perf_counter() - start, 2)})
-                    print(f"{name:22s} {seeds:2d} x {images:3d}  sigma {sigma:.1f}  effect {effect:+.0f} pp: "
-                          f"{r.rate:.3f} (+/- {r.se:.3f})", flush=True)
+                    rows.append(
+                        {
+                            "test": name,
+                            "seeds": seeds,
+                            "images": images,
+                            "sigma": sigma,
+                            "effect_pp": effect,
+                            "replicates": reps,
+                            "rejection_rate": round(r.rate, 4),
+                            "se": round(r.se, 4),
+                            "seconds": round(time.perf_counter() - start, 2),
+                        }
+                    )
+                    print(
+                        f"{name:22s} {seeds:2d} x {images:3d}  sigma {sigma:.1f}  effect {effect:+.0f} pp: "
+                        f"{r.rate:.3f} (+/- {r.se:.3f})",
+                        flush=True,
+                    )
     return pd.DataFrame(rows)
 
 
@@ -101,12 +119,16 @@ def main(argv=None) -> None:
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     out = table(args.replicates, args.former_replicates)
-    wide = out.pivot_table(index=["test", "seeds", "images", "effect_pp"], columns="sigma", values="rejection_rate").reset_index()
+    wide = out.pivot_table(
+        index=["test", "seeds", "images", "effect_pp"], columns="sigma", values="rejection_rate"
+    ).reset_index()
     wide.columns = [c if isinstance(c, str) else f"sigma {c:g}" for c in wide.columns]
-    md = ("# Level and power of the primary analysis\n\n"
-          "Rejection rate at alpha = 0.05 (effect 0 pp: level; effect 8 pp: power) by per-run logit SD sigma. "
-          f"Replicates: {args.replicates} (primary), {args.former_replicates} (former tests). "
-          "Produced by `python benchmarks/primary_level.py`.\n\n" + wide.to_markdown(index=False) + "\n")
+    md = (
+        "# Level and power of the primary analysis\n\n"
+        "Rejection rate at alpha = 0.05 (effect 0 pp: level; effect 8 pp: power) by per-run logit SD sigma. "
+        f"Replicates: {args.replicates} (primary), {args.former_replicates} (former tests). "
+        "Produced by `python benchmarks/primary_level.py`.\n\n" + wide.to_markdown(index=False) + "\n"
+    )
     print(md)
     if not args.no_save:
         out.to_csv(HERE / "primary_level_results.csv", index=False)

@@ -20,6 +20,7 @@ Targets (issue 4): fastai overhead within 1.2x of the bare loop; fast mode >= 10
 per trial. Usage: ``python benchmarks/training.py [--profile demo] [--n-real 64] [--threads N] [--no-save]``;
 the table is also written to ``benchmarks/training_results.md``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,14 +38,14 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from synthaug_utils.classifier.faithful import build_dataloaders, build_learner, fit_faithful, inference_dataloader
+from synthaug_utils.classifier.fast import fit_fast
+from synthaug_utils.classifier.features import FeatureCache
+from synthaug_utils.classifier.recipe import Recipe, seed_everything
 from synthaug_utils.core.backbones import normalisation  # noqa: E402
 from synthaug_utils.core.config import load_profile  # noqa: E402
 from synthaug_utils.data.images import load_image
 from synthaug_utils.data.splits import load_splits, training_subset  # noqa: E402
-from synthaug_utils.classifier.features import FeatureCache
-from synthaug_utils.classifier.recipe import Recipe, seed_everything
-from synthaug_utils.classifier.faithful import build_dataloaders, build_learner, fit_faithful, inference_dataloader
-from synthaug_utils.classifier.fast import fit_fast
 
 
 # ----------------------------------------------------------------------------- bare PyTorch
@@ -113,7 +114,14 @@ def bare_infer_pass(model: nn.Module, data: ImageFiles, batch_size: int) -> floa
 
 # ----------------------------------------------------------------------------- fastai
 def paired_rates(
-    train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, labels: list[str], recipe: Recipe, batch_size: int, epochs: int, repeats: int = 5
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    test: pd.DataFrame,
+    labels: list[str],
+    recipe: Recipe,
+    batch_size: int,
+    epochs: int,
+    repeats: int = 5,
 ) -> dict[str, float]:
     """Best images/s of fastai and of the bare loop, measured alternately so both see the same machine load.
 
@@ -140,7 +148,11 @@ def paired_rates(
         def after_train(self):
             self.rates.append(self.count / (time.perf_counter() - self.start))
 
-    bare = BareTrainer(bare_model(train, val, labels, recipe, batch_size), ImageFiles(train, labels, recipe.image_size, recipe.arch), batch_size)
+    bare = BareTrainer(
+        bare_model(train, val, labels, recipe, batch_size),
+        ImageFiles(train, labels, recipe.image_size, recipe.arch),
+        batch_size,
+    )
     seed_everything(0)
     dls = build_dataloaders(train, val, labels, recipe, batch_size)
     rates: dict[str, list[float]] = {"fastai_train": [], "bare_train": [], "fastai_infer": [], "bare_infer": []}
@@ -186,7 +198,11 @@ def gpu_rows(batch_size: int = 64, steps: int = 20) -> list[tuple[str, str, str,
     import torchvision
 
     rows = []
-    for label, amp, channels_last in (("fp32", False, False), ("AMP", True, False), ("AMP + channels_last", True, True)):
+    for label, amp, channels_last in (
+        ("fp32", False, False),
+        ("AMP", True, False),
+        ("AMP + channels_last", True, True),
+    ):
         model = torchvision.models.efficientnet_v2_m(weights=None, num_classes=9).cuda()
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         model = model.to(memory_format=fmt)
@@ -196,12 +212,12 @@ def gpu_rows(batch_size: int = 64, steps: int = 20) -> list[tuple[str, str, str,
         scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
         def step():
-            with torch.autocast("cuda", enabled=amp):
-                loss = nn.functional.cross_entropy(model(x), y)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            opt.zero_grad()
+            with torch.autocast("cuda", enabled=amp):  # noqa: B023
+                loss = nn.functional.cross_entropy(model(x), y)  # noqa: B023
+            scaler.scale(loss).backward()  # noqa: B023
+            scaler.step(opt)  # noqa: B023
+            scaler.update()  # noqa: B023
+            opt.zero_grad()  # noqa: B023
 
         for _ in range(3):
             step()
@@ -221,7 +237,9 @@ def gpu_rows(batch_size: int = 64, steps: int = 20) -> list[tuple[str, str, str,
                 model(x)
             torch.cuda.synchronize()
         infer_ips = batch_size * steps / (time.perf_counter() - start)
-        rows.append((f"GPU EfficientNetV2-M 224 px {label}: train / infer img/s", f"{train_ips:.0f}", f"{infer_ips:.0f}", ""))
+        rows.append(
+            (f"GPU EfficientNetV2-M 224 px {label}: train / infer img/s", f"{train_ips:.0f}", f"{infer_ips:.0f}", "")
+        )
     return rows
 
 
@@ -229,8 +247,12 @@ def gpu_rows(batch_size: int = 64, steps: int = 20) -> list[tuple[str, str, str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="demo")
-    parser.add_argument("--n-real", type=int, default=64, help="real training images per label (demo: 64 -> 576 images)")
-    parser.add_argument("--epochs", type=int, default=4, help="timed training epochs per loop (after one warm-up epoch)")
+    parser.add_argument(
+        "--n-real", type=int, default=64, help="real training images per label (demo: 64 -> 576 images)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=4, help="timed training epochs per loop (after one warm-up epoch)"
+    )
     parser.add_argument("--trial-epochs", type=int, default=5, help="epochs per trial in the fast-vs-faithful rows")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's default)")
     parser.add_argument("--skip-trials", action="store_true", help="skip the per-trial rows (they take minutes)")
@@ -244,25 +266,45 @@ def main(argv: list[str] | None = None) -> int:
     labels = list(splits.labels)
     recipe = Recipe.from_profile(profile, mode="faithful")
     batch_size = 64
-    print(f"profile {profile.name}: {recipe.arch} at {recipe.image_size} px, {len(train)} training images, "
-          f"{len(splits.test)} test images, batch {batch_size}, {torch.get_num_threads()} torch threads, "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"profile {profile.name}: {recipe.arch} at {recipe.image_size} px, {len(train)} training images, "
+        f"{len(splits.test)} test images, batch {batch_size}, {torch.get_num_threads()} torch threads, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
 
     r = paired_rates(train, splits.val, splits.test, labels, recipe, batch_size, args.epochs)
     fa_train, bare_train, fa_infer, bare_infer = r["fastai_train"], r["bare_train"], r["fastai_infer"], r["bare_infer"]
     rows = [
         ("measurement", "fastai / faithful", "bare PyTorch / fast", "ratio"),
-        ("faithful training, img/s", f"{fa_train:.1f}", f"{bare_train:.1f}", f"{bare_train / fa_train:.2f}x (target <= 1.2x)"),
+        (
+            "faithful training, img/s",
+            f"{fa_train:.1f}",
+            f"{bare_train:.1f}",
+            f"{bare_train / fa_train:.2f}x (target <= 1.2x)",
+        ),
         ("inference, img/s", f"{fa_infer:.1f}", f"{bare_infer:.1f}", f"{bare_infer / fa_infer:.2f}x (target <= 1.2x)"),
     ]
     if not args.skip_trials:
         for transforms in (False, True):
             secs = trial_seconds(train, splits.val, splits.test, labels, profile, transforms, args.trial_epochs)
             name = f"s/trial, {args.trial_epochs} epochs, transforms {'on' if transforms else 'off'}"
-            rows.append((f"{name} (fast: warm cache)", f"{secs['faithful']:.1f}", f"{secs['fast_warm']:.2f}",
-                         f"{secs['faithful'] / secs['fast_warm']:.0f}x faster (target >= 10x)"))
-            rows.append((f"{name} (fast: cold cache)", f"{secs['faithful']:.1f}", f"{secs['fast_cold']:.2f}",
-                         f"{secs['faithful'] / secs['fast_cold']:.1f}x faster"))
+            rows.append(
+                (
+                    f"{name} (fast: warm cache)",
+                    f"{secs['faithful']:.1f}",
+                    f"{secs['fast_warm']:.2f}",
+                    f"{secs['faithful'] / secs['fast_warm']:.0f}x faster (target >= 10x)",
+                )
+            )
+            rows.append(
+                (
+                    f"{name} (fast: cold cache)",
+                    f"{secs['faithful']:.1f}",
+                    f"{secs['fast_cold']:.2f}",
+                    f"{secs['faithful'] / secs['fast_cold']:.1f}x faster",
+                )
+            )
     rows.extend(gpu_rows())
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
@@ -273,8 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_save:
-        header = (f"Training benchmark, {time.strftime('%Y-%m-%d')}, profile {profile.name}, {len(train)} training images, "
-                  f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, load average {os.getloadavg()[0]:.1f}\n\n")
+        header = (
+            f"Training benchmark, {time.strftime('%Y-%m-%d')}, profile {profile.name}, {len(train)} training images, "
+            f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, load average "
+            f"{os.getloadavg()[0]:.1f}\n\n"
+        )
         Path(__file__).with_name("training_results.md").write_text(header + "```\n" + text + "\n```\n")
     return 0
 

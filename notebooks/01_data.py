@@ -29,11 +29,11 @@ executor = None
 # %%
 from myst_nb import glue
 
-from synthaug_utils.data import splits, summary
 from synthaug_utils.core import vocabulary
-from synthaug_utils.presentation import figures, plots
-from synthaug_utils.core.inputs import has_input, input_keys
 from synthaug_utils.core.config import load_profile
+from synthaug_utils.core.inputs import has_input, input_keys
+from synthaug_utils.data import splits, summary
+from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
@@ -45,9 +45,8 @@ ddi = splits.load_splits(P, "ddi", split_seed) if has_input(P, "ddi") else None 
 counts = summary.split_summary(main)
 ddi_counts = summary.split_summary(ddi) if ddi is not None else None
 
-for name, value in (("dataset_name", main.dataset), ("n_labels", len(main.labels)), ("n_total", int(counts["count"].sum())),
-                    ("n_train_pool", len(main.train_pool)), ("n_val", len(main.val)), ("n_test", len(main.test))):
-    glue(name, value, display=False)
+sizes = dict(dataset_name=main.dataset, n_labels=len(main.labels), n_total=int(counts["count"].sum()))
+glue_values(sizes | dict(n_train_pool=len(main.train_pool), n_val=len(main.val), n_test=len(main.test)))
 main_tables = splits.dataset_tables(P, "main")
 capabilities = summary.dataset_capabilities(main_tables)  # skin types known? labels dropped?
 grouping = summary.grouping_sentence(main_tables, main)  # bring-your-own data: groups and images per split
@@ -74,8 +73,14 @@ clusters = summary.near_duplicate_table(main_tables, main)  # your own data: nea
 if len(clusters):
     from synthaug_utils.data.groups import NEAR_DUPLICATE_MAX_HAMMING
 
-    display(figures.show_table_csv(clusters, "near_duplicate_clusters", "**Table D1.** Near-duplicate clusters among your images "
-            f"(identical bytes, or perceptual hashes within {NEAR_DUPLICATE_MAX_HAMMING} of 64 bits); each cluster stays in one split."))
+    display(
+        figures.show_table_csv(
+            clusters,
+            "near_duplicate_clusters",
+            "**Table D1.** Near-duplicate clusters among your images "
+            f"(identical bytes, or perceptual hashes within {NEAR_DUPLICATE_MAX_HAMMING} of 64 bits); each cluster stays in one split.",
+        )
+    )
 
 # %%
 if capabilities.has_fst:
@@ -104,8 +109,14 @@ if ddi is not None:
 if show_images:
     fsts = [1, 2, 3, 4, 5, 6]
     grid = summary.example_grid(main.train_pool, main.labels, fsts, P.image_size, seed=split_seed)
-    fig = plots.plot_image_grid(grid, main.labels, [f"FST {plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note)
-    shown = [{"label": label, "fst": f, "shown": bool(grid[r, c].any())} for r, label in enumerate(main.labels) for c, f in enumerate(fsts)]
+    fig = plots.plot_image_grid(
+        grid, main.labels, [f"FST {plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note
+    )
+    shown = [
+        {"label": label, "fst": f, "shown": bool(grid[r, c].any())}
+        for r, label in enumerate(main.labels)
+        for c, f in enumerate(fsts)
+    ]
     figures.show_figure(fig, "examples", shown, profile)
 else:
     print("Example images are not shown for this profile (patient images are never published by default).")
@@ -122,8 +133,7 @@ else:
 # below 95%, so that synthetic data has room to help.
 
 # %%
-from synthaug_utils.analysis import highlights
-from synthaug_utils.analysis import tables
+from synthaug_utils.analysis import highlights, tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation.book import glue_values
 
@@ -169,12 +179,21 @@ glue_values(real.values)
 # Fig. 1A counts for {glue:text}`real_fig1a_match` labels.
 
 # %%
-figures.show_table_csv(real.fig1a, "real_fig1a", "**Table R1.** F17k-9 images per label in the authors' split files "
-                       "beside the paper's Fig. 1A counts.", audit.HEADERS)
+figures.show_table_csv(
+    real.fig1a,
+    "real_fig1a",
+    "**Table R1.** F17k-9 images per label in the authors' split files beside the paper's Fig. 1A counts.",
+    audit.HEADERS,
+)
 
 # %%
-figures.show_table_csv(real.fst, "real_fst", "**Table R2.** F17k-9 images per Fitzpatrick skin type (FST) in each "
-                       "split file: count (share of the file).", audit.HEADERS, shown=audit.fst_wide(real.fst))
+figures.show_table_csv(
+    real.fst,
+    "real_fst",
+    "**Table R2.** F17k-9 images per Fitzpatrick skin type (FST) in each split file: count (share of the file).",
+    audit.HEADERS,
+    shown=audit.fst_wide(real.fst),
+)
 
 # %% [markdown]
 # ### Near-duplicates across and inside the split files
@@ -205,11 +224,20 @@ figures.show_table_csv(real.fst, "real_fst", "**Table R2.** F17k-9 images per Fi
 # rather than settle it.
 
 # %%
-figures.show_table_csv(real.audit, "real_audit", "**Table R3.** Near-duplicate audit per label, for F17k-9 and for "
-                       "all ten labels of the split files: held-out images with a near-duplicate in the training file "
-                       "(leaking), training images sharing a cluster with another training image (redundant) and "
-                       "their clusters, clusters whose members carry different labels (label noise).", audit.HEADERS)
+figures.show_table_csv(
+    real.audit,
+    "real_audit",
+    "**Table R3.** Near-duplicate audit per label, for F17k-9 and for "
+    "all ten labels of the split files: held-out images with a near-duplicate in the training file "
+    "(leaking), training images sharing a cluster with another training image (redundant) and "
+    "their clusters, clusters whose members carry different labels (label noise).",
+    audit.HEADERS,
+)
 
 # %%
-figures.show_table_csv(real.noise, "real_label_noise", "**Table R4.** The label-noise clusters: members with their "
-                       "label and file.", audit.HEADERS)
+figures.show_table_csv(
+    real.noise,
+    "real_label_noise",
+    "**Table R4.** The label-noise clusters: members with their label and file.",
+    audit.HEADERS,
+)

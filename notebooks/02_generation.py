@@ -90,7 +90,12 @@ figures.show_figure(plots.plot_mask_geometry(source, masks, outputs, note), "mas
 
 # %%
 cells, labels, columns = report.sample_grid(chapter)
-figures.show_figure(plots.plot_sample_grid(cells, labels, columns, note), "samples", [{"class": r, "column": c} for r, c in cells], profile)
+figures.show_figure(
+    plots.plot_sample_grid(cells, labels, columns, note),
+    "samples",
+    [{"class": r, "column": c} for r, c in cells],
+    profile,
+)
 
 # %% [markdown]
 # ## Quality gate 1: do text-to-image samples show their class?

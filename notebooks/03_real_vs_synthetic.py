@@ -29,11 +29,8 @@ faithful_transforms = None  # ... and with these transforms settings (None: the 
 faithful_n_real = None  # ... and these n real per class (None: the grid setting)
 
 # %%
-from myst_nb import glue
 
-from synthaug_utils.analysis import highlights
-from synthaug_utils.analysis import leakage
-from synthaug_utils.analysis import tables
+from synthaug_utils.analysis import highlights, leakage, tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
@@ -109,7 +106,9 @@ figures.show_table(tables.shape_checks_fig3(table))
 leak = leakage.leakage_report(chapter.profile, frame, predictions)
 glue_values(leak.values)
 caption = f"**Leaking and clean test images.** Each Fig. 3 comparison (primary analysis; stars: BH-adjusted within each test set). {leak.values['lk_label']}".strip()
-figures.show_table_csv(leak.table, "fig3_leakage", caption, leakage.HEADERS, shown=leak.shown) if leak.table is not None else None
+figures.show_table_csv(
+    leak.table, "fig3_leakage", caption, leakage.HEADERS, shown=leak.shown
+) if leak.table is not None else None
 
 # %% [markdown]
 # ## Controls the paper does not have
@@ -135,8 +134,12 @@ both_frame, both_predictions = chapters.with_controls(chapter, store, executor)
 glue_values(highlights.limits_facts(chapter.profile, chapter.settings["n_real"]))
 duplication = tables.duplication_table(both_frame, both_predictions)
 budget = tables.budget_table(both_frame, both_predictions)
-glue_values({**highlights.controls_highlights(duplication, budget),
-             **highlights.budget_steps_facts(chapter.profile, int(budget.n_real.min()))})
+glue_values(
+    {
+        **highlights.controls_highlights(duplication, budget),
+        **highlights.budget_steps_facts(chapter.profile, int(budget.n_real.min())),
+    }
+)
 figures.show_table(tables.two_analyses(duplication, ["n_real", "transforms"], "arm"))
 
 # %%
@@ -169,7 +172,13 @@ pairs = chapters.fast_vs_faithful(chapter, faithful_seeds, faithful_transforms, 
 mode = highlights.mode_gap_summary(pairs)
 glue_values(mode)
 if len(pairs):
-    figures.show_figure(plots.plot_mode_gap(pairs, note), "mode_gap", pairs[["method", "n_real", "transforms", "seed", "fast", "faithful"]], profile, mode)
+    figures.show_figure(
+        plots.plot_mode_gap(pairs, note),
+        "mode_gap",
+        pairs[["method", "n_real", "transforms", "seed", "fast", "faithful"]],
+        profile,
+        mode,
+    )
 
 # %% [markdown]
 # Fast minus faithful top-1 accuracy: mean {glue:text}`mode_mean_diff`, mean absolute
@@ -187,5 +196,24 @@ figures.show_table(pairs)
 # ## The numbers behind the figure
 
 # %%
-cols = ["n_real", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "df", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
+cols = [
+    "n_real",
+    "transforms",
+    "method",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "seed_sd",
+    "runs",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "df",
+    "p",
+    "p_bh",
+    "stars",
+    "paper_p",
+    "paper_p_bh",
+    "paper_stars",
+]
 figures.show_table(table[cols])

@@ -25,8 +25,7 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils.analysis import highlights
-from synthaug_utils.analysis import tables
+from synthaug_utils.analysis import highlights, tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
@@ -37,8 +36,13 @@ frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter
 table = tables.fig4_table(frame, predictions)
 f4 = highlights.fig4_highlights(table)
 glue_values(f4)
-glue_values({**chapter.facts("f4"), "f4_ratios": ", ".join(str(r) for r in settings["ratios"]),
-             "f4_ns": ", ".join(str(n) for n in settings["n_real"])})
+glue_values(
+    {
+        **chapter.facts("f4"),
+        "f4_ratios": ", ".join(str(r) for r in settings["ratios"]),
+        "f4_ns": ", ".join(str(n) for n in settings["n_real"]),
+    }
+)
 glue_profile_box(chapter.profile, "04_dose_response")
 
 # %% [markdown]
@@ -81,5 +85,24 @@ figures.show_table(both)
 figures.show_table(tables.shape_checks_fig4(table))
 
 # %%
-cols = ["n_real", "transforms", "synthetic_ratio", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "df", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
+cols = [
+    "n_real",
+    "transforms",
+    "synthetic_ratio",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "seed_sd",
+    "runs",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "df",
+    "p",
+    "p_bh",
+    "stars",
+    "paper_p",
+    "paper_p_bh",
+    "paper_stars",
+]
 figures.show_table(table[cols])

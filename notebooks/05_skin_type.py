@@ -26,8 +26,7 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils.analysis import highlights
-from synthaug_utils.analysis import tables
+from synthaug_utils.analysis import highlights, tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
@@ -98,9 +97,14 @@ from synthaug_utils.analysis import paper_intervals
 
 attempts = paper_intervals.fig5_attempts_summary(paper_intervals.fig5_interval_attempts())
 glue_values(paper_intervals.fig5_interval_facts(attempts))
-figures.show_table_csv(attempts, "fig5_interval_attempts", "**Fig. 5 intervals tried.** The twelve closest of "
-                       f"{len(attempts)} interval methods and choices of n, by their largest miss of a printed bound (pp); "
-                       "the CSV holds all of them.", shown=attempts.head(12))
+figures.show_table_csv(
+    attempts,
+    "fig5_interval_attempts",
+    "**Fig. 5 intervals tried.** The twelve closest of "
+    f"{len(attempts)} interval methods and choices of n, by their largest miss of a printed bound (pp); "
+    "the CSV holds all of them.",
+    shown=attempts.head(12),
+)
 
 # %% [markdown]
 # ## Limits
@@ -115,5 +119,24 @@ figures.show_table_csv(attempts, "fig5_interval_attempts", "**Fig. 5 intervals t
 glue_values(highlights.limits_facts(chapter.profile))
 
 # %%
-cols = ["fst", "transforms", "method", "accuracy", "ci_low", "ci_high", "seed_sd", "runs", "gain", "gain_low", "gain_high", "df", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
+cols = [
+    "fst",
+    "transforms",
+    "method",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "seed_sd",
+    "runs",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "df",
+    "p",
+    "p_bh",
+    "stars",
+    "paper_p",
+    "paper_p_bh",
+    "paper_stars",
+]
 figures.show_table(table[cols])

@@ -26,8 +26,7 @@ store = None
 executor = None
 
 # %%
-from synthaug_utils.analysis import highlights
-from synthaug_utils.analysis import tables
+from synthaug_utils.analysis import highlights, tables
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
@@ -38,7 +37,9 @@ frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter
 table = tables.figS2_table(frame, predictions)
 s2 = highlights.figS2_highlights(table)
 glue_values(s2)
-glue_values({**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": ", ".join(str(c) for c in settings["cuts"])})
+glue_values(
+    {**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": ", ".join(str(c) for c in settings["cuts"])}
+)
 glue_profile_box(chapter.profile, "06_class_imbalance")
 
 # %% [markdown]
@@ -88,8 +89,30 @@ figures.show_table(both)
 rare_budget = chapters.optional_grid_results("imbalance-controls", chapter.profile, store, executor)
 rare_table = tables.imbalance_budget_table(*rare_budget) if rare_budget else None
 glue_values(highlights.imbalance_budget_facts(rare_table))
-figures.show_table(tables.two_analyses(rare_table, ["rare_label", "rare_n", "transforms"], "arm")) if rare_budget else None
+figures.show_table(
+    tables.two_analyses(rare_table, ["rare_label", "rare_n", "transforms"], "arm")
+) if rare_budget else None
 
 # %%
-cols = ["scope", "rare_label", "rare_n", "transforms", "control", "accuracy", "ci_low", "ci_high", "runs", "gain", "gain_low", "gain_high", "df", "p", "p_bh", "stars", "paper_p", "paper_p_bh", "paper_stars"]
+cols = [
+    "scope",
+    "rare_label",
+    "rare_n",
+    "transforms",
+    "control",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "runs",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "df",
+    "p",
+    "p_bh",
+    "stars",
+    "paper_p",
+    "paper_p_bh",
+    "paper_stars",
+]
 figures.show_table(table[cols])

@@ -45,7 +45,7 @@ P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
 note = DEMO_NOTE if P.is_embedded else None
 real, synthetic, everything, embeddings, facts = report.embedding_inputs(P)
-emb_real, emb_syn = embeddings[: len(real)], embeddings[len(real):]
+emb_real, emb_syn = embeddings[: len(real)], embeddings[len(real) :]
 glue_values(facts)
 glue_profile_box(P, "07_embeddings")
 
@@ -68,11 +68,29 @@ glue_profile_box(P, "07_embeddings")
 coords = quality.project(embeddings, "pca", seed=0)
 thumbs, pair = report.projection_images(everything, show_images, n_thumbnails, seed=0)
 points = everything[["image_id", "label", "method"]].assign(pc1=coords[:, 0], pc2=coords[:, 1])
-figures.show_figure(plots.plot_projection(coords, everything.assign(disease=everything.label), "disease", "PCA of image embeddings, by disease", thumbs, note=note), "fig2a", points, profile)
+figures.show_figure(
+    plots.plot_projection(
+        coords,
+        everything.assign(disease=everything.label),
+        "disease",
+        "PCA of image embeddings, by disease",
+        thumbs,
+        note=note,
+    ),
+    "fig2a",
+    points,
+    profile,
+)
 
 # %%
-fig = plots.plot_projection(coords, everything.assign(origin=everything.method), "origin",
-                            "PCA of image embeddings: real vs synthetic (an in-then-outpaint image beside its source)", pair, note=note)
+fig = plots.plot_projection(
+    coords,
+    everything.assign(origin=everything.method),
+    "origin",
+    "PCA of image embeddings: real vs synthetic (an in-then-outpaint image beside its source)",
+    pair,
+    note=note,
+)
 figures.show_figure(fig, "fig2b", points, profile)
 
 # %% [markdown]
@@ -89,15 +107,28 @@ rows = quality.sample_rows(len(everything), umap_points, seed=0)
 glue_values({"e_umap_points": str(len(rows)), "e_all_points": str(len(everything))})
 umap_coords = quality.project(embeddings[rows], "umap", seed=0, cache=True)
 shown = everything.iloc[rows].reset_index(drop=True)
-fig = plots.plot_projection(umap_coords, shown.assign(disease=lambda t: t.label), "disease", "UMAP of image embeddings, by disease",
-                            axis_names=("UMAP 1", "UMAP 2"), note=note)
-figures.show_figure(fig, "figS3", shown[["image_id", "label", "method"]].assign(umap1=umap_coords[:, 0], umap2=umap_coords[:, 1]), profile)
+fig = plots.plot_projection(
+    umap_coords,
+    shown.assign(disease=lambda t: t.label),
+    "disease",
+    "UMAP of image embeddings, by disease",
+    axis_names=("UMAP 1", "UMAP 2"),
+    note=note,
+)
+figures.show_figure(
+    fig,
+    "figS3",
+    shown[["image_id", "label", "method"]].assign(umap1=umap_coords[:, 0], umap2=umap_coords[:, 1]),
+    profile,
+)
 
 # %% [markdown]
 # ## Pairwise distances (Fig. 2C)
 
 # %%
-long, tests = quality.distance_comparisons(emb_real, real.image_id.tolist(), emb_syn, synthetic, n_pairs=n_pairs, seed=0)
+long, tests = quality.distance_comparisons(
+    emb_real, real.image_id.tolist(), emb_syn, synthetic, n_pairs=n_pairs, seed=0
+)
 glue_values(report.distance_highlights(tests, n_pairs))
 figures.show_figure(plots.plot_distance_distributions(long, tests, note), "fig2c", long, profile)
 
@@ -201,7 +232,12 @@ figures.show_table(cont_closest)
 # %%
 joined, facts = report.quality_vs_gain(qtable, P, store, executor)
 glue_values(facts)
-figures.show_figure(plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note), "quality_gain", joined, profile)
+figures.show_figure(
+    plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note),
+    "quality_gain",
+    joined,
+    profile,
+)
 
 # %% [markdown]
 # Across {glue:text}`e_cells` (class, method) cells, the Spearman correlation between

@@ -178,8 +178,10 @@ from synthaug_utils.presentation import reference as book_reference
 repro, repro_rest, repro_timings = book_reference.chapter_section(P, book_dir)
 glue_values(repro)
 display(Markdown(repro["repro_summary"]))
-for title, rows in (("Values that do not match, even within tolerance:", repro_rest),
-                    ("Timings of this build beside the reference's (not compared):", repro_timings)):
+for title, rows in (
+    ("Values that do not match, even within tolerance:", repro_rest),
+    ("Timings of this build beside the reference's (not compared):", repro_timings),
+):
     if len(rows):
         display(Markdown(f"**{title}**"), figures.show_table(rows))
 
@@ -198,4 +200,3 @@ kernels, kernels_rest = book_reference.other_kernels_section(P.name)
 glue_values(kernels)
 if len(kernels_rest):
     display(Markdown("**Values of the build on other kernels outside tolerance:**"), figures.show_table(kernels_rest))
-

@@ -1,4 +1,5 @@
 """Shared fixtures: an isolated cache folder per test session and the real metadata in ../shared/data."""
+
 from __future__ import annotations
 
 import os

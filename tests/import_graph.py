@@ -30,6 +30,7 @@ Stages work on both layouts: a prefix ``"data"`` matches the flat module
 The longest matching prefix wins, so a flat module can be placed explicitly
 (``"generation"``) while a subpackage is placed by its folder name.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -364,8 +365,10 @@ def main(argv: list[str] | None = None) -> int:
         for m, p in modules.items():
             print(f"  {_label(m):40s} {_stage_name(m, STAGES):13s} {len(p.read_text().splitlines()):5d} lines")
         shown = [e for e in edges if e.in_function] if args.lazy_only else edges
-        print(f"\n# import edges ({len(shown)} shown; {len(edges)} in all, "
-              f"{sum(e.in_function for e in edges)} inside functions)")
+        print(
+            f"\n# import edges ({len(shown)} shown; {len(edges)} in all, "
+            f"{sum(e.in_function for e in edges)} inside functions)"
+        )
         for e in sorted(shown, key=lambda e: (e.source, e.target, e.line)):
             print(f"  {_label(e.source)}:{e.line} -> {_label(e.target)}{e.marks()}")
         pairs = sorted({(e.source, e.target) for e in edges})

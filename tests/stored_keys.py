@@ -11,6 +11,7 @@ Covers, for the demo, smoke and paper profiles: the key of every trial of every 
 and DreamBooth folder names built from them, the demo generator's pretraining settings, the
 grid settings.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -82,12 +83,19 @@ def main() -> int:
         ddi = SimpleNamespace(dataset=P.ddi_dataset, split_seed=0)
         entry["synthetic_sets"] = sorted(
             relative(find("synthetic_set_dir")(P, m, v, P.dataset, 0, gen))
-            for m in ("text-to-image", "inpaint", "outpaint", "in-then-outpaint") for v in ("pretrained", "dreambooth"))
+            for m in ("text-to-image", "inpaint", "outpaint", "in-then-outpaint")
+            for v in ("pretrained", "dreambooth")
+        )
         db = find("dreambooth_settings")(P)
         db_ddi = find("dreambooth_settings")(P, ddi=True)
         entry["dreambooth"] = {
-            "settings": dataclasses.asdict(db), "key": db.key(), "ddi_key": db_ddi.key(), "ddi_epochs": db_ddi.epochs,
-            "folders": [relative(find("dreambooth_dir")(P, k, "psoriasis", splits, db)) for k in ("text2image", "inpaint")]
+            "settings": dataclasses.asdict(db),
+            "key": db.key(),
+            "ddi_key": db_ddi.key(),
+            "ddi_epochs": db_ddi.epochs,
+            "folders": [
+                relative(find("dreambooth_dir")(P, k, "psoriasis", splits, db)) for k in ("text2image", "inpaint")
+            ]
             + [relative(find("dreambooth_dir")(P, "inpaint", "all", ddi, db_ddi))],
         }
         if P.is_embedded:

@@ -5,6 +5,7 @@ Pure ``ast``/text reading: no package module is imported except for the last tes
 in well under a second. The checker is ``import_graph.py`` (standard library only), kept beside
 this file; ``python tests/import_graph.py`` prints the whole graph.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -18,7 +19,9 @@ HERE = Path(__file__).resolve().parent
 REPO = Path(os.environ.get("SYNTHAUG_REPO", HERE.parent))
 PACKAGE = REPO / "synthaug_utils"
 NOTEBOOKS = REPO / "notebooks"
-MAX_MODULE_LINES = 700
+# Lines as `ruff format` lays a module out (issue 24): it splits long calls and tables one item a line,
+# which made modules ~10% longer than the hand layout the earlier limit of 700 was set for.
+MAX_MODULE_LINES = 800
 MAX_CELL_LINES = 25
 
 
@@ -39,7 +42,9 @@ graph = _load_checker()
 def test_the_import_graph_has_no_loop():
     modules, edges = graph.read_edges(PACKAGE)
     loops = graph.cycles(modules, edges)
-    assert loops == [], "import loops (lazy imports inside functions count too): " + "; ".join(" <-> ".join(c) for c in loops)
+    assert loops == [], "import loops (lazy imports inside functions count too): " + "; ".join(
+        " <-> ".join(c) for c in loops
+    )
 
 
 def test_no_import_goes_from_an_earlier_stage_to_a_later_one():
@@ -53,7 +58,7 @@ def test_every_module_belongs_to_a_stage():
     assert problems == [], "\n".join(problems) + "\n(add the module's folder to import_graph.STAGES)"
 
 
-def test_no_module_is_over_700_lines():
+def test_no_module_is_over_800_lines():
     assert graph.long_modules(PACKAGE, MAX_MODULE_LINES) == []
 
 
@@ -80,8 +85,11 @@ def test_command_line_plumbing_lives_in_cli_only():
 
 def test_the_package_docstring_lists_every_module():
     doc = (PACKAGE / "__init__.py").read_text(encoding="utf-8")
-    missing = [f"synthaug_utils.{m}" for m in graph.discover(PACKAGE)
-               if m and not m.endswith("__main__") and f"synthaug_utils.{m}`" not in doc]
+    missing = [
+        f"synthaug_utils.{m}"
+        for m in graph.discover(PACKAGE)
+        if m and not m.endswith("__main__") and f"synthaug_utils.{m}`" not in doc
+    ]
     assert missing == [], "add to the package docstring (one line each, with its concern): " + ", ".join(missing)
 
 
@@ -124,6 +132,9 @@ def test_moving_modules_kept_the_package_root():
         from synthaug_utils.core import paths
 
         assert paths.project_root() == module.PACKAGE_DIR.parent
-        assert paths.shipped_demo_model(paths.DEMO_TEXT2IMAGE_ID) == module.PACKAGE_DIR / "resources" / "demo_ldm" / "text2image"
+        assert (
+            paths.shipped_demo_model(paths.DEMO_TEXT2IMAGE_ID)
+            == module.PACKAGE_DIR / "resources" / "demo_ldm" / "text2image"
+        )
     finally:
         sys.path.remove(str(REPO))

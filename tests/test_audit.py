@@ -1,5 +1,6 @@
 """The near-duplicate audit (synthaug_utils.data.audit): cluster parsing and the audit's numbers on a
 hand-made world small enough to count by hand, and invariants of the real shipped metadata."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,9 +22,15 @@ def _md5(prefix: str) -> str:
 
 # (md5 prefix, label, fst, split file)
 ROWS = [
-    ("11111111", "alpha", 1, "train"), ("22222222", "alpha", 2, "train"), ("33333333", "alpha", 3, "train"),
-    ("44444444", "beta", 1, "train"), ("55555555", "beta", -1, "train"), ("66666666", "gamma", 2, "train"),
-    ("aaaaaaaa", "alpha", 1, "test"), ("bbbbbbbb", "alpha", 2, "test"), ("cccccccc", "beta", 3, "test"),
+    ("11111111", "alpha", 1, "train"),
+    ("22222222", "alpha", 2, "train"),
+    ("33333333", "alpha", 3, "train"),
+    ("44444444", "beta", 1, "train"),
+    ("55555555", "beta", -1, "train"),
+    ("66666666", "gamma", 2, "train"),
+    ("aaaaaaaa", "alpha", 1, "test"),
+    ("bbbbbbbb", "alpha", 2, "test"),
+    ("cccccccc", "beta", 3, "test"),
     ("dddddddd", "gamma", 4, "test"),
 ]
 
@@ -42,7 +49,9 @@ CLUSTER_TEXT = """['al_f1_1_11111111', 'al_f2_2_22222222', 'al_f1_7_aaaaaaaa']
 
 
 def _images(clusters: pd.DataFrame | None = None) -> pd.DataFrame:
-    images = pd.DataFrame([{"image_id": _md5(p), "label": lab, "fst": fst, "split": split} for p, lab, fst, split in ROWS])
+    images = pd.DataFrame(
+        [{"image_id": _md5(p), "label": lab, "fst": fst, "split": split} for p, lab, fst, split in ROWS]
+    )
     return audit.attach_clusters(images, audit.parse_clusters(CLUSTER_TEXT) if clusters is None else clusters)
 
 
@@ -72,12 +81,18 @@ def test_parse_clusters_numbers_clusters_by_line():
     assert (row.cluster, row.fst, row.abbreviation) == (5, -1, "be")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("['al_f1_1_11111111', 'al_f2_2_22222222'\n", "line 1: not a Python list"),
-    ("['al_f1_1_11111111', 'al_f2_2_22222222']\n['al_f1_3_33333333']\n", "line 2: a cluster needs at least two"),
-    ("['al_f1_1_11111111', 'al_f2_2_22222222']\n['al_f1_3_33333333', 'al_f1_9_11111111']\n", "already in the cluster of line 1"),
-    ("{'al_f1_1_11111111': 1}\n", "not a list of image ids"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("['al_f1_1_11111111', 'al_f2_2_22222222'\n", "line 1: not a Python list"),
+        ("['al_f1_1_11111111', 'al_f2_2_22222222']\n['al_f1_3_33333333']\n", "line 2: a cluster needs at least two"),
+        (
+            "['al_f1_1_11111111', 'al_f2_2_22222222']\n['al_f1_3_33333333', 'al_f1_9_11111111']\n",
+            "already in the cluster of line 1",
+        ),
+        ("{'al_f1_1_11111111': 1}\n", "not a list of image ids"),
+    ],
+)
 def test_parse_clusters_rejects_bad_files(text, message):
     with pytest.raises(DataError, match=message):
         audit.parse_clusters(text)
@@ -86,13 +101,27 @@ def test_parse_clusters_rejects_bad_files(text, message):
 def test_attach_clusters_checks_prefixes_and_skin_types():
     images = _images()
     assert images.set_index("image_id").cluster.to_dict() == {
-        _md5("11111111"): 1, _md5("22222222"): 1, _md5("33333333"): 4, _md5("44444444"): 2, _md5("55555555"): 5,
-        _md5("66666666"): 4, _md5("aaaaaaaa"): 1, _md5("bbbbbbbb"): 5, _md5("cccccccc"): 2, _md5("dddddddd"): 6,
+        _md5("11111111"): 1,
+        _md5("22222222"): 1,
+        _md5("33333333"): 4,
+        _md5("44444444"): 2,
+        _md5("55555555"): 5,
+        _md5("66666666"): 4,
+        _md5("aaaaaaaa"): 1,
+        _md5("bbbbbbbb"): 5,
+        _md5("cccccccc"): 2,
+        _md5("dddddddd"): 6,
     }
     lonely = pd.DataFrame({"image_id": [_md5("12345678")], "label": ["alpha"], "fst": [1], "split": ["train"]})
     assert audit.attach_clusters(lonely, audit.parse_clusters(CLUSTER_TEXT)).cluster.isna().all()
-    twins = pd.DataFrame({"image_id": ["11111111" + "a" * 24, "11111111" + "b" * 24], "label": ["a", "b"], "fst": [1, 1],
-                          "split": ["train", "test"]})
+    twins = pd.DataFrame(
+        {
+            "image_id": ["11111111" + "a" * 24, "11111111" + "b" * 24],
+            "label": ["a", "b"],
+            "fst": [1, 1],
+            "split": ["train", "test"],
+        }
+    )
     with pytest.raises(DataError, match="share the md5 prefix 11111111"):
         audit.attach_clusters(twins, audit.parse_clusters(CLUSTER_TEXT))
     wrong = pd.DataFrame({"image_id": [_md5("11111111")], "label": ["alpha"], "fst": [5], "split": ["train"]})
@@ -103,8 +132,16 @@ def test_attach_clusters_checks_prefixes_and_skin_types():
 # ----------------------------------------------------------------------------- the audit by hand
 def test_audit_table_counts_by_hand():
     table = audit.audit_table(_images(), "hand").set_index("label")
-    columns = ["held_out", "leaking", "leaking_same_label", "training", "redundant", "redundant_clusters",
-               "noise_clusters", "noise_cross_split"]
+    columns = [
+        "held_out",
+        "leaking",
+        "leaking_same_label",
+        "training",
+        "redundant",
+        "redundant_clusters",
+        "noise_clusters",
+        "noise_cross_split",
+    ]
     assert table.loc["alpha", columns].tolist() == [2, 2, 1, 3, 3, 2, 2, 1]
     assert table.loc["beta", columns].tolist() == [1, 1, 1, 2, 0, 0, 1, 1]
     assert table.loc["gamma", columns].tolist() == [1, 0, 0, 1, 1, 1, 1, 0]
@@ -140,7 +177,10 @@ def test_fig1a_and_fst_tables_by_hand():
     images = _images()
     fig1a = audit.fig1a_table(images, paper={"alpha": 5, "beta": 4, "gamma": 2}).set_index("label")
     assert fig1a.loc["alpha", ["training", "held_out", "total", "paper", "difference"]].tolist() == [3, 2, 5, 5, 0]
-    assert fig1a.loc["beta", "difference"] == -1 and fig1a.loc[audit.ALL_LABELS, ["total", "paper"]].tolist() == [10, 11]
+    assert fig1a.loc["beta", "difference"] == -1 and fig1a.loc[audit.ALL_LABELS, ["total", "paper"]].tolist() == [
+        10,
+        11,
+    ]
     fst = audit.fst_table(images).set_index(["split", "fst"])
     assert fst.loc[("training", "I"), "count"] == 2 and fst.loc[("training", "unknown"), "count"] == 1
     assert fst.loc[("held-out", "IV"), "share"] == 0.25
@@ -156,7 +196,11 @@ def test_real_metadata_audit_end_to_end_on_files(tmp_path):
     assert (values["audit_leak_total"], values["audit_held_out"], values["audit_leak_share"]) == ("3", "4", "75.0%")
     assert values["audit_leak_alpha"] == "2" and values["audit_leak_gamma"] == "0"
     assert values["audit_leak_by_label"] == "alpha 2 of 2; beta 1 of 1; gamma 0 of 1"
-    assert (values["audit_redundant"], values["audit_redundant_clusters"], values["audit_redundant_extra"]) == ("4", "2", "2")
+    assert (values["audit_redundant"], values["audit_redundant_clusters"], values["audit_redundant_extra"]) == (
+        "4",
+        "2",
+        "2",
+    )
     assert (values["audit_noise_clusters"], values["audit_noise_cross_split"]) == ("2", "1")
     assert values["audit_noise_list"] == "line 4 (training: alpha, gamma), line 5 (training: beta; held-out: alpha)"
     assert values["audit_clusters"] == "5" and values["audit_largest_cluster"] == "3"
@@ -166,9 +210,13 @@ def test_real_metadata_audit_end_to_end_on_files(tmp_path):
 
 def test_compact_split_csv_keeps_rows_and_text(tmp_path):
     source = tmp_path / "split.csv"
-    source.write_text("md5hash,fitzpatrick_scale,fitzpatrick_centaur,label,url\n"
-                      "ab12,-1,2,psoriasis,\"https://x/y,z.jpg\"\nff00,6,6,lichen planus,u\n")
-    assert audit.compact_split_csv(source) == "md5hash,fitzpatrick_scale,label\nab12,-1,psoriasis\nff00,6,lichen planus\n"
+    source.write_text(
+        "md5hash,fitzpatrick_scale,fitzpatrick_centaur,label,url\n"
+        'ab12,-1,2,psoriasis,"https://x/y,z.jpg"\nff00,6,6,lichen planus,u\n'
+    )
+    assert (
+        audit.compact_split_csv(source) == "md5hash,fitzpatrick_scale,label\nab12,-1,psoriasis\nff00,6,lichen planus\n"
+    )
     (tmp_path / "bad.csv").write_text("md5hash,label\nab12,psoriasis\n")
     with pytest.raises(DataError, match="fitzpatrick_scale"):
         audit.compact_split_csv(tmp_path / "bad.csv")
@@ -186,8 +234,15 @@ def test_shipped_copies_match_shared(f17k_dir):
 
 def test_shipped_readme_names_sources_licences_and_citations():
     readme = (audit.RESOURCE_DIR / "README.md").read_text()
-    for needle in ("CC BY-NC-SA 3.0", "CC BY-NC 4.0", "manrai/synthetic-derm", "github.com/mattgroh/fitzpatrick17k",
-                   "kakumarabhishek/Corrected-Skin-Image-Datasets", "10.5281/zenodo.11101337", "@article{abhishek2024"):
+    for needle in (
+        "CC BY-NC-SA 3.0",
+        "CC BY-NC 4.0",
+        "manrai/synthetic-derm",
+        "github.com/mattgroh/fitzpatrick17k",
+        "kakumarabhishek/Corrected-Skin-Image-Datasets",
+        "10.5281/zenodo.11101337",
+        "@article{abhishek2024",
+    ):
         assert needle in readme, needle
 
 

@@ -1,4 +1,5 @@
 """The demo classifier's packaged ImageNet weights load correctly into timm's tf_efficientnet_lite0."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,5 @@
 """The smoke-profile book builds end to end, and a failing notebook is reported by name and cell."""
+
 import re
 
 import pytest
@@ -25,7 +26,9 @@ def test_smoke_book_builds_with_the_data_chapter_figures(smoke_book):
     written = reference.write_reference(tmp_path / "book", tmp_path / "smoke.json")
     assert len(written["values"]) > 100 and written["timings"]
     assert not reference.unmarked_timings({**written["values"], **written["timings"]})
-    _, forced = book.build_book("smoke", root=tmp_path, chapters=["02_generation", "08_reproduction_report"], force=True)
+    _, forced = book.build_book(
+        "smoke", root=tmp_path, chapters=["02_generation", "08_reproduction_report"], force=True
+    )
     assert [r.name for r in forced if r.executed] == ["02_generation", "08_reproduction_report"]
     ref, table, line = reference.build_comparison("smoke", tmp_path / "book", path=tmp_path / "smoke.json")
     # the same machine and thread counts: every value exactly (timings aside)
@@ -45,7 +48,9 @@ def test_chapter_fingerprint_follows_the_inputs(tmp_path, monkeypatch):
     assert base != book.chapter_fingerprint("01_data", "smoke")  # another cache holds other results
     executed = tmp_path / "x.ipynb"
     executed.write_text('{"cells": [], "metadata": {"synthaug": {"fingerprint": "abc"}}}')
-    assert book.executed_fingerprint(executed) == "abc" and book.executed_fingerprint(tmp_path / "missing.ipynb") is None
+    assert (
+        book.executed_fingerprint(executed) == "abc" and book.executed_fingerprint(tmp_path / "missing.ipynb") is None
+    )
 
 
 def test_failing_notebook_names_the_notebook_and_cell(tmp_path):
@@ -57,8 +62,16 @@ def test_failing_notebook_names_the_notebook_and_cell(tmp_path):
     assert not (tmp_path / "book" / "01_data.ipynb").exists()  # nothing half-written in place
 
 
-CHAPTERS = ["01_data", "02_generation", "03_real_vs_synthetic", "04_dose_response", "05_skin_type",
-            "06_class_imbalance", "07_embeddings", "08_reproduction_report"]
+CHAPTERS = [
+    "01_data",
+    "02_generation",
+    "03_real_vs_synthetic",
+    "04_dose_response",
+    "05_skin_type",
+    "06_class_imbalance",
+    "07_embeddings",
+    "08_reproduction_report",
+]
 
 
 def test_chapters_start_only_after_the_chapters_they_read():
@@ -69,20 +82,35 @@ def test_chapters_start_only_after_the_chapters_they_read():
     assert book._ready("02_generation", CHAPTERS, todo, done) and book._ready("05_skin_type", CHAPTERS, todo, done)
     assert not book._ready("07_embeddings", CHAPTERS, todo, done)
     assert book._ready("07_embeddings", CHAPTERS, todo, done | {"03_real_vs_synthetic"})
-    assert not book._ready("08_reproduction_report", CHAPTERS, todo, done | {"03_real_vs_synthetic", "04_dose_response", "05_skin_type"})
-    assert not book._ready("08_reproduction_report", CHAPTERS, todo, done | set(CHAPTERS[2:6]))  # 08 reads every chapter
+    assert not book._ready(
+        "08_reproduction_report", CHAPTERS, todo, done | {"03_real_vs_synthetic", "04_dose_response", "05_skin_type"}
+    )
+    # 08 reads every chapter
+    assert not book._ready("08_reproduction_report", CHAPTERS, todo, done | set(CHAPTERS[2:6]))
     assert book._ready("08_reproduction_report", CHAPTERS, todo, set(CHAPTERS[:-1]))
-    assert book._ready("07_embeddings", CHAPTERS, ["07_embeddings"], set())  # what this build does not run is not awaited
+    # what this build does not run is not awaited
+    assert book._ready("07_embeddings", CHAPTERS, ["07_embeddings"], set())
     # a chapter's thread count does not depend on what else happens to run (generation depends on it)
     assert [book.chapter_threads(n, CHAPTERS, 2, 2) for n in CHAPTERS] == [2] + [1] * 7
-    assert book.chapter_threads("05_skin_type", CHAPTERS, 16, 2) == 8 and book.chapter_threads("01_data", CHAPTERS, 16, 2) == 16
+    assert (
+        book.chapter_threads("05_skin_type", CHAPTERS, 16, 2) == 8
+        and book.chapter_threads("01_data", CHAPTERS, 16, 2) == 16
+    )
     assert book.default_jobs("paper") == 1 and book.default_jobs("smoke") in (1, 2)
-    assert book.default_jobs("paper", overrides={"device": "cpu"}) == book.default_jobs("smoke")  # a CPU run is not GPU-bound
+    # a CPU run is not GPU-bound
+    assert book.default_jobs("paper", overrides={"device": "cpu"}) == book.default_jobs("smoke")
 
 
 def test_chapters_without_their_inputs_get_a_page_saying_what_is_missing(tmp_path, monkeypatch):
-    for env in ("SYNTHAUG_F17K_METADATA", "SYNTHAUG_F17K_SPLITS", "SYNTHAUG_F17K_IMAGES", "SYNTHAUG_DDI_METADATA",
-                "SYNTHAUG_DDI_IMAGES", "SYNTHAUG_MAIN_DATA", "SYNTHAUG_DDI_DATA"):
+    for env in (
+        "SYNTHAUG_F17K_METADATA",
+        "SYNTHAUG_F17K_SPLITS",
+        "SYNTHAUG_F17K_IMAGES",
+        "SYNTHAUG_DDI_METADATA",
+        "SYNTHAUG_DDI_IMAGES",
+        "SYNTHAUG_MAIN_DATA",
+        "SYNTHAUG_DDI_DATA",
+    ):
         monkeypatch.delenv(env, raising=False)
     book.stage_root(tmp_path)
     runnable = book._skip_chapters_without_inputs(list(CHAPTERS), CHAPTERS, tmp_path, "paper", None, {"device": "cpu"})

@@ -4,6 +4,7 @@ One smoke build per session (the ``smoke_book`` fixture, shared with tests/test_
 checks are plain functions of the HTML text, so the negative cases below exercise them on small
 hand-made pages: a check that cannot fail would prove nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -104,19 +105,28 @@ def figure_problems(page: str) -> list[str]:
 def _machine_paths(root: Path) -> list[str]:
     from synthaug_utils.core.paths import project_root
 
-    paths = [str(root), str(root.resolve()), sys.prefix, os.path.expanduser("~") + "/", os.environ.get("SYNTHAUG_CACHE", "")]
+    paths = [
+        str(root),
+        str(root.resolve()),
+        sys.prefix,
+        os.path.expanduser("~") + "/",
+        os.environ.get("SYNTHAUG_CACHE", ""),
+    ]
     source = project_root()
     return [p for p in paths + ([str(source)] if source else []) if p and p != "/"]
 
 
 # ----------------------------------------------------------------------------- the checks can fail
 def test_page_checks_catch_every_kind_of_noise():
-    clean = '<div class="cell tag_hide-input docutils container"><div class="cell_output"><p>accuracy 81%</p></div></div>'
+    clean = (
+        '<div class="cell tag_hide-input docutils container"><div class="cell_output"><p>accuracy 81%</p></div></div>'
+    )
     assert page_problems(clean, ["/home/me"]) == []
     bad = {
         "literal {glue": "<p>{glue:text}`x`</p>",
         "Traceback": '<div class="cell_output"><pre>Traceback (most recent call last)</pre></div>',
-        "progress bar": '<div class="cell_output"><pre>fig3 (0 stored):  50%|#####     | 8/16 [00:06&lt;00:07]</pre></div>',
+        "progress bar": '<div class="cell_output"><pre>fig3 (0 stored):  50%|#####     | 8/16 '
+        "[00:06&lt;00:07]</pre></div>",
         "warning": '<div class="cell_output"><pre>x.py:21: TqdmWarning: IProgress not found</pre></div>',
         "machine path": "<p>/home/me/synthaug/.venv</p>",
         "not folded": '<div class="cell docutils container"><div class="cell_input">x = 1</div></div>',
@@ -124,7 +134,10 @@ def test_page_checks_catch_every_kind_of_noise():
     }
     for what, page in bad.items():
         assert page_problems(page, ["/home/me"]), what
-    good_fig = '<figure><img src="a.png"><figcaption><p><strong>Figure 3.</strong> Accuracy. <a href="../_downloads/x/fig3.csv">fig3.csv</a></p></figcaption></figure>'
+    good_fig = (
+        '<figure><img src="a.png"><figcaption><p><strong>Figure 3.</strong> Accuracy. <a '
+        'href="../_downloads/x/fig3.csv">fig3.csv</a></p></figcaption></figure>'
+    )
     assert figure_problems(good_fig) == []
     assert figure_problems("<p>no figure</p>")
     assert figure_problems(good_fig.replace("Figure 3.", "Accuracy."))
@@ -150,7 +163,8 @@ def test_smoke_book_results_chapters_have_numbered_figures_with_data(smoke_book)
             assert (smoke_book.html / "book" / href).resolve().is_file(), (name, href)
     fig3 = (smoke_book.html / "book" / "03_real_vs_synthetic.html").read_text()
     assert "Figure 3." in fig3 and "Figure S-1." in fig3
-    assert "synthaug book --profile smoke --chapters 03_real_vs_synthetic" in re.sub(r"<[^>]+>", "", fig3)  # the rebuild command
+    # the rebuild command
+    assert "synthaug book --profile smoke --chapters 03_real_vs_synthetic" in re.sub(r"<[^>]+>", "", fig3)
 
 
 @pytest.mark.slow
@@ -160,9 +174,10 @@ def test_smoke_book_front_page_findings_and_generated_methods(smoke_book):
     from synthaug_utils.presentation.methods import methods_table
 
     intro = (smoke_book.html / "book" / "intro.html").read_text()
-    findings = intro[intro.index('id="findings"'):]
+    findings = intro[intro.index('id="findings"') :]
     assert "<table" in findings
-    assert findings.count("shape: ") + findings.count("not comparable on this profile") >= len(CLAIMS)  # verdicts about shape
+    # verdicts about shape
+    assert findings.count("shape: ") + findings.count("not comparable on this profile") >= len(CLAIMS)
     methods = (smoke_book.html / "book" / "methods.html").read_text()
     table = methods_table(load_profile("smoke"))
     import html as html_lib
@@ -187,7 +202,9 @@ def test_clean_notebook_folds_inputs_hides_parameters_and_drops_noise():
     work.outputs = [
         nbformat.v4.new_output("stream", name="stderr", text="/x/site-packages/tqdm/auto.py:21: TqdmWarning: ...\n"),
         nbformat.v4.new_output("stream", name="stdout", text="fig3 (0 stored):  50%|#####     | 8/16 [00:06<00:07]\n"),
-        nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {}, "text/plain": "bar"}),
+        nbformat.v4.new_output(
+            "display_data", data={"application/vnd.jupyter.widget-view+json": {}, "text/plain": "bar"}
+        ),
         nbformat.v4.new_output("stream", name="stdout", text="accuracy 81%\n"),
         nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1),
     ]
@@ -209,7 +226,11 @@ def test_methods_page_lists_every_protocol_setting_and_the_paper_profile_follows
     assert not paper["deviation and why"].str.startswith("deviates").any()  # the paper profile is the protocol
     demo = methods_table(load_profile("demo"))
     steps = demo[demo.setting == "sampling steps"].iloc[0]
-    assert steps["protocol"] == "50" and steps["profile demo"] == str(load_profile("demo").gen_steps) and steps["deviation and why"].startswith("deviates: ")
+    assert (
+        steps["protocol"] == "50"
+        and steps["profile demo"] == str(load_profile("demo").gen_steps)
+        and steps["deviation and why"].startswith("deviates: ")
+    )
     monitor = next(s for s in PROTOCOL if s.key == "monitor")
     assert deviation(monitor, "valid_loss", "demo") == "follows the authors' code"
     page = methods_markdown(load_profile("smoke", overrides={"gen_steps": 7}))
@@ -225,8 +246,21 @@ def _fig3_table(gain_at_small: float, p_small: float, other: float = 0.01):
             for method in ("none", "inpaint"):
                 gain = None if method == "none" else (gain_at_small if n == 4 else other)
                 p = None if method == "none" else (p_small if n == 4 else 0.6)
-                rows.append(dict(n_real=n, transforms=tf, method=method, accuracy=0.5, ci_low=0.4, ci_high=0.6, gain=gain,
-                                 gain_low=None, gain_high=None, p_bh=p, stars=""))
+                rows.append(
+                    dict(
+                        n_real=n,
+                        transforms=tf,
+                        method=method,
+                        accuracy=0.5,
+                        ci_low=0.4,
+                        ci_high=0.6,
+                        gain=gain,
+                        gain_low=None,
+                        gain_high=None,
+                        p_bh=p,
+                        stars="",
+                    )
+                )
     return pd.DataFrame(rows).astype({"gain": float, "p_bh": float})
 
 
@@ -253,9 +287,20 @@ def test_figures_are_legible_at_page_width():
     table = _fig3_table(0.1, 0.01).assign(method=lambda t: t.method.where(t.method == "none", "inpaint"))
     extra = [table.assign(method=m) for m in ("in-then-outpaint", "text-to-image")]
     table = pd.concat([table, *[e[e.method != "none"] for e in extra]])
-    for fig in (plots.plot_fig3(table, "demo note"),
-                plots.plot_fig5(pd.DataFrame([dict(fst=b, transforms=t, method=m, accuracy=0.7, ci_low=0.6, ci_high=0.8, stars="")
-                                              for b in ("12", "34", "56", "all") for t in (False, True) for m in ("none", "inpaint")]), "note")):
+    for fig in (
+        plots.plot_fig3(table, "demo note"),
+        plots.plot_fig5(
+            pd.DataFrame(
+                [
+                    dict(fst=b, transforms=t, method=m, accuracy=0.7, ci_low=0.6, ci_high=0.8, stars="")
+                    for b in ("12", "34", "56", "all")
+                    for t in (False, True)
+                    for m in ("none", "inpaint")
+                ]
+            ),
+            "note",
+        ),
+    ):
         width = fig.get_figwidth()
         assert figures.min_text_px(fig, width) >= figures.MIN_TEXT_PX
     import matplotlib.pyplot as plt
@@ -269,7 +314,11 @@ def test_figures_are_legible_at_page_width():
 @pytest.mark.slow
 def test_smoke_book_has_no_star_on_an_interval_containing_zero(smoke_book):
     """Chapter 08 counts, over the built tables of Figs. 3-5, significant comparisons whose interval contains 0."""
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", (smoke_book.html / "book" / "08_reproduction_report.html").read_text()))
-    found = re.search(r"Of the (\d+) comparisons of Figs\. 3-5 that are significant after adjustment, (\d+) sit on", text)
+    text = re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", "", (smoke_book.html / "book" / "08_reproduction_report.html").read_text())
+    )
+    found = re.search(
+        r"Of the (\d+) comparisons of Figs\. 3-5 that are significant after adjustment, (\d+) sit on", text
+    )
     assert found, "chapter 08 does not state the star-interval check"
     assert found.group(2) == "0", found.group(0)

@@ -1,4 +1,6 @@
-"""Bring-your-own data in the paper profile: class folders of mixed formats, tables, too-few labels, the DDI slot, the CLI."""
+"""Bring-your-own data in the paper profile: class folders of mixed formats, tables, too-few labels, the DDI slot, the
+CLI."""
+
 import json
 import shutil
 import subprocess
@@ -10,14 +12,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils.core import config
-from synthaug_utils.core import inputs
-from synthaug_utils.data import byo
-from synthaug_utils.data import checks
+from synthaug_utils.core import config, inputs
+from synthaug_utils.core.errors import DataError, MissingImagesError
+from synthaug_utils.data import byo, checks, summary
 from synthaug_utils.data import groups as groups_module
 from synthaug_utils.data import splits as data_splits
-from synthaug_utils.data import summary
-from synthaug_utils.core.errors import DataError, MissingImagesError
 
 SIZES = [(30, 20), (17, 41), (64, 64), (25, 25)]
 
@@ -104,7 +103,10 @@ def test_class_folders_of_mixed_formats_run_through_load_splits(tmp_path, cache,
     assert (arr[rgba, 0] == 255).all()  # the transparent top is white
     caps = summary.dataset_capabilities(data_splits.dataset_tables(P))
     assert not caps.has_fst and not caps.fst_column and not caps.split_given
-    assert caps.missing("fst") == f"Skin-type analysis skipped: the dataset {P.dataset} has no fst column (Fitzpatrick skin type)."
+    assert (
+        caps.missing("fst")
+        == f"Skin-type analysis skipped: the dataset {P.dataset} has no fst column (Fitzpatrick skin type)."
+    )
     assert caps.dropped == () and caps.dropped_sentence() is None
 
 
@@ -148,7 +150,9 @@ def test_a_label_too_small_for_its_draws_is_an_error_naming_it(tmp_path, cache):
     assert "label 'tiny' has 1 image(s)" in msg and "'big'" not in msg and "min_images_per_label" in msg
     # with a split column: validation + 1 from the training split, 1 from the test split
     split_table = _table(tmp_path / "s", {"x": 6, "y": 4}, split=lambda label, i: "test" if i == 0 else "train")
-    with pytest.raises(DataError, match=r"label 'y' has 3 training-split and 1 test-split image\(s\); it needs at least 4"):
+    with pytest.raises(
+        DataError, match=r"label 'y' has 3 training-split and 1 test-split image\(s\); it needs at least 4"
+    ):
         byo.read_byo(split_table, val_per_label=3)
     t = byo.read_byo(split_table, val_per_label=2)
     assert len(t.test) == 2 and summary.dataset_capabilities(t).split_given
@@ -186,23 +190,37 @@ def test_binary_table_replaces_ddi(tmp_path, cache, monkeypatch):
 
 
 def _summary(*args):
-    out = subprocess.run([sys.executable, "-m", "synthaug_utils.cli", "data", "summary", *map(str, args), "--json"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "synthaug_utils.cli", "data", "summary", *map(str, args), "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
 def test_cli_summary_of_your_own_data(tmp_path, cache):
     root = _folders(tmp_path / "mine", {"acne": 7, "eczema": 8, "rare": 2})
-    s = _summary("--dataset", "byo", "--source", root, "--test-per-label", 2, "--val-per-label", 2, "--min-images-per-label", 4)
-    assert s["labels"]["acne"] == {"train_pool": 5, "test": 2, "fst": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "6": 0, "-1": 7}}
+    s = _summary(
+        "--dataset", "byo", "--source", root, "--test-per-label", 2, "--val-per-label", 2, "--min-images-per-label", 4
+    )
+    assert s["labels"]["acne"] == {
+        "train_pool": 5,
+        "test": 2,
+        "fst": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "6": 0, "-1": 7},
+    }
     assert s["total"] == 15 and s["has_fst"] is False and s["dropped"] == [["rare", 2]]
     cfg = tmp_path / "c.yml"
-    cfg.write_text(f"main_data: {root}\noverrides:\n  test_per_label: 3\n  val_per_label: 1\n  min_images_per_label: 3\n")
+    cfg.write_text(
+        f"main_data: {root}\noverrides:\n  test_per_label: 3\n  val_per_label: 1\n  min_images_per_label: 3\n"
+    )
     s = _summary("--dataset", "profile", "--profile", "paper", "--config", cfg)
     assert s["labels"]["eczema"]["test"] == 3 and "rare" not in s["labels"]
-    bad = subprocess.run([sys.executable, "-m", "synthaug_utils.cli", "data", "summary", "--dataset", "byo", "--source", root],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "synthaug_utils.cli", "data", "summary", "--dataset", "byo", "--source", root],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "label 'rare' has 2 image(s)" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -232,7 +250,9 @@ def _grouped_table(folder, patients_per_label=8, per_patient=3):
 
 
 def _split_cli(*args):
-    out = subprocess.run([sys.executable, "-m", "synthaug_utils.cli", "data", "split", *map(str, args)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "synthaug_utils.cli", "data", "split", *map(str, args)], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -248,27 +268,53 @@ def test_a_group_column_keeps_every_group_in_one_split(tmp_path, cache):
         assert (rows.groupby(group.to_numpy()).split.nunique() == 1).all(), seed
         assert (s.test.label.value_counts() >= 3).all() and (s.val.label.value_counts() >= 3).all()
         sentence = summary.grouping_sentence(tables, s)
-        assert "group column" in sentence and f"validation {len(s.val)} images in {group[rows.split == 'val'].nunique()} groups" in sentence
+        assert (
+            "group column" in sentence
+            and f"validation {len(s.val)} images in {group[rows.split == 'val'].nunique()} groups" in sentence
+        )
     # the command prints every row with its group and split: the split the trials draw for that seed
-    out = json.loads(_split_cli("--dataset", "byo", "--source", table, "--test-per-label", 3, "--val-per-label", 3,
-                                "--split-seed", 2, "--json"))
+    out = json.loads(
+        _split_cli(
+            "--dataset",
+            "byo",
+            "--source",
+            table,
+            "--test-per-label",
+            3,
+            "--val-per-label",
+            3,
+            "--split-seed",
+            2,
+            "--json",
+        )
+    )
     assert out["split_seed"] == 2 and out["grouping"] == "column" and len(out["rows"]) == 2 * (8 * 3 + 1)
     shown = pd.DataFrame(out["rows"])
     assert set(shown.columns) >= {"path", "label", "group", "split"} and set(shown.split) == {"train", "val", "test"}
     assert (shown.groupby("group").split.nunique() == 1).all()
     s2 = data_splits.make_splits(tables, 3, split_seed=2)
     assert dict(zip(shown.image_id, shown.split)) == dict(zip(s2.all().image_id, s2.all().split))
-    assert out["counts"]["test"] == {"images": len(s2.test), "groups": int(shown[shown.split == "test"].group.nunique())}
-    csv = _split_cli("--dataset", "byo", "--source", table, "--test-per-label", 3, "--val-per-label", 3, "--split-seed", 2)
+    assert out["counts"]["test"] == {
+        "images": len(s2.test),
+        "groups": int(shown[shown.split == "test"].group.nunique()),
+    }
+    csv = _split_cli(
+        "--dataset", "byo", "--source", table, "--test-per-label", 3, "--val-per-label", 3, "--split-seed", 2
+    )
     assert csv.splitlines()[0] == "path,image_id,label,group,split" and len(csv.splitlines()) == len(shown) + 1
 
 
 def test_a_split_column_that_splits_a_group_is_an_error_naming_it(tmp_path, cache):
     table = _grouped_table(tmp_path / "g", patients_per_label=4)
     frame = pd.read_csv(table)
-    frame["split"] = ["test" if g.endswith("-0") or (g == "p-both" and lab == "a") else "train" for g, lab in zip(frame.group, frame.label)]
+    frame["split"] = [
+        "test" if g.endswith("-0") or (g == "p-both" and lab == "a") else "train"
+        for g, lab in zip(frame.group, frame.label)
+    ]
     frame.to_csv(table, index=False)
-    with pytest.raises(DataError, match=r"puts 1 group\(s\) of the group column in both the train and the test split") as info:
+    with pytest.raises(
+        DataError, match=r"puts 1 group\(s\) of the group column in both the train and the test split"
+    ) as info:
         byo.read_byo(table, val_per_label=1)
     assert "group 'p-both'" in str(info.value) and "mine.csv line" in str(info.value)
 
@@ -281,16 +327,26 @@ def test_near_duplicates_are_grouped_listed_and_can_be_turned_off(tmp_path, cach
         _photo(folder / "a" / f"a{i}.png", 100 + i, side=128)
         _photo(folder / "b" / f"b{i}.png", 200 + i, side=128)
     # a re-encoded, resized copy of a0 under the other label, and a byte copy of b1 under its own
-    Image.open(folder / "a" / "a0.png").resize((96, 96), Image.LANCZOS).save(folder / "b" / "copy_of_a0.jpg", quality=75)
+    Image.open(folder / "a" / "a0.png").resize((96, 96), Image.LANCZOS).save(
+        folder / "b" / "copy_of_a0.jpg", quality=75
+    )
     shutil.copy(folder / "b" / "b1.png", folder / "b" / "b1_again.png")
     tables = byo.read_byo(folder, test_per_label=2, val_per_label=1)
     assert tables.meta["grouping"] == "near-duplicates"
     groups = tables.meta["groups"]
-    assert groups == {"a/a0.png": "a/a0.png", "b/copy_of_a0.jpg": "a/a0.png", "b/b1.png": "b/b1.png", "b/b1_again.png": "b/b1.png"}
+    assert groups == {
+        "a/a0.png": "a/a0.png",
+        "b/copy_of_a0.jpg": "a/a0.png",
+        "b/b1.png": "b/b1.png",
+        "b/b1_again.png": "b/b1.png",
+    }
     listed = summary.near_duplicate_table(tables)
     assert listed.cluster.tolist() == [1, 1, 2, 2] and set(listed.images) == {2}
     assert listed.set_index("image_id").distance["b/b1_again.png"] == "identical bytes"
-    assert int(listed.set_index("image_id").distance["b/copy_of_a0.jpg"].split()[0]) <= groups_module.NEAR_DUPLICATE_MAX_HAMMING
+    assert (
+        int(listed.set_index("image_id").distance["b/copy_of_a0.jpg"].split()[0])
+        <= groups_module.NEAR_DUPLICATE_MAX_HAMMING
+    )
     for seed in range(4):
         s = data_splits.make_splits(tables, 1, split_seed=seed)
         where = dict(zip(s.all().image_id, s.all().split))
@@ -300,7 +356,10 @@ def test_near_duplicates_are_grouped_listed_and_can_be_turned_off(tmp_path, cach
     # off: every row is its own group (the override is validated; the dataset gets another name)
     off = byo.read_byo(folder, test_per_label=2, val_per_label=1, group_near_duplicates=False)
     assert off.meta["grouping"] == "none" and off.meta["groups"] == {} and summary.near_duplicate_table(off).empty
-    P_on, P_off = _paper(tmp_path, main_data=folder), _paper(tmp_path, {"group_near_duplicates": False}, main_data=folder)
+    P_on, P_off = (
+        _paper(tmp_path, main_data=folder),
+        _paper(tmp_path, {"group_near_duplicates": False}, main_data=folder),
+    )
     assert P_off.group_near_duplicates is False and P_on.dataset != P_off.dataset
     assert data_splits.dataset_tables(P_off).meta["grouping"] == "none"
     with pytest.raises(config.ProfileError, match=r'group_near_duplicates="no" is not true or false'):

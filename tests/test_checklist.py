@@ -4,6 +4,7 @@ The checklist's table names sections by their heading text; the fast tests check
 the pages' sources (a renamed heading fails here, not in a reader's browser), the slow ones follow
 every link of the built smoke book's checklist to an element id of the page it names.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,7 +48,7 @@ def test_headings_are_read_outside_code_fences_and_from_both_notebook_forms(tmp_
 def test_a_section_missing_from_the_built_page_links_the_page_and_says_so(tmp_path):
     (tmp_path / "intro.md").write_text("# Front\n\n## Findings\n")
     assert checklist._link(tmp_path, "intro", "Findings") == "[Front page › Findings](intro.md#findings)"
-    assert checklist._link(tmp_path, "intro", "Gone").startswith("[Front page](intro.md) (section \"Gone\" absent")
+    assert checklist._link(tmp_path, "intro", "Gone").startswith('[Front page](intro.md) (section "Gone" absent')
     assert checklist._link(tmp_path, "05_skin_type", None) == "05_skin_type (not in this build)"
     page = checklist.checklist_markdown(tmp_path)
     assert page.count("\n| 44 |") == 1 and "{cite:p}`tejani2024claim`" in page and "## TRIPOD+AI" in page
@@ -56,11 +57,26 @@ def test_a_section_missing_from_the_built_page_links_the_page_and_says_so(tmp_pa
 # ----------------------------------------------------------------------------- references
 CITE = re.compile(r"\{cite(?::[pt])?\}`([^`]+)`")
 REQUIRED_KEYS = {
-    "sagers2023augmenting", "groh2021evaluating", "daneshjou2022disparities", "rombach2022high", "ruiz2023dreambooth",
-    "lu2022dpmsolver", "howard2020fastai", "tan2021efficientnetv2", "tan2019efficientnet", "radford2021learning",
-    "ilharco2021openclip", "abhishek2025investigating", "groger2023selfclean", "benjamini1995controlling",
-    "satterthwaite1946approximate", "searle1992variance", "yates1934contingency", "efron1993introduction",
-    "tejani2024claim", "collins2024tripod",
+    "sagers2023augmenting",
+    "groh2021evaluating",
+    "daneshjou2022disparities",
+    "rombach2022high",
+    "ruiz2023dreambooth",
+    "lu2022dpmsolver",
+    "howard2020fastai",
+    "tan2021efficientnetv2",
+    "tan2019efficientnet",
+    "radford2021learning",
+    "ilharco2021openclip",
+    "abhishek2025investigating",
+    "groger2023selfclean",
+    "benjamini1995controlling",
+    "satterthwaite1946approximate",
+    "searle1992variance",
+    "yates1934contingency",
+    "efron1993introduction",
+    "tejani2024claim",
+    "collins2024tripod",
 }
 
 
@@ -73,7 +89,9 @@ def _bib_keys() -> set[str]:
 def test_the_bibliography_holds_the_works_the_book_names_and_every_cited_key():
     keys = _bib_keys()
     assert REQUIRED_KEYS <= keys
-    sources = [p.read_text() for p in (REPO / "book").glob("*.md")] + [p.read_text() for p in (REPO / "notebooks").glob("*.py")]
+    sources = [p.read_text() for p in (REPO / "book").glob("*.md")] + [
+        p.read_text() for p in (REPO / "notebooks").glob("*.py")
+    ]
     sources.append(checklist.checklist_markdown(REPO / "book"))
     cited = {k.strip() for text in sources for group in CITE.findall(text) for k in group.split(",")}
     assert cited and cited <= keys, sorted(cited - keys)
@@ -148,9 +166,17 @@ def test_smoke_book_references_page_lists_every_entry_with_licences(smoke_book):
     for name in ("Sagers", "Benjamini", "Satterthwaite", "Efron", "Tejani", "Collins", "Ilharco", "Abhishek"):
         assert name in text, name
     assert "Groh et al., 2021" in text  # author-year labels
-    licences = text[text.index("Datasets, models and software: licences"):]
-    for licence in ("CC BY-NC-SA 3.0", "CC BY-NC 4.0", "research use agreement", "CreativeML Open RAIL++-M",
-                    "CreativeML OpenRAIL-M", "Apache-2.0", "MIT", "BSD-3-Clause"):
+    licences = text[text.index("Datasets, models and software: licences") :]
+    for licence in (
+        "CC BY-NC-SA 3.0",
+        "CC BY-NC 4.0",
+        "research use agreement",
+        "CreativeML Open RAIL++-M",
+        "CreativeML OpenRAIL-M",
+        "Apache-2.0",
+        "MIT",
+        "BSD-3-Clause",
+    ):
         assert licence in licences, licence
     intro = (smoke_book.html / "book" / "intro.html").read_text()
     assert 'href="references.html#id' in intro or "references.html#" in intro  # the front page cites

@@ -15,6 +15,7 @@ store, a miniature paper-format dataset) made in ``tmp_path``. For every row:
 Most rows call :func:`synthaug_utils.cli.main` in-process; two run ``python -m
 synthaug_utils.cli`` in a subprocess (the real process: nothing else on stderr).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,9 +24,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -47,10 +48,9 @@ class WorkStarted(Exception):
 def world(tmp_path_factory):
     """A cache of this module's own (kept small, so that it can be hashed for every row): the smoke
     world, its splits and a results store holding one result."""
-    from synthaug_utils.experiments import grids
-    from synthaug_utils.experiments import store as experiments_store
-    from synthaug_utils.experiments import trial
     from synthaug_utils.data.splits import load_splits
+    from synthaug_utils.experiments import grids, trial
+    from synthaug_utils.experiments import store as experiments_store
 
     cache = tmp_path_factory.mktemp("cli-errors-cache")
     with pytest.MonkeyPatch.context() as mp:
@@ -147,7 +147,7 @@ class Inputs:
         root = self.tmp / "f17k"
         (root / "images").mkdir(parents=True)
         rows = []
-        for li, label in enumerate(("psoriasis", "eczema")):
+        for label in ("psoriasis", "eczema"):
             for i in range(4):
                 rows.append({"md5hash": f"{label[:3]}{i:029d}", "fitzpatrick_scale": 1 + i % 6, "label": label})
         table = pd.DataFrame(rows)
@@ -176,12 +176,28 @@ class Inputs:
         rows = []
         for i, src in enumerate(sources.itertuples()):
             image = _png(folder / "images" / f"{i:03d}.png", seed=i)
-            rows.append(dict(
-                synthetic_id=f"inpaint/pretrained/{i:03d}", source_id=src.image_id, label=src.label, fst=int(src.fst),
-                method="inpaint", stage="final", variant="pretrained", index=0, seed=i, model_id="demo://ldm-inpaint",
-                model_hash="0", steps=4, guidance_scale=3.0, strength=0.97, resolution=64,
-                prompt=f"An image of {src.label}, a skin disease", mask="center", path=str(image.relative_to(folder)),
-            ))
+            rows.append(
+                dict(
+                    synthetic_id=f"inpaint/pretrained/{i:03d}",
+                    source_id=src.image_id,
+                    label=src.label,
+                    fst=int(src.fst),
+                    method="inpaint",
+                    stage="final",
+                    variant="pretrained",
+                    index=0,
+                    seed=i,
+                    model_id="demo://ldm-inpaint",
+                    model_hash="0",
+                    steps=4,
+                    guidance_scale=3.0,
+                    strength=0.97,
+                    resolution=64,
+                    prompt=f"An image of {src.label}, a skin disease",
+                    mask="center",
+                    path=str(image.relative_to(folder)),
+                )
+            )
         victim = folder / rows[0]["path"]
         self.victim = _break(victim, broken)
         pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
@@ -198,8 +214,13 @@ class Inputs:
         spec = self.world["spec"]
         trials = self.tmp / "old-store" / "trials"
         trials.mkdir(parents=True)
-        result = {"format": 0, "key": spec.key, "spec": spec.to_dict(), "metrics": {"top1": 0.5},
-                  "provenance": {"packages": {"synthaug": "0.0.1"}}}
+        result = {
+            "format": 0,
+            "key": spec.key,
+            "spec": spec.to_dict(),
+            "metrics": {"top1": 0.5},
+            "provenance": {"packages": {"synthaug": "0.0.1"}},
+        }
         (trials / f"{spec.key}.json").write_text(json.dumps(result))
         self.victim = trials / f"{spec.key}.json"
         return str(self.tmp / "old-store")
@@ -223,70 +244,261 @@ def _smoke_test_image(t: Inputs) -> str:
 
 ROWS = [
     # -- the five rows of the issue
-    Row("overrides-malformed-json", lambda t: ["book", "--overrides", "{seeds: [0"], "--overrides '{seeds: [0'", subprocess=True),
-    Row("generate-out-is-a-file", lambda t: ["generate", "--profile", "smoke", "--out", t.file("taken.txt", "x")], "taken.txt"),
-    Row("dask-scheduler-unreachable",
+    Row(
+        "overrides-malformed-json",
+        lambda t: ["book", "--overrides", "{seeds: [0"],
+        "--overrides '{seeds: [0'",
+        subprocess=True,
+    ),
+    Row(
+        "generate-out-is-a-file",
+        lambda t: ["generate", "--profile", "smoke", "--out", t.file("taken.txt", "x")],
+        "taken.txt",
+    ),
+    Row(
+        "dask-scheduler-unreachable",
         lambda t: ["run", "fig3", "--profile", "smoke", "--executor", "dask://127.0.0.1:9", "--connect-timeout", "1"],
-        "127.0.0.1:9", subprocess=True),
-    Row("overrides-unknown-field-before-any-kernel", lambda t: ["book", "--profile", "smoke", "--overrides", '{"seedz": [0]}'], "seedz"),
-    Row("executor-typo-with-dry-run", lambda t: ["run", "fig3", "--profile", "smoke", "--executor", "dask-locl", "--dry-run"], "dask-locl"),
+        "127.0.0.1:9",
+        subprocess=True,
+    ),
+    Row(
+        "overrides-unknown-field-before-any-kernel",
+        lambda t: ["book", "--profile", "smoke", "--overrides", '{"seedz": [0]}'],
+        "seedz",
+    ),
+    Row(
+        "executor-typo-with-dry-run",
+        lambda t: ["run", "fig3", "--profile", "smoke", "--executor", "dask-locl", "--dry-run"],
+        "dask-locl",
+    ),
     # -- the eleven that already worked
-    Row("missing-column", lambda t: ["data", "summary", "--dataset", "ddi", "--metadata", t.file("ddi.csv", "DDI_file,skin_tone\na.png,12\n")], "malignant"),
-    Row("missing-file", lambda t: ["data", "summary", "--dataset", "ddi", "--metadata", str(t.tmp / "nope.csv")], "nope.csv"),
+    Row(
+        "missing-column",
+        lambda t: [
+            "data",
+            "summary",
+            "--dataset",
+            "ddi",
+            "--metadata",
+            t.file("ddi.csv", "DDI_file,skin_tone\na.png,12\n"),
+        ],
+        "malignant",
+    ),
+    Row(
+        "missing-file",
+        lambda t: ["data", "summary", "--dataset", "ddi", "--metadata", str(t.tmp / "nope.csv")],
+        "nope.csv",
+    ),
     Row("unknown-profile", lambda t: ["trial", "--profile", "papr"], "papr"),
     Row("unknown-architecture", lambda t: ["trial", "--profile", "smoke", "--arch", "resnet999x"], "resnet999x"),
     Row("n-too-large", lambda t: ["trial", "--profile", "smoke", "--n-real", "1000"], "n=1000"),
     Row("paper-profile-nothing-supplied", lambda t: ["trial", "--profile", "paper"], "paper", items_follow=True),
-    Row("bad-yaml", lambda t: ["trial", "--profile", "smoke", "--config", t.config("f17k_metadata: [unclosed\n")], "config.yaml"),
-    Row("misspelt-config-key", lambda t: ["trial", "--profile", "smoke", "--config", t.config("f17k_metdata: x.csv\n")], "f17k_metdata"),
-    Row("negative-ratio", lambda t: ["trial", "--profile", "smoke", "--method", "inpaint", "--ratio", "-1"], "--ratio -1"),
+    Row(
+        "bad-yaml",
+        lambda t: ["trial", "--profile", "smoke", "--config", t.config("f17k_metadata: [unclosed\n")],
+        "config.yaml",
+    ),
+    Row(
+        "misspelt-config-key",
+        lambda t: ["trial", "--profile", "smoke", "--config", t.config("f17k_metdata: x.csv\n")],
+        "f17k_metdata",
+    ),
+    Row(
+        "negative-ratio",
+        lambda t: ["trial", "--profile", "smoke", "--method", "inpaint", "--ratio", "-1"],
+        "--ratio -1",
+    ),
     Row("unknown-chapter", lambda t: ["book", "--profile", "smoke", "--chapters", "99_nope"], "99_nope"),
-    Row("missing-manifest", lambda t: ["trial", "--profile", "smoke", "--method", "inpaint", "--ratio", "1", "--manifest", str(t.tmp / "no-set")], "no-set"),
+    Row(
+        "missing-manifest",
+        lambda t: [
+            "trial",
+            "--profile",
+            "smoke",
+            "--method",
+            "inpaint",
+            "--ratio",
+            "1",
+            "--manifest",
+            str(t.tmp / "no-set"),
+        ],
+        "no-set",
+    ),
     # -- images that are missing, empty or truncated: real (paper-format data) and synthetic (a manifest)
-    Row("real-image-missing", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("missing"), "--n-real", "1"], lambda t: t.victim.name, items_follow=True),
-    Row("real-image-empty", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("empty"), "--n-real", "1"], lambda t: t.victim.name, items_follow=True),
-    Row("real-image-truncated-jpeg", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("truncated"), "--n-real", "1"],
-        lambda t: t.victim.name, items_follow=True),
-    Row("paper-classifier-weights-missing", lambda t: ["trial", "--profile", "paper", "--config", t.paper_data(weights=False), "--n-real", "1"],
-        "classifier_weights", items_follow=True),
-    Row("synthetic-image-missing",
-        lambda t: ["trial", "--profile", "smoke", "--n-real", "1", "--method", "inpaint", "--ratio", "1", "--manifest", t.manifest(t.trial_sources(), "missing")],
-        lambda t: t.victim.name),
-    Row("synthetic-image-truncated-png",
-        lambda t: ["trial", "--profile", "smoke", "--n-real", "1", "--method", "inpaint", "--ratio", "1", "--manifest", t.manifest(t.trial_sources(), "truncated")],
-        lambda t: t.victim.name, items_follow=True),
+    Row(
+        "real-image-missing",
+        lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("missing"), "--n-real", "1"],
+        lambda t: t.victim.name,
+        items_follow=True,
+    ),
+    Row(
+        "real-image-empty",
+        lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("empty"), "--n-real", "1"],
+        lambda t: t.victim.name,
+        items_follow=True,
+    ),
+    Row(
+        "real-image-truncated-jpeg",
+        lambda t: ["trial", "--profile", "paper", "--config", t.paper_data("truncated"), "--n-real", "1"],
+        lambda t: t.victim.name,
+        items_follow=True,
+    ),
+    Row(
+        "paper-classifier-weights-missing",
+        lambda t: ["trial", "--profile", "paper", "--config", t.paper_data(weights=False), "--n-real", "1"],
+        "classifier_weights",
+        items_follow=True,
+    ),
+    Row(
+        "synthetic-image-missing",
+        lambda t: [
+            "trial",
+            "--profile",
+            "smoke",
+            "--n-real",
+            "1",
+            "--method",
+            "inpaint",
+            "--ratio",
+            "1",
+            "--manifest",
+            t.manifest(t.trial_sources(), "missing"),
+        ],
+        lambda t: t.victim.name,
+    ),
+    Row(
+        "synthetic-image-truncated-png",
+        lambda t: [
+            "trial",
+            "--profile",
+            "smoke",
+            "--n-real",
+            "1",
+            "--method",
+            "inpaint",
+            "--ratio",
+            "1",
+            "--manifest",
+            t.manifest(t.trial_sources(), "truncated"),
+        ],
+        lambda t: t.victim.name,
+        items_follow=True,
+    ),
     # -- the leakage guard: a synthetic image derived from a test image
-    Row("manifest-derived-from-test-image",
-        lambda t: ["trial", "--profile", "smoke", "--n-real", "1", "--method", "inpaint", "--ratio", "1",
-                   "--manifest", t.manifest(pd.concat([t.world["splits"].test.head(1), t.trial_sources()]))],
-        _smoke_test_image),
+    Row(
+        "manifest-derived-from-test-image",
+        lambda t: [
+            "trial",
+            "--profile",
+            "smoke",
+            "--n-real",
+            "1",
+            "--method",
+            "inpaint",
+            "--ratio",
+            "1",
+            "--manifest",
+            t.manifest(pd.concat([t.world["splits"].test.head(1), t.trial_sources()])),
+        ],
+        _smoke_test_image,
+    ),
     # -- a results store written by another package version (another result format)
-    Row("store-from-other-version-dry-run", lambda t: ["run", "fig3", "--profile", "smoke", "--store", t.old_store(), "--dry-run"], lambda t: t.victim.name),
-    Row("store-from-other-version-run", lambda t: ["run", "fig3", "--profile", "smoke", "--store", t.old_store()], "synthaug 0.0.1"),
+    Row(
+        "store-from-other-version-dry-run",
+        lambda t: ["run", "fig3", "--profile", "smoke", "--store", t.old_store(), "--dry-run"],
+        lambda t: t.victim.name,
+    ),
+    Row(
+        "store-from-other-version-run",
+        lambda t: ["run", "fig3", "--profile", "smoke", "--store", t.old_store()],
+        "synthaug 0.0.1",
+    ),
     # -- more arguments, overrides and paths
-    Row("override-wrong-type", lambda t: ["book", "--profile", "smoke", "--overrides", '{"seeds": "zero"}'], 'seeds="zero"'),
+    Row(
+        "override-wrong-type",
+        lambda t: ["book", "--profile", "smoke", "--overrides", '{"seeds": "zero"}'],
+        'seeds="zero"',
+    ),
     Row("overrides-not-an-object", lambda t: ["book", "--profile", "smoke", "--overrides", "[0, 1]"], "[0, 1]"),
-    Row("override-group-near-duplicates-not-boolean",
-        lambda t: ["book", "--profile", "smoke", "--overrides", '{"group_near_duplicates": "no"}'], 'group_near_duplicates="no"'),
-    Row("byo-image-listed-twice",
-        lambda t: ["data", "split", "--dataset", "byo", "--source", t.file("mine/mine.csv", "path,label\na.png,x\nb.png,y\na.png,x\n")],
-        "'a.png': lines 2, 4", items_follow=True),
-    Row("override-unknown-grid-setting", lambda t: ["run", "fig3", "--profile", "smoke", "--dry-run", "--config",
-                                                    t.config("overrides:\n  grids:\n    fig3:\n      seedz: [0]\n")], "seedz"),
-    Row("config-override-wrong-type", lambda t: ["trial", "--profile", "smoke", "--config", t.config("overrides:\n  max_epochs: many\n")], "max_epochs"),
-    Row("executor-bad-worker-count", lambda t: ["run", "fig3", "--profile", "smoke", "--executor", "dask-local:zero", "--dry-run"], "dask-local:zero"),
-    Row("store-is-a-file", lambda t: ["run", "fig3", "--profile", "smoke", "--dry-run", "--store", t.file("store.txt", "x")], "store.txt"),
-    Row("out-below-a-file", lambda t: ["dreambooth", "--profile", "smoke", "--out", t.file("plain.txt", "x") + "/models"], "plain.txt"),
+    Row(
+        "override-group-near-duplicates-not-boolean",
+        lambda t: ["book", "--profile", "smoke", "--overrides", '{"group_near_duplicates": "no"}'],
+        'group_near_duplicates="no"',
+    ),
+    Row(
+        "byo-image-listed-twice",
+        lambda t: [
+            "data",
+            "split",
+            "--dataset",
+            "byo",
+            "--source",
+            t.file("mine/mine.csv", "path,label\na.png,x\nb.png,y\na.png,x\n"),
+        ],
+        "'a.png': lines 2, 4",
+        items_follow=True,
+    ),
+    Row(
+        "override-unknown-grid-setting",
+        lambda t: [
+            "run",
+            "fig3",
+            "--profile",
+            "smoke",
+            "--dry-run",
+            "--config",
+            t.config("overrides:\n  grids:\n    fig3:\n      seedz: [0]\n"),
+        ],
+        "seedz",
+    ),
+    Row(
+        "config-override-wrong-type",
+        lambda t: ["trial", "--profile", "smoke", "--config", t.config("overrides:\n  max_epochs: many\n")],
+        "max_epochs",
+    ),
+    Row(
+        "executor-bad-worker-count",
+        lambda t: ["run", "fig3", "--profile", "smoke", "--executor", "dask-local:zero", "--dry-run"],
+        "dask-local:zero",
+    ),
+    Row(
+        "store-is-a-file",
+        lambda t: ["run", "fig3", "--profile", "smoke", "--dry-run", "--store", t.file("store.txt", "x")],
+        "store.txt",
+    ),
+    Row(
+        "out-below-a-file",
+        lambda t: ["dreambooth", "--profile", "smoke", "--out", t.file("plain.txt", "x") + "/models"],
+        "plain.txt",
+    ),
     Row("jobs-zero", lambda t: ["book", "--profile", "smoke", "--jobs", "0"], "--jobs 0"),
-    Row("write-reference-into-a-missing-folder",
-        lambda t: ["book", "--profile", "smoke", "--write-reference", str(t.tmp / "no" / "such" / "ref.json")], "no/such"),
+    Row(
+        "write-reference-into-a-missing-folder",
+        lambda t: ["book", "--profile", "smoke", "--write-reference", str(t.tmp / "no" / "such" / "ref.json")],
+        "no/such",
+    ),
     Row("threads-negative", lambda t: ["trial", "--profile", "smoke", "--threads", "-2"], "--threads -2"),
     Row("unknown-grid", lambda t: ["run", "fig9"], "fig9"),
-    Row("n-per-label-without-count", lambda t: ["trial", "--profile", "smoke", "--n-per-label", "psoriasis"], "psoriasis"),
-    Row("generate-unknown-label", lambda t: ["generate", "--profile", "smoke", "--out", str(t.tmp / "gen"), "--labels", "warts"], "warts"),
+    Row(
+        "n-per-label-without-count",
+        lambda t: ["trial", "--profile", "smoke", "--n-per-label", "psoriasis"],
+        "psoriasis",
+    ),
+    Row(
+        "generate-unknown-label",
+        lambda t: ["generate", "--profile", "smoke", "--out", str(t.tmp / "gen"), "--labels", "warts"],
+        "warts",
+    ),
     # -- the PDF of a book that was never built (or, without chromium, the missing chromium)
-    Row("pdf-without-a-built-book", lambda t: ["pdf", "--root", str(t.tmp / "not-built")],
-        lambda t: "not-built" if any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) else "chromium"),
+    Row(
+        "pdf-without-a-built-book",
+        lambda t: ["pdf", "--root", str(t.tmp / "not-built")],
+        lambda t: (
+            "not-built"
+            if any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome"))
+            else "chromium"
+        ),
+    ),
 ]
 
 
@@ -310,7 +522,9 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(row: Row, world, no_wo
     before = snapshot(world["cache"], tmp_path)
     if row.subprocess:
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        proc = subprocess.run([sys.executable, "-m", "synthaug_utils.cli", *argv], capture_output=True, text=True, env=env, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "synthaug_utils.cli", *argv], capture_output=True, text=True, env=env, timeout=120
+        )
         code, err = proc.returncode, proc.stderr
     else:
         code = main(argv)
@@ -347,15 +561,24 @@ def test_a_bug_still_shows_its_traceback(monkeypatch):
 
 
 def test_executor_forms():
-    from synthaug_utils.experiments.spec import SpecError
     from synthaug_utils.experiments.executors import parse_executor
+    from synthaug_utils.experiments.spec import SpecError
 
     assert parse_executor(None) == ("inprocess", None) and parse_executor("inprocess") == ("inprocess", None)
     assert parse_executor("dask-local") == ("local", 2) and parse_executor("dask-local:3") == ("local", 3)
     assert parse_executor("dask://10.0.0.1:8786") == ("remote", "10.0.0.1:8786")
     assert parse_executor("tcp://node7:8786") == ("remote", "tcp://node7:8786")
     assert parse_executor("dask://tls://node7:8786") == ("remote", "tls://node7:8786")
-    for bad in ("dask-locl", "dask-local:0", "dask-local:x", "dask://", "dask://host", "dask://host:http", "tcp://:1", "ray://x:1"):
+    for bad in (
+        "dask-locl",
+        "dask-local:0",
+        "dask-local:x",
+        "dask://",
+        "dask://host",
+        "dask://host:http",
+        "tcp://:1",
+        "ray://x:1",
+    ):
         with pytest.raises(SpecError, match="is not one of"):
             parse_executor(bad)
 
@@ -371,8 +594,14 @@ def test_book_kernels_start_without_their_tcp_warning(tmp_path, capfd):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import warnings; warnings.warn('a warning of the chapter'); print('ran')")]
     nbformat.write(nb, tmp_path / "in.ipynb")
-    papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
-                               progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGS)
+    papermill.execute_notebook(
+        str(tmp_path / "in.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+        extra_arguments=KERNEL_ARGS,
+    )
     captured = capfd.readouterr()
     assert "without encryption" not in captured.err + captured.out
     assert "a warning of the chapter" in (tmp_path / "out.ipynb").read_text()

@@ -1,8 +1,9 @@
 """Profiles, overrides, config files and the paper profile's missing-resource report."""
+
 import pytest
 
-from synthaug_utils.core.inputs import MissingResourcesError, check_ready
 from synthaug_utils.core.config import ProfileError, load_profile
+from synthaug_utils.core.inputs import MissingResourcesError, check_ready
 
 
 def test_demo_is_the_default_and_is_embedded():
@@ -38,8 +39,18 @@ def test_paper_profile_lists_every_missing_item_in_one_message(tmp_path, monkeyp
     with pytest.raises(MissingResourcesError) as info:
         check_ready(p)
     msg = str(info.value)
-    for key in ("f17k_metadata", "f17k_splits", "f17k_images", "ddi_metadata", "ddi_images", "sd_text2image",
-                "sd_inpaint", "classifier_weights", "clip_weights", "CUDA GPU"):
+    for key in (
+        "f17k_metadata",
+        "f17k_splits",
+        "f17k_images",
+        "ddi_metadata",
+        "ddi_images",
+        "sd_text2image",
+        "sd_inpaint",
+        "classifier_weights",
+        "clip_weights",
+        "CUDA GPU",
+    ):
         assert key in msg, key
     assert "SYNTHAUG_F17K_METADATA" in msg and str(tmp_path / "nowhere") in msg
 
@@ -57,9 +68,7 @@ def test_paper_locations_found_when_present(tmp_path, f17k_dir, monkeypatch):
     imgs = tmp_path / "imgs"
     imgs.mkdir()
     cfg = tmp_path / "c.yml"
-    cfg.write_text(
-        f"f17k_metadata: {f17k_dir / 'fitzpatrick17k.csv'}\nf17k_splits: {f17k_dir}\nf17k_images: {imgs}\n"
-    )
+    cfg.write_text(f"f17k_metadata: {f17k_dir / 'fitzpatrick17k.csv'}\nf17k_splits: {f17k_dir}\nf17k_images: {imgs}\n")
     p = load_profile("paper", config=cfg)
     check_ready(p, needs=("f17k_metadata", "f17k_splits", "f17k_images"))
 
@@ -77,7 +86,10 @@ def test_early_stopping_metric_override_reaches_the_recipe_the_trials_and_the_ca
 
     assert {load_profile(n).early_stopping_metric for n in ("demo", "smoke", "paper")} == {"valid_loss"}
     paper = load_profile("paper", overrides={"early_stopping_metric": "accuracy"})
-    assert Recipe.from_profile(paper).monitor == "accuracy" and Recipe.from_profile(load_profile("paper")).monitor == "valid_loss"
+    assert (
+        Recipe.from_profile(paper).monitor == "accuracy"
+        and Recipe.from_profile(load_profile("paper")).monitor == "valid_loss"
+    )
     assert {s.monitor for s in build_grid("fig3", paper)} == {"accuracy"}
     cfg = tmp_path / "paper.yml"
     cfg.write_text("overrides:\n  early_stopping_metric: accuracy\n")
@@ -88,7 +100,12 @@ def test_early_stopping_metric_override_reaches_the_recipe_the_trials_and_the_ca
     # fast mode: the same rule on validation accuracy, and the best epoch is the most accurate one
     stopper = EarlyStopper(patience=2, monitor="accuracy")
     assert [stopper.update(v) for v in (0.5, 0.4, 0.6, 0.6, 0.55)][-1] == (False, True)
-    assert _best_epoch([{"valid_loss": 1.0, "valid_accuracy": 0.5}, {"valid_loss": 0.9, "valid_accuracy": 0.4}], "accuracy") == 0
+    assert (
+        _best_epoch(
+            [{"valid_loss": 1.0, "valid_accuracy": 0.5}, {"valid_loss": 0.9, "valid_accuracy": 0.4}], "accuracy"
+        )
+        == 0
+    )
 
 
 def test_bad_early_stopping_metric_names_the_parameter_and_the_choices(tmp_path):
@@ -97,5 +114,5 @@ def test_bad_early_stopping_metric_names_the_parameter_and_the_choices(tmp_path)
             load_profile("smoke", overrides={"early_stopping_metric": value})
     cfg = tmp_path / "c.yml"
     cfg.write_text("overrides:\n  early_stopping_metric: loss\n")
-    with pytest.raises(ProfileError, match=f"config file {cfg}: overrides: early_stopping_metric=\"loss\""):
+    with pytest.raises(ProfileError, match=f'config file {cfg}: overrides: early_stopping_metric="loss"'):
         load_profile("paper", config=cfg)

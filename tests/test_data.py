@@ -1,4 +1,5 @@
 """Loaders and splits on the real Fitzpatrick17k / DDI metadata, nested subsets, bad inputs, the leakage guard."""
+
 import json
 import subprocess
 import sys
@@ -8,16 +9,21 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils.data import byo
-from synthaug_utils.data import checks
+from synthaug_utils.core.errors import DataError, LeakageError, MissingImagesError
+from synthaug_utils.data import byo, checks
 from synthaug_utils.data import splits as data_splits
 from synthaug_utils.data import tables as data_tables
-from synthaug_utils.core.errors import DataError, LeakageError, MissingImagesError
 
 PAPER_F17K9_COUNTS = {  # clean training pool per label in the authors' split file
-    "psoriasis": 584, "squamous cell carcinoma": 440, "lichen planus": 412, "basal cell carcinoma": 406,
-    "allergic contact dermatitis": 358, "lupus erythematosus": 297, "sarcoidosis": 286,
-    "neutrophilic dermatoses": 284, "photodermatoses": 272,
+    "psoriasis": 584,
+    "squamous cell carcinoma": 440,
+    "lichen planus": 412,
+    "basal cell carcinoma": 406,
+    "allergic contact dermatitis": 358,
+    "lupus erythematosus": 297,
+    "sarcoidosis": 286,
+    "neutrophilic dermatoses": 284,
+    "photodermatoses": 272,
 }
 
 
@@ -58,7 +64,9 @@ def test_training_subsets_are_nested_per_seed(f17k):
         ids = set(sub.image_id)
         assert previous <= ids
         previous = ids
-    assert set(data_splits.training_subset(splits, 16, seed=7).image_id) != set(data_splits.training_subset(splits, 16, seed=8).image_id)
+    assert set(data_splits.training_subset(splits, 16, seed=7).image_id) != set(
+        data_splits.training_subset(splits, 16, seed=8).image_id
+    )
     assert len(data_splits.training_subset(splits, None, seed=0)) == len(splits.train_pool)
 
 
@@ -124,7 +132,8 @@ def test_bring_your_own_csv_and_folder(tmp_path):
     for label in ("x", "y"):
         (folder / label).mkdir(parents=True)
         for i in range(3):
-            Image.new("RGB", (8, 8), (40 * i, 99 if label == "y" else 0, 0)).save(folder / label / f"{i}.jpg")  # not copies of each other
+            # not copies of each other
+            Image.new("RGB", (8, 8), (40 * i, 99 if label == "y" else 0, 0)).save(folder / label / f"{i}.jpg")
     t2 = byo.read_byo(folder, test_per_label=1)
     assert t2.labels == ["x", "y"] and len(t2.test) == 2
 
@@ -150,9 +159,23 @@ def test_leakage_guard_names_the_evaluation_image(f17k):
 
 def test_acceptance_command_prints_the_composition(f17k_dir):
     out = subprocess.run(
-        [sys.executable, "-m", "synthaug_utils.cli", "data", "summary", "--dataset", "f17k9",
-         "--metadata", str(f17k_dir / "fitzpatrick17k.csv"), "--splits", str(f17k_dir), "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "synthaug_utils.cli",
+            "data",
+            "summary",
+            "--dataset",
+            "f17k9",
+            "--metadata",
+            str(f17k_dir / "fitzpatrick17k.csv"),
+            "--splits",
+            str(f17k_dir),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     summary = json.loads(out.stdout)
     assert summary["total"] == 3699
@@ -164,8 +187,19 @@ def test_acceptance_command_prints_the_composition(f17k_dir):
 
 def test_cli_reports_bad_input_without_traceback(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "synthaug_utils.cli", "data", "summary", "--dataset", "f17k9", "--splits", str(tmp_path)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "synthaug_utils.cli",
+            "data",
+            "summary",
+            "--dataset",
+            "f17k9",
+            "--splits",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 2
     assert "synthaug: error:" in out.stderr and "does not exist" in out.stderr and "Traceback" not in out.stderr

@@ -1,14 +1,15 @@
 """The embedded demo world: deterministic bytes, real formats, composition, skin-type skew, planted near-duplicates."""
+
 import hashlib
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from synthaug_utils.core.config import DemoWorldSpec
 from synthaug_utils.data import checks
 from synthaug_utils.data import splits as data_splits
 from synthaug_utils.data import world as demo_world
-from synthaug_utils.core.config import DemoWorldSpec
 
 
 def _digest(folder):
@@ -98,8 +99,15 @@ def test_planted_counts_follow_the_real_audit_per_label_and_overall():
     total = sum(demo_world.planted_counts(demo).values())
     assert abs(total / (9 * demo.test_per_class) - real.leaking / real.held_out) <= 9 * 0.5 / (9 * demo.test_per_class)
     assert total > 0 and demo.key() != DemoWorldSpec(near_duplicate_rate=0).key()
-    assert demo_world.planted_counts(DemoWorldSpec(near_duplicate_rate=0.25, test_per_class=8)) == dict.fromkeys(demo_world.DERM9_LABELS, 2)
-    assert demo_world.planted_counts(DemoWorldSpec(near_duplicate_rate=1, test_per_class=8, train_pool_per_class=5))["psoriasis"] == 5
+    assert demo_world.planted_counts(DemoWorldSpec(near_duplicate_rate=0.25, test_per_class=8)) == dict.fromkeys(
+        demo_world.DERM9_LABELS, 2
+    )
+    assert (
+        demo_world.planted_counts(DemoWorldSpec(near_duplicate_rate=1, test_per_class=8, train_pool_per_class=5))[
+            "psoriasis"
+        ]
+        == 5
+    )
 
 
 def test_planted_test_images_are_near_duplicates_of_training_images_of_their_class(smoke_profile):
@@ -123,10 +131,14 @@ def test_planted_test_images_are_near_duplicates_of_training_images_of_their_cla
         assert pool.at[row.twin_id, "fst"] == test.at[row.image_id, "fst"]
         copy, twin = (open(p, "rb").read() for p in (test.at[row.image_id, "path"], pool.at[row.twin_id, "path"]))
         assert copy != twin and row.image_id != row.twin_id
-        a, b = (np.asarray(Image.open(p), dtype=float) for p in (test.at[row.image_id, "path"], pool.at[row.twin_id, "path"]))
+        a, b = (
+            np.asarray(Image.open(p), dtype=float)
+            for p in (test.at[row.image_id, "path"], pool.at[row.twin_id, "path"])
+        )
         others = pool[(pool.label == row.label) & (pool.index != row.twin_id)].path
         nearest_other = min(np.abs(np.asarray(Image.open(p), dtype=float) - a).mean() for p in others)
-        assert 0 < np.abs(a - b).mean() < min(16, nearest_other)  # pixel-close, and closer to its twin than to any other
+        # pixel-close, and closer to its twin than to any other
+        assert 0 < np.abs(a - b).mean() < min(16, nearest_other)
     # the leakage guard: a twin (training image) may be a generation source, a planted test image may not
     data_splits.assert_no_leakage(set(splits.train_pool.image_id), splits, "test")
     with pytest.raises(LeakageError):
@@ -136,10 +148,15 @@ def test_planted_test_images_are_near_duplicates_of_training_images_of_their_cla
 def test_a_world_without_planted_pairs_reads_through_the_loaders(tmp_path):
     from synthaug_utils.data.tables import read_f17k
 
-    for rate, tiny in ((0, DemoWorldSpec(train_pool_per_class=3, test_per_class=2)), (None, DemoWorldSpec(train_pool_per_class=3, test_per_class=1))):
+    for rate, tiny in (
+        (0, DemoWorldSpec(train_pool_per_class=3, test_per_class=2)),
+        (None, DemoWorldSpec(train_pool_per_class=3, test_per_class=1)),
+    ):
         root = tmp_path / f"rate{rate}"
         demo_world._write_derm9(root, tiny, lambda n: None, 1)
         assert sum(demo_world.planted_counts(tiny).values()) == 0
         assert demo_world.planted_near_duplicates(root).empty
-        tables = read_f17k(root / "derm9" / "fitzpatrick17k.csv", root / "derm9", root / "derm9" / "images", image_ext=".png")
+        tables = read_f17k(
+            root / "derm9" / "fitzpatrick17k.csv", root / "derm9", root / "derm9" / "images", image_ext=".png"
+        )
         assert len(tables.test) == 9 * tiny.test_per_class

@@ -1,4 +1,5 @@
 """Embedding backends and the per-image cache (synthaug_utils.analysis.embeddings)."""
+
 from __future__ import annotations
 
 import time
@@ -132,18 +133,32 @@ def test_near_copies_are_compared_with_held_out_real_images_at_the_same_pool_siz
 
     rng = np.random.default_rng(0)
     train, val, test = (rng.normal(size=(n, 8)) for n in (400, 40, 40))
-    synth = np.vstack([train[:20] + rng.normal(scale=0.05, size=(20, 8)), rng.normal(size=(20, 8))])  # 20 near their sources
+    # 20 near their sources
+    synth = np.vstack([train[:20] + rng.normal(scale=0.05, size=(20, 8)), rng.normal(size=(20, 8))])
     meta = pd.DataFrame({"method": ["inpaint"] * 20 + ["text-to-image"] * 20})
-    pools = {"training pool": (train, list(range(400))), "validation": (val, list(range(40))), "test": (test, list(range(40)))}
+    pools = {
+        "training pool": (train, list(range(400))),
+        "validation": (val, list(range(40))),
+        "test": (test, list(range(40))),
+    }
     unit = train / np.linalg.norm(train, axis=1, keepdims=True)
     nn = np.sort(1 - unit @ unit.T, axis=1)[:, 1]
     like = near_copy_baseline(synth, meta, pools, float(np.quantile(nn, 0.05)), draws=5)
     rows = like.set_index(["pool", "query"])
     assert set(like.pool) == {"training pool", "validation", "test", "training pool (random 40)"}
-    assert rows.loc[("test", HELD_OUT_REAL), "images"] == 40 and rows.loc[("training pool", HELD_OUT_REAL), "images"] == 80
+    assert (
+        rows.loc[("test", HELD_OUT_REAL), "images"] == 40 and rows.loc[("training pool", HELD_OUT_REAL), "images"] == 80
+    )
     assert rows.loc[("training pool", "inpaint"), "share"] == 1.0  # near their own sources, by construction
     assert rows.loc[("test", "inpaint"), "share"] == 0.0
-    small, large = rows.loc[("training pool (random 40)", HELD_OUT_REAL), "share"], rows.loc[("training pool", HELD_OUT_REAL), "share"]
+    small, large = (
+        rows.loc[("training pool (random 40)", HELD_OUT_REAL), "share"],
+        rows.loc[("training pool", HELD_OUT_REAL), "share"],
+    )
     assert small < large  # the same real images count fewer near copies in a smaller pool
     facts = near_copy_facts(like)
-    assert facts["e_cont_trainm_n"] == "40" and set(facts) >= {"e_cont_test_syn_share", "e_cont_test_real_share", "e_cont_trainm_syn_share"}
+    assert facts["e_cont_trainm_n"] == "40" and set(facts) >= {
+        "e_cont_test_syn_share",
+        "e_cont_test_real_share",
+        "e_cont_trainm_syn_share",
+    }

@@ -1,9 +1,11 @@
-"""Tests of synthaug_utils.experiments (spec, trial, store, executors, grids): specs, synthetic rows and the leakage guard, the results store
+"""Tests of synthaug_utils.experiments (spec, trial, store, executors, grids): specs, synthetic rows and the leakage
+guard, the results store
 (atomic writes under SIGKILL, skip on rerun), named grids, the CLI and the Dask executor.
 
 Real trials run on the smoke profile in fast mode at 32 px for one or two epochs; store
 mechanics use a stand-in trial function so that killing and restarting takes seconds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +23,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils.core.errors import DataError, LeakageError, MissingModelError
-from synthaug_utils.experiments.store import ResultsStore
-from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
-from synthaug_utils.experiments.grids import build_grid, grid_settings, run_grid
 from synthaug_utils.cli.experiments import register_cli
+from synthaug_utils.core.errors import DataError, LeakageError, MissingModelError
+from synthaug_utils.experiments.grids import build_grid, grid_settings, run_grid
+from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
+from synthaug_utils.experiments.store import ResultsStore
 from synthaug_utils.experiments.trial import real_subset, run_trial, training_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,13 +62,31 @@ def write_manifest(folder: Path, sources: pd.DataFrame, per_real: int, method="i
         pixels = np.asarray(Image.open(src.path).convert("RGB"), dtype=int)
         for k in range(per_real):
             name = f"images/{src.image_id}-{k}.png"
-            Image.fromarray(np.clip(pixels + rng.integers(-30, 30, pixels.shape), 0, 255).astype(np.uint8)).save(folder / name)
-            rows.append(dict(
-                synthetic_id=f"{src.image_id}-{method}-{k}", source_id=src.image_id, label=src.label, fst=src.fst, method=method,
-                stage="final", variant=variant, index=k, seed=k, model_id="hand-made", model_hash="0", steps=1,
-                guidance_scale=3.0, strength=0.97, resolution=64, prompt=f"An image of {src.label}, a skin disease",
-                mask="center", path=name,
-            ))
+            Image.fromarray(np.clip(pixels + rng.integers(-30, 30, pixels.shape), 0, 255).astype(np.uint8)).save(
+                folder / name
+            )
+            rows.append(
+                dict(
+                    synthetic_id=f"{src.image_id}-{method}-{k}",
+                    source_id=src.image_id,
+                    label=src.label,
+                    fst=src.fst,
+                    method=method,
+                    stage="final",
+                    variant=variant,
+                    index=k,
+                    seed=k,
+                    model_id="hand-made",
+                    model_hash="0",
+                    steps=1,
+                    guidance_scale=3.0,
+                    strength=0.97,
+                    resolution=64,
+                    prompt=f"An image of {src.label}, a skin disease",
+                    mask="center",
+                    path=name,
+                )
+            )
     pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
     return folder
 
@@ -75,10 +95,29 @@ def fake_result(spec: TrialSpec, profile=None) -> dict:
     """Stand-in for run_trial with the same result layout (store mechanics only)."""
     top1 = (int(spec.key[:4], 16) % 100) / 100
     return {
-        "format": 1, "key": spec.key, "spec": spec.to_dict(),
-        "metrics": {"top1": top1, "top3": 1.0, "n_test": 10, "n_correct": int(top1 * 10), "n_correct_top3": 10, "per_class": {}, "per_fst": {}},
-        "predictions": {"image_id": ["x"]}, "history": [], "epochs_run": 1, "best_epoch": 0, "batch_size": 8,
-        "n_train": 9, "n_train_real": 9, "n_train_synthetic": 0, "wall_s": 0.0, "timings": {}, "provenance": {},
+        "format": 1,
+        "key": spec.key,
+        "spec": spec.to_dict(),
+        "metrics": {
+            "top1": top1,
+            "top3": 1.0,
+            "n_test": 10,
+            "n_correct": int(top1 * 10),
+            "n_correct_top3": 10,
+            "per_class": {},
+            "per_fst": {},
+        },
+        "predictions": {"image_id": ["x"]},
+        "history": [],
+        "epochs_run": 1,
+        "best_epoch": 0,
+        "batch_size": 8,
+        "n_train": 9,
+        "n_train_real": 9,
+        "n_train_synthetic": 0,
+        "wall_s": 0.0,
+        "timings": {},
+        "provenance": {},
         "padding": "x" * 200_000,  # a large file, so that a kill can land in the middle of a write
     }
 
@@ -87,7 +126,8 @@ def fake_result(spec: TrialSpec, profile=None) -> dict:
 def test_spec_key_is_canonical_and_round_trips(smoke):
     profile, _ = smoke
     spec = tiny(profile, synthetic_method="inpaint", synthetic_ratio=0, synthetic_variant="dreambooth", views=7)
-    assert spec.synthetic_method is None and spec.synthetic_variant is None and spec.views == 0  # unused options cleared
+    # unused options cleared
+    assert spec.synthetic_method is None and spec.synthetic_variant is None and spec.views == 0
     assert spec.key == tiny(profile).key
     fancy = tiny(profile, n_real_per_label={"psoriasis": 1, "lichen planus": 2}, transforms=True, views=3)
     assert fancy.n_real_per_label == (("lichen planus", 2), ("psoriasis", 1)) and fancy.views == 3
@@ -103,7 +143,11 @@ def test_spec_key_is_canonical_and_round_trips(smoke):
     [
         ({"arch": "resnet_9000"}, MissingModelError, "unknown architecture 'resnet_9000'"),
         ({"mode": "turbo"}, SpecError, "mode='turbo'"),
-        ({"synthetic_method": "collage", "synthetic_variant": "pretrained", "synthetic_ratio": 2}, SpecError, "synthetic_method='collage'"),
+        (
+            {"synthetic_method": "collage", "synthetic_variant": "pretrained", "synthetic_ratio": 2},
+            SpecError,
+            "synthetic_method='collage'",
+        ),
         ({"dataset": "imagenet"}, SpecError, "not a dataset of profile 'smoke'"),
         ({"data_key": "demo-derm9:other-world:val40"}, SpecError, "other data"),
     ],
@@ -122,7 +166,13 @@ def test_n_larger_than_the_pool_names_label_and_size(smoke):
 
 def test_missing_manifest_is_a_clear_error(smoke, tmp_path):
     profile, _ = smoke
-    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2, synthetic_manifest=str(tmp_path / "nowhere"))
+    spec = tiny(
+        profile,
+        synthetic_method="inpaint",
+        synthetic_variant="pretrained",
+        synthetic_ratio=2,
+        synthetic_manifest=str(tmp_path / "nowhere"),
+    )
     with pytest.raises(DataError, match=r"synthetic manifest .*nowhere/manifest.csv does not exist"):
         run_trial(spec, profile)
 
@@ -130,7 +180,13 @@ def test_missing_manifest_is_a_clear_error(smoke, tmp_path):
 # ----------------------------------------------------------------------------- synthetic rows
 def test_training_table_takes_ratio_images_per_real_image(smoke, tmp_path):
     profile, splits = smoke
-    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2, synthetic_manifest=str(tmp_path / "set"))
+    spec = tiny(
+        profile,
+        synthetic_method="inpaint",
+        synthetic_variant="pretrained",
+        synthetic_ratio=2,
+        synthetic_manifest=str(tmp_path / "set"),
+    )
     write_manifest(tmp_path / "set", real_subset(spec, splits), per_real=3)
     folder = tmp_path / "set"
     table, csv = training_table(spec, profile, splits)
@@ -150,7 +206,13 @@ def test_training_table_takes_ratio_images_per_real_image(smoke, tmp_path):
 
 def test_leakage_guard_refuses_synthetic_images_of_validation_or_test_images(smoke, tmp_path):
     profile, splits = smoke
-    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2, synthetic_manifest=str(tmp_path / "leaky"))
+    spec = tiny(
+        profile,
+        synthetic_method="inpaint",
+        synthetic_variant="pretrained",
+        synthetic_ratio=2,
+        synthetic_manifest=str(tmp_path / "leaky"),
+    )
     write_manifest(tmp_path / "leaky", pd.concat([real_subset(spec, splits), splits.val.head(1)]), per_real=2)
     with pytest.raises(LeakageError, match=splits.val.image_id.iloc[0]):
         run_trial(spec, profile)
@@ -158,7 +220,15 @@ def test_leakage_guard_refuses_synthetic_images_of_validation_or_test_images(smo
 
 def test_trial_with_synthetic_images_records_manifest_hash(smoke, tmp_path):
     profile, splits = smoke
-    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2, synthetic_manifest=str(tmp_path / "set"), transforms=True, views=2)
+    spec = tiny(
+        profile,
+        synthetic_method="inpaint",
+        synthetic_variant="pretrained",
+        synthetic_ratio=2,
+        synthetic_manifest=str(tmp_path / "set"),
+        transforms=True,
+        views=2,
+    )
     write_manifest(tmp_path / "set", real_subset(spec, splits), per_real=2)
     result = run_trial(spec, profile)
     assert result["n_train_real"] == 18 and result["n_train_synthetic"] == 36
@@ -169,25 +239,30 @@ def test_trial_with_synthetic_images_records_manifest_hash(smoke, tmp_path):
 
 
 def test_prepare_asks_generation_only_for_the_indices_trials_need(smoke, monkeypatch):
-    from synthaug_utils.experiments import grids
-    from synthaug_utils.experiments import trial
+    from synthaug_utils.experiments import grids, trial
 
     profile, _ = smoke
     calls = []
-    monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False: calls.append((per_real, sorted(sources.image_id))))
+    monkeypatch.setattr(
+        trial,
+        "profile_synthetic_set",
+        lambda prof, spec, splits, sources, per_real, progress=False: calls.append(
+            (per_real, sorted(sources.image_id))
+        ),
+    )
     grid = build_grid("imbalance", profile.replace(grids={"imbalance": {"n_real": 8, "cuts": (2, 4)}}))
     grids.prepare_synthetic_sets(grid, profile, progress=False)
     ratios = {ratio: ids for ratio, ids in calls}
     assert sorted(ratios) == [1, 3] and len(calls) == 2  # cut 2 -> 3 per real image, cut 4 -> 1 per real image
-    assert len(ratios[3]) == 2 and len(ratios[1]) == 2 and not set(ratios[3]) & set(ratios[1])  # nested subsets: 2 + 2 more
+    # nested subsets: 2 + 2 more
+    assert len(ratios[3]) == 2 and len(ratios[1]) == 2 and not set(ratios[3]) & set(ratios[1])
 
 
 def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch):
     """The controls grid: a duplication arm (ratio extra copies) beside Fig. 3's own no-synthetic trials,
     and DreamBooth on the whole pool beside DreamBooth on the trial's own images, whose synthetic set
     is prepared once per real subset with exactly that subset's images."""
-    from synthaug_utils.experiments import grids
-    from synthaug_utils.experiments import trial
+    from synthaug_utils.experiments import grids, trial
 
     profile, _ = smoke
     paper_like = profile.replace(grids={"fig3": {"seeds": (0, 1), "subset_seed": None}, "controls": {"budget_n": (4,)}})
@@ -198,21 +273,40 @@ def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch)
     assert dups and {s.duplicate for s in dups} == {ratio} and not any(s.synthetic_ratio for s in dups)
     assert {s.key for s in controls if not s.duplicate and not s.synthetic_ratio} <= fig3_keys  # shared baselines
     budget = [s for s in controls if s.synthetic_ratio]
-    assert {s.synthetic_variant for s in budget} == {"pretrained", "dreambooth", "dreambooth-own", "dreambooth-own-steps"}
+    assert {s.synthetic_variant for s in budget} == {
+        "pretrained",
+        "dreambooth",
+        "dreambooth-own",
+        "dreambooth-own-steps",
+    }
     assert {s.n_real for s in budget} == {4}
     calls = []
-    monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False:
-                        calls.append((spec.synthetic_variant, spec.seed, per_real, tuple(sorted(sources.image_id)))))
+    monkeypatch.setattr(
+        trial,
+        "profile_synthetic_set",
+        lambda prof, spec, splits, sources, per_real, progress=False: calls.append(
+            (spec.synthetic_variant, spec.seed, per_real, tuple(sorted(sources.image_id)))
+        ),
+    )
     grids.prepare_synthetic_sets(budget, paper_like, progress=False)
     for variant in ("dreambooth-own", "dreambooth-own-steps"):
         own = [c for c in calls if c[0] == variant]
         assert len(own) == 2 and own[0][3] != own[1][3]  # one set per seed's own subset (subset_seed None)
         assert all(len(c[3]) == 4 * 9 for c in own)  # the trial's whole real subset: 4 images x 9 labels
-    fewer = build_grid("controls", paper_like.replace(grids={**paper_like.grids, "controls": {
-        "budget_n": (4,), "budget_variants": ["dreambooth-own", "dreambooth"]}}))
+    fewer = build_grid(
+        "controls",
+        paper_like.replace(
+            grids={
+                **paper_like.grids,
+                "controls": {"budget_n": (4,), "budget_variants": ["dreambooth-own", "dreambooth"]},
+            }
+        ),
+    )
     assert {s.synthetic_variant for s in fewer if s.synthetic_ratio} == {"dreambooth", "dreambooth-own"}
     with pytest.raises(SpecError, match="budget_variants"):  # the own-images arm is what the others are compared with
-        grid_settings("controls", paper_like.replace(grids={"controls": {"budget_variants": ["pretrained", "dreambooth"]}}))
+        grid_settings(
+            "controls", paper_like.replace(grids={"controls": {"budget_variants": ["pretrained", "dreambooth"]}})
+        )
     with pytest.raises(SpecError, match="synthetic_variant"):
         budget[0].replace(synthetic_variant="dreambooth-elsewhere").validate(profile)
 
@@ -230,11 +324,19 @@ def test_budget_pool_counts_what_the_pool_model_trains_on_and_seed_scope_says_wh
     assert "the pretrained generator" in facts["c_budget_arms"] and "as many optimiser steps" in facts["c_budget_arms"]
     authors = profile.replace(grids={"dreambooth": {"include_validation": True}})
     with_val = highlights.budget_steps_facts(authors, 4)  # the authors' way (paper profile): validation images too
-    assert with_val["c_pool"] == str(train + profile.val_per_label) and "validation images included" in with_val["c_pool_includes"]
+    assert (
+        with_val["c_pool"] == str(train + profile.val_per_label)
+        and "validation images included" in with_val["c_pool_includes"]
+    )
 
     shared = seed_scope(grid_settings("fig3", profile))
-    assert "all seeds share one training subset (subset seed 0)" in shared and "not the draw of the training images" in shared
-    own = seed_scope(grid_settings("fig3", profile.replace(grids={"fig3": {"subset_seed": None, "redraw_validation": True}})))
+    assert (
+        "all seeds share one training subset (subset seed 0)" in shared
+        and "not the draw of the training images" in shared
+    )
+    own = seed_scope(
+        grid_settings("fig3", profile.replace(grids={"fig3": {"subset_seed": None, "redraw_validation": True}}))
+    )
     assert "each seed draws its own training subset" in own and "its own validation images" in own
     chapter = ChapterResults(profile, "fig3", grid_settings("fig3", profile), pd.DataFrame(), pd.DataFrame(), None)
     assert chapter.facts("f3")["f3_seed_scope"] == shared
@@ -289,7 +391,9 @@ def _child(tmp_path: Path, mode: str, store: Path, marker: Path) -> subprocess.P
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(tests=str(REPO / "tests")))
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.Popen([sys.executable, str(script), mode, str(store), str(marker)], env=env, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, str(script), mode, str(store), str(marker)], env=env, stderr=subprocess.DEVNULL
+    )
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -354,8 +458,12 @@ def test_named_grids_follow_the_protocol(smoke):
     synthetic = {s.n_real_per_label[0][1]: s.synthetic_ratio for s in imbalance if s.synthetic_ratio}
     duplicate = {s.n_real_per_label[0][1]: s.duplicate for s in imbalance if s.duplicate}
     assert synthetic == duplicate == {4: 3, 8: 1}  # back to parity with 16
-    curve = build_grid("learning-curve", profile.replace(grids={"learning-curve": {"n_real": (1, 2, 8), "seeds": (0, 1)}}))
-    assert len(curve) == 3 * 2 and {s.synthetic_method for s in curve} == {None} and {s.n_real for s in curve} == {1, 2, 8}
+    curve = build_grid(
+        "learning-curve", profile.replace(grids={"learning-curve": {"n_real": (1, 2, 8), "seeds": (0, 1)}})
+    )
+    assert (
+        len(curve) == 3 * 2 and {s.synthetic_method for s in curve} == {None} and {s.n_real for s in curve} == {1, 2, 8}
+    )
     assert {s.synthetic_ratio for s in curve} == {0} and not any(s.transforms for s in curve)
     with pytest.raises(SpecError, match="unknown grid"):
         grid_settings("fig9", profile)
@@ -390,8 +498,27 @@ def _cli(argv):
 
 
 def test_cli_trial_prints_json_and_run_dry_run(smoke, tmp_path, capsys):
-    assert _cli(["trial", "--profile", "smoke", "--n-real", "2", "--mode", "fast", "--image-size", "32", "--max-epochs", "1",
-                 "--store", str(tmp_path), "--json"]) == 0
+    assert (
+        _cli(
+            [
+                "trial",
+                "--profile",
+                "smoke",
+                "--n-real",
+                "2",
+                "--mode",
+                "fast",
+                "--image-size",
+                "32",
+                "--max-epochs",
+                "1",
+                "--store",
+                str(tmp_path),
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert 0.0 <= out["top1"] <= 1.0 and out["n_test"] == 72 and out["epochs_run"] == 1
     assert ResultsStore(tmp_path).has(out["key"])
@@ -418,16 +545,24 @@ def test_paper_profile_follows_the_authors_code_where_text_and_code_differ(smoke
     validation redrawn per run, DreamBooth on the whole clean training file including validation."""
     from synthaug_utils.core.config import PROTOCOL_CHOICES, load_profile
     from synthaug_utils.core.errors import LeakageError
-    from synthaug_utils.diffusion.dreambooth import dreambooth_settings, finetune, training_images
     from synthaug_utils.data.splits import load_splits
+    from synthaug_utils.diffusion.dreambooth import dreambooth_settings, finetune, training_images
 
     paper = load_profile("paper")
-    assert {c["setting"] for c in PROTOCOL_CHOICES} == {"max_epochs", "monitor", "redraw_validation", "include_validation"}
+    assert {c["setting"] for c in PROTOCOL_CHOICES} == {
+        "max_epochs",
+        "monitor",
+        "redraw_validation",
+        "include_validation",
+    }
     fig3 = build_grid("fig3", paper)
     assert {s.max_epochs for s in fig3} == {50} and {s.monitor for s in fig3} == {"valid_loss"}
     assert all(s.split_seed == s.seed for s in fig3) and len({s.split_seed for s in fig3}) == 5
     assert {s.split_seed for s in build_grid("fig5", paper)} == {0}  # DDI's test set is drawn with its split
-    assert dreambooth_settings(paper).include_validation and not dreambooth_settings(load_profile("demo")).include_validation
+    assert (
+        dreambooth_settings(paper).include_validation
+        and not dreambooth_settings(load_profile("demo")).include_validation
+    )
     profile, _ = smoke
     splits = load_splits(profile, "main", 0)
     label = splits.labels[0]
@@ -435,12 +570,18 @@ def test_paper_profile_follows_the_authors_code_where_text_and_code_differ(smoke
     assert set(splits.val[splits.val.label == label].image_id) <= set(both.image_id)
     assert not set(splits.val.image_id) & set(training_images(splits, label).image_id)
     with pytest.raises(LeakageError):  # test images never, whatever the setting
-        finetune("x", "text2image", splits.test.head(2), "/nonexistent", dreambooth_settings(profile, include_validation=True), splits)
+        finetune(
+            "x",
+            "text2image",
+            splits.test.head(2),
+            "/nonexistent",
+            dreambooth_settings(profile, include_validation=True),
+            splits,
+        )
 
 
 def test_imbalance_controls_grid_gives_the_rare_class_its_own_dreambooth(smoke, monkeypatch):
-    from synthaug_utils.experiments import grids
-    from synthaug_utils.experiments import trial
+    from synthaug_utils.experiments import grids, trial
 
     profile, _ = smoke
     assert build_grid("imbalance-controls", profile) == []  # off on the embedded profiles by default
@@ -451,11 +592,23 @@ def test_imbalance_controls_grid_gives_the_rare_class_its_own_dreambooth(smoke, 
     cut = min(s["cuts"])
     assert {x.key for x in specs if not x.synthetic_ratio} <= imbalance  # the imbalance grid's own "none" trials
     budget = [x for x in specs if x.synthetic_ratio]
-    assert {x.synthetic_variant for x in budget} == {"pretrained", "dreambooth", "dreambooth-own", "dreambooth-own-steps"}
-    assert {x.synthetic_ratio for x in budget} == {s["n_real"] // cut - 1} and {x.n_real_per_label[0][1] for x in budget} == {cut}
+    assert {x.synthetic_variant for x in budget} == {
+        "pretrained",
+        "dreambooth",
+        "dreambooth-own",
+        "dreambooth-own-steps",
+    }
+    assert {x.synthetic_ratio for x in budget} == {s["n_real"] // cut - 1} and {
+        x.n_real_per_label[0][1] for x in budget
+    } == {cut}
     calls = []
-    monkeypatch.setattr(trial, "profile_synthetic_set", lambda prof, spec, splits, sources, per_real, progress=False:
-                        calls.append((spec.synthetic_variant, tuple(sorted(set(sources.label))), len(sources))))
+    monkeypatch.setattr(
+        trial,
+        "profile_synthetic_set",
+        lambda prof, spec, splits, sources, per_real, progress=False: calls.append(
+            (spec.synthetic_variant, tuple(sorted(set(sources.label))), len(sources))
+        ),
+    )
     grids.prepare_synthetic_sets(budget, on, progress=False)
     own = [c for c in calls if c[0] == "dreambooth-own"]
     assert own and all(len(c[1]) == 1 and c[2] == cut for c in own)  # the rare class's own cut images only
@@ -469,10 +622,21 @@ def test_trials_with_synthetic_images_are_keyed_by_their_generator(smoke_profile
     synthetic = base_spec(smoke_profile, n_real=4, seed=0, synthetic_method="text-to-image", synthetic_ratio=2)
     assert real.generator_key is None and len(synthetic.generator_key) == 16
     assert "generator_key" not in json.dumps(real.to_dict()).replace('"generator_key": null', "")
-    changed = dataclasses.replace(smoke_profile, dreambooth_defaults={**smoke_profile.dreambooth_defaults, "learning_rate": 2e-5},
-                                  dreambooth_ddi_epochs=3)
+    changed = dataclasses.replace(
+        smoke_profile,
+        dreambooth_defaults={**smoke_profile.dreambooth_defaults, "learning_rate": 2e-5},
+        dreambooth_ddi_epochs=3,
+    )
     assert base_spec(changed, n_real=4, seed=0).key == real.key
-    assert base_spec(changed, n_real=4, seed=0, synthetic_method="text-to-image", synthetic_ratio=2).key != synthetic.key
-    assert base_spec(changed, "ddi", n_real=4, seed=0, synthetic_method="inpaint", synthetic_ratio=1).generator_key != \
-        base_spec(changed, n_real=4, seed=0, synthetic_method="inpaint", synthetic_ratio=1).generator_key  # DDI's own DreamBooth epochs
-    assert TrialSpec.from_dict(synthetic.to_dict()) == synthetic and synthetic.replace(synthetic_ratio=0).generator_key is None
+    assert (
+        base_spec(changed, n_real=4, seed=0, synthetic_method="text-to-image", synthetic_ratio=2).key != synthetic.key
+    )
+    # DDI's own DreamBooth epochs
+    assert (
+        base_spec(changed, "ddi", n_real=4, seed=0, synthetic_method="inpaint", synthetic_ratio=1).generator_key
+        != base_spec(changed, n_real=4, seed=0, synthetic_method="inpaint", synthetic_ratio=1).generator_key
+    )
+    assert (
+        TrialSpec.from_dict(synthetic.to_dict()) == synthetic
+        and synthetic.replace(synthetic_ratio=0).generator_key is None
+    )

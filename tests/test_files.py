@@ -1,4 +1,5 @@
 """Tests of synthaug_utils.core.files: atomic writes leave the old file or the new one, never a partial one."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Generation, DreamBooth and the demo generator, with tiny diffusers pipelines built offline from configs."""
+
 from __future__ import annotations
 
 import json
@@ -11,26 +12,26 @@ import pytest
 import torch
 from PIL import Image
 
-from synthaug_utils.diffusion import demo_model
-from synthaug_utils.diffusion import demo_pretrain
 from synthaug_utils.cli import generate as cli_generate
-from synthaug_utils.core import files
-from synthaug_utils.core import vocabulary
-from synthaug_utils.diffusion import masks
-from synthaug_utils.diffusion import measure
-from synthaug_utils.diffusion import pipelines
-from synthaug_utils.diffusion import prompts as diffusion_prompts
-from synthaug_utils.diffusion import resolve
-from synthaug_utils.diffusion import settings as diffusion_settings
-from synthaug_utils.synthetic import generate
-from synthaug_utils.synthetic import manifest as synthetic_manifest
-from synthaug_utils.synthetic import released
+from synthaug_utils.core import files, vocabulary
 from synthaug_utils.core.errors import DataError, LeakageError, MissingModelError
+from synthaug_utils.diffusion import demo_model, demo_pretrain, masks, measure, pipelines, resolve
+from synthaug_utils.diffusion import prompts as diffusion_prompts
+from synthaug_utils.diffusion import settings as diffusion_settings
+from synthaug_utils.synthetic import generate, released
+from synthaug_utils.synthetic import manifest as synthetic_manifest
 
 RES = 32
 TINY = demo_model.DemoArchitecture(
-    image_size=RES, vae_channels=(8, 8, 8), unet_channels=(8, 16), unet_attention=(False, True),
-    text_width=16, text_layers=1, text_heads=2, max_tokens=24, norm_groups=4,
+    image_size=RES,
+    vae_channels=(8, 8, 8),
+    unet_channels=(8, 16),
+    unet_attention=(False, True),
+    text_width=16,
+    text_layers=1,
+    text_heads=2,
+    max_tokens=24,
+    norm_groups=4,
 )
 
 
@@ -63,7 +64,9 @@ def sources(tmp_path_factory) -> pd.DataFrame:
         img = np.stack([120 + 80 * xx, 90 + 60 * yy, 70 + 40 * xx * yy], -1) + rng.normal(0, 4, (RES, RES, 3))
         path = root / f"img{i}.png"
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
-        rows.append({"image_id": f"img{i}", "path": str(path), "label": label, "fst": [2, 3, -1, 5][i], "split": "train"})
+        rows.append(
+            {"image_id": f"img{i}", "path": str(path), "label": label, "fst": [2, 3, -1, 5][i], "split": "train"}
+        )
     return pd.DataFrame(rows)
 
 
@@ -104,11 +107,21 @@ def test_prompts_and_seeds():
     assert diffusion_prompts.prompt_for("psoriasis", 3).endswith(", Fitzpatrick skin type 3")
     assert diffusion_prompts.prompt_for("psoriasis", -1).endswith("type unknown")
     assert diffusion_prompts.prompt_for("melanoma", 56).endswith("type 5-6")
-    assert diffusion_prompts.prompt_label({"label": "malignant", "disease": "squamous-cell-carcinoma-in-situ"}) == "squamous cell carcinoma in situ"
+    assert (
+        diffusion_prompts.prompt_label({"label": "malignant", "disease": "squamous-cell-carcinoma-in-situ"})
+        == "squamous cell carcinoma in situ"
+    )
     s = diffusion_prompts.derive_seed("a", "inpaint", "pretrained", 0)
     assert s == diffusion_prompts.derive_seed("a", "inpaint", "pretrained", 0) and 0 <= s < 2**63
-    others = {diffusion_prompts.derive_seed(*args) for args in [("b", "inpaint", "pretrained", 0), ("a", "outpaint", "pretrained", 0),
-                                                   ("a", "inpaint", "dreambooth", 0), ("a", "inpaint", "pretrained", 1)]}
+    others = {
+        diffusion_prompts.derive_seed(*args)
+        for args in [
+            ("b", "inpaint", "pretrained", 0),
+            ("a", "outpaint", "pretrained", 0),
+            ("a", "inpaint", "dreambooth", 0),
+            ("a", "inpaint", "pretrained", 1),
+        ]
+    }
     assert s not in others and len(others) == 4
 
 
@@ -125,8 +138,17 @@ def test_demo_tokenizer_keeps_prompt_words_whole(tmp_path):
 # ----------------------------------------------------------------------------- generation
 def test_every_method_runs_and_writes_a_manifest(tiny_models, sources, tmp_path):
     stats: dict = {}
-    path = generate.generate(sources, tmp_path / "set", vocabulary.METHODS, ("pretrained", "dreambooth"), 2, tiny_settings(),
-                        resolve=tiny_resolver(tiny_models), progress=False, stats=stats)
+    path = generate.generate(
+        sources,
+        tmp_path / "set",
+        vocabulary.METHODS,
+        ("pretrained", "dreambooth"),
+        2,
+        tiny_settings(),
+        resolve=tiny_resolver(tiny_models),
+        progress=False,
+        stats=stats,
+    )
     m = synthetic_manifest.read_manifest(path)
     assert list(m.columns[: len(synthetic_manifest.MANIFEST_COLUMNS)]) == synthetic_manifest.MANIFEST_COLUMNS
     # per source, variant and index: t2i 1, inpaint 1, outpaint 1, in-then-outpaint 2 (both stages)
@@ -154,7 +176,9 @@ def test_mask_semantics_with_paste(tiny_models, sources):
     images = np.stack([np.asarray(Image.open(p)) for p in sources.path])
     for name in ("center", "outer"):
         mask = masks.mask_for(name, settings)
-        out = pipelines.run_inpaint(pipe, images, mask, ["An image of psoriasis, a skin disease"] * 4, [1, 2, 3, 4], 0.97, settings)
+        out = pipelines.run_inpaint(
+            pipe, images, mask, ["An image of psoriasis, a skin disease"] * 4, [1, 2, 3, 4], 0.97, settings
+        )
         assert np.array_equal(out[:, ~mask], images[:, ~mask])
         assert np.abs(out[:, mask].astype(int) - images[:, mask]).mean() > 5
 
@@ -189,8 +213,14 @@ def test_seeds_do_not_depend_on_batch_size_or_order(tiny_models, sources):
 
 
 def test_resume_after_interruption(tiny_models, sources, tmp_path, monkeypatch):
-    kwargs = dict(methods=("text-to-image", "in-then-outpaint"), variants=("pretrained",), per_real=2,
-                  settings=tiny_settings(batch_size=2), resolve=tiny_resolver(tiny_models), progress=False)
+    kwargs = dict(
+        methods=("text-to-image", "in-then-outpaint"),
+        variants=("pretrained",),
+        per_real=2,
+        settings=tiny_settings(batch_size=2),
+        resolve=tiny_resolver(tiny_models),
+        progress=False,
+    )
     fresh = synthetic_manifest.read_manifest(generate.generate(sources, tmp_path / "fresh", **kwargs))
 
     calls = {"n": 0}
@@ -228,11 +258,29 @@ def test_leakage_guard_fires(tiny_models, sources, tmp_path):
     leaky = pd.concat([sources, sources.iloc[:1].assign(image_id="val0")], ignore_index=True)
     splits = make_splits(sources)
     with pytest.raises(LeakageError, match="val0"):
-        generate.generate(leaky, tmp_path / "set", ("inpaint",), ("pretrained",), 1, tiny_settings(), splits=splits,
-                     resolve=tiny_resolver(tiny_models), progress=False)
+        generate.generate(
+            leaky,
+            tmp_path / "set",
+            ("inpaint",),
+            ("pretrained",),
+            1,
+            tiny_settings(),
+            splits=splits,
+            resolve=tiny_resolver(tiny_models),
+            progress=False,
+        )
     assert not list((tmp_path / "set").rglob("*.png"))
-    path = generate.generate(sources, tmp_path / "ok", ("text-to-image",), ("pretrained",), 1, tiny_settings(), splits=splits,
-                        resolve=tiny_resolver(tiny_models), progress=False)
+    path = generate.generate(
+        sources,
+        tmp_path / "ok",
+        ("text-to-image",),
+        ("pretrained",),
+        1,
+        tiny_settings(),
+        splits=splits,
+        resolve=tiny_resolver(tiny_models),
+        progress=False,
+    )
     assert len(synthetic_manifest.read_manifest(path, splits=splits)) == 4
     with pytest.raises(LeakageError, match="img1"):
         synthetic_manifest.read_manifest(path, splits=make_splits(sources, test_ids=("img1",)))
@@ -276,8 +324,15 @@ def _write_shards(folder: Path, entries) -> list[Path]:
                 key = f"{label}_{method}_{sub}".replace("-", "_") + f"_{tag}_{num}_{md5}"
                 buf = __import__("io").BytesIO()
                 Image.new("RGB", (RES, RES), colour).save(buf, format="PNG")
-                meta = {"name": f"{key}.png", "md5hash": md5, "label": label, "method": method, "submethod": sub,
-                        "generation_num": num, "tag": tag}
+                meta = {
+                    "name": f"{key}.png",
+                    "md5hash": md5,
+                    "label": label,
+                    "method": method,
+                    "submethod": sub,
+                    "generation_num": num,
+                    "tag": tag,
+                }
                 tar.write({"__key__": key, "png": buf.getvalue(), "json": json.dumps(meta).encode()})
         paths.append(path)
     return paths
@@ -293,7 +348,9 @@ def test_released_webdataset_shards_become_a_manifest(tmp_path, sources):
         ("psoriasis", "finetune_text_to_image", "text-to-image", "generations1", "00", "zzzz", (1, 2, 3)),
     ]
     shards = _write_shards(tmp_path / "shards", entries)
-    path = released.manifest_from_webdataset(tmp_path / "shards", tmp_path / "released", sources=sources, progress=False)
+    path = released.manifest_from_webdataset(
+        tmp_path / "shards", tmp_path / "released", sources=sources, progress=False
+    )
     m = synthetic_manifest.read_manifest(path)
     assert set(m.source_id) == {"img0", "img2"}  # the unknown source zzzz is skipped
     t2i = m[m.method == "text-to-image"].sort_values("index")
@@ -305,10 +362,14 @@ def test_released_webdataset_shards_become_a_manifest(tmp_path, sources):
     assert itto.loc["final", "mask"] == "outer" and itto.loc["inpaint", "mask"] == "center"
     assert (m[m.source_id == "img2"].label == "lichen planus").all() and (m[m.source_id == "img2"].fst == -1).all()
     assert len(m[m.method == "inpaint"]) == 1 and (m.seed == -1).all()
-    only = synthetic_manifest.read_manifest(released.manifest_from_webdataset(shards, tmp_path / "t2i", methods=("text-to-image",), progress=False))
+    only = synthetic_manifest.read_manifest(
+        released.manifest_from_webdataset(shards, tmp_path / "t2i", methods=("text-to-image",), progress=False)
+    )
     assert set(only.method) == {"text-to-image"} and len(only) == 4 and "zzzz" in set(only.source_id)
     with pytest.raises(LeakageError, match="img2"):
-        released.manifest_from_webdataset(shards, tmp_path / "leak", sources=sources, splits=make_splits(sources, val_ids=("img2",)), progress=False)
+        released.manifest_from_webdataset(
+            shards, tmp_path / "leak", sources=sources, splits=make_splits(sources, val_ids=("img2",)), progress=False
+        )
     with pytest.raises(DataError, match="no WebDataset shards"):
         released.manifest_from_webdataset(tmp_path / "nothing-here", tmp_path / "x", progress=False)
 
@@ -328,7 +389,11 @@ def test_dreambooth_finetunes_the_unet_only_and_refuses_evaluation_images(tiny_m
         assert any(not torch.equal(base_unet[k], new_unet[k]) for k in base_unet)
         assert (out / "vae").resolve() == (tiny_models[kind] / "vae").resolve()
         meta = json.loads((out / "dreambooth.json").read_text())
-        assert meta["steps"] == 2 and meta["images"] == 4 and meta["base_model_hash"] == pipelines.model_hash(tiny_models[kind])
+        assert (
+            meta["steps"] == 2
+            and meta["images"] == 4
+            and meta["base_model_hash"] == pipelines.model_hash(tiny_models[kind])
+        )
         pipe = pipelines.load_pipeline(out, kind, tiny_settings())
         assert pipe.unet.config.in_channels == (4 if kind == "text2image" else 9)
     again = db.finetune(tiny_models["text2image"], "text2image", sources, tmp_path / "again", settings, progress=False)
@@ -337,10 +402,14 @@ def test_dreambooth_finetunes_the_unet_only_and_refuses_evaluation_images(tiny_m
     assert all(torch.equal(a[k], b[k]) for k in a)  # seeded: identical weights twice
     leaky = pd.concat([sources, sources.iloc[:1].assign(image_id="test0")], ignore_index=True)
     with pytest.raises(LeakageError, match="test0"):
-        db.finetune(tiny_models["text2image"], "text2image", leaky, tmp_path / "leak", settings, splits=splits, progress=False)
+        db.finetune(
+            tiny_models["text2image"], "text2image", leaky, tmp_path / "leak", settings, splits=splits, progress=False
+        )
 
 
-def test_step_matched_dreambooth_takes_the_pool_models_steps_in_full_batches(tiny_models, sources, tmp_path, monkeypatch):
+def test_step_matched_dreambooth_takes_the_pool_models_steps_in_full_batches(
+    tiny_models, sources, tmp_path, monkeypatch
+):
     import dataclasses
 
     from synthaug_utils.diffusion import dreambooth as db
@@ -350,7 +419,10 @@ def test_step_matched_dreambooth_takes_the_pool_models_steps_in_full_batches(tin
     demo_like = db.DreamBoothSettings(batch_size=16, epochs=2)
     assert db.optimiser_steps(demo_like, 4) == 2 and db.optimiser_steps(demo_like, 228) == 30
     matched = db.step_matched(demo_like, 4, 30)
-    assert db.optimiser_steps(matched, 4) == 30 and (matched.batch_size, matched.learning_rate) == (16, demo_like.learning_rate)
+    assert db.optimiser_steps(matched, 4) == 30 and (matched.batch_size, matched.learning_rate) == (
+        16,
+        demo_like.learning_rate,
+    )
     assert db.optimiser_steps(db.step_matched(paper_like, 16, 268), 16) == 268
     assert db.DreamBoothSettings().key() == "e6ec6ae0"  # unset flags leave the names of cached models as they were
     assert matched.key() != dataclasses.replace(matched, fill_batches=False).key()
@@ -360,21 +432,43 @@ def test_step_matched_dreambooth_takes_the_pool_models_steps_in_full_batches(tin
 
     sizes = []
     real_loss = db._loss
-    monkeypatch.setattr(db, "_loss", lambda unet, vae, sched, pixels, *rest: sizes.append(len(pixels)) or real_loss(unet, vae, sched, pixels, *rest))
-    settings = db.step_matched(db.DreamBoothSettings(resolution=RES, batch_size=3, learning_rate=1e-3, epochs=1, seed=3), 2, 5)
-    out = db.finetune(tiny_models["text2image"], "text2image", sources.head(2), tmp_path / "matched", settings, progress=False)
-    assert json.loads((out / "dreambooth.json").read_text())["steps"] == 5 and sizes == [3] * 5  # two images cycled into batches of 3
+    monkeypatch.setattr(
+        db,
+        "_loss",
+        lambda unet, vae, sched, pixels, *rest: sizes.append(len(pixels)) or real_loss(unet, vae, sched, pixels, *rest),
+    )
+    settings = db.step_matched(
+        db.DreamBoothSettings(resolution=RES, batch_size=3, learning_rate=1e-3, epochs=1, seed=3), 2, 5
+    )
+    out = db.finetune(
+        tiny_models["text2image"], "text2image", sources.head(2), tmp_path / "matched", settings, progress=False
+    )
+    # two images cycled into batches of 3
+    assert json.loads((out / "dreambooth.json").read_text())["steps"] == 5 and sizes == [3] * 5
 
 
 def test_profile_settings(smoke_profile):
-    from synthaug_utils.diffusion import dreambooth as db
     from synthaug_utils.core.config import load_profile
+    from synthaug_utils.diffusion import dreambooth as db
 
     paper = load_profile("paper")
     s = diffusion_settings.generation_settings(paper)
-    assert (s.steps, s.guidance_scale, s.resolution, s.strength_inpaint, s.strength_outpaint) == (50, 3.0, 512, 0.97, 0.95)
+    assert (s.steps, s.guidance_scale, s.resolution, s.strength_inpaint, s.strength_outpaint) == (
+        50,
+        3.0,
+        512,
+        0.97,
+        0.95,
+    )
     d = db.dreambooth_settings(paper)
-    assert (d.resolution, d.batch_size, d.learning_rate, d.epochs, d.weight_decay, d.max_grad_norm) == (512, 4, 5e-6, 4, 1e-2, 1.0)
+    assert (d.resolution, d.batch_size, d.learning_rate, d.epochs, d.weight_decay, d.max_grad_norm) == (
+        512,
+        4,
+        5e-6,
+        4,
+        1e-2,
+        1.0,
+    )
     assert not d.prior_preservation and not d.train_text_encoder and d.crop_scale == (0.9, 1.1)
     assert db.dreambooth_settings(paper, ddi=True).epochs == 25
     assert diffusion_settings.generation_settings(smoke_profile).resolution == 64
@@ -387,14 +481,20 @@ def test_cli_registers_its_subcommands():
 
     parser = argparse.ArgumentParser()
     cli_generate.register_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["generate", "--profile", "smoke", "--out", "x", "--methods", "inpaint", "--per-image", "3"])
+    args = parser.parse_args(
+        ["generate", "--profile", "smoke", "--out", "x", "--methods", "inpaint", "--per-image", "3"]
+    )
     assert args.methods == ["inpaint"] and args.per_image == 3 and callable(args.func)
-    assert parser.parse_args(["dreambooth", "--profile", "smoke", "--out", "x", "--classes", "psoriasis"]).classes == ["psoriasis"]
+    assert parser.parse_args(["dreambooth", "--profile", "smoke", "--out", "x", "--classes", "psoriasis"]).classes == [
+        "psoriasis"
+    ]
     assert callable(parser.parse_args(["pretrain-generator", "--profile", "smoke"]).func)
 
 
 def test_demo_generator_pretrains_into_loadable_pipelines(smoke_profile, tmp_path):
-    settings = demo_pretrain.PretrainSettings(vae_steps=4, vae_batch=8, unet_steps=4, unet_batch=8, inpaint_steps=2, masks_per_image=1)
+    settings = demo_pretrain.PretrainSettings(
+        vae_steps=4, vae_batch=8, unet_steps=4, unet_batch=8, inpaint_steps=2, masks_per_image=1
+    )
     paths = demo_pretrain.pretrain_demo_generator(smoke_profile, tmp_path / "ldm", settings, log=None)
     meta = json.loads((paths["inpaint"] / "synthaug_demo.json").read_text())
     assert meta["pretrain_images"] == 9 * smoke_profile.world.pretrain_per_class and meta["settings"]["unet_steps"] == 4
@@ -411,10 +511,18 @@ def test_demo_generator_pretrains_into_loadable_pipelines(smoke_profile, tmp_pat
 def test_dreambooth_prior_preservation_draws_class_images(tiny_models, sources, tmp_path):
     from synthaug_utils.diffusion import dreambooth as db
 
-    settings = db.DreamBoothSettings(resolution=RES, batch_size=2, learning_rate=1e-3, epochs=1, prior_preservation=True,
-                                     num_class_images=3, seed=1)
-    out = db.finetune(tiny_models["inpaint"], "inpaint", sources, tmp_path / "prior", settings,
-                      base_text2image=str(tiny_models["text2image"]), progress=False)
+    settings = db.DreamBoothSettings(
+        resolution=RES, batch_size=2, learning_rate=1e-3, epochs=1, prior_preservation=True, num_class_images=3, seed=1
+    )
+    out = db.finetune(
+        tiny_models["inpaint"],
+        "inpaint",
+        sources,
+        tmp_path / "prior",
+        settings,
+        base_text2image=str(tiny_models["text2image"]),
+        progress=False,
+    )
     assert json.loads((out / "dreambooth.json").read_text())["settings"]["prior_preservation"] is True
     cached = list((Path(os.environ["SYNTHAUG_CACHE"]) / "dreambooth-class-images").glob("*.npy"))
     assert len(cached) == 1 and np.load(cached[0]).shape == (3, RES, RES, 3)
@@ -432,13 +540,18 @@ def test_mask_fidelity_measures_change_inside_and_outside_the_mask(sources, tmp_
         rows.append({"source_id": r.image_id, "path": str(path), "stage": "final"})
     manifest = pd.DataFrame(rows)
     text2image = manifest.assign(stage="final")
-    mad = measure.mask_fidelity({("inpaint", "pretrained"): manifest, ("text-to-image", "pretrained"): text2image},
-                            dict(zip(sources.image_id, sources.path)), settings)
+    mad = measure.mask_fidelity(
+        {("inpaint", "pretrained"): manifest, ("text-to-image", "pretrained"): text2image},
+        dict(zip(sources.image_id, sources.path)),
+        settings,
+    )
     assert set(mad.method) == {"inpaint"}  # text-to-image has no mask to measure
     values = mad.set_index("region").mad
     assert values["outside mask"] == pytest.approx(0.0) and values["inside mask"] > 20
     # the same images judged as outpaint (mask = outer ring): the change now lies *outside* its mask
-    swapped = measure.mask_fidelity({("outpaint", "pretrained"): manifest}, dict(zip(sources.image_id, sources.path)), settings)
+    swapped = measure.mask_fidelity(
+        {("outpaint", "pretrained"): manifest}, dict(zip(sources.image_id, sources.path)), settings
+    )
     assert swapped.set_index("region").mad["outside mask"] > 20
 
 
@@ -469,19 +582,48 @@ def test_images_made_by_another_model_are_made_again(tiny_models, sources, tmp_p
     import shutil
 
     out = tmp_path / "set"
-    first = synthetic_manifest.read_manifest(generate.generate(
-        sources, out, ["text-to-image"], ("pretrained",), 1, tiny_settings(), resolve=tiny_resolver(tiny_models), progress=False))
+    first = synthetic_manifest.read_manifest(
+        generate.generate(
+            sources,
+            out,
+            ["text-to-image"],
+            ("pretrained",),
+            1,
+            tiny_settings(),
+            resolve=tiny_resolver(tiny_models),
+            progress=False,
+        )
+    )
     again: dict = {}
-    generate.generate(sources, out, ["text-to-image"], ("pretrained",), 1, tiny_settings(),
-                      resolve=tiny_resolver(tiny_models), progress=False, stats=again)
+    generate.generate(
+        sources,
+        out,
+        ["text-to-image"],
+        ("pretrained",),
+        1,
+        tiny_settings(),
+        resolve=tiny_resolver(tiny_models),
+        progress=False,
+        stats=again,
+    )
     assert sum(v["images"] for v in again.values()) == 0  # same model: nothing to make
     changed = tmp_path / "text2image-changed"
     shutil.copytree(tiny_models["text2image"], changed)
     config = changed / "unet" / "config.json"
     config.write_text(config.read_text() + "\n")  # another model as far as its hash goes
     stats: dict = {}
-    second = synthetic_manifest.read_manifest(generate.generate(
-        sources, out, ["text-to-image"], ("pretrained",), 1, tiny_settings(),
-        resolve=lambda variant, kind, group: (f"tiny-{kind}", changed), progress=False, stats=stats))
+    second = synthetic_manifest.read_manifest(
+        generate.generate(
+            sources,
+            out,
+            ["text-to-image"],
+            ("pretrained",),
+            1,
+            tiny_settings(),
+            resolve=lambda variant, kind, group: (f"tiny-{kind}", changed),
+            progress=False,
+            stats=stats,
+        )
+    )
     assert sum(v["images"] for v in stats.values()) == len(sources)  # every image made again
     assert set(second.model_hash) == {pipelines.model_hash(changed)} != set(first.model_hash)

@@ -1,5 +1,6 @@
 """Generation through the Dask executor: same manifest and image bytes as in-process, and a worker killed mid-run
 recovers to exactly one valid image per manifest row (tiny pipelines from tests/test_generation.py)."""
+
 from __future__ import annotations
 
 import os
@@ -8,9 +9,9 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
-
 import test_generation
 from test_generation import sources, tiny_models, tiny_resolver, tiny_settings  # noqa: F401 - fixtures
+
 from synthaug_utils.core import files
 from synthaug_utils.core.vocabulary import METHODS
 from synthaug_utils.experiments import generation_tasks
@@ -44,8 +45,9 @@ def test_dask_local_generation_matches_in_process(tmp_path, tiny_models, sources
     args = (list(METHODS), ["pretrained", "dreambooth"], 2, tiny_settings())
     kw = dict(resolve=tiny_resolver(tiny_models), model_group=lambda row: row["label"], progress=False)
     one = generate.generate(sources, tmp_path / "inprocess", *args, **kw)
-    two = generation_tasks.generate_with_executor(sources, tmp_path / "dask", *args, **kw, executor="dask-local:2",
-                                                  shard_size=1, threads=1)
+    two = generation_tasks.generate_with_executor(
+        sources, tmp_path / "dask", *args, **kw, executor="dask-local:2", shard_size=1, threads=1
+    )
     assert two.read_bytes() == one.read_bytes()
     a, b = _images(tmp_path / "inprocess"), _images(tmp_path / "dask")
     assert len(a) == 2 * (len(METHODS) + 1) * 2 * len(sources) and a == b
@@ -112,8 +114,16 @@ def test_grid_preparation_goes_through_a_dask_executor(monkeypatch, smoke_profil
 
     monkeypatch.setattr(generation_tasks, "generate_with_executor", fake)
     load_splits(smoke_profile)
-    spec = base_spec(smoke_profile, n_real=1, mode="fast", image_size=32, max_epochs=1, synthetic_ratio=1,
-                     synthetic_method="inpaint", synthetic_variant="pretrained")
+    spec = base_spec(
+        smoke_profile,
+        n_real=1,
+        mode="fast",
+        image_size=32,
+        max_epochs=1,
+        synthetic_ratio=1,
+        synthetic_method="inpaint",
+        synthetic_variant="pretrained",
+    )
     runner = FakeDask()
     grids.prepare_synthetic_sets([spec], smoke_profile, progress=False, executor=runner, threads=1)
     assert calls and all(c[0] is runner and c[1] == 1 and c[2:] == (["inpaint"], ["pretrained"], 1) for c in calls)
@@ -141,8 +151,9 @@ def test_dreambooth_through_dask_is_one_task_per_model_and_skips_finished_ones(m
     try:
         (tmp_path / "inpaint" / "b").mkdir(parents=True)
         (tmp_path / "inpaint" / "b" / "dreambooth.json").write_text("{}")
-        paths = generation_tasks.dreambooth_with_executor(smoke_profile, ["text2image", "inpaint"], ["a", "b"], None,
-                                                          tmp_path, executor=ex, threads=1)
+        paths = generation_tasks.dreambooth_with_executor(
+            smoke_profile, ["text2image", "inpaint"], ["a", "b"], None, tmp_path, executor=ex, threads=1
+        )
     finally:
         ex.client.close()
     ran = sorted(p.read_text() for p in tmp_path.rglob("ran.txt"))

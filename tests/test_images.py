@@ -1,4 +1,5 @@
 """The one image reader (data.open_rgb) and the up-front image check (data.validate_images), on tiny real files."""
+
 import io
 
 import numpy as np
@@ -6,11 +7,9 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageFile
 
-from synthaug_utils.data import byo
-from synthaug_utils.data import checks
-from synthaug_utils.data import images
-from synthaug_utils.data import splits as data_splits
 from synthaug_utils.core.errors import MissingImagesError, UserFacingError
+from synthaug_utils.data import byo, checks, images
+from synthaug_utils.data import splits as data_splits
 
 
 def _rgb(path):
@@ -21,8 +20,7 @@ def _rgb(path):
 def test_demo_world_pngs_give_the_same_pixels_through_every_reader(smoke_profile):
     from fastai.vision.all import PILImage, Resize
 
-    from synthaug_utils.classifier import faithful
-    from synthaug_utils.classifier import features
+    from synthaug_utils.classifier import faithful, features
 
     splits = data_splits.load_splits(smoke_profile, "main", 0)
     ddi = data_splits.load_splits(smoke_profile, "ddi", 0)
@@ -34,7 +32,9 @@ def test_demo_world_pngs_give_the_same_pixels_through_every_reader(smoke_profile
         assert np.array_equal(_rgb(path), old) and _rgb(path).dtype == np.uint8
         # fastai's item reader: PILImage.create(path) before, read_item_image(row) now
         row = next(pd.DataFrame({"path": [path]}).itertuples(index=False))
-        assert np.array_equal(np.asarray(PILImage.create(faithful.read_item_image(row))), np.asarray(PILImage.create(path)))
+        assert np.array_equal(
+            np.asarray(PILImage.create(faithful.read_item_image(row))), np.asarray(PILImage.create(path))
+        )
         before = Resize(32)(PILImage.create(path), split_idx=1)
         assert np.array_equal(features.load_resized(path, 32).permute(1, 2, 0).numpy(), np.asarray(before))
     # load_image / load_image_array (generation sources, DreamBooth, quality, 07's thumbnails)
@@ -135,7 +135,11 @@ def _table_with_three_bad_images(folder):
     (folder / "empty.png").write_bytes(b"")
     whole = _jpeg_bytes(1)
     (folder / "cut.jpg").write_bytes(whole[: len(whole) // 2])  # the first half of a valid JPEG
-    rows += [{"path": "missing.jpg", "label": "a"}, {"path": "empty.png", "label": "b"}, {"path": "cut.jpg", "label": "b"}]
+    rows += [
+        {"path": "missing.jpg", "label": "a"},
+        {"path": "empty.png", "label": "b"},
+        {"path": "cut.jpg", "label": "b"},
+    ]
     pd.DataFrame(rows).to_csv(folder / "mine.csv", index=False)
     return byo.read_byo(folder / "mine.csv", test_per_label=0)
 
@@ -156,7 +160,11 @@ def test_one_error_names_every_bad_image_with_its_row_then_the_cache_serves_unch
     assert len(lines) == 3
     by_name = {name: next(line for line in lines if name in line) for name in ("missing.jpg", "empty.png", "cut.jpg")}
     assert str(tmp_path / "d" / "missing.jpg") in by_name["missing.jpg"]
-    assert "mine.csv line 7" in by_name["missing.jpg"] and "image_id missing.jpg" in by_name["missing.jpg"] and "missing" in by_name["missing.jpg"]
+    assert (
+        "mine.csv line 7" in by_name["missing.jpg"]
+        and "image_id missing.jpg" in by_name["missing.jpg"]
+        and "missing" in by_name["missing.jpg"]
+    )
     assert "mine.csv line 8" in by_name["empty.png"] and "empty (0 bytes)" in by_name["empty.png"]
     assert "mine.csv line 9" in by_name["cut.jpg"] and "truncated" in by_name["cut.jpg"]
     assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored

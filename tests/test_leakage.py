@@ -1,6 +1,7 @@
 """Near-duplicates across the Fitzpatrick17k split: the profile settings test_set and training_pool,
 their results-store keys, the rehearsal's leaking rows, and Fig. 3's comparisons on leaking and clean
 test images from stored predictions, and the stand-in world's planted pairs in that analysis (issue 25, section 3)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 
 from synthaug_utils.analysis import leakage, tables
-from synthaug_utils.core.config import load_profile, NEAR_DUPLICATE_SETTINGS, ProfileError
+from synthaug_utils.core.config import NEAR_DUPLICATE_SETTINGS, ProfileError, load_profile
 from synthaug_utils.data import audit
 from synthaug_utils.data.near_duplicates import apply_near_duplicate_settings, leaking_test_ids, one_per_cluster
 from synthaug_utils.data.tables import DatasetTables, read_f17k
@@ -18,8 +19,11 @@ from synthaug_utils.rehearsal.common import RESOURCE_DIR as REHEARSAL_ROWS
 
 def _paper(tmp_path, **overrides):
     """The paper profile on the shipped rehearsal rows (split files and metadata; an empty image folder)."""
-    locations = {"f17k_metadata": str(REHEARSAL_ROWS / "fitzpatrick17k.csv"), "f17k_splits": str(REHEARSAL_ROWS),
-                 "f17k_images": str(tmp_path)}
+    locations = {
+        "f17k_metadata": str(REHEARSAL_ROWS / "fitzpatrick17k.csv"),
+        "f17k_splits": str(REHEARSAL_ROWS),
+        "f17k_images": str(tmp_path),
+    }
     config = tmp_path / "paper.yml"
     config.write_text("".join(f"{k}: {v}\n" for k, v in locations.items()))
     return load_profile("paper", config=str(config), overrides=overrides)
@@ -74,10 +78,16 @@ def _small_tables() -> DatasetTables:
     def rows(ids, label, fst, split):
         return [{"image_id": i + "0" * 24, "path": "", "label": label, "fst": fst, "split": split} for i in ids]
 
-    pool = pd.DataFrame(rows(["aaaaaaa2", "aaaaaaa1", "dddddddd"], "psoriasis", 1, "train")
-                        + rows(["bbbbbbb1"], "psoriasis", 2, "train") + rows(["ccccccc1", "ccccccc2", "eeeeeeee"], "lichen planus", 3, "train"))
-    test = pd.DataFrame(rows(["aaaaaaa3", "ffffffff"], "psoriasis", 1, "test") + rows(["bbbbbbb2"], "psoriasis", 2, "test")
-                        + rows(["99999999"], "lichen planus", 3, "test"))
+    pool = pd.DataFrame(
+        rows(["aaaaaaa2", "aaaaaaa1", "dddddddd"], "psoriasis", 1, "train")
+        + rows(["bbbbbbb1"], "psoriasis", 2, "train")
+        + rows(["ccccccc1", "ccccccc2", "eeeeeeee"], "lichen planus", 3, "train")
+    )
+    test = pd.DataFrame(
+        rows(["aaaaaaa3", "ffffffff"], "psoriasis", 1, "test")
+        + rows(["bbbbbbb2"], "psoriasis", 2, "test")
+        + rows(["99999999"], "lichen planus", 3, "test")
+    )
     return DatasetTables("f17k9", pool, test, ["lichen planus", "psoriasis"])
 
 
@@ -132,11 +142,31 @@ def _trials(leaking: set[str], images: list[str], seeds=(0, 1, 2)) -> tuple[pd.D
         for method in ("none", "inpaint", "text-to-image"):
             for seed in seeds:
                 key = f"{n}-{method}-{seed}"
-                frame.append({"key": key, "n_real": n, "transforms": False, "synthetic_method": None if method == "none" else method,
-                              "synthetic_ratio": 0 if method == "none" else 4, "duplicate": 0, "n_real_per_label": "", "seed": seed})
+                frame.append(
+                    {
+                        "key": key,
+                        "n_real": n,
+                        "transforms": False,
+                        "synthetic_method": None if method == "none" else method,
+                        "synthetic_ratio": 0 if method == "none" else 4,
+                        "duplicate": 0,
+                        "n_real_per_label": "",
+                        "seed": seed,
+                    }
+                )
                 for image in images:
-                    chance = 0.3 + (0.1 if method != "none" else 0) + (0.5 if image in leaking and method != "none" else 0)
-                    preds.append({"key": key, "image_id": image, "label": "psoriasis", "fst": 1, "correct": bool(rng.uniform() < chance)})
+                    chance = (
+                        0.3 + (0.1 if method != "none" else 0) + (0.5 if image in leaking and method != "none" else 0)
+                    )
+                    preds.append(
+                        {
+                            "key": key,
+                            "image_id": image,
+                            "label": "psoriasis",
+                            "fst": 1,
+                            "correct": bool(rng.uniform() < chance),
+                        }
+                    )
     return pd.DataFrame(frame), pd.DataFrame(preds)
 
 
@@ -204,7 +234,11 @@ def test_the_stand_in_world_shows_its_planted_pairs_labelled_as_such(smoke_profi
     assert counts == {"authors": len(images), "no-near-duplicates": len(images) - len(leaking), "leaking": len(leaking)}
     values = report.values
     assert values["lk_leaking"] == str(len(leaking)) and values["lk_images"] == str(len(images))
-    assert "planted" in values["lk_where"] and "not real" in values["lk_where"] and "stand-in world 'demo-derm9'" in values["lk_where"]
+    assert (
+        "planted" in values["lk_where"]
+        and "not real" in values["lk_where"]
+        and "stand-in world 'demo-derm9'" in values["lk_where"]
+    )
     assert f"{len(leaking)} of its {len(images)} held-out images" in values["lk_where"]
     assert "planted" in values["lk_label"] and "stand-in world's test set" in values["lk_sentence"]
     assert any(c.startswith("stand-in world's test set") for c in report.shown.columns)

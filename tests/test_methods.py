@@ -1,12 +1,13 @@
 """The generated Methods page: every row read from the profile or the code, its sources, the paper-vs-code
 overrides, the statistics rows and the primary analysis' level and power."""
+
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from synthaug_utils.core.config import PROTOCOL_CHOICES, load_profile
-from synthaug_utils.core.protocol import AUTHORS_CODE, PAPER, PROJECT, PROTOCOL, SOURCES
+from synthaug_utils.core.protocol import AUTHORS_CODE, PAPER, PROTOCOL, SOURCES
 from synthaug_utils.presentation import methods
 
 
@@ -21,8 +22,20 @@ def test_every_setting_has_a_source_and_the_paper_profile_follows_the_protocol()
     assert not paper["deviation and why"].str.startswith("deviates").any()
     demo = methods.methods_table(load_profile("demo"))
     steps = _row(demo, "gen_steps")  # 50 steps is the authors' code's value: the paper does not state it
-    assert steps["protocol"] == "50" and steps["source"].startswith("authors' code") and steps["deviation and why"].startswith("deviates: ")
-    for key in ("scheduler", "guidance_scale", "strength_inpaint", "db_learning_rate", "lr", "batch_rule", "safety_checker"):
+    assert (
+        steps["protocol"] == "50"
+        and steps["source"].startswith("authors' code")
+        and steps["deviation and why"].startswith("deviates: ")
+    )
+    for key in (
+        "scheduler",
+        "guidance_scale",
+        "strength_inpaint",
+        "db_learning_rate",
+        "lr",
+        "batch_rule",
+        "safety_checker",
+    ):
         assert next(s for s in PROTOCOL if s.key == key).source == AUTHORS_CODE, key
     assert _row(demo, "error_bars")["source"] == "paper" and _row(demo, "primary")["source"] == "project"
 
@@ -30,7 +43,10 @@ def test_every_setting_has_a_source_and_the_paper_profile_follows_the_protocol()
 def test_per_image_seeds_are_a_project_deviation_on_every_profile():
     for name in ("demo", "smoke", "paper"):
         row = _row(methods.methods_table(load_profile(name)), "image_seed")
-        assert row["deviation and why"].startswith("project deviation: ") and "one generator per run" in row["deviation and why"]
+        assert (
+            row["deviation and why"].startswith("project deviation: ")
+            and "one generator per run" in row["deviation and why"]
+        )
         assert row["source"] == "project" and row["authors' code"].startswith("one generator per run")
         assert row[f"profile {name}"].startswith("derive_seed: ")
 
@@ -48,7 +64,11 @@ def test_values_the_page_reads_from_the_code():
     assert paper["trainable"] == ("head", "BatchNorm layers") and demo["trainable"] == ("head",)  # demo: fast mode
     assert paper["outpaint_frame"] == 16 and paper["redraw_validation"] and paper["include_validation"]
     assert not demo["redraw_validation"] and not demo["include_validation"]
-    assert paper["fig4_batch_rule"].startswith("N ≥ 5000: 128") and paper["fig4_restore_best"] and not paper["restore_best"]
+    assert (
+        paper["fig4_batch_rule"].startswith("N ≥ 5000: 128")
+        and paper["fig4_restore_best"]
+        and not paper["restore_best"]
+    )
     assert paper["imbalance_method"] == "inpaint" and paper["db_crop_scale"] == (0.9, 1.1) and paper["db_hflip"]
 
 
@@ -82,22 +102,36 @@ def test_figure_stars_are_the_primary_analysis_bh_adjusted_over_a_figure():
         for method, p_right in (("none", 0.4), ("inpaint", 0.4 + 0.1 * n)):
             for seed in range(3):
                 for image in range(60):
-                    rows.append(dict(key=f"{n}-{method}-{seed}", n_real=n, method=method, seed=seed, image_id=image,
-                                     correct=bool(rng.random() < p_right)))
+                    rows.append(
+                        dict(
+                            key=f"{n}-{method}-{seed}",
+                            n_real=n,
+                            method=method,
+                            seed=seed,
+                            image_id=image,
+                            correct=bool(rng.random() < p_right),
+                        )
+                    )
     merged = pd.DataFrame(rows)
     table = compare_with_baseline(merged, ["n_real"], "method", "none").dropna(subset=["p"])
     primary = []
     for n in (1, 4):
-        arm, base = (merged[(merged.n_real == n) & (merged.method == m)].pivot(index="seed", columns="image_id", values="correct")
-                     .to_numpy(float) for m in ("inpaint", "none"))
+        arm, base = (
+            merged[(merged.n_real == n) & (merged.method == m)]
+            .pivot(index="seed", columns="image_id", values="correct")
+            .to_numpy(float)
+            for m in ("inpaint", "none")
+        )
         primary.append(stats.primary_comparison(arm, base).p_value)
     np.testing.assert_allclose(table.sort_values("n_real").p, primary)
-    assert list(table.sort_values("n_real").stars) == stats.significance_stars(stats.benjamini_hochberg(np.array(primary)))
+    assert list(table.sort_values("n_real").stars) == stats.significance_stars(
+        stats.benjamini_hochberg(np.array(primary))
+    )
 
 
 def _override(cell: str) -> dict:
     assert cell.startswith("`overrides: ") and cell.endswith("`")
-    return yaml.safe_load(cell[len("`overrides: "):-1])
+    return yaml.safe_load(cell[len("`overrides: ") : -1])
 
 
 def test_paper_vs_code_choices_name_an_override_that_gives_the_other_value():
@@ -108,7 +142,9 @@ def test_paper_vs_code_choices_name_an_override_that_gives_the_other_value():
     assert {"outpaint_frame", "monitor", "max_epochs"} <= {s.key for s in keyed.values()}
     for _, row in choices.iterrows():
         s = keyed[row.setting]
-        value = methods.profile_values(load_profile("paper", overrides=_override(row["override for the other value"])))[s.key]
+        value = methods.profile_values(load_profile("paper", overrides=_override(row["override for the other value"])))[
+            s.key
+        ]
         assert value == (s.value if s.source == PAPER else (not s.value)), s.key
     monitor = choices[choices.setting == keyed_setting("monitor")].iloc[0]
     assert monitor["the paper's text"] == "accuracy" and monitor["the authors' code"] == "valid_loss"
@@ -129,8 +165,12 @@ def test_page_lists_every_value_and_follows_the_profile():
     for _, row in methods.methods_table(P).iterrows():
         for value in row.drop("section").values:
             assert str(value) in text, value
-    for heading in ("## Statistics", "## Where the paper's text and the authors' code differ", "## Why this primary analysis",
-                    "### Level and power"):
+    for heading in (
+        "## Statistics",
+        "## Where the paper's text and the authors' code differ",
+        "## Why this primary analysis",
+        "### Level and power",
+    ):
         assert heading in page
     from synthaug_utils.analysis.stats import primary_comparison
 
@@ -157,15 +197,20 @@ def test_level_and_power_table_and_sentence_from_the_benchmark(tmp_path):
         for seeds, images in designs:
             for sigma in (0.0, 0.2):
                 for effect in (0.0, 8.0):
-                    rate = {("primary", 0.0): 0.048, ("gee (former)", 0.0): 0.25}.get((test, effect), 0.30 + 0.1 * seeds)
+                    rate = {("primary", 0.0): 0.048, ("gee (former)", 0.0): 0.25}.get(
+                        (test, effect), 0.30 + 0.1 * seeds
+                    )
                     rows.append((test, seeds, images, sigma, effect, reps, rate))
     text = methods.level_power_markdown(_level_csv(tmp_path / "level.csv", rows))
     assert "| test | seeds × images | replicates | σ = 0 | σ = 0.2 |" in text
     assert "| primary | 5 × 360 | 1000 | 4.8% / 80.0% | 4.8% / 80.0% |" in text
     assert "| gee (former) | 5 × 360 | 200 | 25.0% / 80.0% | 25.0% / 80.0% |" in text
-    assert ("At 5 seeds × 360 test images and σ = 0.2, a star is wrong in 4.8% of comparisons without a true effect with "
-            "the primary analysis, against 25.0% with the former GEE; a true gain of +8 pp earns a star in 60.0% with 3 seeds "
-            "and 80.0% with 5 seeds") in text
+    assert (
+        "At 5 seeds × 360 test images and σ = 0.2, a star is wrong in 4.8% of comparisons without a true effect with "
+        "the primary analysis, against 25.0% with the former GEE; a true gain of +8 pp earns a star in 60.0% with 3 "
+        "seeds "
+        "and 80.0% with 5 seeds"
+    ) in text
     assert "benchmark not run" in methods.level_power_markdown(tmp_path / "absent.csv")
     pd.DataFrame({"test": ["primary"]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(ValueError, match="missing column"):
@@ -178,5 +223,8 @@ def test_level_and_power_reads_the_repository_benchmark_when_present(monkeypatch
     monkeypatch.setattr(paths, "project_root", lambda: tmp_path)
     assert "benchmark not run" in methods.level_power_markdown()
     (tmp_path / "benchmarks").mkdir()
-    _level_csv(tmp_path / methods.LEVEL_RESULTS, [("primary", 5, 360, 0.2, 0.0, 10, 0.1), ("primary", 5, 360, 0.2, 8.0, 10, 0.5)])
+    _level_csv(
+        tmp_path / methods.LEVEL_RESULTS,
+        [("primary", 5, 360, 0.2, 0.0, 10, 0.1), ("primary", 5, 360, 0.2, 8.0, 10, 0.5)],
+    )
     assert "a star is wrong in 10.0% of comparisons" in methods.level_power_markdown()

@@ -1,4 +1,5 @@
 """The install files agree with each other and the CLI entry point exists."""
+
 import re
 import tomllib
 from pathlib import Path
@@ -17,7 +18,10 @@ def test_environment_yml_lists_the_same_pinned_dependencies():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_entries = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     pip_deps = [d for d in pip_entries if not d.startswith("-e")]
-    norm = lambda deps: sorted(re.sub(r"[-_.]+", "-", d.lower()) for d in deps)
+
+    def norm(deps):
+        return sorted(re.sub(r"[-_.]+", "-", d.lower()) for d in deps)
+
     assert norm(pip_deps) == norm(_pyproject_deps())
 
 
@@ -52,4 +56,6 @@ def test_every_subpackage_is_packaged():
     """A fresh ``pip install .`` ships every folder of the package: each one is listed in pyproject.toml."""
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "synthaug_utils").rglob("__init__.py")}
-    assert found == listed, f"pyproject.toml [tool.setuptools] packages: missing {sorted(found - listed)}, extra {sorted(listed - found)}"
+    assert found == listed, (
+        f"pyproject.toml [tool.setuptools] packages: missing {sorted(found - listed)}, extra {sorted(listed - found)}"
+    )

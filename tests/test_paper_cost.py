@@ -1,4 +1,5 @@
 """The paper-scale cost arithmetic (synthaug_utils.analysis.paper_cost) on hand-checkable inputs."""
+
 from __future__ import annotations
 
 import math
@@ -57,9 +58,18 @@ def test_train_rate_nearest_batch():
 
 
 def _hand_inputs():
-    rates = pc.Throughputs(text_to_image=1.0, inpaint=2.0, in_then_outpaint=1.0, dreambooth={"text2image": 1.0},
-                           classifier_train={32: 50.0}, classifier_infer=10.0, clip=2.0)
-    trials = pd.DataFrame([dict(grid="g", key="k", n_train=100, n_val=10, n_test=20, batch_rule="default", batch_size=32)])
+    rates = pc.Throughputs(
+        text_to_image=1.0,
+        inpaint=2.0,
+        in_then_outpaint=1.0,
+        dreambooth={"text2image": 1.0},
+        classifier_train={32: 50.0},
+        classifier_infer=10.0,
+        clip=2.0,
+    )
+    trials = pd.DataFrame(
+        [dict(grid="g", key="k", n_train=100, n_val=10, n_test=20, batch_rule="default", batch_size=32)]
+    )
     synthetic = {"text-to-image": 3600, "inpaint": 3600, "in-then-outpaint": 3600}
     dreambooth = pd.DataFrame([dict(group="x", kind="text2image", images=1, epochs=1, steps=3600)])
     return rates, trials, synthetic, dreambooth
@@ -67,8 +77,15 @@ def _hand_inputs():
 
 def test_estimate_hand_checked():
     rates, trials, synthetic, dreambooth = _hand_inputs()
-    table = pc.estimate(rates, trials=trials, synthetic=synthetic, dreambooth=dreambooth, embedding_images=7200,
-                        epochs_per_trial=2, device="test device")
+    table = pc.estimate(
+        rates,
+        trials=trials,
+        synthetic=synthetic,
+        dreambooth=dreambooth,
+        embedding_images=7200,
+        epochs_per_trial=2,
+        device="test device",
+    )
     hours = dict(zip(table.stage, table.hours))
     assert hours["generate text-to-image"] == pytest.approx(1.0)  # 3600 images at 1/s
     assert hours["generate inpaint"] == pytest.approx(0.5)  # at 2/s
@@ -81,8 +98,15 @@ def test_estimate_hand_checked():
     assert hours["total"] == pytest.approx(4.0 + 8 / 3600)
     assert table.attrs["device"] == "test device"
 
-    unshared = pc.estimate(rates, trials=trials, synthetic=synthetic, dreambooth=dreambooth, embedding_images=7200,
-                           epochs_per_trial=2, share_inpaint_stage=False)
+    unshared = pc.estimate(
+        rates,
+        trials=trials,
+        synthetic=synthetic,
+        dreambooth=dreambooth,
+        embedding_images=7200,
+        epochs_per_trial=2,
+        share_inpaint_stage=False,
+    )
     assert dict(zip(unshared.stage, unshared.hours))["generate in-then-outpaint"] == pytest.approx(1.0)
 
 
@@ -101,15 +125,57 @@ def _table_rows(cuda_status: str) -> list[dict]:
     base = dict(setting="s", precision="", seconds=1.0, note="")
     cpu = "cpu: Test CPU (AVX-512), 2 threads"
     rows = [
-        dict(stage="text-to-image", device="cuda", throughput=2.0 if cuda_status == "ok" else None, unit="images/s", status=cuda_status, kind="cuda", batch=16),
-        dict(stage="text-to-image", device=cpu, throughput=0.5, unit="images/s", status="ok: 1 of 50 steps run, extrapolated", kind="cpu", batch=1),
+        dict(
+            stage="text-to-image",
+            device="cuda",
+            throughput=2.0 if cuda_status == "ok" else None,
+            unit="images/s",
+            status=cuda_status,
+            kind="cuda",
+            batch=16,
+        ),
+        dict(
+            stage="text-to-image",
+            device=cpu,
+            throughput=0.5,
+            unit="images/s",
+            status="ok: 1 of 50 steps run, extrapolated",
+            kind="cpu",
+            batch=1,
+        ),
         dict(stage="inpaint", device=cpu, throughput=1.0, unit="images/s", status="ok", kind="cpu", batch=1),
         dict(stage="in-then-outpaint", device=cpu, throughput=0.5, unit="images/s", status="ok", kind="cpu", batch=1),
-        dict(stage="dreambooth text2image", device=cpu, throughput=0.4, unit="steps/s", status="ok: batch 1", kind="cpu", batch=1),
-        dict(stage="dreambooth inpaint", device=cpu, throughput=None, unit="steps/s", status="skipped: --quick", kind="cpu", batch=1),
+        dict(
+            stage="dreambooth text2image",
+            device=cpu,
+            throughput=0.4,
+            unit="steps/s",
+            status="ok: batch 1",
+            kind="cpu",
+            batch=1,
+        ),
+        dict(
+            stage="dreambooth inpaint",
+            device=cpu,
+            throughput=None,
+            unit="steps/s",
+            status="skipped: --quick",
+            kind="cpu",
+            batch=1,
+        ),
         dict(stage="classifier train", device=cpu, throughput=20.0, unit="images/s", status="ok", kind="cpu", batch=8),
-        dict(stage="classifier inference", device=cpu, throughput=40.0, unit="images/s", status="ok", kind="cpu", batch=8),
-        dict(stage="clip embeddings", device=cpu, throughput=100.0, unit="images/s", status="failed: boom", kind="cpu", batch=16),
+        dict(
+            stage="classifier inference", device=cpu, throughput=40.0, unit="images/s", status="ok", kind="cpu", batch=8
+        ),
+        dict(
+            stage="clip embeddings",
+            device=cpu,
+            throughput=100.0,
+            unit="images/s",
+            status="failed: boom",
+            kind="cpu",
+            batch=16,
+        ),
     ]
     return [{**base, **r} for r in rows]
 
@@ -118,9 +184,14 @@ def test_estimate_from_table_uses_the_cpu_rows_without_a_gpu(tmp_path):
     path = tmp_path / "results.csv"
     pd.DataFrame(_table_rows("missing: needs a CUDA GPU"), columns=list(pc.TABLE_COLUMNS)).to_csv(path, index=False)
     rates, trials, synthetic, dreambooth = _hand_inputs()
-    table = pc.estimate_from_table(path, epochs_per_trial=1, trials=trials, synthetic=synthetic,
-                                   dreambooth=pc.dreambooth_models(per_label={"a": 4}, ddi_images=4, ddi_epochs=1, epochs=1),
-                                   embedding_images=100)
+    table = pc.estimate_from_table(
+        path,
+        epochs_per_trial=1,
+        trials=trials,
+        synthetic=synthetic,
+        dreambooth=pc.dreambooth_models(per_label={"a": 4}, ddi_images=4, ddi_epochs=1, epochs=1),
+        embedding_images=100,
+    )
     assert table.attrs["device"] == "CPU-hours on this machine (Test CPU (AVX-512), 2 threads)"
     hours = dict(zip(table.stage, table.hours))
     assert hours["generate text-to-image"] == pytest.approx(3600 / 0.5 / 3600)
@@ -181,5 +252,9 @@ def test_estimate_glue_reads_the_committed_table_or_says_it_is_missing(tmp_path)
     committed = Path(__file__).resolve().parents[1] / "benchmarks" / "paper_gpu_results.csv"
     table, glue = paper_cost.estimate_glue(committed)
     assert set(glue) == {"cost_total", "cost_device", "cost_trials", "cost_generation_share"}
-    assert glue["cost_total"].endswith(")") and "hours" in glue["cost_device"] and int(glue["cost_trials"].replace(",", "")) > 0
+    assert (
+        glue["cost_total"].endswith(")")
+        and "hours" in glue["cost_device"]
+        and int(glue["cost_trials"].replace(",", "")) > 0
+    )
     assert "total" in set(table.stage)

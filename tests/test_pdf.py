@@ -5,6 +5,7 @@ The slow test prints the session's smoke book (the ``smoke_book`` fixture) and r
 with pypdf. It needs Debian's chromium: where it is not installed (a fresh machine, a CI runner
 without it) the test is skipped and says so; the fast tests run everywhere.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,10 @@ from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.presentation import pdf
 
 REPO = Path(__file__).resolve().parents[1]
-NO_CHROMIUM = ("chromium is not installed (Debian: apt-get install -y chromium); `synthaug pdf` needs it, "
-               "so a machine without it, such as a CI runner that cannot apt-get, skips this test")
+NO_CHROMIUM = (
+    "chromium is not installed (Debian: apt-get install -y chromium); `synthaug pdf` needs it, "
+    "so a machine without it, such as a CI runner that cannot apt-get, skips this test"
+)
 
 
 def _chromium() -> str:
@@ -72,7 +75,9 @@ def test_the_print_page_carries_the_print_stylesheet_and_the_title_page(tmp_path
     shutil.copy2(REPO / "_config.yml", root / "_config.yml")
     shutil.copy2(REPO / "_toc.yml", root / "_toc.yml")
     shutil.copy2(REPO / "book" / "references.bib", root / "book" / "references.bib")
-    (single / "book" / "intro.html").write_text("<html><head><title>t</title></head><body class='x'><p>page</p></body></html>")
+    (single / "book" / "intro.html").write_text(
+        "<html><head><title>t</title></head><body class='x'><p>page</p></body></html>"
+    )
     page = pdf.print_page(root, single).read_text()
     assert page.index("synthaug-title-page") < page.index("<p>page</p>")
     assert "div.cell_input" in page and "@page" in page
@@ -95,12 +100,15 @@ def test_smoke_book_pdf_has_every_chapter_and_figure_and_no_code(smoke_book):
 
     import yaml
 
-    assert _words(yaml.safe_load((smoke_book.root / "_config.yml").read_text())["title"]) in pages[0]  # opens to the title
+    # opens to the title
+    assert _words(yaml.safe_load((smoke_book.root / "_config.yml").read_text())["title"]) in pages[0]
     # every chapter's title, in the order of _toc.yml
     book_dir = smoke_book.root / "book"
     positions = []
     for name in [Path(n).name for n in chapter_names(smoke_book.root / "_toc.yml")]:
-        title = next(line[2:] for line in notebook_markdown(book_dir / f"{name}.ipynb").splitlines() if line.startswith("# "))
+        title = next(
+            line[2:] for line in notebook_markdown(book_dir / f"{name}.ipynb").splitlines() if line.startswith("# ")
+        )
         assert _words(title) in text, title
         positions.append(text.index(_words(title), positions[-1] if positions else 0))
     # every figure of the built book, by the number its caption starts with

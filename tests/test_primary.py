@@ -1,5 +1,6 @@
 """The primary analysis (stats.primary_comparison): its arithmetic, its edge cases, and its level and power
 on simulated classifiers whose runs vary (analysis.level_simulation)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,9 @@ def test_primary_comparison_matches_the_anova_by_hand_and_its_interval_matches_i
     from scipy import stats as sps
 
     t = sps.t.ppf(0.975, res.df)
-    assert (res.ci_high - res.diff) == pytest.approx(t * res.se) and (res.diff - res.ci_low) == pytest.approx(t * res.se)
+    assert (res.ci_high - res.diff) == pytest.approx(t * res.se) and (res.diff - res.ci_low) == pytest.approx(
+        t * res.se
+    )
     assert res.p_value == pytest.approx(2 * sps.t.sf(abs(res.diff) / res.se, res.df))
     assert stats.primary_comparison(a, b) == res  # analytic: same numbers twice
 
@@ -90,7 +93,9 @@ DESIGNS = [(5, 360), (5, 32), (5, 40)]
 
 @pytest.mark.parametrize("seeds,images", DESIGNS)
 def test_primary_analysis_holds_its_level_when_runs_vary(seeds, images):
-    rates = {sigma: sim.rejection_rate(_p, seeds, images, sigma, 0.0, REPLICATES, seed=1).rate for sigma in (0.0, 0.1, 0.2)}
+    rates = {
+        sigma: sim.rejection_rate(_p, seeds, images, sigma, 0.0, REPLICATES, seed=1).rate for sigma in (0.0, 0.1, 0.2)
+    }
     print(f"level at alpha 0.05, {seeds} seeds x {images} images: {rates}")
     assert all(rate <= 0.08 for rate in rates.values()), rates
     if images == 360:

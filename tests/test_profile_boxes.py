@@ -6,6 +6,7 @@ data, a bring-your-own dataset, the rehearsal), of the dataset settings ``main_d
 carries exactly its own profile's box and no other: the smoke book, and the rehearsal's paper-profile
 and bring-your-own books.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ import pytest
 
 from synthaug_utils.core import config
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.paths import project_root, REHEARSAL_MARKER_DIR, REHEARSAL_WORLD_FILE
-from synthaug_utils.presentation import book, methods, profile_box as pb
+from synthaug_utils.core.paths import REHEARSAL_MARKER_DIR, REHEARSAL_WORLD_FILE, project_root
+from synthaug_utils.presentation import book, methods
+from synthaug_utils.presentation import profile_box as pb
 
 ROOT = project_root()
 CHAPTERS = [Path(f).name for f in book.chapter_names(ROOT / "_toc.yml")]
@@ -59,7 +61,11 @@ def _f17k_files(root: Path) -> dict[str, Path]:
     (root / "fitz_metadata").mkdir(parents=True)
     (root / "images").mkdir()
     (root / "fitzpatrick17k.csv").write_text("md5hash,label\n")
-    return {"f17k_metadata": root / "fitzpatrick17k.csv", "f17k_splits": root / "fitz_metadata", "f17k_images": root / "images"}
+    return {
+        "f17k_metadata": root / "fitzpatrick17k.csv",
+        "f17k_splits": root / "fitz_metadata",
+        "f17k_images": root / "images",
+    }
 
 
 def _fake_world(root: Path) -> Path:
@@ -115,11 +121,20 @@ def test_the_paper_box_names_the_real_data_and_models_without_the_machine_s_path
 
 def test_a_bring_your_own_box_names_the_dataset_where_it_came_from_and_its_citation(tmp_path, no_location_env):
     folders = _class_folders(tmp_path / "clinic")
-    P = _paper(tmp_path, main_data=folders, main_data_name="Clinic photos 2024", main_data_citation="Doe et al., J. Derm. 2024.")
+    P = _paper(
+        tmp_path,
+        main_data=folders,
+        main_data_name="Clinic photos 2024",
+        main_data_citation="Doe et al., J. Derm. 2024.",
+    )
     assert pb.box_kind(P) == "byo" and config.main_data_name(P) == "Clinic photos 2024"
     box = pb.profile_box(P, "03_real_vs_synthetic")
     assert kinds_named(box) == {"byo"} and "your own dataset: Clinic photos 2024" in box
-    assert "the class folders in `clinic`" in box and f"stored as `{P.dataset}`" in box and P.dataset.startswith("byo-clinic-")
+    assert (
+        "the class folders in `clinic`" in box
+        and f"stored as `{P.dataset}`" in box
+        and P.dataset.startswith("byo-clinic-")
+    )
     assert "Source: Doe et al., J. Derm. 2024." in box
     assert "not the values" in box and "F17k-9 (" not in box and "stand-in" not in box
     # without a name: the folder's name; a table: the file's name
@@ -173,10 +188,14 @@ def test_a_chapter_that_did_not_run_still_carries_its_profile_box(tmp_path, no_l
 def test_the_notebooks_glue_their_box_and_type_no_profile_sentence():
     for name in CHAPTERS:
         source = (ROOT / "notebooks" / f"{name}.py").read_text()
-        assert f'glue_profile_box(' in source and f'"{name}")' in source, name
+        assert "glue_profile_box(" in source and f'"{name}")' in source, name
         assert "# ```{glue:md} profile_box\n# :format: myst\n# ```" in source, name
-        for fixed in ("admonition} Demo profile", "On the `demo` profile", "On the `demo` and `smoke` profiles",
-                      "Where the demo profile departs"):
+        for fixed in (
+            "admonition} Demo profile",
+            "On the `demo` profile",
+            "On the `demo` and `smoke` profiles",
+            "Where the demo profile departs",
+        ):
             assert fixed not in source, (name, fixed)
     data = (ROOT / "notebooks" / "01_data.py").read_text()
     assert "# # Data (Fig. 1A)\n" in data and "F17k-9 and DDI" not in data
@@ -186,7 +205,12 @@ def test_the_notebooks_glue_their_box_and_type_no_profile_sentence():
 # ----------------------------------------------------------------------------- the dataset settings
 def test_main_data_name_and_citation_are_checked(tmp_path, no_location_env):
     folders = _class_folders(tmp_path / "clinic")
-    for bad, why in (("a `name`", "not plain text"), ("x" * 81, "longer than 80"), ("two\nlines", "one line"), ("  ", "non-empty")):
+    for bad, why in (
+        ("a `name`", "not plain text"),
+        ("x" * 81, "longer than 80"),
+        ("two\nlines", "one line"),
+        ("  ", "non-empty"),
+    ):
         (tmp_path / "cfg").mkdir(exist_ok=True)
         with pytest.raises(config.ProfileError, match=why):
             _paper(tmp_path / "cfg", main_data=folders, main_data_name=bad)
@@ -202,7 +226,10 @@ def test_main_data_name_and_citation_are_checked(tmp_path, no_location_env):
     (tmp_path / "both").mkdir()
     cfg = tmp_path / "both" / "paper.yml"
     cfg.write_text(f"main_data: {folders}\nmain_data_name: From the file\n")
-    assert config.load_profile("paper", config=cfg, overrides={"main_data_name": "From the call"}).main_data_name == "From the call"
+    assert (
+        config.load_profile("paper", config=cfg, overrides={"main_data_name": "From the call"}).main_data_name
+        == "From the call"
+    )
 
 
 def test_the_data_chapter_opening_comes_from_the_dataset_used(tmp_path, no_location_env):
@@ -215,11 +242,18 @@ def test_the_data_chapter_opening_comes_from_the_dataset_used(tmp_path, no_locat
     P = config.load_profile("paper", config=cfg, overrides={"device": "cpu", "test_per_label": 2, "val_per_label": 1})
     tables = data_splits.dataset_tables(P, "main")
     opening = summary.data_opening(P, tables, data_splits.load_splits(P, "main", 0))
-    assert opening["data_name"].startswith("Clinic photos, bring-your-own data (3 labels, read from the class folders in clinic")
+    assert opening["data_name"].startswith(
+        "Clinic photos, bring-your-own data (3 labels, read from the class folders in clinic"
+    )
     assert P.dataset in opening["data_name"]
-    assert opening["data_split_rule"].startswith("2 test images per label are held out") and "1 validation images per label" in opening["data_split_rule"]
+    assert (
+        opening["data_split_rule"].startswith("2 test images per label are held out")
+        and "1 validation images per label" in opening["data_split_rule"]
+    )
     smoke = config.load_profile("smoke")
-    opening = summary.data_opening(smoke, data_splits.dataset_tables(smoke, "main"), data_splits.load_splits(smoke, "main", 0))
+    opening = summary.data_opening(
+        smoke, data_splits.dataset_tables(smoke, "main"), data_splits.load_splits(smoke, "main", 0)
+    )
     assert "stand-in world demo-derm9" in opening["data_name"]
     assert f"({smoke.world.test_per_class} per label)" in opening["data_split_rule"]
     assert f"{smoke.val_per_label} validation images per label" in opening["data_split_rule"]
@@ -243,7 +277,7 @@ def check_book(html_dir: Path, kind: str, profile: str, own: list[str], others: 
         assert kinds_named(boxes[0]) == {kind}, (name, boxes[0])
         page = (html_dir / "book" / f"{name}.html").read_text()
         assert kinds_named(page) == {kind}, name
-        assert f"<code class=\"docutils literal notranslate\"><span class=\"pre\">{profile}</span></code>" in page, name
+        assert f'<code class="docutils literal notranslate"><span class="pre">{profile}</span></code>' in page, name
         shown = shown_text(page)
         for text in own:
             assert text in page or text in shown, (name, text)
@@ -260,14 +294,22 @@ PAPER_TEXTS = ["real data and models"]
 @pytest.mark.slow
 def test_the_smoke_book_shows_only_the_smoke_box(smoke_book):
     html = smoke_book.html
-    check_book(html, "stand-in", "smoke", ["not medical findings"],
-               REHEARSAL_TEXTS + PAPER_TEXTS + ["On the <code", "demo</span></code> profile"])
+    check_book(
+        html,
+        "stand-in",
+        "smoke",
+        ["not medical findings"],
+        REHEARSAL_TEXTS + PAPER_TEXTS + ["On the <code", "demo</span></code> profile"],
+    )
     page = (html / "book" / "01_data.html").read_text()
     data = shown_text(page)
     assert "Data (Fig. 1A)" in data and "F17k-9 and DDI" not in data
     smoke = config.load_profile("smoke")
     assert "main dataset is the synthetic stand-in world demo-derm9" in data
-    assert f"({smoke.world.test_per_class} per label)" in data and f"{smoke.val_per_label} validation images per label" in data
+    assert (
+        f"({smoke.world.test_per_class} per label)" in data
+        and f"{smoke.val_per_label} validation images per label" in data
+    )
     assert f"take {smoke.ddi_per_bin} and {smoke.ddi_per_bin} images per skin-tone bin" in data
     assert 'href="#real-metadata"' in page  # the box's cross-reference resolved
 
@@ -277,8 +319,13 @@ def test_the_rehearsal_books_show_only_the_rehearsal_box_and_their_own_dataset(r
     from synthaug_utils.rehearsal.run import BYO_DESCRIPTION
 
     html = rehearsal_books["html"]
-    check_book(html, "rehearsal", "paper", ["Fitzpatrick17k rows"],
-               STAND_IN_TEXTS + PAPER_TEXTS + ["demo</span></code> profile", BYO_DESCRIPTION["main_data_name"]])
+    check_book(
+        html,
+        "rehearsal",
+        "paper",
+        ["Fitzpatrick17k rows"],
+        STAND_IN_TEXTS + PAPER_TEXTS + ["demo</span></code> profile", BYO_DESCRIPTION["main_data_name"]],
+    )
     assert "main dataset is F17k-9 (f17k9)" in shown_text((html / "book" / "01_data.html").read_text())
     byo = rehearsal_books["byo_html"]
     name = BYO_DESCRIPTION["main_data_name"]

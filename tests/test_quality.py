@@ -1,4 +1,5 @@
 """Synthetic-set quality metrics on planted cases (synthaug_utils.analysis.quality)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,7 @@ import pandas as pd
 import pytest
 from scipy import linalg
 
-from synthaug_utils.analysis import class_identity, embeddings
-from synthaug_utils.analysis import quality
+from synthaug_utils.analysis import class_identity, embeddings, quality
 
 D = 16
 
@@ -61,8 +61,10 @@ def test_frechet_stable_when_fewer_images_than_dimensions():
 def test_kernel_distance_identical_near_zero_shift_larger_and_seeded():
     a = _cloud(300, 7)
     same = quality.kernel_distance(a, _cloud(300, 8), n_subsets=10, subset_size=200, seed=0)
-    values = [quality.kernel_distance(a, _cloud(300, 8, shift=s), n_subsets=10, subset_size=200, seed=0)
-              for s in (0.5, 1.0, 2.0)]
+    values = [
+        quality.kernel_distance(a, _cloud(300, 8, shift=s), n_subsets=10, subset_size=200, seed=0)
+        for s in (0.5, 1.0, 2.0)
+    ]
     assert abs(same) < 0.2 * values[1]
     assert all(x < y for x, y in zip(values, values[1:])), values
     # the very same rows: slightly negative, O(1/n) (the unbiased estimator drops the within-set
@@ -172,12 +174,14 @@ def test_quality_table_ranks_planted_sets():
     good = real[src] + rng.normal(scale=0.3, size=(120, D))
     bad = real[src] + rng.normal(scale=0.3, size=(120, D)) + 3.0
     synth = np.vstack([good, bad])
-    synth_meta = pd.DataFrame({
-        "source_id": [f"r{i}" for i in src] * 2,
-        "label": [real_meta.label[i] for i in src] * 2,
-        "method": ["inpaint"] * 120 + ["text-to-image"] * 120,
-        "variant": "pretrained",
-    })
+    synth_meta = pd.DataFrame(
+        {
+            "source_id": [f"r{i}" for i in src] * 2,
+            "label": [real_meta.label[i] for i in src] * 2,
+            "method": ["inpaint"] * 120 + ["text-to-image"] * 120,
+            "variant": "pretrained",
+        }
+    )
     table = quality.quality_table(real, real_meta, synth, synth_meta, n_subsets=5, subset_size=100)
     assert set(table["label"]) == {"all", *labels}
     overall = table[table.label == "all"].set_index("method")
@@ -240,7 +244,9 @@ def test_embed_arrays_cache_is_keyed_by_the_pixels(tmp_path, monkeypatch):
     assert not embeddings.embed_arrays(images, cache=True).any()
     other = images.copy()
     other[0, 0, 0, 0] ^= 1  # one pixel differs: another key, computed afresh
-    assert embeddings.embed_arrays(other, cache=True).any() and len(list((tmp_path / "image_features").glob("*.npy"))) == 2
+    assert (
+        embeddings.embed_arrays(other, cache=True).any() and len(list((tmp_path / "image_features").glob("*.npy"))) == 2
+    )
 
 
 def test_projection_cache_returns_the_stored_coordinates(tmp_path, monkeypatch):
@@ -260,14 +266,22 @@ def test_quality_table_cache_returns_the_stored_table(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHAUG_CACHE", str(tmp_path))
     real, synth = _cloud(30, 1), _cloud(20, 2)
     real_meta = pd.DataFrame({"image_id": [f"r{i}" for i in range(30)], "label": ["a", "b"] * 15})
-    synth_meta = pd.DataFrame({"source_id": [f"r{i}" for i in range(20)], "label": ["a", "b"] * 10,
-                               "method": "inpaint", "variant": "pretrained"})
+    synth_meta = pd.DataFrame(
+        {
+            "source_id": [f"r{i}" for i in range(20)],
+            "label": ["a", "b"] * 10,
+            "method": "inpaint",
+            "variant": "pretrained",
+        }
+    )
     first = quality.quality_table(real, real_meta, synth, synth_meta, n_subsets=3, subset_size=10, cache=True)
     stored = list((tmp_path / "quality").glob("table-*.parquet"))
     assert len(stored) == 1
     pd.testing.assert_frame_equal(pd.read_parquet(stored[0]), first)
     first.assign(frechet=-1.0).to_parquet(stored[0], index=False)  # planted: a hit returns the stored table
-    assert (quality.quality_table(real, real_meta, synth, synth_meta, n_subsets=3, subset_size=10, cache=True).frechet == -1).all()
+    assert (
+        quality.quality_table(real, real_meta, synth, synth_meta, n_subsets=3, subset_size=10, cache=True).frechet == -1
+    ).all()
     relabelled = synth_meta.assign(label=["b", "a"] * 10)  # other metadata: a different key, recomputed
     again = quality.quality_table(real, real_meta, synth, relabelled, n_subsets=3, subset_size=10, cache=True)
     assert (again.frechet >= 0).all() and len(list((tmp_path / "quality").glob("*.parquet"))) == 2
@@ -282,14 +296,19 @@ def test_sample_rows_is_seeded_sorted_and_bounded():
 
 
 def test_gate_verdict_names_the_classes_at_or_below_twice_chance():
-    per_class = pd.DataFrame({
-        "group": ["s"] * 4 + ["t"],
-        "label": ["a", "b", "c", "d", "a"],
-        "accuracy": [0.9, 0.2, 0.05, float("nan"), 0.1],
-        "n": [10, 10, 10, 0, 10],
-    })
+    per_class = pd.DataFrame(
+        {
+            "group": ["s"] * 4 + ["t"],
+            "label": ["a", "b", "c", "d", "a"],
+            "accuracy": [0.9, 0.2, 0.05, float("nan"), 0.1],
+            "n": [10, 10, 10, 0, 10],
+        }
+    )
     assert class_identity.classes_below(per_class, "s", 0.2) == ["c", "b"]
-    assert class_identity.gate_verdict(per_class, "s", 0.1) == "2 classes are at or below twice chance (20.0%): c 5%, b 20%"
+    assert (
+        class_identity.gate_verdict(per_class, "s", 0.1)
+        == "2 classes are at or below twice chance (20.0%): c 5%, b 20%"
+    )
     assert class_identity.gate_verdict(per_class, "s", 0.01) == "every class is above twice chance (2.0%)"
 
 
@@ -304,22 +323,29 @@ def _fig2c_sets(shift: float, n_real: int = 200, n_synth: int = 150, seed: int =
 
 def test_image_level_distance_test_does_not_depend_on_the_pair_count():
     real, ids, synth, meta = _fig2c_sets(shift=0.3)
-    runs = {n: quality.distance_comparisons(real, ids, synth, meta, n_pairs=n, matched_methods=("m",), n_boot=500)[1]
-            for n in (500, 50_000)}
+    runs = {
+        n: quality.distance_comparisons(real, ids, synth, meta, n_pairs=n, matched_methods=("m",), n_boot=500)[1]
+        for n in (500, 50_000)
+    }
     few, many = (runs[n].set_index("group") for n in (500, 50_000))
     rs, own = "real-synthetic (m, random pairs)", "synthetic vs own source (m)"
     # the image-level test uses all pairs of the images and resamples images: the same whatever n_pairs
     for col in ("all_pairs_mean", "image_diff", "image_diff_low", "image_diff_high", "image_p", "image_p_bh"):
-        np.testing.assert_allclose(few[col].to_numpy(dtype=float), many[col].to_numpy(dtype=float), rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(
+            few[col].to_numpy(dtype=float), many[col].to_numpy(dtype=float), rtol=1e-12, equal_nan=True
+        )
     # the paper's t-test on the drawn pairs: 100 times more pairs of the same images, a far smaller p
     assert many.loc[rs, "paper_p"] < 1e-6 * few.loc[rs, "paper_p"]
     assert many.loc[rs, "paper_p"] < 1e-6 * many.loc[rs, "image_p"]
     # all-pairs means by brute force
     r, s = quality.l2_normalise(real), quality.l2_normalise(synth)
     off_diagonal = ~np.eye(len(r), dtype=bool)
-    assert many.loc["real-real (random pairs)", "all_pairs_mean"] == pytest.approx((1 - r @ r.T)[off_diagonal].mean(), rel=1e-10)
+    assert many.loc["real-real (random pairs)", "all_pairs_mean"] == pytest.approx(
+        (1 - r @ r.T)[off_diagonal].mean(), rel=1e-10
+    )
     assert many.loc[rs, "all_pairs_mean"] == pytest.approx((1 - r @ s.T).mean(), rel=1e-10)
-    assert many.loc[own, "all_pairs_mean"] == pytest.approx(many.loc[own, "mean"], rel=1e-12)  # every matched pair is used
+    # every matched pair is used
+    assert many.loc[own, "all_pairs_mean"] == pytest.approx(many.loc[own, "mean"], rel=1e-12)
     assert many.loc[rs, "image_diff_low"] < many.loc[rs, "image_diff"] < many.loc[rs, "image_diff_high"]
 
 
@@ -329,7 +355,9 @@ def test_image_level_distance_test_holds_its_level_where_the_t_test_does_not():
     image, paper = [], []
     for k in range(60):
         real, ids, synth, meta = _fig2c_sets(shift=0.0, n_real=60, n_synth=40, seed=100 + 2 * k)
-        tests = quality.distance_comparisons(real, ids, synth, meta, n_pairs=2000, seed=k, matched_methods=(), n_boot=300)[1]
+        tests = quality.distance_comparisons(
+            real, ids, synth, meta, n_pairs=2000, seed=k, matched_methods=(), n_boot=300
+        )[1]
         image.append(tests.image_p.iloc[1] < 0.05)
         paper.append(tests.paper_p.iloc[1] < 0.05)
     assert np.mean(image) <= 0.1 and np.mean(paper) >= 0.2
@@ -341,8 +369,14 @@ def test_class_level_correlation_separates_shared_class_effects_from_cells():
     rng = np.random.default_rng(40)
     labels, methods = np.repeat([f"c{i}" for i in range(9)], 3), np.tile(["a", "b", "c"], 9)
     level = np.repeat(rng.normal(size=9), 3)  # a class effect that both columns share
-    shared = pd.DataFrame({"label": labels, "method": methods, "kernel": level + 0.1 * rng.normal(size=27),
-                           "gain": -level + 0.1 * rng.normal(size=27)})
+    shared = pd.DataFrame(
+        {
+            "label": labels,
+            "method": methods,
+            "kernel": level + 0.1 * rng.normal(size=27),
+            "gain": -level + 0.1 * rng.normal(size=27),
+        }
+    )
     out = embedding_report.class_level_correlation(shared, "kernel", "gain", n_perm=2000)
     # 27 cells counted as independent overstate it; 9 classes, one point each; within classes: nothing
     assert out["rho"] < -0.7 and out["p"] < 1e-6 and out["classes"] == 9

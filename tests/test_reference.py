@@ -1,4 +1,5 @@
 """The reference of a book's glued values and the comparison of a build with it (issue 17)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,13 @@ def _glue_outputs(monkeypatch, values: dict) -> list[dict]:
     from myst_nb.ext import glue as myst_glue
 
     captured = []
-    monkeypatch.setattr(myst_glue, "ipy_display", lambda data, raw, metadata: captured.append(
-        nbformat.v4.new_output("display_data", data=data, metadata=metadata)))
+    monkeypatch.setattr(
+        myst_glue,
+        "ipy_display",
+        lambda data, raw, metadata: captured.append(
+            nbformat.v4.new_output("display_data", data=data, metadata=metadata)
+        ),
+    )
     book.glue_values(values)
     return captured
 
@@ -66,8 +72,11 @@ def test_a_rebuild_is_compared_with_the_reference_and_a_changed_value_is_listed(
     same = reference.compare(ref, reference.glued_values(first))
     assert reference.counts(same) == {"values": 6, "exact": 6, "within": 0, "rest": 0, "timings": 2}
 
-    changed = {**BOOK, "01_data": {**BOOK["01_data"], "acc": "35.0%", "ci": "+5.3 pp to +11.9 pp"},
-               "02_generation": {**BOOK["02_generation"], "e_seconds": "9.9"}}
+    changed = {
+        **BOOK,
+        "01_data": {**BOOK["01_data"], "acc": "35.0%", "ci": "+5.3 pp to +11.9 pp"},
+        "02_generation": {**BOOK["02_generation"], "e_seconds": "9.9"},
+    }
     table = reference.compare(ref, reference.glued_values(_write_book(tmp_path / "b" / "book", monkeypatch, changed)))
     status = dict(zip(table.key, table.status))
     assert status["01_data:acc"] == "differs" and status["01_data:ci"] == "within tolerance"
@@ -97,41 +106,66 @@ def test_no_reference_is_said_and_a_bad_one_refused(tmp_path, monkeypatch):
         reference.build_comparison("demo", folder, path=tmp_path / "smoke.json")
 
 
-@pytest.mark.parametrize("key, ref, new, expected", [
-    ("x", "31.9%", "31.9%", "exact"),
-    ("x", "31.9%", "32.8%", "within tolerance"),
-    ("x", "31.9%", "33.0%", "differs"),          # more than 1 pp
-    ("x", "+5.1 pp to +11.9 pp", "+5.9 pp to +12.5 pp", "within tolerance"),
-    ("x", "+5.1 pp to +11.9 pp", "+5.1 pp to +13.0 pp", "within tolerance"),  # one SE of the interval (1.7 pp)
-    ("x", "+5.1 pp to +11.9 pp", "+5.1 pp to +14.0 pp", "differs"),
-    ("x", "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)", "+5.9 pp (95% CI +1.4 pp to +10.2 pp, BH p = 0.020)",
-     "within tolerance"),  # SE 2.2 pp off the interval; the p-value's z moves by 0.1
-    ("x", "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)", "+6.5 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)",
-     "differs"),  # 2.4 pp > one SE
-    ("x", "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.300)", "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.001)",
-     "differs"),  # a p-value inside a text: z 1.04 against 3.29
-    ("x", "15", "16", "differs"),                # counts are exact
-    ("x", "2772", "2,772", "within tolerance"),  # the same number, printed otherwise
-    ("x", "0.530", "0.531", "within tolerance"),  # one unit in the last printed digit
-    ("x", "0.1008", "0.1002", "within tolerance"),  # within 1%
-    ("x", "0.530", "0.540", "differs"),
-    ("x", "27.2", "27.3", "within tolerance"),
-    ("f3_best_p", "0.756", "0.765", "within tolerance"),
-    ("f5_34_p", "0.305", "0.523", "within tolerance"),  # z 1.03 against 0.64
-    ("f5_34_p", "0.305", "0.010", "differs"),           # z 1.03 against 2.58
-    ("f3_best_p", "3.37e-04", "5.10e-04", "within tolerance"),
-    ("f3_best_p", "3.37e-04", "3.37e-06", "differs"),
-    ("x", "text-to-image", "inpaint", "differs"),
-    ("x", "lupus 8%, psoriasis 4%", "psoriasis 4%, lupus 8%", "differs"),  # the words must match
-    ("x", "31.9%", "31.9 pp", "differs"),
-])
+@pytest.mark.parametrize(
+    "key, ref, new, expected",
+    [
+        ("x", "31.9%", "31.9%", "exact"),
+        ("x", "31.9%", "32.8%", "within tolerance"),
+        ("x", "31.9%", "33.0%", "differs"),  # more than 1 pp
+        ("x", "+5.1 pp to +11.9 pp", "+5.9 pp to +12.5 pp", "within tolerance"),
+        ("x", "+5.1 pp to +11.9 pp", "+5.1 pp to +13.0 pp", "within tolerance"),  # one SE of the interval (1.7 pp)
+        ("x", "+5.1 pp to +11.9 pp", "+5.1 pp to +14.0 pp", "differs"),
+        # SE 2.2 pp off the interval; the p-value's z moves by 0.1
+        (
+            "x",
+            "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)",
+            "+5.9 pp (95% CI +1.4 pp to +10.2 pp, BH p = 0.020)",
+            "within tolerance",
+        ),
+        # 2.4 pp > one SE
+        (
+            "x",
+            "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)",
+            "+6.5 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.025)",
+            "differs",
+        ),
+        # a p-value inside a text: z 1.04 against 3.29
+        (
+            "x",
+            "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.300)",
+            "+4.1 pp (95% CI -0.3 pp to +8.3 pp, BH p = 0.001)",
+            "differs",
+        ),
+        ("x", "15", "16", "differs"),  # counts are exact
+        ("x", "2772", "2,772", "within tolerance"),  # the same number, printed otherwise
+        ("x", "0.530", "0.531", "within tolerance"),  # one unit in the last printed digit
+        ("x", "0.1008", "0.1002", "within tolerance"),  # within 1%
+        ("x", "0.530", "0.540", "differs"),
+        ("x", "27.2", "27.3", "within tolerance"),
+        ("f3_best_p", "0.756", "0.765", "within tolerance"),
+        ("f5_34_p", "0.305", "0.523", "within tolerance"),  # z 1.03 against 0.64
+        ("f5_34_p", "0.305", "0.010", "differs"),  # z 1.03 against 2.58
+        ("f3_best_p", "3.37e-04", "5.10e-04", "within tolerance"),
+        ("f3_best_p", "3.37e-04", "3.37e-06", "differs"),
+        ("x", "text-to-image", "inpaint", "differs"),
+        ("x", "lupus 8%, psoriasis 4%", "psoriasis 4%, lupus 8%", "differs"),  # the words must match
+        ("x", "31.9%", "31.9 pp", "differs"),
+    ],
+)
 def test_tolerance_rule(key, ref, new, expected):
     assert reference.match_kind(key, ref, new) == expected
 
 
 def test_a_bare_estimate_takes_its_standard_error_from_the_interval_glued_beside_it():
-    keys = ["05_skin_type:f5_34_gain", "05_skin_type:f5_34_ci", "05_skin_type:f5_34_to", "02_generation:gate_x",
-            "02_generation:gate_x_ci", "02_generation:gate_x_min", "02_generation:gate_x_min_ci"]
+    keys = [
+        "05_skin_type:f5_34_gain",
+        "05_skin_type:f5_34_ci",
+        "05_skin_type:f5_34_to",
+        "02_generation:gate_x",
+        "02_generation:gate_x_ci",
+        "02_generation:gate_x_min",
+        "02_generation:gate_x_min_ci",
+    ]
     assert reference.interval_key("05_skin_type:f5_34_gain", keys) == "05_skin_type:f5_34_ci"
     assert reference.interval_key("05_skin_type:f5_34_ci", keys) is None
     assert reference.interval_key("02_generation:gate_x", keys) == "02_generation:gate_x_ci"
@@ -141,8 +175,13 @@ def test_a_bare_estimate_takes_its_standard_error_from_the_interval_glued_beside
     assert reference.match_kind("f5_34_gain", "+7.3 pp", "+4.2 pp", "-1.0 pp to +16.7 pp") == "within tolerance"
     assert reference.match_kind("f5_34_gain", "+7.3 pp", "+1.2 pp", "-1.0 pp to +16.7 pp") == "differs"
     ref = {"values": {"05_skin_type:f5_34_gain": "+7.3 pp", "05_skin_type:f5_34_ci": "-1.0 pp to +16.7 pp"}}
-    table = reference.compare(ref, {"05_skin_type:f5_34_gain": "+4.2 pp", "05_skin_type:f5_34_ci": "-4.2 pp to +12.5 pp"})
-    assert table.set_index("name").status.to_dict() == {"f5_34_gain": "within tolerance", "f5_34_ci": "within tolerance"}
+    table = reference.compare(
+        ref, {"05_skin_type:f5_34_gain": "+4.2 pp", "05_skin_type:f5_34_ci": "-4.2 pp to +12.5 pp"}
+    )
+    assert table.set_index("name").status.to_dict() == {
+        "f5_34_gain": "within tolerance",
+        "f5_34_ci": "within tolerance",
+    }
 
 
 def test_every_timing_glued_by_the_book_is_marked():
@@ -152,13 +191,26 @@ def test_every_timing_glued_by_the_book_is_marked():
         names |= set(re.findall(r"\{glue:text\}`([^`]+)`", path.read_text()))
     assert len(names) > 100
     assert not [n for n in names if reference.TIMING_WORDS.search(n) and not reference.is_timing(n)]
-    for known in ("cost_text-to-image", "cost_db_seconds", "cost_threads", "mode_time_ratio", "e_seconds", "e_ips", "cost_total"):
+    for known in (
+        "cost_text-to-image",
+        "cost_db_seconds",
+        "cost_threads",
+        "mode_time_ratio",
+        "e_seconds",
+        "e_ips",
+        "cost_total",
+    ):
         assert reference.is_timing(known) and known in names
     assert not reference.is_timing("gate_real_t2i_pretrained") and not reference.is_timing("f3_best_p")
     # a value with a unit of time under a name that is not a timing is caught
-    assert reference.unmarked_timings({"02_generation:gen_wall": "3", "03_x:took": "took 3.2 s", "03_x:acc": "31.9%",
-                                       "02_generation:generator_sentence": "pretrained in 24.2 minutes"}) == \
-        ["02_generation:gen_wall", "03_x:took"]
+    assert reference.unmarked_timings(
+        {
+            "02_generation:gen_wall": "3",
+            "03_x:took": "took 3.2 s",
+            "03_x:acc": "31.9%",
+            "02_generation:generator_sentence": "pretrained in 24.2 minutes",
+        }
+    ) == ["02_generation:gen_wall", "03_x:took"]
 
 
 def test_the_embedded_profiles_compute_in_fp32_and_an_override_is_stated(monkeypatch):
@@ -174,7 +226,12 @@ def test_the_embedded_profiles_compute_in_fp32_and_an_override_is_stated(monkeyp
     gen = settings.generation_settings(P)
     assert gen.precision == "bf16"
     assert settings.precision_label(P, gen).startswith("bf16 (an override of this profile's default, fp32")
-    assert settings.generation_settings(load_profile("demo", None, {"grids": {"generation": {"precision": "auto"}}})).precision == "bf16"
+    assert (
+        settings.generation_settings(
+            load_profile("demo", None, {"grids": {"generation": {"precision": "auto"}}})
+        ).precision
+        == "bf16"
+    )
 
 
 def test_the_reproduction_chapter_runs_after_every_other_chapter(tmp_path, monkeypatch):
@@ -188,7 +245,9 @@ def test_the_reproduction_chapter_runs_after_every_other_chapter(tmp_path, monke
     # a build that executes any chapter executes the reader too (its comparison would be stale)
     calls = []
     monkeypatch.setattr(book, "executed_fingerprint", lambda path: "same")
-    monkeypatch.setattr(book, "chapter_fingerprint", lambda name, *a, **k: "changed" if name == "02_generation" else "same")
+    monkeypatch.setattr(
+        book, "chapter_fingerprint", lambda name, *a, **k: "changed" if name == "02_generation" else "same"
+    )
     monkeypatch.setattr(book, "_execute_chapters", lambda todo, *a, **k: calls.append(list(todo)) or [])
     monkeypatch.setattr(book, "build_html", lambda root: root / "_build" / "html")
     for n in names:
@@ -211,7 +270,9 @@ def test_the_reference_file_is_part_of_chapter_08s_fingerprint(tmp_path, monkeyp
     (tmp_path / "benchmarks" / "reference").mkdir(parents=True)
     (tmp_path / "benchmarks" / "reference" / "smoke.json").write_text(json.dumps({"format": 1}))
     assert book.chapter_fingerprint("08_reproduction_report", "smoke") != before
-    assert book.chapter_fingerprint("08_reproduction_report", "demo") == book.chapter_fingerprint("08_reproduction_report", "demo")
+    assert book.chapter_fingerprint("08_reproduction_report", "demo") == book.chapter_fingerprint(
+        "08_reproduction_report", "demo"
+    )
 
 
 def test_embedded_builds_pin_avx2_kernels_unless_the_user_chose(monkeypatch):
@@ -221,7 +282,11 @@ def test_embedded_builds_pin_avx2_kernels_unless_the_user_chose(monkeypatch):
     env = {"ATEN_CPU_CAPABILITY": "default"}
     added = machine.pin_avx2_kernels(env)
     assert env["ATEN_CPU_CAPABILITY"] == "default" and "ATEN_CPU_CAPABILITY" not in added  # the user's choice wins
-    assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["MKL_CBWR"] == "AVX2" and set(added) == {"ONEDNN_MAX_CPU_ISA", "MKL_CBWR"}
+    assert (
+        env["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+        and env["MKL_CBWR"] == "AVX2"
+        and set(added) == {"ONEDNN_MAX_CPU_ISA", "MKL_CBWR"}
+    )
     monkeypatch.setattr(machine, "cpu_model_and_flags", lambda: ("old cpu", {"sse4_2"}))
     assert machine.pin_avx2_kernels({}) == {}
 
@@ -240,12 +305,25 @@ def test_the_kernel_pin_is_only_for_child_processes(monkeypatch):
 
 
 def test_a_recorded_build_on_other_kernels_is_compared_with_the_reference(tmp_path, monkeypatch):
-    ref = {"format": reference.REFERENCE_FORMAT, "profile": "demo", "commit": "a" * 40, "date": "d",
-           "machine": {"embedded_chapter_kernels": {"ATEN_CPU_CAPABILITY": "avx2"}},
-           "values": {"02_generation:gen_steps": "6", "05_skin_type:f5_34_gain": "+7.3 pp",
-                      "05_skin_type:f5_34_ci": "-1.0 pp to +16.7 pp", "04_dose_response:f4_best_ratio": "4"}, "timings": {}}
-    other = dict(ref, machine={"embedded_chapter_kernels": {"ATEN_CPU_CAPABILITY": "default"}},
-                 values=dict(ref["values"], **{"05_skin_type:f5_34_gain": "+4.2 pp", "04_dose_response:f4_best_ratio": "2"}))
+    ref = {
+        "format": reference.REFERENCE_FORMAT,
+        "profile": "demo",
+        "commit": "a" * 40,
+        "date": "d",
+        "machine": {"embedded_chapter_kernels": {"ATEN_CPU_CAPABILITY": "avx2"}},
+        "values": {
+            "02_generation:gen_steps": "6",
+            "05_skin_type:f5_34_gain": "+7.3 pp",
+            "05_skin_type:f5_34_ci": "-1.0 pp to +16.7 pp",
+            "04_dose_response:f4_best_ratio": "4",
+        },
+        "timings": {},
+    }
+    other = dict(
+        ref,
+        machine={"embedded_chapter_kernels": {"ATEN_CPU_CAPABILITY": "default"}},
+        values=dict(ref["values"], **{"05_skin_type:f5_34_gain": "+4.2 pp", "04_dose_response:f4_best_ratio": "2"}),
+    )
     (tmp_path / "demo.json").write_text(json.dumps(ref))
     facts, rest = reference.other_kernels_section("demo", tmp_path / "other.json", tmp_path / "demo.json")
     assert facts["repro_kernels_status"].startswith("No build on other CPU kernels") and rest.empty
@@ -257,12 +335,15 @@ def test_a_recorded_build_on_other_kernels_is_compared_with_the_reference(tmp_pa
     assert rest.name.tolist() == ["f4_best_ratio"]
 
 
-@pytest.mark.parametrize("ref, new, expected", [
-    ("in-then-outpaint", "in-then-outpaint or inpaint (within one standard error)", "within tolerance"),
-    ("inpaint", "in-then-outpaint or text-to-image (within one standard error)", "differs"),
-    ("4", "2, 4 or 8 (within one standard error)", "within tolerance"),
-    ("2 or 4 (within one standard error)", "8", "differs"),
-])
+@pytest.mark.parametrize(
+    "ref, new, expected",
+    [
+        ("in-then-outpaint", "in-then-outpaint or inpaint (within one standard error)", "within tolerance"),
+        ("inpaint", "in-then-outpaint or text-to-image (within one standard error)", "differs"),
+        ("4", "2, 4 or 8 (within one standard error)", "within tolerance"),
+        ("2 or 4 (within one standard error)", "8", "differs"),
+    ],
+)
 def test_picks_agree_when_they_name_an_estimate_in_common(ref, new, expected):
     assert reference.match_kind("x", ref, new) == expected
 
@@ -278,6 +359,10 @@ def test_a_p_value_may_move_as_far_as_a_one_standard_error_move_of_its_estimate(
     assert reference.p_tolerance(0.159, None, None) == reference.Z_TOLERANCE
     # a bare p-value takes its estimate and interval from the glues beside it
     assert reference.match_kind("f5_34_p", "0.159", "0.716") == "differs"  # z moved 1.05 > 1
-    values = {"05_skin_type:f5_34_p": "0.159", "05_skin_type:f5_34_gain": "+2.4 pp", "05_skin_type:f5_34_ci": "-4.4 pp to +8.6 pp"}
+    values = {
+        "05_skin_type:f5_34_p": "0.159",
+        "05_skin_type:f5_34_gain": "+2.4 pp",
+        "05_skin_type:f5_34_ci": "-4.4 pp to +8.6 pp",
+    }
     table = reference.compare({"values": values}, dict(values, **{"05_skin_type:f5_34_p": "0.716"}))
     assert table.set_index("name").status["f5_34_p"] == "within tolerance"

@@ -4,18 +4,27 @@ The slow test runs the whole rehearsal (the paper-format world, the paper-profil
 bring-your-own book) exactly as `synthaug rehearse --out DIR` does, so CI proves the paper path
 on every change. The fast tests check the pre-kernel refusals on the same world.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
+from synthaug_utils.core.errors import MissingImagesError
 from synthaug_utils.presentation import book
 from synthaug_utils.rehearsal import run as rehearsal
-from synthaug_utils.core.errors import MissingImagesError
 
-CHAPTERS = ["01_data", "02_generation", "03_real_vs_synthetic", "04_dose_response", "05_skin_type",
-            "06_class_imbalance", "07_embeddings", "08_reproduction_report"]
+CHAPTERS = [
+    "01_data",
+    "02_generation",
+    "03_real_vs_synthetic",
+    "04_dose_response",
+    "05_skin_type",
+    "06_class_imbalance",
+    "07_embeddings",
+    "08_reproduction_report",
+]
 
 
 def _figures(page: str) -> int:

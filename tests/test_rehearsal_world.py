@@ -1,4 +1,5 @@
 """The miniature paper-format rehearsal world: real-format datasets, SD folders, classifier and CLIP files."""
+
 from __future__ import annotations
 
 import csv
@@ -15,18 +16,22 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from synthaug_utils.rehearsal import byo
-from synthaug_utils.rehearsal import common
-from synthaug_utils.rehearsal import datasets
-from synthaug_utils.rehearsal import models
-from synthaug_utils.rehearsal import world as rehearsal_world
 from synthaug_utils.core.config import PAPER_LOCATIONS, load_profile
 from synthaug_utils.core.inputs import missing_resources
 from synthaug_utils.data.world import DERM9_LABELS
+from synthaug_utils.rehearsal import byo, common, datasets, models
+from synthaug_utils.rehearsal import world as rehearsal_world
 
 F17K_COLUMNS = [
-    "md5hash", "fitzpatrick_scale", "fitzpatrick_centaur", "label", "nine_partition_label",
-    "three_partition_label", "qc", "url", "url_alphanum",
+    "md5hash",
+    "fitzpatrick_scale",
+    "fitzpatrick_centaur",
+    "label",
+    "nine_partition_label",
+    "three_partition_label",
+    "qc",
+    "url",
+    "url_alphanum",
 ]
 
 
@@ -107,7 +112,9 @@ def test_shipped_rows_are_real_rows_verbatim(f17k_dir):
         assert all(line in real_lines for line in shipped_lines), f"{name}: a line differs from the real file's bytes"
     selected = datasets.select_f17k_rows(f17k_dir)
     for name, text in selected.items():
-        assert (common.RESOURCE_DIR / name).read_bytes() == text.encode(), f"{name} differs from select_f17k_rows' output"
+        assert (common.RESOURCE_DIR / name).read_bytes() == text.encode(), (
+            f"{name} differs from select_f17k_rows' output"
+        )
 
 
 def test_shipped_selection_shape():
@@ -169,7 +176,9 @@ def test_f17k_images_vary_in_size_and_kind(world):
 def test_exif_rotated_images_are_upright_after_the_orientation(world):
     """Applying the EXIF orientation gives the image as drawn (pixels stored rotated)."""
     images = Path(world.locations["f17k_images"])
-    rows = pd.concat([pd.read_csv(common.RESOURCE_DIR / n) for n in (datasets.F17K_TRAIN_FILE, datasets.F17K_TEST_FILE)])
+    rows = pd.concat(
+        [pd.read_csv(common.RESOURCE_DIR / n) for n in (datasets.F17K_TRAIN_FILE, datasets.F17K_TEST_FILE)]
+    )
     checked = 0
     for row in rows.itertuples():
         with Image.open(images / f"{row.md5hash}.jpg") as img:
@@ -179,8 +188,11 @@ def test_exif_rotated_images_are_upright_after_the_orientation(world):
             assert orientation in (6, 8)
             upright = np.asarray(ImageOps.exif_transpose(img).convert("RGB"), np.float32)
         rng = common._rng("f17k-size", 0, row.md5hash)
-        drawn = common._upscale(common._draw(row.label, row.fitzpatrick_scale, ("f17k", 0, row.md5hash)),
-                            common._non_square_size(rng, *common.F17K_IMAGE_SIDE), rng)
+        drawn = common._upscale(
+            common._draw(row.label, row.fitzpatrick_scale, ("f17k", 0, row.md5hash)),
+            common._non_square_size(rng, *common.F17K_IMAGE_SIDE),
+            rng,
+        )
         assert upright.shape == np.asarray(drawn).shape
         assert np.abs(upright - np.asarray(drawn, np.float32)).mean() < 4  # JPEG error only
         checked += 1
@@ -295,9 +307,16 @@ def test_sd_folders_are_real_pipeline_folders(world):
         assert index["safety_checker"] == [None, None] and index["feature_extractor"] == [None, None]
         assert index["requires_safety_checker"] is False
         assert index["unet"] == ["diffusers", "UNet2DConditionModel"] and index["vae"] == ["diffusers", "AutoencoderKL"]
-        assert index["text_encoder"] == ["transformers", "CLIPTextModel"] and index["tokenizer"] == ["transformers", "CLIPTokenizer"]
+        assert index["text_encoder"] == ["transformers", "CLIPTextModel"] and index["tokenizer"] == [
+            "transformers",
+            "CLIPTokenizer",
+        ]
         assert index["scheduler"] == ["diffusers", "DPMSolverMultistepScheduler"]
-        assert {p.name for p in (folder / "tokenizer").iterdir()} >= {"vocab.json", "merges.txt", "tokenizer_config.json"}
+        assert {p.name for p in (folder / "tokenizer").iterdir()} >= {
+            "vocab.json",
+            "merges.txt",
+            "tokenizer_config.json",
+        }
         unet = json.loads((folder / "unet" / "config.json").read_text())
         assert unet["in_channels"] == in_channels and unet["block_out_channels"] == [32, 64]
         for weights in folder.rglob("*.safetensors"):
@@ -308,8 +327,7 @@ def test_sd_folders_are_real_pipeline_folders(world):
 def test_sd_folders_load_with_the_project_loader_and_generate(world):
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
-    from synthaug_utils.diffusion import masks
-    from synthaug_utils.diffusion import pipelines
+    from synthaug_utils.diffusion import masks, pipelines
     from synthaug_utils.diffusion import prompts as diffusion_prompts
     from synthaug_utils.diffusion import settings as diffusion_settings
 
@@ -320,14 +338,20 @@ def test_sd_folders_load_with_the_project_loader_and_generate(world):
     assert isinstance(inp, StableDiffusionInpaintPipeline)
     assert isinstance(t2i.scheduler, DPMSolverMultistepScheduler) and t2i.vae_scale_factor == 8
     assert t2i.unet.config.in_channels == 4 and inp.unet.config.in_channels == 9
-    prompts = [diffusion_prompts.prompt_for("psoriasis", 3), diffusion_prompts.prompt_for("seborrheic keratosis"),
-               diffusion_prompts.prompt_for("pityriasis rosea", -1), diffusion_prompts.prompt_for("melanoma", 56)]
+    prompts = [
+        diffusion_prompts.prompt_for("psoriasis", 3),
+        diffusion_prompts.prompt_for("seborrheic keratosis"),
+        diffusion_prompts.prompt_for("pityriasis rosea", -1),
+        diffusion_prompts.prompt_for("melanoma", 56),
+    ]
     out = pipelines.run_text2image(t2i, prompts, [0, 1, 2, 3], settings)
     assert out.shape == (4, 64, 64, 3) and out.dtype == np.uint8
     again = pipelines.run_text2image(t2i, prompts[:1], [0], settings)
     np.testing.assert_array_equal(again[0], out[0])
     sources = np.random.default_rng(0).integers(0, 256, size=(2, 64, 64, 3), dtype=np.uint8)
-    painted = pipelines.run_inpaint(inp, sources, masks.mask_for("center", settings), prompts[:2], [0, 1], 0.97, settings)
+    painted = pipelines.run_inpaint(
+        inp, sources, masks.mask_for("center", settings), prompts[:2], [0, 1], 0.97, settings
+    )
     assert painted.shape == (2, 64, 64, 3) and painted.dtype == np.uint8
 
 
@@ -381,8 +405,9 @@ def test_open_clip_checkpoint_loads_through_the_embedding_path(world):
     embedder = emb.load_embedder(spec)
     assert embedder.spec.arch == "ViT-B-32"
     paths = sorted(Path(world.locations["f17k_images"]).glob("*.jpg"))[:2]
-    vectors = emb.embed_images(paths, "open_clip:ViT-B-32/openai", profile, weights=weights,
-                               device="cpu", use_cache=False, progress=False)
+    vectors = emb.embed_images(
+        paths, "open_clip:ViT-B-32/openai", profile, weights=weights, device="cpu", use_cache=False, progress=False
+    )
     assert vectors.shape == (2, 512) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(vectors[0], vectors[1])

@@ -1,4 +1,5 @@
 """The seam measure, the blended paste of inpainted regions, and the class-identity gate's thresholds (issue 17)."""
+
 from __future__ import annotations
 
 import numpy as np

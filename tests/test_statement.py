@@ -1,20 +1,29 @@
 """The front page's reproducibility statement, glued by chapter 08 from the build (commit, profile,
 package versions, CPU, GPU and kernels, when the chapters ran, the reference check)."""
+
 from __future__ import annotations
 
 import json
 import re
 import subprocess
-from pathlib import Path
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
 from synthaug_utils.presentation import reference
 
 REPO = Path(__file__).resolve().parents[1]
-STATEMENT_KEYS = {"repro_commit", "repro_profile", "repro_versions", "repro_cpu", "repro_gpu", "repro_kernels",
-                  "repro_built", "repro_check"}
+STATEMENT_KEYS = {
+    "repro_commit",
+    "repro_profile",
+    "repro_versions",
+    "repro_cpu",
+    "repro_gpu",
+    "repro_kernels",
+    "repro_built",
+    "repro_check",
+}
 
 
 def _executed(path, start, seconds):
@@ -31,8 +40,10 @@ def test_statement_says_when_the_chapters_ran_and_what_the_reference_check_found
     facts = reference.statement_facts(smoke_profile, tmp_path, ref, table)
     assert set(facts) == STATEMENT_KEYS and all(facts.values())
     assert facts["repro_profile"] == "smoke"
-    assert facts["repro_check"].startswith("1 of 3 glued values of the other chapters match the committed smoke "
-                                           "reference (commit abcdef123456) exactly and 1 more within tolerance; 1 do not")
+    assert facts["repro_check"].startswith(
+        "1 of 3 glued values of the other chapters match the committed smoke "
+        "reference (commit abcdef123456) exactly and 1 more within tolerance; 1 do not"
+    )
     assert facts["repro_built"].startswith("from 2026-01-02 03:04 UTC to ")
     assert facts["repro_built"].endswith("the 2 other executed chapters took 1.5 kernel-minutes")
     for package in ("torch", "diffusers", "fastai", "jupyter-book"):
@@ -53,7 +64,10 @@ def test_gpu_label_names_the_gpu_the_chapters_used(monkeypatch):
     monkeypatch.setattr(torch.version, "cuda", "12.4")
     monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)
     assert reference.gpu_label("cuda") == "Fake GPU (CUDA 12.4, cuDNN 90100, 1 visible)"
-    assert reference.gpu_label("cpu") == "none used (the profile runs on cpu; present: Fake GPU (CUDA 12.4, cuDNN 90100, 1 visible))"
+    assert (
+        reference.gpu_label("cpu")
+        == "none used (the profile runs on cpu; present: Fake GPU (CUDA 12.4, cuDNN 90100, 1 visible))"
+    )
 
 
 def test_chapter_08_glues_the_statement_with_its_other_repro_facts(tmp_path, smoke_profile):
@@ -65,13 +79,17 @@ def test_chapter_08_glues_the_statement_with_its_other_repro_facts(tmp_path, smo
 @pytest.mark.slow
 def test_smoke_book_front_page_shows_the_statement(smoke_book):
     intro = (smoke_book.html / "book" / "intro.html").read_text()
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", intro[intro.index('id="reproducibility-statement"'):]))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", intro[intro.index('id="reproducibility-statement"') :]))
     if reference.git_commit() is None:
         assert "Commit: unknown" in text
     else:  # a commit of this checkout (the checkout may have moved on since the session's build)
         shown = re.search(r"Commit: ([0-9a-f]{12})\b", text).group(1)
-        assert subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{shown}^{{commit}}"], cwd=REPO,
-                              capture_output=True).returncode == 0, shown
+        assert (
+            subprocess.run(
+                ["git", "rev-parse", "--verify", "--quiet", f"{shown}^{{commit}}"], cwd=REPO, capture_output=True
+            ).returncode
+            == 0
+        ), shown
     assert "Profile: smoke" in text
     assert f"torch {version('torch')}" in text and f"jupyter-book {version('jupyter-book')}" in text
     assert "Reference check: not made: no reference is committed for profile smoke" in text

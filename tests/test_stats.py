@@ -1,5 +1,6 @@
 """Tests of synthaug_utils.analysis.stats against statsmodels / scipy, hand-checked cases and edge cases,
 and of the paper's typed values (synthaug_utils.analysis.paper)."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from synthaug_utils.analysis import paper
-from synthaug_utils.analysis import stats
+from synthaug_utils.analysis import paper, stats
 
 PAPER_DIR = Path(__file__).resolve().parents[2] / "shared" / "paper"
 
@@ -354,7 +354,7 @@ def test_paper_convention_interval_is_wald_on_one_test_set():
 
 
 def test_sec_2_4_significant_comparison_is_the_fig4_result():
-    """"31.3% vs. 17.9%, BH p = 5.3e-4" stands in the DDI section but is Fig. 4's best 10:1 gain:
+    """ "31.3% vs. 17.9%, BH p = 5.3e-4" stands in the DDI section but is Fig. 4's best 10:1 gain:
     the same BH p and, up to rounding, the same 13.3-point gain; with n = 360 per arm BH can reach the
     printed p over Fig. 4's 24 comparisons, with DDI's 96 test images not even the raw p is that small."""
     table = paper.paper_values()
@@ -382,16 +382,21 @@ def test_fig5_interval_attempts():
     assert pi.smallest_grid_n(np.r_[printed.with_synthetic, printed.baseline]) == pi.RUNS * pi.DDI_TEST_PER_BIN == 160
 
     # the interval formulas against statsmodels
-    for name, method in (("Wald, difference (unpooled SE)", "wald"), ("Newcombe hybrid score (Wilson)", "newcomb"),
-                         ("Agresti-Caffo", "agresti-caffo")):
+    for name, method in (
+        ("Wald, difference (unpooled SE)", "wald"),
+        ("Newcombe hybrid score (Wilson)", "newcomb"),
+        ("Agresti-Caffo", "agresti-caffo"),
+    ):
         ours = pi.METHODS[name][0](np.array(0.8), np.array(0.731), np.array(160.0))
         ref = confint_proportions_2indep(128, 160, 116.96, 160, method=method, compare="diff")
         assert np.allclose(ours, ref, atol=1e-6), name
 
     attempts = pi.fig5_interval_attempts({"12": 208, "34": 241, "56": 205})
     assert list(attempts.columns) == pi.COLUMNS and attempts.notna().all().all()
-    assert np.allclose(attempts.max_error_pp, np.maximum(abs(attempts.low - attempts.printed_low),
-                                                         abs(attempts.high - attempts.printed_high)))
+    assert np.allclose(
+        attempts.max_error_pp,
+        np.maximum(abs(attempts.low - attempts.printed_low), abs(attempts.high - attempts.printed_high)),
+    )
     # n = 32 per bin (the paper's Wald convention): about +/-20.7 pp, three times the printed width
     wald32 = attempts[(attempts.method == "Wald, difference (unpooled SE)") & (attempts.n == 32)]
     assert ((wald32.high - wald32.low) / 2).between(19, 22).all()
@@ -399,7 +404,9 @@ def test_fig5_interval_attempts():
     # nothing tried reproduces all three printed intervals within 0.3 pp, not even with n fitted
     summary = pi.fig5_attempts_summary(attempts)
     assert not summary.reproduces.any() and summary.worst_error_pp.min() > pi.TOLERANCE_PP
-    fitted = summary[(summary.method == "Wald, difference (unpooled SE)") & summary.n_choice.str.startswith("one n for")]
+    fitted = summary[
+        (summary.method == "Wald, difference (unpooled SE)") & summary.n_choice.str.startswith("one n for")
+    ]
     assert 300 < int(fitted.n.iloc[0]) < 500
     assert len(attempts[attempts.n_choice == "DDI images in the bin (metadata)"]) == 3 * len(pi.METHODS)
     assert "DDI images in the bin (metadata)" not in set(pi.fig5_interval_attempts().n_choice)

@@ -6,6 +6,7 @@ A changed key silently re-runs stored trials, regenerates synthetic sets or fine
 Regenerate the golden file only for a deliberate change of a key:
 ``SYNTHAUG_CACHE=/tmp/k PYTHONPATH=. python tests/stored_keys.py > tests/data/stored_keys.json``.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -1,8 +1,10 @@
-"""Tests of synthaug_utils.classifier (recipe, features, fast, train): batch-size rule, recipe checks, evaluation, early stopping, determinism.
+"""Tests of synthaug_utils.classifier (recipe, features, fast, train): batch-size rule, recipe checks, evaluation, early
+stopping, determinism.
 
 Training tests use the smoke profile's demo world (drawn once into a temporary cache),
 32 px inputs and one or two epochs, so each takes seconds on a CPU.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,13 +14,13 @@ import pandas as pd
 import pytest
 import torch
 
-from synthaug_utils.core.errors import DataError, MissingModelError
-from synthaug_utils.classifier.recipe import EarlyStopper, Recipe, RecipeError, batch_size_rule
-from synthaug_utils.classifier.features import FeatureCache, augmented_views, load_resized
-from synthaug_utils.core.inputs import check_arch
-from synthaug_utils.classifier.train import evaluate, train_and_evaluate
-from synthaug_utils.core.files import file_digest
 from synthaug_utils.classifier.fast import fit_fast
+from synthaug_utils.classifier.features import FeatureCache, augmented_views, load_resized
+from synthaug_utils.classifier.recipe import EarlyStopper, Recipe, RecipeError, batch_size_rule
+from synthaug_utils.classifier.train import evaluate, train_and_evaluate
+from synthaug_utils.core.errors import DataError, MissingModelError
+from synthaug_utils.core.files import file_digest
+from synthaug_utils.core.inputs import check_arch
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,13 @@ def test_batch_size_rule_rejects_empty_set_and_unknown_rule():
 # ----------------------------------------------------------------------------- recipe and arch
 @pytest.mark.parametrize(
     "changes, field",
-    [({"mode": "quick"}, "mode"), ({"monitor": "f1"}, "monitor"), ({"lr": 0}, "lr"), ({"max_epochs": 0}, "max_epochs"), ({"views": 0}, "views")],
+    [
+        ({"mode": "quick"}, "mode"),
+        ({"monitor": "f1"}, "monitor"),
+        ({"lr": 0}, "lr"),
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"views": 0}, "views"),
+    ],
 )
 def test_recipe_rejects_bad_values_naming_the_field(changes, field):
     with pytest.raises(RecipeError, match=field):
@@ -74,7 +82,13 @@ def test_recipe_from_profile_takes_backbone_size_and_mode():
     from synthaug_utils.core.config import load_profile
 
     demo = Recipe.from_profile(load_profile("demo"))
-    assert (demo.arch, demo.image_size, demo.mode, demo.max_epochs, demo.patience) == ("tf_efficientnet_lite0", 64, "fast", 30, 3)
+    assert (demo.arch, demo.image_size, demo.mode, demo.max_epochs, demo.patience) == (
+        "tf_efficientnet_lite0",
+        64,
+        "fast",
+        30,
+        3,
+    )
     paper = Recipe.from_profile(load_profile("paper"), mode="faithful")
     assert (paper.arch, paper.image_size, paper.lr, paper.wd) == ("efficientnet_v2_m", 224, 1e-3, 0.01)
 
@@ -91,11 +105,13 @@ def test_check_arch_accepts_timm_and_torchvision_names_and_refuses_unknown():
 def test_evaluate_reports_topk_per_class_and_per_fst():
     labels = ["a", "b", "c", "d"]
     test = pd.DataFrame({"image_id": ["x", "y", "z"], "label": ["a", "b", "d"], "fst": [1, 1, 5]})
-    probs = np.array([
-        [0.7, 0.1, 0.1, 0.1],  # a: right
-        [0.5, 0.3, 0.15, 0.05],  # b: second -> top-3 only
-        [0.4, 0.3, 0.2, 0.1],  # d: last -> wrong in top-3
-    ])
+    probs = np.array(
+        [
+            [0.7, 0.1, 0.1, 0.1],  # a: right
+            [0.5, 0.3, 0.15, 0.05],  # b: second -> top-3 only
+            [0.4, 0.3, 0.2, 0.1],  # d: last -> wrong in top-3
+        ]
+    )
     pred, metrics = evaluate(probs, test, labels)
     assert list(pred.pred_1) == ["a", "a", "a"]
     assert list(pred.pred_2) == ["b", "b", "b"]
@@ -185,8 +201,8 @@ def test_augmented_views_depend_on_the_image_only(smoke):
 def test_fast_and_faithful_share_the_body_features(smoke):
     """The cached plain feature of an image equals the frozen body's output inside the fastai learner."""
     profile, splits, train = smoke
-    from synthaug_utils.classifier.features import body_features
     from synthaug_utils.classifier.faithful import build_dataloaders, build_learner
+    from synthaug_utils.classifier.features import body_features
 
     recipe = Recipe.from_profile(profile, mode="faithful", image_size=32)
     dls = build_dataloaders(train, splits.val, splits.labels, recipe, 8)

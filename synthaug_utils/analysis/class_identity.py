@@ -1,8 +1,8 @@
-"""The class-identity gate: can a classifier tell the synthetic images' classes apart?
-"""
+"""The class-identity gate: can a classifier tell the synthetic images' classes apart?"""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,14 @@ def class_identity(
         hit = clf.predict(_as_2d(features, f"{group} features")) == intended
         for label in labels:
             sel = intended == label
-            rows.append({"group": group, "label": label, "accuracy": float(hit[sel].mean()) if sel.any() else float("nan"), "n": int(sel.sum())})
+            rows.append(
+                {
+                    "group": group,
+                    "label": label,
+                    "accuracy": float(hit[sel].mean()) if sel.any() else float("nan"),
+                    "n": int(sel.sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -47,12 +54,14 @@ def class_identity_summary(per_class: pd.DataFrame, chance: float) -> pd.DataFra
     rows = []
     for group, part in per_class.groupby("group", sort=False):
         part = part[part.n > 0]
-        rows.append({
-            "images": group,
-            "accuracy": float(np.average(part.accuracy, weights=part.n)) if len(part) else float("nan"),
-            "weakest class": float(part.accuracy.min()) if len(part) else float("nan"),
-            "classes above 2x chance": int((part.accuracy > 2 * chance).sum()),
-        })
+        rows.append(
+            {
+                "images": group,
+                "accuracy": float(np.average(part.accuracy, weights=part.n)) if len(part) else float("nan"),
+                "weakest class": float(part.accuracy.min()) if len(part) else float("nan"),
+                "classes above 2x chance": int((part.accuracy > 2 * chance).sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -98,7 +107,10 @@ def gate_verdict(per_class: pd.DataFrame, group: str, chance: float) -> str:
         return f"every class is above twice chance ({2 * chance:.1%})"
     acc = per_class[per_class.group == group].set_index("label").accuracy
     named = ", ".join(f"{label} {acc[label]:.0%}" for label in below)
-    return f"{len(below)} class{'es are' if len(below) > 1 else ' is'} at or below twice chance ({2 * chance:.1%}): {named}"
+    return (
+        f"{len(below)} class{'es are' if len(below) > 1 else ' is'} at or below twice chance ({2 * chance:.1%}): "
+        f"{named}"
+    )
 
 
 # The class-identity gate's thresholds (issue 17): every class of a variant's text-to-image samples
@@ -108,7 +120,9 @@ GATE_MIN_CLASS = 0.30
 GATE_MIN_POOLED = 0.45
 
 
-def gate_check(per_class: pd.DataFrame, group: str, min_class: float = GATE_MIN_CLASS, min_pooled: float = GATE_MIN_POOLED) -> tuple[bool, str]:
+def gate_check(
+    per_class: pd.DataFrame, group: str, min_class: float = GATE_MIN_CLASS, min_pooled: float = GATE_MIN_POOLED
+) -> tuple[bool, str]:
     """Whether ``group``'s samples meet the gate: every class at least ``min_class`` and the pooled
     share (weighted by images) at least ``min_pooled`` (shares, 0-1). Returns (met, one sentence for
     the book naming the weakest class, the pooled share and any class below the line)."""
@@ -119,10 +133,16 @@ def gate_check(per_class: pd.DataFrame, group: str, min_class: float = GATE_MIN_
     weakest = part.sort_values(["accuracy", "label"]).iloc[0]
     below = classes_below(part[part.accuracy < min_class], group, min_class)
     met = not below and pooled >= min_pooled
-    facts = (f"weakest class {weakest.label} {weakest.accuracy:.0%} (line: {min_class:.0%}), "
-             f"pooled {pooled:.1%} (line: {min_pooled:.0%})")
+    facts = (
+        f"weakest class {weakest.label} {weakest.accuracy:.0%} (line: {min_class:.0%}), "
+        f"pooled {pooled:.1%} (line: {min_pooled:.0%})"
+    )
     if met:
         return True, f"the gate is met: {facts}"
-    why = [f"{len(below)} class{'es' if len(below) > 1 else ''} below {min_class:.0%} ({', '.join(below)})"] if below else []
+    why = (
+        [f"{len(below)} class{'es' if len(below) > 1 else ''} below {min_class:.0%} ({', '.join(below)})"]
+        if below
+        else []
+    )
     why += [f"pooled share below {min_pooled:.0%}"] if pooled < min_pooled else []
     return False, f"the gate is not met ({'; '.join(why)}): {facts}"

@@ -2,6 +2,7 @@
 glue: the embedded real and synthetic images, the images shown beside the projections, the
 pairwise-distance highlights and the quality-versus-gain correlation.
 """
+
 from __future__ import annotations
 
 import time
@@ -20,25 +21,40 @@ from synthaug_utils.experiments.chapters import grid_results, synthetic_sets_of_
 THUMBNAIL_PX = 48
 # headers of Fig. 2C's test table (quality.distance_comparisons): which test each p-value comes from
 DISTANCE_COLUMNS = {
-    "n": ("pairs", ""), "mean": ("mean (drawn pairs)", "float"), "sd": ("SD (drawn pairs)", "float"),
-    "all_pairs_mean": ("mean (all pairs)", "float"), "image_diff": ("difference to real-real (all pairs)", "float"),
-    "image_diff_low": ("95% CI low", "float"), "image_diff_high": ("95% CI high", "float"),
-    "image_diff_se": ("bootstrap SE", "float"), "image_p": ("p, image-level", "p"), "image_p_bh": ("image-level p (BH)", "p"),
-    "paper_p": ("p, paper's t-test", "p"), "paper_p_bh": ("paper's t-test p (BH)", "p"),
+    "n": ("pairs", ""),
+    "mean": ("mean (drawn pairs)", "float"),
+    "sd": ("SD (drawn pairs)", "float"),
+    "all_pairs_mean": ("mean (all pairs)", "float"),
+    "image_diff": ("difference to real-real (all pairs)", "float"),
+    "image_diff_low": ("95% CI low", "float"),
+    "image_diff_high": ("95% CI high", "float"),
+    "image_diff_se": ("bootstrap SE", "float"),
+    "image_p": ("p, image-level", "p"),
+    "image_p_bh": ("image-level p (BH)", "p"),
+    "paper_p": ("p, paper's t-test", "p"),
+    "paper_p_bh": ("paper's t-test p (BH)", "p"),
 }
 
 
-def embedding_inputs(P: Profile, grid: str = "fig3") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, dict[str, str]]:
+def embedding_inputs(
+    P: Profile, grid: str = "fig3"
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, dict[str, str]]:
     """The real training pool and the synthetic images ``grid`` trains on, embedded with the profile's
     model (cached per image); returns (real, synthetic, everything, embeddings, ``e_*`` glue incl. timing)."""
     real, synthetic = synthetic_sets_of_grid(grid, P)
-    everything = pd.concat([real.assign(kind="real", method="real"), synthetic.assign(kind="synthetic")], ignore_index=True)
+    everything = pd.concat(
+        [real.assign(kind="real", method="real"), synthetic.assign(kind="synthetic")], ignore_index=True
+    )
     start = time.perf_counter()
     embeddings = embed_images(everything, P.embedding_model, P, progress=False)  # computes only what the cache lacks
     embed_s = time.perf_counter() - start
     facts = {
-        "e_model": P.embedding_model, "e_dim": str(embeddings.shape[1]), "e_real": str(len(real)), "e_syn": str(len(synthetic)),
-        "e_seconds": f"{embed_s:.1f}", "e_ips": f"{len(everything) / max(embed_s, 1e-9):.0f}",
+        "e_model": P.embedding_model,
+        "e_dim": str(embeddings.shape[1]),
+        "e_real": str(len(real)),
+        "e_syn": str(len(synthetic)),
+        "e_seconds": f"{embed_s:.1f}",
+        "e_ips": f"{len(everything) / max(embed_s, 1e-9):.0f}",
     }
     return real, synthetic, everything, embeddings, facts
 
@@ -55,7 +71,9 @@ def projection_images(everything: pd.DataFrame, show: bool, n_thumbnails: int, s
     if show and len(ito):
         synth_row = int(rng.choice(ito))
         source_row = int(everything.index[everything.image_id == everything.source_id[synth_row]][0])
-        pair = dict(zip([synth_row, source_row], load_image_array(everything.iloc[[synth_row, source_row]], THUMBNAIL_PX)))
+        pair = dict(
+            zip([synth_row, source_row], load_image_array(everything.iloc[[synth_row, source_row]], THUMBNAIL_PX))
+        )
     return thumbs, pair
 
 
@@ -75,11 +93,15 @@ def distance_highlights(tests: pd.DataFrame, n_pairs: int) -> dict[str, str]:
         out[f"{tag}_p"] = "n/a" if row is None else pvalue(row["paper_p_bh"])
         out[f"{tag}_image_p"] = "n/a" if row is None else pvalue(row["image_p_bh"])
         out[f"{tag}_diff"] = "n/a" if row is None else f"{row['image_diff']:+.3f}"
-        out[f"{tag}_diff_ci"] = "n/a" if row is None else f"{row['image_diff_low']:+.3f} to {row['image_diff_high']:+.3f}"
+        out[f"{tag}_diff_ci"] = (
+            "n/a" if row is None else f"{row['image_diff_low']:+.3f} to {row['image_diff_high']:+.3f}"
+        )
     return out
 
 
-def quality_vs_gain(qtable: pd.DataFrame, P: Profile, store=None, executor=None, n_perm: int = 10000) -> tuple[pd.DataFrame, dict[str, Any]]:
+def quality_vs_gain(
+    qtable: pd.DataFrame, P: Profile, store=None, executor=None, n_perm: int = 10000
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per (class, method): the synthetic set's quality scores beside the accuracy gain that method brought
     to that class in Fig. S-1 (the fig3 grid, run or read from the store); the Spearman correlation of
     kernel distance and gain over the cells (``e_rho``; ``e_rho_p`` counts the cells as independent,
@@ -91,12 +113,21 @@ def quality_vs_gain(qtable: pd.DataFrame, P: Profile, store=None, executor=None,
     gains = figS1_table(*grid_results("fig3", P, store, executor)).rename(columns={"true": "label"})
     joined = qtable[qtable.label != "all"].merge(gains[["label", "method", "gain"]], on=["label", "method"])
     test = class_level_correlation(joined, "kernel", "gain", by="label", n_perm=n_perm, seed=0)
-    return joined, {"e_rho": f"{test['rho']:.2f}", "e_rho_p": pvalue(test["p"]), "e_cells": str(len(joined)),
-                    "e_rho_class": f"{test['class_rho']:.2f}", "e_rho_class_p": pvalue(test["class_p"]),
-                    "e_classes": str(test["classes"]), "e_rho_within_p": pvalue(test["within_p"]), "e_perm": str(n_perm)}
+    return joined, {
+        "e_rho": f"{test['rho']:.2f}",
+        "e_rho_p": pvalue(test["p"]),
+        "e_cells": str(len(joined)),
+        "e_rho_class": f"{test['class_rho']:.2f}",
+        "e_rho_class_p": pvalue(test["class_p"]),
+        "e_classes": str(test["classes"]),
+        "e_rho_within_p": pvalue(test["within_p"]),
+        "e_perm": str(n_perm),
+    }
 
 
-def class_level_correlation(cells, x: str, y: str, by: str = "label", n_perm: int = 10000, seed: int = 0) -> dict[str, float]:
+def class_level_correlation(
+    cells, x: str, y: str, by: str = "label", n_perm: int = 10000, seed: int = 0
+) -> dict[str, float]:
     """Spearman correlation of columns ``x`` and ``y`` over cells that share classes (``by``), tested
     at the class level.
 
@@ -117,9 +148,14 @@ def class_level_correlation(cells, x: str, y: str, by: str = "label", n_perm: in
     rho = spearmanr(cells[x], cells[y]) if len(cells) > 2 else None
     means = cells.groupby(by)[[x, y]].mean()
     by_class = spearmanr(means[x], means[y]) if len(means) > 2 else None
-    out = {"rho": float(rho.statistic) if rho else np.nan, "p": float(rho.pvalue) if rho else np.nan,
-           "class_rho": float(by_class.statistic) if by_class else np.nan,
-           "class_p": float(by_class.pvalue) if by_class else np.nan, "classes": len(means), "within_p": np.nan}
+    out = {
+        "rho": float(rho.statistic) if rho else np.nan,
+        "p": float(rho.pvalue) if rho else np.nan,
+        "class_rho": float(by_class.statistic) if by_class else np.nan,
+        "class_p": float(by_class.pvalue) if by_class else np.nan,
+        "classes": len(means),
+        "within_p": np.nan,
+    }
     if rho is None or not np.isfinite(out["rho"]):
         return out
     rx, ry = rankdata(cells[x]), rankdata(cells[y])
@@ -132,9 +168,16 @@ def class_level_correlation(cells, x: str, y: str, by: str = "label", n_perm: in
     return out
 
 
-def contamination_report(P: Profile, real: pd.DataFrame, emb_real: np.ndarray, synthetic: pd.DataFrame,
-                         emb_syn: np.ndarray, top: int = 10, split_seed: int = 0,
-                         draws: int = 20) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], pd.DataFrame]:
+def contamination_report(
+    P: Profile,
+    real: pd.DataFrame,
+    emb_real: np.ndarray,
+    synthetic: pd.DataFrame,
+    emb_syn: np.ndarray,
+    top: int = 10,
+    split_seed: int = 0,
+    draws: int = 20,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], pd.DataFrame]:
     """Contamination and memorisation check: each synthetic image's nearest real image among the
     training pool, the validation images and the test images (:func:`~synthaug_utils.analysis.quality.contamination`;
     validation and test embedded here, cached per image), and the near-copy shares compared like with
@@ -159,7 +202,8 @@ def contamination_report(P: Profile, real: pd.DataFrame, emb_real: np.ndarray, s
     facts["e_cont_share_expected"] = f"{(sizes['validation'] + sizes['test']) / sum(sizes.values()):.1%}"
     in_train = summary[summary.pool == "training pool"].groupby("method")[["synthetic", "nearest_in_pool"]].sum()
     facts["e_cont_train_nearest_by_method"] = ", ".join(
-        f"{method} {row.nearest_in_pool / row.synthetic:.1%}" for method, row in in_train.iterrows())
+        f"{method} {row.nearest_in_pool / row.synthetic:.1%}" for method, row in in_train.iterrows()
+    )
     like = near_copy_baseline(emb_syn, synthetic, pools, threshold, draws=draws)
     facts.update(near_copy_facts(like))
     return summary, closest, facts, like
@@ -170,12 +214,22 @@ HELD_OUT_REAL = "held-out real"
 
 def _nearest_distance(queries: np.ndarray, pool: np.ndarray, chunk: int = 2048) -> np.ndarray:
     """Cosine distance of each (L2-normalised) query row to its nearest row of ``pool``."""
-    return np.concatenate([(1.0 - queries[i:i + chunk] @ pool.T).min(axis=1) for i in range(0, len(queries), chunk)]) \
-        if len(queries) else np.empty(0)
+    return (
+        np.concatenate([(1.0 - queries[i : i + chunk] @ pool.T).min(axis=1) for i in range(0, len(queries), chunk)])
+        if len(queries)
+        else np.empty(0)
+    )
 
 
-def near_copy_baseline(emb_syn, synthetic: pd.DataFrame, pools: dict, threshold: float, reference: str = "training pool",
-                       draws: int = 20, seed: int = 0) -> pd.DataFrame:
+def near_copy_baseline(
+    emb_syn,
+    synthetic: pd.DataFrame,
+    pools: dict,
+    threshold: float,
+    reference: str = "training pool",
+    draws: int = 20,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Near-copy shares compared like with like.
 
     A near copy is a nearest-neighbour distance below ``threshold``, and nearest-neighbour distances
@@ -205,7 +259,13 @@ def near_copy_baseline(emb_syn, synthetic: pd.DataFrame, pools: dict, threshold:
         return np.concatenate([emb for other, emb in normed.items() if other != name and other != reference])
 
     def score(pool_name: str, pool: np.ndarray, real_queries: np.ndarray) -> list[dict]:
-        rows = [{"query": HELD_OUT_REAL, "images": len(real_queries), "near": _nearest_distance(real_queries, pool) < threshold}]
+        rows = [
+            {
+                "query": HELD_OUT_REAL,
+                "images": len(real_queries),
+                "near": _nearest_distance(real_queries, pool) < threshold,
+            }
+        ]
         near = _nearest_distance(s, pool) < threshold
         rows += [{"query": group, "images": int(mask.sum()), "near": near[mask]} for group, mask in groups]
         return [{"pool": pool_name, "pool_images": len(pool), **r} for r in rows]
@@ -218,8 +278,10 @@ def near_copy_baseline(emb_syn, synthetic: pd.DataFrame, pools: dict, threshold:
     ref = normed[reference]
     if others and size < len(ref):
         rng = np.random.default_rng(seed)
-        drawn = [score(f"{reference} (random {size})", ref[rng.choice(len(ref), size, replace=False)], held_out(reference))
-                 for _ in range(max(1, draws))]
+        drawn = [
+            score(f"{reference} (random {size})", ref[rng.choice(len(ref), size, replace=False)], held_out(reference))
+            for _ in range(max(1, draws))
+        ]
         for parts in zip(*drawn):  # one row per query group, its near-copy flags stacked over the draws
             rows.append({**parts[0], "near": np.concatenate([p["near"] for p in parts]), "draws": len(parts)})
     out = pd.DataFrame(rows)

@@ -23,19 +23,20 @@ as ``<sha256 of the file bytes>.npy``; the model key combines the model name, th
 file (name and size) and the input image size, so a changed image, model or size is
 recomputed and an unchanged one is read back without loading the model.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import MissingImagesError, MissingModelError
 from synthaug_utils.core.files import array_cache_path, atomic_save_npy, file_digest
 from synthaug_utils.core.paths import cache_dir
@@ -121,7 +122,7 @@ def resolve_open_clip_weights(arch: str, tag: str | None, weights: str | os.Path
         from huggingface_hub import try_to_load_from_cache
 
         repo, filename = os.path.split(hf)  # "org/name/" -> default file names
-        for name in ([filename] if filename else HF_WEIGHT_FILES):
+        for name in [filename] if filename else HF_WEIGHT_FILES:
             hit = try_to_load_from_cache(repo, name)
             if isinstance(hit, str):
                 return Path(hit)
@@ -165,13 +166,13 @@ def resolve_model(
 
         return EmbeddingModelSpec(name, "demo", LITE0_ARCH, None, None, size)
     if name.startswith(TIMM_PREFIX):
-        arch = name[len(TIMM_PREFIX):]
+        arch = name[len(TIMM_PREFIX) :]
         path = str(Path(weights).expanduser()) if weights else None
         if path and not Path(path).is_file():
             raise MissingModelError(f"timm model {arch!r}: weights file {path} does not exist")
         return EmbeddingModelSpec(name, "timm", arch, None, path, size)
     if name.startswith(OPEN_CLIP_PREFIX):
-        arch, _, tag = name[len(OPEN_CLIP_PREFIX):].partition("/")
+        arch, _, tag = name[len(OPEN_CLIP_PREFIX) :].partition("/")
         if weights is None:
             location = prof.locations.get("clip_weights", "")
             if location and "://" not in location:
@@ -203,14 +204,16 @@ def _backbone_embedder(spec: EmbeddingModelSpec, device: str) -> Embedder:
     weights = spec.weights if spec.kind == "timm" else None
     net = create_feature_extractor(spec.arch, pretrained=True, weights=weights).eval().to(device)
     norm = normalisation(spec.arch)
-    preprocess = transforms.Compose([
-        transforms.Resize(spec.image_size),  # shorter side, px
-        transforms.CenterCrop(spec.image_size),
-        transforms.ToTensor(),
-        transforms.Normalize(norm.mean, norm.std),
-    ])
+    preprocess = transforms.Compose(
+        [
+            transforms.Resize(spec.image_size),  # shorter side, px
+            transforms.CenterCrop(spec.image_size),
+            transforms.ToTensor(),
+            transforms.Normalize(norm.mean, norm.std),
+        ]
+    )
 
-    def encode(batch: "torch.Tensor") -> "torch.Tensor":
+    def encode(batch: torch.Tensor) -> torch.Tensor:
         return net(batch.to(device))
 
     return Embedder(spec, preprocess, encode, device)
@@ -236,9 +239,7 @@ def _open_clip_embedder(spec: EmbeddingModelSpec, device: str) -> Embedder:
     except TypeError:
         raise
     except Exception as exc:  # corrupt or mismatched checkpoint
-        raise MissingModelError(
-            f"open_clip {spec.arch!r}: cannot load weights file {spec.weights}: {exc}"
-        ) from exc
+        raise MissingModelError(f"open_clip {spec.arch!r}: cannot load weights file {spec.weights}: {exc}") from exc
     model.eval()
 
     def encode(batch):
@@ -292,9 +293,7 @@ def _paths_of(images) -> list[str]:
 def _check_exist(paths: Sequence[str]) -> None:
     missing = [p for p in dict.fromkeys(paths) if not Path(p).is_file()]
     if missing:
-        raise MissingImagesError(
-            f"{len(missing)} image file(s) to embed are missing, e.g. {missing[:3]}"
-        )
+        raise MissingImagesError(f"{len(missing)} image file(s) to embed are missing, e.g. {missing[:3]}")
 
 
 def _compute(embedder: Embedder, paths: Sequence[str], batch_size: int, progress: bool) -> np.ndarray:
@@ -306,10 +305,11 @@ def _compute(embedder: Embedder, paths: Sequence[str], batch_size: int, progress
 
     out = []
     batches = range(0, len(paths), batch_size)
-    for start in tqdm(batches, desc=f"embedding ({embedder.spec.name})", unit="batch",
-                      disable=not progress or len(batches) < 2):
+    for start in tqdm(
+        batches, desc=f"embedding ({embedder.spec.name})", unit="batch", disable=not progress or len(batches) < 2
+    ):
         tensors = []
-        for p in paths[start:start + batch_size]:
+        for p in paths[start : start + batch_size]:
             try:
                 tensors.append(embedder.preprocess(open_rgb(p)))
             except OSError as exc:
@@ -387,7 +387,9 @@ def _default_device(profile: Profile) -> str:
 
 
 # ----------------------------------------------------------------------------- in-memory arrays
-def embed_arrays(images: np.ndarray, arch: str = "tf_efficientnet_lite0", batch_size: int = 256, cache: bool = False) -> np.ndarray:
+def embed_arrays(
+    images: np.ndarray, arch: str = "tf_efficientnet_lite0", batch_size: int = 256, cache: bool = False
+) -> np.ndarray:
     """Pooled features of the frozen, ImageNet-pretrained ``arch``: uint8 (N, H, W, 3) -> float32 (N, D).
 
     Used to ask whether generated images show their class (a yardstick classifier on real

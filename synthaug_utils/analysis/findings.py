@@ -33,10 +33,11 @@ and says so ("shape: ..."); there "the largest n" and "the first ratio" are the 
 :func:`paper_as_build` lays the paper's own printed numbers out as a build's figure tables, so that
 the same verdict logic can read the paper against itself.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -50,8 +51,12 @@ from synthaug_utils.core.vocabulary import NONE
 ALPHA = SHAPE_ALPHA
 MARGIN = EQUIVALENCE_MARGIN
 SAME, SAME_DIRECTION, DIFFERENT, INCONCLUSIVE, NOT_COMPARABLE = (
-    "same direction and significance", "same direction, significance differs", "different", "inconclusive",
-    "not comparable on this profile")
+    "same direction and significance",
+    "same direction, significance differs",
+    "different",
+    "inconclusive",
+    "not comparable on this profile",
+)
 COLUMNS = ["figure", "claim", "paper", "this build", "verdict"]
 FST_BINS = {"12": "I-II", "34": "III-IV", "56": "V-VI"}
 NOT_STATED = "not stated"
@@ -97,7 +102,9 @@ def _grid(values) -> str:
 
 
 def _tf(value) -> str:
-    return {frozenset({"yes"}): "with transforms", frozenset({"no"}): "without transforms"}.get(_stated(value), "transforms not stated")
+    return {frozenset({"yes"}): "with transforms", frozenset({"no"}): "without transforms"}.get(
+        _stated(value), "transforms not stated"
+    )
 
 
 def _where(row: pd.Series) -> str:
@@ -111,7 +118,11 @@ def _where(row: pd.Series) -> str:
 
 def _interval(row: pd.Series, low: str = "gain_low", high: str = "gain_high") -> str:
     lo, hi = row.get(low, np.nan), row.get(high, np.nan)
-    return f"95% CI {percent(lo, signed=True)} to {percent(hi, signed=True)}" if np.isfinite(lo) and np.isfinite(hi) else "no interval"
+    return (
+        f"95% CI {percent(lo, signed=True)} to {percent(hi, signed=True)}"
+        if np.isfinite(lo) and np.isfinite(hi)
+        else "no interval"
+    )
 
 
 def _gain(row: pd.Series) -> str:
@@ -182,8 +193,13 @@ def _peak_n(t3: pd.DataFrame, claim: pd.Series, embedded: bool) -> tuple[str, st
 def _largest_gain(t3: pd.DataFrame, claim: pd.Series, embedded: bool) -> tuple[str, str]:
     """The largest gain in the cells the claim names (n, transforms); no cell, no comparison."""
     tests = _tests(t3)
-    cells = tests[_in_cells(tests, "n_real", _wanted(claim, "n_real")) & _in_cells(tests, "transforms", _wanted(claim, "transforms"))]
-    named = f"n = {claim.n_real}".replace("|", " or ") + (f", {_tf(claim.transforms == 'yes')}" if claim.transforms in ("yes", "no") else "")
+    cells = tests[
+        _in_cells(tests, "n_real", _wanted(claim, "n_real"))
+        & _in_cells(tests, "transforms", _wanted(claim, "transforms"))
+    ]
+    named = f"n = {claim.n_real}".replace("|", " or ") + (
+        f", {_tf(claim.transforms == 'yes')}" if claim.transforms in ("yes", "no") else ""
+    )
     if cells.empty:
         return f"the grid has no cell at {named} (grid n = {_grid(_single_n(tests).dropna())})", NOT_COMPARABLE
     best = cells.loc[cells.gain.idxmax()]
@@ -206,13 +222,19 @@ def _diminishes(t3: pd.DataFrame, claim: pd.Series, embedded: bool) -> tuple[str
         return f"no gain at the largest n ({int(largest)})", NOT_COMPARABLE
     counts = shape.diminishes.value_counts()
     significant = int((~shape.gain_not_significant_at_largest_n).sum())
-    cells = "; ".join(f"{r.method} {_tf(r.transforms)} {percent(r.gain_at_largest_n, signed=True)} (upper {percent(r.gain_high_at_largest_n, signed=True)})"
-                      for r in shape.itertuples())
-    text = (f"at n = {int(largest)}: {cells}. Diminished in {counts.get('yes', 0)} of {len(shape)} settings "
-            f"(upper bound below {percent(MARGIN, signed=True)} in {int(shape.below_margin_at_largest_n.sum())}, below the peak "
-            f"({percent(shape.peak_gain.max(), signed=True)}) beyond noise in {int(shape.below_peak_beyond_noise.sum())}); "
-            f"inconclusive in {counts.get('inconclusive', 0)}, not diminished in {counts.get('no', 0)}; "
-            f"significant (BH) in {significant}")
+    cells = "; ".join(
+        f"{r.method} {_tf(r.transforms)} {percent(r.gain_at_largest_n, signed=True)} (upper "
+        f"{percent(r.gain_high_at_largest_n, signed=True)})"
+        for r in shape.itertuples()
+    )
+    text = (
+        f"at n = {int(largest)}: {cells}. Diminished in {counts.get('yes', 0)} of {len(shape)} settings "
+        f"(upper bound below {percent(MARGIN, signed=True)} in {int(shape.below_margin_at_largest_n.sum())}, below the "
+        "peak "
+        f"({percent(shape.peak_gain.max(), signed=True)}) beyond noise in {int(shape.below_peak_beyond_noise.sum())}); "
+        f"inconclusive in {counts.get('inconclusive', 0)}, not diminished in {counts.get('no', 0)}; "
+        f"significant (BH) in {significant}"
+    )
     if counts.get("no", 0):
         return text, _with_margin(DIFFERENT)
     if counts.get("inconclusive", 0):
@@ -223,12 +245,17 @@ def _diminishes(t3: pd.DataFrame, claim: pd.Series, embedded: bool) -> tuple[str
 def _first_ratio(t4: pd.DataFrame, claim: pd.Series, embedded: bool) -> tuple[str, str]:
     """The largest gain at the ratio and n the claim names; no cell, no comparison."""
     tests = _tests(t4)
-    cells = tests[_in_cells(tests, "synthetic_ratio", _wanted(claim, "ratio")) & _in_cells(tests, "n_real", _wanted(claim, "n_real"))
-                  & _in_cells(tests, "transforms", _wanted(claim, "transforms"))]
+    cells = tests[
+        _in_cells(tests, "synthetic_ratio", _wanted(claim, "ratio"))
+        & _in_cells(tests, "n_real", _wanted(claim, "n_real"))
+        & _in_cells(tests, "transforms", _wanted(claim, "transforms"))
+    ]
     named = f"{claim.ratio} synthetic per real, n = {claim.n_real}".replace("|", " or ")
     if cells.empty:
-        return (f"the grid has no cell at {named} (ratios {_grid(tests.synthetic_ratio)}, "
-                f"n = {_grid(_single_n(tests).dropna())})"), NOT_COMPARABLE
+        return (
+            f"the grid has no cell at {named} (ratios {_grid(tests.synthetic_ratio)}, "
+            f"n = {_grid(_single_n(tests).dropna())})"
+        ), NOT_COMPARABLE
     best = cells.loc[cells.gain.idxmax()]
     return f"at {named}: {_gain(best)}", _verdict(best)
 
@@ -245,10 +272,12 @@ def _saturates(t4: pd.DataFrame, claim: pd.Series, embedded: bool) -> tuple[str,
     if shape.empty:
         return "no ratio beyond the first in this build", NOT_COMPARABLE
     counts = shape.saturation.value_counts()
-    text = (f"beyond the first ratio ({_grid(shape.first_ratio)}): extra gain below {percent(MARGIN, signed=True)} "
-            f"(95% upper bound) in {counts.get('yes', 0)} of {len(shape)} settings (largest upper bound "
-            f"{percent(shape.largest_step_high.max(), signed=True)}); inconclusive in {counts.get('inconclusive', 0)}; "
-            f"a larger ratio above the first beyond noise in {counts.get('no', 0)}")
+    text = (
+        f"beyond the first ratio ({_grid(shape.first_ratio)}): extra gain below {percent(MARGIN, signed=True)} "
+        f"(95% upper bound) in {counts.get('yes', 0)} of {len(shape)} settings (largest upper bound "
+        f"{percent(shape.largest_step_high.max(), signed=True)}); inconclusive in {counts.get('inconclusive', 0)}; "
+        f"a larger ratio above the first beyond noise in {counts.get('no', 0)}"
+    )
     if counts.get("no", 0):
         return text, _with_margin(DIFFERENT)
     return text, _with_margin(INCONCLUSIVE if counts.get("inconclusive", 0) else SAME)
@@ -308,7 +337,9 @@ def _readable_quote(text: str) -> str:
     return re.sub(r"\^\{(-?\d+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT), str(text))
 
 
-def headline_findings(tables: dict[str, pd.DataFrame], embedded: bool, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+def headline_findings(
+    tables: dict[str, pd.DataFrame], embedded: bool, paper: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per headline claim: figure, the paper's sentence, its number, this build's result, verdict.
 
     ``tables`` maps "3", "4", "5" to :func:`tables.fig3_table`, ``fig4_table``, ``fig5_table`` (a
@@ -319,7 +350,11 @@ def headline_findings(tables: dict[str, pd.DataFrame], embedded: bool, paper: pd
     rows = []
     for figure, quantity, comparison, table_id, evaluate in CLAIMS:
         claim = _paper_row(paper, figure, quantity, comparison)
-        number = "" if np.isnan(claim.value) else f"{claim.value:+.1f} pp" + ("" if np.isnan(claim.p_value) else f" (BH p = {pvalue(claim.p_value)})")
+        number = (
+            ""
+            if np.isnan(claim.value)
+            else f"{claim.value:+.1f} pp" + ("" if np.isnan(claim.p_value) else f" (BH p = {pvalue(claim.p_value)})")
+        )
         table = tables.get(table_id)
         if table is None or table.empty or _tests(table).empty:
             build, verdict = "figure not built", NOT_COMPARABLE
@@ -327,12 +362,24 @@ def headline_findings(tables: dict[str, pd.DataFrame], embedded: bool, paper: pd
             build, verdict = evaluate(table, claim, embedded)
         if embedded and verdict != NOT_COMPARABLE:
             verdict = f"shape: {verdict}"
-        rows.append({"figure": f"Fig. {figure}", "claim": _readable_quote(claim.source_quote), "paper": number or "(no number)", "this build": build, "verdict": verdict})
+        rows.append(
+            {
+                "figure": f"Fig. {figure}",
+                "claim": _readable_quote(claim.source_quote),
+                "paper": number or "(no number)",
+                "this build": build,
+                "verdict": verdict,
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 # ----------------------------------------------------------------------------- the paper as a build
-_SETTINGS = {"3": ("n_real", "transforms", "method"), "4": ("n_real", "transforms", "synthetic_ratio"), "5": ("fst", "transforms", "method")}
+_SETTINGS = {
+    "3": ("n_real", "transforms", "method"),
+    "4": ("n_real", "transforms", "synthetic_ratio"),
+    "5": ("fst", "transforms", "method"),
+}
 
 
 # test images of one run per arm, as the paper states them: 40 per label x 9 labels (F17k-9, Sec. 4.4),
@@ -344,9 +391,13 @@ def _setting_values(row, figure: str) -> dict:
     def number(text: str):
         return int(text) if text.isdigit() else (text or NOT_STATED)
 
-    values = {"n_real": number(row.n_real), "fst": row.fst_bin or NOT_STATED, "method": row.method or NOT_STATED,
-              "transforms": {"yes": True, "no": False}.get(row.transforms, NOT_STATED),
-              "synthetic_ratio": 0 if row.method == NONE else number(row.ratio)}
+    values = {
+        "n_real": number(row.n_real),
+        "fst": row.fst_bin or NOT_STATED,
+        "method": row.method or NOT_STATED,
+        "transforms": {"yes": True, "no": False}.get(row.transforms, NOT_STATED),
+        "synthetic_ratio": 0 if row.method == NONE else number(row.ratio),
+    }
     return {k: values[k] for k in _SETTINGS[figure]}
 
 
@@ -361,15 +412,32 @@ def _paper_table(rows: pd.DataFrame, figure: str) -> pd.DataFrame:
         if row.quantity not in ("accuracy", "accuracy_gain", "max_accuracy_gain"):
             continue
         setting = _setting_values(row, figure)
-        cell = cells.setdefault(tuple(setting.values()), {**setting, "accuracy": np.nan, "gain": np.nan, "gain_low": np.nan,
-                                                          "gain_high": np.nan, "p": np.nan, "p_bh": np.nan, "source": []})
+        cell = cells.setdefault(
+            tuple(setting.values()),
+            {
+                **setting,
+                "accuracy": np.nan,
+                "gain": np.nan,
+                "gain_low": np.nan,
+                "gain_high": np.nan,
+                "p": np.nan,
+                "p_bh": np.nan,
+                "source": [],
+            },
+        )
         p_column = "p_bh" if "BH" in row.p_value_kind else "p"
         if row.quantity == "accuracy":
-            cell.update(accuracy=row.value / 100, printed_p=(p_column, row.p_value))  # a test only if the cell is a comparison
+            # a test only if the cell is a comparison
+            cell.update(accuracy=row.value / 100, printed_p=(p_column, row.p_value))
             continue
-        cell.update(gain=row.value / 100, gain_low=row.ci_low / 100, gain_high=row.ci_high / 100, **{p_column: row.p_value})
-        cell["source"].append(f"{row.page_or_section}: gain" + (f", {row.ci_kind}" if np.isfinite(row.ci_low) else "")
-                              + (f", {row.p_value_kind}" if np.isfinite(row.p_value) else ""))
+        cell.update(
+            gain=row.value / 100, gain_low=row.ci_low / 100, gain_high=row.ci_high / 100, **{p_column: row.p_value}
+        )
+        cell["source"].append(
+            f"{row.page_or_section}: gain"
+            + (f", {row.ci_kind}" if np.isfinite(row.ci_low) else "")
+            + (f", {row.p_value_kind}" if np.isfinite(row.p_value) else "")
+        )
     baselines = {tuple(c[k] for k in keys): c["accuracy"] for c in cells.values() if c[arm] in (NONE, 0)}
     derived, n_test, z = [], PAPER_TEST_IMAGES[figure], stats.two_sided_z(ALPHA)
     for c in cells.values():

@@ -5,22 +5,28 @@ mask-geometry and sample-grid images, the class-identity gate, mask fidelity and
 The notebook calls them in this order; each reads what the earlier ones put on the
 :class:`GenerationChapter`.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis.class_identity import (
-    class_identity_gate, gate_check, gate_verdict, GATE_MIN_CLASS, GATE_MIN_POOLED,
+    GATE_MIN_CLASS,
+    GATE_MIN_POOLED,
+    class_identity_gate,
+    gate_check,
+    gate_verdict,
 )
 from synthaug_utils.analysis.embeddings import embed_arrays
 from synthaug_utils.analysis.stats import wald_interval
-from synthaug_utils.core.config import generation_chapter_sizes, load_profile, Profile
+from synthaug_utils.core.config import Profile, generation_chapter_sizes, load_profile
 from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.core.vocabulary import DEMO_NOTE, KINDS, METHODS, VARIANTS
 from synthaug_utils.data.checks import load_image_array
@@ -29,17 +35,17 @@ from synthaug_utils.data.splits import load_splits, training_subset
 from synthaug_utils.diffusion.dreambooth import dreambooth_dir, dreambooth_settings
 from synthaug_utils.diffusion.masks import frame_width, mask_for
 from synthaug_utils.diffusion.measure import (
-    mask_fidelity,
     SEAM_LIMIT,
-    seam_ratios,
+    mask_fidelity,
     measure_throughput,
     raw_mask_fidelity,
     sample_text2image,
+    seam_ratios,
     vae_roundtrip,
 )
 from synthaug_utils.diffusion.pipelines import generator_sentence, load_pipeline, model_hash, model_label
 from synthaug_utils.diffusion.resolve import model_folder
-from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings, precision_label
+from synthaug_utils.diffusion.settings import GenerationSettings, generation_settings, precision_label
 from synthaug_utils.synthetic.manifest import read_manifest, select_synthetic
 from synthaug_utils.synthetic.sets import ensure_synthetic_set
 
@@ -70,7 +76,9 @@ class GenerationChapter:
         return load_image_array(pd.DataFrame({"path": list(paths)}), self.settings.resolution)
 
 
-def setup(profile: str | Profile, config=None, overrides=None, split_seed: int = 0) -> tuple[GenerationChapter, dict[str, Any]]:
+def setup(
+    profile: str | Profile, config=None, overrides=None, split_seed: int = 0
+) -> tuple[GenerationChapter, dict[str, Any]]:
     """The chapter's profile, splits and settings, and the settings' glue values (``gen_*``)."""
     P = load_profile(profile, config, overrides if overrides is not None else {})
     if not P.is_embedded:
@@ -78,17 +86,26 @@ def setup(profile: str | Profile, config=None, overrides=None, split_seed: int =
     splits = load_splits(P, "main", split_seed)
     settings = generation_settings(P)
     paper_settings = generation_settings(load_profile("paper"))
-    chapter = GenerationChapter(P, DEMO_NOTE if P.is_embedded else None, splits, settings, paper_settings,
-                                generation_chapter_sizes(P))
+    chapter = GenerationChapter(
+        P, DEMO_NOTE if P.is_embedded else None, splits, settings, paper_settings, generation_chapter_sizes(P)
+    )
     db = dreambooth_settings(P)
     facts = {
-        "gen_profile": P.name, "gen_steps": settings.steps, "gen_guidance": settings.guidance_scale,
-        "gen_resolution": settings.resolution, "gen_precision": precision_label(P, settings),
-        "gen_t2i_model": model_label(P.text2image_model), "gen_inpaint_model": model_label(P.inpaint_model),
-        "gen_db_epochs": db.epochs, "gen_db_lr": f"{db.learning_rate:g}",
-        "gen_paper_steps": paper_settings.steps, "gen_paper_resolution": paper_settings.resolution,
+        "gen_profile": P.name,
+        "gen_steps": settings.steps,
+        "gen_guidance": settings.guidance_scale,
+        "gen_resolution": settings.resolution,
+        "gen_precision": precision_label(P, settings),
+        "gen_t2i_model": model_label(P.text2image_model),
+        "gen_inpaint_model": model_label(P.inpaint_model),
+        "gen_db_epochs": db.epochs,
+        "gen_db_lr": f"{db.learning_rate:g}",
+        "gen_paper_steps": paper_settings.steps,
+        "gen_paper_resolution": paper_settings.resolution,
         "gen_paper_guidance": paper_settings.guidance_scale,
-        "gen_departures": departures_sentence(P, settings, paper_settings, db, dreambooth_settings(load_profile("paper"))),
+        "gen_departures": departures_sentence(
+            P, settings, paper_settings, db, dreambooth_settings(load_profile("paper"))
+        ),
     }
     return chapter, facts
 
@@ -96,16 +113,23 @@ def setup(profile: str | Profile, config=None, overrides=None, split_seed: int =
 def departures_sentence(P: Profile, settings: GenerationSettings, paper: GenerationSettings, db, paper_db) -> str:
     """Where this profile's generation settings depart from the paper's, and why (``gen_departures``)."""
     if P.is_embedded:
-        return (f"Where the {P.name} profile departs from the paper's settings, and why: guidance {settings.guidance_scale} "
-                f"instead of {paper.guidance_scale}, because the small model follows its prompt weakly (the quality gate "
-                f"below scores samples made at both); {settings.steps} sampling steps instead of {paper.steps} and "
-                f"{settings.resolution} px instead of {paper.resolution}, for CPU time; DreamBooth for {db.epochs} epoch(s) "
-                f"at learning rate {db.learning_rate:g} (paper: {paper_db.epochs} epochs at {paper_db.learning_rate:g}), "
-                "because the model is tiny and the book must build in minutes.")
-    pairs = [("guidance", settings.guidance_scale, paper.guidance_scale, ""),
-             ("sampling steps", settings.steps, paper.steps, ""), ("resolution", settings.resolution, paper.resolution, " px"),
-             ("DreamBooth epochs", db.epochs, paper_db.epochs, ""),
-             ("DreamBooth learning rate", f"{db.learning_rate:g}", f"{paper_db.learning_rate:g}", "")]
+        return (
+            f"Where the {P.name} profile departs from the paper's settings, and why: guidance "
+            f"{settings.guidance_scale} "
+            f"instead of {paper.guidance_scale}, because the small model follows its prompt weakly (the quality gate "
+            f"below scores samples made at both); {settings.steps} sampling steps instead of {paper.steps} and "
+            f"{settings.resolution} px instead of {paper.resolution}, for CPU time; DreamBooth for {db.epochs} "
+            "epoch(s) "
+            f"at learning rate {db.learning_rate:g} (paper: {paper_db.epochs} epochs at {paper_db.learning_rate:g}), "
+            "because the model is tiny and the book must build in minutes."
+        )
+    pairs = [
+        ("guidance", settings.guidance_scale, paper.guidance_scale, ""),
+        ("sampling steps", settings.steps, paper.steps, ""),
+        ("resolution", settings.resolution, paper.resolution, " px"),
+        ("DreamBooth epochs", db.epochs, paper_db.epochs, ""),
+        ("DreamBooth learning rate", f"{db.learning_rate:g}", f"{paper_db.learning_rate:g}", ""),
+    ]
     changed = [f"{what} {mine}{unit} instead of {theirs}{unit}" for what, mine, theirs, unit in pairs if mine != theirs]
     if db.max_steps is not None and db.max_steps != paper_db.max_steps:
         changed.append(f"DreamBooth capped at {db.max_steps} optimiser step(s)")
@@ -135,7 +159,9 @@ def make_sets(chapter: GenerationChapter) -> dict[str, int]:
         for method in METHODS:
             sources = chapter.t2i_sources if method == "text-to-image" else chapter.masked_sources
             folder = ensure_synthetic_set(P, method, variant, sources, 1, splits=splits, progress=False)
-            chapter.manifests[method, variant] = select_synthetic(read_manifest(folder, splits=splits), sources.image_id, 1)
+            chapter.manifests[method, variant] = select_synthetic(
+                read_manifest(folder, splits=splits), sources.image_id, 1
+            )
     return {"gen_t2i_sources": t2i_per_class, "gen_masked_sources": masked_per_class}
 
 
@@ -153,11 +179,16 @@ def mask_geometry(chapter: GenerationChapter, variant: str = "dreambooth") -> tu
     source = chapter.load(example.path)
     masks = {"inpaint (centre)": mask_for("center", settings), "outpaint (outer)": mask_for("outer", settings)}
     outputs = {
-        "inpaint": pick("inpaint"), "outpaint": pick("outpaint"),
-        "in-then-outpaint\nstage 1": pick("in-then-outpaint", "inpaint"), "in-then-outpaint\nfinal": pick("in-then-outpaint"),
+        "inpaint": pick("inpaint"),
+        "outpaint": pick("outpaint"),
+        "in-then-outpaint\nstage 1": pick("in-then-outpaint", "inpaint"),
+        "in-then-outpaint\nfinal": pick("in-then-outpaint"),
         "text-to-image\n(same class)": t2i_example,
     }
-    facts = {"gen_frame_px": frame_width(settings.resolution, settings.frame_px_at_512), "gen_frame_ref": settings.frame_px_at_512}
+    facts = {
+        "gen_frame_px": frame_width(settings.resolution, settings.frame_px_at_512),
+        "gen_frame_ref": settings.frame_px_at_512,
+    }
     return (source, masks, outputs), facts
 
 
@@ -191,14 +222,23 @@ def class_identity_gate_report(chapter: GenerationChapter) -> tuple[pd.DataFrame
     train_images, test_images = chapter.array(splits.train_pool.path), chapter.array(splits.test.path)
     yardsticks = {
         "real images": (train_images, test_images),
-        "autoencoded real images": tuple(vae_roundtrip(autoencoder, x, cache_key=autoencoder_key) for x in (train_images, test_images)),
+        "autoencoded real images": tuple(
+            vae_roundtrip(autoencoder, x, cache_key=autoencoder_key) for x in (train_images, test_images)
+        ),
     }
     samples = {v: chapter.manifests["text-to-image", v] for v in VARIANTS}
-    groups = {f"text-to-image, {v}": (embed_arrays(chapter.array(rows.path), cache=True), rows.label) for v, rows in samples.items()}
+    groups = {
+        f"text-to-image, {v}": (embed_arrays(chapter.array(rows.path), cache=True), rows.label)
+        for v, rows in samples.items()
+    }
     paper_guidance = chapter.paper_settings.guidance_scale
     if paper_guidance != settings.guidance_scale:  # the same model sampled at the paper's guidance, for comparison
-        images, labels = sample_text2image(P, splits.labels, chapter.sizes["gate_per_class"],
-                                           dataclasses.replace(settings, guidance_scale=paper_guidance))
+        images, labels = sample_text2image(
+            P,
+            splits.labels,
+            chapter.sizes["gate_per_class"],
+            dataclasses.replace(settings, guidance_scale=paper_guidance),
+        )
         groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (embed_arrays(images, cache=True), labels)
     chance = 1 / len(splits.labels)
     features = {name: tuple(embed_arrays(x, cache=True) for x in pair) for name, pair in yardsticks.items()}
@@ -206,9 +246,15 @@ def class_identity_gate_report(chapter: GenerationChapter) -> tuple[pd.DataFrame
     return gate, summary, chance, _gate_facts(gate, summary, chance, len(splits.labels), paper_guidance)
 
 
-def _gate_facts(gate: pd.DataFrame, summary: pd.DataFrame, chance: float, n_classes: int, paper_guidance: float) -> dict[str, Any]:
-    facts: dict[str, Any] = {"gate_chance": f"{chance:.1%}", "gate_n_classes": n_classes,
-                             "gate_min_class": f"{GATE_MIN_CLASS:.0%}", "gate_min_pooled": f"{GATE_MIN_POOLED:.0%}"}
+def _gate_facts(
+    gate: pd.DataFrame, summary: pd.DataFrame, chance: float, n_classes: int, paper_guidance: float
+) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "gate_chance": f"{chance:.1%}",
+        "gate_n_classes": n_classes,
+        "gate_min_class": f"{GATE_MIN_CLASS:.0%}",
+        "gate_min_pooled": f"{GATE_MIN_POOLED:.0%}",
+    }
     for key, name in (("real", "real images"), ("rec", "autoencoded real images")):
         part = summary[summary.classifier == f"trained on {name}"].set_index("images")
         rows_of = gate[gate.classifier == f"trained on {name}"]
@@ -230,7 +276,10 @@ def _gate_facts(gate: pd.DataFrame, summary: pd.DataFrame, chance: float, n_clas
         if key == "real":
             paper_row = f"text-to-image, pretrained, guidance {paper_guidance:g}"
             facts[f"gate_{key}_t2i_paper_guidance"] = (
-                f"{part.loc[paper_row].accuracy:.1%}" if paper_row in part.index else "the same (this profile samples at that guidance)")
+                f"{part.loc[paper_row].accuracy:.1%}"
+                if paper_row in part.index
+                else "the same (this profile samples at that guidance)"
+            )
     return facts
 
 
@@ -238,10 +287,13 @@ def mask_fidelity_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict
     """Quality gate 2: mean absolute change inside and outside each mask, of the raw model output and of
     the synthetic sets; returns (table, ``mad_*`` and ``gen_paste`` glue)."""
     P, settings, sources = chapter.profile, chapter.settings, chapter.masked_sources
-    mad = pd.concat([
-        raw_mask_fidelity(P, sources, settings),
-        mask_fidelity(chapter.manifests, dict(zip(sources.image_id, sources.path)), settings),
-    ], ignore_index=True)
+    mad = pd.concat(
+        [
+            raw_mask_fidelity(P, sources, settings),
+            mask_fidelity(chapter.manifests, dict(zip(sources.image_id, sources.path)), settings),
+        ],
+        ignore_index=True,
+    )
     facts: dict[str, Any] = {"gen_paste": str(settings.paste_unmasked)}
     for r in mad.itertuples():
         key = "raw" if r.variant.endswith("raw output") else r.variant
@@ -253,16 +305,21 @@ def seam_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict[str, Any
     """Quality gate 3: is there a seam where the pasted source meets the generated region? The seam
     measure of :func:`~synthaug_utils.diffusion.measure.seam_ratios` per masked method and variant of
     the synthetic sets; returns (table, ``seam_*`` glue: each ratio, the largest, the limit, a verdict)."""
-    table = seam_ratios(chapter.manifests, dict(zip(chapter.masked_sources.image_id, chapter.masked_sources.path)), chapter.settings)
+    table = seam_ratios(
+        chapter.manifests, dict(zip(chapter.masked_sources.image_id, chapter.masked_sources.path)), chapter.settings
+    )
     facts: dict[str, Any] = {f"seam_{r.method}_{r.variant}": f"{r.seam_ratio:.2f}" for r in table.itertuples()}
     worst = table.loc[table.seam_ratio.idxmax()] if len(table) else None
     facts["seam_limit"] = f"{SEAM_LIMIT:g}"
     facts["seam_blend_px"] = chapter.settings.paste_blend_px
     facts["seam_max"] = f"{worst.seam_ratio:.2f} ({worst.method}, {worst.variant})" if worst is not None else "n/a"
-    facts["seam_verdict"] = ("not measured" if worst is None else
-                             f"every masked method stays within {SEAM_LIMIT:g}x real skin's contrast across the border"
-                             if worst.seam_ratio <= SEAM_LIMIT else
-                             f"{(table.seam_ratio > SEAM_LIMIT).sum()} method/variant pair(s) exceed {SEAM_LIMIT:g}x: a visible seam")
+    facts["seam_verdict"] = (
+        "not measured"
+        if worst is None
+        else f"every masked method stays within {SEAM_LIMIT:g}x real skin's contrast across the border"
+        if worst.seam_ratio <= SEAM_LIMIT
+        else f"{(table.seam_ratio > SEAM_LIMIT).sum()} method/variant pair(s) exceed {SEAM_LIMIT:g}x: a visible seam"
+    )
     return table, facts
 
 

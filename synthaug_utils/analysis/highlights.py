@@ -1,5 +1,5 @@
-"""Numbers ready to glue: percentages, p-values, per-figure highlights.
-"""
+"""Numbers ready to glue: percentages, p-values, per-figure highlights."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,9 +16,11 @@ def learning_curve_highlights(table: pd.DataFrame, n_labels: int) -> dict[str, s
     first, last = table.sort_values("n_real").iloc[[0, -1]].itertuples()
     return {
         "lc_chance": percent(1 / n_labels),
-        "lc_n_min": str(int(first.n_real)), "lc_acc_min": percent(first.accuracy),
+        "lc_n_min": str(int(first.n_real)),
+        "lc_acc_min": percent(first.accuracy),
         "lc_ci_min": f"{percent(first.ci_low)} to {percent(first.ci_high)}",
-        "lc_n_max": str(int(last.n_real)), "lc_acc_max": percent(last.accuracy),
+        "lc_n_max": str(int(last.n_real)),
+        "lc_acc_max": percent(last.accuracy),
         "lc_ci_max": f"{percent(last.ci_low)} to {percent(last.ci_high)}",
     }
 
@@ -26,12 +28,15 @@ def learning_curve_highlights(table: pd.DataFrame, n_labels: int) -> dict[str, s
 def mode_gap_summary(pairs: pd.DataFrame) -> dict[str, str]:
     """Glue values for :func:`fast_vs_faithful`: pairs, mean and max |diff| and the mean signed diff
     (percentage points), and the time ratio faithful/fast summed over the pairs."""
+
     def listed(values) -> str:
         return ", ".join(str(v) for v in sorted(set(values))) or "none"
 
     return {
         "mode_pairs": str(len(pairs)),
-        "mode_ns": listed(pairs.n_real), "mode_seeds": listed(pairs.seed), "mode_methods": listed(pairs.method),
+        "mode_ns": listed(pairs.n_real),
+        "mode_seeds": listed(pairs.seed),
+        "mode_methods": listed(pairs.method),
         "mode_transforms": ", ".join("on" if t else "off" for t in sorted(set(pairs.transforms))) or "none",
         "mode_mean_diff": percent(pairs["diff"].mean(), signed=True),
         "mode_mean_abs": percent(pairs["diff"].abs().mean()).replace("%", " pp"),
@@ -64,8 +69,11 @@ def tied_with_best(tests: pd.DataFrame, column: str) -> str:
     best = tests.loc[tests.gain.idxmax()]
     se = se_from_interval(best.gain_low, best.gain_high)
     tied = tests[tests.gain >= best.gain - (se if np.isfinite(se) else 0.0)]
-    values = [str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
-              for v in sorted(set(tied[column]))]  # numbers in numeric order, names in alphabetical order
+    # numbers in numeric order, names in alphabetical order
+    values = [
+        str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
+        for v in sorted(set(tied[column]))
+    ]
     if len(values) == 1:
         return values[0]
     return f"{', '.join(values[:-1])} or {values[-1]} (within one standard error)"
@@ -77,17 +85,24 @@ def fig3_highlights(table: pd.DataFrame) -> dict[str, str]:
     best = tests.loc[tests.gain.idxmax()]
     largest = tests[tests.n_real == tests.n_real.max()]
     out = {
-        "f3_best_gain": percent(best.gain, signed=True), "f3_best_method": str(best.method), "f3_best_n": str(int(best.n_real)),
-        "f3_best_transforms": "with" if best.transforms else "without", "f3_best_p": pvalue(best.p_bh),
+        "f3_best_gain": percent(best.gain, signed=True),
+        "f3_best_method": str(best.method),
+        "f3_best_n": str(int(best.n_real)),
+        "f3_best_transforms": "with" if best.transforms else "without",
+        "f3_best_p": pvalue(best.p_bh),
         "f3_best_ci": f"{percent(best.gain_low, signed=True)} to {percent(best.gain_high, signed=True)}",
         "f3_largest_n": str(int(tests.n_real.max())),
-        "f3_n_significant": str(int((tests.p_bh < 0.05).sum())), "f3_n_tests": str(len(tests)),
+        "f3_n_significant": str(int((tests.p_bh < 0.05).sum())),
+        "f3_n_tests": str(len(tests)),
         "f3_margin": percent(EQUIVALENCE_MARGIN, signed=True),
         "f3_runs": str(int(table.runs.max())),
     }
     for _, row in largest.iterrows():
         tag = f"{row.method.replace('-', '_')}_{'tf' if row.transforms else 'notf'}"
-        out[f"f3_large_{tag}"] = f"{percent(row.gain, signed=True)} (95% CI {percent(row.gain_low, signed=True)} to {percent(row.gain_high, signed=True)})"
+        out[f"f3_large_{tag}"] = (
+            f"{percent(row.gain, signed=True)} (95% CI {percent(row.gain_low, signed=True)} to "
+            f"{percent(row.gain_high, signed=True)})"
+        )
     return out
 
 
@@ -100,13 +115,19 @@ def fig4_highlights(table: pd.DataFrame) -> dict[str, str]:
     top_first = first.loc[first.gain.idxmax()]
     checks = shape_checks_fig4(table)
     return {
-        "f4_best_gain": percent(best.gain, signed=True), "f4_best_ratio": tied_with_best(tests, "synthetic_ratio"),
-        "f4_best_n": str(int(best.n_real)), "f4_best_p": pvalue(best.p_bh),
-        "f4_first_ratio": str(first_ratio), "f4_first_gain": percent(top_first.gain, signed=True),
-        "f4_first_n": str(int(top_first.n_real)), "f4_first_p": pvalue(top_first.p_bh),
-        "f4_saturating": str(int(checks.saturates.sum())), "f4_settings": str(len(checks)),
+        "f4_best_gain": percent(best.gain, signed=True),
+        "f4_best_ratio": tied_with_best(tests, "synthetic_ratio"),
+        "f4_best_n": str(int(best.n_real)),
+        "f4_best_p": pvalue(best.p_bh),
+        "f4_first_ratio": str(first_ratio),
+        "f4_first_gain": percent(top_first.gain, signed=True),
+        "f4_first_n": str(int(top_first.n_real)),
+        "f4_first_p": pvalue(top_first.p_bh),
+        "f4_saturating": str(int(checks.saturates.sum())),
+        "f4_settings": str(len(checks)),
         "f4_margin": percent(EQUIVALENCE_MARGIN, signed=True),
-        "f4_n_significant": str(int((tests.p_bh < 0.05).sum())), "f4_n_tests": str(len(tests)),
+        "f4_n_significant": str(int((tests.p_bh < 0.05).sum())),
+        "f4_n_tests": str(len(tests)),
     }
 
 
@@ -119,7 +140,9 @@ def fig5_highlights(table: pd.DataFrame) -> dict[str, str]:
         if sub.empty:
             continue
         best = sub.loc[sub.gain.idxmax()]
-        base = table[(table.fst.astype(str) == fst) & (table.method == NONE) & (table.transforms == best.transforms)].iloc[0]
+        base = table[
+            (table.fst.astype(str) == fst) & (table.method == NONE) & (table.transforms == best.transforms)
+        ].iloc[0]
         out[f"f5_{fst}_from"] = percent(base.accuracy)
         out[f"f5_{fst}_to"] = percent(best.accuracy)
         out[f"f5_{fst}_gain"] = percent(best.gain, signed=True)
@@ -143,40 +166,58 @@ def figS2_highlights(table: pd.DataFrame) -> dict[str, str]:
     tests = table.dropna(subset=["gain"])
     return {
         "s2_smallest": str(int(smallest)),
-        "s2_synthetic": percent(at.get("synthetic", np.nan)), "s2_duplicate": percent(at.get("duplicate", np.nan)),
+        "s2_synthetic": percent(at.get("synthetic", np.nan)),
+        "s2_duplicate": percent(at.get("duplicate", np.nan)),
         "s2_none": percent(at.get("none", np.nan)),
-        "s2_n_significant": str(int((tests.p_bh < 0.05).sum())), "s2_n_tests": str(len(tests)),
+        "s2_n_significant": str(int((tests.p_bh < 0.05).sum())),
+        "s2_n_tests": str(len(tests)),
         "s2_labels": ", ".join(sorted(table.rare_label.unique())),
     }
 
 
-def analyses_facts(both: pd.DataFrame, prefix: str, n_test: int | None = None, notes: pd.Series | None = None) -> dict[str, str]:
+def analyses_facts(
+    both: pd.DataFrame, prefix: str, n_test: int | None = None, notes: pd.Series | None = None
+) -> dict[str, str]:
     """Glue values for a chapter's side-by-side table (:func:`~synthaug_utils.analysis.tables.two_analyses`):
     ``{prefix}_tests``, ``{prefix}_paper_sig`` and ``{prefix}_primary_sig`` (significant after BH),
     ``{prefix}_how`` (what the two analyses are, with ``n_test`` test images per arm and run) and
     ``{prefix}_disagree`` (where they disagree, or that they agree). ``notes``: the primary analysis'
     ``model_note`` per comparison (:func:`~synthaug_utils.analysis.tables.compare_with_baseline`);
     each distinct note is added to ``{prefix}_how`` with the number of comparisons it touches."""
-    setting = [c for c in both.columns if c not in {"gain_pp", "gain_ci_pp", "paper_p_bh", "paper_stars",
-                                                     "primary_p_bh", "primary_stars", "agree"}]
+    setting = [
+        c
+        for c in both.columns
+        if c not in {"gain_pp", "gain_ci_pp", "paper_p_bh", "paper_stars", "primary_p_bh", "primary_stars", "agree"}
+    ]
     differ = both[~both.agree & both.paper_p_bh.notna() & both.primary_p_bh.notna()]
     if differ.empty:
         disagree = f"The two analyses agree on all {len(both)} comparisons."
     else:
         where = "; ".join(
-            ", ".join(f"{c} {row[c]}" for c in setting) + (" (paper's convention only)" if row.paper_p_bh < 0.05 else " (primary analysis only)")
-            for _, row in differ.iterrows())
-        disagree = f"They disagree on {len(differ)} of {len(both)} comparisons, significant under one analysis only: {where}."
+            ", ".join(f"{c} {row[c]}" for c in setting)
+            + (" (paper's convention only)" if row.paper_p_bh < 0.05 else " (primary analysis only)")
+            for _, row in differ.iterrows()
+        )
+        disagree = (
+            f"They disagree on {len(differ)} of {len(both)} comparisons, significant under one analysis only: {where}."
+        )
     n = f"n = {n_test} test images per arm" if n_test else "n = one run's test set per arm"
-    how = (f"The paper's convention tests the mean accuracy over runs with a two-sample proportion test (Yates' continuity correction, as R's prop.test) and {n}. "
-           f"{stats.PRIMARY_ANALYSIS_TEXT} Both are Benjamini-Hochberg adjusted over the figure's comparisons; "
-           "the figure's stars are the primary analysis'.")
+    how = (
+        "The paper's convention tests the mean accuracy over runs with a two-sample proportion test (Yates' "
+        f"continuity correction, as R's prop.test) and {n}. "
+        f"{stats.PRIMARY_ANALYSIS_TEXT} Both are Benjamini-Hochberg adjusted over the figure's comparisons; "
+        "the figure's stars are the primary analysis'."
+    )
     given = [str(n) for n in (notes if notes is not None else []) if isinstance(n, str) and n]
     for note in sorted(set(given)):
         how += f" On this build, {note} ({given.count(note)} of {len(both)} comparisons)."
-    return {f"{prefix}_tests": str(len(both)), f"{prefix}_paper_sig": str(int((both.paper_p_bh < 0.05).sum())),
-            f"{prefix}_primary_sig": str(int((both.primary_p_bh < 0.05).sum())), f"{prefix}_how": how,
-            f"{prefix}_disagree": disagree}
+    return {
+        f"{prefix}_tests": str(len(both)),
+        f"{prefix}_paper_sig": str(int((both.paper_p_bh < 0.05).sum())),
+        f"{prefix}_primary_sig": str(int((both.primary_p_bh < 0.05).sum())),
+        f"{prefix}_how": how,
+        f"{prefix}_disagree": disagree,
+    }
 
 
 # What each generator-data-budget arm is, in the order the sentences name them.
@@ -197,23 +238,33 @@ def _budget_arms_text(rows: pd.DataFrame) -> str:
     missing = [arm for arm in ("dreambooth", BUDGET_VARIANT) if arm not in arms.index]
     if missing:
         return f"not compared ({' and '.join(missing)} without a gain estimate on this grid)"
-    gains = ", ".join(f"{text} {_gain_text(arms.loc[arm].gain, arms.loc[arm].gain_low, arms.loc[arm].gain_high, arms.loc[arm].p_bh)}"
-                      for arm, text in _BUDGET_ARM_TEXT.items() if arm in arms.index)
+    gains = ", ".join(
+        f"{text} {_gain_text(arms.loc[arm].gain, arms.loc[arm].gain_low, arms.loc[arm].gain_high, arms.loc[arm].p_bh)}"
+        for arm, text in _BUDGET_ARM_TEXT.items()
+        if arm in arms.index
+    )
     own = arms.loc[BUDGET_VARIANT]
-    diffs = [f"own images minus whole pool at the same recipe "
-             f"{_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}"]
+    diffs = [
+        f"own images minus whole pool at the same recipe "
+        f"{_gain_text(own.own_vs_pool_gain, own.own_vs_pool_low, own.own_vs_pool_high, own.own_vs_pool_p_bh)}"
+    ]
     if BUDGET_STEPS_VARIANT in arms.index:
         steps = arms.loc[BUDGET_STEPS_VARIANT]
-        diffs.append(f"at the same steps (what the generator saw) "
-                     f"{_gain_text(steps.own_vs_pool_gain, steps.own_vs_pool_low, steps.own_vs_pool_high, steps.own_vs_pool_p_bh)}")
-        diffs.append(f"own images for the pool's steps minus the same recipe (how far it was fine-tuned) "
-                     f"{_gain_text(steps.steps_vs_own_gain, steps.steps_vs_own_low, steps.steps_vs_own_high, steps.steps_vs_own_p_bh)}")
+        own = _gain_text(steps.own_vs_pool_gain, steps.own_vs_pool_low, steps.own_vs_pool_high, steps.own_vs_pool_p_bh)
+        tuned = _gain_text(
+            steps.steps_vs_own_gain, steps.steps_vs_own_low, steps.steps_vs_own_high, steps.steps_vs_own_p_bh
+        )
+        diffs.append(f"at the same steps (what the generator saw) {own}")
+        diffs.append(f"own images for the pool's steps minus the same recipe (how far it was fine-tuned) {tuned}")
     return f"{gains}; " + ", ".join(diffs)
 
 
 def _gain_text(gain: float, low: float, high: float, p: float) -> str:
     """'+1.2 pp (95% CI -0.3 pp to +2.7 pp, BH p = 0.120)' from proportions."""
-    return f"{percent(gain, signed=True)} (95% CI {percent(low, signed=True)} to {percent(high, signed=True)}, BH p = {pvalue(p)})"
+    return (
+        f"{percent(gain, signed=True)} (95% CI {percent(low, signed=True)} to {percent(high, signed=True)}, BH p = "
+        f"{pvalue(p)})"
+    )
 
 
 def controls_highlights(dup: pd.DataFrame, budget: pd.DataFrame) -> dict[str, str]:
@@ -222,19 +273,28 @@ def controls_highlights(dup: pd.DataFrame, budget: pd.DataFrame) -> dict[str, st
     extra images, per n and transforms), ``c_syn_vs_dup`` (each synthetic method against duplication),
     ``c_syn_vs_dup_sig`` / ``c_syn_vs_dup_tests``, and ``c_budget`` (each generator-data-budget arm
     against no synthetic data, the own-images arms against whole-pool, step-matched against same recipe)."""
+
     def where(row) -> str:
         return f"n = {int(row.n_real)}{' with transforms' if row.transforms else ''}"
 
     none = dup[dup.arm == NONE].dropna(subset=["gain"])
-    dup_vs_none = "; ".join(f"{where(r)}: {_gain_text(-r.gain, -r.gain_high, -r.gain_low, r.p_bh)}" for r in none.itertuples())
+    dup_vs_none = "; ".join(
+        f"{where(r)}: {_gain_text(-r.gain, -r.gain_high, -r.gain_low, r.p_bh)}" for r in none.itertuples()
+    )
     syn = dup[~dup.arm.isin([NONE, "duplicate"])].dropna(subset=["gain"])
-    syn_vs_dup = "; ".join(f"{r.arm} at {where(r)}: {_gain_text(r.gain, r.gain_low, r.gain_high, r.p_bh)}" for r in syn.itertuples())
+    syn_vs_dup = "; ".join(
+        f"{r.arm} at {where(r)}: {_gain_text(r.gain, r.gain_low, r.gain_high, r.p_bh)}" for r in syn.itertuples()
+    )
     parts = []
     for (n, tf, method), g in budget.dropna(subset=["gain"]).groupby(["n_real", "transforms", "method"]):
         parts.append(f"{method} at n = {int(n)}{' with transforms' if tf else ''}: " + _budget_arms_text(g))
-    return {"c_dup_vs_none": dup_vs_none or "n/a", "c_syn_vs_dup": syn_vs_dup or "n/a (no synthetic arm beside the duplication arm)",
-            "c_syn_vs_dup_sig": str(int((syn.p_bh < 0.05).sum())), "c_syn_vs_dup_tests": str(len(syn)),
-            "c_budget": "; ".join(parts) or "n/a"}
+    return {
+        "c_dup_vs_none": dup_vs_none or "n/a",
+        "c_syn_vs_dup": syn_vs_dup or "n/a (no synthetic arm beside the duplication arm)",
+        "c_syn_vs_dup_sig": str(int((syn.p_bh < 0.05).sum())),
+        "c_syn_vs_dup_tests": str(len(syn)),
+        "c_budget": "; ".join(parts) or "n/a",
+    }
 
 
 def budget_steps_facts(profile, n_own: int, split_seed: int = 0) -> dict[str, str]:
@@ -252,30 +312,51 @@ def budget_steps_facts(profile, n_own: int, split_seed: int = 0) -> dict[str, st
     splits = load_splits(profile, "main", split_seed)
     pool_per_class = min(len(training_images(splits, label, db.include_validation)) for label in splits.labels)
     steps_own, steps_pool = optimiser_steps(db, n_own), optimiser_steps(db, pool_per_class)
-    includes = ("validation images included, as in the authors' code" if db.include_validation
-                else "validation images excluded")
+    includes = (
+        "validation images included, as in the authors' code" if db.include_validation else "validation images excluded"
+    )
     arms = grid_settings("controls", profile)["budget_variants"]
-    parts = [f"DreamBooth on the class's whole pool ({pool_per_class} images for the smallest class, {includes}; "
-             f"{steps_pool} optimiser steps of {db.batch_size} images)",
-             f"on the trial's own {n_own} images with the same recipe ({db.epochs} epoch{'s' * (db.epochs != 1)}: "
-             f"{steps_own} step{'s' * (steps_own != 1)})"]
+    parts = [
+        f"DreamBooth on the class's whole pool ({pool_per_class} images for the smallest class, {includes}; "
+        f"{steps_pool} optimiser steps of {db.batch_size} images)",
+        f"on the trial's own {n_own} images with the same recipe ({db.epochs} epoch{'s' * (db.epochs != 1)}: "
+        f"{steps_own} step{'s' * (steps_own != 1)})",
+    ]
     if "pretrained" in arms:
         parts.insert(0, "the pretrained generator (no fine-tuning)")
     if BUDGET_STEPS_VARIANT in arms:
         per_step = min(n_own, db.batch_size)
-        batch = (f"each step on {db.batch_size} images" + (" (the own images cycled to fill the batch)" if n_own < db.batch_size else "")
-                 if db.fill_matched_batches else
-                 f"each step on {per_step} images" + (f" (all the own images; the whole-pool model's steps hold {db.batch_size})"
-                                                      if per_step < db.batch_size else ""))
-        parts.append(f"on the own images for as many optimiser steps as the class's whole-pool model ({steps_pool} for the "
-                     f"smallest class), {batch}")
+        batch = (
+            f"each step on {db.batch_size} images"
+            + (" (the own images cycled to fill the batch)" if n_own < db.batch_size else "")
+            if db.fill_matched_batches
+            else f"each step on {per_step} images"
+            + (
+                f" (all the own images; the whole-pool model's steps hold {db.batch_size})"
+                if per_step < db.batch_size
+                else ""
+            )
+        )
+        parts.append(
+            f"on the own images for as many optimiser steps as the class's whole-pool model ({steps_pool} for the "
+            f"smallest class), {batch}"
+        )
     sentence = f"The budget arms: {'; '.join(parts)}."
     if BUDGET_STEPS_VARIANT in arms:
-        sentence += (" Comparing the own images with the whole pool at the same steps separates what the generator saw; "
-                     "comparing the step-matched arm with the same-recipe arm separates how far it was fine-tuned.")
-    return {"c_steps_own": str(steps_own), "c_steps_pool": str(steps_pool), "c_n_own": str(n_own),
-            "c_pool": str(pool_per_class), "c_db_epochs": str(db.epochs), "c_db_batch": str(db.batch_size),
-            "c_pool_includes": includes, "c_budget_arms": sentence}
+        sentence += (
+            " Comparing the own images with the whole pool at the same steps separates what the generator saw; "
+            "comparing the step-matched arm with the same-recipe arm separates how far it was fine-tuned."
+        )
+    return {
+        "c_steps_own": str(steps_own),
+        "c_steps_pool": str(steps_pool),
+        "c_n_own": str(n_own),
+        "c_pool": str(pool_per_class),
+        "c_db_epochs": str(db.epochs),
+        "c_db_batch": str(db.batch_size),
+        "c_pool_includes": includes,
+        "c_budget_arms": sentence,
+    }
 
 
 def limits_facts(profile, n_real: tuple | list = ()) -> dict[str, str]:
@@ -287,28 +368,43 @@ def limits_facts(profile, n_real: tuple | list = ()) -> dict[str, str]:
     from synthaug_utils.analysis.stats import paper_convention_interval
 
     fig5 = paper_values("5")
-    acc = float(fig5[(fig5.quantity == "accuracy") & (fig5.method == "none") & (fig5.fst_bin == "12")].value.iloc[0]) / 100
+    acc = (
+        float(fig5[(fig5.quantity == "accuracy") & (fig5.method == "none") & (fig5.fst_bin == "12")].value.iloc[0])
+        / 100
+    )
     low, high = paper_convention_interval(acc, profile.ddi_per_bin)
     if profile.world is not None:
         pool = profile.world.pretrain_per_class
-        generator = (f"The demo generator was pretrained on {pool} images per class of the stand-in world (images no "
-                     f"classifier trains or is tested on), more than the at most {max(n_real) if n_real else 'n'} real images per class "
-                     "the classifier gets in this chapter. It plays the part of Stable Diffusion's web-scale "
-                     "pretraining, and like it makes gains at small n easier to get: the generator knows more about the "
-                     "classes than the classifier's training set shows.")
+        generator = (
+            f"The demo generator was pretrained on {pool} images per class of the stand-in world (images no "
+            f"classifier trains or is tested on), more than the at most {max(n_real) if n_real else 'n'} real images "
+            "per class "
+            "the classifier gets in this chapter. It plays the part of Stable Diffusion's web-scale "
+            "pretraining, and like it makes gains at small n easier to get: the generator knows more about the "
+            "classes than the classifier's training set shows."
+        )
     else:
-        generator = ("Stable Diffusion was pretrained on web-scale data; whether it saw images like (or identical to) the "
-                     "test images cannot be checked (see the contamination check in the embeddings chapter).")
-    return {"lim_bin_n": str(profile.ddi_per_bin), "lim_bin_acc": percent(acc),
-            "lim_bin_halfwidth": f"±{(high - low) / 2 * 100:.1f} points", "lim_generator": generator}
+        generator = (
+            "Stable Diffusion was pretrained on web-scale data; whether it saw images like (or identical to) the "
+            "test images cannot be checked (see the contamination check in the embeddings chapter)."
+        )
+    return {
+        "lim_bin_n": str(profile.ddi_per_bin),
+        "lim_bin_acc": percent(acc),
+        "lim_bin_halfwidth": f"±{(high - low) / 2 * 100:.1f} points",
+        "lim_generator": generator,
+    }
 
 
 def imbalance_budget_facts(table: pd.DataFrame | None) -> dict[str, str]:
-    """``s2_budget``: the rare class's generator-data budget (:func:`~synthaug_utils.analysis.tables.imbalance_budget_table`),
+    """``s2_budget``: the rare class's generator-data budget
+    (:func:`~synthaug_utils.analysis.tables.imbalance_budget_table`),
     or why it did not run (``table`` None: the grid ``imbalance-controls`` is off on this profile)."""
     if table is None:
-        return {"s2_budget": "This control did not run on this profile (grid imbalance-controls, enabled: false, to keep "
-                             "the book within its time budget; the paper profile runs it)."}
+        return {
+            "s2_budget": "This control did not run on this profile (grid imbalance-controls, enabled: false, to keep "
+            "the book within its time budget; the paper profile runs it)."
+        }
     parts = []
     for (label, cut, tf), g in table.dropna(subset=["gain"]).groupby(["rare_label", "rare_n", "transforms"]):
         parts.append(f"{label} cut to {int(cut)}{' with transforms' if tf else ''}: " + _budget_arms_text(g))

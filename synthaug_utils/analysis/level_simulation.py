@@ -8,10 +8,11 @@ of a test at ``effect_pp = 0`` is its level (how often a star is wrong), at ``ef
 power. ``tests/test_stats.py`` checks the primary analysis with it; ``benchmarks/primary_level.py``
 prints the full table the Methods page shows.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy import optimize
@@ -33,8 +34,9 @@ def logit_shift_for_gain(effect_pp: float, image_sd: float = IMAGE_SD, draws: in
     return float(optimize.brentq(lambda d: _expit(x + d).mean() - base - effect_pp / 100.0, -10.0, 10.0))
 
 
-def simulate_arms(seeds: int, images: int, sigma: float, shift: float, rng: np.random.Generator,
-                  image_sd: float = IMAGE_SD) -> tuple[np.ndarray, np.ndarray]:
+def simulate_arms(
+    seeds: int, images: int, sigma: float, shift: float, rng: np.random.Generator, image_sd: float = IMAGE_SD
+) -> tuple[np.ndarray, np.ndarray]:
     """One simulated comparison: 0/1 correctness of arms a and b, each shaped (seeds, images).
 
     ``sigma``: SD of each (arm, seed) model's logit shift; ``shift``: arm a's true effect on the
@@ -64,8 +66,16 @@ class RejectionRate:
         return float(np.sqrt(max(self.rate * (1 - self.rate), 1e-12) / self.replicates))
 
 
-def rejection_rate(pvalue: Callable[[np.ndarray, np.ndarray], float], seeds: int, images: int, sigma: float,
-                   effect_pp: float = 0.0, replicates: int = 200, seed: int = 0, alpha: float = 0.05) -> RejectionRate:
+def rejection_rate(
+    pvalue: Callable[[np.ndarray, np.ndarray], float],
+    seeds: int,
+    images: int,
+    sigma: float,
+    effect_pp: float = 0.0,
+    replicates: int = 200,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> RejectionRate:
     """Rejection rate of ``pvalue(correct_a, correct_b)`` over simulated comparisons (seeded: same numbers twice)."""
     rng = np.random.default_rng([seed, seeds, images, int(round(sigma * 1000)), int(round(effect_pp * 10))])
     shift = logit_shift_for_gain(effect_pp)

@@ -23,6 +23,7 @@ setting keys         ``method`` (none | inpaint | in-then-outpaint | text-to-ima
 ``note``             caveats (e.g. values that look garbled in the source)
 ``source_quote``     the sentence fragment, verbatim from the paper text (whitespace aside)
 """
+
 from __future__ import annotations
 
 import re

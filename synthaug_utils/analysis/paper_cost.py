@@ -33,13 +33,15 @@ Embeddings
 Throughputs are images per second, except DreamBooth: optimiser steps per second at
 batch 4. Hours are wall-clock hours of one device running the stages one after another.
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -89,11 +91,25 @@ STAGE_DREAMBOOTH = {"text2image": "dreambooth text2image", "inpaint": "dreamboot
 STAGE_TRAIN = "classifier train"
 STAGE_INFER = "classifier inference"
 STAGE_CLIP = "clip embeddings"
-TABLE_COLUMNS = ("stage", "device", "setting", "throughput", "unit", "status", "kind", "batch", "precision", "seconds", "note")
+TABLE_COLUMNS = (
+    "stage",
+    "device",
+    "setting",
+    "throughput",
+    "unit",
+    "status",
+    "kind",
+    "batch",
+    "precision",
+    "seconds",
+    "note",
+)
 
 
 # ----------------------------------------------------------------------------- workloads
-def synthetic_split(total: int = SYNTHETIC_TOTAL, shares: Mapping[str, float] = RELEASED_F17K9_BY_METHOD) -> dict[str, int]:
+def synthetic_split(
+    total: int = SYNTHETIC_TOTAL, shares: Mapping[str, float] = RELEASED_F17K9_BY_METHOD
+) -> dict[str, int]:
     """``total`` images split in proportion to ``shares`` (largest remainder, so the parts sum to ``total``)."""
     weight = float(sum(shares.values()))
     if weight <= 0:
@@ -121,11 +137,22 @@ def dreambooth_models(
     batch: int = DREAMBOOTH_BATCH,
 ) -> pd.DataFrame:
     """One row per DreamBooth model: group, kind, images, epochs, steps."""
-    rows = [dict(group=label, kind=kind, images=n, epochs=epochs, steps=dreambooth_steps(n, epochs, batch))
-            for kind in kinds for label, n in per_label.items()]
+    rows = [
+        dict(group=label, kind=kind, images=n, epochs=epochs, steps=dreambooth_steps(n, epochs, batch))
+        for kind in kinds
+        for label, n in per_label.items()
+    ]
     if ddi_images:
-        rows += [dict(group="DDI (all)", kind=kind, images=ddi_images, epochs=ddi_epochs,
-                      steps=dreambooth_steps(ddi_images, ddi_epochs, batch)) for kind in ddi_kinds]
+        rows += [
+            dict(
+                group="DDI (all)",
+                kind=kind,
+                images=ddi_images,
+                epochs=ddi_epochs,
+                steps=dreambooth_steps(ddi_images, ddi_epochs, batch),
+            )
+            for kind in ddi_kinds
+        ]
     return pd.DataFrame(rows, columns=["group", "kind", "images", "epochs", "steps"])
 
 
@@ -154,8 +181,11 @@ def _pools() -> dict[str, dict[str, Any]]:
     """Training pools (after validation), validation and test sizes per dataset of the paper profile."""
     ddi_pool = DDI_IMAGES - DDI_TEST - DDI_VAL
     return {
-        "main": dict(pool={k: v - F17K9_VAL_PER_LABEL for k, v in F17K9_TRAINING_COUNTS.items()},
-                     n_val=F17K9_VAL_PER_LABEL * len(F17K9_LABELS), n_test=F17K9_TEST_PER_LABEL * len(F17K9_LABELS)),
+        "main": dict(
+            pool={k: v - F17K9_VAL_PER_LABEL for k, v in F17K9_TRAINING_COUNTS.items()},
+            n_val=F17K9_VAL_PER_LABEL * len(F17K9_LABELS),
+            n_test=F17K9_TEST_PER_LABEL * len(F17K9_LABELS),
+        ),
         # malignant vs benign; n_real is None (the whole pool) in every DDI trial, so one pseudo-label holds it
         "ddi": dict(pool={"all": ddi_pool}, n_val=DDI_VAL, n_test=DDI_TEST),
     }
@@ -168,11 +198,20 @@ def trial_rows(specs: Iterable[Any], grid: str, which: str = "main") -> list[dic
     sizes = _pools()[which]
     rows = []
     for spec in specs:
-        n_train = training_set_size(spec.n_real, sizes["pool"], spec.n_real_per_label, spec.synthetic_ratio,
-                                    spec.duplicate, spec.augment_labels)
-        rows.append(dict(grid=grid, key=getattr(spec, "key", None), n_train=n_train, n_val=sizes["n_val"],
-                         n_test=sizes["n_test"], batch_rule=spec.batch_rule,
-                         batch_size=spec.batch_size or batch_size_rule(n_train, spec.batch_rule)))
+        n_train = training_set_size(
+            spec.n_real, sizes["pool"], spec.n_real_per_label, spec.synthetic_ratio, spec.duplicate, spec.augment_labels
+        )
+        rows.append(
+            dict(
+                grid=grid,
+                key=getattr(spec, "key", None),
+                n_train=n_train,
+                n_val=sizes["n_val"],
+                n_test=sizes["n_test"],
+                batch_rule=spec.batch_rule,
+                batch_size=spec.batch_size or batch_size_rule(n_train, spec.batch_rule),
+            )
+        )
     return rows
 
 
@@ -260,11 +299,24 @@ def estimate(
     rows: list[dict] = []
 
     def add(stage, work, work_unit, rate, rate_unit, seconds, note=""):
-        rows.append(dict(stage=stage, work=work, work_unit=work_unit, throughput=rate, throughput_unit=rate_unit,
-                         hours=_hours(seconds), note=note))
+        rows.append(
+            dict(
+                stage=stage,
+                work=work,
+                work_unit=work_unit,
+                throughput=rate,
+                throughput_unit=rate_unit,
+                hours=_hours(seconds),
+                note=note,
+            )
+        )
 
     # generation
-    per_method = {"text-to-image": rates.text_to_image, "inpaint": rates.inpaint, "in-then-outpaint": rates.in_then_outpaint}
+    per_method = {
+        "text-to-image": rates.text_to_image,
+        "inpaint": rates.inpaint,
+        "in-then-outpaint": rates.in_then_outpaint,
+    }
     for method in synthetic:
         n = int(synthetic[method])
         rate = per_method.get(method)
@@ -274,7 +326,9 @@ def estimate(
             per_image = max(1.0 / rate - 1.0 / rates.inpaint, 0.0)
             seconds = n * per_image
             rate = 1.0 / per_image if per_image > 0 else float("inf")
-            note = (note + "; " if note else "") + "outpainting pass only (its inpainting stage is an inpaint-method image)"
+            note = (
+                note + "; " if note else ""
+            ) + "outpainting pass only (its inpainting stage is an inpaint-method image)"
         add(f"generate {method}", n, "images", rate, "images/s", seconds, note)
 
     # DreamBooth
@@ -283,10 +337,19 @@ def estimate(
         note = src.get(f"dreambooth {kind}", "")
         if rate is None and rates.dreambooth:
             other, rate = next(iter(rates.dreambooth.items()))
-            note = f"no {kind} measurement: the {other} rate stands in" + (f" ({src.get(f'dreambooth {other}')})" if src.get(f"dreambooth {other}") else "")
+            note = f"no {kind} measurement: the {other} rate stands in" + (
+                f" ({src.get(f'dreambooth {other}')})" if src.get(f"dreambooth {other}") else ""
+            )
         steps = int(group.steps.sum())
-        add(f"DreamBooth {kind} ({_count(len(group), 'model')})", steps, "steps (batch 4)", rate, "steps/s",
-            None if not rate else steps / rate, note)
+        add(
+            f"DreamBooth {kind} ({_count(len(group), 'model')})",
+            steps,
+            "steps (batch 4)",
+            rate,
+            "steps/s",
+            None if not rate else steps / rate,
+            note,
+        )
 
     # classifier trials
     infer = rates.classifier_infer
@@ -304,18 +367,39 @@ def estimate(
         note = f"{epochs_per_trial:g} epochs per trial; batch sizes {sorted(set(group.batch_size.astype(int)))}"
         if subs:
             note += f"; rate of the nearest measured batch size used ({', '.join(subs)})"
-        add(f"classifier {grid} ({_count(len(group), 'trial')})", images, "images (train+val+test passes)",
-            None if missing or not seconds else images / seconds, "images/s (effective)", None if missing else seconds, note)
+        add(
+            f"classifier {grid} ({_count(len(group), 'trial')})",
+            images,
+            "images (train+val+test passes)",
+            None if missing or not seconds else images / seconds,
+            "images/s (effective)",
+            None if missing else seconds,
+            note,
+        )
 
     # embeddings
-    add("CLIP embeddings", embedding_images, "images", rates.clip, "images/s",
-        None if not rates.clip else embedding_images / rates.clip, src.get("clip", ""))
+    add(
+        "CLIP embeddings",
+        embedding_images,
+        "images",
+        rates.clip,
+        "images/s",
+        None if not rates.clip else embedding_images / rates.clip,
+        src.get("clip", ""),
+    )
 
     table = pd.DataFrame(rows, columns=["stage", "work", "work_unit", "throughput", "throughput_unit", "hours", "note"])
     lacking = table.stage[table.hours.isna()].tolist()
     total_note = "sum of the rows above" + (f"; missing (not counted): {', '.join(lacking)}" if lacking else "")
-    total = dict(stage="total", work=float("nan"), work_unit="", throughput=float("nan"), throughput_unit="",
-                 hours=float(table.hours.sum(skipna=True)), note=total_note)
+    total = dict(
+        stage="total",
+        work=float("nan"),
+        work_unit="",
+        throughput=float("nan"),
+        throughput_unit="",
+        hours=float(table.hours.sum(skipna=True)),
+        note=total_note,
+    )
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     table.attrs["device"] = device
     return table
@@ -325,7 +409,9 @@ def estimate(
 def read_table(csv_path: str | Path) -> pd.DataFrame:
     """The benchmark table (``benchmarks/paper_gpu_results.csv``) with its ``ok`` rows flagged."""
     table = pd.read_csv(csv_path, dtype={"status": str, "kind": str, "stage": str}, keep_default_na=False)
-    missing = [c for c in ("stage", "device", "throughput", "unit", "status", "kind", "batch") if c not in table.columns]
+    missing = [
+        c for c in ("stage", "device", "throughput", "unit", "status", "kind", "batch") if c not in table.columns
+    ]
     if missing:
         raise ValueError(f"{csv_path}: not a paper_gpu results table (missing column(s) {missing})")
     table["throughput"] = pd.to_numeric(table["throughput"], errors="coerce")
@@ -354,8 +440,13 @@ def throughputs_from_table(rows: pd.DataFrame) -> Throughputs:
         hit = rows[rows.stage == stage]
         return None if hit.empty else hit.iloc[0]
 
-    for stage, attr in ((STAGE_TEXT2IMAGE, "text_to_image"), (STAGE_INPAINT, "inpaint"), (STAGE_IN_THEN_OUT, "in_then_outpaint"),
-                        (STAGE_INFER, "classifier_infer"), (STAGE_CLIP, "clip")):
+    for stage, attr in (
+        (STAGE_TEXT2IMAGE, "text_to_image"),
+        (STAGE_INPAINT, "inpaint"),
+        (STAGE_IN_THEN_OUT, "in_then_outpaint"),
+        (STAGE_INFER, "classifier_infer"),
+        (STAGE_CLIP, "clip"),
+    ):
         row = first(stage)
         if row is not None:
             setattr(rates, attr, float(row.throughput))
@@ -366,7 +457,9 @@ def throughputs_from_table(rows: pd.DataFrame) -> Throughputs:
         if row is not None:
             b = int(row.batch) if row.batch == row.batch and row.batch else DREAMBOOTH_BATCH
             rates.dreambooth[kind] = float(row.throughput) * b / DREAMBOOTH_BATCH
-            note = f"{row.setting}" + (f"; measured at batch {b}, scaled to batch 4 as rate x {b}/4" if b != DREAMBOOTH_BATCH else "")
+            note = f"{row.setting}" + (
+                f"; measured at batch {b}, scaled to batch 4 as rate x {b}/4" if b != DREAMBOOTH_BATCH else ""
+            )
             rates.sources[f"dreambooth {kind}"] = note
     for row in rows[rows.stage == STAGE_TRAIN].itertuples():
         if row.batch == row.batch and row.batch:
@@ -384,7 +477,9 @@ def estimate_from_table(
     usable ones, else the CPU rows. ``attrs['device']`` holds the hours label ('GPU-hours on
     NVIDIA ...' or 'CPU-hours on this machine (...)')."""
     rows, label = device_rows(read_table(csv_path))
-    return estimate(throughputs_from_table(rows), trials=trials, epochs_per_trial=epochs_per_trial, device=label, **kwargs)
+    return estimate(
+        throughputs_from_table(rows), trials=trials, epochs_per_trial=epochs_per_trial, device=label, **kwargs
+    )
 
 
 def format_hours(hours: float) -> str:
@@ -397,6 +492,7 @@ def format_hours(hours: float) -> str:
 
 def markdown(table: pd.DataFrame) -> str:
     """The estimate as a markdown table (hours with thousands separators)."""
+
     def cell(v, col):
         if isinstance(v, float):
             if v != v:
@@ -421,8 +517,12 @@ def estimate_glue(csv_path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     Without the table: an empty frame and values saying it was not measured."""
     path = Path(csv_path)
     if not path.is_file():
-        return pd.DataFrame(), {"cost_total": "not measured", "cost_device": f"no table {path.name} in benchmarks/",
-                                "cost_trials": "n/a", "cost_generation_share": "n/a"}
+        return pd.DataFrame(), {
+            "cost_total": "not measured",
+            "cost_device": f"no table {path.name} in benchmarks/",
+            "cost_trials": "n/a",
+            "cost_generation_share": "n/a",
+        }
     table = estimate_from_table(path)
     hours = table.set_index("stage").hours
     total = float(hours["total"])

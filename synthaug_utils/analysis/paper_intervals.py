@@ -24,10 +24,11 @@ intervals), and a bootstrap cannot be redone without the per-image predictions.
 Units: accuracies and interval bounds in percent / percentage points in the returned tables;
 the interval functions take and return proportions.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -110,7 +111,8 @@ METHODS: dict[str, tuple[Interval, str]] = {
     "Newcombe hybrid score (Wilson)": (_newcombe, "Newcombe (1998) method 10, independent arms"),
     "Agresti-Caffo": (_agresti_caffo, "Wald after adding one success and one failure per arm"),
     "Wald of the with-synthetic accuracy, minus the baseline": (_with_arm_wald, "an interval of one accuracy, shifted"),
-    "with-synthetic accuracy minus the Wilson interval of the baseline": (_baseline_wilson, "an interval of one accuracy, shifted"),
+    "with-synthetic accuracy minus the Wilson interval of the baseline":
+        (_baseline_wilson, "an interval of one accuracy, shifted"),
     "one-sample Wald on the gain": (_gain_one_sample, "d -/+ z sqrt(d (1 - d) / n)"),
 }  # fmt: skip
 
@@ -137,7 +139,7 @@ def smallest_grid_n(values_percent, decimals: int = 1, max_n: int = 1000) -> int
     """The smallest ``n`` for which every value (percent, printed to ``decimals``) is ``100 k / n`` for
     a whole ``k`` to the printed precision; None if no ``n <= max_n`` is."""
     values = np.asarray(values_percent, dtype=float)
-    half_step = 0.5 * 10.0 ** -decimals + 1e-9
+    half_step = 0.5 * 10.0**-decimals + 1e-9
     for n in range(1, max_n + 1):
         k = np.round(values * n / 100)
         if np.all(np.abs(100 * k / n - values) <= half_step):
@@ -155,8 +157,17 @@ def fig5_printed() -> pd.DataFrame:
         same_bin = table[(table.quantity == "accuracy") & (table.fst_bin == gain.fst_bin)]
         with_ = same_bin[same_bin.method == gain.method].value.iloc[0]
         base = same_bin[same_bin.method == "none"].value.iloc[0]
-        rows.append({"bin": gain.fst_bin, "method": gain.method, "with_synthetic": with_, "baseline": base,
-                     "gain": gain.value, "printed_low": gain.ci_low, "printed_high": gain.ci_high})
+        rows.append(
+            {
+                "bin": gain.fst_bin,
+                "method": gain.method,
+                "with_synthetic": with_,
+                "baseline": base,
+                "gain": gain.value,
+                "printed_low": gain.ci_low,
+                "printed_high": gain.ci_high,
+            }
+        )
     return pd.DataFrame(rows).sort_values("bin").reset_index(drop=True)
 
 
@@ -169,8 +180,9 @@ def ddi_bin_counts(metadata: str | Path) -> dict[str, int]:
 # ----------------------------------------------------------------------------- the attempts
 def _errors(low, high, printed: pd.DataFrame):
     """Largest distance (pp) of each bin's bounds from the printed ones; arrays broadcast over n."""
-    return np.maximum(np.abs(low - printed.printed_low.to_numpy()[:, None]),
-                      np.abs(high - printed.printed_high.to_numpy()[:, None]))
+    return np.maximum(
+        np.abs(low - printed.printed_low.to_numpy()[:, None]), np.abs(high - printed.printed_high.to_numpy()[:, None])
+    )
 
 
 def fig5_interval_attempts(bin_counts: Mapping[str, int] | None = None) -> pd.DataFrame:
@@ -203,9 +215,20 @@ def fig5_interval_attempts(bin_counts: Mapping[str, int] | None = None) -> pd.Da
     def add(method, n_choice, n, low, high, detail=""):
         err = _errors(low, high, printed)[:, 0]
         for i, r in printed.iterrows():
-            rows.append({"method": method, "n": int(n[i]), "bin": r.bin, "low": float(low[i, 0]), "high": float(high[i, 0]),
-                         "printed_low": r.printed_low, "printed_high": r.printed_high, "max_error_pp": float(err[i]),
-                         "n_choice": n_choice, "detail": detail})
+            rows.append(
+                {
+                    "method": method,
+                    "n": int(n[i]),
+                    "bin": r.bin,
+                    "low": float(low[i, 0]),
+                    "high": float(high[i, 0]),
+                    "printed_low": r.printed_low,
+                    "printed_high": r.printed_high,
+                    "max_error_pp": float(err[i]),
+                    "n_choice": n_choice,
+                    "detail": detail,
+                }
+            )
 
     for method, (interval, _) in METHODS.items():
         for n_choice, n in choices:
@@ -214,12 +237,24 @@ def fig5_interval_attempts(bin_counts: Mapping[str, int] | None = None) -> pd.Da
         low, high = interval(p1, p2, FIT_N[None, :].astype(float))
         errors = _errors(100 * low, 100 * high, printed)
         best = int(np.nanargmin(errors.max(axis=0)))
-        add(method, "one n for the three bins, fitted", np.full(len(printed), FIT_N[best]),
-            100 * low[:, best:best + 1], 100 * high[:, best:best + 1], "n fitted")
+        add(
+            method,
+            "one n for the three bins, fitted",
+            np.full(len(printed), FIT_N[best]),
+            100 * low[:, best : best + 1],
+            100 * high[:, best : best + 1],
+            "n fitted",
+        )
         each = np.nanargmin(errors, axis=1)
         rows_ = np.arange(len(printed))
-        add(method, "one n per bin, fitted", FIT_N[each], 100 * low[rows_, each][:, None], 100 * high[rows_, each][:, None],
-            "n fitted bin by bin")
+        add(
+            method,
+            "one n per bin, fitted",
+            FIT_N[each],
+            100 * low[rows_, each][:, None],
+            100 * high[rows_, each][:, None],
+            "n fitted bin by bin",
+        )
 
     n = RUNS * DDI_TEST_PER_BIN
     for _, r in printed.iterrows():
@@ -231,9 +266,20 @@ def fig5_interval_attempts(bin_counts: Mapping[str, int] | None = None) -> pd.Da
             err = max(abs(100 * low - r.printed_low), abs(100 * high - r.printed_high))
             fits.append((err, b, c, 100 * low, 100 * high))
         err, b, c, low, high = min(fits)
-        rows.append({"method": "Newcombe paired score (method 10)", "n": n, "bin": r.bin, "low": low, "high": high,
-                     "printed_low": r.printed_low, "printed_high": r.printed_high, "max_error_pp": err,
-                     "n_choice": "5 runs x one bin's test set", "detail": f"discordant pairs fitted bin by bin: {b} vs {c}"})
+        rows.append(
+            {
+                "method": "Newcombe paired score (method 10)",
+                "n": n,
+                "bin": r.bin,
+                "low": low,
+                "high": high,
+                "printed_low": r.printed_low,
+                "printed_high": r.printed_high,
+                "max_error_pp": err,
+                "n_choice": "5 runs x one bin's test set",
+                "detail": f"discordant pairs fitted bin by bin: {b} vs {c}",
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -241,9 +287,11 @@ def fig5_attempts_summary(attempts: pd.DataFrame, tolerance_pp: float = TOLERANC
     """One row per (method, n_choice) of :func:`fig5_interval_attempts`: ``n`` (the values, "a/b/c" when
     they differ by bin), ``worst_error_pp`` over the three bins and ``reproduces`` (every bound of
     every bin within ``tolerance_pp``), best first."""
-    out = (attempts.groupby(["method", "n_choice"], sort=False)
-           .agg(n=("n", lambda s: "/".join(str(v) for v in dict.fromkeys(s))), worst_error_pp=("max_error_pp", "max"))
-           .reset_index())
+    out = (
+        attempts.groupby(["method", "n_choice"], sort=False)
+        .agg(n=("n", lambda s: "/".join(str(v) for v in dict.fromkeys(s))), worst_error_pp=("max_error_pp", "max"))
+        .reset_index()
+    )
     out["reproduces"] = out.worst_error_pp <= tolerance_pp
     return out.sort_values("worst_error_pp", kind="stable").reset_index(drop=True)
 
@@ -260,7 +308,13 @@ def fig5_interval_facts(summary: pd.DataFrame, tolerance_pp: float = TOLERANCE_P
     grid_n = smallest_grid_n(accuracies)
     p1, p2 = printed.with_synthetic.to_numpy() / 100, printed.baseline.to_numpy() / 100
     one_bin = 100 * two_sided_z(0.05) * np.sqrt(p1 * (1 - p1) / DDI_TEST_PER_BIN + p2 * (1 - p2) / DDI_TEST_PER_BIN)
-    return {"f5pi_tried": str(len(summary)), "f5pi_reproduced": str(int(summary.reproduces.sum())),
-            "f5pi_best": str(best.method), "f5pi_best_n": str(best.n), "f5pi_best_err": f"{best.worst_error_pp:.2f}",
-            "f5pi_tol": f"{tolerance_pp:g}", "f5pi_grid_n": str(grid_n) if grid_n else "none up to 1,000",
-            "f5pi_one_bin": f"{one_bin.min():.1f} to {one_bin.max():.1f}"}
+    return {
+        "f5pi_tried": str(len(summary)),
+        "f5pi_reproduced": str(int(summary.reproduces.sum())),
+        "f5pi_best": str(best.method),
+        "f5pi_best_n": str(best.n),
+        "f5pi_best_err": f"{best.worst_error_pp:.2f}",
+        "f5pi_tol": f"{tolerance_pp:g}",
+        "f5pi_grid_n": str(grid_n) if grid_n else "none up to 1,000",
+        "f5pi_one_bin": f"{one_bin.min():.1f} to {one_bin.max():.1f}",
+    }

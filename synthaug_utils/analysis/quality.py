@@ -23,15 +23,15 @@ Metrics
   :func:`distance_comparisons` tests them against real-real with the paper's t-test on the drawn
   pairs and with an image-level bootstrap over all pairs (:func:`image_bootstrap`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from synthaug_utils.core.files import array_cache_path, atomic_save_npy, atomic_write
-
 
 __all__ = [
     "frechet_distance",
@@ -196,10 +196,10 @@ def _kth_neighbour_radius(x: np.ndarray, k: int, chunk: int = 2048) -> np.ndarra
         raise ValueError(f"k must lie in [1, N-1] = [1, {n - 1}]; got {k}")
     radii = np.empty(n)
     for start in range(0, n, chunk):
-        d = _pairwise_sq_dist(x[start:start + chunk], x)
+        d = _pairwise_sq_dist(x[start : start + chunk], x)
         rows = np.arange(d.shape[0])
         d[rows, start + rows] = np.inf  # exclude self
-        radii[start:start + chunk] = np.sqrt(np.partition(d, k - 1, axis=1)[:, k - 1])
+        radii[start : start + chunk] = np.sqrt(np.partition(d, k - 1, axis=1)[:, k - 1])
     return radii
 
 
@@ -208,8 +208,8 @@ def _inside_any_ball(points: np.ndarray, centres: np.ndarray, radii: np.ndarray,
     out = np.empty(points.shape[0], dtype=bool)
     sq_radii = radii**2
     for start in range(0, points.shape[0], chunk):
-        d = _pairwise_sq_dist(points[start:start + chunk], centres)
-        out[start:start + chunk] = np.any(d <= sq_radii[None, :] * (1 + 1e-9) + 1e-12, axis=1)
+        d = _pairwise_sq_dist(points[start : start + chunk], centres)
+        out[start : start + chunk] = np.any(d <= sq_radii[None, :] * (1 + 1e-9) + 1e-12, axis=1)
     return out
 
 
@@ -330,8 +330,9 @@ class Memorisation:
     n_with_source: int
 
 
-def memorisation(synth_emb, synth_source_ids: Sequence[str], real_emb, real_ids: Sequence[str],
-                 chunk: int = 2048) -> Memorisation:
+def memorisation(
+    synth_emb, synth_source_ids: Sequence[str], real_emb, real_ids: Sequence[str], chunk: int = 2048
+) -> Memorisation:
     """Does each synthetic image sit closest to its own source image among the real images?
 
     Nearest neighbours by cosine distance (``1 - dot`` of L2-normalised rows). A high share
@@ -354,9 +355,9 @@ def memorisation(synth_emb, synth_source_ids: Sequence[str], real_emb, real_ids:
     nn = np.empty(s.shape[0], dtype=int)
     nn_dist = np.empty(s.shape[0])
     for start in range(0, s.shape[0], chunk):
-        dist = 1.0 - s[start:start + chunk] @ r.T
-        nn[start:start + chunk] = np.argmin(dist, axis=1)
-        nn_dist[start:start + chunk] = dist[np.arange(dist.shape[0]), nn[start:start + chunk]]
+        dist = 1.0 - s[start : start + chunk] @ r.T
+        nn[start : start + chunk] = np.argmin(dist, axis=1)
+        nn_dist[start : start + chunk] = dist[np.arange(dist.shape[0]), nn[start : start + chunk]]
     has_source = rows >= 0
     is_source = has_source & (nn == rows)
     source_dist = matched_distances(s, synth_source_ids, r, real_ids)
@@ -366,21 +367,24 @@ def memorisation(synth_emb, synth_source_ids: Sequence[str], real_emb, real_ids:
     return Memorisation(share, is_source, nn_dist, real_ids_arr[nn], source_dist, n_src)
 
 
-def _nearest(s: np.ndarray, r: np.ndarray, exclude_self: bool = False, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def _nearest(
+    s: np.ndarray, r: np.ndarray, exclude_self: bool = False, chunk: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
     """Index and cosine distance of each row of ``s``'s nearest row of ``r`` (L2-normalised inputs)."""
     idx, dist = np.empty(s.shape[0], dtype=int), np.empty(s.shape[0])
     for start in range(0, s.shape[0], chunk):
-        d = 1.0 - s[start:start + chunk] @ r.T
+        d = 1.0 - s[start : start + chunk] @ r.T
         if exclude_self:
             rows = np.arange(d.shape[0])
             d[rows, start + rows] = np.inf
-        idx[start:start + chunk] = np.argmin(d, axis=1)
-        dist[start:start + chunk] = d[np.arange(d.shape[0]), idx[start:start + chunk]]
+        idx[start : start + chunk] = np.argmin(d, axis=1)
+        dist[start : start + chunk] = d[np.arange(d.shape[0]), idx[start : start + chunk]]
     return idx, dist
 
 
-def contamination(synth_emb, synth_meta, pools: dict, top: int = 10, reference: str = "training pool",
-                  copy_quantile: float = 0.01):
+def contamination(
+    synth_emb, synth_meta, pools: dict, top: int = 10, reference: str = "training pool", copy_quantile: float = 0.01
+):
     """Nearest real neighbours of synthetic images in several real pools (training pool, validation, test).
 
     A synthetic image that sits closer to a validation or test image than almost any two distinct
@@ -418,17 +422,33 @@ def contamination(synth_emb, synth_meta, pools: dict, top: int = 10, reference: 
         per_pool[name] = (np.asarray(list(pool_ids), dtype=object)[idx], dist)
     names = list(pools)
     winner = np.asarray(names, dtype=object)[np.argmin(np.column_stack([per_pool[n][1] for n in names]), axis=1)]
-    meta = pd.DataFrame({"synthetic_id": np.asarray(ids, dtype=object), "method": synth_meta["method"].to_numpy(),
-                         "variant": synth_meta["variant"].to_numpy() if "variant" in synth_meta else ""})
+    meta = pd.DataFrame(
+        {
+            "synthetic_id": np.asarray(ids, dtype=object),
+            "method": synth_meta["method"].to_numpy(),
+            "variant": synth_meta["variant"].to_numpy() if "variant" in synth_meta else "",
+        }
+    )
     rows, closest = [], []
     for name in names:
         real_id, dist = per_pool[name]
         frame = meta.assign(pool=name, real_id=real_id, distance=dist, nearest=winner == name)
         for (method, variant), g in frame.groupby(["method", "variant"], sort=True):
-            rows.append({"method": method, "variant": variant, "pool": name, "synthetic": len(g),
-                         "nearest_in_pool": int(g.nearest.sum()), "share": float(g.nearest.mean()),
-                         "min_distance": float(g.distance.min()), "near_copies": int((g.distance < threshold).sum())})
-        closest.append(frame.nsmallest(top, "distance")[["pool", "synthetic_id", "method", "variant", "real_id", "distance"]])
+            rows.append(
+                {
+                    "method": method,
+                    "variant": variant,
+                    "pool": name,
+                    "synthetic": len(g),
+                    "nearest_in_pool": int(g.nearest.sum()),
+                    "share": float(g.nearest.mean()),
+                    "min_distance": float(g.distance.min()),
+                    "near_copies": int((g.distance < threshold).sum()),
+                }
+            )
+        closest.append(
+            frame.nsmallest(top, "distance")[["pool", "synthetic_id", "method", "variant", "real_id", "distance"]]
+        )
     return pd.DataFrame(rows), pd.concat(closest, ignore_index=True), threshold
 
 
@@ -475,9 +495,17 @@ def quality_table(
     synth_meta = synth_meta.reset_index(drop=True)
     path = None
     if cache:
-        meta = [real_meta[["image_id", "label"]].astype(str).to_numpy(dtype="U"),
-                synth_meta[["source_id", "label", *group_by]].astype(str).to_numpy(dtype="U")]
-        path = array_cache_path("quality", [real, synth, *meta], f"{tuple(group_by)}|{per_label}|{k}|{n_subsets}|{subset_size}|{seed}", "table", "parquet")
+        meta = [
+            real_meta[["image_id", "label"]].astype(str).to_numpy(dtype="U"),
+            synth_meta[["source_id", "label", *group_by]].astype(str).to_numpy(dtype="U"),
+        ]
+        path = array_cache_path(
+            "quality",
+            [real, synth, *meta],
+            f"{tuple(group_by)}|{per_label}|{k}|{n_subsets}|{subset_size}|{seed}",
+            "table",
+            "parquet",
+        )
         if path.is_file():
             return pd.read_parquet(path)
     rows = []
@@ -492,20 +520,27 @@ def quality_table(
             enough = len(r) >= 2 and len(s) >= 2
             knn_ok = len(r) > k and len(s) > k
             pr = knn_precision_recall(r, s, k) if knn_ok else None
-            mem = memorisation(s, synth_meta.loc[s_idx, "source_id"].tolist(), r,
-                               real_meta.loc[r_idx, "image_id"].tolist()) if len(r) else None
-            rows.append({
-                **dict(zip(group_by, keys)),
-                "label": label,
-                "n_real": len(r),
-                "n_synth": len(s),
-                "frechet": frechet_distance(r, s) if enough else np.nan,
-                "kernel": kernel_distance(r, s, n_subsets, subset_size, seed) if enough else np.nan,
-                "precision": pr.precision if pr else np.nan,
-                "recall": pr.recall if pr else np.nan,
-                "memorised_share": mem.share if mem else np.nan,
-                "nn_distance_median": float(np.median(mem.nn_distance)) if mem else np.nan,
-            })
+            mem = (
+                memorisation(
+                    s, synth_meta.loc[s_idx, "source_id"].tolist(), r, real_meta.loc[r_idx, "image_id"].tolist()
+                )
+                if len(r)
+                else None
+            )
+            rows.append(
+                {
+                    **dict(zip(group_by, keys)),
+                    "label": label,
+                    "n_real": len(r),
+                    "n_synth": len(s),
+                    "frechet": frechet_distance(r, s) if enough else np.nan,
+                    "kernel": kernel_distance(r, s, n_subsets, subset_size, seed) if enough else np.nan,
+                    "precision": pr.precision if pr else np.nan,
+                    "recall": pr.recall if pr else np.nan,
+                    "memorised_share": mem.share if mem else np.nan,
+                    "nn_distance_median": float(np.median(mem.nn_distance)) if mem else np.nan,
+                }
+            )
     table = pd.DataFrame(rows)
     if path is not None:
         atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
@@ -566,7 +601,13 @@ def distance_comparisons(
     boot = image_bootstrap(real, cross, matched, reference, n_boot=n_boot, seed=seed)
     rows = []
     for name, values in groups.items():
-        row = {"group": name, "n": len(values), "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)), **boot[name]}
+        row = {
+            "group": name,
+            "n": len(values),
+            "mean": float(np.mean(values)),
+            "sd": float(np.std(values, ddof=1)),
+            **boot[name],
+        }
         row["paper_p"] = np.nan if name == reference else two_sample_ttest(values, groups[reference]).p_value
         rows.append(row)
     tests = pd.DataFrame(rows)
@@ -582,8 +623,9 @@ def _bootstrap_counts(rng: np.random.Generator, n: int, replicates: int) -> np.n
     return np.bincount(draws.ravel(), minlength=replicates * n).reshape(replicates, n).astype(np.float64)
 
 
-def image_bootstrap(real, cross: dict, matched: dict, reference: str = "real-real", n_boot: int = 2000, seed: int = 0,
-                    chunk: int = 250) -> dict[str, dict[str, float]]:
+def image_bootstrap(
+    real, cross: dict, matched: dict, reference: str = "real-real", n_boot: int = 2000, seed: int = 0, chunk: int = 250
+) -> dict[str, dict[str, float]]:
     """Image-level test of mean cosine distances against that of real-real pairs (rows L2-normalised).
 
     Each statistic is a mean over all pairs of the images, never over drawn pairs: ``reference``:
@@ -620,8 +662,10 @@ def image_bootstrap(real, cross: dict, matched: dict, reference: str = "real-rea
             out[name] = (weights @ distances) / weights.sum(axis=1)
         return out
 
-    observed = {k: float(v[0]) for k, v in statistics(np.ones((1, real.shape[0])),
-                                                       {k: np.ones((1, len(y))) for k, y in cross.items()}).items()}
+    observed = {
+        k: float(v[0])
+        for k, v in statistics(np.ones((1, real.shape[0])), {k: np.ones((1, len(y))) for k, y in cross.items()}).items()
+    }
     rng = np.random.default_rng(seed)
     replicates = {name: [] for name in observed}
     for start in range(0, n_boot, chunk):
@@ -641,13 +685,20 @@ def image_bootstrap(real, cross: dict, matched: dict, reference: str = "real-rea
         se = float(np.std(reps, ddof=1)) if reps.size > 1 else np.nan
         low, high = np.percentile(reps, [2.5, 97.5]) if reps.size else (np.nan, np.nan)
         p = float(2 * norm.sf(abs(diff) / se)) if np.isfinite(se) and se > 0 else np.nan
-        out[name] = {"all_pairs_mean": observed[name], "image_diff": diff, "image_diff_low": float(low),
-                     "image_diff_high": float(high), "image_diff_se": se, "image_p": p}
+        out[name] = {
+            "all_pairs_mean": observed[name],
+            "image_diff": diff,
+            "image_diff_low": float(low),
+            "image_diff_high": float(high),
+            "image_diff_se": se,
+            "image_p": p,
+        }
     return out
 
 
 def sample_rows(n: int, max_points: int | None, seed: int = 0) -> np.ndarray:
-    """Sorted row indices of a seeded random sample of at most ``max_points`` of ``n`` rows (all when None or n <= max)."""
+    """Sorted row indices of a seeded random sample of at most ``max_points`` of ``n`` rows (all when None or n <=
+    max)."""
     if max_points is None or n <= max_points:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=int(max_points), replace=False))
@@ -679,8 +730,9 @@ def project(embeddings, method: str = "pca", seed: int = 0, cache: bool = False)
         # Standard practice for speed: UMAP on the first 50 principal components, 200 epochs
         # (umap's default is 500 below 10,000 points); about 3x faster at no visible cost.
         reduced = PCA(n_components=50, random_state=seed).fit_transform(x) if min(x.shape) > 50 else x
-        coords = umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1, metric="cosine",
-                           n_epochs=200).fit_transform(reduced)
+        coords = umap.UMAP(
+            n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1, metric="cosine", n_epochs=200
+        ).fit_transform(reduced)
     if path is not None:
         atomic_save_npy(path, coords)
     return coords

@@ -7,6 +7,7 @@ of several cells); a ``max_accuracy_gain`` row is the maximum over exactly the o
 the build must have every one of them. Value agreement (:func:`agreement`) uses the paper's and the
 build's uncertainty and is only stated on profiles whose data are the paper's (``compare_values``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +23,19 @@ PAPER_VARIANT = "dreambooth"
 # the whole DDI training pool).
 PAPER_FIGURE_SETTINGS = {"5": {"n_real": "all"}}
 SETTINGS = ("method", "n_real", "transforms", "fst_bin", "ratio", "variant")
-COLUMNS = ["figure", "quantity", "setting", "paper", "paper_ci", "build", "build_ci", "difference", "z", "agreement", "status"]
+COLUMNS = [
+    "figure",
+    "quantity",
+    "setting",
+    "paper",
+    "paper_ci",
+    "build",
+    "build_ci",
+    "difference",
+    "z",
+    "agreement",
+    "status",
+]
 Z_AGREE = 1.96  # |difference| / combined standard error below this: the values agree at the 5% level
 
 
@@ -39,8 +52,14 @@ def build_cells(table: pd.DataFrame, figure: str, settings: dict) -> pd.DataFram
     has no column of. Baseline rows (no synthetic data) have ratio "0" and variant "none".
     """
     out = table.copy()
-    method = out["method"].astype(str) if "method" in out else pd.Series("text-to-image" if figure == "4" else "", index=out.index)
-    ratio = out["synthetic_ratio"] if "synthetic_ratio" in out else pd.Series(settings.get("ratio", ""), index=out.index)
+    method = (
+        out["method"].astype(str)
+        if "method" in out
+        else pd.Series("text-to-image" if figure == "4" else "", index=out.index)
+    )
+    ratio = (
+        out["synthetic_ratio"] if "synthetic_ratio" in out else pd.Series(settings.get("ratio", ""), index=out.index)
+    )
     n_real = out["n_real"] if "n_real" in out else pd.Series(settings.get("n_real"), index=out.index)
     synthetic = (ratio.astype(str) != "0") & (method != "none")
     out["s_method"] = np.where(synthetic, method, "none")
@@ -68,14 +87,24 @@ def match_cells(cells: pd.DataFrame, row: pd.Series, figure: str) -> tuple[pd.Da
         if allowed:
             out = out[column.isin(allowed)]
             if out.empty:
-                return out, f"not comparable: no build cell with {key} = {'|'.join(allowed)} (build: {', '.join(sorted(set(column)))})"
+                return (
+                    out,
+                    f"not comparable: no build cell with {key} = {'|'.join(allowed)} (build: "
+                    f"{', '.join(sorted(set(column)))})",
+                )
         elif column.nunique() > 1:
-            return out.iloc[:0], f"not comparable: the paper does not state {key} and the build has {column.nunique()} values"
+            return out.iloc[
+                :0
+            ], f"not comparable: the paper does not state {key} and the build has {column.nunique()} values"
     if row.quantity == "max_accuracy_gain":
         for key, allowed in wanted.items():
             missing = sorted(set(allowed) - set(out[f"s_{key}"].astype(str)))
             if len(allowed) > 1 and missing:
-                return out.iloc[:0], f"not comparable: the paper's maximum is over {key} = {'|'.join(allowed)}; the build lacks {', '.join(missing)}"
+                return (
+                    out.iloc[:0],
+                    f"not comparable: the paper's maximum is over {key} = {'|'.join(allowed)}; the build lacks "
+                    f"{', '.join(missing)}",
+                )
     elif len(out) != 1:
         return out.iloc[:0], f"not comparable: {len(out)} build cells match (the paper lists several options)"
     return out, ""
@@ -83,15 +112,19 @@ def match_cells(cells: pd.DataFrame, row: pd.Series, figure: str) -> tuple[pd.Da
 
 def agreement(paper: float, paper_se: float, build: float, build_se: float) -> tuple[float, str]:
     """``z = (build - paper) / sqrt(paper_se^2 + build_se^2)`` and "agree" (|z| < 1.96) or "differ"."""
-    se = np.sqrt(np.nansum([paper_se ** 2, build_se ** 2]))
+    se = np.sqrt(np.nansum([paper_se**2, build_se**2]))
     if not np.isfinite(se) or se == 0:
         return np.nan, ""
     z = (build - paper) / se
     return float(z), "agree" if abs(z) < Z_AGREE else "differ"
 
 
-def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame], settings: dict[str, dict] | None = None,
-                       compare_values: bool = False) -> pd.DataFrame:
+def reproduction_table(
+    paper: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    settings: dict[str, dict] | None = None,
+    compare_values: bool = False,
+) -> pd.DataFrame:
     """The paper's numeric values beside this build's values for exactly matching cells.
 
     ``tables`` maps a figure id ("3", "4", "5") to its analysis table, ``settings`` to its grid
@@ -106,9 +139,16 @@ def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame], set
     rows = []
     for _, row in paper[paper.quantity.isin(["accuracy", "accuracy_gain", "max_accuracy_gain"])].iterrows():
         fig = str(row.figure)
-        setting = ", ".join(f"{k}={row[k]}" for k in ("method", "n_real", "transforms", "fst_bin", "ratio") if _options(row.get(k)))
-        out = {"figure": fig, "quantity": row.quantity, "setting": setting, "paper": row.value,
-               "paper_ci": "" if np.isnan(row.ci_low) else f"{row.ci_low:+.1f} to {row.ci_high:+.1f}"}
+        setting = ", ".join(
+            f"{k}={row[k]}" for k in ("method", "n_real", "transforms", "fst_bin", "ratio") if _options(row.get(k))
+        )
+        out = {
+            "figure": fig,
+            "quantity": row.quantity,
+            "setting": setting,
+            "paper": row.value,
+            "paper_ci": "" if np.isnan(row.ci_low) else f"{row.ci_low:+.1f} to {row.ci_high:+.1f}",
+        }
         table = tables.get(fig)
         if table is None:
             rows.append({**out, "status": "figure not built"})
@@ -135,30 +175,52 @@ def reproduction_table(paper: pd.DataFrame, tables: dict[str, pd.DataFrame], set
             else:
                 paper_se = np.nan  # the paper prints no interval for this gain: the build's alone
             # a gain's own standard error (its interval is on a t scale); an accuracy's from its Wald interval
-            build_se = cell.se * 100 if row.quantity != "accuracy" and np.isfinite(cell.get("se", np.nan)) else (
-                float(se_from_interval(low, high)) if np.isfinite(low) else np.nan)
+            build_se = (
+                cell.se * 100
+                if row.quantity != "accuracy" and np.isfinite(cell.get("se", np.nan))
+                else (float(se_from_interval(low, high)) if np.isfinite(low) else np.nan)
+            )
             z, verdict = agreement(row.value, paper_se, value, build_se)
-        rows.append({**out, "build": value, "build_ci": f"{low:.1f} to {high:.1f}" if np.isfinite(low) else "",
-                     "difference": value - row.value, "z": z, "agreement": verdict, "status": "compared"})
+        rows.append(
+            {
+                **out,
+                "build": value,
+                "build_ci": f"{low:.1f} to {high:.1f}" if np.isfinite(low) else "",
+                "difference": value - row.value,
+                "z": z,
+                "agreement": verdict,
+                "status": "compared",
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def report_facts(report: pd.DataFrame, shape3: pd.DataFrame, shape4: pd.DataFrame, profile_name: str,
-                 compare_values: bool) -> dict[str, str]:
+def report_facts(
+    report: pd.DataFrame, shape3: pd.DataFrame, shape4: pd.DataFrame, profile_name: str, compare_values: bool
+) -> dict[str, str]:
     """Glue values of the reproduction report: rows compared, shape verdicts and, only with
     ``compare_values``, the value-agreement sentence (``rr_values``)."""
     compared = int(report.status.eq("compared").sum())
     if compare_values:
-        values = (f"Of the {compared} compared values, {int(report.agreement.eq('agree').sum())} agree with the paper "
-                  f"within the combined uncertainty (|z| < {Z_AGREE}, the paper's and this build's 95% intervals).")
+        values = (
+            f"Of the {compared} compared values, {int(report.agreement.eq('agree').sum())} agree with the paper "
+            f"within the combined uncertainty (|z| < {Z_AGREE}, the paper's and this build's 95% intervals)."
+        )
     else:
-        values = (f"On the {profile_name} profile the data and models are stand-ins, so no value agreement is counted; "
-                  "the values are listed to show which cells exist.")
+        values = (
+            f"On the {profile_name} profile the data and models are stand-ins, so no value agreement is counted; "
+            "the values are listed to show which cells exist."
+        )
     return {
-        "rr_profile": profile_name, "rr_compared": str(compared), "rr_rows": str(len(report)),
-        "rr_not_comparable": str(int(report.status.str.startswith("not comparable").sum())), "rr_values": values,
-        "rr_shape3": str(int(shape3.shape_as_paper.sum())) if len(shape3) else "0", "rr_shape3_settings": str(len(shape3)),
-        "rr_saturates": str(int(shape4.saturates.sum())) if len(shape4) else "0", "rr_shape4_settings": str(len(shape4)),
+        "rr_profile": profile_name,
+        "rr_compared": str(compared),
+        "rr_rows": str(len(report)),
+        "rr_not_comparable": str(int(report.status.str.startswith("not comparable").sum())),
+        "rr_values": values,
+        "rr_shape3": str(int(shape3.shape_as_paper.sum())) if len(shape3) else "0",
+        "rr_shape3_settings": str(len(shape3)),
+        "rr_saturates": str(int(shape4.saturates.sum())) if len(shape4) else "0",
+        "rr_shape4_settings": str(len(shape4)),
         "rr_margin": f"{EQUIVALENCE_MARGIN * 100:+.1f} pp",
     }
 
@@ -169,7 +231,9 @@ def compares_values(profile) -> bool:
     return not profile.is_embedded and not any(profile.locations.get(k) for k in ("main_data", "ddi_data"))
 
 
-def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str], dict[str, pd.DataFrame]]:
+def reproduction(
+    profile, store=None, executor=None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str], dict[str, pd.DataFrame]]:
     """Chapter 08's inputs: the reproduction table, the Fig. 3 and Fig. 4 shape checks, the glue values
     and the figure tables it compared ("3", "4", "5" -> :func:`tables.fig3_table` etc., for the findings).
 
@@ -183,15 +247,26 @@ def reproduction(profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.D
     from synthaug_utils.experiments.chapters import grid_results
     from synthaug_utils.experiments.grids import grid_settings
 
-    table_of = {"3": ("fig3", analysis_tables.fig3_table), "4": ("fig4", analysis_tables.fig4_table),
-                "5": ("fig5", analysis_tables.fig5_table)}
+    table_of = {
+        "3": ("fig3", analysis_tables.fig3_table),
+        "4": ("fig4", analysis_tables.fig4_table),
+        "5": ("fig5", analysis_tables.fig5_table),
+    }
     built = {fig: (grid, make) for fig, (grid, make) in table_of.items() if grid_available(profile, grid)}
     figure_tables = {fig: make(*grid_results(grid, profile, store, executor)) for fig, (grid, make) in built.items()}
     settings = {fig: grid_settings(grid, profile) for fig, (grid, _) in built.items()}
     compare_values = compares_values(profile)
     report = reproduction_table(paper_values(), figure_tables, settings, compare_values)
-    shape3 = analysis_tables.shape_checks_fig3(figure_tables["3"]) if "3" in figure_tables else pd.DataFrame(columns=["shape_as_paper"])
-    shape4 = analysis_tables.shape_checks_fig4(figure_tables["4"]) if "4" in figure_tables else pd.DataFrame(columns=["saturates"])
+    shape3 = (
+        analysis_tables.shape_checks_fig3(figure_tables["3"])
+        if "3" in figure_tables
+        else pd.DataFrame(columns=["shape_as_paper"])
+    )
+    shape4 = (
+        analysis_tables.shape_checks_fig4(figure_tables["4"])
+        if "4" in figure_tables
+        else pd.DataFrame(columns=["saturates"])
+    )
     facts = report_facts(report, shape3, shape4, profile.name, compare_values)
     significant, conflicts = analysis_tables.star_interval_conflicts(figure_tables)
     facts.update(rr_starred=str(significant), rr_star_conflicts=str(len(conflicts)))

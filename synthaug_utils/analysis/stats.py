@@ -24,10 +24,11 @@ Conventions:
 * Correctness arrays hold 0/1 (or bool) per test image, shaped ``(images,)`` for one
   seed or ``(seeds, images)`` for several seeds evaluated on the same test images.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats as _sps
@@ -307,6 +308,7 @@ def significance_stars(p) -> str | list[str]:
     NaN gives ``''``. A scalar gives a string; a sequence or array gives a list of strings
     (flattened).
     """
+
     def one(v: float) -> str:
         if v is None or np.isnan(v):
             return ""
@@ -357,7 +359,6 @@ def two_sample_ttest(a: Sequence[float], b: Sequence[float], equal_var: bool = T
     )
 
 
-
 # ----------------------------------------------------------------------------- the paper's convention
 def paper_convention_test(acc_a, acc_b, n_test_a, n_test_b=None, continuity: bool = True):
     """The paper's with-vs-without test: a two-sample proportion test of the **mean accuracies over
@@ -395,7 +396,8 @@ PRIMARY_ANALYSIS_TEXT = (
     "The primary analysis takes the paired difference of per-image correctness (same seed, same test image) "
     "and estimates the variance of its mean from a crossed random-effects model of seeds (runs) and test "
     "images, so that run-to-run variation and test-image sampling are both in the interval and the p-value "
-    "(Satterthwaite t; the interval and the p-value come from the same estimate).")
+    "(Satterthwaite t; the interval and the p-value come from the same estimate)."
+)
 
 
 @dataclass(frozen=True)
@@ -466,7 +468,9 @@ def primary_comparison(correct_a, correct_b, alpha: float = 0.05) -> PrimaryComp
     a = _as_seed_matrix(correct_a, "correct_a")
     b = _as_seed_matrix(correct_b, "correct_b")
     if a.shape != b.shape:
-        raise ValueError(f"primary_comparison needs the same seeds and test images in both arms: {a.shape} vs {b.shape}")
+        raise ValueError(
+            f"primary_comparison needs the same seeds and test images in both arms: {a.shape} vs {b.shape}"
+        )
     _z(alpha)
     d = a - b
     seeds, images = d.shape
@@ -491,7 +495,9 @@ def primary_comparison(correct_a, correct_b, alpha: float = 0.05) -> PrimaryComp
         # var(mean) * S * I = (MS_seed - MS_e) + (MS_image - MS_e) + MS_e over the kept components:
         # each mean square once, with its coefficient, for the Satterthwaite sum
         kept = int(keep_seed) + int(keep_image)
-        terms = [(seed_ms, df_seed)] * keep_seed + [(ms_image, df_image)] * keep_image + [((1 - kept) * ms_resid, df_resid)]
+        terms = (
+            [(seed_ms, df_seed)] * keep_seed + [(ms_image, df_image)] * keep_image + [((1 - kept) * ms_resid, df_resid)]
+        )
         var_seed = (seed_ms - ms_resid) / images if keep_seed else 0.0
         var_image = (ms_image - ms_resid) / seeds if keep_image else 0.0
         var_resid = ms_resid
@@ -502,9 +508,11 @@ def primary_comparison(correct_a, correct_b, alpha: float = 0.05) -> PrimaryComp
     df = float(total**2 / denom) if denom > 0 else float(images - 1)
     if se == 0.0:
         note = note or "the arms agree on every image in every seed"
-        return PrimaryComparison(diff, diff, diff, 1.0 if diff == 0 else 0.0, 0.0, df, seeds, images,
-                                 var_seed, var_image, var_resid, note)
+        return PrimaryComparison(
+            diff, diff, diff, 1.0 if diff == 0 else 0.0, 0.0, df, seeds, images, var_seed, var_image, var_resid, note
+        )
     t_crit = float(_sps.t.ppf(1.0 - alpha / 2.0, df))
     p = float(2.0 * _sps.t.sf(abs(diff) / se, df))
-    return PrimaryComparison(diff, diff - t_crit * se, diff + t_crit * se, p, se, df, seeds, images,
-                             var_seed, var_image, var_resid, note)
+    return PrimaryComparison(
+        diff, diff - t_crit * se, diff + t_crit * se, p, se, df, seeds, images, var_seed, var_image, var_resid, note
+    )

@@ -17,10 +17,11 @@ Conventions (stated on every results page; see :mod:`synthaug_utils.analysis.sta
   (:func:`~synthaug_utils.analysis.stats.primary_comparison`), BH-adjusted over the same family.
   Figure stars are the primary analysis'; a star never sits on an interval that contains 0.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,9 @@ def derive_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the derived columns ``method``, ``control``, ``rare_label`` and ``rare_n``."""
     out = frame.copy()
     out["method"] = out["synthetic_method"].fillna(NONE).replace("", NONE)
-    out["control"] = np.where(out["synthetic_ratio"] > 0, "synthetic", np.where(out.get("duplicate", 0) > 0, "duplicate", NONE))
+    out["control"] = np.where(
+        out["synthetic_ratio"] > 0, "synthetic", np.where(out.get("duplicate", 0) > 0, "duplicate", NONE)
+    )
     rare = out.get("n_real_per_label", pd.Series([""] * len(out), index=out.index)).fillna("").astype(str)
     out["rare_label"] = rare.str.split("=").str[0].replace("", NONE)
     out["rare_n"] = pd.to_numeric(rare.str.split("=").str[1], errors="coerce")
@@ -69,8 +72,19 @@ def accuracy_by(merged: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         k, n = int(group["correct"].sum()), int(len(group))
         n_test = int(group["image_id"].nunique()) if "image_id" in group else int(n / max(per_seed.size, 1))
         low, high = stats.paper_convention_interval(k / n, n_test)
-        rows.append({**dict(zip(by, values)), "k": k, "n": n, "accuracy": k / n, "ci_low": low, "ci_high": high, "n_test": n_test,
-                     "runs": int(per_seed.size), "seed_sd": float(per_seed.std(ddof=1)) if per_seed.size > 1 else np.nan})
+        rows.append(
+            {
+                **dict(zip(by, values)),
+                "k": k,
+                "n": n,
+                "accuracy": k / n,
+                "ci_low": low,
+                "ci_high": high,
+                "n_test": n_test,
+                "runs": int(per_seed.size),
+                "seed_sd": float(per_seed.std(ddof=1)) if per_seed.size > 1 else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -79,8 +93,10 @@ def _seed_matrix(group: pd.DataFrame) -> tuple[np.ndarray, list, list]:
     Raises DataError when one arm holds two trials of a seed (the arm's settings are ambiguous)."""
     if group.duplicated(["seed", "image_id"]).any():
         keys = sorted(group["key"].unique()) if "key" in group else []
-        raise DataError(f"one comparison arm holds several trials per seed ({len(keys)} trials: {keys[:4]}); "
-                        "its settings are ambiguous: separate them by a setting column")
+        raise DataError(
+            f"one comparison arm holds several trials per seed ({len(keys)} trials: {keys[:4]}); "
+            "its settings are ambiguous: separate them by a setting column"
+        )
     table = group.pivot_table(index="seed", columns="image_id", values="correct", aggfunc="first")
     return table.to_numpy(dtype=float), list(table.index), list(table.columns)
 
@@ -152,8 +168,15 @@ def compare_with_baseline(
         row["paired"] = pair.paired
         if pair.paired:
             res = stats.primary_comparison(pair.arm_matrix, pair.base_matrix)
-            row.update(gain=res.diff, gain_low=res.ci_low, gain_high=res.ci_high, se=res.se, df=res.df,
-                       p=res.p_value, model_note=res.note)
+            row.update(
+                gain=res.diff,
+                gain_low=res.ci_low,
+                gain_high=res.ci_high,
+                se=res.se,
+                df=res.df,
+                p=res.p_value,
+                model_note=res.note,
+            )
         else:  # different seeds or test images: no paired analysis possible
             row.update(gain=acc_arm - acc_base, model_note="arms do not share seeds and test images")
         rows.append(row)
@@ -165,7 +188,9 @@ def compare_with_baseline(
             tests[col] = np.nan
     for prefix in ("", "paper_"):
         tests[f"{prefix}p_bh"] = stats.benjamini_hochberg(tests[f"{prefix}p"].to_numpy(dtype=float))
-        tests[f"{prefix}stars"] = [stats.significance_stars(p) if np.isfinite(p) else "" for p in tests[f"{prefix}p_bh"]]
+        tests[f"{prefix}stars"] = [
+            stats.significance_stars(p) if np.isfinite(p) else "" for p in tests[f"{prefix}p_bh"]
+        ]
     return acc.merge(tests, on=list(setting) + [arm], how="left")
 
 
@@ -177,7 +202,10 @@ def two_analyses(table: pd.DataFrame, setting: Sequence[str], arm: str) -> pd.Da
     tests = table.dropna(subset=["gain"])
     out = tests[list(setting) + [arm]].copy()
     out["gain_pp"] = (tests.gain * 100).round(1)
-    out["gain_ci_pp"] = [f"{lo * 100:+.1f} to {hi * 100:+.1f}" if np.isfinite(lo) else "" for lo, hi in zip(tests.gain_low, tests.gain_high)]
+    out["gain_ci_pp"] = [
+        f"{lo * 100:+.1f} to {hi * 100:+.1f}" if np.isfinite(lo) else ""
+        for lo, hi in zip(tests.gain_low, tests.gain_high)
+    ]
     out["paper_p_bh"] = tests.paper_p_bh
     out["paper_stars"] = tests.paper_stars
     out["primary_p_bh"] = tests.p_bh
@@ -228,14 +256,23 @@ def _budget_compare(merged: pd.DataFrame, setting: list[str]) -> pd.DataFrame:
     merged = merged.assign(arm=np.where(merged.synthetic_ratio > 0, merged.synthetic_variant.astype(str), NONE))
     table = compare_with_baseline(merged, setting, "arm", NONE)
     keep = setting + ["arm", "gain", "gain_low", "gain_high", "p_bh"]
-    for name, baseline, arms in (("own_vs_pool", "dreambooth", BUDGET_VARIANTS), ("steps_vs_own", BUDGET_VARIANT, (BUDGET_STEPS_VARIANT,))):
+    for name, baseline, arms in (
+        ("own_vs_pool", "dreambooth", BUDGET_VARIANTS),
+        ("steps_vs_own", BUDGET_VARIANT, (BUDGET_STEPS_VARIANT,)),
+    ):
         pair = merged[merged.arm.isin((baseline,) + tuple(arms))]
         if not pair.arm.isin(arms).any():
             table[[f"{name}_gain", f"{name}_low", f"{name}_high", f"{name}_p_bh"]] = np.nan
             continue
         other = compare_with_baseline(pair, setting, "arm", baseline)
-        other = other[other.arm.isin(arms)][keep].rename(columns={
-            "gain": f"{name}_gain", "gain_low": f"{name}_low", "gain_high": f"{name}_high", "p_bh": f"{name}_p_bh"})
+        other = other[other.arm.isin(arms)][keep].rename(
+            columns={
+                "gain": f"{name}_gain",
+                "gain_low": f"{name}_low",
+                "gain_high": f"{name}_high",
+                "p_bh": f"{name}_p_bh",
+            }
+        )
         table = table.merge(other, on=setting + ["arm"], how="left")
     return table
 
@@ -250,7 +287,9 @@ def _budget_trials(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFra
     stay out); no duplication; each trial once."""
     from synthaug_utils.core.vocabulary import BUDGET_ARMS, BUDGET_VARIANT
 
-    trials = frame[(frame.duplicate.fillna(0) == 0) & ((frame.synthetic_ratio == 0) | frame.synthetic_variant.isin(BUDGET_ARMS))]
+    trials = frame[
+        (frame.duplicate.fillna(0) == 0) & ((frame.synthetic_ratio == 0) | frame.synthetic_variant.isin(BUDGET_ARMS))
+    ]
     trials = trials.drop_duplicates("key")
     if not (trials.synthetic_variant[trials.synthetic_ratio > 0] == BUDGET_VARIANT).any():
         raise DataError("no generator-data-budget trials: run the controls grid first (synthaug run controls)")
@@ -275,8 +314,10 @@ def budget_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame
     own_n = merged.loc[merged.synthetic_variant == BUDGET_VARIANT, "n_real"].unique()
     merged = merged[merged.n_real.isin(own_n)]  # where the own-images arm ran
     synthetic = merged[merged.synthetic_ratio > 0]
-    parts = [merged[(merged.method == m) | (merged.synthetic_ratio == 0)].assign(method=m)  # "none" serves every method
-             for m in sorted(synthetic["method"].unique())]
+    parts = [
+        merged[(merged.method == m) | (merged.synthetic_ratio == 0)].assign(method=m)  # "none" serves every method
+        for m in sorted(synthetic["method"].unique())
+    ]
     return _budget_compare(pd.concat(parts, ignore_index=True), ["n_real", "transforms", "method"])
 
 
@@ -355,8 +396,9 @@ def figS2_pooled(table: pd.DataFrame) -> pd.DataFrame:
     pooled = table.groupby(keys, as_index=False)[["k", "n"]].sum()
     per_label = table.groupby(keys + ["rare_label"])["n_test"].max().reset_index()
     overall = per_label.scope == "overall"
-    images = pd.concat([per_label[overall].groupby(keys)["n_test"].max(),
-                        per_label[~overall].groupby(keys)["n_test"].sum()]).reset_index()
+    images = pd.concat(
+        [per_label[overall].groupby(keys)["n_test"].max(), per_label[~overall].groupby(keys)["n_test"].sum()]
+    ).reset_index()
     pooled = pooled.merge(images, on=keys, how="left", validate="one_to_one")
     low, high = stats.paper_convention_interval((pooled.k / pooled.n).to_numpy(), pooled.n_test.to_numpy())
     return pooled.assign(accuracy=pooled.k / pooled.n, ci_low=low, ci_high=high)
@@ -449,12 +491,25 @@ def shape_checks_fig3(table: pd.DataFrame, margin: float = EQUIVALENCE_MARGIN) -
             under = bool(np.isfinite(high) and high < margin)
             drop = _below_peak_beyond_noise(peak, large)
             diminishes = "yes" if under or drop else ("inconclusive" if large_not else "no")
-        rows.append({"method": method, "transforms": tf, "best_n": int(best.n_real), "best_gain": best.gain,
-                     "largest_n": int(largest_n), "gain_at_largest_n": gain, "gain_high_at_largest_n": high,
-                     "peak_gain": np.nan if peak is None else peak.gain, "spearman_gain_vs_n": rho,
-                     "gain_significant_at_small_n": small_sig, "gain_not_significant_at_largest_n": large_not,
-                     "below_margin_at_largest_n": under, "below_peak_beyond_noise": drop, "diminishes": diminishes,
-                     "shape_as_paper": bool(small_sig and diminishes == "yes" and large_not)})
+        rows.append(
+            {
+                "method": method,
+                "transforms": tf,
+                "best_n": int(best.n_real),
+                "best_gain": best.gain,
+                "largest_n": int(largest_n),
+                "gain_at_largest_n": gain,
+                "gain_high_at_largest_n": high,
+                "peak_gain": np.nan if peak is None else peak.gain,
+                "spearman_gain_vs_n": rho,
+                "gain_significant_at_small_n": small_sig,
+                "gain_not_significant_at_largest_n": large_not,
+                "below_margin_at_largest_n": under,
+                "below_peak_beyond_noise": drop,
+                "diminishes": diminishes,
+                "shape_as_paper": bool(small_sig and diminishes == "yes" and large_not),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -476,18 +531,29 @@ def shape_checks_fig4(table: pd.DataFrame, margin: float = EQUIVALENCE_MARGIN) -
         g = g.sort_values("synthetic_ratio")
         first, beyond = g.iloc[0], g.iloc[1:]
         steps = beyond.dropna(subset=["step_gain"]) if "step_gain" in beyond else beyond.iloc[:0]
-        above = any(np.isfinite(r.step_p_bh) and r.step_p_bh < SHAPE_ALPHA and r.step_gain > 0 for r in steps.itertuples())
+        above = any(
+            np.isfinite(r.step_p_bh) and r.step_p_bh < SHAPE_ALPHA and r.step_gain > 0 for r in steps.itertuples()
+        )
         highs = steps["step_gain_high"] if "step_gain_high" in steps else pd.Series(np.nan, index=steps.index)
         under = bool(len(steps)) and bool(np.isfinite(highs).all() and (highs < margin).all())
         saturation = "n/a" if steps.empty else "no" if above else "yes" if under else "inconclusive"
         first_sig = _significant_gain(first)
-        rows.append({"n_real": n, "transforms": tf, "first_ratio": int(first.synthetic_ratio), "gain_at_first_ratio": first.gain,
-                     "best_gain_beyond": beyond.gain.max() if len(beyond) else np.nan,
-                     "largest_step_beyond_first": steps.step_gain.max() if len(steps) else np.nan,
-                     "largest_step_high": highs.max() if len(steps) else np.nan,
-                     "first_step_significant": first_sig, "increments_inside_noise": bool(len(steps)) and not above,
-                     "increments_below_margin": under, "saturation": saturation,
-                     "saturates": bool(first_sig and saturation == "yes")})
+        rows.append(
+            {
+                "n_real": n,
+                "transforms": tf,
+                "first_ratio": int(first.synthetic_ratio),
+                "gain_at_first_ratio": first.gain,
+                "best_gain_beyond": beyond.gain.max() if len(beyond) else np.nan,
+                "largest_step_beyond_first": steps.step_gain.max() if len(steps) else np.nan,
+                "largest_step_high": highs.max() if len(steps) else np.nan,
+                "first_step_significant": first_sig,
+                "increments_inside_noise": bool(len(steps)) and not above,
+                "increments_below_margin": under,
+                "saturation": saturation,
+                "saturates": bool(first_sig and saturation == "yes"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -498,7 +564,10 @@ def learning_curve_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.D
 
 
 # ----------------------------------------------------------------------------- stars and intervals
-STAR_COLUMNS = (("gain", "gain_low", "gain_high", "p_bh"), ("step_gain", "step_gain_low", "step_gain_high", "step_p_bh"))
+STAR_COLUMNS = (
+    ("gain", "gain_low", "gain_high", "p_bh"),
+    ("step_gain", "step_gain_low", "step_gain_high", "step_p_bh"),
+)
 
 
 def star_interval_conflicts(figure_tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> tuple[int, pd.DataFrame]:
@@ -520,5 +589,8 @@ def star_interval_conflicts(figure_tables: dict[str, pd.DataFrame], alpha: float
             sig = table[np.isfinite(table[p].astype(float)) & (table[p].astype(float) < alpha)]
             significant += len(sig)
             bad = sig[(sig[low] <= 0) & (sig[high] >= 0)]
-            rows += [{"figure": fig, "gain": r[gain], "gain_low": r[low], "gain_high": r[high], "p_bh": r[p]} for _, r in bad.iterrows()]
+            rows += [
+                {"figure": fig, "gain": r[gain], "gain_low": r[low], "gain_high": r[high], "p_bh": r[p]}
+                for _, r in bad.iterrows()
+            ]
     return significant, pd.DataFrame(rows, columns=["figure", "gain", "gain_low", "gain_high", "p_bh"])

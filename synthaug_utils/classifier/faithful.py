@@ -1,5 +1,5 @@
-"""The faithful mode: the fastai recipe end to end.
-"""
+"""The faithful mode: the fastai recipe end to end."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,14 +8,15 @@ import os
 import tempfile
 import time
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import torch
 from PIL import Image as PILImageModule
 from torch import nn
 
-from synthaug_utils.classifier.recipe import batch_size_rule, FitResult, Recipe, seed_everything
+from synthaug_utils.classifier.recipe import FitResult, Recipe, batch_size_rule, seed_everything
 from synthaug_utils.core.backbones import create_classifier_net, normalisation
 from synthaug_utils.data.images import open_rgb
 
@@ -60,9 +61,7 @@ def read_item_image(row) -> PILImageModule.Image:
 def _frame(train: pd.DataFrame, val: pd.DataFrame) -> pd.DataFrame:
     """Training and validation rows in one table with an ``is_valid`` column (the authors' layout)."""
     cols = ["path", "label"]
-    return pd.concat(
-        [train[cols].assign(is_valid=False), val[cols].assign(is_valid=True)], ignore_index=True
-    )
+    return pd.concat([train[cols].assign(is_valid=False), val[cols].assign(is_valid=True)], ignore_index=True)
 
 
 def _same_size_resize(size: int):
@@ -85,7 +84,8 @@ def _same_size_resize(size: int):
 
 
 def build_dataloaders(train: pd.DataFrame, val: pd.DataFrame, labels: Sequence[str], recipe: Recipe, batch_size: int):
-    """fastai DataLoaders: Resize(image_size) item transform; aug_transforms() (optional) and Normalize batch transforms.
+    """fastai DataLoaders: Resize(image_size) item transform; aug_transforms() (optional) and Normalize batch
+    transforms.
 
     Images are read in the main process (``num_workers=0``) so that loading order and
     augmentation are seeded; the training loader shuffles and drops its last partial batch.
@@ -193,5 +193,13 @@ def fit_faithful(
         {"epoch": i, "train_loss": float(v[0]), "valid_loss": float(v[1]), "valid_accuracy": float(v[2])}
         for i, v in enumerate(values)
     ]
-    return FitResult.of_run(probs.float().numpy(), history, recipe.monitor, batch_size, len(train), "faithful",
-                            "setup_s", (start, t_fit, t_pred, t_end))
+    return FitResult.of_run(
+        probs.float().numpy(),
+        history,
+        recipe.monitor,
+        batch_size,
+        len(train),
+        "faithful",
+        "setup_s",
+        (start, t_fit, t_pred, t_end),
+    )

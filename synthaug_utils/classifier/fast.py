@@ -1,9 +1,9 @@
-"""The fast mode: head training on cached features.
-"""
+"""The fast mode: head training on cached features."""
+
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -11,9 +11,8 @@ import torch
 from torch import nn
 
 from synthaug_utils.classifier.features import FeatureCache, torch_threads
-from synthaug_utils.classifier.recipe import batch_size_rule, EarlyStopper, FitResult, Recipe, seed_everything
+from synthaug_utils.classifier.recipe import EarlyStopper, FitResult, Recipe, batch_size_rule, seed_everything
 from synthaug_utils.core.errors import DataError
-
 
 # Fast mode trains its small head on one CPU thread: as fast as more threads for these matrix sizes,
 # robust when other processes share the cores, and it makes the result independent of the caller's
@@ -47,10 +46,12 @@ def _fastai_adam(head: nn.Module, recipe: Recipe):
 
 
 @torch.no_grad()
-def _evaluate_head(head: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> tuple[float, float, torch.Tensor]:
+def _evaluate_head(
+    head: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512
+) -> tuple[float, float, torch.Tensor]:
     """Mean cross-entropy, accuracy and softmax probabilities (N, n_out) of the head in eval mode."""
     head.eval()
-    logits = torch.cat([head(x[i:i + batch]) for i in range(0, len(x), batch)]) if len(x) else torch.zeros(0)
+    logits = torch.cat([head(x[i : i + batch]) for i in range(0, len(x), batch)]) if len(x) else torch.zeros(0)
     loss = float(nn.functional.cross_entropy(logits, y)) if len(y) else float("nan")
     acc = float((logits.argmax(1) == y).float().mean()) if len(y) else float("nan")
     return loss, acc, logits.softmax(1)
@@ -65,8 +66,16 @@ def _label_index(table: pd.DataFrame, labels: Sequence[str]) -> torch.Tensor:
     return torch.tensor([lookup[v] for v in table.label], dtype=torch.long)
 
 
-def fit_fast(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, labels: Sequence[str], recipe: Recipe, seed: int,
-             cache: FeatureCache | None = None, progress: bool = False) -> FitResult:
+def fit_fast(
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    test: pd.DataFrame,
+    labels: Sequence[str],
+    recipe: Recipe,
+    seed: int,
+    cache: FeatureCache | None = None,
+    progress: bool = False,
+) -> FitResult:
     """Train only the head on cached frozen-body features (see module docstring); same stopping rule as fastai.
 
     Each epoch shuffles the training rows (seeded), drops the last partial batch like
@@ -88,13 +97,28 @@ def fit_fast(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, labels:
         t_pred = time.perf_counter()
         _, _, probs = _evaluate_head(head, x_test, torch.zeros(len(x_test), dtype=torch.long))
     t_end = time.perf_counter()
-    return FitResult.of_run(probs.float().numpy(), history, recipe.monitor, batch_size, len(train), "fast",
-                            "features_s", (start, t_fit, t_pred, t_end))
+    return FitResult.of_run(
+        probs.float().numpy(),
+        history,
+        recipe.monitor,
+        batch_size,
+        len(train),
+        "fast",
+        "features_s",
+        (start, t_fit, t_pred, t_end),
+    )
 
 
 def _train_head(
-    x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor, n_out: int,
-    batch_size: int, views: int, recipe: Recipe, seed: int,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    n_out: int,
+    batch_size: int,
+    views: int,
+    recipe: Recipe,
+    seed: int,
 ) -> tuple[nn.Module, list[dict[str, float]]]:
     """The fast-mode training loop: fastai's head, optimiser and stopping rule on cached features.
 
@@ -114,7 +138,7 @@ def _train_head(
         pick = torch.from_numpy(rng.integers(0, views, size=n_train)) if views else None
         total, count = 0.0, 0
         for b in range(n_train // batch_size):
-            idx = order[b * batch_size:(b + 1) * batch_size]
+            idx = order[b * batch_size : (b + 1) * batch_size]
             xb = x_train[idx, pick[idx]] if views else x_train[idx]
             loss = nn.functional.cross_entropy(head(xb), y_train[idx])
             loss.backward()
@@ -122,7 +146,9 @@ def _train_head(
             opt.zero_grad()
             total, count = total + float(loss.detach()) * len(idx), count + len(idx)
         valid_loss, valid_acc, _ = _evaluate_head(head, x_val, y_val)
-        history.append({"epoch": epoch, "train_loss": total / max(count, 1), "valid_loss": valid_loss, "valid_accuracy": valid_acc})
+        history.append(
+            {"epoch": epoch, "train_loss": total / max(count, 1), "valid_loss": valid_loss, "valid_accuracy": valid_acc}
+        )
         improved, stop = stopper.update(valid_loss if recipe.monitor == "valid_loss" else valid_acc)
         if improved and recipe.restore_best:
             best_state = {k: v.clone() for k, v in head.state_dict().items()}

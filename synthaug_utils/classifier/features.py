@@ -1,13 +1,13 @@
-"""Frozen-body features, their cache and augmented views for the fast mode.
-"""
+"""Frozen-body features, their cache and augmented views for the fast mode."""
+
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
 import random
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,6 @@ from synthaug_utils.core.backbones import create_classifier_net, normalisation
 from synthaug_utils.core.files import atomic_save_npy, file_digest
 from synthaug_utils.core.paths import cache_dir
 from synthaug_utils.data.images import open_rgb
-
 
 FEATURE_FORMAT = "v1"  # bump when the cached feature layout or the view pipeline changes
 
@@ -102,17 +101,24 @@ class FeatureCache:
             self._compute(list(todo.items()), views, device, batch_images, progress)
         return np.stack([np.load(self.file(d, views)) for d in digests]) if digests else np.zeros((0,))
 
-    def _compute(self, items: list[tuple[str, str]], views: int, device: str, batch_images: int, progress: bool) -> None:
+    def _compute(
+        self, items: list[tuple[str, str]], views: int, device: str, batch_images: int, progress: bool
+    ) -> None:
         from tqdm.auto import tqdm
 
         body = body_features(self.arch, self.weights, device)
         norm = normalisation(self.arch)
         mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
         std = torch.tensor(norm.std).view(1, 3, 1, 1)
-        bar = tqdm(total=len(items), desc=f"features {self.arch} {self.image_size}px {'plain' if views == 0 else f'{views} views'}",
-                   unit="img", disable=not progress, leave=False)
+        bar = tqdm(
+            total=len(items),
+            desc=f"features {self.arch} {self.image_size}px {'plain' if views == 0 else f'{views} views'}",
+            unit="img",
+            disable=not progress,
+            leave=False,
+        )
         for start in range(0, len(items), batch_images):
-            chunk = items[start:start + batch_images]
+            chunk = items[start : start + batch_images]
             images = torch.stack([load_resized(path, self.image_size) for _, path in chunk])  # uint8 (B,3,H,W)
             x = images.float() / 255.0
             if views:

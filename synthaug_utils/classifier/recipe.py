@@ -1,5 +1,5 @@
-"""The classifier recipe and its checks, batch-size rule, seeding, fit results, early stopping.
-"""
+"""The classifier recipe and its checks, batch-size rule, seeding, fit results, early stopping."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -64,7 +64,7 @@ class Recipe:
                 raise RecipeError(f"training recipe: {message}")
 
     @classmethod
-    def from_profile(cls, profile: Profile, **changes: Any) -> "Recipe":
+    def from_profile(cls, profile: Profile, **changes: Any) -> Recipe:
         """The profile's backbone, input size, epochs, patience, early-stopping metric
         (``early_stopping_metric``), device and mode, then ``changes``."""
         base = dict(
@@ -144,14 +144,29 @@ class FitResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def of_run(cls, probs: np.ndarray, history: list[dict[str, float]], monitor: str, batch_size: int, n_train: int,
-               mode: str, first: str, stamps: tuple[float, float, float, float]) -> "FitResult":
+    def of_run(
+        cls,
+        probs: np.ndarray,
+        history: list[dict[str, float]],
+        monitor: str,
+        batch_size: int,
+        n_train: int,
+        mode: str,
+        first: str,
+        stamps: tuple[float, float, float, float],
+    ) -> FitResult:
         """A run's result from its outputs and its perf-counter ``stamps`` (start, fit start, predict
         start, end); ``first`` names the span before fitting (``setup_s`` or ``features_s``)."""
         start, t_fit, t_pred, t_end = stamps
         return cls(
-            probs=probs, history=history, epochs_run=len(history), best_epoch=_best_epoch(history, monitor),
-            batch_size=batch_size, n_train=n_train, wall_s=t_end - start, mode=mode,
+            probs=probs,
+            history=history,
+            epochs_run=len(history),
+            best_epoch=_best_epoch(history, monitor),
+            batch_size=batch_size,
+            n_train=n_train,
+            wall_s=t_end - start,
+            mode=mode,
             timings={first: t_fit - start, "fit_s": t_pred - t_fit, "predict_s": t_end - t_pred},
         )
 

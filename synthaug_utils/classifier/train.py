@@ -1,8 +1,8 @@
-"""Evaluation and ``train_and_evaluate`` (either mode).
-"""
+"""Evaluation and ``train_and_evaluate`` (either mode)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,9 @@ def evaluate(probs: np.ndarray, test: pd.DataFrame, labels: Sequence[str], top: 
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     names = np.asarray(labels, dtype=object)
     truth = test.label.astype(str).to_numpy()
-    pred = pd.DataFrame({"image_id": test.image_id.astype(str).to_numpy(), "label": truth, "fst": test.fst.astype(int).to_numpy()})
+    pred = pd.DataFrame(
+        {"image_id": test.image_id.astype(str).to_numpy(), "label": truth, "fst": test.fst.astype(int).to_numpy()}
+    )
     for j in range(k):
         pred[f"pred_{j + 1}"] = names[order[:, j]]
         pred[f"prob_{j + 1}"] = np.round(probs[np.arange(len(test)), order[:, j]], 6)
@@ -40,7 +42,11 @@ def evaluate(probs: np.ndarray, test: pd.DataFrame, labels: Sequence[str], top: 
     def groups(column: str) -> dict[str, dict]:
         out = {}
         for value, group in pred.groupby(column, sort=True):
-            out[str(value)] = {"n": int(len(group)), "correct": int(group.correct.sum()), "accuracy": float(group.correct.mean())}
+            out[str(value)] = {
+                "n": int(len(group)),
+                "correct": int(group.correct.sum()),
+                "accuracy": float(group.correct.mean()),
+            }
         return out
 
     metrics = {

@@ -9,6 +9,7 @@ is one line ``synthaug: error: ...`` on stderr and exit code 2; an operating-sys
 (disk full, permission denied) is one line and exit code 1; anything else is a bug and
 shows its traceback. ``--debug`` (anywhere on the line) shows the traceback of every error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only`` set, import just the module that owns that subcommand."""
     parser = _Parser(
         prog="synthaug",
-        description="Reproduce Sagers et al. (2023): synthetic data from latent diffusion models for skin-disease classifiers.",
+        description="Reproduce Sagers et al. (2023): synthetic data from latent diffusion models for skin-disease "
+        "classifiers.",
     )
-    parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of any error (also accepted after the subcommand)")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of any error (also accepted after the subcommand)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name, names in _SUBCOMMAND_MODULES.items():
         if only is not None and only not in names:
@@ -83,4 +86,3 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"synthaug: error: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
-

@@ -1,4 +1,5 @@
 """``python -m synthaug_utils.cli``: the same as the ``synthaug`` command."""
+
 import sys
 
 from synthaug_utils.cli import main

@@ -19,6 +19,7 @@ the value and what is accepted; the command line prints it and exits with code 2
 Subcommands add checks that need their own knowledge (chapters of the book, trial
 specs, image files) at the start of their functions.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,8 +37,20 @@ class UsageError(UserFacingError, ValueError):
 
 # argument name -> smallest accepted value (integers unless noted)
 MINIMUM: dict[str, float] = {
-    "threads": 1, "jobs": 1, "n_real": 1, "per_image": 1, "n_per_label": 1, "ratio": 0, "duplicate": 0,
-    "max_epochs": 1, "patience": 0, "image_size": 1, "batch_size": 1, "views": 1, "split_seed": 0, "seed": 0,
+    "threads": 1,
+    "jobs": 1,
+    "n_real": 1,
+    "per_image": 1,
+    "n_per_label": 1,
+    "ratio": 0,
+    "duplicate": 0,
+    "max_epochs": 1,
+    "patience": 0,
+    "image_size": 1,
+    "batch_size": 1,
+    "views": 1,
+    "split_seed": 0,
+    "seed": 0,
     "shard_size": 1,
 }
 OUTPUT_FOLDERS = ("out", "store", "root")
@@ -70,7 +83,9 @@ def check_output_folder(value: str, name: str) -> None:
     """Refuse an output folder that is an existing file, lies below a file, or cannot be created or written."""
     path = Path(value).expanduser()
     if path.exists() and not path.is_dir():
-        raise UsageError(f"{name} {value!r} is an existing file, not a folder; give a folder (it is created when missing)")
+        raise UsageError(
+            f"{name} {value!r} is an existing file, not a folder; give a folder (it is created when missing)"
+        )
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent

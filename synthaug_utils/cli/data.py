@@ -1,5 +1,5 @@
-"""``synthaug data``.
-"""
+"""``synthaug data``."""
+
 from __future__ import annotations
 
 import json
@@ -24,12 +24,18 @@ def _byo_tables(args, P):
             args.source,
             P.test_per_label if args.test_per_label is None else args.test_per_label,
             val_per_label=P.val_per_label if args.val_per_label is None else args.val_per_label,
-            min_images_per_label=P.min_images_per_label if args.min_images_per_label is None else args.min_images_per_label,
+            min_images_per_label=P.min_images_per_label
+            if args.min_images_per_label is None
+            else args.min_images_per_label,
             name=byo_dataset_name(args.source, group_near_duplicates=near),
             group_near_duplicates=near,
         )
-    return read_byo_binary(args.source, P.ddi_per_bin, name=byo_dataset_name(args.source, "byo-binary", group_near_duplicates=near),
-                           group_near_duplicates=near)
+    return read_byo_binary(
+        args.source,
+        P.ddi_per_bin,
+        name=byo_dataset_name(args.source, "byo-binary", group_near_duplicates=near),
+        group_near_duplicates=near,
+    )
 
 
 def _cmd_summary(args) -> int:
@@ -82,14 +88,26 @@ def _cmd_split(args) -> int:
     split_order = {"train": 0, "val": 1, "test": 2}
     out.sort(key=lambda r: (split_order[r["split"]], r["label"], r["image_id"]))
     if args.json:
-        print(json.dumps({
-            "dataset": tables.name, "split_seed": int(args.split_seed), "grouping": tables.meta.get("grouping", "none"),
-            # a test set given by the data (a split column, a held-out file, or byo's one draw) is the same for every split seed
-            "test_set": "fixed" if tables.test is not None else "per split seed",
-            "counts": {s: {"images": sum(r["split"] == s for r in out), "groups": len({r["group"] for r in out if r["split"] == s})}
-                       for s in split_order},
-            "rows": out,
-        }))
+        print(
+            json.dumps(
+                {
+                    "dataset": tables.name,
+                    "split_seed": int(args.split_seed),
+                    "grouping": tables.meta.get("grouping", "none"),
+                    # a test set given by the data (a split column, a held-out file, or byo's one draw) is the same
+                    # for every split seed
+                    "test_set": "fixed" if tables.test is not None else "per split seed",
+                    "counts": {
+                        s: {
+                            "images": sum(r["split"] == s for r in out),
+                            "groups": len({r["group"] for r in out if r["split"] == s}),
+                        }
+                        for s in split_order
+                    },
+                    "rows": out,
+                }
+            )
+        )
     else:
         import csv
         import sys
@@ -104,34 +122,78 @@ def register_cli(subparsers) -> None:
     """``synthaug data summary``: dataset composition from metadata only; ``synthaug data split``: every row's split."""
     data = subparsers.add_parser("data", help="dataset metadata: composition, splits")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION")
-    summary = sub.add_parser("summary", help="label and FST counts from metadata (no images needed, except that bring-your-own "
-                                             "images are hashed to group near-duplicates)")
-    summary.add_argument("--dataset", choices=["f17k9", "ddi", "byo", "byo-binary", "profile", "profile-ddi"], default="f17k9",
-                         help="byo: your own table (path,label[,fst][,split]) or folder per class; byo-binary: a "
-                              "two-label table with fst for the DDI slot; profile / profile-ddi: the profile's datasets")
+    summary = sub.add_parser(
+        "summary",
+        help="label and FST counts from metadata (no images needed, except that bring-your-own "
+        "images are hashed to group near-duplicates)",
+    )
+    summary.add_argument(
+        "--dataset",
+        choices=["f17k9", "ddi", "byo", "byo-binary", "profile", "profile-ddi"],
+        default="f17k9",
+        help="byo: your own table (path,label[,fst][,split]) or folder per class; byo-binary: a "
+        "two-label table with fst for the DDI slot; profile / profile-ddi: the profile's datasets",
+    )
     summary.add_argument("--metadata", help="fitzpatrick17k.csv or ddi_metadata.csv")
     summary.add_argument("--splits", help="folder with the clean Fitzpatrick17k split files")
     summary.add_argument("--source", help="with --dataset byo / byo-binary: the CSV table or class-folder tree")
-    summary.add_argument("--test-per-label", type=int, default=None, help="byo without a split column: test images per label (default: the profile's)")
-    summary.add_argument("--val-per-label", type=int, default=None, help="byo: validation images per label (default: the profile's)")
-    summary.add_argument("--min-images-per-label", type=int, default=None, help="byo: drop labels with fewer images (default: the profile's)")
+    summary.add_argument(
+        "--test-per-label",
+        type=int,
+        default=None,
+        help="byo without a split column: test images per label (default: the profile's)",
+    )
+    summary.add_argument(
+        "--val-per-label", type=int, default=None, help="byo: validation images per label (default: the profile's)"
+    )
+    summary.add_argument(
+        "--min-images-per-label",
+        type=int,
+        default=None,
+        help="byo: drop labels with fewer images (default: the profile's)",
+    )
     summary.add_argument("--profile", default="demo", help="with --dataset profile / profile-ddi")
     summary.add_argument("--config", default=None, help="YAML config file with data locations")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.set_defaults(func=_cmd_summary)
 
     split = sub.add_parser(
-        "split", help="every row's path, label, group and split (train/val/test) for one split seed, as the trials draw them")
-    split.add_argument("--dataset", choices=["byo", "byo-binary", "profile", "profile-ddi"], default="byo",
-                       help="byo: your own table or class folders; byo-binary: a two-label table for the DDI slot; "
-                            "profile / profile-ddi: the profile's datasets")
+        "split",
+        help="every row's path, label, group and split (train/val/test) for one split seed, as the trials draw them",
+    )
+    split.add_argument(
+        "--dataset",
+        choices=["byo", "byo-binary", "profile", "profile-ddi"],
+        default="byo",
+        help="byo: your own table or class folders; byo-binary: a two-label table for the DDI slot; "
+        "profile / profile-ddi: the profile's datasets",
+    )
     split.add_argument("--source", help="with --dataset byo / byo-binary: the CSV table or class-folder tree")
-    split.add_argument("--split-seed", type=int, default=0, help="the split seed whose validation (and DDI test) draw is shown (default 0)")
-    split.add_argument("--test-per-label", type=int, default=None, help="byo without a split column: test images per label (default: the profile's)")
-    split.add_argument("--val-per-label", type=int, default=None, help="byo: validation images per label (default: the profile's)")
-    split.add_argument("--min-images-per-label", type=int, default=None, help="byo: drop labels with fewer images (default: the profile's)")
+    split.add_argument(
+        "--split-seed",
+        type=int,
+        default=0,
+        help="the split seed whose validation (and DDI test) draw is shown (default 0)",
+    )
+    split.add_argument(
+        "--test-per-label",
+        type=int,
+        default=None,
+        help="byo without a split column: test images per label (default: the profile's)",
+    )
+    split.add_argument(
+        "--val-per-label", type=int, default=None, help="byo: validation images per label (default: the profile's)"
+    )
+    split.add_argument(
+        "--min-images-per-label",
+        type=int,
+        default=None,
+        help="byo: drop labels with fewer images (default: the profile's)",
+    )
     split.add_argument("--profile", default="paper", help="profile whose sizes and grouping apply (default paper)")
     split.add_argument("--config", default=None, help="YAML config file with data locations and overrides")
-    split.add_argument("--json", action="store_true", help="print one JSON object (else CSV: path,image_id,label,group,split)")
+    split.add_argument(
+        "--json", action="store_true", help="print one JSON object (else CSV: path,image_id,label,group,split)"
+    )
     split.set_defaults(func=_cmd_split)
     data.set_defaults(func=lambda args: data.print_help() or 2)

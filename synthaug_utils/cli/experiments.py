@@ -1,5 +1,5 @@
-"""``synthaug trial`` and ``synthaug run``.
-"""
+"""``synthaug trial`` and ``synthaug run``."""
+
 from __future__ import annotations
 
 import json
@@ -7,12 +7,12 @@ import time
 
 import pandas as pd
 
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.vocabulary import GRIDS, METHODS, VARIANTS
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S
 from synthaug_utils.experiments.grids import build_grid, grid_summary, run_grid, summarize
-from synthaug_utils.experiments.spec import base_spec, SpecError, TrialSpec
-from synthaug_utils.experiments.store import default_store, ResultsStore
+from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
+from synthaug_utils.experiments.store import ResultsStore, default_store
 from synthaug_utils.experiments.trial import check_trial, run_trial
 
 
@@ -23,13 +23,30 @@ def _add_profile_args(parser) -> None:
 
 
 def _spec_from_args(args, profile: Profile) -> TrialSpec:
-    changes = {k: v for k, v in dict(
-        split_seed=args.split_seed, n_real=args.n_real, seed=args.seed, synthetic_method=args.method,
-        synthetic_variant=args.variant, synthetic_ratio=args.ratio, synthetic_manifest=args.manifest, transforms=args.transforms,
-        arch=args.arch, image_size=args.image_size, mode=args.mode, max_epochs=args.max_epochs, patience=args.patience,
-        restore_best=args.restore_best, batch_rule=args.batch_rule, batch_size=args.batch_size, views=args.views,
-        duplicate=args.duplicate,
-    ).items() if v is not None}
+    changes = {
+        k: v
+        for k, v in dict(
+            split_seed=args.split_seed,
+            n_real=args.n_real,
+            seed=args.seed,
+            synthetic_method=args.method,
+            synthetic_variant=args.variant,
+            synthetic_ratio=args.ratio,
+            synthetic_manifest=args.manifest,
+            transforms=args.transforms,
+            arch=args.arch,
+            image_size=args.image_size,
+            mode=args.mode,
+            max_epochs=args.max_epochs,
+            patience=args.patience,
+            restore_best=args.restore_best,
+            batch_rule=args.batch_rule,
+            batch_size=args.batch_size,
+            views=args.views,
+            duplicate=args.duplicate,
+        ).items()
+        if v is not None
+    }
     if args.n_per_label:
         changes["n_real_per_label"] = tuple(_parse_pair(p) for p in args.n_per_label)
     if args.augment_label:
@@ -67,13 +84,28 @@ def _cmd_trial(args) -> int:
         store.write(result)
     else:
         result = run_trial(spec, profile, progress=not args.json)
-    summary = {k: result[k] for k in ("key", "epochs_run", "best_epoch", "batch_size", "n_train", "n_train_real", "n_train_synthetic", "wall_s")}
+    summary = {
+        k: result[k]
+        for k in (
+            "key",
+            "epochs_run",
+            "best_epoch",
+            "batch_size",
+            "n_train",
+            "n_train_real",
+            "n_train_synthetic",
+            "wall_s",
+        )
+    }
     summary.update(result["metrics"])
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"trial {summary['key']}: top-1 {summary['top1']:.3f}, top-3 {summary['top3']:.3f} on {summary['n_test']} test images; "
-              f"{summary['epochs_run']} epochs, {summary['n_train']} training images, {summary['wall_s']:.1f} s")
+        print(
+            f"trial {summary['key']}: top-1 {summary['top1']:.3f}, top-3 {summary['top3']:.3f} on {summary['n_test']} "
+            "test images; "
+            f"{summary['epochs_run']} epochs, {summary['n_train']} training images, {summary['wall_s']:.1f} s"
+        )
     return 0
 
 
@@ -89,8 +121,15 @@ def _cmd_run(args) -> int:
         print(json.dumps(info))
         return 0
     start = time.perf_counter()
-    frame = run_grid(args.grid, profile, store, args.executor, threads=args.threads, progress=not args.no_progress,
-                     connect_timeout=args.connect_timeout)
+    frame = run_grid(
+        args.grid,
+        profile,
+        store,
+        args.executor,
+        threads=args.threads,
+        progress=not args.no_progress,
+        connect_timeout=args.connect_timeout,
+    )
     with pd.option_context("display.width", 200, "display.max_rows", 200, "display.max_columns", 20):
         print(summarize(frame).to_string(index=False))
     print(f"{len(frame)} trials in {store.root} ({time.perf_counter() - start:.0f} s)")
@@ -101,7 +140,9 @@ def register_cli(subparsers) -> None:
     """``synthaug trial`` (one trial) and ``synthaug run GRID`` (a named grid into a results store)."""
     trial = subparsers.add_parser("trial", help="train and test one classifier (a trial) and print its metrics")
     _add_profile_args(trial)
-    trial.add_argument("--dataset", choices=["main", "ddi"], default="main", help="the profile's main (F17k-9) or DDI dataset")
+    trial.add_argument(
+        "--dataset", choices=["main", "ddi"], default="main", help="the profile's main (F17k-9) or DDI dataset"
+    )
     trial.add_argument("--n-real", type=int, help="real training images per label (default: whole pool)")
     trial.add_argument("--n-per-label", action="append", metavar="LABEL=N", help="per-label n override (repeatable)")
     trial.add_argument("--split-seed", type=int)
@@ -111,7 +152,9 @@ def register_cli(subparsers) -> None:
     trial.add_argument("--ratio", type=int, help="synthetic images per real image (default: the profile's)")
     trial.add_argument("--manifest", help="synthetic-set folder with manifest.csv (default: the profile's set)")
     trial.add_argument("--duplicate", type=int, help="extra copies of each real image (of --augment-label labels)")
-    trial.add_argument("--augment-label", action="append", help="label that receives synthetic images / duplicates (repeatable)")
+    trial.add_argument(
+        "--augment-label", action="append", help="label that receives synthetic images / duplicates (repeatable)"
+    )
     trial.add_argument("--transforms", action="store_true", default=None, help="fastai aug_transforms()")
     trial.add_argument("--arch")
     trial.add_argument("--image-size", type=int)
@@ -127,15 +170,25 @@ def register_cli(subparsers) -> None:
     trial.add_argument("--json", action="store_true", help="print one JSON object")
     trial.set_defaults(func=_cmd_trial)
 
-    run = subparsers.add_parser("run", help="run a named grid of trials (fig3, fig4, fig5, imbalance, learning-curve) into a results store")
+    run = subparsers.add_parser(
+        "run", help="run a named grid of trials (fig3, fig4, fig5, imbalance, learning-curve) into a results store"
+    )
     run.add_argument("grid", choices=GRIDS)
     _add_profile_args(run)
     run.add_argument("--store", help="results folder (default: <cache>/results/<profile>)")
-    run.add_argument("--executor", default=None,
-                     help="inprocess (default), dask-local[:N] (N local worker processes, default 2), or dask://HOST:PORT "
-                          "(a running scheduler; refused with one line when it does not answer within --connect-timeout)")
-    run.add_argument("--connect-timeout", type=float, default=DASK_CONNECT_TIMEOUT_S, metavar="SECONDS",
-                     help=f"seconds to wait for a dask://HOST:PORT scheduler to answer (default {DASK_CONNECT_TIMEOUT_S:g})")
+    run.add_argument(
+        "--executor",
+        default=None,
+        help="inprocess (default), dask-local[:N] (N local worker processes, default 2), or dask://HOST:PORT "
+        "(a running scheduler; refused with one line when it does not answer within --connect-timeout)",
+    )
+    run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=DASK_CONNECT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"seconds to wait for a dask://HOST:PORT scheduler to answer (default {DASK_CONNECT_TIMEOUT_S:g})",
+    )
     run.add_argument("--threads", type=int, help="torch CPU threads per trial")
     run.add_argument("--dry-run", action="store_true", help="print the grid's size and how much is stored, run nothing")
     run.add_argument("--no-progress", action="store_true")

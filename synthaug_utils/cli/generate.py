@@ -1,5 +1,5 @@
-"""``synthaug generate``, ``synthaug dreambooth``, ``synthaug pretrain-generator``.
-"""
+"""``synthaug generate``, ``synthaug dreambooth``, ``synthaug pretrain-generator``."""
+
 from __future__ import annotations
 
 import time
@@ -22,15 +22,30 @@ def _common_args(p) -> None:
     p.add_argument("--profile", default="demo", help="demo, smoke or paper (default demo)")
     p.add_argument("--config", default=None, help="YAML config file (paper-profile locations, overrides)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--which", default="main", choices=["main", "ddi"], help="dataset: main (F17k-9 / demo-derm9) or ddi")
+    p.add_argument(
+        "--which", default="main", choices=["main", "ddi"], help="dataset: main (F17k-9 / demo-derm9) or ddi"
+    )
     p.add_argument("--split-seed", type=int, default=0, help="split seed of the validation draw (default 0)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (per task with --executor; default: torch's choice)")
-    p.add_argument("--executor", default=None,
-                   help="inprocess (default), dask-local[:N] (N local worker processes, default 2), or dask://HOST:PORT "
-                        "(a running scheduler, e.g. a dask-jobqueue SLURM/PBS cluster): one task per model "
-                        "(and per model x shard of source images for generate)")
-    p.add_argument("--connect-timeout", type=float, default=DASK_CONNECT_TIMEOUT_S, metavar="SECONDS",
-                   help=f"seconds to wait for a dask://HOST:PORT scheduler to answer (default {DASK_CONNECT_TIMEOUT_S:g})")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (per task with --executor; default: torch's choice)",
+    )
+    p.add_argument(
+        "--executor",
+        default=None,
+        help="inprocess (default), dask-local[:N] (N local worker processes, default 2), or dask://HOST:PORT "
+        "(a running scheduler, e.g. a dask-jobqueue SLURM/PBS cluster): one task per model "
+        "(and per model x shard of source images for generate)",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=DASK_CONNECT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"seconds to wait for a dask://HOST:PORT scheduler to answer (default {DASK_CONNECT_TIMEOUT_S:g})",
+    )
 
 
 def _set_threads(args) -> None:
@@ -58,15 +73,41 @@ def _cmd_generate(args) -> int:
     stats: dict = {}
     began = time.perf_counter()
     if getattr(args, "executor", None) in (None, "inprocess", "in-process", "local"):
-        path = generate(sources, args.out, args.methods, args.variants, per_real, generation_settings(profile), profile,
-                        splits, resolve, group, progress=True, stats=stats)
+        path = generate(
+            sources,
+            args.out,
+            args.methods,
+            args.variants,
+            per_real,
+            generation_settings(profile),
+            profile,
+            splits,
+            resolve,
+            group,
+            progress=True,
+            stats=stats,
+        )
     else:
         from synthaug_utils.experiments.generation_tasks import generate_with_executor
 
-        path = generate_with_executor(sources, args.out, args.methods, args.variants, per_real,
-                                      generation_settings(profile), profile, splits, resolve, group, progress=True,
-                                      stats=stats, executor=args.executor, shard_size=args.shard_size,
-                                      threads=args.threads, connect_timeout=args.connect_timeout)
+        path = generate_with_executor(
+            sources,
+            args.out,
+            args.methods,
+            args.variants,
+            per_real,
+            generation_settings(profile),
+            profile,
+            splits,
+            resolve,
+            group,
+            progress=True,
+            stats=stats,
+            executor=args.executor,
+            shard_size=args.shard_size,
+            threads=args.threads,
+            connect_timeout=args.connect_timeout,
+        )
     rows = len(read_manifest(path))
     made = sum(v["images"] for v in stats.values())
     print(f"{path}: {rows} rows; {made} images made in {time.perf_counter() - began:.1f} s")
@@ -89,8 +130,9 @@ def _cmd_dreambooth(args) -> int:
     if getattr(args, "executor", None) not in (None, "inprocess", "in-process", "local"):
         from synthaug_utils.experiments.generation_tasks import dreambooth_with_executor
 
-        paths = dreambooth_with_executor(profile, args.kinds, groups, splits, args.out, args.executor, args.threads,
-                                         args.connect_timeout)
+        paths = dreambooth_with_executor(
+            profile, args.kinds, groups, splits, args.out, args.executor, args.threads, args.connect_timeout
+        )
         for (kind, grp), path in paths.items():
             print(f"{kind} / {grp}: {path}")
         return 0
@@ -113,12 +155,20 @@ def register_cli(subparsers) -> None:
     _common_args(p)
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    p.add_argument("--per-image", type=int, default=None, help="images per real image (default: profile.synthetic_per_real)")
-    p.add_argument("--n-per-label", type=int, default=None, help="use n training images per label (default: the whole pool)")
+    p.add_argument(
+        "--per-image", type=int, default=None, help="images per real image (default: profile.synthetic_per_real)"
+    )
+    p.add_argument(
+        "--n-per-label", type=int, default=None, help="use n training images per label (default: the whole pool)"
+    )
     p.add_argument("--labels", nargs="+", default=None, help="only these labels")
-    p.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
-                   help=f"source images per generation task with --executor (default {DEFAULT_SHARD_SIZE}); "
-                        "the images do not depend on it")
+    p.add_argument(
+        "--shard-size",
+        type=int,
+        default=DEFAULT_SHARD_SIZE,
+        help=f"source images per generation task with --executor (default {DEFAULT_SHARD_SIZE}); "
+        "the images do not depend on it",
+    )
     p.set_defaults(func=_cmd_generate)
 
     p = subparsers.add_parser("dreambooth", help="DreamBooth-fine-tune one model per class (one for all DDI images)")
@@ -130,8 +180,11 @@ def register_cli(subparsers) -> None:
     p = subparsers.add_parser("pretrain-generator", help="pretrain the embedded demo latent diffusion model")
     p.add_argument("--profile", default="demo", help="demo or smoke")
     p.add_argument("--config", default=None)
-    p.add_argument("--out", default=None, help="output folder (default: the cache); "
-                   "synthaug_utils/resources/demo_ldm to refresh the shipped weights")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: the cache); synthaug_utils/resources/demo_ldm to refresh the shipped weights",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.set_defaults(func=_cmd_pretrain)
 

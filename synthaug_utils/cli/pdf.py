@@ -1,5 +1,5 @@
-"""``synthaug pdf``.
-"""
+"""``synthaug pdf``."""
+
 from __future__ import annotations
 
 
@@ -14,9 +14,11 @@ def _cmd_pdf(args) -> int:
 def register_cli(subparsers) -> None:
     """``synthaug pdf``: one PDF of a built book (needs Debian's chromium)."""
     p = subparsers.add_parser(
-        "pdf", help="print the book built in --root to one PDF (<root>/_build/pdf/book.pdf; needs chromium)",
+        "pdf",
+        help="print the book built in --root to one PDF (<root>/_build/pdf/book.pdf; needs chromium)",
         description="Render the already-built book (synthaug book) as one page and print it with headless Chromium "
-                    "to <root>/_build/pdf/book.pdf: title page, chapters in order, figures, tables, references; no "
-                    "code cells. Nothing is executed; offline.")
+        "to <root>/_build/pdf/book.pdf: title page, chapters in order, figures, tables, references; no "
+        "code cells. Nothing is executed; offline.",
+    )
     p.add_argument("--root", default=None, help="the build folder given to synthaug book (default: the repository)")
     p.set_defaults(func=_cmd_pdf)

@@ -1,5 +1,5 @@
-"""``synthaug rehearse``.
-"""
+"""``synthaug rehearse``."""
+
 from __future__ import annotations
 
 import time

@@ -5,6 +5,7 @@ missing and how to supply it. A backbone here is a ``torch.nn.Module`` mapping a
 batch ``(N, 3, H, W)``, normalised with :func:`normalisation`, to pooled features
 ``(N, C)`` (classifier head removed).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from torch import nn
 
 from synthaug_utils.core.errors import MissingModelError
 from synthaug_utils.core.vocabulary import LITE0_ARCH
+
 EFFNETV2M_FILE = "efficientnet_v2_m-dc08266a.pth"
 
 

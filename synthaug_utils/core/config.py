@@ -18,6 +18,7 @@ Three profiles exist:
 Notebooks receive ``profile`` (and optionally ``config`` and ``overrides``) as
 papermill parameters and call :func:`load_profile`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,9 +26,10 @@ import difflib
 import json
 import numbers
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -188,14 +190,15 @@ class Profile:
     dreambooth_ddi_epochs: int = 25  # epochs of the one DDI model (before grids["dreambooth"])
     grid_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # grid name -> settings
     generator_pretraining: Mapping[str, Any] = field(default_factory=dict)  # PretrainSettings fields (demo generator)
-    generation_chapter: Mapping[str, int] = field(default_factory=dict)  # chapter 02's sizes (see generation_chapter_sizes)
+    # chapter 02's sizes (see generation_chapter_sizes)
+    generation_chapter: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def is_embedded(self) -> bool:
         """True for profiles that run on data and models the project makes itself."""
         return self.world is not None
 
-    def replace(self, **changes: Any) -> "Profile":
+    def replace(self, **changes: Any) -> Profile:
         """A copy with some fields changed (unknown field names raise ValueError)."""
         return _apply_overrides(self, changes)
 
@@ -228,7 +231,13 @@ _DEMO_GENERATION = {"batch_size": 256, "precision": "fp32", "paste_unmasked": Tr
 # images (fill_matched_batches off): filled to 16 it took 12.5 s of one core per model against 3.1 s,
 # 112 s for the 9 models, beyond the demo book's time budget. Adam moves the weights about lr per
 # step whatever the batch, so the steps still match how far the model is tuned; the batches differ.
-_DEMO_DREAMBOOTH = {"resolution": 64, "batch_size": 16, "learning_rate": 5e-5, "epochs": 2, "fill_matched_batches": False}
+_DEMO_DREAMBOOTH = {
+    "resolution": 64,
+    "batch_size": 16,
+    "learning_rate": 5e-5,
+    "epochs": 2,
+    "fill_matched_batches": False,
+}
 _SMOKE_DREAMBOOTH = {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 4}
 
 # Grid sizes for the embedded profiles (the paper profile runs the full protocol of
@@ -240,15 +249,29 @@ _SMOKE_DREAMBOOTH = {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "
 # (subset_seed=0) so that the seeds share one synthetic set; seeds vary head initialisation, batch
 # order, dropout and augmentation.
 _DEMO_GRIDS: dict[str, dict[str, Any]] = {
-    "fig3": dict(n_real=(1, 4, 16), seeds=(0, 1, 2), ratio=4, views=2, subset_seed=0, variant="pretrained",
-                 # faithful twins cost 30-45 s each on 2 AVX2 cores: 2 of them (n 4, without and with inpainting)
-                 faithful_sample=dict(seeds=(0,), n_real=(4,), transforms=(False,), methods=("none", "inpaint"))),
+    "fig3": dict(
+        n_real=(1, 4, 16),
+        seeds=(0, 1, 2),
+        ratio=4,
+        views=2,
+        subset_seed=0,
+        variant="pretrained",
+        # faithful twins cost 30-45 s each on 2 AVX2 cores: 2 of them (n 4, without and with inpainting)
+        faithful_sample=dict(seeds=(0,), n_real=(4,), transforms=(False,), methods=("none", "inpaint")),
+    ),
     "fig4": dict(n_real=(16,), ratios=(0, 2, 4, 8), seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
     "fig5": dict(ratio=1, seeds=(0, 1, 2), views=2, variant="pretrained"),
-    "imbalance": dict(n_real=32, cuts=(4, 8, 16), rare_labels=("basal cell carcinoma", "psoriasis"),
-                      # three seeds, as every other demo grid: with two, run-to-run variance has one
-                      # degree of freedom and the primary analysis has almost no power
-                      seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
+    "imbalance": dict(
+        n_real=32,
+        cuts=(4, 8, 16),
+        rare_labels=("basal cell carcinoma", "psoriasis"),
+        # three seeds, as every other demo grid: with two, run-to-run variance has one
+        # degree of freedom and the primary analysis has almost no power
+        seeds=(0, 1, 2),
+        views=2,
+        subset_seed=0,
+        variant="pretrained",
+    ),
     "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
     # Controls (issue 15), sized for the demo book's budget (~70 s of one core, estimated): the duplication
     # arm at n = 4 and 16 without transforms (no new images: 6 trials); the generator-data-budget arms at
@@ -258,18 +281,37 @@ _DEMO_GRIDS: dict[str, dict[str, Any]] = {
     # (in steps of 4 images: _DEMO_DREAMBOOTH), 36 images and 3 trials, and the pretrained arm, 3 trials
     # on Fig. 3's pretrained images: measured 46 s of one core together (CPU time; 64 s of wall time on
     # 2 shared cores under load 3-4).
-    "controls": dict(n_real=(4, 16), transforms=(False,), budget_n=(4,), budget_methods=("text-to-image",),
-                     budget_ratio=1, budget_transforms=(False,)),
+    "controls": dict(
+        n_real=(4, 16),
+        transforms=(False,),
+        budget_n=(4,),
+        budget_methods=("text-to-image",),
+        budget_ratio=1,
+        budget_transforms=(False,),
+    ),
 }
 _SMOKE_GRIDS: dict[str, dict[str, Any]] = {
-    "fig3": dict(n_real=(1, 4), seeds=(0,), views=2, subset_seed=0, variant="pretrained",
-                 faithful_sample=dict(seeds=(0,), n_real=(1,), transforms=(False,))),
+    "fig3": dict(
+        n_real=(1, 4),
+        seeds=(0,),
+        views=2,
+        subset_seed=0,
+        variant="pretrained",
+        faithful_sample=dict(seeds=(0,), n_real=(1,), transforms=(False,)),
+    ),
     "fig4": dict(n_real=(4,), ratios=(0, 2), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
     "fig5": dict(n_real=8, seeds=(0,), views=2, variant="pretrained"),
-    "imbalance": dict(n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
+    "imbalance": dict(
+        n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"
+    ),
     "learning-curve": dict(n_real=(1, 8), seeds=(0,), views=2),
-    "controls": dict(transforms=(False,), budget_n=(4,), budget_methods=("text-to-image",), budget_ratio=1,
-                     budget_transforms=(False,)),
+    "controls": dict(
+        transforms=(False,),
+        budget_n=(4,),
+        budget_methods=("text-to-image",),
+        budget_ratio=1,
+        budget_transforms=(False,),
+    ),
 }
 
 # The smoke profile's demo generator: a toy model in seconds (demo: the full budget, the
@@ -285,17 +327,32 @@ _PAPER_GRID_DEFAULTS = {g: {"redraw_validation": True} for g in ("fig3", "fig4",
 # profiles it is off for the demo book's time budget (imbalance-controls: enabled: true turns it on).
 _PAPER_GRID_DEFAULTS["imbalance-controls"] = {"enabled": True}
 PROTOCOL_CHOICES: tuple[dict[str, str], ...] = (
-    dict(setting="max_epochs", where="Profile.max_epochs", paper_profile="50 (the authors' code)", text="30 (the paper's text)"),
-    dict(setting="monitor", where="profile override early_stopping_metric (Recipe.monitor)",
-         paper_profile="valid_loss (early stopping, patience 3; the code)", text="accuracy: validation accuracy (the text)"),
-    dict(setting="redraw_validation", where="grid setting (paper profile: Figs. 3, 4, S-2, learning curve)",
-         paper_profile="true: the 40 validation images per label are redrawn for every run (split seed = run seed)",
-         text="the same (the text: validation redrawn per run); DDI (Fig. 5) keeps one split because this project "
-              "draws DDI's test set together with its validation set"),
-    dict(setting="include_validation", where="DreamBoothSettings.include_validation",
-         paper_profile="true: DreamBooth trains on the class's whole clean training file, validation images included "
-                       "(never test images); the model is then the same for every split",
-         text="not stated"),
+    dict(
+        setting="max_epochs",
+        where="Profile.max_epochs",
+        paper_profile="50 (the authors' code)",
+        text="30 (the paper's text)",
+    ),
+    dict(
+        setting="monitor",
+        where="profile override early_stopping_metric (Recipe.monitor)",
+        paper_profile="valid_loss (early stopping, patience 3; the code)",
+        text="accuracy: validation accuracy (the text)",
+    ),
+    dict(
+        setting="redraw_validation",
+        where="grid setting (paper profile: Figs. 3, 4, S-2, learning curve)",
+        paper_profile="true: the 40 validation images per label are redrawn for every run (split seed = run seed)",
+        text="the same (the text: validation redrawn per run); DDI (Fig. 5) keeps one split because this project "
+        "draws DDI's test set together with its validation set",
+    ),
+    dict(
+        setting="include_validation",
+        where="DreamBoothSettings.include_validation",
+        paper_profile="true: DreamBooth trains on the class's whole clean training file, validation images included "
+        "(never test images); the model is then the same for every split",
+        text="not stated",
+    ),
 )
 
 
@@ -308,12 +365,12 @@ NEAR_DUPLICATE_SETTINGS: dict[str, dict[str, str]] = {
     "test_set": {
         "authors": "the authors' held-out file as it is (the paper's test set)",
         "no-near-duplicates": "the authors' held-out file without every image that has a near-duplicate "
-                              "(same Fitzpatrick17k-C cluster) in the training file",
+        "(same Fitzpatrick17k-C cluster) in the training file",
     },
     "training_pool": {
         "all": "every image of the authors' training file (the paper's pool)",
         "one-per-cluster": "one image per near-duplicate cluster of the training file (the smallest md5hash; "
-                           "images in no cluster all stay)",
+        "images in no cluster all stay)",
     },
 }
 
@@ -325,8 +382,11 @@ def near_duplicate_defaults() -> dict[str, str]:
 
 def near_duplicate_changes(profile: Profile) -> dict[str, str]:
     """The near-duplicate settings of ``profile`` that differ from their defaults (name -> value)."""
-    return {name: getattr(profile, name) for name, default in near_duplicate_defaults().items()
-            if getattr(profile, name) != default}
+    return {
+        name: getattr(profile, name)
+        for name, default in near_duplicate_defaults().items()
+        if getattr(profile, name) != default
+    }
 
 
 def generation_chapter_sizes(profile: Profile) -> dict[str, int]:
@@ -440,8 +500,17 @@ class ProfileError(UserFacingError, ValueError):
 
 # Smallest accepted value of the numeric profile fields (and of every item of the tuple fields).
 _OVERRIDE_MINIMUM = {
-    "val_per_label": 1, "ddi_per_bin": 1, "image_size": 1, "max_epochs": 1, "patience": 0, "n_real_grid": 1,
-    "seeds": 0, "gen_resolution": 8, "gen_steps": 1, "guidance_scale": 0, "synthetic_per_real": 0,
+    "val_per_label": 1,
+    "ddi_per_bin": 1,
+    "image_size": 1,
+    "max_epochs": 1,
+    "patience": 0,
+    "n_real_grid": 1,
+    "seeds": 0,
+    "gen_resolution": 8,
+    "gen_steps": 1,
+    "guidance_scale": 0,
+    "synthetic_per_real": 0,
     "dreambooth_ddi_epochs": 1,
 }
 
@@ -479,16 +548,29 @@ def _override_problem(name: str, value: Any) -> str | None:
     if name in DATASET_TEXT_LIMITS:
         return _dataset_text_problem(value, DATASET_TEXT_LIMITS[name])
     if name == "early_stopping_metric":
-        return None if isinstance(value, str) and value in MONITORS else (
-            f"not one of {list(MONITORS)} (valid_loss: the authors' code; accuracy: validation accuracy, the paper's text)")
+        return (
+            None
+            if isinstance(value, str) and value in MONITORS
+            else (
+                f"not one of {list(MONITORS)} (valid_loss: the authors' code; accuracy: validation accuracy, the "
+                "paper's text)"
+            )
+        )
     if name in NEAR_DUPLICATE_SETTINGS:
         values = NEAR_DUPLICATE_SETTINGS[name]
-        return None if isinstance(value, str) and value in values else (
-            f"not one of {list(values)} ({'; '.join(f'{v}: {what}' for v, what in values.items())})")
+        return (
+            None
+            if isinstance(value, str) and value in values
+            else (f"not one of {list(values)} ({'; '.join(f'{v}: {what}' for v, what in values.items())})")
+        )
     if isinstance(expected, bool):
         return None if isinstance(value, bool) else "not true or false"
     if isinstance(expected, (int, float)):
-        ok = _is_int(value) if isinstance(expected, int) else isinstance(value, numbers.Real) and not isinstance(value, bool)
+        ok = (
+            _is_int(value)
+            if isinstance(expected, int)
+            else isinstance(value, numbers.Real) and not isinstance(value, bool)
+        )
         kind = "an integer" if isinstance(expected, int) else "a number"
         if not ok:
             return f"not {kind}"
@@ -503,7 +585,11 @@ def _override_problem(name: str, value: Any) -> str | None:
         if value is None or isinstance(value, DemoWorldSpec):
             return None
         known = {f.name for f in dataclasses.fields(DemoWorldSpec)}
-        if not isinstance(value, Mapping) or set(value) - known or not all(_is_int(v) and v >= 1 for v in value.values()):
+        if (
+            not isinstance(value, Mapping)
+            or set(value) - known
+            or not all(_is_int(v) and v >= 1 for v in value.values())
+        ):
             return f"not a mapping of {sorted(known)} to positive integers"
         return None
     if not isinstance(value, Mapping):
@@ -521,7 +607,10 @@ def check_overrides(overrides: Any, where: str = "overrides") -> None:
     """Raise ProfileError naming ``where``, the field and the value unless ``overrides`` is a mapping of
     known profile fields to values of the right type (see :func:`_override_problem`)."""
     if not isinstance(overrides, Mapping):
-        raise ProfileError(f"{where}: {json.dumps(overrides, default=str)} is not a mapping of profile fields, e.g. {{\"seeds\": [0, 1]}}")
+        raise ProfileError(
+            f'{where}: {json.dumps(overrides, default=str)} is not a mapping of profile fields, e.g. {{"seeds": [0, '
+            f"1]}}"
+        )
     names = {f.name for f in dataclasses.fields(Profile)}
     unknown = sorted(str(k) for k in set(overrides) - names)
     if unknown:
@@ -560,14 +649,19 @@ def _check_near_duplicate_settings(profile: Profile) -> None:
     if not changed:
         return
     name, value = next(iter(changed.items()))
-    where = (f"profile {profile.name!r} uses the stand-in world {profile.dataset!r}, whose planted near-duplicate "
-             f"pairs chapter 03 analyses from the stored predictions instead" if profile.is_embedded
-             else "the main dataset is bring-your-own data (location main_data), which has no known clusters"
-             if profile.locations.get("main_data") else None)
+    where = (
+        f"profile {profile.name!r} uses the stand-in world {profile.dataset!r}, whose planted near-duplicate "
+        f"pairs chapter 03 analyses from the stored predictions instead"
+        if profile.is_embedded
+        else "the main dataset is bring-your-own data (location main_data), which has no known clusters"
+        if profile.locations.get("main_data")
+        else None
+    )
     if where:
         raise ProfileError(
             f"{name}={value!r} is applied to Fitzpatrick17k only (the shipped Fitzpatrick17k-C clusters), but "
-            f"{where}; use {name}={near_duplicate_defaults()[name]!r}")
+            f"{where}; use {name}={near_duplicate_defaults()[name]!r}"
+        )
 
 
 def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
@@ -583,7 +677,9 @@ def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
-        raise ProfileError(f"config file {path} is not valid YAML{at}: {reason}; expected a mapping of location keys and 'overrides'") from exc
+        raise ProfileError(
+            f"config file {path} is not valid YAML{at}: {reason}; expected a mapping of location keys and 'overrides'"
+        ) from exc
     if not isinstance(data, dict):
         raise ProfileError(f"config file {path} must hold a mapping, got {type(data).__name__}")
     known = sorted(PAPER_LOCATIONS) + sorted(DATASET_TEXT_LIMITS)
@@ -591,9 +687,7 @@ def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
     if unknown:
         hint = difflib.get_close_matches(unknown[0], known + ["overrides"], n=1)
         guess = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ProfileError(
-            f"config file {path}: unknown key(s) {unknown}{guess}; known: {known} and 'overrides'"
-        )
+        raise ProfileError(f"config file {path}: unknown key(s) {unknown}{guess}; known: {known} and 'overrides'")
     check_overrides({k: data[k] for k in DATASET_TEXT_LIMITS if k in data}, where=f"config file {path}")
     if data.get("overrides") is not None:
         check_overrides(data["overrides"], where=f"config file {path}: overrides")
@@ -634,15 +728,20 @@ def load_profile(
     profile = _apply_overrides(profile, merged) if merged else profile
     described = sorted(k for k in DATASET_TEXT_LIMITS if getattr(profile, k) is not None)
     if described and not locations.get("main_data"):
-        raise ProfileError(f"{described[0]} describes a bring-your-own main dataset, but profile {name!r} has none "
-                           f"(set the location main_data, or remove {described[0]})")
+        raise ProfileError(
+            f"{described[0]} describes a bring-your-own main dataset, but profile {name!r} has none "
+            f"(set the location main_data, or remove {described[0]})"
+        )
     if name == "paper":  # after the overrides: the name covers the grouping they choose
         near = profile.group_near_duplicates
         if locations.get("main_data") and "dataset" not in merged:
-            profile = dataclasses.replace(profile, dataset=byo_dataset_name(locations["main_data"], group_near_duplicates=near))
+            profile = dataclasses.replace(
+                profile, dataset=byo_dataset_name(locations["main_data"], group_near_duplicates=near)
+            )
         if locations.get("ddi_data") and "ddi_dataset" not in merged:
             profile = dataclasses.replace(
-                profile, ddi_dataset=byo_dataset_name(locations["ddi_data"], "byo-binary", group_near_duplicates=near))
+                profile, ddi_dataset=byo_dataset_name(locations["ddi_data"], "byo-binary", group_near_duplicates=near)
+            )
     return profile
 
 

@@ -1,4 +1,5 @@
 """Error types whose messages are meant for the user (the CLI prints them without a traceback)."""
+
 from __future__ import annotations
 
 

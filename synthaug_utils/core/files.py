@@ -6,6 +6,7 @@ is written under a temporary name in its own folder and then renamed over the ta
 new one, never a partial one, and a process killed mid-write leaves only a hidden ``*.tmp``
 file (:func:`temporary_name`) that no reader opens.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,8 +17,8 @@ import shutil
 import socket
 import threading
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -174,7 +175,11 @@ def file_digest(path: str | os.PathLike, algorithm: str = "blake2b") -> str:
     if hit is None:
         with open(path, "rb") as handle:
             data = handle.read()
-        hit = hashlib.blake2b(data, digest_size=16).hexdigest() if algorithm == "blake2b" else hashlib.sha256(data).hexdigest()
+        hit = (
+            hashlib.blake2b(data, digest_size=16).hexdigest()
+            if algorithm == "blake2b"
+            else hashlib.sha256(data).hexdigest()
+        )
         with _DIGEST_LOCK:
             _DIGESTS[key] = hit
     return hit

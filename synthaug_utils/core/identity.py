@@ -7,16 +7,16 @@ the perceptual hash of :mod:`synthaug_utils.data.groups`) are cached under ``cac
 :data:`FILE_CACHE` by (absolute path, size, mtime), so a dataset is read once and again only where
 files change.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
-
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -65,7 +65,9 @@ def _write_cache(path: Path, new: dict[str, list]) -> None:
     files = _read_cache(path)  # re-read: another process may have added files meanwhile
     files.update(new)
     try:
-        atomic_write_text(path, json.dumps({"format": _FILE_CACHE_FORMAT, "files": files}, separators=(",", ":")), fsync=False)
+        atomic_write_text(
+            path, json.dumps({"format": _FILE_CACHE_FORMAT, "files": files}, separators=(",", ":")), fsync=False
+        )
     except OSError:  # a read-only cache folder: the hashes are recomputed next time
         pass
 
@@ -149,8 +151,13 @@ def dataset_digest(source: str | os.PathLike, group_near_duplicates: bool = True
         h.update(source.read_bytes() if source.is_file() else str(source.absolute()).encode())
         return h.hexdigest()
     # the threshold decides the clusters, so it decides the draws: a new threshold is a new dataset
-    grouping = ("column" if "group" in present else
-                f"near-duplicates (pHash Hamming <= {NEAR_DUPLICATE_MAX_HAMMING})" if group_near_duplicates else "none")
+    grouping = (
+        "column"
+        if "group" in present
+        else f"near-duplicates (pHash Hamming <= {NEAR_DUPLICATE_MAX_HAMMING})"
+        if group_near_duplicates
+        else "none"
+    )
     h.update(f"columns: {','.join(present)}\ngrouping: {grouping}\n".encode())
     digests = file_records(r[-1] for r in rows)
     h.update("\n".join(sorted("\t".join([*r[:-1], digests[r[-1]][0] or "missing"]) for r in rows)).encode())

@@ -1,5 +1,5 @@
-"""What a profile needs before it runs: resources (datasets, weights, models), chapter inputs, the ready checks.
-"""
+"""What a profile needs before it runs: resources (datasets, weights, models), chapter inputs, the ready checks."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -143,8 +143,12 @@ CHAPTER_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # Which chapter runs each named grid (a grid's inputs are its chapter's required inputs).
 GRID_CHAPTERS = {
-    "learning-curve": "01_data", "fig3": "03_real_vs_synthetic", "fig4": "04_dose_response",
-    "fig5": "05_skin_type", "imbalance": "06_class_imbalance", "controls": "03_real_vs_synthetic",
+    "learning-curve": "01_data",
+    "fig3": "03_real_vs_synthetic",
+    "fig4": "04_dose_response",
+    "fig5": "05_skin_type",
+    "imbalance": "06_class_imbalance",
+    "controls": "03_real_vs_synthetic",
     "imbalance-controls": "06_class_imbalance",
 }
 

@@ -1,4 +1,5 @@
 """The machine a build or benchmark ran on: CPU model name and instruction-set flags."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,7 +23,7 @@ def cpu_model_and_flags() -> tuple[str, set[str]]:
         pass
     if not flags:
         try:
-            line = next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags"))
+            line = next(ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags"))
             flags = set(line.split(":", 1)[1].split())
         except (OSError, StopIteration, IndexError):
             pass

@@ -1,12 +1,12 @@
 """Where things are: the package folder, the repository root, the cache folder, ``demo://`` model ids, the shipped
 demo weights and rehearsal worlds.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
-
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # synthaug_utils/ (this file is in synthaug_utils/core/)
 

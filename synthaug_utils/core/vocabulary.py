@@ -1,6 +1,7 @@
 """The project's fixed vocabularies, each defined once: generation methods and variants, model
 kinds, classifier modes, batch rules, monitors, grid names and the demo caption.
 """
+
 from __future__ import annotations
 
 # The demo classifier and embedding backbone (a timm name).

@@ -22,6 +22,7 @@ Per-label rows count images by their own label; a cluster is counted for every l
 the per-label cluster counts can add up to more than the ``all labels`` row, which counts each
 cluster once.
 """
+
 from __future__ import annotations
 
 import ast
@@ -36,7 +37,6 @@ import pandas as pd
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.paths import PACKAGE_DIR
 from synthaug_utils.data.tables import F17K_TEST_FILE, F17K_TRAIN_FILE, read_f17k
-
 
 RESOURCE_DIR = PACKAGE_DIR / "resources" / "f17k_metadata"
 
@@ -78,13 +78,24 @@ PAPER_F17K9_QUOTES = (
 # Headers of the section's tables on the page: column -> (header, kind), kinds as in
 # synthaug_utils.presentation.figures.COLUMNS ("percent": a proportion shown in %).
 HEADERS: dict[str, tuple[str, str]] = {
-    "scope": ("scope", ""), "label": ("label", ""), "training": ("training file", ""), "held_out": ("held-out file", ""),
-    "total": ("total", ""), "paper": ("paper (Fig. 1A)", ""), "difference": ("total - paper", ""),
-    "leaking": ("held-out, leaking", ""), "leaking_share": ("leaking share", "percent"),
-    "leaking_same_label": ("leaking, same label", ""), "redundant": ("training, redundant", ""),
-    "redundant_clusters": ("redundant clusters", ""), "noise_clusters": ("label-noise clusters", ""),
-    "noise_cross_split": ("label noise across the split", ""), "cluster": ("line in complete_clusters.txt", ""),
-    "members": ("labels per file", ""), "crosses_split": ("crosses the split", ""), "split": ("file", ""),
+    "scope": ("scope", ""),
+    "label": ("label", ""),
+    "training": ("training file", ""),
+    "held_out": ("held-out file", ""),
+    "total": ("total", ""),
+    "paper": ("paper (Fig. 1A)", ""),
+    "difference": ("total - paper", ""),
+    "leaking": ("held-out, leaking", ""),
+    "leaking_share": ("leaking share", "percent"),
+    "leaking_same_label": ("leaking, same label", ""),
+    "redundant": ("training, redundant", ""),
+    "redundant_clusters": ("redundant clusters", ""),
+    "noise_clusters": ("label-noise clusters", ""),
+    "noise_cross_split": ("label noise across the split", ""),
+    "cluster": ("line in complete_clusters.txt", ""),
+    "members": ("labels per file", ""),
+    "crosses_split": ("crosses the split", ""),
+    "split": ("file", ""),
     "images": ("images", ""),
 }
 
@@ -108,10 +119,13 @@ def parse_cluster_id(image_id: str) -> ClusterMember:
     match = _CLUSTER_ID.match(str(image_id))
     if match is None:
         raise DataError(
-            f"{image_id!r} is not a Fitzpatrick17k-C image id (<label abbreviation>_f<0-6>_<index>_<8 hex digits of md5>)"
+            f"{image_id!r} is not a Fitzpatrick17k-C image id (<label abbreviation>_f<0-6>_<index>_<8 hex digits of "
+            "md5>)"
         )
     fst = int(match["fst"])
-    return ClusterMember(str(image_id), match["abbreviation"], fst if fst else -1, int(match["index"]), match["md5_prefix"])
+    return ClusterMember(
+        str(image_id), match["abbreviation"], fst if fst else -1, int(match["index"]), match["md5_prefix"]
+    )
 
 
 def parse_clusters(text: str, source: str = CLUSTER_FILE) -> pd.DataFrame:
@@ -183,7 +197,9 @@ def attach_clusters(images: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFram
 
 
 # ----------------------------------------------------------------------------- the split files
-def real_images(scope: str = "F17k-9", folder: str | Path = RESOURCE_DIR, clusters: pd.DataFrame | None = None) -> pd.DataFrame:
+def real_images(
+    scope: str = "F17k-9", folder: str | Path = RESOURCE_DIR, clusters: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The authors' clean split files (shipped copies by default) for one scope of :data:`SCOPES`:
     columns ``image_id`` (md5hash), ``label``, ``fst``, ``split`` ("train" or "test", the held-out
     file) and ``cluster`` (:func:`attach_clusters`; ``clusters`` default: the shipped file)."""
@@ -230,7 +246,8 @@ def _cluster_facts(images: pd.DataFrame) -> pd.DataFrame:
     member = images.dropna(subset=["cluster"])
     member = member.assign(is_train=member.split.eq("train"), is_test=member.split.eq("test"))
     return member.groupby("cluster").agg(
-        training=("is_train", "sum"), held_out=("is_test", "sum"), n_labels=("label", "nunique"))
+        training=("is_train", "sum"), held_out=("is_test", "sum"), n_labels=("label", "nunique")
+    )
 
 
 def audit_table(images: pd.DataFrame, scope: str = "") -> pd.DataFrame:
@@ -258,12 +275,17 @@ def audit_table(images: pd.DataFrame, scope: str = "") -> pd.DataFrame:
         train_clusters = set(sub[sub.split.eq("train")].cluster.dropna().astype(int))
         held_out = int((mask & is_test).sum())
         return {
-            "scope": scope, "label": label, "held_out": held_out, "leaking": int((mask & leaking).sum()),
+            "scope": scope,
+            "label": label,
+            "held_out": held_out,
+            "leaking": int((mask & leaking).sum()),
             "leaking_share": (mask & leaking).sum() / held_out if held_out else float("nan"),
             "leaking_same_label": int((mask & leaking_same).sum()),
-            "training": int((mask & is_train).sum()), "redundant": int((mask & redundant).sum()),
+            "training": int((mask & is_train).sum()),
+            "redundant": int((mask & redundant).sum()),
             "redundant_clusters": len(train_clusters & redundant_clusters),
-            "noise_clusters": len(clusters & noise), "noise_cross_split": len(clusters & noise & crossing),
+            "noise_clusters": len(clusters & noise),
+            "noise_cross_split": len(clusters & noise & crossing),
         }
 
     labels = sorted(images.label.unique())
@@ -291,28 +313,43 @@ def label_noise_clusters(images: pd.DataFrame, scope: str = "") -> pd.DataFrame:
         for split, name in SPLIT_NAMES.items():
             counts = members[members.split == split].label.value_counts().sort_index()
             if len(counts):
-                per_file.append(f"{name}: " + ", ".join(lab + (f" ({n})" if n > 1 else "") for lab, n in counts.items()))
-        rows.append({
-            "scope": scope, "cluster": int(cluster), "members": "; ".join(per_file),
-            "crosses_split": bool(facts.training[cluster] >= 1 and facts.held_out[cluster] >= 1),
-        })
+                per_file.append(
+                    f"{name}: " + ", ".join(lab + (f" ({n})" if n > 1 else "") for lab, n in counts.items())
+                )
+        rows.append(
+            {
+                "scope": scope,
+                "cluster": int(cluster),
+                "members": "; ".join(per_file),
+                "crosses_split": bool(facts.training[cluster] >= 1 and facts.held_out[cluster] >= 1),
+            }
+        )
     return pd.DataFrame(rows, columns=["scope", "cluster", "members", "crosses_split"])
 
 
 def fig1a_table(images: pd.DataFrame, paper: dict[str, int] = PAPER_F17K9_COUNTS) -> pd.DataFrame:
     """Per label (in the paper's order, then any other): training and held-out images, their total, the
     paper's Fig. 1A count and the difference (total minus paper); a last row ``all labels``."""
-    counts = images.groupby(["label", "split"]).size().unstack(fill_value=0).reindex(columns=["train", "test"], fill_value=0)
+    counts = (
+        images.groupby(["label", "split"]).size().unstack(fill_value=0).reindex(columns=["train", "test"], fill_value=0)
+    )
     order = [lab for lab in paper if lab in counts.index] + sorted(set(counts.index) - set(paper))
-    table = pd.DataFrame({
-        "label": order,
-        "training": [int(counts.at[lab, "train"]) for lab in order],
-        "held_out": [int(counts.at[lab, "test"]) for lab in order],
-    })
+    table = pd.DataFrame(
+        {
+            "label": order,
+            "training": [int(counts.at[lab, "train"]) for lab in order],
+            "held_out": [int(counts.at[lab, "test"]) for lab in order],
+        }
+    )
     table["total"] = table.training + table.held_out
     table["paper"] = [paper.get(lab) for lab in order]
-    total = {"label": ALL_LABELS, "training": int(table.training.sum()), "held_out": int(table.held_out.sum()),
-             "total": int(table.total.sum()), "paper": sum(paper.values()) if set(paper) <= set(order) else None}
+    total = {
+        "label": ALL_LABELS,
+        "training": int(table.training.sum()),
+        "held_out": int(table.held_out.sum()),
+        "total": int(table.total.sum()),
+        "paper": sum(paper.values()) if set(paper) <= set(order) else None,
+    }
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     table["paper"] = table.paper.astype("Int64")
     table["difference"] = (table.total - table.paper).astype("Int64")
@@ -326,7 +363,9 @@ def fst_table(images: pd.DataFrame) -> pd.DataFrame:
         sub = images[images.split == split]
         for fst, fst_name in FST_NAMES.items():
             n = int((sub.fst == fst).sum())
-            rows.append({"split": name, "fst": fst_name, "count": n, "share": n / len(sub) if len(sub) else float("nan")})
+            rows.append(
+                {"split": name, "fst": fst_name, "count": n, "share": n / len(sub) if len(sub) else float("nan")}
+            )
     return pd.DataFrame(rows)
 
 
@@ -362,7 +401,9 @@ class RealMetadataAudit:
     values: dict[str, str]
 
 
-def audit_values(fig1a: pd.DataFrame, audit: pd.DataFrame, noise: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, str]:
+def audit_values(
+    fig1a: pd.DataFrame, audit: pd.DataFrame, noise: pd.DataFrame, clusters: pd.DataFrame
+) -> dict[str, str]:
     """The glue values of the real-metadata section (names ``real_*`` and ``audit_*``; ``audit10_*``
     for the 10-label scope)."""
     total = fig1a[fig1a.label == ALL_LABELS].iloc[0]
@@ -370,10 +411,13 @@ def audit_values(fig1a: pd.DataFrame, audit: pd.DataFrame, noise: pd.DataFrame, 
     matched = int((per_label.difference == 0).sum())
     sizes = clusters.groupby("cluster").size()
     values = {
-        "real_f17k9_images": f"{int(total.total):,}", "real_f17k9_training": f"{int(total.training):,}",
-        "real_f17k9_held_out": f"{int(total.held_out):,}", "real_f17k9_paper": f"{PAPER_F17K9_TOTAL:,}",
+        "real_f17k9_images": f"{int(total.total):,}",
+        "real_f17k9_training": f"{int(total.training):,}",
+        "real_f17k9_held_out": f"{int(total.held_out):,}",
+        "real_f17k9_paper": f"{PAPER_F17K9_TOTAL:,}",
         "real_fig1a_match": f"{matched} of {len(per_label)}",
-        "audit_clusters": f"{sizes.size:,}", "audit_cluster_images": f"{int(sizes.sum()):,}",
+        "audit_clusters": f"{sizes.size:,}",
+        "audit_cluster_images": f"{int(sizes.sum()):,}",
         "audit_largest_cluster": str(int(sizes.max())),
     }
     for scope, prefix in (("F17k-9", "audit"), ("10 labels", "audit10")):
@@ -383,19 +427,25 @@ def audit_values(fig1a: pd.DataFrame, audit: pd.DataFrame, noise: pd.DataFrame, 
         everything = rows[rows.label == ALL_LABELS].iloc[0]
         labels = rows[rows.label != ALL_LABELS].sort_values(["leaking", "label"], ascending=[False, True])
         scope_noise = noise[noise.scope == scope]
-        values.update({
-            f"{prefix}_held_out": str(int(everything.held_out)), f"{prefix}_leak_total": str(int(everything.leaking)),
-            f"{prefix}_leak_share": _percent(everything.leaking_share),
-            f"{prefix}_leak_by_label": "; ".join(f"{r.label} {r.leaking} of {r.held_out}" for r in labels.itertuples()),
-            f"{prefix}_training": f"{int(everything.training):,}", f"{prefix}_redundant": str(int(everything.redundant)),
-            f"{prefix}_redundant_clusters": str(int(everything.redundant_clusters)),
-            f"{prefix}_redundant_extra": str(int(everything.redundant - everything.redundant_clusters)),
-            f"{prefix}_leak_same_label": str(int(everything.leaking_same_label)),
-            f"{prefix}_noise_clusters": str(int(everything.noise_clusters)),
-            f"{prefix}_noise_cross_split": str(int(everything.noise_cross_split)),
-            f"{prefix}_noise_list": ", ".join(
-                f"line {r.cluster} ({r.members})" for r in scope_noise.itertuples()) or "none",
-        })
+        values.update(
+            {
+                f"{prefix}_held_out": str(int(everything.held_out)),
+                f"{prefix}_leak_total": str(int(everything.leaking)),
+                f"{prefix}_leak_share": _percent(everything.leaking_share),
+                f"{prefix}_leak_by_label": "; ".join(
+                    f"{r.label} {r.leaking} of {r.held_out}" for r in labels.itertuples()
+                ),
+                f"{prefix}_training": f"{int(everything.training):,}",
+                f"{prefix}_redundant": str(int(everything.redundant)),
+                f"{prefix}_redundant_clusters": str(int(everything.redundant_clusters)),
+                f"{prefix}_redundant_extra": str(int(everything.redundant - everything.redundant_clusters)),
+                f"{prefix}_leak_same_label": str(int(everything.leaking_same_label)),
+                f"{prefix}_noise_clusters": str(int(everything.noise_clusters)),
+                f"{prefix}_noise_cross_split": str(int(everything.noise_cross_split)),
+                f"{prefix}_noise_list": ", ".join(f"line {r.cluster} ({r.members})" for r in scope_noise.itertuples())
+                or "none",
+            }
+        )
         if scope == "F17k-9":
             values.update({f"audit_leak_{_slug(r.label)}": str(int(r.leaking)) for r in labels.itertuples()})
             worst = labels.iloc[0]
@@ -411,4 +461,6 @@ def real_metadata_audit(folder: str | Path = RESOURCE_DIR, cluster_file: str | P
     audit = pd.concat([audit_table(images, scope) for scope, images in scoped.items()], ignore_index=True)
     noise = pd.concat([label_noise_clusters(images, scope) for scope, images in scoped.items()], ignore_index=True)
     fig1a = fig1a_table(f17k9)
-    return RealMetadataAudit(fig1a, fst_table(f17k9), audit, noise, clusters, audit_values(fig1a, audit, noise, clusters))
+    return RealMetadataAudit(
+        fig1a, fst_table(f17k9), audit, noise, clusters, audit_values(fig1a, audit, noise, clusters)
+    )

@@ -1,5 +1,5 @@
-"""Bring-your-own datasets: a table or class folders (multi-class or the binary DDI slot).
-"""
+"""Bring-your-own datasets: a table or class folders (multi-class or the binary DDI slot)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,15 +9,21 @@ import pandas as pd
 
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.identity import class_folder_images, relative_id
-from synthaug_utils.data.groups import draw_by_group, find_near_duplicates, group_of, groups_across, NEAR_DUPLICATE_MAX_HAMMING
+from synthaug_utils.data.groups import (
+    NEAR_DUPLICATE_MAX_HAMMING,
+    draw_by_group,
+    find_near_duplicates,
+    group_of,
+    groups_across,
+)
 from synthaug_utils.data.tables import (
-    _file_lines,
-    _read_csv,
     BYO_FST,
-    DatasetTables,
     DDI_TONES,
     FST_TO_DDI_BIN,
     IMAGE_SUFFIXES,
+    DatasetTables,
+    _file_lines,
+    _read_csv,
 )
 
 
@@ -83,7 +89,9 @@ def _byo_rows(source: Path, what: str) -> tuple[pd.DataFrame, dict[str, str], li
         bad = ~splits.isin(["train", "test"])
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{what}: {source}: split line {row + 2} is {table.split.iloc[row]!r}; use 'train' or 'test'")
+            raise DataError(
+                f"{what}: {source}: split line {row + 2} is {table.split.iloc[row]!r}; use 'train' or 'test'"
+            )
         tidy["split"] = splits.to_numpy()
     if rows_of is not None:
         rows = _file_lines(tidy.image_id, table.index, rows_of)
@@ -112,7 +120,8 @@ def _check_split_column(tidy: pd.DataFrame, grouping: dict, rows: dict[str, str]
     if not crossing:
         return
     listed = "\n".join(
-        f"- group {g!r}: " + ", ".join(f"{i} ({rows.get(i, i)}, {sp})" for i, sp in zip(tidy.image_id[group == g], tidy.split[group == g]))
+        f"- group {g!r}: "
+        + ", ".join(f"{i} ({rows.get(i, i)}, {sp})" for i, sp in zip(tidy.image_id[group == g], tidy.split[group == g]))
         for g in crossing[:10]
     )
     more = f"\n(and {len(crossing) - 10} more)" if len(crossing) > 10 else ""
@@ -120,12 +129,16 @@ def _check_split_column(tidy: pd.DataFrame, grouping: dict, rows: dict[str, str]
         advice = "Put every image of a group (patient or lesion) in one split."
         kind = "group(s) of the group column"
     else:
-        advice = ("These images are near-duplicates (identical bytes, or perceptual hashes within "
-                  f"{NEAR_DUPLICATE_MAX_HAMMING} bits); put each cluster in one split, or set the override "
-                  "group_near_duplicates: false to split them as the table says.")
+        advice = (
+            "These images are near-duplicates (identical bytes, or perceptual hashes within "
+            f"{NEAR_DUPLICATE_MAX_HAMMING} bits); put each cluster in one split, or set the override "
+            "group_near_duplicates: false to split them as the table says."
+        )
         kind = "near-duplicate cluster(s)"
-    raise DataError(f"{what}: {source}: the split column puts {len(crossing)} {kind} in both the train and the test split:\n"
-                    f"{listed}{more}\n{advice}")
+    raise DataError(
+        f"{what}: {source}: the split column puts {len(crossing)} {kind} in both the train and the test split:\n"
+        f"{listed}{more}\n{advice}"
+    )
 
 
 def _too_few(source: Path, problems: list[str], need: int, group: str, advice: str) -> DataError:
@@ -145,7 +158,8 @@ def read_byo(
     name: str = "byo",
     group_near_duplicates: bool = True,
 ) -> DatasetTables:
-    """Bring your own data: a CSV (``path``, ``label``, optional ``fst``, ``split`` and ``group``) or a folder per class.
+    """Bring your own data: a CSV (``path``, ``label``, optional ``fst``, ``split`` and ``group``) or a folder per
+    class.
 
     Relative paths in the CSV are relative to the CSV's folder; ``fst`` is the Fitzpatrick
     skin type 1-6 (blank or -1: unknown); ``split`` is ``train`` or ``test``; ``group`` names the
@@ -170,12 +184,17 @@ def read_byo(
     source = Path(source).expanduser()
     what = "bring-your-own data"
     if not source.exists():
-        raise DataError(f"{what}: {source} does not exist (give a CSV table with path,label columns or a folder per class)")
+        raise DataError(
+            f"{what}: {source} does not exist (give a CSV table with path,label columns or a folder per class)"
+        )
     tidy, rows, columns = _byo_rows(source, what)
     bad = ~tidy.fst.isin([*BYO_FST, -1])
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{what}: {source} line {row + 2}: fst is {tidy.fst.iloc[row]}; use a Fitzpatrick type 1-6, or -1/blank for unknown")
+        raise DataError(
+            f"{what}: {source} line {row + 2}: fst is {tidy.fst.iloc[row]}; use a Fitzpatrick type 1-6, or -1/blank "
+            "for unknown"
+        )
     dropped: list[tuple[str, int]] = []
     if min_images_per_label is not None:
         counts = tidy.label.value_counts()
@@ -183,7 +202,11 @@ def read_byo(
         tidy = tidy[~tidy.label.isin([lab for lab, _ in dropped])]
     labels = sorted(tidy.label.unique())
     if len(labels) < 2:
-        left = f" after dropping {len(dropped)} with fewer than {min_images_per_label} images (min_images_per_label)" if dropped else ""
+        left = (
+            f" after dropping {len(dropped)} with fewer than {min_images_per_label} images (min_images_per_label)"
+            if dropped
+            else ""
+        )
         raise DataError(f"{what}: {source} has {len(labels)} label(s){left}: {labels}; a classifier needs at least 2")
     split_given = "split" in columns
     problems = []
@@ -194,7 +217,8 @@ def read_byo(
             if n_pool < val_per_label + 1 or n_test < 1:
                 problems.append(
                     f"label {label!r} has {n_pool} training-split and {n_test} test-split image(s); it needs at least "
-                    f"{val_per_label + 1} in the training split ({val_per_label} validation + 1 training) and 1 in the test split"
+                    f"{val_per_label + 1} in the training split ({val_per_label} validation + 1 training) and 1 in the "
+                    "test split"
                 )
         need = val_per_label + 2
     else:
@@ -208,14 +232,21 @@ def read_byo(
                 )
     if problems:
         raise _too_few(
-            source, problems, need, "label",
+            source,
+            problems,
+            need,
+            "label",
             "Add images, lower test_per_label / val_per_label (profile overrides), or set min_images_per_label "
             f"(e.g. {need}) to drop such labels (the book names what was dropped).",
         )
     grouping = _grouping(tidy, columns, group_near_duplicates)
     meta = {
-        "source": str(source), "rows": rows, "columns": columns, "dropped": dropped,
-        "min_images_per_label": min_images_per_label, "test_per_label": None if split_given else int(test_per_label),
+        "source": str(source),
+        "rows": rows,
+        "columns": columns,
+        "dropped": dropped,
+        "min_images_per_label": min_images_per_label,
+        "test_per_label": None if split_given else int(test_per_label),
         **grouping,
     }
     tidy = tidy.drop(columns="group")
@@ -224,28 +255,48 @@ def read_byo(
         pool, test = tidy[tidy.split == "train"], tidy[tidy.split == "test"]
     else:
         try:
-            drawn = draw_by_group(tidy, "label", test_per_label, seed, "test", grouping["groups"]) if test_per_label else tidy.iloc[:0]
+            drawn = (
+                draw_by_group(tidy, "label", test_per_label, seed, "test", grouping["groups"])
+                if test_per_label
+                else tidy.iloc[:0]
+            )
         except DataError as exc:
             raise DataError(f"{what}: {source}: {exc}; images of one group stay together") from exc
         is_test = tidy.image_id.isin(set(drawn.image_id))
         pool, test = tidy[~is_test], tidy[is_test].assign(split="test")
         short = [
-            f"label {label!r} keeps {int((pool.label == label).sum())} image(s) in the training pool after the test draw "
+            f"label {label!r} keeps {int((pool.label == label).sum())} image(s) in the training pool after the test "
+            "draw "
             f"took whole groups; it needs at least {val_per_label + 1}"
-            for label in labels if (pool.label == label).sum() < val_per_label + 1
+            for label in labels
+            if (pool.label == label).sum() < val_per_label + 1
         ]
         if short:
-            off = " or group_near_duplicates: false (the near-duplicates may then be split)" if grouping["grouping"] == "near-duplicates" else ""
-            raise _too_few(source, short, need, "label",
-                           "Images of one group (patient, lesion or near-duplicate cluster) stay in one split; add images "
-                           f"of other groups, lower test_per_label / val_per_label, or set min_images_per_label{off}.")
+            off = (
+                " or group_near_duplicates: false (the near-duplicates may then be split)"
+                if grouping["grouping"] == "near-duplicates"
+                else ""
+            )
+            raise _too_few(
+                source,
+                short,
+                need,
+                "label",
+                "Images of one group (patient, lesion or near-duplicate cluster) stay in one split; add images "
+                f"of other groups, lower test_per_label / val_per_label, or set min_images_per_label{off}.",
+            )
     return DatasetTables(name, pool.reset_index(drop=True), test.reset_index(drop=True), labels, meta=meta)
 
 
 def read_byo_binary(
-    source: str | Path, per_bin: int = 32, *, name: str = "byo-binary", group_near_duplicates: bool = True,
+    source: str | Path,
+    per_bin: int = 32,
+    *,
+    name: str = "byo-binary",
+    group_near_duplicates: bool = True,
 ) -> DatasetTables:
-    """Bring-your-own binary set for the DDI slot: a CSV with ``path``, ``label``, ``fst`` (optional ``split``, ``group``).
+    """Bring-your-own binary set for the DDI slot: a CSV with ``path``, ``label``, ``fst`` (optional ``split``,
+    ``group``).
 
     Exactly two labels (sorted by name; the chapters treat the second like DDI's
     ``malignant``). ``fst`` is required for every row: a Fitzpatrick type 1-6, binned like DDI
@@ -259,16 +310,24 @@ def read_byo_binary(
     source = Path(source).expanduser()
     what = "bring-your-own binary table (DDI slot)"
     if source.is_dir():
-        raise DataError(f"{what}: {source} is a folder; the DDI slot needs a CSV table with path,label,fst columns (skin types cannot come from folders)")
+        raise DataError(
+            f"{what}: {source} is a folder; the DDI slot needs a CSV table with path,label,fst columns (skin types "
+            "cannot come from folders)"
+        )
     if not source.exists():
         raise DataError(f"{what}: {source} does not exist")
     tidy, rows, columns = _byo_rows(source, what)
     if "fst" not in columns:
-        raise DataError(f"{what}: {source} has no fst column; the DDI slot compares skin types, so every row needs one (1-6)")
+        raise DataError(
+            f"{what}: {source} has no fst column; the DDI slot compares skin types, so every row needs one (1-6)"
+        )
     bins = tidy.fst.map(lambda v: FST_TO_DDI_BIN.get(v, v if v in DDI_TONES else None))
     if bins.isna().any():
         row = int(np.flatnonzero(bins.isna().to_numpy())[0])
-        raise DataError(f"{what}: {source} line {row + 2}: fst is {tidy.fst.iloc[row]}; use a Fitzpatrick type 1-6 (or DDI's 12, 34, 56)")
+        raise DataError(
+            f"{what}: {source} line {row + 2}: fst is {tidy.fst.iloc[row]}; use a Fitzpatrick type 1-6 (or DDI's 12, "
+            "34, 56)"
+        )
     tidy["fst"] = bins.astype(int).to_numpy()
     labels = sorted(tidy.label.unique())
     if len(labels) != 2:
@@ -280,18 +339,27 @@ def read_byo_binary(
         if split_given:
             n_pool, n_test = int((here & (tidy.split == "train")).sum()), int((here & (tidy.split == "test")).sum())
             if n_pool < per_bin + 1 or n_test < 1:
-                problems.append(f"skin-tone bin {tone} has {n_pool} training-split and {n_test} test-split image(s); "
-                                f"it needs at least {per_bin + 1} in the training split and 1 in the test split")
+                problems.append(
+                    f"skin-tone bin {tone} has {n_pool} training-split and {n_test} test-split image(s); "
+                    f"it needs at least {per_bin + 1} in the training split and 1 in the test split"
+                )
         elif here.sum() < 2 * per_bin + 1:
-            problems.append(f"skin-tone bin {tone} has {int(here.sum())} image(s); it needs at least {2 * per_bin + 1} "
-                            f"({per_bin} test + {per_bin} validation + 1 training)")
+            problems.append(
+                f"skin-tone bin {tone} has {int(here.sum())} image(s); it needs at least {2 * per_bin + 1} "
+                f"({per_bin} test + {per_bin} validation + 1 training)"
+            )
     if problems:
-        raise _too_few(source, problems, 2 * per_bin + 1, "skin-tone bin", "Add images or lower ddi_per_bin (profile overrides).")
+        raise _too_few(
+            source, problems, 2 * per_bin + 1, "skin-tone bin", "Add images or lower ddi_per_bin (profile overrides)."
+        )
     grouping = _grouping(tidy, columns, group_near_duplicates)
     meta = {"source": str(source), "rows": rows, "columns": columns, "dropped": [], **grouping}
     tidy = tidy.drop(columns="group")
     if split_given:
         _check_split_column(tidy, grouping, rows, source, what)
-        pool, test = tidy[tidy.split == "train"].reset_index(drop=True), tidy[tidy.split == "test"].reset_index(drop=True)
+        pool, test = (
+            tidy[tidy.split == "train"].reset_index(drop=True),
+            tidy[tidy.split == "test"].reset_index(drop=True),
+        )
         return DatasetTables(name, pool, test, labels, stratify="fst", meta=meta)
     return DatasetTables(name, tidy, None, labels, stratify="fst", meta=meta)

@@ -1,5 +1,5 @@
-"""Checking every image of a dataset before work starts (cached), and loading image arrays.
-"""
+"""Checking every image of a dataset before work starts (cached), and loading image arrays."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,9 +8,9 @@ import math
 import os
 import stat
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,6 @@ from synthaug_utils.core.paths import cache_dir
 from synthaug_utils.data.images import load_image, open_rgb
 from synthaug_utils.data.tables import DatasetTables
 
-
 # ----------------------------------------------------------------------------- image checks
 IMAGE_CHECK_FILE = "image_checks.json"  # under config.cache_dir(): files that decoded, by (path, size, mtime)
 
@@ -34,7 +33,8 @@ PROGRESS_MIN_IMAGES = 500  # more images to decode than this: a progress bar on 
 
 @dataclass(frozen=True)
 class ImageCheck:
-    """What :func:`validate_images` did: table rows, distinct files, files decoded now, files known good from the cache."""
+    """What :func:`validate_images` did: table rows, distinct files, files decoded now, files known good from the
+    cache."""
 
     images: int
     files: int
@@ -131,7 +131,9 @@ def _row_text(table: pd.DataFrame, i: int, rows: Mapping[str, str] | None) -> st
     return f"{where}, image_id {image_id}" if image_id is not None else where
 
 
-def _images_error(what: str, table: pd.DataFrame, problems: Sequence[tuple[int, str, str]], rows: Mapping[str, str] | None) -> MissingImagesError:
+def _images_error(
+    what: str, table: pd.DataFrame, problems: Sequence[tuple[int, str, str]], rows: Mapping[str, str] | None
+) -> MissingImagesError:
     """One error listing every (row index, path, reason)."""
     lines = [f"- {path} ({_row_text(table, i, rows)}): {reason}" for i, path, reason in sorted(problems)]
     kinds: dict[str, int] = {}
@@ -194,8 +196,17 @@ def validate_images(
         workers = max(1, min(4, os.cpu_count() or 1)) if workers is None else max(1, int(workers))
         from tqdm import tqdm  # the terminal bar on stderr, also inside a notebook kernel
 
-        with _strict_decoding(), tqdm(total=len(decoded), desc=f"checking images ({what})", unit="img",
-                                      file=sys.stderr, disable=not show, leave=False) as bar:
+        with (
+            _strict_decoding(),
+            tqdm(
+                total=len(decoded),
+                desc=f"checking images ({what})",
+                unit="img",
+                file=sys.stderr,
+                disable=not show,
+                leave=False,
+            ) as bar,
+        ):
             if workers == 1 or len(decoded) < 32:
                 results = []
                 for path in decoded:

@@ -20,11 +20,12 @@ so they are grouped only by identical bytes.
 File hashes (content digest and pHash) are cached by :func:`synthaug_utils.core.identity.file_records`,
 so a dataset is decoded once and again only where files change.
 """
+
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,6 @@ import PIL
 from PIL import Image, ImageOps
 
 from synthaug_utils.core.errors import DataError
-
 
 # of the 64 pHash bits: at or below, two images are near-duplicates (kept in core: a dataset's identity includes it)
 from synthaug_utils.core.identity import NEAR_DUPLICATE_MAX_HAMMING  # noqa: E402
@@ -62,7 +62,8 @@ def phash(img: Image.Image) -> int | None:
 
 
 def _phash_of_bytes(data: bytes) -> int | None:
-    """pHash of an image file's bytes; None when undecodable or flat (unreadable files are reported by the image check)."""
+    """pHash of an image file's bytes; None when undecodable or flat (unreadable files are reported by the image
+    check)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.draft("RGB", (2 * _SIDE, 2 * _SIDE))  # JPEG: decode at a reduced scale, still >= 64 px a side
@@ -104,7 +105,8 @@ class NearDuplicates:
 
 
 def find_near_duplicates(table: pd.DataFrame, max_hamming: int = NEAR_DUPLICATE_MAX_HAMMING) -> NearDuplicates:
-    """Near-duplicate clusters among the rows of ``table`` (columns ``image_id``, ``path``; see the module docstring)."""
+    """Near-duplicate clusters among the rows of ``table`` (columns ``image_id``, ``path``; see the module
+    docstring)."""
     ids = table.image_id.astype(str).tolist()
     hashes = file_hashes(table.path.astype(str))
     digests = [hashes[str(p)][0] for p in table.path]
@@ -137,7 +139,7 @@ def find_near_duplicates(table: pd.DataFrame, max_hamming: int = NEAR_DUPLICATE_
     if len(index) > 1:
         h = np.array([values[i] for i in index], dtype=np.uint64)
         for start in range(0, len(h), _BLOCK):
-            block = h[start:start + _BLOCK]
+            block = h[start : start + _BLOCK]
             distance = np.bitwise_count(block[:, None] ^ h[None, :])
             rows, cols = np.nonzero(distance <= max_hamming)
             keep = cols > rows + start
@@ -174,10 +176,16 @@ def cluster_table(near: NearDuplicates, table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for image_id, head in sorted(near.groups.items(), key=lambda kv: (number[kv[1]], kv[0])):
         d, other = best[image_id]
-        rows.append({
-            "cluster": number[head], "images": int(size[head]), "image_id": image_id, "label": label.get(image_id, ""),
-            "nearest": other, "distance": "identical bytes" if d < 0 else f"{d} bits",
-        })
+        rows.append(
+            {
+                "cluster": number[head],
+                "images": int(size[head]),
+                "image_id": image_id,
+                "label": label.get(image_id, ""),
+                "nearest": other,
+                "distance": "identical bytes" if d < 0 else f"{d} bits",
+            }
+        )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -193,7 +201,8 @@ def group_of(table: pd.DataFrame, groups: Mapping[str, str] | None) -> pd.Series
 def draw_by_group(
     table: pd.DataFrame, column: str, per_group: int, seed: int, purpose: str, groups: Mapping[str, str] | None
 ) -> pd.DataFrame:
-    """At least ``per_group`` rows per value of ``column``, taking whole groups (reproducible, independent of row order).
+    """At least ``per_group`` rows per value of ``column``, taking whole groups (reproducible, independent of row
+    order).
 
     Without groups of two or more rows this is exactly the per-row draw of
     :func:`synthaug_utils.data.tables._draw_per_group`. Otherwise, per value in sorted order, the
@@ -243,4 +252,3 @@ def groups_across(groups: pd.Series, splits: pd.Series) -> list[str]:
     both = pd.DataFrame({"group": groups.to_numpy(), "split": splits.to_numpy()})
     n = both.groupby("group").split.nunique()
     return sorted(str(g) for g in n[n > 1].index)
-

@@ -1,5 +1,5 @@
-"""Reading one image: any mode to 8-bit RGB (alpha on white, CMYK, 16-bit), square fitting.
-"""
+"""Reading one image: any mode to 8-bit RGB (alpha on white, CMYK, 16-bit), square fitting."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
-
 
 # ----------------------------------------------------------------------------- images
 ALPHA_BACKGROUND = (255, 255, 255)
@@ -109,6 +108,7 @@ def _fit_square(img: Image.Image, size: int) -> Image.Image:
 
 
 def load_image(path: str | Path, size: int | None = None) -> Image.Image:
-    """Open an image as RGB (:func:`open_rgb`); with ``size``, resize the shorter side to ``size`` px and centre-crop to square."""
+    """Open an image as RGB (:func:`open_rgb`); with ``size``, resize the shorter side to ``size`` px and centre-crop to
+    square."""
     img = open_rgb(path)
     return img if size is None else _fit_square(img, size)

@@ -13,13 +13,14 @@ Near-duplicates are the Fitzpatrick17k-C clusters shipped in ``resources/f17k_me
 Leakage is judged against the whole training file of the dataset's labels, before any thinning:
 ``one-per-cluster`` keeps a near-copy of every leaking test image in the pool.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
-from synthaug_utils.core.config import near_duplicate_changes, Profile
+from synthaug_utils.core.config import Profile, near_duplicate_changes
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.data.audit import attach_clusters, leaking_ids, read_clusters, real_images
 from synthaug_utils.data.tables import DatasetTables
@@ -38,8 +39,9 @@ def one_per_cluster(pool: pd.DataFrame) -> pd.DataFrame:
     return ranked[~drop].sort_values("_order").drop(columns="_order")
 
 
-def apply_near_duplicate_settings(tables: DatasetTables, test_set: str = "authors", training_pool: str = "all",
-                                  clusters: pd.DataFrame | None = None) -> DatasetTables:
+def apply_near_duplicate_settings(
+    tables: DatasetTables, test_set: str = "authors", training_pool: str = "all", clusters: pd.DataFrame | None = None
+) -> DatasetTables:
     """``tables`` (Fitzpatrick17k with its held-out file) with the near-duplicate settings applied.
 
     ``clusters``: :func:`~synthaug_utils.data.audit.read_clusters` (default: the shipped file). The result's
@@ -63,11 +65,15 @@ def apply_near_duplicate_settings(tables: DatasetTables, test_set: str = "author
     pool, test = (t.drop(columns="cluster").reset_index(drop=True) for t in (pool, test))
     name = tables.name + ("-one-per-cluster" if training_pool != "all" else "")
     record = {
-        "test_set": test_set, "training_pool": training_pool, "leaking": sorted(leaking),
-        "removed_test": len(tables.test) - len(test), "removed_training": len(tables.pool) - len(pool),
+        "test_set": test_set,
+        "training_pool": training_pool,
+        "leaking": sorted(leaking),
+        "removed_test": len(tables.test) - len(test),
+        "removed_training": len(tables.pool) - len(pool),
     }
-    return DatasetTables(name, pool, test, list(tables.labels), tables.stratify,
-                         {**tables.meta, "near_duplicates": record})
+    return DatasetTables(
+        name, pool, test, list(tables.labels), tables.stratify, {**tables.meta, "near_duplicates": record}
+    )
 
 
 def profile_near_duplicates(tables: DatasetTables, profile: Profile) -> DatasetTables:

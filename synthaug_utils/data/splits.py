@@ -1,24 +1,26 @@
-"""Splits, nested training subsets, the profile's dataset tables, the pretraining pool and the leakage guard.
-"""
+"""Splits, nested training subsets, the profile's dataset tables, the pretraining pool and the leakage guard."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.core.config import byo_dataset_name, load_profile, Profile
+from synthaug_utils.core.config import Profile, byo_dataset_name, load_profile
 from synthaug_utils.core.errors import DataError, LeakageError
 from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.data.byo import read_byo, read_byo_binary
 from synthaug_utils.data.checks import validate_dataset_images
-from synthaug_utils.data.near_duplicates import profile_near_duplicates
 from synthaug_utils.data.groups import draw_by_group
-from synthaug_utils.data.tables import _stable_seed, DatasetTables, read_ddi, read_f17k, SplitTables
+from synthaug_utils.data.near_duplicates import profile_near_duplicates
+from synthaug_utils.data.tables import DatasetTables, SplitTables, _stable_seed, read_ddi, read_f17k
 
 
-def make_splits(tables: DatasetTables, val_per_group: int, split_seed: int, test_per_group: int | None = None) -> SplitTables:
+def make_splits(
+    tables: DatasetTables, val_per_group: int, split_seed: int, test_per_group: int | None = None
+) -> SplitTables:
     """Validation (and, for DDI, test) drawn per label or per skin-tone bin with ``split_seed``.
 
     Fitzpatrick17k: the held-out file is the test set; ``val_per_group`` images per label
@@ -96,7 +98,9 @@ def dataset_tables(profile: Profile | str, which: str = "main") -> DatasetTables
 
         root = ensure_world(profile.world)
         if which == "main":
-            tables = read_f17k(root / "derm9" / "fitzpatrick17k.csv", root / "derm9", root / "derm9" / "images", image_ext=".png")
+            tables = read_f17k(
+                root / "derm9" / "fitzpatrick17k.csv", root / "derm9", root / "derm9" / "images", image_ext=".png"
+            )
             tables.name = "demo-derm9"
         else:
             tables = read_ddi(root / "ddi" / "ddi_metadata.csv", root / "ddi" / "images")
@@ -107,10 +111,18 @@ def dataset_tables(profile: Profile | str, which: str = "main") -> DatasetTables
         if loc.get("main_data"):  # bring your own (replaces Fitzpatrick17k)
             check_ready(profile, needs=("main_data",))
             near = profile.group_near_duplicates
-            name = profile.dataset if profile.dataset != "f17k9" else byo_dataset_name(loc["main_data"], group_near_duplicates=near)
+            name = (
+                profile.dataset
+                if profile.dataset != "f17k9"
+                else byo_dataset_name(loc["main_data"], group_near_duplicates=near)
+            )
             return read_byo(
-                loc["main_data"], profile.test_per_label, val_per_label=profile.val_per_label,
-                min_images_per_label=profile.min_images_per_label, name=name, group_near_duplicates=near,
+                loc["main_data"],
+                profile.test_per_label,
+                val_per_label=profile.val_per_label,
+                min_images_per_label=profile.min_images_per_label,
+                name=name,
+                group_near_duplicates=near,
             )
         check_ready(profile, needs=("f17k_metadata", "f17k_splits", "f17k_images"))
         tables = read_f17k(loc["f17k_metadata"], loc["f17k_splits"], loc["f17k_images"])
@@ -118,13 +130,19 @@ def dataset_tables(profile: Profile | str, which: str = "main") -> DatasetTables
     if loc.get("ddi_data"):  # a bring-your-own binary table (replaces DDI)
         check_ready(profile, needs=("ddi_data",))
         near = profile.group_near_duplicates
-        name = profile.ddi_dataset if profile.ddi_dataset != "ddi" else byo_dataset_name(loc["ddi_data"], "byo-binary", group_near_duplicates=near)
+        name = (
+            profile.ddi_dataset
+            if profile.ddi_dataset != "ddi"
+            else byo_dataset_name(loc["ddi_data"], "byo-binary", group_near_duplicates=near)
+        )
         return read_byo_binary(loc["ddi_data"], profile.ddi_per_bin, name=name, group_near_duplicates=near)
     check_ready(profile, needs=("ddi_metadata", "ddi_images"))
     return read_ddi(loc["ddi_metadata"], loc["ddi_images"])
 
 
-def load_splits(profile: Profile | str, which: str = "main", split_seed: int = 0, *, validate: bool = True) -> SplitTables:
+def load_splits(
+    profile: Profile | str, which: str = "main", split_seed: int = 0, *, validate: bool = True
+) -> SplitTables:
     """Split tables of the profile's dataset for ``split_seed`` (demo profiles draw their world on first use).
 
     On non-embedded profiles every image of the dataset (training pool + test) is checked
@@ -144,7 +162,10 @@ def pretrain_pool(profile: Profile | str) -> pd.DataFrame:
     """Images reserved for pretraining the demo generator (demo/smoke only; never used by experiments)."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
     if not profile.is_embedded:
-        raise DataError(f"profile {profile.name!r} has no embedded pretraining pool; the paper profile uses public Stable Diffusion weights")
+        raise DataError(
+            f"profile {profile.name!r} has no embedded pretraining pool; the paper profile uses public Stable "
+            "Diffusion weights"
+        )
     from synthaug_utils.data.world import ensure_world
 
     root = ensure_world(profile.world) / "pretrain"

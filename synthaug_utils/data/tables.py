@@ -1,12 +1,12 @@
-"""Dataset tables: Fitzpatrick17k and DDI readers, ``DatasetTables``/``SplitTables``, the table digest.
-"""
+"""Dataset tables: Fitzpatrick17k and DDI readers, ``DatasetTables``/``SplitTables``, the table digest."""
+
 from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,6 @@ import pandas as pd
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.files import file_digest
 from synthaug_utils.core.identity import IMAGE_SUFFIXES  # noqa: F401  (the readers' image suffixes, defined once)
-
 
 COLUMNS = ["image_id", "path", "label", "fst", "split"]
 
@@ -99,7 +98,9 @@ def _to_int(series: pd.Series, path: Path, column: str) -> pd.Series:
     bad = values.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{path}: column {column!r} row {row + 2} (file line) holds {series.iloc[row]!r}, not an integer")
+        raise DataError(
+            f"{path}: column {column!r} row {row + 2} (file line) holds {series.iloc[row]!r}, not an integer"
+        )
     return values.astype(int)
 
 
@@ -169,10 +170,20 @@ def read_f17k(
     held_out = tidy(test, "test", splits_dir / F17K_TEST_FILE)
     overlap = set(pool.image_id) & set(held_out.image_id)
     if overlap:
-        raise DataError(f"{len(overlap)} image(s) are in both the training and held-out files; first: {sorted(overlap)[:3]}")
+        raise DataError(
+            f"{len(overlap)} image(s) are in both the training and held-out files; first: {sorted(overlap)[:3]}"
+        )
     return DatasetTables(
-        "f17k9", pool, held_out, sorted(chosen),
-        meta={"images_dir": str(images_dir or ""), "rows": rows, "columns": ["fst", "split"], "source": str(splits_dir)},
+        "f17k9",
+        pool,
+        held_out,
+        sorted(chosen),
+        meta={
+            "images_dir": str(images_dir or ""),
+            "rows": rows,
+            "columns": ["fst", "split"],
+            "source": str(splits_dir),
+        },
     )
 
 
@@ -213,7 +224,9 @@ def _draw_per_group(table: pd.DataFrame, column: str, per_group: int, seed: int,
     picks = []
     for value, group in table.groupby(column, sort=True):
         if len(group) < per_group:
-            raise DataError(f"{column} {value!r} has {len(group)} images, fewer than the {per_group} needed for {purpose}")
+            raise DataError(
+                f"{column} {value!r} has {len(group)} images, fewer than the {per_group} needed for {purpose}"
+            )
         group = group.sort_values("image_id")
         order = np.random.default_rng(_stable_seed(purpose, seed, value)).permutation(len(group))
         picks.append(group.iloc[order[:per_group]])

@@ -25,6 +25,7 @@ Both are written in the real datasets' file formats (Fitzpatrick17k CSVs with
 :mod:`synthaug_utils.data.splits` reads them. A separate pretraining pool (never used by the
 experiments) serves the demo generator's pretraining.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -78,8 +79,11 @@ ATYPICAL_RATE = 0.10
 NEAR_DUPLICATE_COLUMN = "near_duplicate_of"  # held-out file: md5hash of the training image it copies, or empty
 NEAR_DUPLICATE_SCOPE = "F17k-9"  # the real audit's scope whose per-label leak shares the world copies
 NEAR_DUPLICATE_MAX_CROP = 1  # px per side that a planted copy loses before it is resized back
-NEAR_DUPLICATE_CHANGES = (f"a crop of at most {NEAR_DUPLICATE_MAX_CROP} px per side resized back, an exposure and "
-                          "colour shift, a JPEG re-encode")  # what near_duplicate_image does, for the pages
+# what near_duplicate_image does, for the pages
+NEAR_DUPLICATE_CHANGES = (
+    f"a crop of at most {NEAR_DUPLICATE_MAX_CROP} px per side resized back, an exposure and "
+    "colour shift, a JPEG re-encode"
+)
 RENDER_SCALE = 2  # draw at 2x, then downsample with a Lanczos filter (anti-aliasing)
 
 
@@ -99,30 +103,74 @@ class LesionStyle:
 
 
 DERM9_STYLES: dict[str, LesionStyle] = {
-    "psoriasis": LesionStyle((2, 5), (0.10, 0.20), "irregular", 0.25, (222, 96, 96), (0.65, 0.9), 0.08, "scale", "scattered"),
-    "squamous cell carcinoma": LesionStyle((1, 1), (0.18, 0.30), "irregular", 0.45, (196, 92, 80), (0.6, 0.85), 0.12, "crust", "single"),
-    "lichen planus": LesionStyle((8, 18), (0.035, 0.07), "polygon", 0.1, (140, 70, 140), (0.6, 0.9), 0.05, "none", "clustered"),
-    "basal cell carcinoma": LesionStyle((1, 1), (0.12, 0.22), "round", 0.1, (232, 170, 170), (0.5, 0.75), 0.05, "pearly", "single"),
-    "allergic contact dermatitis": LesionStyle((1, 2), (0.22, 0.38), "patch", 0.55, (214, 84, 74), (0.35, 0.6), 0.35, "vesicles", "clustered"),
-    "lupus erythematosus": LesionStyle((1, 3), (0.12, 0.22), "ring", 0.2, (190, 70, 90), (0.6, 0.85), 0.10, "scale", "scattered"),
-    "sarcoidosis": LesionStyle((3, 7), (0.06, 0.11), "round", 0.2, (170, 90, 70), (0.55, 0.8), 0.15, "papules", "clustered"),
-    "neutrophilic dermatoses": LesionStyle((1, 2), (0.16, 0.26), "irregular", 0.35, (120, 60, 110), (0.6, 0.85), 0.10, "ulcer", "scattered"),
-    "photodermatoses": LesionStyle((1, 1), (0.35, 0.55), "patch", 0.15, (226, 112, 96), (0.3, 0.5), 0.30, "papules", "band"),
+    "psoriasis": LesionStyle(
+        (2, 5), (0.10, 0.20), "irregular", 0.25, (222, 96, 96), (0.65, 0.9), 0.08, "scale", "scattered"
+    ),
+    "squamous cell carcinoma": LesionStyle(
+        (1, 1), (0.18, 0.30), "irregular", 0.45, (196, 92, 80), (0.6, 0.85), 0.12, "crust", "single"
+    ),
+    "lichen planus": LesionStyle(
+        (8, 18), (0.035, 0.07), "polygon", 0.1, (140, 70, 140), (0.6, 0.9), 0.05, "none", "clustered"
+    ),
+    "basal cell carcinoma": LesionStyle(
+        (1, 1), (0.12, 0.22), "round", 0.1, (232, 170, 170), (0.5, 0.75), 0.05, "pearly", "single"
+    ),
+    "allergic contact dermatitis": LesionStyle(
+        (1, 2), (0.22, 0.38), "patch", 0.55, (214, 84, 74), (0.35, 0.6), 0.35, "vesicles", "clustered"
+    ),
+    "lupus erythematosus": LesionStyle(
+        (1, 3), (0.12, 0.22), "ring", 0.2, (190, 70, 90), (0.6, 0.85), 0.10, "scale", "scattered"
+    ),
+    "sarcoidosis": LesionStyle(
+        (3, 7), (0.06, 0.11), "round", 0.2, (170, 90, 70), (0.55, 0.8), 0.15, "papules", "clustered"
+    ),
+    "neutrophilic dermatoses": LesionStyle(
+        (1, 2), (0.16, 0.26), "irregular", 0.35, (120, 60, 110), (0.6, 0.85), 0.10, "ulcer", "scattered"
+    ),
+    "photodermatoses": LesionStyle(
+        (1, 1), (0.35, 0.55), "patch", 0.15, (226, 112, 96), (0.3, 0.5), 0.30, "papules", "band"
+    ),
 }
 
 DDI_STYLES: dict[str, tuple[bool, LesionStyle]] = {
     # disease -> (malignant, style)
-    "melanocytic-nevi": (False, LesionStyle((1, 1), (0.10, 0.18), "round", 0.08, (120, 80, 55), (0.7, 0.9), 0.06, "none", "single")),
-    "seborrheic-keratosis": (False, LesionStyle((1, 1), (0.12, 0.22), "round", 0.2, (140, 100, 60), (0.6, 0.85), 0.05, "warty", "single")),
-    "verruca-vulgaris": (False, LesionStyle((1, 3), (0.06, 0.12), "round", 0.3, (190, 160, 130), (0.5, 0.8), 0.06, "warty", "clustered")),
-    "dermatofibroma": (False, LesionStyle((1, 1), (0.08, 0.14), "round", 0.15, (160, 110, 90), (0.5, 0.7), 0.25, "none", "single")),
-    "melanoma": (True, LesionStyle((1, 1), (0.14, 0.26), "irregular", 0.5, (70, 45, 40), (0.7, 0.95), 0.06, "variegated", "single")),
-    "basal-cell-carcinoma": (True, LesionStyle((1, 1), (0.12, 0.22), "round", 0.25, (225, 165, 165), (0.5, 0.75), 0.05, "pearly", "single")),
-    "squamous-cell-carcinoma-in-situ": (True, LesionStyle((1, 1), (0.15, 0.26), "irregular", 0.4, (200, 95, 85), (0.55, 0.8), 0.1, "crust", "single")),
+    "melanocytic-nevi": (
+        False,
+        LesionStyle((1, 1), (0.10, 0.18), "round", 0.08, (120, 80, 55), (0.7, 0.9), 0.06, "none", "single"),
+    ),
+    "seborrheic-keratosis": (
+        False,
+        LesionStyle((1, 1), (0.12, 0.22), "round", 0.2, (140, 100, 60), (0.6, 0.85), 0.05, "warty", "single"),
+    ),
+    "verruca-vulgaris": (
+        False,
+        LesionStyle((1, 3), (0.06, 0.12), "round", 0.3, (190, 160, 130), (0.5, 0.8), 0.06, "warty", "clustered"),
+    ),
+    "dermatofibroma": (
+        False,
+        LesionStyle((1, 1), (0.08, 0.14), "round", 0.15, (160, 110, 90), (0.5, 0.7), 0.25, "none", "single"),
+    ),
+    "melanoma": (
+        True,
+        LesionStyle((1, 1), (0.14, 0.26), "irregular", 0.5, (70, 45, 40), (0.7, 0.95), 0.06, "variegated", "single"),
+    ),
+    "basal-cell-carcinoma": (
+        True,
+        LesionStyle((1, 1), (0.12, 0.22), "round", 0.25, (225, 165, 165), (0.5, 0.75), 0.05, "pearly", "single"),
+    ),
+    "squamous-cell-carcinoma-in-situ": (
+        True,
+        LesionStyle((1, 1), (0.15, 0.26), "irregular", 0.4, (200, 95, 85), (0.55, 0.8), 0.1, "crust", "single"),
+    ),
 }
 DDI_DISEASE_WEIGHTS = {
-    "melanocytic-nevi": 0.22, "seborrheic-keratosis": 0.2, "verruca-vulgaris": 0.18, "dermatofibroma": 0.14,
-    "melanoma": 0.08, "basal-cell-carcinoma": 0.09, "squamous-cell-carcinoma-in-situ": 0.09,
+    "melanocytic-nevi": 0.22,
+    "seborrheic-keratosis": 0.2,
+    "verruca-vulgaris": 0.18,
+    "dermatofibroma": 0.14,
+    "melanoma": 0.08,
+    "basal-cell-carcinoma": 0.09,
+    "squamous-cell-carcinoma-in-situ": 0.09,
 }
 DDI_TONE_SHARES = {12: 208, 34: 241, 56: 205}  # DDI's skin-tone bin sizes (public metadata)
 DDI_TONE_FST = {12: (1, 2), 34: (3, 4), 56: (5, 6)}
@@ -346,7 +394,8 @@ def near_duplicate_image(img: Image.Image, seed_parts: tuple) -> Image.Image:
     pixels = np.asarray(out, np.float32) * rng.uniform(0.95, 1.05) + rng.uniform(-4, 4, size=3)
     buf = io.BytesIO()
     Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8)).save(
-        buf, format="JPEG", quality=int(rng.integers(88, 96)), subsampling=0)
+        buf, format="JPEG", quality=int(rng.integers(88, 96)), subsampling=0
+    )
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
@@ -414,11 +463,15 @@ def planted_counts(spec: DemoWorldSpec) -> dict[str, int]:
         missing = [label for label in DERM9_LABELS if label not in audit.index]
         if missing:
             raise DataError(f"the {NEAR_DUPLICATE_SCOPE} audit has no row for the world's label(s) {missing}")
-        rates = {label: Fraction(int(audit.at[label, "leaking"]), int(audit.at[label, "held_out"])) for label in DERM9_LABELS}
+        rates = {
+            label: Fraction(int(audit.at[label, "leaking"]), int(audit.at[label, "held_out"])) for label in DERM9_LABELS
+        }
     else:
         rate = float(spec.near_duplicate_rate)
         if not 0 <= rate <= 1:
-            raise DataError(f"near_duplicate_rate={spec.near_duplicate_rate!r}: use a share from 0 to 1, or None for the real rate")
+            raise DataError(
+                f"near_duplicate_rate={spec.near_duplicate_rate!r}: use a share from 0 to 1, or None for the real rate"
+            )
         rates = dict.fromkeys(DERM9_LABELS, Fraction(rate))
     cap = min(spec.test_per_class, spec.train_pool_per_class)
     return {label: min(_round_half_up(rate * spec.test_per_class), cap) for label, rate in rates.items()}
@@ -465,11 +518,19 @@ def _write_derm9(root: Path, spec: DemoWorldSpec, progress, workers: int = 1) ->
     images.mkdir(parents=True)
     pretrain_images.mkdir(parents=True)
     rows = {"training": [], "held_out": [], "pretrain": []}
-    parts = (("training", spec.train_pool_per_class), ("held_out", spec.test_per_class), ("pretrain", spec.pretrain_per_class))
+    parts = (
+        ("training", spec.train_pool_per_class),
+        ("held_out", spec.test_per_class),
+        ("pretrain", spec.pretrain_per_class),
+    )
     pairs = planted_pairs(spec)
     # a class's training images come before its held-out ones, so a copy's twin is written first
-    tasks = [(label, part, i, spec.seed, spec.image_size, pairs.get((label, i)) if part == "held_out" else None)
-             for label in DERM9_LABELS for part, count in parts for i in range(count)]
+    tasks = [
+        (label, part, i, spec.seed, spec.image_size, pairs.get((label, i)) if part == "held_out" else None)
+        for label in DERM9_LABELS
+        for part, count in parts
+        for i in range(count)
+    ]
     training_md5: dict[tuple[str, int], str] = {}
     for (label, part, i, _, _, twin), (data, fst, drawn) in zip(tasks, _render(_derm9_png, tasks, workers)):
         md5 = hashlib.md5(data).hexdigest()
@@ -532,12 +593,21 @@ def planted_near_duplicates(root: Path) -> pd.DataFrame:
     """The planted pairs of the demo world in ``root`` (:func:`ensure_world`): one row per held-out image
     that copies a training image, columns ``image_id`` (its md5hash), ``twin_id`` (the training image's)
     and ``label``."""
-    held_out = pd.read_csv(root / "derm9" / "fitzpatrick17k_10label_clean_held_out_set.csv", dtype=str, keep_default_na=False)
+    held_out = pd.read_csv(
+        root / "derm9" / "fitzpatrick17k_10label_clean_held_out_set.csv", dtype=str, keep_default_na=False
+    )
     if NEAR_DUPLICATE_COLUMN not in held_out.columns:
-        raise DataError(f"{root}: the held-out file has no column {NEAR_DUPLICATE_COLUMN!r}; delete the world and draw it again")
+        raise DataError(
+            f"{root}: the held-out file has no column {NEAR_DUPLICATE_COLUMN!r}; delete the world and draw it again"
+        )
     planted = held_out[held_out[NEAR_DUPLICATE_COLUMN] != ""]
-    return pd.DataFrame({"image_id": planted.md5hash.to_numpy(), "twin_id": planted[NEAR_DUPLICATE_COLUMN].to_numpy(),
-                         "label": planted.label.to_numpy()})
+    return pd.DataFrame(
+        {
+            "image_id": planted.md5hash.to_numpy(),
+            "twin_id": planted[NEAR_DUPLICATE_COLUMN].to_numpy(),
+            "label": planted.label.to_numpy(),
+        }
+    )
 
 
 def world_dir(spec: DemoWorldSpec) -> Path:
@@ -554,7 +624,9 @@ def ensure_world(spec: DemoWorldSpec, show_progress: bool = True) -> Path:
     final = world_dir(spec)
     if (final / "COMPLETE").is_file():
         return final
-    total = len(DERM9_LABELS) * (spec.train_pool_per_class + spec.test_per_class + spec.pretrain_per_class) + spec.ddi_total
+    total = (
+        len(DERM9_LABELS) * (spec.train_pool_per_class + spec.test_per_class + spec.pretrain_per_class) + spec.ddi_total
+    )
     from tqdm.auto import tqdm
 
     workers = min(4, os.cpu_count() or 1)

@@ -3,7 +3,8 @@
 The embedded demo generator is a small latent diffusion model of the Stable Diffusion architecture.
 
 No Stable Diffusion weights exist offline, so the demo and smoke profiles use a model
-that the project builds (here) and pretrains itself (:mod:`synthaug_utils.diffusion.demo_pretrain`), on the demo world's pretraining pool
+that the project builds (here) and pretrains itself (:mod:`synthaug_utils.diffusion.demo_pretrain`), on the demo world's
+pretraining pool
 (:func:`synthaug_utils.data.splits.pretrain_pool`, images never used by the experiments) -
 the analogue of Stable Diffusion's web-scale pretraining. Every part is the real
 diffusers / transformers class, so the generation and DreamBooth code paths are the
@@ -31,17 +32,17 @@ folders (:func:`synthaug_utils.diffusion.resolve.resolve_demo_model`); without s
 into the cache on first use (demo: about 92 min on one thread of a 2-core CPU shared with other work; smoke: a toy
 model in seconds).
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import torch
 
 from synthaug_utils.core.files import atomic_folder
-
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
@@ -195,8 +196,12 @@ def build_components(arch: DemoArchitecture, tokenizer_dir: Path, seed: int = 0)
 # Stable Diffusion's noise schedule; "trailing" spacing starts sampling at the last training
 # timestep, which matters at the few steps the demo profile uses.
 SCHEDULER_CONFIG = dict(
-    beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
-    timestep_spacing="trailing", steps_offset=1,
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    num_train_timesteps=1000,
+    timestep_spacing="trailing",
+    steps_offset=1,
 )
 
 
@@ -243,7 +248,8 @@ def inpaint_unet_from(unet, arch: DemoArchitecture, seed: int = 0):
 
 
 def save_pipeline_folder(components: dict, kind: str, out: Path, dtype: torch.dtype = torch.float16) -> Path:
-    """Write a diffusers pipeline folder (``kind`` 'text2image' or 'inpaint') atomically; weights as ``dtype`` safetensors."""
+    """Write a diffusers pipeline folder (``kind`` 'text2image' or 'inpaint') atomically; weights as ``dtype``
+    safetensors."""
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
     cls = StableDiffusionPipeline if kind == "text2image" else StableDiffusionInpaintPipeline

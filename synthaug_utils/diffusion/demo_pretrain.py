@@ -1,26 +1,26 @@
-"""Pretraining the demo generator on the demo world's pretraining pool.
-"""
+"""Pretraining the demo generator on the demo world's pretraining pool."""
+
 from __future__ import annotations
 
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.diffusion.demo_model import (
+    SCHEDULER_CONFIG,
+    DemoArchitecture,
     build_components,
     build_tokenizer_files,
-    DemoArchitecture,
     inpaint_unet_from,
     save_pipeline_folder,
-    SCHEDULER_CONFIG,
 )
 from synthaug_utils.diffusion.masks import center_mask, outer_mask, random_inpaint_masks
 from synthaug_utils.diffusion.prompts import prompt_for
@@ -192,7 +192,17 @@ def _diffusion_loss(unet, noise_scheduler, latents, cond, gen, extra=None) -> to
 
 
 def _train_unet(
-    unet, text_encoder, tokenizer, bank, prompts_of, s: PretrainSettings, gen, log, steps: int, masks=None, train_text=True
+    unet,
+    text_encoder,
+    tokenizer,
+    bank,
+    prompts_of,
+    s: PretrainSettings,
+    gen,
+    log,
+    steps: int,
+    masks=None,
+    train_text=True,
 ) -> None:
     """Train a UNet (and optionally the text encoder) on the latent bank.
 
@@ -246,15 +256,21 @@ def _mask_bank(vae, images: torch.Tensor, scaling: float, arch: DemoArchitecture
     per = len(fixed) + s.masks_per_image
     owner_img = np.repeat(np.arange(n), per)
     turns = rng.integers(0, 8, size=len(owner_img))
-    masks = np.concatenate([np.tile(fixed, (n, 1, 1, 1)).reshape(n, len(fixed), 1, side, side),
-                            random_inpaint_masks(n * s.masks_per_image, side, rng).reshape(n, s.masks_per_image, 1, side, side)],
-                           axis=1).reshape(n * per, 1, side, side)
+    masks = np.concatenate(
+        [
+            np.tile(fixed, (n, 1, 1, 1)).reshape(n, len(fixed), 1, side, side),
+            random_inpaint_masks(n * s.masks_per_image, side, rng).reshape(n, s.masks_per_image, 1, side, side),
+        ],
+        axis=1,
+    ).reshape(n * per, 1, side, side)
     masks_t = torch.from_numpy(masks)
     masked_lat = []
     with torch.no_grad():
         for start in range(0, len(owner_img), 256):
             stop = start + 256
-            x = torch.stack([dihedral(images[i : i + 1], int(k))[0] for i, k in zip(owner_img[start:stop], turns[start:stop])])
+            x = torch.stack(
+                [dihedral(images[i : i + 1], int(k))[0] for i, k in zip(owner_img[start:stop], turns[start:stop])]
+            )
             masked_lat.append(vae.encode(x * (masks_t[start:stop] < 0.5)).latent_dist.mean * scaling)
     mask_lat = F.interpolate(masks_t, size=(arch.latent_size, arch.latent_size))
     owner = torch.from_numpy(turns * n + owner_img)
@@ -272,8 +288,7 @@ def pretrain_demo_generator(
     Writes ``out/text2image`` and ``out/inpaint`` (diffusers folders, float16 safetensors)
     and returns their paths. Deterministic for fixed settings and thread count.
     """
-    from synthaug_utils.data import checks
-    from synthaug_utils.data import splits
+    from synthaug_utils.data import checks, splits
 
     profile = load_profile(profile) if isinstance(profile, str) else profile
     s = settings or pretrain_settings(profile)
@@ -328,16 +343,34 @@ def pretrain_demo_generator(
         "torch_threads": torch.get_num_threads(),
         "seconds_per_phase": timings,
     }
-    paths = {"text2image": save_pipeline_folder({**comps, "meta": {**meta, "kind": "text2image"}}, "text2image", out / "text2image")}
+    paths = {
+        "text2image": save_pipeline_folder(
+            {**comps, "meta": {**meta, "kind": "text2image"}}, "text2image", out / "text2image"
+        )
+    }
 
     inpaint_unet = inpaint_unet_from(comps["unet"], arch, seed=s.seed)
     masks = _mask_bank(comps["vae"], images, scaling, arch, s, rng)
     timings["mask_bank"], mark = time.perf_counter() - mark, time.perf_counter()
     for p in comps["text_encoder"].parameters():
         p.requires_grad_(False)
-    _train_unet(inpaint_unet, comps["text_encoder"], comps["tokenizer"], bank, prompts_of, s, gen, log, s.inpaint_steps, masks=masks, train_text=False)
+    _train_unet(
+        inpaint_unet,
+        comps["text_encoder"],
+        comps["tokenizer"],
+        bank,
+        prompts_of,
+        s,
+        gen,
+        log,
+        s.inpaint_steps,
+        masks=masks,
+        train_text=False,
+    )
     timings["inpaint_unet"] = time.perf_counter() - mark
     meta["seconds"] = round(time.perf_counter() - started, 1)
-    paths["inpaint"] = save_pipeline_folder({**comps, "unet": inpaint_unet, "meta": {**meta, "kind": "inpaint"}}, "inpaint", out / "inpaint")
+    paths["inpaint"] = save_pipeline_folder(
+        {**comps, "unet": inpaint_unet, "meta": {**meta, "kind": "inpaint"}}, "inpaint", out / "inpaint"
+    )
     _log(f"demo generator pretrained in {meta['seconds']:.0f} s -> {out}", log)
     return paths

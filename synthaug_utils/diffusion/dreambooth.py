@@ -22,18 +22,20 @@ Demo-profile parameters (``Profile.dreambooth_defaults`` in :mod:`synthaug_utils
 (about 34 optimiser steps per class, ~10 s each model on one CPU core: 18 models fit the demo
 book's time budget); the smoke profile runs a handful of steps.
 """
+
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
 import shutil
 import time
-import dataclasses
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,8 +127,13 @@ def step_matched(settings: DreamBoothSettings, images: int, steps: int) -> Dream
 
 
 def dreambooth_settings(profile: Profile, ddi: bool = False, **changes: Any) -> DreamBoothSettings:
-    """Settings for ``profile`` (and the DDI model when ``ddi``), then ``profile.grids['dreambooth']``, then ``changes``."""
-    values: dict[str, Any] = {"device": profile.device, "resolution": profile.gen_resolution}  # fine-tune at the sampling size
+    """Settings for ``profile`` (and the DDI model when ``ddi``), then ``profile.grids['dreambooth']``, then
+    ``changes``."""
+    # fine-tune at the sampling size
+    values: dict[str, Any] = {
+        "device": profile.device,
+        "resolution": profile.gen_resolution,
+    }
     values.update(dict(profile.dreambooth_defaults))
     if ddi:
         values["epochs"] = int(profile.dreambooth_ddi_epochs)
@@ -134,7 +141,9 @@ def dreambooth_settings(profile: Profile, ddi: bool = False, **changes: Any) -> 
     values.update(changes)
     unknown = sorted(set(values) - set(DreamBoothSettings.__dataclass_fields__))
     if unknown:
-        raise UserFacingError(f"unknown DreamBooth setting(s) {unknown}; known: {sorted(DreamBoothSettings.__dataclass_fields__)}")
+        raise UserFacingError(
+            f"unknown DreamBooth setting(s) {unknown}; known: {sorted(DreamBoothSettings.__dataclass_fields__)}"
+        )
     for name in ("crop_scale", "crop_ratio"):
         if name in values:
             values[name] = tuple(float(v) for v in values[name])
@@ -188,30 +197,42 @@ def _load_components(folder: Path, settings: DreamBoothSettings):
 
 def _embed(tokenizer, text_encoder, prompts: list[str]):
 
-    ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
+    ids = tokenizer(
+        prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+    ).input_ids
     return text_encoder(ids.to(text_encoder.device))[0]
 
 
-def _class_images(base_text2image: str, settings: DreamBoothSettings, profile: Profile | None, locate: Locate = locate_model) -> np.ndarray:
+def _class_images(
+    base_text2image: str, settings: DreamBoothSettings, profile: Profile | None, locate: Locate = locate_model
+) -> np.ndarray:
     """Prior-preservation images: ``num_class_images`` samples of the class prompt from the base
     text-to-image model (cached), uint8 (N, res, res, 3)."""
-    from synthaug_utils.diffusion.prompts import derive_seed
-    from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings
     from synthaug_utils.diffusion.pipelines import load_pipeline, run_text2image
+    from synthaug_utils.diffusion.prompts import derive_seed
+    from synthaug_utils.diffusion.settings import GenerationSettings, generation_settings
 
     folder = locate(base_text2image, profile)
-    key = hashlib.sha256(f"{model_hash(folder)}|{settings.class_prompt}|{settings.resolution}|{settings.num_class_images}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(
+        f"{model_hash(folder)}|{settings.class_prompt}|{settings.resolution}|{settings.num_class_images}".encode()
+    ).hexdigest()[:12]
     path = cache_dir() / "dreambooth-class-images" / f"{key}.npy"
     if path.is_file():
         return np.load(path)
     gen = generation_settings(profile) if profile is not None else GenerationSettings()
     gen = GenerationSettings(**{**asdict(gen), "resolution": settings.resolution, "device": settings.device})
     pipe = load_pipeline(folder, "text2image", gen, profile)
-    seeds = [derive_seed("class-prior", settings.class_prompt, "pretrained", i) for i in range(settings.num_class_images)]
-    out = np.concatenate([
-        run_text2image(pipe, [settings.class_prompt] * len(seeds[i : i + gen.batch_size]), seeds[i : i + gen.batch_size], gen)
-        for i in range(0, len(seeds), gen.batch_size)
-    ])
+    seeds = [
+        derive_seed("class-prior", settings.class_prompt, "pretrained", i) for i in range(settings.num_class_images)
+    ]
+    out = np.concatenate(
+        [
+            run_text2image(
+                pipe, [settings.class_prompt] * len(seeds[i : i + gen.batch_size]), seeds[i : i + gen.batch_size], gen
+            )
+            for i in range(0, len(seeds), gen.batch_size)
+        ]
+    )
     atomic_save_npy(path, out)
     return out
 
@@ -246,7 +267,11 @@ def _loss(unet, vae, noise_scheduler, pixels, cond, kind, gen, rng, latent_side)
     noisy = noise_scheduler.add_noise(latents, noise, t)
     model_in = noisy if extra is None else torch.cat([noisy, extra], dim=1)
     pred = unet(model_in, t, encoder_hidden_states=cond).sample
-    target = noise if noise_scheduler.config.prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, t)
+    target = (
+        noise
+        if noise_scheduler.config.prediction_type == "epsilon"
+        else noise_scheduler.get_velocity(latents, noise, t)
+    )
     return F.mse_loss(pred.float(), target.float())
 
 
@@ -274,8 +299,8 @@ def finetune(
     import torch
     from tqdm.auto import tqdm
 
-    from synthaug_utils.data.splits import assert_no_leakage
     from synthaug_utils.data.checks import load_image_array
+    from synthaug_utils.data.splits import assert_no_leakage
 
     if kind not in KINDS:
         raise UserFacingError(f"kind={kind!r}: use one of {KINDS}")
@@ -294,7 +319,9 @@ def finetune(
     if settings.prior_preservation:
         source = base_text2image or (str(base_model) if kind == "text2image" else None)
         if source is None:
-            raise UserFacingError("prior preservation for an inpainting model needs base_text2image (the model drawing class images)")
+            raise UserFacingError(
+                "prior preservation for an inpainting model needs base_text2image (the model drawing class images)"
+            )
         prior = torch.from_numpy(_class_images(source, settings, profile, locate)).permute(0, 3, 1, 2).contiguous()
 
     with torch.random.fork_rng(devices=[]):
@@ -305,19 +332,30 @@ def finetune(
         vae.requires_grad_(False)
         text_encoder.requires_grad_(settings.train_text_encoder)
         if kind == "inpaint" and unet.config.in_channels != 4 + 1 + vae.config.latent_channels:
-            raise UserFacingError(f"{base_model}: inpainting DreamBooth needs a 9-channel UNet, found {unet.config.in_channels}")
+            raise UserFacingError(
+                f"{base_model}: inpainting DreamBooth needs a 9-channel UNet, found {unet.config.in_channels}"
+            )
         latent_side = settings.resolution // 2 ** (len(vae.config.block_out_channels) - 1)
         unique = sorted(set(prompts) | ({settings.class_prompt} if prior is not None else set()))
         with torch.no_grad():
             table = dict(zip(unique, _embed(tokenizer, text_encoder, unique)))
         params = list(unet.parameters()) + (list(text_encoder.parameters()) if settings.train_text_encoder else [])
-        opt = torch.optim.AdamW(params, lr=settings.learning_rate, betas=(settings.adam_beta1, settings.adam_beta2),
-                                weight_decay=settings.weight_decay, eps=settings.adam_epsilon)
+        opt = torch.optim.AdamW(
+            params,
+            lr=settings.learning_rate,
+            betas=(settings.adam_beta1, settings.adam_beta2),
+            weight_decay=settings.weight_decay,
+            eps=settings.adam_epsilon,
+        )
         augment = _augmenter(settings)
         total = optimiser_steps(settings, len(pixels))
         autocast = (
-            torch.autocast(torch.device(settings.device).type, dtype=torch.bfloat16 if settings.mixed_precision == "bf16" else torch.float16)
-            if settings.mixed_precision in ("fp16", "bf16") else None
+            torch.autocast(
+                torch.device(settings.device).type,
+                dtype=torch.bfloat16 if settings.mixed_precision == "bf16" else torch.float16,
+            )
+            if settings.mixed_precision in ("fp16", "bf16")
+            else None
         )
         unet.train()
         step = 0
@@ -326,7 +364,9 @@ def finetune(
         while step < total:
             order = torch.randperm(len(pixels), generator=gen)
             if settings.fill_batches and len(pixels) < settings.batch_size:  # one full batch per epoch
-                cycles = [order] + [torch.randperm(len(pixels), generator=gen) for _ in range(settings.batch_size // len(pixels))]
+                cycles = [order] + [
+                    torch.randperm(len(pixels), generator=gen) for _ in range(settings.batch_size // len(pixels))
+                ]
                 order = torch.cat(cycles)[: settings.batch_size]
             for start in range(0, len(order), settings.batch_size):
                 if step >= total:
@@ -343,7 +383,9 @@ def finetune(
                         pick = torch.randint(len(prior), (len(idx),), generator=gen)
                         prior_batch = torch.stack([augment(prior[i]) for i in pick.tolist()])
                         prior_cond = table[settings.class_prompt].expand(len(idx), -1, -1)
-                        loss = loss + settings.prior_loss_weight * _loss(unet, vae, noise_scheduler, prior_batch, prior_cond, kind, gen, rng, latent_side)
+                        loss = loss + settings.prior_loss_weight * _loss(
+                            unet, vae, noise_scheduler, prior_batch, prior_cond, kind, gen, rng, latent_side
+                        )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
@@ -365,7 +407,9 @@ def finetune(
         "seconds": round(time.perf_counter() - started, 2),
         "settings": asdict(settings),
     }
-    return _save_folder(folder, unet, text_encoder if settings.train_text_encoder else None, out, meta, settings.save_dtype)
+    return _save_folder(
+        folder, unet, text_encoder if settings.train_text_encoder else None, out, meta, settings.save_dtype
+    )
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -416,5 +460,12 @@ def dreambooth_dir(profile: Profile, kind: str, group: str, splits, settings: Dr
     base = hashlib.sha256(base_model_id(profile, kind).encode()).hexdigest()[:4]
     # with validation images included the model sees the whole training file: the same for every split
     split = "all-splits" if settings.include_validation else f"split{splits.split_seed}"
-    return (cache_dir() / "models" / "dreambooth" / world / f"{splits.dataset}-{split}" / kind
-            / f"{slug(group)}-{settings.key()}{base}")
+    return (
+        cache_dir()
+        / "models"
+        / "dreambooth"
+        / world
+        / f"{splits.dataset}-{split}"
+        / kind
+        / f"{slug(group)}-{settings.key()}{base}"
+    )

@@ -1,5 +1,5 @@
-"""Inpainting masks: centre, outer frame, per method, and random training masks.
-"""
+"""Inpainting masks: centre, outer frame, per method, and random training masks."""
+
 from __future__ import annotations
 
 import numpy as np

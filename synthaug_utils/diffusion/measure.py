@@ -1,9 +1,9 @@
-"""Chapter 02's generator measurements: throughput, raw mask fidelity, samples, autoencoder round trips.
-"""
+"""Chapter 02's generator measurements: throughput, raw mask fidelity, samples, autoencoder round trips."""
+
 from __future__ import annotations
 
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from synthaug_utils.diffusion.masks import mask_border_pairs, mask_for
 from synthaug_utils.diffusion.pipelines import load_pipeline, run_inpaint, run_text2image
 from synthaug_utils.diffusion.prompts import derive_seed, prompt_for, prompt_label
 from synthaug_utils.diffusion.resolve import model_folder
-from synthaug_utils.diffusion.settings import base_model_id, generation_settings, GenerationSettings
+from synthaug_utils.diffusion.settings import GenerationSettings, base_model_id, generation_settings
 
 
 # ----------------------------------------------------------------------------- quality and cost
@@ -40,10 +40,17 @@ def seam_energy(images: np.ndarray, mask: np.ndarray) -> float:
 
 
 SEAM_LIMIT = 1.5  # a seam ratio above this is a visible seam (issue 17's line)
-SEAM_MASKS = (("inpaint", "center"), ("outpaint", "outer"), ("in-then-outpaint", "outer"))  # (method, mask whose border is measured)
+# (method, mask whose border is measured)
+SEAM_MASKS = (
+    ("inpaint", "center"),
+    ("outpaint", "outer"),
+    ("in-then-outpaint", "outer"),
+)
 
 
-def seam_ratios(manifests: Mapping[tuple[str, str], pd.DataFrame], source_paths: Mapping[str, str], settings: GenerationSettings) -> pd.DataFrame:
+def seam_ratios(
+    manifests: Mapping[tuple[str, str], pd.DataFrame], source_paths: Mapping[str, str], settings: GenerationSettings
+) -> pd.DataFrame:
     """The seam measure of each masked method's final images: :func:`seam_energy` across the border of
     its mask, divided by the same energy of its real source images at the same positions (1.0: no
     more contrast across the border than real skin has there). For in-then-outpaint the outer
@@ -63,12 +70,22 @@ def seam_ratios(manifests: Mapping[tuple[str, str], pd.DataFrame], source_paths:
         mask = mask_for(mask_name, settings)
         synthetic = seam_energy(np.stack([load(p) for p in final.path]), mask)
         real = seam_energy(np.stack([load(source_paths[s]) for s in final.source_id]), mask)
-        rows.append({"method": method, "variant": variant, "seam_ratio": synthetic / real if real > 0 else float("nan"),
-                     "seam_rms": synthetic**0.5, "real_rms": real**0.5, "n": len(final)})
+        rows.append(
+            {
+                "method": method,
+                "variant": variant,
+                "seam_ratio": synthetic / real if real > 0 else float("nan"),
+                "seam_rms": synthetic**0.5,
+                "real_rms": real**0.5,
+                "n": len(final),
+            }
+        )
     return pd.DataFrame(rows, columns=["method", "variant", "seam_ratio", "seam_rms", "real_rms", "n"])
 
 
-def mask_fidelity(manifests: Mapping[tuple[str, str], pd.DataFrame], source_paths: Mapping[str, str], settings: GenerationSettings) -> pd.DataFrame:
+def mask_fidelity(
+    manifests: Mapping[tuple[str, str], pd.DataFrame], source_paths: Mapping[str, str], settings: GenerationSettings
+) -> pd.DataFrame:
     """Mean absolute change (grey levels, 0-255) inside and outside the mask of each masked method's
     final images against their sources. ``manifests``: (method, variant) -> manifest rows;
     ``source_paths``: source image id -> path. One row per (method, variant, region)."""
@@ -86,12 +103,16 @@ def mask_fidelity(manifests: Mapping[tuple[str, str], pd.DataFrame], source_path
         sources = np.stack([load(source_paths[s]) for s in final.source_id])
         outputs = np.stack([load(p) for p in final.path])
         inside, outside = mask_mad(sources, outputs, mask_for(mask_name, settings))
-        rows += [{"method": method, "variant": variant, "region": "inside mask", "mad": inside},
-                 {"method": method, "variant": variant, "region": "outside mask", "mad": outside}]
+        rows += [
+            {"method": method, "variant": variant, "region": "inside mask", "mad": inside},
+            {"method": method, "variant": variant, "region": "outside mask", "mad": outside},
+        ]
     return pd.DataFrame(rows, columns=["method", "variant", "region", "mad"])
 
 
-def raw_mask_fidelity(profile: Profile, sources: pd.DataFrame, settings: GenerationSettings, variant_name: str = "pretrained, raw output") -> pd.DataFrame:
+def raw_mask_fidelity(
+    profile: Profile, sources: pd.DataFrame, settings: GenerationSettings, variant_name: str = "pretrained, raw output"
+) -> pd.DataFrame:
     """:func:`mask_fidelity` of the pretrained inpainting model's own output, before any pasting of
     the source pixels outside the mask (``paste_unmasked`` off), for ``sources`` (rows with path,
     image_id, label). Images are generated in memory with the manifest seeds, not stored."""
@@ -108,17 +129,31 @@ def raw_mask_fidelity(profile: Profile, sources: pd.DataFrame, settings: Generat
     for method, mask_name in MASKED_METHODS:
         mask = mask_for(mask_name, raw)
         seeds = [derive_seed(i, method, "pretrained", 0) for i in sources.image_id]
-        out = np.concatenate([
-            run_inpaint(pipe, images[i : i + raw.batch_size], mask, prompts[i : i + raw.batch_size], seeds[i : i + raw.batch_size], strength[method], raw)
-            for i in range(0, len(images), raw.batch_size)
-        ])
+        out = np.concatenate(
+            [
+                run_inpaint(
+                    pipe,
+                    images[i : i + raw.batch_size],
+                    mask,
+                    prompts[i : i + raw.batch_size],
+                    seeds[i : i + raw.batch_size],
+                    strength[method],
+                    raw,
+                )
+                for i in range(0, len(images), raw.batch_size)
+            ]
+        )
         inside, outside = mask_mad(images, out, mask)
-        rows += [{"method": method, "variant": variant_name, "region": "inside mask", "mad": inside},
-                 {"method": method, "variant": variant_name, "region": "outside mask", "mad": outside}]
+        rows += [
+            {"method": method, "variant": variant_name, "region": "inside mask", "mad": inside},
+            {"method": method, "variant": variant_name, "region": "outside mask", "mad": outside},
+        ]
     return pd.DataFrame(rows, columns=["method", "variant", "region", "mad"])
 
 
-def sample_text2image(profile: Profile, labels: Sequence[str], per_label: int, settings: GenerationSettings) -> tuple[np.ndarray, np.ndarray]:
+def sample_text2image(
+    profile: Profile, labels: Sequence[str], per_label: int, settings: GenerationSettings
+) -> tuple[np.ndarray, np.ndarray]:
     """In-memory text-to-image samples of the profile's pretrained model (nothing written):
     ``per_label`` per label with seeds derived from ("sample-{label}-{i}", method, "pretrained", i).
     Returns (uint8 images (N, res, res, 3), labels (N,)), N = len(labels) * per_label."""
@@ -128,7 +163,12 @@ def sample_text2image(profile: Profile, labels: Sequence[str], per_label: int, s
     seeds = [derive_seed(f"sample-{k}-{i}", "text-to-image", "pretrained", int(i)) for k, i in zip(names, index)]
     prompts = [prompt_for(k) for k in names]
     step = settings.batch_size
-    images = np.concatenate([run_text2image(pipe, prompts[i : i + step], seeds[i : i + step], settings) for i in range(0, len(prompts), step)])
+    images = np.concatenate(
+        [
+            run_text2image(pipe, prompts[i : i + step], seeds[i : i + step], settings)
+            for i in range(0, len(prompts), step)
+        ]
+    )
     return images, names.astype(str)
 
 
@@ -189,19 +229,23 @@ def measure_throughput(
     rows = []
     for method in methods:
         if method == "text-to-image":
-            t2i = t2i or load_pipeline(model_folder(base_model_id(profile, "text2image"), profile), "text2image", settings, profile)
-            fn = lambda seeds: run_text2image(t2i, prompts, seeds, settings)  # noqa: E731
+            t2i = t2i or load_pipeline(
+                model_folder(base_model_id(profile, "text2image"), profile), "text2image", settings, profile
+            )
+            fn = lambda seeds: run_text2image(t2i, prompts, seeds, settings)  # noqa: B023, E731
         else:
-            inp = inp or load_pipeline(model_folder(base_model_id(profile, "inpaint"), profile), "inpaint", settings, profile)
+            inp = inp or load_pipeline(
+                model_folder(base_model_id(profile, "inpaint"), profile), "inpaint", settings, profile
+            )
             centre, outer = mask_for("center", settings), mask_for("outer", settings)
 
             def fn(seeds, method=method):
                 if method == "inpaint":
-                    return run_inpaint(inp, sources, centre, prompts, seeds, settings.strength_inpaint, settings)
+                    return run_inpaint(inp, sources, centre, prompts, seeds, settings.strength_inpaint, settings)  # noqa: B023
                 if method == "outpaint":
-                    return run_inpaint(inp, sources, outer, prompts, seeds, settings.strength_outpaint, settings)
-                first = run_inpaint(inp, sources, centre, prompts, seeds, settings.strength_inpaint, settings)
-                return run_inpaint(inp, first, outer, prompts, seeds, settings.strength_outpaint, settings)
+                    return run_inpaint(inp, sources, outer, prompts, seeds, settings.strength_outpaint, settings)  # noqa: B023
+                first = run_inpaint(inp, sources, centre, prompts, seeds, settings.strength_inpaint, settings)  # noqa: B023
+                return run_inpaint(inp, first, outer, prompts, seeds, settings.strength_outpaint, settings)  # noqa: B023
 
         fn(list(range(batch)))
         began = time.perf_counter()
@@ -210,6 +254,15 @@ def measure_throughput(
             fn(list(range(done, done + batch)))
             done += batch
         seconds = time.perf_counter() - began
-        rows.append(dict(method=method, images=done, seconds=seconds, images_per_s=done / seconds, steps=settings.steps,
-                         precision=settings.precision, threads=torch.get_num_threads()))
+        rows.append(
+            dict(
+                method=method,
+                images=done,
+                seconds=seconds,
+                images_per_s=done / seconds,
+                steps=settings.steps,
+                precision=settings.precision,
+                threads=torch.get_num_threads(),
+            )
+        )
     return pd.DataFrame(rows)

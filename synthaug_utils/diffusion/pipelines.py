@@ -1,20 +1,20 @@
-"""Finding (never training) and loading diffusers pipelines, model hashes, running text-to-image and inpainting.
-"""
+"""Finding (never training) and loading diffusers pipelines, model hashes, running text-to-image and inpainting."""
+
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import MissingModelError
-from synthaug_utils.core.paths import cache_dir, DEMO_MODEL_KINDS, DEMO_RESOURCE_DIR, shipped_demo_model
+from synthaug_utils.core.paths import DEMO_MODEL_KINDS, DEMO_RESOURCE_DIR, cache_dir, shipped_demo_model
 from synthaug_utils.diffusion.settings import GenerationSettings
-
 
 # ----------------------------------------------------------------------------- models
 _PIPELINE_CACHE: dict[tuple, Any] = {}
@@ -53,7 +53,9 @@ def locate_demo_model(model_id: str, profile: Profile | str | None = None, *, mi
         return shipped
     profile = load_profile(profile or "demo") if not isinstance(profile, Profile) else profile
     if not profile.is_embedded:
-        raise MissingModelError(f"{model_id}: the demo generator belongs to the embedded profiles, not {profile.name!r}")
+        raise MissingModelError(
+            f"{model_id}: the demo generator belongs to the embedded profiles, not {profile.name!r}"
+        )
     root = demo_model_root(profile)
     folder = root / kind
     if missing_ok or (folder / "model_index.json").is_file():
@@ -76,7 +78,9 @@ def locate_model(model_id: str | Path, profile: Profile | None = None) -> Path:
     path = Path(str(model_id)).expanduser()
     if path.exists():
         if not (path / "model_index.json").is_file():
-            raise MissingModelError(f"{path} is not a diffusers pipeline folder (no model_index.json); " + _how_to_supply(str(model_id)))
+            raise MissingModelError(
+                f"{path} is not a diffusers pipeline folder (no model_index.json); " + _how_to_supply(str(model_id))
+            )
         return path
     try:
         from huggingface_hub import snapshot_download
@@ -117,7 +121,9 @@ def model_hash(folder: str | Path) -> str:
     gigabytes of Stable Diffusion weights in full would take longer than it is worth).
     """
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".json", ".txt"))
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".json", ".txt")
+    )
     stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     key = (str(folder.resolve()), stamp)
     if key in _HASH_CACHE:
@@ -182,13 +188,22 @@ def load_pipeline(model_id: str | Path, kind: str, settings: GenerationSettings,
     try:
         with quiet_loading():
             pipe = cls.from_pretrained(
-                str(folder), dtype=dtype, safety_checker=None, feature_extractor=None,
-                requires_safety_checker=False, local_files_only=True, low_cpu_mem_usage=False,
+                str(folder),
+                dtype=dtype,
+                safety_checker=None,
+                feature_extractor=None,
+                requires_safety_checker=False,
+                local_files_only=True,
+                low_cpu_mem_usage=False,
             )
-    except (OSError, ValueError, EnvironmentError) as exc:
-        raise MissingModelError(f"loading {model_id!r} from {folder} failed ({exc}); " + _how_to_supply(str(model_id))) from exc
+    except (OSError, ValueError) as exc:
+        raise MissingModelError(
+            f"loading {model_id!r} from {folder} failed ({exc}); " + _how_to_supply(str(model_id))
+        ) from exc
     if kind == "inpaint" and pipe.unet.config.in_channels not in (4, 9):
-        raise MissingModelError(f"{model_id!r}: an inpainting UNet needs 9 (or 4) input channels, has {pipe.unet.config.in_channels}")
+        raise MissingModelError(
+            f"{model_id!r}: an inpainting UNet needs 9 (or 4) input channels, has {pipe.unet.config.in_channels}"
+        )
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
     pipe.to(settings.device)

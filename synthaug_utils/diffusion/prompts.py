@@ -1,11 +1,11 @@
-"""Prompts, per-image seeds and slugs.
-"""
+"""Prompts, per-image seeds and slugs."""
+
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Mapping
-
+from collections.abc import Mapping
+from typing import Any
 
 PROMPT_TEMPLATE = "An image of {label}, a skin disease"
 

@@ -5,20 +5,29 @@ Everything below this module only *locates* models
 (:func:`synthaug_utils.diffusion.pipelines.locate_model`, which never trains); the synthetic-set
 stage resolves through here.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANTS
 from synthaug_utils.core.files import folder_lock
-from synthaug_utils.diffusion.dreambooth import (_is_ddi, dreambooth_dir, dreambooth_settings, finetune, optimiser_steps,
-                                                  step_matched, training_images)
+from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANTS
+from synthaug_utils.diffusion.dreambooth import (
+    _is_ddi,
+    dreambooth_dir,
+    dreambooth_settings,
+    finetune,
+    optimiser_steps,
+    step_matched,
+    training_images,
+)
 from synthaug_utils.diffusion.pipelines import locate_demo_model, locate_model
 from synthaug_utils.diffusion.prompts import slug
 from synthaug_utils.diffusion.settings import base_model_id
@@ -45,8 +54,9 @@ def images_key(images: pd.DataFrame) -> str:
     return hashlib.sha256("|".join(sorted(map(str, images.image_id))).encode()).hexdigest()[:8]
 
 
-def model_resolver(profile: Profile, splits, which: str, progress: bool = True,
-                   own_images: pd.DataFrame | None = None) -> tuple[ModelResolver, Callable[[Mapping[str, Any]], str]]:
+def model_resolver(
+    profile: Profile, splits, which: str, progress: bool = True, own_images: pd.DataFrame | None = None
+) -> tuple[ModelResolver, Callable[[Mapping[str, Any]], str]]:
     """The (resolver, model_group) pair for a profile: pretrained -> the profile's models;
     dreambooth -> per-class fine-tuned models (one 'all' model for DDI) on the class's training pool;
     ``dreambooth-own`` (the generator-data-budget control) -> the same, fine-tuned on ``own_images``
@@ -93,13 +103,26 @@ def resolve_demo_model(model_id: str, profile: Profile | str | None = None, allo
         pretrain_demo_generator(profile, folder.parent)
     return folder
 
-def finetune_for_profile(profile: Profile | str, kind: str, group: str, splits, out: str | Path, progress: bool = True) -> Path:
+
+def finetune_for_profile(
+    profile: Profile | str, kind: str, group: str, splits, out: str | Path, progress: bool = True
+) -> Path:
     """Fine-tune the profile's base model of ``kind`` on ``group``'s training images into ``out``."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
     settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
     images = training_images(splits, group, settings.include_validation)
-    return finetune(base_model_id(profile, kind), kind, images, out, settings, splits, profile,
-                    base_text2image=profile.text2image_model, progress=progress, locate=model_folder)
+    return finetune(
+        base_model_id(profile, kind),
+        kind,
+        images,
+        out,
+        settings,
+        splits,
+        profile,
+        base_text2image=profile.text2image_model,
+        progress=progress,
+        locate=model_folder,
+    )
 
 
 def pool_steps(profile: Profile | str, group: str, splits) -> int:
@@ -110,8 +133,15 @@ def pool_steps(profile: Profile | str, group: str, splits) -> int:
     return optimiser_steps(settings, len(training_images(splits, group, settings.include_validation)))
 
 
-def ensure_dreambooth_model(profile: Profile | str, kind: str, group: str, splits, progress: bool = True,
-                            images: pd.DataFrame | None = None, steps: int | None = None) -> Path:
+def ensure_dreambooth_model(
+    profile: Profile | str,
+    kind: str,
+    group: str,
+    splits,
+    progress: bool = True,
+    images: pd.DataFrame | None = None,
+    steps: int | None = None,
+) -> Path:
     """The cached fine-tuned model for (kind, group), fine-tuning it first if absent (idempotent).
 
     ``images``: fine-tune on these training images only (the generator-data-budget control; the
@@ -126,12 +156,28 @@ def ensure_dreambooth_model(profile: Profile | str, kind: str, group: str, split
         if images is None:
             raise UserFacingError("a step-matched DreamBooth model needs its own training images (images)")
         settings = step_matched(settings, len(images), steps)
-    out = dreambooth_dir(profile, kind, group if images is None else f"{group}-own{images_key(images)}", splits, settings)
+    out = dreambooth_dir(
+        profile, kind, group if images is None else f"{group}-own{images_key(images)}", splits, settings
+    )
     if (out / "dreambooth.json").is_file():
         return out
     with folder_lock(out.parent):
         if (out / "dreambooth.json").is_file():
             return out
-        images = training_images(splits, group, settings.include_validation) if images is None else images.reset_index(drop=True)
-        return finetune(base_model_id(profile, kind), kind, images, out, settings, splits, profile,
-                        base_text2image=profile.text2image_model, progress=progress, locate=model_folder)
+        images = (
+            training_images(splits, group, settings.include_validation)
+            if images is None
+            else images.reset_index(drop=True)
+        )
+        return finetune(
+            base_model_id(profile, kind),
+            kind,
+            images,
+            out,
+            settings,
+            splits,
+            profile,
+            base_text2image=profile.text2image_model,
+            progress=progress,
+            locate=model_folder,
+        )

@@ -1,5 +1,5 @@
-"""Generation settings per profile, precision and the base model ids.
-"""
+"""Generation settings per profile, precision and the base model ids."""
+
 from __future__ import annotations
 
 import hashlib
@@ -79,8 +79,10 @@ def precision_label(profile: Profile, settings: GenerationSettings) -> str:
     default = resolve_precision(str(dict(profile.generation_defaults).get("precision", "fp32")), str(settings.device))
     if settings.precision == default:
         return settings.precision
-    return (f"{settings.precision} (an override of this profile's default, {default}: its numbers differ "
-            f"from a {default} build's)")
+    return (
+        f"{settings.precision} (an override of this profile's default, {default}: its numbers differ "
+        f"from a {default} build's)"
+    )
 
 
 def generation_settings(profile: Profile, **changes: Any) -> GenerationSettings:
@@ -97,7 +99,9 @@ def generation_settings(profile: Profile, **changes: Any) -> GenerationSettings:
     values.update(changes)
     unknown = sorted(set(values) - set(GenerationSettings.__dataclass_fields__))
     if unknown:
-        raise UserFacingError(f"unknown generation setting(s) {unknown}; known: {sorted(GenerationSettings.__dataclass_fields__)}")
+        raise UserFacingError(
+            f"unknown generation setting(s) {unknown}; known: {sorted(GenerationSettings.__dataclass_fields__)}"
+        )
     values["precision"] = resolve_precision(str(values.get("precision", "fp32")), str(values["device"]))
     return GenerationSettings(**values)
 

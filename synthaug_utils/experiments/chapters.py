@@ -1,9 +1,9 @@
-"""Running a chapter's grids and returning its results (the notebooks' one call per step).
-"""
+"""Running a chapter's grids and returning its results (the notebooks' one call per step)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pandas as pd
 
@@ -46,13 +46,17 @@ class ChapterResults:
         return {
             f"{prefix}_trials": str(len(self.frame)),
             f"{prefix}_seeds": str(len(self.settings["seeds"])),
-            f"{prefix}_mode": "fast mode (cached frozen-body features, head trained)" if fast else "the faithful fastai recipe",
+            f"{prefix}_mode": "fast mode (cached frozen-body features, head trained)"
+            if fast
+            else "the faithful fastai recipe",
             f"{prefix}_variant": str(self.settings.get("variant", "pretrained")),
             f"{prefix}_seed_scope": seed_scope(self.settings),
         }
 
 
-def chapter_results(grid: str, profile: str | Profile, config=None, overrides=None, store=None, executor=None) -> ChapterResults:
+def chapter_results(
+    grid: str, profile: str | Profile, config=None, overrides=None, store=None, executor=None
+) -> ChapterResults:
     """Load the profile (with a chapter's papermill parameters), then run or load ``grid``."""
     P = profile if isinstance(profile, Profile) else load_profile(profile, config, overrides or {})
     frame, predictions = grid_results(grid, P, store, executor)
@@ -65,20 +69,30 @@ def with_controls(chapter: ChapterResults, store=None, executor=None) -> tuple[p
     frame, predictions = grid_results("controls", chapter.profile, store, executor)
     new = ~frame["key"].isin(chapter.frame["key"])
     both = pd.concat([chapter.frame, frame[new]], ignore_index=True)
-    preds = pd.concat([chapter.predictions, predictions[predictions["key"].isin(frame.loc[new, "key"])]], ignore_index=True)
+    preds = pd.concat(
+        [chapter.predictions, predictions[predictions["key"].isin(frame.loc[new, "key"])]], ignore_index=True
+    )
     return both, preds
 
 
-def optional_grid_results(grid: str, profile: Profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def optional_grid_results(
+    grid: str, profile: Profile, store=None, executor=None
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """:func:`grid_results` for a grid that may hold no trial on this profile (None then)."""
     if not build_grid(grid, profile):
         return None
     return grid_results(grid, profile, store, executor)
 
 
-def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None, transforms: Sequence[bool] | None = None,
-                     n_real: Sequence[int] | None = None, store=None, executor=None,
-                     methods: Sequence[str] | None = None) -> pd.DataFrame:
+def fast_vs_faithful(
+    chapter: ChapterResults,
+    seeds: Sequence[int] | None = None,
+    transforms: Sequence[bool] | None = None,
+    n_real: Sequence[int] | None = None,
+    store=None,
+    executor=None,
+    methods: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Run the faithful-recipe twin of a sample of a chapter's fast-mode trials; one row per pair.
 
     The sample: the chapter grid's fast-mode specs with a seed in ``seeds``, a transforms
@@ -95,11 +109,27 @@ def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None
     transforms = tuple(transforms if transforms is not None else defaults.get("transforms", (False,)))
     n_real = n_real if n_real is not None else defaults.get("n_real")
     methods = methods if methods is not None else defaults.get("methods")
-    sample = [s for s in build_grid(chapter.grid, P)
-              if s.mode == "fast" and s.seed in set(seeds) and bool(s.transforms) in {bool(t) for t in transforms}
-              and (n_real is None or s.n_real in set(n_real))
-              and (methods is None or (s.synthetic_method or NONE) in set(methods))]
-    columns = ["n_real", "method", "transforms", "seed", "fast", "faithful", "diff", "faithful_epochs", "fast_s", "faithful_s"]
+    sample = [
+        s
+        for s in build_grid(chapter.grid, P)
+        if s.mode == "fast"
+        and s.seed in set(seeds)
+        and bool(s.transforms) in {bool(t) for t in transforms}
+        and (n_real is None or s.n_real in set(n_real))
+        and (methods is None or (s.synthetic_method or NONE) in set(methods))
+    ]
+    columns = [
+        "n_real",
+        "method",
+        "transforms",
+        "seed",
+        "fast",
+        "faithful",
+        "diff",
+        "faithful_epochs",
+        "fast_s",
+        "faithful_s",
+    ]
     if not sample:  # e.g. the paper profile, which runs the faithful recipe throughout
         return pd.DataFrame(columns=columns)
     twins = faithful_twins(sample)
@@ -108,11 +138,20 @@ def fast_vs_faithful(chapter: ChapterResults, seeds: Sequence[int] | None = None
     rows = []
     for spec, twin in zip(sample, twins):
         a, b = fast.loc[spec.key], faithful.set_index("key").loc[twin.key]
-        rows.append({
-            "n_real": spec.n_real, "method": spec.synthetic_method or NONE, "transforms": bool(spec.transforms), "seed": spec.seed,
-            "fast": float(a.top1), "faithful": float(b.top1), "diff": float(a.top1 - b.top1),
-            "faithful_epochs": int(b.epochs_run), "fast_s": float(a.wall_s), "faithful_s": float(b.wall_s),
-        })
+        rows.append(
+            {
+                "n_real": spec.n_real,
+                "method": spec.synthetic_method or NONE,
+                "transforms": bool(spec.transforms),
+                "seed": spec.seed,
+                "fast": float(a.top1),
+                "faithful": float(b.top1),
+                "diff": float(a.top1 - b.top1),
+                "faithful_epochs": int(b.epochs_run),
+                "fast_s": float(a.wall_s),
+                "faithful_s": float(b.wall_s),
+            }
+        )
     return pd.DataFrame(rows, columns=columns)
 
 

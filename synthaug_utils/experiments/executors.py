@@ -1,18 +1,20 @@
-"""Executors: in-process and Dask.
-"""
+"""Executors: in-process and Dask."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.experiments.spec import SpecError
 
-
 # Seconds to wait for a remote Dask scheduler to answer before giving up (``--connect-timeout``).
 DASK_CONNECT_TIMEOUT_S = 10.0
 
-EXECUTOR_FORMS = ("'inprocess' (the default), 'dask-local' or 'dask-local:N' (N >= 1 local worker processes), "
-                  "'dask://HOST:PORT' or 'tcp://HOST:PORT' (a running Dask scheduler)")
+EXECUTOR_FORMS = (
+    "'inprocess' (the default), 'dask-local' or 'dask-local:N' (N >= 1 local worker processes), "
+    "'dask://HOST:PORT' or 'tcp://HOST:PORT' (a running Dask scheduler)"
+)
 
 
 class ExecutorError(UserFacingError, RuntimeError):
@@ -42,7 +44,9 @@ class DaskExecutor:
     remote. For SLURM/PBS, start a dask-jobqueue cluster and pass its scheduler address.
     """
 
-    def __init__(self, address: str | None = None, n_workers: int = 2, client=None, timeout: float = DASK_CONNECT_TIMEOUT_S):
+    def __init__(
+        self, address: str | None = None, n_workers: int = 2, client=None, timeout: float = DASK_CONNECT_TIMEOUT_S
+    ):
         from distributed import Client, LocalCluster
 
         self._cluster = None
@@ -51,7 +55,9 @@ class DaskExecutor:
         elif address:
             self.client = Client(address, timeout=timeout)
         else:
-            self._cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            self._cluster = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
             self.client = Client(self._cluster)
         self.workers = max(1, sum(self.client.nthreads().values()))
 
@@ -81,11 +87,11 @@ def parse_executor(executor: str | None, name: str = "executor") -> tuple[str, A
     text = str(executor).strip()
     if text == "dask-local":
         return "local", 2
-    if text.startswith("dask-local:") and text[len("dask-local:"):].isdigit() and int(text[len("dask-local:"):]) >= 1:
-        return "local", int(text[len("dask-local:"):])
+    if text.startswith("dask-local:") and text[len("dask-local:") :].isdigit() and int(text[len("dask-local:") :]) >= 1:
+        return "local", int(text[len("dask-local:") :])
     for scheme in ("dask://", "tcp://"):
         if text.startswith(scheme):
-            address = text[len("dask://"):] if scheme == "dask://" else text
+            address = text[len("dask://") :] if scheme == "dask://" else text
             host, sep, port = address.split("://", 1)[-1].rpartition(":")
             if host and sep and port.isdigit() and 0 < int(port) < 65536:
                 return "remote", address

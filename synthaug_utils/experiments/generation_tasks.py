@@ -16,15 +16,17 @@ drawn in (and the thread count) moves about 0.01-0.03% of its pixels by one grey
 (``benchmarks/kernel_divergence.py``). The in-process executor (the default)
 runs :func:`synthaug_utils.synthetic.generate.generate` unchanged.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import time
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -38,9 +40,8 @@ from synthaug_utils.diffusion.resolve import ModelResolver
 from synthaug_utils.diffusion.settings import GenerationSettings, generation_settings
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, InProcessExecutor, make_executor
 from synthaug_utils.synthetic.generate import _valid_png, generate, run_tasks
-from synthaug_utils.synthetic.manifest import _MANIFEST_DTYPES, _write_manifest, MANIFEST_COLUMNS
+from synthaug_utils.synthetic.manifest import _MANIFEST_DTYPES, MANIFEST_COLUMNS, _write_manifest
 from synthaug_utils.synthetic.plan import _Task, plan_generation
-
 
 PARTS_DIR = ".parts"
 DEFAULT_SHARD_SIZE = 16  # source images per generation task
@@ -58,22 +59,39 @@ def _set_threads(threads: int | None) -> None:
 
 
 # ----------------------------------------------------------------------------- tasks (run on workers)
-def resolve_model_task(resolve: ModelResolver, variant: str, kind: str, group: str, threads: int | None = None) -> tuple[str, str]:
+def resolve_model_task(
+    resolve: ModelResolver, variant: str, kind: str, group: str, threads: int | None = None
+) -> tuple[str, str]:
     """(model id, folder) of one model; a DreamBooth resolver fine-tunes it here when it is not cached."""
     _set_threads(threads)
     model_id, folder = resolve(variant, kind, group)
     return model_id, str(folder)
 
 
-def generation_task(out_dir: str, tasks: Sequence[_Task], rows: pd.DataFrame, model: tuple[str, str],
-                    settings: GenerationSettings, profile: Profile | None, part: str, threads: int | None = None,
-                    on_saved: Callable[[Path], None] | None = None) -> str:
+def generation_task(
+    out_dir: str,
+    tasks: Sequence[_Task],
+    rows: pd.DataFrame,
+    model: tuple[str, str],
+    settings: GenerationSettings,
+    profile: Profile | None,
+    part: str,
+    threads: int | None = None,
+    on_saved: Callable[[Path], None] | None = None,
+) -> str:
     """Make one shard's missing images with one model, then write its part-manifest atomically."""
     _set_threads(threads)
     out = Path(out_dir)
     model_id, folder = model
-    run_tasks(tasks, out, settings, lambda variant, kind, group: (model_id, Path(folder)), profile,
-              progress=False, on_saved=on_saved)
+    run_tasks(
+        tasks,
+        out,
+        settings,
+        lambda variant, kind, group: (model_id, Path(folder)),
+        profile,
+        progress=False,
+        on_saved=on_saved,
+    )
     rows = rows.assign(model_id=model_id, model_hash=model_hash(Path(folder)))
     write_csv_atomic(rows[MANIFEST_COLUMNS], out / PARTS_DIR / part)
     return part
@@ -123,7 +141,9 @@ def _units(tasks: list[_Task], rows: pd.DataFrame, sources: pd.DataFrame, model_
                 continue
             unit_rows = rows[(rows.variant == variant) & (kinds == kind) & rows.source_id.isin(shard)]
             digest = hashlib.sha256("\n".join([variant, kind, group, *sorted(shard)]).encode()).hexdigest()[:16]
-            units.append((key, unit_tasks, unit_rows.reset_index(drop=True), f"{variant}-{kind}-{slug(group)}-{digest}.csv"))
+            units.append(
+                (key, unit_tasks, unit_rows.reset_index(drop=True), f"{variant}-{kind}-{slug(group)}-{digest}.csv")
+            )
     return units
 
 
@@ -155,17 +175,61 @@ def generate_with_executor(
     ex = make_executor(executor, connect_timeout)
     try:
         if isinstance(ex, InProcessExecutor):
-            return generate(sources, out_dir, methods, variants, per_real, settings, profile, splits, resolve,
-                            model_group, progress, stats)
-        return _generate_dask(ex, sources, Path(out_dir), methods, variants, per_real, settings, profile, splits,
-                              resolve, model_group, progress, stats, int(shard_size), threads, on_saved)
+            return generate(
+                sources,
+                out_dir,
+                methods,
+                variants,
+                per_real,
+                settings,
+                profile,
+                splits,
+                resolve,
+                model_group,
+                progress,
+                stats,
+            )
+        return _generate_dask(
+            ex,
+            sources,
+            Path(out_dir),
+            methods,
+            variants,
+            per_real,
+            settings,
+            profile,
+            splits,
+            resolve,
+            model_group,
+            progress,
+            stats,
+            int(shard_size),
+            threads,
+            on_saved,
+        )
     finally:
         if ex is not executor:
             ex.close()
 
 
-def _generate_dask(ex, sources, out_dir, methods, variants, per_real, settings, profile, splits, resolve, model_group,
-                   progress, stats, shard_size, threads, on_saved) -> Path:
+def _generate_dask(
+    ex,
+    sources,
+    out_dir,
+    methods,
+    variants,
+    per_real,
+    settings,
+    profile,
+    splits,
+    resolve,
+    model_group,
+    progress,
+    stats,
+    shard_size,
+    threads,
+    on_saved,
+) -> Path:
     from distributed import as_completed
     from tqdm.auto import tqdm
 
@@ -194,16 +258,36 @@ def _generate_dask(ex, sources, out_dir, methods, variants, per_real, settings, 
     began = time.perf_counter()
     with folder_lock(out_dir):
         _remove_temporaries(out_dir)
-        todo = [u for u in units if not ((out_dir / PARTS_DIR / u[3]).is_file()
-                                         and all(_valid_png(out_dir / t.path, settings.resolution) for t in u[1]))]
+        todo = [
+            u
+            for u in units
+            if not (
+                (out_dir / PARTS_DIR / u[3]).is_file()
+                and all(_valid_png(out_dir / t.path, settings.resolution) for t in u[1])
+            )
+        ]
         made = sum(not _valid_png(out_dir / t.path, settings.resolution) for u in todo for t in u[1])
         models = {}
         for key, *_ in todo:
             if key not in models:
                 models[key] = client.submit(resolve_model_task, resolve, *key, threads, pure=False, resources=resources)
-        futures = [client.submit(generation_task, str(out_dir), unit_tasks, unit_rows, models[key], settings, profile,
-                                 part, threads, on_saved, pure=False, resources=resources)
-                   for key, unit_tasks, unit_rows, part in todo]
+        futures = [
+            client.submit(
+                generation_task,
+                str(out_dir),
+                unit_tasks,
+                unit_rows,
+                models[key],
+                settings,
+                profile,
+                part,
+                threads,
+                on_saved,
+                pure=False,
+                resources=resources,
+            )
+            for key, unit_tasks, unit_rows, part in todo
+        ]
         bar = tqdm(total=len(futures), desc=f"generation tasks into {out_dir.name}", disable=not progress)
         try:
             for future in as_completed(futures):
@@ -214,8 +298,9 @@ def _generate_dask(ex, sources, out_dir, methods, variants, per_real, settings, 
             for future in futures + list(models.values()):
                 future.cancel()
         _remove_temporaries(out_dir)
-        parts = [pd.read_csv(out_dir / PARTS_DIR / part, dtype=_MANIFEST_DTYPES, keep_default_na=False)
-                 for *_, part in units]
+        parts = [
+            pd.read_csv(out_dir / PARTS_DIR / part, dtype=_MANIFEST_DTYPES, keep_default_na=False) for *_, part in units
+        ]
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=MANIFEST_COLUMNS)
         if stats is not None:
             stats["all:dask"] = {"images": made, "seconds": time.perf_counter() - began}
@@ -223,9 +308,16 @@ def _generate_dask(ex, sources, out_dir, methods, variants, per_real, settings, 
         return _write_manifest(out_dir, table)
 
 
-def dreambooth_with_executor(profile: Profile, kinds: Sequence[str], groups: Sequence[str], splits, out: str | Path,
-                             executor: Any = None, threads: int | None = None,
-                             connect_timeout: float = DASK_CONNECT_TIMEOUT_S) -> dict[tuple[str, str], Path]:
+def dreambooth_with_executor(
+    profile: Profile,
+    kinds: Sequence[str],
+    groups: Sequence[str],
+    splits,
+    out: str | Path,
+    executor: Any = None,
+    threads: int | None = None,
+    connect_timeout: float = DASK_CONNECT_TIMEOUT_S,
+) -> dict[tuple[str, str], Path]:
     """Fine-tune one model per (kind, group) into ``out/<kind>/<group>``, one task each; models already
     there (``dreambooth.json`` written last) are skipped. Returns their folders."""
     from synthaug_utils.diffusion.resolve import finetune_for_profile
@@ -238,8 +330,14 @@ def dreambooth_with_executor(profile: Profile, kinds: Sequence[str], groups: Seq
             return {(k, g): Path(finetune_for_profile(profile, k, g, splits, o)) for k, g, o in jobs}
         resources = task_resources(ex.client, profile, local=getattr(ex, "_cluster", None) is not None)
         done = {(k, g): o for k, g, o in jobs if (o / "dreambooth.json").is_file()}
-        futures = {ex.client.submit(_finetune_task, profile, k, g, splits, str(o), threads, pure=False,
-                                    resources=resources): (k, g) for k, g, o in jobs if (k, g) not in done}
+        futures = {
+            ex.client.submit(_finetune_task, profile, k, g, splits, str(o), threads, pure=False, resources=resources): (
+                k,
+                g,
+            )
+            for k, g, o in jobs
+            if (k, g) not in done
+        }
         for future, key in futures.items():
             done[key] = Path(future.result())
         return {(k, g): done[k, g] for k, g, _ in jobs}

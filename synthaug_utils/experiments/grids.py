@@ -1,47 +1,77 @@
-"""Named grids: settings, specs, preparing synthetic sets, running a grid, mode pairs.
-"""
+"""Named grids: settings, specs, preparing synthetic sets, running a grid, mode pairs."""
+
 from __future__ import annotations
 
 import functools
 import itertools
 import os
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.vocabulary import BUDGET_ARMS, BUDGET_VARIANTS, GRIDS
 from synthaug_utils.experiments import trial
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, make_executor, parse_executor
-from synthaug_utils.experiments.spec import base_spec, SpecError, TrialSpec
-from synthaug_utils.experiments.store import default_store, ResultsStore
+from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
+from synthaug_utils.experiments.store import ResultsStore, default_store
 from synthaug_utils.experiments.trial import augment_targets, execute_trial, real_subset
 
 
 # ----------------------------------------------------------------------------- grids
 def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
-    """Settings of a named grid: defaults from the profile, then the embedded-profile sizes, then ``profile.grids[name]``."""
+    """Settings of a named grid: defaults from the profile, then the embedded-profile sizes, then
+    ``profile.grids[name]``."""
     if name not in GRIDS:
         raise SpecError(f"unknown grid {name!r}; choose one of {GRIDS}")
     if name == "controls":
         return _controls_settings(profile)
     if name == "imbalance-controls":
         imbalance = grid_settings("imbalance", profile)
-        settings = {**imbalance, "enabled": False, "budget_cuts": (min(imbalance["cuts"]),), "budget_variants": BUDGET_ARMS,
-                    **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
+        settings = {
+            **imbalance,
+            "enabled": False,
+            "budget_cuts": (min(imbalance["cuts"]),),
+            "budget_variants": BUDGET_ARMS,
+            **dict(profile.grid_defaults.get(name, {})),
+            **dict(profile.grids.get(name, {})),
+        }
         return {**settings, "budget_variants": _budget_variants(settings["budget_variants"])}
+    # profile.grid_defaults may add redraw_validation=True: split seed = run seed (see build_grid)
     common = dict(
-        seeds=tuple(profile.seeds), split_seed=0, transforms=(False, True), variant="dreambooth",
-        ratio=profile.synthetic_per_real, mode="fast" if profile.fast_mode else "faithful", views=4,
-        restore_best=False, batch_rule="default", subset_seed=None, max_epochs=profile.max_epochs,
-    )  # profile.grid_defaults may add redraw_validation=True: split seed = run seed (see build_grid)
+        seeds=tuple(profile.seeds),
+        split_seed=0,
+        transforms=(False, True),
+        variant="dreambooth",
+        ratio=profile.synthetic_per_real,
+        mode="fast" if profile.fast_mode else "faithful",
+        views=4,
+        restore_best=False,
+        batch_rule="default",
+        subset_seed=None,
+        max_epochs=profile.max_epochs,
+    )
     defaults = {
         "fig3": dict(n_real=tuple(profile.n_real_grid), methods=("inpaint", "in-then-outpaint", "text-to-image")),
         # The authors' dose-response script restores the best epoch and uses the 128 batch rule.
-        "fig4": dict(n_real=(16, 32, 64), ratios=(0, 10, 25, 50, 75), method="text-to-image", restore_best=True, batch_rule="dose-response"),
+        "fig4": dict(
+            n_real=(16, 32, 64),
+            ratios=(0, 10, 25, 50, 75),
+            method="text-to-image",
+            restore_best=True,
+            batch_rule="dose-response",
+        ),
         "fig5": dict(n_real=None, methods=("inpaint", "in-then-outpaint")),
-        "imbalance": dict(n_real=200, rare_labels=None, cuts=(25, 50, 100), method="inpaint", controls=("none", "synthetic", "duplicate"), transforms=(False,)),
+        "imbalance": dict(
+            n_real=200,
+            rare_labels=None,
+            cuts=(25, 50, 100),
+            method="inpaint",
+            controls=("none", "synthetic", "duplicate"),
+            transforms=(False,),
+        ),
         # Real images only: how accuracy grows with n real per class (calibrates the demo world).
         "learning-curve": dict(n_real=tuple(profile.n_real_grid), methods=(), transforms=(False,)),
     }[name]
@@ -67,10 +97,20 @@ def _controls_settings(profile: Profile) -> dict[str, Any]:
     """
     fig3 = grid_settings("fig3", profile)
     small = tuple(n for n in fig3["n_real"] if n and 16 <= n <= 32) or tuple(fig3["n_real"][:1])
-    defaults = dict(duplicate_ratio=fig3["ratio"], budget_n=small, budget_methods=tuple(fig3["methods"]),
-                    budget_ratio=fig3["ratio"], budget_transforms=tuple(fig3["transforms"]), budget_variants=BUDGET_ARMS)
-    settings = {**{k: v for k, v in fig3.items() if k not in ("methods", "faithful_sample")}, **defaults,
-                **dict(profile.grid_defaults.get("controls", {})), **dict(profile.grids.get("controls", {}))}
+    defaults = dict(
+        duplicate_ratio=fig3["ratio"],
+        budget_n=small,
+        budget_methods=tuple(fig3["methods"]),
+        budget_ratio=fig3["ratio"],
+        budget_transforms=tuple(fig3["transforms"]),
+        budget_variants=BUDGET_ARMS,
+    )
+    settings = {
+        **{k: v for k, v in fig3.items() if k not in ("methods", "faithful_sample")},
+        **defaults,
+        **dict(profile.grid_defaults.get("controls", {})),
+        **dict(profile.grids.get("controls", {})),
+    }
     for key in ("seeds", "transforms", "n_real", "budget_n", "budget_methods", "budget_transforms"):
         if settings[key] is not None and not isinstance(settings[key], (list, tuple)):
             settings[key] = (settings[key],)
@@ -87,7 +127,9 @@ def _budget_variants(variants) -> tuple[str, ...]:
         raise SpecError(f"budget_variants: unknown arm(s) {unknown}; choose from {list(BUDGET_ARMS)}")
     missing = [v for v in ("dreambooth", BUDGET_VARIANTS[0]) if v not in variants]
     if missing:
-        raise SpecError(f"budget_variants: {missing} missing; the budget control needs the whole-pool and own-images arms")
+        raise SpecError(
+            f"budget_variants: {missing} missing; the budget control needs the whole-pool and own-images arms"
+        )
     return tuple(v for v in BUDGET_ARMS if v in variants)
 
 
@@ -106,12 +148,19 @@ def seed_scope(settings: dict[str, Any]) -> str:
     if augment:
         varies.append("which cached augmented view each training image gets" if fast else "the random augmentation")
     covers = ["head initialisation", "dropout", "batch order"] + (["augmentation"] if augment else [])
-    synthetic = bool(settings.get("methods")) or any(settings.get("ratios") or ()) or "synthetic" in (settings.get("controls") or ())
+    synthetic = (
+        bool(settings.get("methods"))
+        or any(settings.get("ratios") or ())
+        or "synthetic" in (settings.get("controls") or ())
+    )
     shared, drawn, redrawn = [], [], []
     if settings.get("n_real") is None:
         shared.append("the whole training pool" + (" (and so one synthetic set)" if synthetic else ""))
     elif settings.get("subset_seed") is not None:
-        shared.append(f"one training subset (subset seed {settings['subset_seed']})" + (" and so one synthetic set" if synthetic else ""))
+        shared.append(
+            f"one training subset (subset seed {settings['subset_seed']})"
+            + (" and so one synthetic set" if synthetic else "")
+        )
     else:
         drawn.append("its own training subset" + (" (and so its own synthetic images)" if synthetic else ""))
         redrawn.append("the training subset")
@@ -136,25 +185,54 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
     s = grid_settings(name, profile)
     which = "ddi" if name == "fig5" else "main"
     common = dict(
-        split_seed=s["split_seed"], subset_seed=s["subset_seed"], mode=s["mode"], views=s["views"],
-        restore_best=s["restore_best"], batch_rule=s["batch_rule"], max_epochs=s["max_epochs"],
+        split_seed=s["split_seed"],
+        subset_seed=s["subset_seed"],
+        mode=s["mode"],
+        views=s["views"],
+        restore_best=s["restore_best"],
+        batch_rule=s["batch_rule"],
+        max_epochs=s["max_epochs"],
     )
     specs: list[TrialSpec] = []
     if name in ("fig3", "fig5", "learning-curve"):
         ns = s["n_real"] if isinstance(s["n_real"], (list, tuple)) else (s["n_real"],)
         sources = [(None, 0)] + [(m, s["ratio"]) for m in s["methods"]]
         for n, tf, (method, ratio), seed in itertools.product(ns, s["transforms"], sources, s["seeds"]):
-            specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
-                                   synthetic_variant=s["variant"], synthetic_ratio=ratio, **common))
+            specs.append(
+                base_spec(
+                    profile,
+                    which,
+                    n_real=n,
+                    transforms=tf,
+                    seed=seed,
+                    synthetic_method=method,
+                    synthetic_variant=s["variant"],
+                    synthetic_ratio=ratio,
+                    **common,
+                )
+            )
     elif name == "controls":
         for n, tf, seed in itertools.product(s["n_real"], s["transforms"], s["seeds"]):
             for dup in (0, s["duplicate_ratio"]):  # the no-synthetic trial is Fig. 3's own (same key)
                 specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, duplicate=dup, **common))
-        for n, tf, method, seed in itertools.product(s["budget_n"], s["budget_transforms"], s["budget_methods"], s["seeds"]):
+        for n, tf, method, seed in itertools.product(
+            s["budget_n"], s["budget_transforms"], s["budget_methods"], s["seeds"]
+        ):
             specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, **common))
             for variant in s["budget_variants"]:
-                specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=method,
-                                       synthetic_variant=variant, synthetic_ratio=s["budget_ratio"], **common))
+                specs.append(
+                    base_spec(
+                        profile,
+                        which,
+                        n_real=n,
+                        transforms=tf,
+                        seed=seed,
+                        synthetic_method=method,
+                        synthetic_variant=variant,
+                        synthetic_ratio=s["budget_ratio"],
+                        **common,
+                    )
+                )
     elif name == "imbalance-controls":  # the rare class's DreamBooth on its own cut images vs the whole pool
         from synthaug_utils.data.splits import dataset_tables
 
@@ -162,37 +240,78 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
         n = int(s["n_real"])
         runs = itertools.product(labels, s["budget_cuts"], s["transforms"], s["seeds"]) if s["enabled"] else ()
         for rare, cut, tf, seed in runs:
-            rare_spec = dict(n_real=n, n_real_per_label=((rare, cut),), augment_labels=(rare,), transforms=tf, seed=seed)
+            rare_spec = dict(
+                n_real=n, n_real_per_label=((rare, cut),), augment_labels=(rare,), transforms=tf, seed=seed
+            )
             specs.append(base_spec(profile, which, **rare_spec, **common))  # the imbalance grid's own "none" trial
             for variant in s["budget_variants"]:
-                specs.append(base_spec(profile, which, **rare_spec, synthetic_method=s["method"], synthetic_variant=variant,
-                                       synthetic_ratio=n // cut - 1, **common))
+                specs.append(
+                    base_spec(
+                        profile,
+                        which,
+                        **rare_spec,
+                        synthetic_method=s["method"],
+                        synthetic_variant=variant,
+                        synthetic_ratio=n // cut - 1,
+                        **common,
+                    )
+                )
     elif name == "fig4":
         for n, tf, ratio, seed in itertools.product(s["n_real"], s["transforms"], s["ratios"], s["seeds"]):
-            specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, synthetic_method=s["method"],
-                                   synthetic_variant=s["variant"], synthetic_ratio=ratio, **common))
+            specs.append(
+                base_spec(
+                    profile,
+                    which,
+                    n_real=n,
+                    transforms=tf,
+                    seed=seed,
+                    synthetic_method=s["method"],
+                    synthetic_variant=s["variant"],
+                    synthetic_ratio=ratio,
+                    **common,
+                )
+            )
     else:
         from synthaug_utils.data.splits import dataset_tables
 
         labels = s["rare_labels"] or dataset_tables(profile, "main").labels
         n = int(s["n_real"])
-        for rare, cut, control, tf, seed in itertools.product(labels, s["cuts"], s["controls"], s["transforms"], s["seeds"]):
+        for rare, cut, control, tf, seed in itertools.product(
+            labels, s["cuts"], s["controls"], s["transforms"], s["seeds"]
+        ):
             if n % cut:
-                raise SpecError(f"imbalance grid: n_real={n} is not a multiple of cut={cut}, so parity needs a fractional ratio")
+                raise SpecError(
+                    f"imbalance grid: n_real={n} is not a multiple of cut={cut}, so parity needs a fractional ratio"
+                )
             extra = n // cut - 1
-            specs.append(base_spec(
-                profile, which, n_real=n, n_real_per_label=((rare, cut),), augment_labels=(rare,), transforms=tf, seed=seed,
-                synthetic_method=s["method"] if control == "synthetic" else None, synthetic_variant=s["variant"],
-                synthetic_ratio=extra if control == "synthetic" else 0, duplicate=extra if control == "duplicate" else 0,
-                **common,
-            ))
+            specs.append(
+                base_spec(
+                    profile,
+                    which,
+                    n_real=n,
+                    n_real_per_label=((rare, cut),),
+                    augment_labels=(rare,),
+                    transforms=tf,
+                    seed=seed,
+                    synthetic_method=s["method"] if control == "synthetic" else None,
+                    synthetic_variant=s["variant"],
+                    synthetic_ratio=extra if control == "synthetic" else 0,
+                    duplicate=extra if control == "duplicate" else 0,
+                    **common,
+                )
+            )
     if s.get("redraw_validation"):  # the paper's protocol: validation redrawn for every run
         specs = [spec.replace(split_seed=spec.seed) for spec in specs]
     return list({spec.key: spec for spec in specs}.values())
 
 
-def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progress: bool = True, executor: Any = None,
-                           threads: int | None = None) -> None:
+def prepare_synthetic_sets(
+    specs: Sequence[TrialSpec],
+    profile: Profile,
+    progress: bool = True,
+    executor: Any = None,
+    threads: int | None = None,
+) -> None:
     """Make the profile-managed synthetic images that ``specs`` need before any trial runs.
 
     Per (dataset, split seed, method, variant), every real source gets the largest ratio any
@@ -215,9 +334,19 @@ def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progres
     for spec in specs:
         if spec.synthetic_ratio and spec.synthetic_manifest is None:
             # a dreambooth-own set belongs to one real subset (its models see exactly those images)
-            own = (spec.n_real, spec.n_real_per_label, spec.seed if spec.subset_seed is None else spec.subset_seed,
-                   spec.augment_labels) if spec.synthetic_variant in BUDGET_VARIANTS else None
-            groups.setdefault((spec.dataset, spec.split_seed, spec.synthetic_method, spec.synthetic_variant, own), []).append(spec)
+            own = (
+                (
+                    spec.n_real,
+                    spec.n_real_per_label,
+                    spec.seed if spec.subset_seed is None else spec.subset_seed,
+                    spec.augment_labels,
+                )
+                if spec.synthetic_variant in BUDGET_VARIANTS
+                else None
+            )
+            groups.setdefault(
+                (spec.dataset, spec.split_seed, spec.synthetic_method, spec.synthetic_variant, own), []
+            ).append(spec)
     for (_, split_seed, _, _, own), members in groups.items():
         splits = load_splits(profile, members[0].which(profile), split_seed)
         needs = pd.concat([augment_targets(m, real_subset(m, splits)).assign(ratio=m.synthetic_ratio) for m in members])
@@ -226,8 +355,15 @@ def prepare_synthetic_sets(specs: Sequence[TrialSpec], profile: Profile, progres
             needs = needs.assign(ratio=needs.ratio.max())
         for ratio, sources in needs.groupby("ratio", sort=True):
             extra = {"generate_fn": generate_fn} if generate_fn is not None else {}
-            trial.profile_synthetic_set(profile, members[0], splits, sources.drop(columns="ratio").reset_index(drop=True),
-                                        int(ratio), progress=progress, **extra)
+            trial.profile_synthetic_set(
+                profile,
+                members[0],
+                splits,
+                sources.drop(columns="ratio").reset_index(drop=True),
+                int(ratio),
+                progress=progress,
+                **extra,
+            )
 
 
 def grid_summary(specs: Sequence[TrialSpec]) -> dict[str, Any]:
@@ -280,20 +416,31 @@ def run_grid(
     pending = [s for s in specs if not store.has(s.key)]
     own = not hasattr(executor, "map_unordered")
     # a remote scheduler is contacted before anything is prepared: an unreachable one is refused before work starts
-    remote = pending and own and (executor is None or isinstance(executor, str)) and parse_executor(executor)[0] == "remote"
+    remote = (
+        pending and own and (executor is None or isinstance(executor, str)) and parse_executor(executor)[0] == "remote"
+    )
     runner = make_executor(executor, connect_timeout) if remote else None
-    dask_prepare = bool(pending and prepare and trial_fn is None and (not own or parse_executor(executor)[0] != "inprocess"))
+    dask_prepare = bool(
+        pending and prepare and trial_fn is None and (not own or parse_executor(executor)[0] != "inprocess")
+    )
     if pending and prepare:
         from synthaug_utils.data.splits import load_splits
 
         try:
             for which, split_seed in sorted({(s.which(profile), s.split_seed) for s in pending}):
                 load_splits(profile, which, split_seed)  # draws the demo world once, before workers start
-            if dask_prepare and runner is None and own:  # the synthetic sets are prepared on the grid's Dask workers too
+            if (
+                dask_prepare and runner is None and own
+            ):  # the synthetic sets are prepared on the grid's Dask workers too
                 runner = make_executor(executor, connect_timeout)
             if trial_fn is None:
-                prepare_synthetic_sets(pending, profile, progress=progress,
-                                       executor=(runner if own else executor) if dask_prepare else None, threads=threads)
+                prepare_synthetic_sets(
+                    pending,
+                    profile,
+                    progress=progress,
+                    executor=(runner if own else executor) if dask_prepare else None,
+                    threads=threads,
+                )
         except BaseException:
             if runner is not None:
                 runner.close()
@@ -301,7 +448,9 @@ def run_grid(
     if pending:
         runner = runner or make_executor(executor, connect_timeout)
         label = grid if isinstance(grid, str) else "trials"
-        bar = tqdm(total=len(pending), desc=f"{label} ({len(specs) - len(pending)} stored)", unit="trial", disable=not progress)
+        bar = tqdm(
+            total=len(pending), desc=f"{label} ({len(specs) - len(pending)} stored)", unit="trial", disable=not progress
+        )
         try:
             items = [(s.to_dict(), profile, trial_fn, threads) for s in pending]
             for done, (_, result) in enumerate(runner.map_unordered(execute_trial, items), start=1):
@@ -341,9 +490,31 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean and SD of top-1 accuracy over seeds for each setting (columns that vary, seeds excluded)."""
     if frame.empty:
         return frame
-    ignore = {"key", "seed", "subset_seed", "top1", "top3", "n_correct", "n_correct_top3", "epochs_run", "best_epoch", "wall_s", "n_train", "n_train_real", "n_train_synthetic", "batch_size", "n_test"}
-    text = {c: frame[c].map(lambda v: "none" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for c in frame.columns if c not in ignore}
+    ignore = {
+        "key",
+        "seed",
+        "subset_seed",
+        "top1",
+        "top3",
+        "n_correct",
+        "n_correct_top3",
+        "epochs_run",
+        "best_epoch",
+        "wall_s",
+        "n_train",
+        "n_train_real",
+        "n_train_synthetic",
+        "batch_size",
+        "n_test",
+    }
+    text = {
+        c: frame[c].map(lambda v: "none" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+        for c in frame.columns
+        if c not in ignore
+    }
     varying = [c for c, values in text.items() if values.nunique() > 1] or ["dataset"]
     keyed = frame.assign(**{c: text[c] for c in varying})
-    out = keyed.groupby(varying, sort=True, dropna=False).agg(top1_mean=("top1", "mean"), top1_sd=("top1", "std"), runs=("top1", "size"), epochs=("epochs_run", "mean"))
+    out = keyed.groupby(varying, sort=True, dropna=False).agg(
+        top1_mean=("top1", "mean"), top1_sd=("top1", "std"), runs=("top1", "size"), epochs=("epochs_run", "mean")
+    )
     return out.reset_index()

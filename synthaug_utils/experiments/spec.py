@@ -1,16 +1,17 @@
-"""Trial specs and their keys.
-"""
+"""Trial specs and their keys."""
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from synthaug_utils.classifier.recipe import _profile_weights, Recipe, RecipeError
-from synthaug_utils.core.config import near_duplicate_changes, Profile
+from synthaug_utils.classifier.recipe import Recipe, RecipeError, _profile_weights
+from synthaug_utils.core.config import Profile, near_duplicate_changes
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.vocabulary import GENERATOR_VARIANTS, METHODS
 
@@ -21,12 +22,50 @@ class SpecError(UserFacingError, ValueError):
 
 # ----------------------------------------------------------------------------- the spec
 # The training settings of a spec live in its Recipe; these are their names, in the flat spec's field order.
-RECIPE_FIELDS = ("transforms", "arch", "image_size", "mode", "max_epochs", "patience", "lr", "wd", "monitor",
-                 "restore_best", "batch_rule", "batch_size", "views")
-FIELD_NAMES = ("dataset", "data_key", "split_seed", "n_real", "n_real_per_label", "subset_seed", "synthetic_method",
-               "synthetic_variant", "synthetic_ratio", "synthetic_manifest", "duplicate", "augment_labels", "transforms",
-               "arch", "image_size", "seed", "mode", "max_epochs", "patience", "lr", "wd", "monitor", "restore_best",
-               "batch_rule", "batch_size", "views", "generator_key")
+RECIPE_FIELDS = (
+    "transforms",
+    "arch",
+    "image_size",
+    "mode",
+    "max_epochs",
+    "patience",
+    "lr",
+    "wd",
+    "monitor",
+    "restore_best",
+    "batch_rule",
+    "batch_size",
+    "views",
+)
+FIELD_NAMES = (
+    "dataset",
+    "data_key",
+    "split_seed",
+    "n_real",
+    "n_real_per_label",
+    "subset_seed",
+    "synthetic_method",
+    "synthetic_variant",
+    "synthetic_ratio",
+    "synthetic_manifest",
+    "duplicate",
+    "augment_labels",
+    "transforms",
+    "arch",
+    "image_size",
+    "seed",
+    "mode",
+    "max_epochs",
+    "patience",
+    "lr",
+    "wd",
+    "monitor",
+    "restore_best",
+    "batch_rule",
+    "batch_size",
+    "views",
+    "generator_key",
+)
 
 
 @dataclass(frozen=True, init=False)
@@ -71,11 +110,25 @@ class TrialSpec:
     recipe: Recipe = Recipe()
     generator_key: str | None = None
 
-    def __init__(self, dataset: str, data_key: str = "", split_seed: int = 0, n_real: int | None = None,
-                 n_real_per_label=(), subset_seed: int | None = None, synthetic_method: str | None = None,
-                 synthetic_variant: str | None = None, synthetic_ratio: int = 0, synthetic_manifest: str | None = None,
-                 duplicate: int = 0, augment_labels=(), seed: int = 0, recipe: Recipe | None = None,
-                 generator_key: str | None = None, **training: Any) -> None:
+    def __init__(
+        self,
+        dataset: str,
+        data_key: str = "",
+        split_seed: int = 0,
+        n_real: int | None = None,
+        n_real_per_label=(),
+        subset_seed: int | None = None,
+        synthetic_method: str | None = None,
+        synthetic_variant: str | None = None,
+        synthetic_ratio: int = 0,
+        synthetic_manifest: str | None = None,
+        duplicate: int = 0,
+        augment_labels=(),
+        seed: int = 0,
+        recipe: Recipe | None = None,
+        generator_key: str | None = None,
+        **training: Any,
+    ) -> None:
         """Canonical form: typed values, sorted tuples, unused options cleared (so equal trials share a key).
         ``training``: recipe fields by name, over ``recipe`` (default: :class:`Recipe`'s defaults)."""
         unknown = sorted(set(training) - set(RECIPE_FIELDS))
@@ -105,8 +158,10 @@ class TrialSpec:
         values = {name: getattr(recipe or Recipe(), name) for name in RECIPE_FIELDS}
         values.update(training)
         values.update(
-            transforms=bool(values["transforms"]), restore_best=bool(values["restore_best"]),
-            lr=float(values["lr"]), wd=float(values["wd"]),
+            transforms=bool(values["transforms"]),
+            restore_best=bool(values["restore_best"]),
+            lr=float(values["lr"]),
+            wd=float(values["wd"]),
             batch_size=None if values["batch_size"] is None else int(values["batch_size"]),
         )
         uses_views = values["mode"] == "fast" and values["transforms"]
@@ -139,7 +194,7 @@ class TrialSpec:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrialSpec":
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialSpec:
         """Inverse of :meth:`to_dict`; unknown fields raise SpecError naming them."""
         unknown = sorted(set(data) - set(FIELD_NAMES))
         if unknown:
@@ -159,7 +214,7 @@ class TrialSpec:
         text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
-    def replace(self, **changes: Any) -> "TrialSpec":
+    def replace(self, **changes: Any) -> TrialSpec:
         """A copy with some fields changed (data or recipe fields, by their flat names)."""
         return dataclasses.replace(self, **changes)
 
@@ -199,7 +254,8 @@ class TrialSpec:
     def recipe_for(self, profile: Profile) -> Recipe:
         """This trial's :class:`~synthaug_utils.classifier.recipe.Recipe` with the profile's weights and device."""
         return dataclasses.replace(
-            self.recipe, weights=_profile_weights(profile) if self.arch == profile.arch else None, device=profile.device)
+            self.recipe, weights=_profile_weights(profile) if self.arch == profile.arch else None, device=profile.device
+        )
 
     def which(self, profile: Profile) -> str:
         """``main`` or ``ddi``: which of the profile's datasets this spec uses."""
@@ -243,11 +299,20 @@ def base_spec(profile: Profile, which: str = "main", **changes: Any) -> TrialSpe
     mode, then ``changes`` (a spec with synthetic images also carries the profile's :func:`generator_key`)."""
     dataset = profile.ddi_dataset if which == "ddi" else profile.dataset
     values = dict(
-        dataset=dataset, data_key=data_key(profile, dataset), arch=profile.arch, image_size=profile.image_size,
-        max_epochs=profile.max_epochs, patience=profile.patience, monitor=profile.early_stopping_metric,
+        dataset=dataset,
+        data_key=data_key(profile, dataset),
+        arch=profile.arch,
+        image_size=profile.image_size,
+        max_epochs=profile.max_epochs,
+        patience=profile.patience,
+        monitor=profile.early_stopping_metric,
         mode="fast" if profile.fast_mode else "faithful",
     )
-    if changes.get("synthetic_method") is not None and changes.get("synthetic_ratio", 0) and "generator_key" not in changes:
+    if (
+        changes.get("synthetic_method") is not None
+        and changes.get("synthetic_ratio", 0)
+        and "generator_key" not in changes
+    ):
         values["generator_key"] = generator_key(profile, which)
     values.update(changes)
     return TrialSpec(**values)

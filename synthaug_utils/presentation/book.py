@@ -22,6 +22,7 @@ trial results), and every number is a pure function of its inputs and the kernel
 count. Each kernel gets ``cores // jobs`` threads (the first chapter, running alone, every core;
 :func:`chapter_threads`), whatever the order in which chapters happen to finish.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,7 +38,6 @@ import yaml
 
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.paths import project_root
-
 
 BOOK_DIR = "book"
 
@@ -67,8 +67,11 @@ KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 # Repository files (outside the package) whose contents a chapter shows: part of its fingerprint.
 # ``{profile}`` stands for the profile's name.
 CHAPTER_FILES: dict[str, tuple[str, ...]] = {
-    "08_reproduction_report": ("benchmarks/paper_gpu_results.csv", "benchmarks/reference/{profile}.json",
-                               "benchmarks/reference/{profile}-other-kernels.json"),
+    "08_reproduction_report": (
+        "benchmarks/paper_gpu_results.csv",
+        "benchmarks/reference/{profile}.json",
+        "benchmarks/reference/{profile}-other-kernels.json",
+    ),
 }
 
 
@@ -155,7 +158,13 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
 
     h = hashlib.sha256()
     h.update((_source_root() / NOTEBOOK_DIR / f"{name}.py").read_bytes())
-    h.update(json.dumps({"profile": profile, "overrides": overrides or {}, "cache": str(cache_dir().resolve())}, sort_keys=True, default=str).encode())
+    h.update(
+        json.dumps(
+            {"profile": profile, "overrides": overrides or {}, "cache": str(cache_dir().resolve())},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     if config:
         h.update(Path(config).read_bytes())
     for extra in CHAPTER_FILES.get(name, ()):  # repository files a chapter reads besides the package
@@ -257,16 +266,27 @@ def _declares_parameter(nb, name: str) -> bool:
     """Whether the notebook's ``parameters`` cell assigns ``name``."""
     import re
 
-    return any("parameters" in cell.get("metadata", {}).get("tags", []) and re.search(rf"^{name}\s*=", cell.source, re.M)
-               for cell in nb.cells if cell.cell_type == "code")
+    return any(
+        "parameters" in cell.get("metadata", {}).get("tags", []) and re.search(rf"^{name}\s*=", cell.source, re.M)
+        for cell in nb.cells
+        if cell.cell_type == "code"
+    )
 
 
 def build_html(root: Path, builder: str = "html") -> Path:
     """Run ``jupyter-book build`` on ``root`` (warnings are errors) with Sphinx's ``builder`` (``html``, or
     ``singlehtml``: the whole book as one page, which ``synthaug pdf`` prints); return its output folder."""
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--builder", builder,
-           "--warningiserror", "--keep-going", "--quiet"]
+    cmd = [
+        str(exe) if exe.exists() else "jupyter-book",
+        "build",
+        str(root),
+        "--builder",
+        builder,
+        "--warningiserror",
+        "--keep-going",
+        "--quiet",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
@@ -309,8 +329,15 @@ def build_book(
             if not executed_copy.exists():
                 raise BookBuildError(f"chapter {name} has no executed notebook in {root / BOOK_DIR}; run it first")
             runs[name] = ChapterRun(name, 0.0, False)
-        elif not force and not (name in BOOK_READERS and todo) and executed_copy.exists() and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides):
-            print(f"[{index}/{len(names)}] {name} is up to date (same source, parameters, package and cache)", flush=True)
+        elif (
+            not force
+            and not (name in BOOK_READERS and todo)
+            and executed_copy.exists()
+            and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides)
+        ):
+            print(
+                f"[{index}/{len(names)}] {name} is up to date (same source, parameters, package and cache)", flush=True
+            )
             runs[name] = ChapterRun(name, 0.0, False)
         else:
             todo.append(name)
@@ -323,9 +350,13 @@ def build_book(
     from synthaug_utils.core.machine import avx2_kernels_for_children
 
     embedded = load_profile(profile, config, overrides or {}).is_embedded
-    with (avx2_kernels_for_children() if embedded else contextlib.nullcontext({})) as pinned:
+    with avx2_kernels_for_children() if embedded else contextlib.nullcontext({}) as pinned:
         if todo and pinned:  # the kernels inherit it: the same numbers on AVX2 and AVX-512 CPUs
-            print("CPU kernels pinned to AVX2 for a machine-independent book: " + ", ".join(f"{k}={v}" for k, v in pinned.items()), flush=True)
+            print(
+                "CPU kernels pinned to AVX2 for a machine-independent book: "
+                + ", ".join(f"{k}={v}" for k, v in pinned.items()),
+                flush=True,
+            )
         for run in _execute_chapters(todo, names, root, profile, config, overrides, jobs):
             runs[run.name] = run
     from synthaug_utils.presentation.checklist import write_checklist_page
@@ -346,16 +377,17 @@ def default_jobs(profile: str, config: str | None = None, overrides: dict | None
     return 2 if not str(device).startswith("cuda") and _cores() >= 2 else 1
 
 
-def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path, profile: str,
-                                  config: str | None, overrides: dict | None) -> list[str]:
+def _skip_chapters_without_inputs(
+    todo: list[str], names: list[str], root: Path, profile: str, config: str | None, overrides: dict | None
+) -> list[str]:
     """Check every chapter's inputs before any kernel starts; return the chapters that can run.
 
     A chapter whose required inputs are missing (:data:`config.CHAPTER_INPUTS`; e.g. Fig. 5
     without DDI, 07 without CLIP weights) gets a page saying what is missing and how to supply
     it instead of being executed. A CUDA profile without a visible GPU stops the build here.
     """
-    from synthaug_utils.core.inputs import MissingResourcesError, chapter_missing, missing_device
     from synthaug_utils.core.config import load_profile
+    from synthaug_utils.core.inputs import MissingResourcesError, chapter_missing, missing_device
 
     P = load_profile(profile, config, overrides or {})
     if P.is_embedded:
@@ -379,7 +411,10 @@ def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path,
         from synthaug_utils.presentation.profile_box import profile_box
 
         write_missing_page(name, root, P.name, missing, profile_box(P, name, with_note=False))
-        print(f"[{number[name]}/{len(names)}] {name} not run: {len(missing)} input(s) missing (the page says which)", flush=True)
+        print(
+            f"[{number[name]}/{len(names)}] {name} not run: {len(missing)} input(s) missing (the page says which)",
+            flush=True,
+        )
     return runnable
 
 
@@ -432,8 +467,9 @@ def _ready(name: str, names: list[str], todo: list[str], done: set[str]) -> bool
     return all(n in done for n in needs if n in todo)
 
 
-def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: str, config: str | None,
-                      overrides: dict | None, jobs: int) -> list[ChapterRun]:
+def _execute_chapters(
+    todo: list[str], names: list[str], root: Path, profile: str, config: str | None, overrides: dict | None, jobs: int
+) -> list[ChapterRun]:
     """Execute the chapters in ``todo`` (at most ``jobs`` at once, respecting :func:`_ready`).
 
     The first failure stops new starts, waits for the running ones and raises its
@@ -463,8 +499,17 @@ def _execute_chapters(todo: list[str], names: list[str], root: Path, profile: st
                     break
                 pending.remove(name)
                 print(f"[{number[name]}/{len(names)}] executing {name} (profile {profile}) ...", flush=True)
-                running[pool.submit(_execute_in_worker, name, root, profile, config, overrides,
-                                    str(chapter_threads(name, names, cores, jobs)))] = name
+                running[
+                    pool.submit(
+                        _execute_in_worker,
+                        name,
+                        root,
+                        profile,
+                        config,
+                        overrides,
+                        str(chapter_threads(name, names, cores, jobs)),
+                    )
+                ] = name
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -493,7 +538,9 @@ def chapter_threads(name: str, names: list[str], cores: int, jobs: int) -> int:
     return cores if name == names[0] else max(1, cores // jobs)
 
 
-def _execute_in_worker(name: str, root: Path, profile: str, config: str | None, overrides: dict | None, threads: str) -> ChapterRun:
+def _execute_in_worker(
+    name: str, root: Path, profile: str, config: str | None, overrides: dict | None, threads: str
+) -> ChapterRun:
     """:func:`execute_notebook` in a pool process whose kernels get ``threads`` CPU threads."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = threads

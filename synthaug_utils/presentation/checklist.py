@@ -13,6 +13,7 @@ section the build lacks (a chapter that did not run for want of inputs links its
 Item numbers and texts: CLAIM 2024 as numbered in its published checklist (44 items); TRIPOD+AI
 items that bear on an image classifier developed and tested on public datasets.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,91 +62,203 @@ STATEMENT = "Reproducibility statement"
 LICENCES = "Datasets, models and software: licences"
 
 ITEMS: tuple[Item, ...] = (
-    _c(1, "Identification as a study of AI methodology, with the category of technology", [("intro", None)],
-       note="latent diffusion models (Stable Diffusion, DreamBooth) and convolutional classifiers"),
+    _c(
+        1,
+        "Identification as a study of AI methodology, with the category of technology",
+        [("intro", None)],
+        note="latent diffusion models (Stable Diffusion, DreamBooth) and convolutional classifiers",
+    ),
     _c(2, "Summary of study design, methods, results and conclusions", [("intro", "Findings")]),
     _c(3, "Scientific and clinical background, intended use and role of the AI approach", [("intro", None)]),
-    _c(4, "Study aims, objectives and hypotheses", [("08_reproduction_report", "Headline findings")],
-       note="the paper's headline claims, each tested"),
+    _c(
+        4,
+        "Study aims, objectives and hypotheses",
+        [("08_reproduction_report", "Headline findings")],
+        note="the paper's headline claims, each tested",
+    ),
     _c(5, "Prospective or retrospective study", [("methods", DATA)], note="retrospective, on public datasets"),
     _c(6, "Study goal", [("intro", None)], note="a reproduction of a model-development study"),
     _c(7, "Data sources", [("01_data", None), ("references", LICENCES)]),
     _c(8, "Inclusion and exclusion criteria", [("methods", DATA), ("01_data", REAL)]),
     _c(9, "Data pre-processing", [("methods", DATA), ("methods", CLF)]),
-    _c(10, "Selection of data subsets", [("methods", EXP), ("01_data", None)],
-       note="nested subsets of n real images per class"),
-    _c(11, "De-identification methods", status=NOT_REPORTED,
-       note="the datasets are published de-identified by their authors; the book shows no patient image"),
-    _c(12, "How missing data were handled", [("01_data", REAL)], status=NOT_REPORTED,
-       note="the paper does not say how images of unknown skin type enter the per-type analyses"),
-    _c(13, "Image acquisition protocol", status=NOT_REPORTED,
-       note="clinical photographs collected by the datasets' authors, with no common protocol"),
-    _c(14, "Definition of the method(s) used to obtain the reference standard", [("references", LICENCES)],
-       note="the datasets' own diagnoses, as their papers describe"),
-    _c(15, "Rationale for choosing the reference standard", status=NOT_REPORTED,
-       note="the datasets' labels are taken as given; the paper does not discuss alternatives"),
-    _c(16, "Source of reference standard annotations", [("references", LICENCES)],
-       note="the datasets' authors"),
-    _c(17, "Annotation of the test set", status=NOT_APPLICABLE,
-       note="no image was annotated; the test sets keep the datasets' labels"),
-    _c(18, "Inter- and intra-rater variability", [("01_data", DUPES)], status=NOT_REPORTED,
-       note="near-duplicate clusters that carry more than one label are counted"),
+    _c(
+        10,
+        "Selection of data subsets",
+        [("methods", EXP), ("01_data", None)],
+        note="nested subsets of n real images per class",
+    ),
+    _c(
+        11,
+        "De-identification methods",
+        status=NOT_REPORTED,
+        note="the datasets are published de-identified by their authors; the book shows no patient image",
+    ),
+    _c(
+        12,
+        "How missing data were handled",
+        [("01_data", REAL)],
+        status=NOT_REPORTED,
+        note="the paper does not say how images of unknown skin type enter the per-type analyses",
+    ),
+    _c(
+        13,
+        "Image acquisition protocol",
+        status=NOT_REPORTED,
+        note="clinical photographs collected by the datasets' authors, with no common protocol",
+    ),
+    _c(
+        14,
+        "Definition of the method(s) used to obtain the reference standard",
+        [("references", LICENCES)],
+        note="the datasets' own diagnoses, as their papers describe",
+    ),
+    _c(
+        15,
+        "Rationale for choosing the reference standard",
+        status=NOT_REPORTED,
+        note="the datasets' labels are taken as given; the paper does not discuss alternatives",
+    ),
+    _c(16, "Source of reference standard annotations", [("references", LICENCES)], note="the datasets' authors"),
+    _c(
+        17,
+        "Annotation of the test set",
+        status=NOT_APPLICABLE,
+        note="no image was annotated; the test sets keep the datasets' labels",
+    ),
+    _c(
+        18,
+        "Inter- and intra-rater variability",
+        [("01_data", DUPES)],
+        status=NOT_REPORTED,
+        note="near-duplicate clusters that carry more than one label are counted",
+    ),
     _c(19, "How data were assigned to partitions", [("methods", DATA), ("01_data", None)]),
-    _c(20, "Level at which partitions are disjoint", [("01_data", DUPES), ("05_skin_type", "Limits")],
-       note="images, not patients; near-duplicates across the split are counted"),
-    _c(21, "Intended sample size", [("methods", LEVEL)], status=NOT_REPORTED,
-       note="the book simulates the level and power of its primary analysis at the paper's sizes"),
+    _c(
+        20,
+        "Level at which partitions are disjoint",
+        [("01_data", DUPES), ("05_skin_type", "Limits")],
+        note="images, not patients; near-duplicates across the split are counted",
+    ),
+    _c(
+        21,
+        "Intended sample size",
+        [("methods", LEVEL)],
+        status=NOT_REPORTED,
+        note="the book simulates the level and power of its primary analysis at the paper's sizes",
+    ),
     _c(22, "Detailed description of the model", [("methods", GEN), ("methods", CLF)]),
     _c(23, "Software libraries, frameworks and packages", [("intro", STATEMENT), ("references", LICENCES)]),
-    _c(24, "Initialization of model parameters", [("methods", CLF), ("methods", DB)],
-       note="ImageNet weights; pretrained Stable Diffusion"),
+    _c(
+        24,
+        "Initialization of model parameters",
+        [("methods", CLF), ("methods", DB)],
+        note="ImageNet weights; pretrained Stable Diffusion",
+    ),
     _c(25, "Details of the training approach", [("methods", CLF), ("methods", DB)]),
     _c(26, "Method of selecting the final model", [("methods", CLF)]),
     _c(27, "Ensembling techniques", status=NOT_APPLICABLE, note="no ensembles"),
     _c(28, "Metrics of model performance", [("methods", STATS)]),
     _c(29, "Statistical measures of significance and uncertainty", [("methods", STATS), ("methods", WHY)]),
-    _c(30, "Robustness or sensitivity analysis",
-       [("03_real_vs_synthetic", "Controls the paper does not have"),
-        ("03_real_vs_synthetic", "Fast mode against the faithful recipe"),
-        ("08_reproduction_report", "On other CPU kernels")]),
-    _c(31, "Methods for explainability or interpretability", [("07_embeddings", None)], status=NOT_REPORTED,
-       note="no saliency maps; chapter 07 projects the images' embeddings"),
+    _c(
+        30,
+        "Robustness or sensitivity analysis",
+        [
+            ("03_real_vs_synthetic", "Controls the paper does not have"),
+            ("03_real_vs_synthetic", "Fast mode against the faithful recipe"),
+            ("08_reproduction_report", "On other CPU kernels"),
+        ],
+    ),
+    _c(
+        31,
+        "Methods for explainability or interpretability",
+        [("07_embeddings", None)],
+        status=NOT_REPORTED,
+        note="no saliency maps; chapter 07 projects the images' embeddings",
+    ),
     _c(32, "Evaluation on internal data", [("03_real_vs_synthetic", TWO), ("04_dose_response", TWO)]),
-    _c(33, "Testing on external data", status=NOT_REPORTED,
-       note="no external test set; DDI is a second task, not an external test of the F17k-9 classifier"),
+    _c(
+        33,
+        "Testing on external data",
+        status=NOT_REPORTED,
+        note="no external test set; DDI is a second task, not an external test of the F17k-9 classifier",
+    ),
     _c(34, "Clinical trial registration", status=NOT_APPLICABLE, note="not a clinical trial"),
     _c(35, "Numbers of patients or examinations included and excluded", [("01_data", REAL), ("01_data", None)]),
-    _c(36, "Demographic and clinical characteristics of cases in each partition", [("01_data", None)],
-       note="Fitzpatrick skin type per split; no other demographics are published with the images"),
-    _c(37, "Performance metrics and measures of statistical uncertainty",
-       [("03_real_vs_synthetic", "The numbers behind the figure"),
-        ("08_reproduction_report", "Reported values, figure by figure")]),
+    _c(
+        36,
+        "Demographic and clinical characteristics of cases in each partition",
+        [("01_data", None)],
+        note="Fitzpatrick skin type per split; no other demographics are published with the images",
+    ),
+    _c(
+        37,
+        "Performance metrics and measures of statistical uncertainty",
+        [
+            ("03_real_vs_synthetic", "The numbers behind the figure"),
+            ("08_reproduction_report", "Reported values, figure by figure"),
+        ],
+    ),
     _c(38, "Estimates of diagnostic performance and their precision", [("05_skin_type", TWO)]),
-    _c(39, "Failure analysis of incorrect results", [("03_real_vs_synthetic", "Per-disease gains (Fig. S-1)")],
-       status=NOT_REPORTED, note="per-disease gains only; no analysis of misclassified images"),
-    _c(40, "Study limitations", [("05_skin_type", "Limits"), ("01_data", DUPES),
-                                 ("08_reproduction_report", "Does this build reproduce the book?")]),
-    _c(41, "Implications for practice, intended use and clinical role", [("intro", None)], status=NOT_APPLICABLE,
-       note="a methods study: no clinical use is claimed"),
+    _c(
+        39,
+        "Failure analysis of incorrect results",
+        [("03_real_vs_synthetic", "Per-disease gains (Fig. S-1)")],
+        status=NOT_REPORTED,
+        note="per-disease gains only; no analysis of misclassified images",
+    ),
+    _c(
+        40,
+        "Study limitations",
+        [
+            ("05_skin_type", "Limits"),
+            ("01_data", DUPES),
+            ("08_reproduction_report", "Does this build reproduce the book?"),
+        ],
+    ),
+    _c(
+        41,
+        "Implications for practice, intended use and clinical role",
+        [("intro", None)],
+        status=NOT_APPLICABLE,
+        note="a methods study: no clinical use is claimed",
+    ),
     _c(42, "Reference to the full study protocol or technical details", [("methods", None)]),
-    _c(43, "Availability of software, trained model and data",
-       [("intro", "Rebuilding one figure"), ("intro", STATEMENT), ("references", LICENCES)]),
-    _c(44, "Sources of funding and other support; role of funders", status=NOT_APPLICABLE,
-       note="the paper states its funding in its acknowledgments"),
-    _t("3c", "Known health inequalities across groups", [("05_skin_type", None)],
-       note="accuracy by skin tone (Fig. 5)"),
+    _c(
+        43,
+        "Availability of software, trained model and data",
+        [("intro", "Rebuilding one figure"), ("intro", STATEMENT), ("references", LICENCES)],
+    ),
+    _c(
+        44,
+        "Sources of funding and other support; role of funders",
+        status=NOT_APPLICABLE,
+        note="the paper states its funding in its acknowledgments",
+    ),
+    _t(
+        "3c", "Known health inequalities across groups", [("05_skin_type", None)], note="accuracy by skin tone (Fig. 5)"
+    ),
     _t("5a", "Sources of data", [("01_data", None), ("references", LICENCES)]),
     _t("6b", "Eligibility criteria", [("methods", DATA), ("01_data", REAL)]),
-    _t(10, "Sample size", [("methods", LEVEL)], status=NOT_REPORTED,
-       note="the paper gives no rationale; the book reports the level and power of its test"),
-    _t(11, "Missing data", [("01_data", REAL)], status=NOT_REPORTED,
-       note="see CLAIM item 12"),
-    _t(12, "Analytical methods: model type, building steps, performance measures",
-       [("methods", CLF), ("methods", STATS)]),
+    _t(
+        10,
+        "Sample size",
+        [("methods", LEVEL)],
+        status=NOT_REPORTED,
+        note="the paper gives no rationale; the book reports the level and power of its test",
+    ),
+    _t(11, "Missing data", [("01_data", REAL)], status=NOT_REPORTED, note="see CLAIM item 12"),
+    _t(
+        12,
+        "Analytical methods: model type, building steps, performance measures",
+        [("methods", CLF), ("methods", STATS)],
+    ),
     _t(13, "Class imbalance", [("06_class_imbalance", None)]),
     _t(14, "Fairness", [("05_skin_type", None)], note="per skin-tone bin"),
-    _t(18, "Open science: protocol, data and code availability",
-       [("methods", None), ("intro", STATEMENT), ("references", LICENCES)]),
+    _t(
+        18,
+        "Open science: protocol, data and code availability",
+        [("methods", None), ("intro", STATEMENT), ("references", LICENCES)],
+    ),
     _t(23, "Model performance with its uncertainty", [("03_real_vs_synthetic", TWO), ("05_skin_type", TWO)]),
     _t(26, "Limitations", [("05_skin_type", "Limits"), ("01_data", DUPES)]),
 )
@@ -162,7 +275,7 @@ def markdown_headings(text: str) -> list[tuple[int, str]]:
             marker = match.group(1)
             if fence is None:
                 fence = marker
-            elif stripped.startswith(fence) and not stripped[len(fence):].strip():
+            elif stripped.startswith(fence) and not stripped[len(fence) :].strip():
                 fence = None
             continue
         if fence is None:
@@ -176,8 +289,11 @@ def notebook_markdown(path: Path) -> str:
     """The Markdown cells of an executed notebook (``.ipynb``) or a jupytext percent source (``.py``)."""
     if path.suffix == ".ipynb":
         cells = json.loads(path.read_text()).get("cells", [])
-        return "\n\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                           for c in cells if c.get("cell_type") == "markdown")
+        return "\n\n".join(
+            "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in cells
+            if c.get("cell_type") == "markdown"
+        )
     out, inside = [], False
     for line in path.read_text().splitlines():
         if line.startswith("# %%"):
@@ -224,7 +340,7 @@ def _link(book_dir: Path, page: str, heading: str | None) -> str:
     if heading is None:
         return f"[{title}]({path.name})"
     if heading not in [t for _, t in headings]:
-        return f"[{title}]({path.name}) (section \"{_cell(heading)}\" absent: the chapter did not run)"
+        return f'[{title}]({path.name}) (section "{_cell(heading)}" absent: the chapter did not run)'
     return f"[{title} › {_cell(heading)}]({path.name}#{slug(heading)})"
 
 

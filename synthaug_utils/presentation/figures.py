@@ -8,13 +8,14 @@ computed numbers, a download link to the CSV and the commands that rebuild just 
 :func:`show_table` displays a table without its index, with readable headers and proportions as
 percentages.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,49 +39,97 @@ CAPTIONS: dict[str, tuple[str, str]] = {
     "fst": ("1A.2", "Share of images per Fitzpatrick skin type within each split of the main dataset (%)."),
     "ddi_composition": ("1A.3", "Images per class (malignant, benign) and split of the DDI-style set."),
     "ddi_fst": ("1A.4", "Share of images per skin-tone bin within each split of the DDI-style set (%)."),
-    "examples": ("E1", "Not in the paper. One training-pool image per class (rows) and skin type (columns); blank where "
-                       "the pool has none of that type."),
-    "learning_curve": ("E2", "Not in the paper. Top-1 test accuracy (%, 95% Wald intervals) against real training images "
-                             "per class (log scale), no synthetic data; dashed: chance."),
-    "mask_geometry": ("1B", "Top row: a source image and each method's mask (tinted: repainted pixels); bottom row: what "
-                            "each method makes from that source."),
+    "examples": (
+        "E1",
+        "Not in the paper. One training-pool image per class (rows) and skin type (columns); blank where "
+        "the pool has none of that type.",
+    ),
+    "learning_curve": (
+        "E2",
+        "Not in the paper. Top-1 test accuracy (%, 95% Wald intervals) against real training images "
+        "per class (log scale), no synthetic data; dashed: chance.",
+    ),
+    "mask_geometry": (
+        "1B",
+        "Top row: a source image and each method's mask (tinted: repainted pixels); bottom row: what "
+        "each method makes from that source.",
+    ),
     "samples": ("S-4", "Synthetic samples per class (rows), method and generator variant (columns)."),
-    "gate_real": ("E3", "Not in the paper. Share of text-to-image samples that a classifier trained on real images "
-                        "assigns to the prompted class, per class and generator; dashed: chance."),
-    "gate_autoencoded": ("E4", "Not in the paper. The same share for a classifier trained on autoencoded real images "
-                               "(the generator's own image space); dashed: chance."),
-    "mask_mad": ("E5", "Not in the paper. Mean absolute difference between output and source (grey levels, 0-255) "
-                       "inside and outside the mask, per method and generator variant."),
+    "gate_real": (
+        "E3",
+        "Not in the paper. Share of text-to-image samples that a classifier trained on real images "
+        "assigns to the prompted class, per class and generator; dashed: chance.",
+    ),
+    "gate_autoencoded": (
+        "E4",
+        "Not in the paper. The same share for a classifier trained on autoencoded real images "
+        "(the generator's own image space); dashed: chance.",
+    ),
+    "mask_mad": (
+        "E5",
+        "Not in the paper. Mean absolute difference between output and source (grey levels, 0-255) "
+        "inside and outside the mask, per method and generator variant.",
+    ),
     "generation_cost": ("E6", "Not in the paper. Images generated per second on this machine, per method."),
-    "fig3": ("3", "Test accuracy (%, 95% Wald intervals) against real training images per class, one panel per "
-                  "synthetic source; grey: no synthetic images; solid lines with image transforms, dashed without. "
-                  "Stars: the primary analysis (paired difference with run and test-image variance, BH-adjusted) against no synthetic data at the same n. Largest gain "
-                  "{f3_best_gain} ({f3_best_method}, n = {f3_best_n}, BH p = {f3_best_p})."),
-    "figS1": ("S-1", "Accuracy gain over no synthetic data (percentage points) per disease and synthetic source, "
-                     "pooled over the n and transforms grid."),
-    "mode_gap": ("E7", "Not in the paper. Top-1 accuracy (%) of the same trials in fast mode (y) and with the faithful "
-                       "fastai recipe (x); dashed: equality. Mean fast minus faithful: {mode_mean_diff}."),
-    "fig4": ("4", "Test accuracy (%, 95% Wald intervals) against synthetic (text-to-image) images per real image, one "
-                  "panel per n real images per class; solid with image transforms, dashed without. Stars: the primary "
-                  "analysis (BH-adjusted) against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n})."),
-    "fig5": ("5", "Malignant-vs-benign test accuracy (%, 95% Wald intervals) per skin-tone bin, bars per synthetic "
-                  "source, one panel per transforms setting. Stars: the primary analysis (BH-adjusted) against no synthetic data. "
-                  "{f5_n_above_zero} of {f5_n_tests} comparisons show a gain whose 95% interval lies above zero."),
-    "figS2": ("S-2", "Accuracy (%, 95% Wald intervals on the distinct test images behind each point) on the rare label (left) and overall (right) against the real "
-                     "images kept of the rare label, pooled over rare labels and seeds: no rebalancing, duplicated real "
-                     "images, synthetic images. With {s2_smallest} rare images: {s2_synthetic} with synthetic images, "
-                     "{s2_duplicate} with duplication."),
+    "fig3": (
+        "3",
+        "Test accuracy (%, 95% Wald intervals) against real training images per class, one panel per "
+        "synthetic source; grey: no synthetic images; solid lines with image transforms, dashed without. "
+        "Stars: the primary analysis (paired difference with run and test-image variance, BH-adjusted) against no "
+        "synthetic data at the same n. Largest gain "
+        "{f3_best_gain} ({f3_best_method}, n = {f3_best_n}, BH p = {f3_best_p}).",
+    ),
+    "figS1": (
+        "S-1",
+        "Accuracy gain over no synthetic data (percentage points) per disease and synthetic source, "
+        "pooled over the n and transforms grid.",
+    ),
+    "mode_gap": (
+        "E7",
+        "Not in the paper. Top-1 accuracy (%) of the same trials in fast mode (y) and with the faithful "
+        "fastai recipe (x); dashed: equality. Mean fast minus faithful: {mode_mean_diff}.",
+    ),
+    "fig4": (
+        "4",
+        "Test accuracy (%, 95% Wald intervals) against synthetic (text-to-image) images per real image, one "
+        "panel per n real images per class; solid with image transforms, dashed without. Stars: the primary "
+        "analysis (BH-adjusted) against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n}).",
+    ),
+    "fig5": (
+        "5",
+        "Malignant-vs-benign test accuracy (%, 95% Wald intervals) per skin-tone bin, bars per synthetic "
+        "source, one panel per transforms setting. Stars: the primary analysis (BH-adjusted) against no synthetic "
+        "data. "
+        "{f5_n_above_zero} of {f5_n_tests} comparisons show a gain whose 95% interval lies above zero.",
+    ),
+    "figS2": (
+        "S-2",
+        "Accuracy (%, 95% Wald intervals on the distinct test images behind each point) on the rare label (left) and "
+        "overall (right) against the real "
+        "images kept of the rare label, pooled over rare labels and seeds: no rebalancing, duplicated real "
+        "images, synthetic images. With {s2_smallest} rare images: {s2_synthetic} with synthetic images, "
+        "{s2_duplicate} with duplication.",
+    ),
     "fig2a": ("2A", "PCA of the image embeddings of real and synthetic images, coloured by disease, with thumbnails."),
     "fig2b": ("2B", "The same PCA coloured by origin (real, or the synthetic source)."),
     "figS3": ("S-3", "UMAP of the image embeddings, coloured by disease."),
-    "fig2c": ("2C", "Cosine distances between embeddings (1 - cosine similarity) per pair group, with means and "
-                    "two BH-adjusted p-values against random real-real pairs: an image-level test (mean over all "
-                    "pairs, images resampled; it does not depend on the number of pairs drawn) and the paper's "
-                    "two-sample t-test on the drawn pairs (which counts pairs that share images as independent)."),
-    "quality": ("E8", "Not in the paper. Quality of each synthetic set against the real images (all labels): Fréchet "
-                      "and kernel distances, k-NN precision and recall, and the share memorised."),
-    "quality_gain": ("E9", "Not in the paper. Per class and source: kernel distance of the synthetic images to the real "
-                           "images of the class (x) against the accuracy gain they brought (y, percentage points)."),
+    "fig2c": (
+        "2C",
+        "Cosine distances between embeddings (1 - cosine similarity) per pair group, with means and "
+        "two BH-adjusted p-values against random real-real pairs: an image-level test (mean over all "
+        "pairs, images resampled; it does not depend on the number of pairs drawn) and the paper's "
+        "two-sample t-test on the drawn pairs (which counts pairs that share images as independent).",
+    ),
+    "quality": (
+        "E8",
+        "Not in the paper. Quality of each synthetic set against the real images (all labels): Fréchet "
+        "and kernel distances, k-NN precision and recall, and the share memorised.",
+    ),
+    "quality_gain": (
+        "E9",
+        "Not in the paper. Per class and source: kernel distance of the synthetic images to the real "
+        "images of the class (x) against the accuracy gain they brought (y, percentage points).",
+    ),
 }
 
 
@@ -114,8 +163,10 @@ def min_text_px(fig, width_in: float | None = None, content_px: float = CONTENT_
 def rebuild_commands(chapter: str, profile: str) -> tuple[str, str]:
     """The commands that rebuild one chapter's figures: ``synthaug book`` and the papermill line."""
     book = f"synthaug book --profile {profile} --chapters {chapter} --force"
-    paper = (f"jupytext --to ipynb notebooks/{chapter}.py -o _build/{chapter}.ipynb && "
-             f"papermill _build/{chapter}.ipynb _build/{chapter}.out.ipynb -p profile {profile}")
+    paper = (
+        f"jupytext --to ipynb notebooks/{chapter}.py -o _build/{chapter}.ipynb && "
+        f"papermill _build/{chapter}.ipynb _build/{chapter}.out.ipynb -p profile {profile}"
+    )
     return book, paper
 
 
@@ -134,14 +185,16 @@ def figure_markdown(key: str, number: str, caption: str, chapter: str, profile: 
     """The MyST figure directive for a saved figure: numbered caption, CSV link, rebuild commands."""
     book, paper = rebuild_commands(chapter, profile)
     return (
-        f"```{{figure}} {FIGURE_FOLDER}/{key}.png\n:name: fig-{key}\n:width: {width_percent}%\n:alt: Figure {number}\n\n"
+        f"```{{figure}} {FIGURE_FOLDER}/{key}.png\n:name: fig-{key}\n:width: {width_percent}%\n:alt: Figure "
+        f"{number}\n\n"
         f"**Figure {number}.** {caption} Data: {{download}}`{key}.csv <{FIGURE_FOLDER}/{key}.csv>`. "
         f"Rebuild: `{book}`, or `{paper}`.\n```\n"
     )
 
 
-def show_figure(fig, key: str, data: pd.DataFrame, profile: str, values: Mapping[str, str] | None = None,
-                chapter: str | None = None):
+def show_figure(
+    fig, key: str, data: pd.DataFrame, profile: str, values: Mapping[str, str] | None = None, chapter: str | None = None
+):
     """Save ``fig`` (PNG) and ``data`` (CSV, the numbers it draws) under :func:`figure_dir` and display
     the numbered, captioned figure (returns None, so a cell ending with it shows nothing more)."""
     import matplotlib.pyplot as plt
@@ -158,7 +211,11 @@ def show_figure(fig, key: str, data: pd.DataFrame, profile: str, values: Mapping
         width_in = image.size[0] / DPI
     smallest = min_text_px(fig, width_in, draw=False)  # savefig laid it out
     if smallest < MIN_TEXT_PX - 0.05:  # the terminal (and the build log) names it; the page stays clean
-        print(f"figure {number} ({key}): smallest text {smallest:.1f} px as shown (< {MIN_TEXT_PX})", file=sys.__stderr__, flush=True)
+        print(
+            f"figure {number} ({key}): smallest text {smallest:.1f} px as shown (< {MIN_TEXT_PX})",
+            file=sys.__stderr__,
+            flush=True,
+        )
     plt.close(fig)
     pd.DataFrame(data).to_csv(folder / f"{key}.csv", index=False)
     text = figure_markdown(key, number, caption, chapter, profile, shown_width_percent(width_in))
@@ -170,41 +227,85 @@ def show_figure(fig, key: str, data: pd.DataFrame, profile: str, values: Mapping
 # proportions, percentage points), "p" (p-value), "float", or "" (as it is)
 _MARGIN = f"{EQUIVALENCE_MARGIN * 100:+.0f} pp"
 COLUMNS: dict[str, tuple[str, str]] = {
-    "n_real": ("real images per class", ""), "transforms": ("image transforms", ""), "method": ("synthetic source", ""),
-    "accuracy": ("accuracy", "percent"), "ci_low": ("95% CI low", "percent"), "ci_high": ("95% CI high", "percent"),
-    "seed_sd": ("SD over seeds", "pp"), "runs": ("runs", ""), "gain": ("gain", "pp"), "gain_low": ("gain CI low", "pp"),
-    "gain_high": ("gain CI high", "pp"), "p": ("p", "p"), "p_bh": ("p (BH)", "p"), "p_per_run": ("p (runs as units)", "p"),
-    "stars": ("", ""), "synthetic_ratio": ("synthetic per real", ""), "fst": ("skin-tone bin", ""), "scope": ("scope", ""),
-    "rare_label": ("rare label", ""), "rare_n": ("rare images kept", ""), "control": ("rebalancing", ""),
-    "fast": ("fast mode", "percent"), "faithful": ("faithful recipe", "percent"), "diff": ("fast - faithful", "pp"),
-    "label": ("label", ""), "variant": ("generator", ""), "group": ("pair group", ""), "mean": ("mean", "float"),
-    "seed": ("seed", ""), "images_per_s": ("images per second", "float"),
+    "n_real": ("real images per class", ""),
+    "transforms": ("image transforms", ""),
+    "method": ("synthetic source", ""),
+    "accuracy": ("accuracy", "percent"),
+    "ci_low": ("95% CI low", "percent"),
+    "ci_high": ("95% CI high", "percent"),
+    "seed_sd": ("SD over seeds", "pp"),
+    "runs": ("runs", ""),
+    "gain": ("gain", "pp"),
+    "gain_low": ("gain CI low", "pp"),
+    "gain_high": ("gain CI high", "pp"),
+    "p": ("p", "p"),
+    "p_bh": ("p (BH)", "p"),
+    "p_per_run": ("p (runs as units)", "p"),
+    "stars": ("", ""),
+    "synthetic_ratio": ("synthetic per real", ""),
+    "fst": ("skin-tone bin", ""),
+    "scope": ("scope", ""),
+    "rare_label": ("rare label", ""),
+    "rare_n": ("rare images kept", ""),
+    "control": ("rebalancing", ""),
+    "fast": ("fast mode", "percent"),
+    "faithful": ("faithful recipe", "percent"),
+    "diff": ("fast - faithful", "pp"),
+    "label": ("label", ""),
+    "variant": ("generator", ""),
+    "group": ("pair group", ""),
+    "mean": ("mean", "float"),
+    "seed": ("seed", ""),
+    "images_per_s": ("images per second", "float"),
     # the reproduction table (values already in percent / percentage points)
-    "quantity": ("quantity", ""), "setting": ("setting", ""), "paper": ("paper", "float"), "paper_ci": ("paper 95% CI", ""),
-    "build": ("this build", "float"), "build_ci": ("this build's 95% CI", ""), "difference": ("difference", "float"),
-    "paper_in_build_ci": ("paper inside this build's CI", ""), "status": ("status", ""),
+    "quantity": ("quantity", ""),
+    "setting": ("setting", ""),
+    "paper": ("paper", "float"),
+    "paper_ci": ("paper 95% CI", ""),
+    "build": ("this build", "float"),
+    "build_ci": ("this build's 95% CI", ""),
+    "difference": ("difference", "float"),
+    "paper_in_build_ci": ("paper inside this build's CI", ""),
+    "status": ("status", ""),
     "gain_significant_at_small_n": ("gain significant below the largest n", ""),
-    "gain_not_significant_at_largest_n": ("no significant gain at the largest n", ""), "shape_as_paper": ("shape as in the paper", ""),
-    "first_step_significant": ("first ratio's gain significant", ""), "largest_step_beyond_first": ("largest step beyond the first ratio", "pp"), "increments_inside_noise": ("larger ratios inside the noise", ""),
+    "gain_not_significant_at_largest_n": ("no significant gain at the largest n", ""),
+    "shape_as_paper": ("shape as in the paper", ""),
+    "first_step_significant": ("first ratio's gain significant", ""),
+    "largest_step_beyond_first": ("largest step beyond the first ratio", "pp"),
+    "increments_inside_noise": ("larger ratios inside the noise", ""),
     "saturates": ("saturates", ""),
-    "gain_high_at_largest_n": ("95% upper bound at the largest n", "pp"), "peak_gain": ("peak gain below the largest n", "pp"),
+    "gain_high_at_largest_n": ("95% upper bound at the largest n", "pp"),
+    "peak_gain": ("peak gain below the largest n", "pp"),
     "below_margin_at_largest_n": (f"upper bound below the {_MARGIN} margin", ""),
-    "below_peak_beyond_noise": ("below the peak beyond noise", ""), "diminishes": ("gain diminishes", ""),
+    "below_peak_beyond_noise": ("below the peak beyond noise", ""),
+    "diminishes": ("gain diminishes", ""),
     "largest_step_high": ("largest 95% upper bound of a step", "pp"),
-    "increments_below_margin": (f"larger ratios below the {_MARGIN} margin", ""), "saturation": ("saturation", ""),
-    "source": ("where the number comes from", ""), "weakest class": ("weakest class", "percent"), "best_n": ("n of the best gain", ""), "best_gain": ("best gain", "pp"),
-    "gain_at_largest_n": ("gain at the largest n", "pp"), "largest_n": ("largest n", ""),
-    "spearman_gain_vs_n": ("Spearman (gain, n)", "float"), "first_ratio": ("first ratio", ""),
-    "gain_at_first_ratio": ("gain at the first ratio", "pp"), "best_gain_beyond": ("best gain beyond it", "pp"),
+    "increments_below_margin": (f"larger ratios below the {_MARGIN} margin", ""),
+    "saturation": ("saturation", ""),
+    "source": ("where the number comes from", ""),
+    "weakest class": ("weakest class", "percent"),
+    "best_n": ("n of the best gain", ""),
+    "best_gain": ("best gain", "pp"),
+    "gain_at_largest_n": ("gain at the largest n", "pp"),
+    "largest_n": ("largest n", ""),
+    "spearman_gain_vs_n": ("Spearman (gain, n)", "float"),
+    "first_ratio": ("first ratio", ""),
+    "gain_at_first_ratio": ("gain at the first ratio", "pp"),
+    "best_gain_beyond": ("best gain beyond it", "pp"),
     "extra_gain_beyond_first": ("extra gain beyond it", "pp"),
     # the two analyses of every results chapter (issue 15)
-    "gain_pp": ("gain (pp)", ""), "gain_ci_pp": ("gain 95% CI (pp)", ""),
-    "paper_p": ("p, paper's convention", "p"), "paper_p_bh": ("paper's p (BH)", "p"),
-    "paper_stars": ("paper's stars", ""), 
-    "primary_p_bh": ("primary p (BH)", "p"), "primary_stars": ("primary stars", ""),
-    "agree": ("agree", ""), "arm": ("arm", ""),
+    "gain_pp": ("gain (pp)", ""),
+    "gain_ci_pp": ("gain 95% CI (pp)", ""),
+    "paper_p": ("p, paper's convention", "p"),
+    "paper_p_bh": ("paper's p (BH)", "p"),
+    "paper_stars": ("paper's stars", ""),
+    "primary_p_bh": ("primary p (BH)", "p"),
+    "primary_stars": ("primary stars", ""),
+    "agree": ("agree", ""),
+    "arm": ("arm", ""),
     # chapter 02's seam measure
-    "seam_ratio": ("seam ratio (synthetic / real)", "float"), "seam_rms": ("RMS step across the border, synthetic (grey levels)", "float"),
+    "seam_ratio": ("seam ratio (synthetic / real)", "float"),
+    "seam_rms": ("RMS step across the border, synthetic (grey levels)", "float"),
     "real_rms": ("RMS step across the border, real (grey levels)", "float"),
 }
 
@@ -217,8 +318,16 @@ def _format(kind: str):
     if kind == "p":
         return lambda v: "" if pd.isna(v) else (f"{v:.2g}" if v >= 1e-3 else f"{v:.1e}")
     if kind == "float":
-        return lambda v: "" if pd.isna(v) else (f"{v:.3g}" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else str(v))
-    return lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else (("yes" if v else "no") if isinstance(v, bool) else str(v))
+        return lambda v: (
+            ""
+            if pd.isna(v)
+            else (f"{v:.3g}" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else str(v))
+        )
+    return lambda v: (
+        ""
+        if v is None or (isinstance(v, float) and pd.isna(v))
+        else (("yes" if v else "no") if isinstance(v, bool) else str(v))
+    )
 
 
 def table_view(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | None = None) -> pd.DataFrame:
@@ -228,7 +337,9 @@ def table_view(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | Non
     names = {**COLUMNS, **dict(columns or {})}
     out = {}
     for col in table.columns:
-        header, kind = names.get(col, (str(col).replace("_", " "), "float" if pd.api.types.is_float_dtype(table[col]) else ""))
+        header, kind = names.get(
+            col, (str(col).replace("_", " "), "float" if pd.api.types.is_float_dtype(table[col]) else "")
+        )
         header += {"percent": " (%)", "pp": " (pp)"}.get(kind, "") if header else ""
         out[header or " "] = [_format(kind)(v) for v in table[col]]
     return pd.DataFrame(out)
@@ -239,8 +350,13 @@ def show_table(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | Non
     return table_view(table, columns).style.hide(axis="index")
 
 
-def show_table_csv(table: pd.DataFrame, key: str, caption: str, columns: Mapping[str, tuple[str, str]] | None = None,
-                   shown: pd.DataFrame | None = None):
+def show_table_csv(
+    table: pd.DataFrame,
+    key: str,
+    caption: str,
+    columns: Mapping[str, tuple[str, str]] | None = None,
+    shown: pd.DataFrame | None = None,
+):
     """Save ``table`` (every column, unformatted) as ``<figure_dir>/<key>.csv``, display ``caption`` with a
     download link to it, and return :func:`show_table`'s Styler of ``shown`` (default ``table``; a cell
     ending with it shows the table)."""

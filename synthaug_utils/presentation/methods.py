@@ -12,20 +12,22 @@ primary, its own notes for fewer than three seeds, and its level and power from
 ``benchmarks/primary_level_results.csv``. Nothing on the page is typed by hand: ``synthaug book`` writes
 ``book/methods.md`` before Sphinx runs.
 """
+
 from __future__ import annotations
 
 import ast
 import importlib.util
 import inspect
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from synthaug_utils.core.config import Profile, PROTOCOL_CHOICES, load_profile
+from synthaug_utils.core.config import PROTOCOL_CHOICES, Profile, load_profile
 from synthaug_utils.core.protocol import AUTHORS_CODE, PAPER, PRIMARY_ANALYSIS_WHY, PROJECT, PROTOCOL, ProtocolSetting
 
 METHODS_PAGE = "methods.md"
@@ -67,7 +69,7 @@ def doc_entry(obj: Any, name: str) -> str:
         if head.startswith(name) and ":" in head:
             indent = len(line) - len(line.lstrip())
             text = [head.split(":", 1)[1]]
-            for more in lines[i + 1:]:
+            for more in lines[i + 1 :]:
                 if not more.strip() or len(more) - len(more.lstrip()) <= indent:
                     break
                 text.append(more.strip())
@@ -95,9 +97,13 @@ def scheduler_name() -> str:
     XScheduler.from_config(...)``), read from the source: ``X``."""
     spec = importlib.util.find_spec("synthaug_utils.diffusion.pipelines")
     for node in ast.walk(ast.parse(Path(spec.origin).read_text())):
-        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "scheduler" for t in node.targets)
-                and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
-                and isinstance(node.value.func.value, ast.Name)):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Attribute) and t.attr == "scheduler" for t in node.targets)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and isinstance(node.value.func.value, ast.Name)
+        ):
             return node.value.func.value.id.removesuffix("Scheduler")
     raise KeyError("synthaug_utils.diffusion.pipelines sets no pipe.scheduler")
 
@@ -198,36 +204,72 @@ def profile_values(P: Profile) -> dict[str, Any]:
     recipe = Recipe.from_profile(P)
     world = P.world
     values: dict[str, Callable[[], Any]] = {
-        "dataset": lambda: P.dataset, "labels": lambda: _labels(P),
+        "dataset": lambda: P.dataset,
+        "labels": lambda: _labels(P),
         "test_per_label": lambda: world.test_per_class if world else P.test_per_label,
-        "val_per_label": lambda: P.val_per_label, "redraw_validation": lambda: bool(fig3.get("redraw_validation", False)),
+        "val_per_label": lambda: P.val_per_label,
+        "redraw_validation": lambda: bool(fig3.get("redraw_validation", False)),
         "n_real_grid": lambda: tuple(fig3["n_real"]),
-        "nested": lambda: code_summary(training_subset), "ddi_dataset": lambda: P.ddi_dataset, "ddi_per_bin": lambda: P.ddi_per_bin,
-        "text2image_model": lambda: _model_name(P.text2image_model), "inpaint_model": lambda: _model_name(P.inpaint_model),
-        "scheduler": scheduler_name, "gen_steps": lambda: gen.steps, "guidance_scale": lambda: gen.guidance_scale,
-        "gen_resolution": lambda: gen.resolution, "centre_crop": lambda: f"{gen.resolution} px; {code_summary(load_image)}",
-        "safety_checker": lambda: call_keyword("synthaug_utils.diffusion.pipelines", "load_pipeline", "safety_checker") is not None,
-        "prompt": lambda: gen.prompt_template, "mask_side_fraction": lambda: gen.mask_side_fraction,
-        "strength_inpaint": lambda: gen.strength_inpaint, "outpaint_frame": lambda: gen.frame_px_at_512,
-        "strength_outpaint": lambda: gen.strength_outpaint, "paste_unmasked": lambda: gen.paste_unmasked,
-        "precision": lambda: gen.precision, "synthetic_per_real": lambda: fig3["ratio"],
+        "nested": lambda: code_summary(training_subset),
+        "ddi_dataset": lambda: P.ddi_dataset,
+        "ddi_per_bin": lambda: P.ddi_per_bin,
+        "text2image_model": lambda: _model_name(P.text2image_model),
+        "inpaint_model": lambda: _model_name(P.inpaint_model),
+        "scheduler": scheduler_name,
+        "gen_steps": lambda: gen.steps,
+        "guidance_scale": lambda: gen.guidance_scale,
+        "gen_resolution": lambda: gen.resolution,
+        "centre_crop": lambda: f"{gen.resolution} px; {code_summary(load_image)}",
+        "safety_checker": lambda: (
+            call_keyword("synthaug_utils.diffusion.pipelines", "load_pipeline", "safety_checker") is not None
+        ),
+        "prompt": lambda: gen.prompt_template,
+        "mask_side_fraction": lambda: gen.mask_side_fraction,
+        "strength_inpaint": lambda: gen.strength_inpaint,
+        "outpaint_frame": lambda: gen.frame_px_at_512,
+        "strength_outpaint": lambda: gen.strength_outpaint,
+        "paste_unmasked": lambda: gen.paste_unmasked,
+        "precision": lambda: gen.precision,
+        "synthetic_per_real": lambda: fig3["ratio"],
         "image_seed": lambda: code_summary(derive_seed),
-        "db_resolution": lambda: db.resolution, "db_batch_size": lambda: db.batch_size, "db_learning_rate": lambda: db.learning_rate,
-        "db_epochs": lambda: db.epochs, "db_ddi_epochs": lambda: db_ddi.epochs, "db_weight_decay": lambda: db.weight_decay,
-        "db_grad_clip": lambda: db.max_grad_norm, "db_prior": lambda: db.prior_preservation, "db_text_encoder": lambda: db.train_text_encoder,
-        "include_validation": lambda: db.include_validation, "db_crop_scale": lambda: db.crop_scale,
-        "db_crop_ratio": lambda: db.crop_ratio, "db_color_jitter": lambda: db.color_jitter, "db_hflip": lambda: db.hflip,
-        "db_masks": lambda: code_summary(random_inpaint_masks), "variant": lambda: fig3["variant"],
-        "arch": lambda: P.arch, "image_size": lambda: P.image_size, "mode": lambda: fig3["mode"],
+        "db_resolution": lambda: db.resolution,
+        "db_batch_size": lambda: db.batch_size,
+        "db_learning_rate": lambda: db.learning_rate,
+        "db_epochs": lambda: db.epochs,
+        "db_ddi_epochs": lambda: db_ddi.epochs,
+        "db_weight_decay": lambda: db.weight_decay,
+        "db_grad_clip": lambda: db.max_grad_norm,
+        "db_prior": lambda: db.prior_preservation,
+        "db_text_encoder": lambda: db.train_text_encoder,
+        "include_validation": lambda: db.include_validation,
+        "db_crop_scale": lambda: db.crop_scale,
+        "db_crop_ratio": lambda: db.crop_ratio,
+        "db_color_jitter": lambda: db.color_jitter,
+        "db_hflip": lambda: db.hflip,
+        "db_masks": lambda: code_summary(random_inpaint_masks),
+        "variant": lambda: fig3["variant"],
+        "arch": lambda: P.arch,
+        "image_size": lambda: P.image_size,
+        "mode": lambda: fig3["mode"],
         "trainable": lambda: _trainable(fig3["mode"]),
-        "lr": lambda: recipe.lr, "wd": lambda: recipe.wd, "max_epochs": lambda: fig3["max_epochs"], "patience": lambda: P.patience,
-        "monitor": lambda: recipe.monitor, "batch_rule": lambda: batch_rule_text(fig3["batch_rule"]),
-        "restore_best": lambda: fig3["restore_best"], "seeds": lambda: len(fig3["seeds"]),
-        "fig3_methods": lambda: tuple(fig3["methods"]), "fig3_transforms": lambda: tuple(fig3["transforms"]),
-        "fig4_n_real": lambda: tuple(fig4["n_real"]), "fig4_ratios": lambda: tuple(fig4["ratios"]),
-        "fig4_batch_rule": lambda: batch_rule_text(fig4["batch_rule"]), "fig4_restore_best": lambda: fig4["restore_best"],
-        "fig5_methods": lambda: tuple(fig5["methods"]), "imbalance_n_real": lambda: imb["n_real"],
-        "imbalance_cuts": lambda: tuple(imb["cuts"]), "imbalance_method": lambda: imb["method"],
+        "lr": lambda: recipe.lr,
+        "wd": lambda: recipe.wd,
+        "max_epochs": lambda: fig3["max_epochs"],
+        "patience": lambda: P.patience,
+        "monitor": lambda: recipe.monitor,
+        "batch_rule": lambda: batch_rule_text(fig3["batch_rule"]),
+        "restore_best": lambda: fig3["restore_best"],
+        "seeds": lambda: len(fig3["seeds"]),
+        "fig3_methods": lambda: tuple(fig3["methods"]),
+        "fig3_transforms": lambda: tuple(fig3["transforms"]),
+        "fig4_n_real": lambda: tuple(fig4["n_real"]),
+        "fig4_ratios": lambda: tuple(fig4["ratios"]),
+        "fig4_batch_rule": lambda: batch_rule_text(fig4["batch_rule"]),
+        "fig4_restore_best": lambda: fig4["restore_best"],
+        "fig5_methods": lambda: tuple(fig5["methods"]),
+        "imbalance_n_real": lambda: imb["n_real"],
+        "imbalance_cuts": lambda: tuple(imb["cuts"]),
+        "imbalance_method": lambda: imb["method"],
         "embedding_model": lambda: P.embedding_model,
         "error_bars": lambda: code_summary(stats.paper_convention_interval),
         "paper_test": lambda: code_summary(stats.paper_convention_test),
@@ -258,7 +300,12 @@ def show_value(value: Any) -> str:
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)))
     return a == b
 
@@ -282,9 +329,18 @@ def methods_table(P: Profile, values: dict[str, Any] | None = None) -> pd.DataFr
     differs), this profile, deviation and why, source (who states the protocol's value). ``values``:
     :func:`profile_values` (computed when None)."""
     values = profile_values(P) if values is None else values
-    rows = [{"section": s.section, "setting": s.setting, "protocol": show_value(s.value),
-             "authors' code": "" if s.code is None else show_value(s.code), f"profile {P.name}": show_value(values[s.key]),
-             "deviation and why": deviation(s, values[s.key], P.name), "source": SOURCE_LABELS[s.source]} for s in PROTOCOL]
+    rows = [
+        {
+            "section": s.section,
+            "setting": s.setting,
+            "protocol": show_value(s.value),
+            "authors' code": "" if s.code is None else show_value(s.code),
+            f"profile {P.name}": show_value(values[s.key]),
+            "deviation and why": deviation(s, values[s.key], P.name),
+            "source": SOURCE_LABELS[s.source],
+        }
+        for s in PROTOCOL
+    ]
     return pd.DataFrame(rows)
 
 
@@ -319,16 +375,27 @@ def choices_table(P: Profile, values: dict[str, Any] | None = None) -> pd.DataFr
     for s in chosen:
         paper, code = (s.value, s.code) if s.source == PAPER else (None, s.value)
         other = paper if paper is not None else (not code if isinstance(code, bool) else None)
-        rows.append({"setting": s.setting, "the paper's text": "not stated" if paper is None else show_value(paper),
-                     "the authors' code": show_value(code), f"profile {P.name}": show_value(values[s.key]),
-                     "override for the other value": "" if other is None else f"`{_override(s.parameter, other)}`"})
+        rows.append(
+            {
+                "setting": s.setting,
+                "the paper's text": "not stated" if paper is None else show_value(paper),
+                "the authors' code": show_value(code),
+                f"profile {P.name}": show_value(values[s.key]),
+                "override for the other value": "" if other is None else f"`{_override(s.parameter, other)}`",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- level and power
 def _rate(table: pd.DataFrame, test: str, seeds: int, images: int, sigma: float, effect: float) -> float | None:
-    hit = table[(table.test == test) & (table.seeds == seeds) & (table.images == images)
-                & np.isclose(table.sigma, sigma) & np.isclose(table.effect_pp, effect)]
+    hit = table[
+        (table.test == test)
+        & (table.seeds == seeds)
+        & (table.images == images)
+        & np.isclose(table.sigma, sigma)
+        & np.isclose(table.effect_pp, effect)
+    ]
     return float(hit.rejection_rate.iloc[0]) if len(hit) else None
 
 
@@ -346,8 +413,10 @@ def level_power_markdown(path: str | Path | None = None) -> str:
     root = project_root()
     path = Path(path) if path is not None else (root / LEVEL_RESULTS if root is not None else None)
     if path is None or not path.is_file():
-        return (f"Level and power: benchmark not run (`python benchmarks/primary_level.py` writes "
-                f"`{LEVEL_RESULTS.as_posix()}`).\n")
+        return (
+            f"Level and power: benchmark not run (`python benchmarks/primary_level.py` writes "
+            f"`{LEVEL_RESULTS.as_posix()}`).\n"
+        )
     table = pd.read_csv(path)
     missing = sorted(set(LEVEL_COLUMNS) - set(table.columns))
     if missing:
@@ -357,26 +426,46 @@ def level_power_markdown(path: str | Path | None = None) -> str:
     sigmas = sorted(set(table.sigma))
     rows = []
     for (test, seeds, images), g in table.groupby(["test", "seeds", "images"], sort=False):
-        cells = {f"σ = {s:g}": f"{_pct(_rate(g, test, seeds, images, s, 0.0))} / "
-                              f"{_pct(None if effect is None else _rate(g, test, seeds, images, s, effect))}" for s in sigmas}
-        rows.append({"test": test, "seeds × images": f"{seeds} × {images}",
-                     "replicates": ", ".join(str(r) for r in sorted(set(g.replicates))), **cells})
+        cells = {
+            f"σ = {s:g}": f"{_pct(_rate(g, test, seeds, images, s, 0.0))} / "
+            f"{_pct(None if effect is None else _rate(g, test, seeds, images, s, effect))}"
+            for s in sigmas
+        }
+        rows.append(
+            {
+                "test": test,
+                "seeds × images": f"{seeds} × {images}",
+                "replicates": ", ".join(str(r) for r in sorted(set(g.replicates))),
+                **cells,
+            }
+        )
     power = "-" if effect is None else f"{effect:+g} pp"
-    out = [f"Rejection rates at p < 0.05 over simulated runs (`{LEVEL_RESULTS.as_posix()}`, written by "
-           f"`benchmarks/primary_level.py`); each cell is the level (no true effect: how often a star is wrong) / the "
-           f"power (a true gain of {power}); σ is the SD of each run's own logit shift.\n", *_markdown_table(pd.DataFrame(rows))]
+    out = [
+        f"Rejection rates at p < 0.05 over simulated runs (`{LEVEL_RESULTS.as_posix()}`, written by "
+        f"`benchmarks/primary_level.py`); each cell is the level (no true effect: how often a star is wrong) / the "
+        f"power (a true gain of {power}); σ is the SD of each run's own logit shift.\n",
+        *_markdown_table(pd.DataFrame(rows)),
+    ]
     d = LEVEL_DESIGN
     level, former = (_rate(table, t, d["seeds"], d["images"], d["sigma"], 0.0) for t in (PRIMARY_TEST, FORMER_TEST))
     sentence = []
     if level is not None:
         against = f", against {_pct(former)} with the former GEE" if former is not None else ""
-        sentence.append(f"At {d['seeds']} seeds × {d['images']} test images and σ = {d['sigma']:g}, a star is wrong in "
-                        f"{_pct(level)} of comparisons without a true effect with the primary analysis{against}")
-    powers = [(k, _rate(table, PRIMARY_TEST, k, d["images"], d["sigma"], effect)) for k in POWER_SEEDS] if effect is not None else []
+        sentence.append(
+            f"At {d['seeds']} seeds × {d['images']} test images and σ = {d['sigma']:g}, a star is wrong in "
+            f"{_pct(level)} of comparisons without a true effect with the primary analysis{against}"
+        )
+    powers = (
+        [(k, _rate(table, PRIMARY_TEST, k, d["images"], d["sigma"], effect)) for k in POWER_SEEDS]
+        if effect is not None
+        else []
+    )
     powers = [(k, r) for k, r in powers if r is not None]
     if powers:
         listed = " and ".join(f"{_pct(r)} with {k} seeds" for k, r in powers)
-        sentence.append(f"a true gain of {power} earns a star in {listed} ({d['images']} test images, σ = {d['sigma']:g})")
+        sentence.append(
+            f"a true gain of {power} earns a star in {listed} ({d['images']} test images, σ = {d['sigma']:g})"
+        )
     if sentence:
         out.append("; ".join(sentence) + ".\n")
     return "\n".join(out)
@@ -385,21 +474,24 @@ def level_power_markdown(path: str | Path | None = None) -> str:
 def primary_analysis_markdown(P: Profile) -> str:
     """Why the primary analysis is primary, what it does with fewer than three seeds (its own notes), how
     many seeds this build runs, and its level and power."""
-    from synthaug_utils.experiments.grids import grid_settings
-
     from synthaug_utils.analysis.stats import primary_comparison
+    from synthaug_utils.experiments.grids import grid_settings
 
     seeds = len(grid_settings("fig3", P)["seeds"])
     own = few_seed_note(seeds)
-    runs = f"This build runs {seeds} seed{'s' if seeds != 1 else ''} per setting in Fig. 3" + (f" ({own})." if own else ".")
+    runs = f"This build runs {seeds} seed{'s' if seeds != 1 else ''} per setting in Fig. 3" + (
+        f" ({own})." if own else "."
+    )
     fewer = "; ".join(doc_bullets(primary_comparison))
-    return "\n".join([
-        "## Why this primary analysis\n",
-        PRIMARY_ANALYSIS_WHY + "\n",
-        f"With few seeds (primary_comparison's docstring): {fewer}. {runs}\n",
-        "### Level and power\n",
-        level_power_markdown(),
-    ])
+    return "\n".join(
+        [
+            "## Why this primary analysis\n",
+            PRIMARY_ANALYSIS_WHY + "\n",
+            f"With few seeds (primary_comparison's docstring): {fewer}. {runs}\n",
+            "### Level and power\n",
+            level_power_markdown(),
+        ]
+    )
 
 
 # ----------------------------------------------------------------------------- the page
@@ -415,11 +507,16 @@ def methods_markdown(P: Profile) -> str:
     out = [
         "# Methods: the protocol and this build\n",
         profile_box(P, "methods") + "\n",
-        f"Every setting of the paper's protocol: the protocol's value and who states it (source: the paper; the authors' "
-        f"code where the paper is silent; the project where neither is), the authors' code's value where it differs, and "
-        f"the value this build used (profile `{P.name}`: {P.description.rstrip('.')}), read from the profile and the code "
-        f"the pipeline runs. Rows that describe what the code does (the statistics, and code paths without a setting) quote "
-        f"the docstring of the function that does it. The page is generated from the project's protocol table (`synthaug_utils.core.protocol`) by "
+        "Every setting of the paper's protocol: the protocol's value and who states it (source: the paper; the "
+        "authors' "
+        "code where the paper is silent; the project where neither is), the authors' code's value where it differs, "
+        "and "
+        f"the value this build used (profile `{P.name}`: {P.description.rstrip('.')}), read from the profile and the "
+        "code "
+        "the pipeline runs. Rows that describe what the code does (the statistics, and code paths without a setting) "
+        "quote "
+        "the docstring of the function that does it. The page is generated from the project's protocol table "
+        "(`synthaug_utils.core.protocol`) by "
         f"`synthaug book`; {deviating} of {len(table)} settings deviate on this profile, each with the reason, and "
         f"{project} are the project's own deviations on every profile.\n",
     ]
@@ -427,12 +524,16 @@ def methods_markdown(P: Profile) -> str:
     for section, rows in table.groupby("section", sort=False):
         out.append(f"## {section}\n")
         out += _markdown_table(rows[columns])
-    out += ["## Where the paper's text and the authors' code differ\n",
-            "The project follows the authors' code by default and exposes the other value as a profile override (in a "
-            "config file's `overrides:` or the notebooks' `overrides` parameter):\n"]
+    out += [
+        "## Where the paper's text and the authors' code differ\n",
+        "The project follows the authors' code by default and exposes the other value as a profile override (in a "
+        "config file's `overrides:` or the notebooks' `overrides` parameter):\n",
+    ]
     choices = choices_table(P, values)
     out += ["| " + " | ".join(choices.columns) + " |", "|" + "---|" * len(choices.columns)]
-    out += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in choices.itertuples(index=False)] + [""]
+    out += [
+        "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in choices.itertuples(index=False)
+    ] + [""]
     out.append(primary_analysis_markdown(P))
     return "\n".join(out) + "\n"
 

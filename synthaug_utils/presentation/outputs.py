@@ -7,6 +7,7 @@ cells (the notebook's and papermill's injected copy, ``remove-cell``) and remove
 warnings and progress-bar outputs from the saved notebook; what it removed is returned so that the
 build can keep it in a log.
 """
+
 from __future__ import annotations
 
 import re

@@ -9,6 +9,7 @@ a print stylesheet (:data:`PRINT_CSS`) that leaves out code cells, toggles and n
 each chapter on a new page; headless Chromium (Debian's ``chromium``) prints it to
 ``<root>/_build/pdf/book.pdf`` with every network request refused, so the PDF is made offline.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -30,10 +31,21 @@ BIBLIOGRAPHY = Path("book") / "references.bib"
 
 # Chromium flags for an offline print: no first-run work, no network (every host name is unresolvable),
 # no header or footer of Chromium's own (the page numbers come from PRINT_CSS), and time for scripts.
-PRINT_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--disable-extensions",
-               "--host-resolver-rules=MAP * ~NOTFOUND", "--no-pdf-header-footer", "--print-to-pdf-no-header",
-               "--run-all-compositor-stages-before-draw", "--virtual-time-budget=30000")
+PRINT_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--no-pdf-header-footer",
+    "--print-to-pdf-no-header",
+    "--run-all-compositor-stages-before-draw",
+    "--virtual-time-budget=30000",
+)
 
 PRINT_CSS = """
 @page { size: A4; margin: 16mm 15mm 18mm 15mm;
@@ -69,7 +81,7 @@ a { color: inherit !important; text-decoration: none !important; }
                                               line-height: 1.25; margin-bottom: 1.2em; }
 .synthaug-title-page p { font-size: 12pt; margin: 0.4em 0; }
 .synthaug-title-page .synthaug-note { font-size: 10pt; color: #444; margin-top: 2em; }
-"""
+"""  # noqa: E501 (CSS text, kept byte for byte)
 
 
 def _source_root() -> Path:
@@ -101,7 +113,9 @@ def check_built(root: Path) -> None:
         raise UserFacingError(f"no built book in {root}: run `synthaug book --root {root}` (or `make book`) first")
     missing = [Path(n).name for n in chapter_names(toc) if not (root / BOOK_DIR / f"{Path(n).name}.ipynb").is_file()]
     if missing:
-        raise UserFacingError(f"the book in {root} lacks executed chapter(s) {missing}: run `synthaug book --root {root}` first")
+        raise UserFacingError(
+            f"the book in {root} lacks executed chapter(s) {missing}: run `synthaug book --root {root}` first"
+        )
 
 
 def paper_authors(root: Path) -> str:
@@ -126,7 +140,7 @@ def title_block(root: Path) -> str:
     config = yaml.safe_load((root / "_config.yml").read_text()) or {}
     profiles = built_profiles(root / BOOK_DIR)
     profile = ", ".join(profiles) or "unknown"
-    day = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d")
+    day = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d")
     return (
         '<section class="synthaug-title-page">'
         f'<h1 class="synthaug-book-title">{html.escape(str(config.get("title", "synthaug")))}</h1>'
@@ -163,7 +177,13 @@ def print_to_pdf(chromium: str, page: Path, out: Path, timeout_s: int = 600) -> 
     tmp = out.with_name(out.name + ".part")
     tmp.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as profile_dir:
-        cmd = [chromium, *PRINT_FLAGS, f"--user-data-dir={profile_dir}", f"--print-to-pdf={tmp}", page.resolve().as_uri()]
+        cmd = [
+            chromium,
+            *PRINT_FLAGS,
+            f"--user-data-dir={profile_dir}",
+            f"--print-to-pdf={tmp}",
+            page.resolve().as_uri(),
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:

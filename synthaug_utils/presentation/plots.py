@@ -3,15 +3,15 @@
 Every function takes tidy data (DataFrames from the other modules), draws one figure
 and returns the matplotlib ``Figure``; none computes results.
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-
 
 PALETTE = sns.color_palette("colorblind")
 
@@ -21,6 +21,7 @@ PAGE_WIDTH_IN = 7.5  # the widest a figure is drawn (inches); shown at the page'
 def _width(per_panel: float, panels: int, extra: float = 0.3, least: float = 5.5) -> float:
     """Figure width for ``panels`` side by side: ``per_panel`` inches each, within [least, PAGE_WIDTH_IN]."""
     return float(min(PAGE_WIDTH_IN, max(least, per_panel * panels + extra)))
+
 
 SPLIT_ORDER = ["train", "val", "test"]
 
@@ -36,9 +37,20 @@ def set_style() -> None:
     sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=1.0)
     # Figures are drawn at most PAGE_WIDTH_IN wide and shown at that width = the page's content column
     # (presentation.figures): text of 10 pt or more is then at least the size of the body's footnotes.
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "axes.titleweight": "bold", "font.size": 10.5,
-                         "axes.titlesize": 11, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10,
-                         "legend.fontsize": 10, "legend.title_fontsize": 10})
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "axes.titleweight": "bold",
+            "font.size": 10.5,
+            "axes.titlesize": 11,
+            "axes.labelsize": 10.5,
+            "xtick.labelsize": 10,
+            "ytick.labelsize": 10,
+            "legend.fontsize": 10,
+            "legend.title_fontsize": 10,
+        }
+    )
 
 
 def _note(fig, text: str | None) -> None:
@@ -53,7 +65,9 @@ def _legend_below(fig, ax, note: str | None, ncol: int | None = None, room: floa
     rows = -(-len(labels) // ncol)
     height = fig.get_figheight()
     room = room if room is not None else (0.32 + 0.25 * rows) / height  # inches for the note, then the legend
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=10, frameon=False, bbox_to_anchor=(0.5, 0.2 / height))
+    fig.legend(
+        handles, labels, loc="lower center", ncol=ncol, fontsize=10, frameon=False, bbox_to_anchor=(0.5, 0.2 / height)
+    )
     _note(fig, note)
     fig.tight_layout(rect=(0, room, 1, 1))
 
@@ -92,7 +106,9 @@ def plot_fst_distribution(counts: pd.DataFrame, note: str | None = None) -> plt.
     x = np.arange(len(fsts))
     for i, split in enumerate(splits):
         share = per[per.split == split].set_index("fst")["share"].reindex(fsts).fillna(0)
-        ax.bar(x + (i - (len(splits) - 1) / 2) * width, share, width, color=PALETTE[i], label=SPLIT_NAMES.get(split, split))
+        ax.bar(
+            x + (i - (len(splits) - 1) / 2) * width, share, width, color=PALETTE[i], label=SPLIT_NAMES.get(split, split)
+        )
     ax.set_xticks(x, [FST_NAMES.get(f, str(f)) for f in fsts])
     ax.set_xlabel("Fitzpatrick skin type")
     ax.set_ylabel("share of split (%)")
@@ -148,15 +164,32 @@ def _errorbar(ax, x, table: pd.DataFrame, colour, style: str, label: str, offset
     """Accuracy (%) with its Wald interval as error bars; ``table`` has accuracy, ci_low, ci_high."""
     y = table["accuracy"].to_numpy() * 100
     err = np.vstack([y - table["ci_low"].to_numpy() * 100, table["ci_high"].to_numpy() * 100 - y])
-    ax.errorbar(np.asarray(x, float) + offset, y, yerr=err, color=colour, linestyle=style, marker="o", ms=4,
-                capsize=2.5, lw=1.4, label=label)
+    ax.errorbar(
+        np.asarray(x, float) + offset,
+        y,
+        yerr=err,
+        color=colour,
+        linestyle=style,
+        marker="o",
+        ms=4,
+        capsize=2.5,
+        lw=1.4,
+        label=label,
+    )
 
 
 def _stars(ax, x, table: pd.DataFrame, offset: float = 0.0, colour="0.15"):
     for xi, (_, row) in zip(x, table.iterrows()):
         if isinstance(row.get("stars"), str) and row["stars"]:
-            ax.annotate(row["stars"], (xi + offset, row["ci_high"] * 100), textcoords="offset points", xytext=(0, 2),
-                        ha="center", fontsize=10, color=colour)
+            ax.annotate(
+                row["stars"],
+                (xi + offset, row["ci_high"] * 100),
+                textcoords="offset points",
+                xytext=(0, 2),
+                ha="center",
+                fontsize=10,
+                color=colour,
+            )
 
 
 def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
@@ -176,8 +209,15 @@ def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
                 rows = table[(table.method == arm) & (table.transforms == tf)].sort_values("n_real")
                 x = [xpos[n] for n in rows.n_real]
                 off = 0.06 if arm == method else -0.06
-                _errorbar(ax, x, rows, colour, TRANSFORM_STYLE[bool(tf)],
-                          f"{'no synthetic' if arm == NONE_NAME else arm}, {TRANSFORM_NAMES[bool(tf)]}", off)
+                _errorbar(
+                    ax,
+                    x,
+                    rows,
+                    colour,
+                    TRANSFORM_STYLE[bool(tf)],
+                    f"{'no synthetic' if arm == NONE_NAME else arm}, {TRANSFORM_NAMES[bool(tf)]}",
+                    off,
+                )
                 if arm == method:
                     _stars(ax, x, rows, off, colour)
         ax.set_xticks(range(len(ns)), [str(n) for n in ns])
@@ -196,8 +236,17 @@ def plot_figS1(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     pivot = pivot[[m for m in METHOD_ORDER if m in pivot.columns]]
     fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH_IN, 1.3 * pivot.shape[1] + 3.8), 0.45 * pivot.shape[0] + 1.5))
     lim = max(np.nanmax(np.abs(pivot.to_numpy())), 1)
-    sns.heatmap(pivot, ax=ax, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=True, fmt="+.1f",
-                cbar_kws={"label": "gain over no synthetic (percentage points)"})
+    sns.heatmap(
+        pivot,
+        ax=ax,
+        cmap="vlag",
+        center=0,
+        vmin=-lim,
+        vmax=lim,
+        annot=True,
+        fmt="+.1f",
+        cbar_kws={"label": "gain over no synthetic (percentage points)"},
+    )
     ax.set_xlabel("generation method")
     ax.set_ylabel("")
     ax.set_title("Per-disease accuracy gain from synthetic data")
@@ -216,7 +265,15 @@ def plot_fig4(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         for i, tf in enumerate(sorted(table.transforms.unique(), reverse=True)):
             rows = table[(table.n_real == n) & (table.transforms == tf)].sort_values("synthetic_ratio")
             x = [ratios.index(r) for r in rows.synthetic_ratio]
-            _errorbar(ax, x, rows, PALETTE[4 if tf else 0], TRANSFORM_STYLE[bool(tf)], TRANSFORM_NAMES[bool(tf)], 0.05 * (i - 0.5))
+            _errorbar(
+                ax,
+                x,
+                rows,
+                PALETTE[4 if tf else 0],
+                TRANSFORM_STYLE[bool(tf)],
+                TRANSFORM_NAMES[bool(tf)],
+                0.05 * (i - 0.5),
+            )
             _stars(ax, x, rows, 0.05 * (i - 0.5))
         ax.set_xticks(range(len(ratios)), [str(r) for r in ratios])
         ax.set_xlabel("synthetic images per real image")
@@ -236,15 +293,37 @@ def plot_fig5(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     width = 0.8 / len(methods)
     for ax, tf in zip(axes[0], tfs):
         for j, method in enumerate(methods):
-            rows = table[(table.transforms == tf) & (table.method == method)].assign(fst=lambda d: d.fst.astype(str)).set_index("fst").reindex(bins)
+            rows = (
+                table[(table.transforms == tf) & (table.method == method)]
+                .assign(fst=lambda d: d.fst.astype(str))
+                .set_index("fst")
+                .reindex(bins)
+            )
             x = np.arange(len(bins)) + (j - (len(methods) - 1) / 2) * width
             y = rows["accuracy"].to_numpy() * 100
             err = np.vstack([y - rows["ci_low"].to_numpy() * 100, rows["ci_high"].to_numpy() * 100 - y])
-            ax.bar(x, y, width, yerr=err, capsize=2, color=METHOD_COLOURS[method], label="no synthetic" if method == "none" else method)
+            ax.bar(
+                x,
+                y,
+                width,
+                yerr=err,
+                capsize=2,
+                color=METHOD_COLOURS[method],
+                label="no synthetic" if method == "none" else method,
+            )
             for xi, (_, row) in zip(x, rows.iterrows()):
                 if isinstance(row.get("stars"), str) and row["stars"]:
-                    ax.annotate(row["stars"], (xi, row["ci_high"] * 100), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=10)
-        ax.set_xticks(range(len(bins)), [{"12": "FST I-II", "34": "FST III-IV", "56": "FST V-VI", "all": "all"}[b] for b in bins])
+                    ax.annotate(
+                        row["stars"],
+                        (xi, row["ci_high"] * 100),
+                        xytext=(0, 2),
+                        textcoords="offset points",
+                        ha="center",
+                        fontsize=10,
+                    )
+        ax.set_xticks(
+            range(len(bins)), [{"12": "FST I-II", "34": "FST III-IV", "56": "FST V-VI", "all": "all"}[b] for b in bins]
+        )
         ax.set_title(TRANSFORM_NAMES[bool(tf)])
         ax.set_xlabel("skin-tone bin")
     axes[0, 0].set_ylabel("test accuracy (%)")
@@ -284,7 +363,9 @@ def plot_figS2(pooled: pd.DataFrame, note: str | None = None) -> plt.Figure:
 def _thumbnail(ax, image: np.ndarray, xy, zoom: float = 0.45, edge="0.2"):
     from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
-    box = AnnotationBbox(OffsetImage(image, zoom=zoom), xy, frameon=True, pad=0.1, bboxprops={"edgecolor": edge, "lw": 0.8})
+    box = AnnotationBbox(
+        OffsetImage(image, zoom=zoom), xy, frameon=True, pad=0.1, bboxprops={"edgecolor": edge, "lw": 0.8}
+    )
     ax.add_artist(box)
 
 
@@ -304,7 +385,14 @@ def plot_projection(
     set_style()
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     groups = sorted(meta[colour_by].astype(str).unique())
-    colours = dict(zip(groups, sns.color_palette("colorblind", len(groups)) if len(groups) <= 10 else sns.color_palette("husl", len(groups))))
+    colours = dict(
+        zip(
+            groups,
+            sns.color_palette("colorblind", len(groups))
+            if len(groups) <= 10
+            else sns.color_palette("husl", len(groups)),
+        )
+    )
     for group in groups:
         mask = (meta[colour_by].astype(str) == group).to_numpy()
         ax.scatter(coords[mask, 0], coords[mask, 1], s=7, alpha=0.55, color=colours[group], label=group, lw=0)
@@ -327,13 +415,25 @@ def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: s
     order = tests["group"].tolist()
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.95 * len(order) + 1.6))
     palette = ["0.55"] + [PALETTE[i % len(PALETTE)] for i in range(1, len(order))]
-    sns.boxplot(data=long, y="group", x="distance", order=order, palette=palette, hue="group", legend=False, ax=ax,
-                fliersize=1, linewidth=0.8)
+    sns.boxplot(
+        data=long,
+        y="group",
+        x="distance",
+        order=order,
+        palette=palette,
+        hue="group",
+        legend=False,
+        ax=ax,
+        fliersize=1,
+        linewidth=0.8,
+    )
     ticks = []  # each group's mean and both BH p under its name (no text outside the axes)
     for _, row in tests.iterrows():
         tested = np.isfinite(row["image_p_bh"]) or np.isfinite(row["paper_p_bh"])
-        ticks.append(f"{row['group']}\nmean {row['mean']:.3f}" + ("" if not tested else
-                     f"\nBH p: images {row['image_p_bh']:.2g}, paper's t-test {row['paper_p_bh']:.2g}"))
+        ticks.append(
+            f"{row['group']}\nmean {row['mean']:.3f}"
+            + ("" if not tested else f"\nBH p: images {row['image_p_bh']:.2g}, paper's t-test {row['paper_p_bh']:.2g}")
+        )
     ax.set_yticks(range(len(order)), ticks)
     ax.set_xlabel("cosine distance between embeddings (1 - cosine similarity)")
     ax.set_ylabel("")
@@ -344,13 +444,18 @@ def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: s
 
 
 def plot_quality(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
-    """Synthetic-set quality per method (all labels): Fréchet distance, kernel distance, precision, recall, memorised share."""
+    """Synthetic-set quality per method (all labels): Fréchet distance, kernel distance, precision, recall, memorised
+    share."""
     set_style()
     overall = table[table.label == "all"].copy()
     overall["set"] = overall["method"] + "\n" + overall["variant"]
-    metrics = [("frechet", "Fréchet distance\n(lower = closer)"), ("kernel", "kernel distance (MMD²)\n(lower = closer)"),
-               ("precision", "precision (k-NN)\n(share realistic)"), ("recall", "recall (k-NN)\n(share of real covered)"),
-               ("memorised_share", "memorised share\n(nearest real = own source)")]
+    metrics = [
+        ("frechet", "Fréchet distance\n(lower = closer)"),
+        ("kernel", "kernel distance (MMD²)\n(lower = closer)"),
+        ("precision", "precision (k-NN)\n(share realistic)"),
+        ("recall", "recall (k-NN)\n(share of real covered)"),
+        ("memorised_share", "memorised share\n(nearest real = own source)"),
+    ]
     fig, axes = plt.subplots(2, 3, figsize=(PAGE_WIDTH_IN, 6.8))
     axes = axes.ravel()
     axes[-1].axis("off")
@@ -432,8 +537,14 @@ def plot_sample_grid(
     width, height = cell * len(columns) + left + right, cell * len(rows) + top + bottom
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(width, height), squeeze=False)
     # fixed margins, not tight_layout: the slanted headers made it shrink the images to a few pixels
-    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
-                        wspace=0.06, hspace=0.06)
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        wspace=0.06,
+        hspace=0.06,
+    )
     for i, row in enumerate(rows):
         for j, col in enumerate(columns):
             ax = axes[i, j]
@@ -539,8 +650,16 @@ def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> plt.Figure:
         for j, n in enumerate(sizes):
             part = pairs[(pairs.method == method) & (pairs.n_real == n)]
             if len(part):
-                ax.scatter(part.faithful * 100, part.fast * 100, color=PALETTE[i % len(PALETTE)], marker=markers[j % len(markers)],
-                           s=46, edgecolor="0.2", linewidth=0.5, label=f"{method}, n={n}")
+                ax.scatter(
+                    part.faithful * 100,
+                    part.fast * 100,
+                    color=PALETTE[i % len(PALETTE)],
+                    marker=markers[j % len(markers)],
+                    s=46,
+                    edgecolor="0.2",
+                    linewidth=0.5,
+                    label=f"{method}, n={n}",
+                )
     low = min(pairs.fast.min(), pairs.faithful.min()) * 100 - 3
     high = max(pairs.fast.max(), pairs.faithful.max()) * 100 + 3
     ax.plot([low, high], [low, high], ls="--", color="0.4", lw=1, label="fast = faithful")
@@ -562,7 +681,9 @@ def plot_learning_curve(table: pd.DataFrame, chance: float, note: str | None = N
     t = table.sort_values("n_real")
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     yerr = np.vstack([t.accuracy - t.ci_low, t.ci_high - t.accuracy]) * 100
-    ax.errorbar(t.n_real, t.accuracy * 100, yerr=yerr, marker="o", color=PALETTE[0], capsize=3, label="real images only")
+    ax.errorbar(
+        t.n_real, t.accuracy * 100, yerr=yerr, marker="o", color=PALETTE[0], capsize=3, label="real images only"
+    )
     ax.axhline(chance * 100, ls="--", color="0.5", lw=1, label="chance")
     ax.set_xscale("log")
     ax.set_xticks(t.n_real, [str(int(n)) for n in t.n_real])

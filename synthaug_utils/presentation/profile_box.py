@@ -1,4 +1,5 @@
-"""The box at the top of every chapter (and of the Methods page) that says which profile, data and models the page shows.
+"""The box at the top of every chapter (and of the Methods page) that says which profile, data and models the page
+shows.
 
 :func:`profile_box` returns it as a MyST admonition, chosen by the profile the chapter was built with
 (:func:`box_kind`):
@@ -17,10 +18,11 @@
 Chapters glue it (:func:`glue_profile_box`) and show it with ``{glue:md}`` (format ``myst``), so no page
 carries a fixed profile sentence. Sentences that only one chapter needs are in :data:`CHAPTER_NOTES`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from synthaug_utils.core.config import Profile, main_data_name
 from synthaug_utils.core.paths import rehearsal_world
@@ -41,16 +43,17 @@ Note = Callable[[Profile], "str | None"]
 CHAPTER_NOTES: dict[str, dict[str, str | Note]] = {
     "01_data": {
         "stand-in": f"The last section, {_REAL_METADATA}, is the exception: its numbers come from the published "
-                    "metadata on every profile.",
+        "metadata on every profile.",
         "byo": f"The last section, {_REAL_METADATA}, reads the published Fitzpatrick17k-9 metadata, not this dataset.",
         "rehearsal": f"The last section, {_REAL_METADATA}, is the exception: it reads the real published metadata, "
-                     "so its numbers are real.",
+        "so its numbers are real.",
     },
     "02_generation": {
         "stand-in": "The generator is the project's small latent diffusion model, pretrained on a separate pool of the "
-                    "world's images, not Stable Diffusion; every number here describes that world and model, not skin disease.",
-        "rehearsal": "The Stable Diffusion pipelines have random weights: their samples are noise, and the quality gates "
-                     "are expected to fail.",
+        "world's images, not Stable Diffusion; every number here describes that world and model, not skin disease.",
+        "rehearsal": "The Stable Diffusion pipelines have random weights: their samples are noise, and the quality "
+        "gates "
+        "are expected to fail.",
     },
     "03_real_vs_synthetic": {
         "stand-in": "Compare the *shape* of the effects with the paper (see the reproduction report), not the values.",
@@ -60,25 +63,31 @@ CHAPTER_NOTES: dict[str, dict[str, str | Note]] = {
         "stand-in": "The grid scales the paper's synthetic-to-real ratios down to fit a CPU budget.",
     },
     "05_skin_type": {
-        "stand-in": lambda P: f"The skin-tone bins of `{P.ddi_dataset}` are properties of drawn stand-in images: these "
-                              "results say nothing about real patients or real skin types.",
+        "stand-in": lambda P: (
+            f"The skin-tone bins of `{P.ddi_dataset}` are properties of drawn stand-in images: these "
+            "results say nothing about real patients or real skin types."
+        ),
         "rehearsal": "The DDI-format rows are generated, not DDI's: their skin-tone bins are drawn.",
     },
     "06_class_imbalance": {},
     "methods": {},  # the Methods page (presentation.methods), generated for the build
     "07_embeddings": {
-        "stand-in": "The embeddings are pooled features of the pretrained demo backbone on the world's images; distances "
-                    "and quality scores describe that world, not real skin disease.",
+        "stand-in": "The embeddings are pooled features of the pretrained demo backbone on the world's images; "
+        "distances "
+        "and quality scores describe that world, not real skin disease.",
         "rehearsal": "The embedding model has random weights: distances between its embeddings mean nothing.",
     },
     "08_reproduction_report": {
-        "stand-in": "The data, generator and classifier are stand-ins, so the *values* below are not expected to match the "
-                    "paper's; the comparison is one of **shape**: does synthetic data help most at small n, does the gain "
-                    "shrink as n grows, does it saturate beyond the first synthetic-to-real ratio. Values are compared only "
-                    "on the paper's own data.",
+        "stand-in": "The data, generator and classifier are stand-ins, so the *values* below are not expected to match "
+        "the "
+        "paper's; the comparison is one of **shape**: does synthetic data help most at small n, does the gain "
+        "shrink as n grows, does it saturate beyond the first synthetic-to-real ratio. Values are compared only "
+        "on the paper's own data.",
         "paper": lambda P: _comparison(P),
-        "rehearsal": lambda P: _comparison(P) + " With random weights neither is expected to agree; the report shows that "
-                                              "the comparison runs.",
+        "rehearsal": lambda P: (
+            _comparison(P) + " With random weights neither is expected to agree; the report shows that "
+            "the comparison runs."
+        ),
     },
 }
 
@@ -87,8 +96,10 @@ def _comparison(P: Profile) -> str:
     from synthaug_utils.analysis.report import compares_values
 
     if compares_values(P):
-        return ("This build runs on the paper's datasets, so its values are compared with the paper's (within both "
-                "uncertainties), besides the shape of the results.")
+        return (
+            "This build runs on the paper's datasets, so its values are compared with the paper's (within both "
+            "uncertainties), besides the shape of the results."
+        )
     return "This build's data are not the paper's, so only the shape of the results is compared, not the values."
 
 
@@ -158,9 +169,11 @@ def _data_lines(P: Profile) -> list[str]:
         if P.main_data_citation:
             main += f". Source: {P.main_data_citation.rstrip('.')}"
     else:
-        main = (f"F17k-9 (`{P.dataset}`): annotation table {_file_version(loc.get('f17k_metadata', 'not set'))}, the "
-                f"authors' split files in `{_name(loc.get('f17k_splits', 'not set'))}`, images in "
-                f"`{_name(loc.get('f17k_images', 'not set'))}`")
+        main = (
+            f"F17k-9 (`{P.dataset}`): annotation table {_file_version(loc.get('f17k_metadata', 'not set'))}, the "
+            f"authors' split files in `{_name(loc.get('f17k_splits', 'not set'))}`, images in "
+            f"`{_name(loc.get('f17k_images', 'not set'))}`"
+        )
     if loc.get("ddi_data"):
         ddi = f"a bring-your-own binary table, from {_origin(loc['ddi_data'])} (stored as `{P.ddi_dataset}`)"
     elif loc.get("ddi_metadata") and loc.get("ddi_images"):
@@ -174,16 +187,22 @@ def _model_lines(P: Profile) -> list[str]:
     loc = P.locations
     classifier = loc.get("classifier_weights")
     return [
-        f"- Generators: text-to-image {_model_version(P.text2image_model)}, inpainting {_model_version(P.inpaint_model)}.",
+        f"- Generators: text-to-image {_model_version(P.text2image_model)}, inpainting "
+        f"{_model_version(P.inpaint_model)}.",
         f"- Classifier: `{P.arch}`" + (f", weights {_file_version(classifier)}." if classifier else "."),
-        f"- Embeddings: `{P.embedding_model}`" + (f", weights {_file_version(loc['clip_weights'])}." if loc.get("clip_weights") else "."),
+        f"- Embeddings: `{P.embedding_model}`"
+        + (f", weights {_file_version(loc['clip_weights'])}." if loc.get("clip_weights") else "."),
     ]
 
 
 # ----------------------------------------------------------------------------- the box
 # The model locations a rehearsal world supplies with random weights, as the rehearsal box names them.
-_WORLD_MODELS = {"sd_text2image": "the text-to-image pipeline", "sd_inpaint": "the inpainting pipeline",
-                 "classifier_weights": "the classifier", "clip_weights": "the CLIP model"}
+_WORLD_MODELS = {
+    "sd_text2image": "the text-to-image pipeline",
+    "sd_inpaint": "the inpainting pipeline",
+    "classifier_weights": "the classifier",
+    "clip_weights": "the CLIP model",
+}
 
 
 def profile_box(P: Profile, chapter: str, with_note: bool = True) -> str:
@@ -195,34 +214,53 @@ def profile_box(P: Profile, chapter: str, with_note: bool = True) -> str:
     note = chapter_note(P, chapter, kind)
     if kind == "stand-in":
         title = f"Profile `{P.name}`: the project's synthetic stand-in world"
-        body = [f"This page was built on the `{P.name}` profile (*{P.description}*). Its images are drawn by "
-                f"the project's own code (`synthaug_utils.data.world`): the stand-in world `{P.dataset}` (and "
-                f"`{P.ddi_dataset}` for Fig. 5), whose classes carry the F17k-9 label names, with the project's own "
-                f"generator and the classifier `{P.arch}`. Nothing here shows patients, and results on this page are "
-                "results about that stand-in world and its models, not medical findings."]
+        body = [
+            f"This page was built on the `{P.name}` profile (*{P.description}*). Its images are drawn by "
+            f"the project's own code (`synthaug_utils.data.world`): the stand-in world `{P.dataset}` (and "
+            f"`{P.ddi_dataset}` for Fig. 5), whose classes carry the F17k-9 label names, with the project's own "
+            f"generator and the classifier `{P.arch}`. Nothing here shows patients, and results on this page are "
+            "results about that stand-in world and its models, not medical findings."
+        ]
     elif kind == "rehearsal":
         world = rehearsal_world(P.locations.values())
         name = main_data_name(P)
-        data = (f"the bring-your-own dataset **{name}**" if name is not None
-                else "real Fitzpatrick17k rows, generated DDI-format rows")
+        data = (
+            f"the bring-your-own dataset **{name}**"
+            if name is not None
+            else "real Fitzpatrick17k rows, generated DDI-format rows"
+        )
         random = [what for key, what in _WORLD_MODELS.items() if rehearsal_world([P.locations.get(key, "")]) == world]
         title = f"Rehearsal of the `{P.name}` profile: random weights, the numbers mean nothing"
-        body = [f"This page was built by `synthaug rehearse`: the `{P.name}` profile's code on a miniature paper-format "
-                f"world (the folder `{world.name}`) with {data}, images drawn by the project, and random weights in "
-                f"{_listed(random) or 'its models'}, at toy sizes. Every number and image the page computes comes "
-                "from them: it means nothing about skin disease or about the paper. The page shows that each step of "
-                "the paper's code path runs.", "", *_data_lines(P), *_model_lines(P)]
+        body = [
+            f"This page was built by `synthaug rehearse`: the `{P.name}` profile's code on a miniature paper-format "
+            f"world (the folder `{world.name}`) with {data}, images drawn by the project, and random weights in "
+            f"{_listed(random) or 'its models'}, at toy sizes. Every number and image the page computes comes "
+            "from them: it means nothing about skin disease or about the paper. The page shows that each step of "
+            "the paper's code path runs.",
+            "",
+            *_data_lines(P),
+            *_model_lines(P),
+        ]
     elif kind == "byo":
         name = main_data_name(P)
         title = f"Profile `{P.name}` on your own dataset: {name}"
-        body = [f"This page was built on the `{P.name}` profile with a bring-your-own main dataset in place of "
-                f"Fitzpatrick17k. Its labels, not F17k-9's, are the classes here, and results describe **{name}** with "
-                "the models below, not the paper's data.", "", *_data_lines(P), *_model_lines(P)]
+        body = [
+            f"This page was built on the `{P.name}` profile with a bring-your-own main dataset in place of "
+            f"Fitzpatrick17k. Its labels, not F17k-9's, are the classes here, and results describe **{name}** with "
+            "the models below, not the paper's data.",
+            "",
+            *_data_lines(P),
+            *_model_lines(P),
+        ]
     else:
         title = f"Profile `{P.name}`: real data and models"
-        body = [f"This page was built on the `{P.name}` profile ({P.description.rstrip('.')}) with the data and model "
-                "weights this build's config names; settings that differ from the paper's are on the Methods page.",
-                "", *_data_lines(P), *_model_lines(P)]
+        body = [
+            f"This page was built on the `{P.name}` profile ({P.description.rstrip('.')}) with the data and model "
+            "weights this build's config names; settings that differ from the paper's are on the Methods page.",
+            "",
+            *_data_lines(P),
+            *_model_lines(P),
+        ]
     if note and with_note:
         body += ["", note]
     # a tilde fence: a backtick fence's opening line may not hold backticks (the title's code spans)

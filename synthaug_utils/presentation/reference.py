@@ -17,6 +17,7 @@ Chapter 08 also glues the front page's reproducibility statement (:func:`stateme
 commit, profile, package versions, CPU, GPU and kernels, when the chapters ran, and the counts of
 the comparison with the reference.
 """
+
 from __future__ import annotations
 
 import ast
@@ -26,15 +27,15 @@ import json
 import platform
 import re
 import subprocess
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
 from synthaug_utils.analysis.stats import se_from_interval, two_sided_z
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.paths import project_root
-
 
 REFERENCE_FORMAT = 1
 
@@ -45,10 +46,11 @@ REFERENCE_DIR = "benchmarks/reference"  # relative to the repository root; one <
 # (tests/test_reference.py checks every glued name that reads like a timing, and every glued value
 # that carries a unit of time).
 TIMING_PATTERNS: tuple[str, ...] = (
-    "cost_*",        # 02: images/s per method, DreamBooth seconds, threads; 08: the paper grid's cost from the benchmark table
-    "*seconds*",     # e.g. 07 e_seconds
-    "*_ips",         # images per second (07 e_ips)
-    "*time*",        # e.g. 03 mode_time_ratio (faithful/fast wall-clock ratio)
+    # 02: images/s per method, DreamBooth seconds, threads; 08: the paper grid's cost from the benchmark table
+    "cost_*",
+    "*seconds*",  # e.g. 07 e_seconds
+    "*_ips",  # images per second (07 e_ips)
+    "*time*",  # e.g. 03 mode_time_ratio (faithful/fast wall-clock ratio)
     "*throughput*",
     "*threads*",
     "*minutes*",
@@ -105,10 +107,13 @@ def glued_values(book_dir: str | Path, exclude_chapters: Iterable[str] = ()) -> 
                     continue
                 data, prefix = output.get("data", {}), book.get("mime_prefix", "")
                 if any(mime != prefix + "text/plain" for mime in data):
-                    continue  # a glued table or figure (its plain text is an object's repr); its numbers are glued on their own
+                    # a glued table or figure (its plain text is an object's repr); its numbers are glued on their own
+                    continue
                 text = data.get(prefix + "text/plain")
                 if text is not None:
-                    values[f"{path.stem}:{book['name']}"] = _shown_text("".join(text) if isinstance(text, list) else text)
+                    values[f"{path.stem}:{book['name']}"] = _shown_text(
+                        "".join(text) if isinstance(text, list) else text
+                    )
     return values
 
 
@@ -130,8 +135,13 @@ def is_timing(key: str) -> bool:
 def unmarked_timings(values: Mapping[str, str]) -> list[str]:
     """Keys that read like timings (a timing word in the name, or a unit of time in the text) but
     are not marked by :func:`is_timing`: each must get a pattern in :data:`TIMING_PATTERNS`."""
-    return sorted(k for k, text in values.items()
-                  if not is_timing(k) and k.split(":", 1)[-1] not in RECORDED_TIMES and (TIMING_WORDS.search(k.split(":", 1)[-1]) or TIME_UNIT.search(str(text))))
+    return sorted(
+        k
+        for k, text in values.items()
+        if not is_timing(k)
+        and k.split(":", 1)[-1] not in RECORDED_TIMES
+        and (TIMING_WORDS.search(k.split(":", 1)[-1]) or TIME_UNIT.search(str(text)))
+    )
 
 
 # ----------------------------------------------------------------------------- the machine
@@ -155,8 +165,9 @@ def machine() -> dict[str, Any]:
         # what the chapters of an embedded-profile build ran with (core.machine.pin_avx2_kernels; this
         # process's own torch, above, keeps the CPU's kernels)
         # (a variable the user set wins over the pin, e.g. ATEN_CPU_CAPABILITY=default for a cross-kernel check)
-        "embedded_chapter_kernels": ({k: os.environ.get(k, v) for k, v in AVX2_KERNELS.items()} if "avx2" in flags
-                                     else "the CPU's own"),
+        "embedded_chapter_kernels": (
+            {k: os.environ.get(k, v) for k, v in AVX2_KERNELS.items()} if "avx2" in flags else "the CPU's own"
+        ),
         "python": platform.python_version(),
     }
 
@@ -174,8 +185,10 @@ def machine_label(info: Mapping[str, Any]) -> str:
     """e.g. ``AMD EPYC (AVX2, AVX-512, AVX512-BF16; torch 2.5.1, kernels avx512, 2 threads)``."""
     feats = _flag_names(info)
     threads = info.get("torch_threads", "?")
-    return (f"{info.get('cpu', '?')} ({feats}; torch {info.get('torch', '?')}, kernels "
-            f"{info.get('torch_cpu_capability', '?')}, {threads} thread{'' if threads == 1 else 's'})")
+    return (
+        f"{info.get('cpu', '?')} ({feats}; torch {info.get('torch', '?')}, kernels "
+        f"{info.get('torch_cpu_capability', '?')}, {threads} thread{'' if threads == 1 else 's'})"
+    )
 
 
 def git_commit(root: Path | None = None) -> str | None:
@@ -187,8 +200,13 @@ def git_commit(root: Path | None = None) -> str | None:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return head.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -213,12 +231,14 @@ def write_reference(book_dir: str | Path, path: str | Path, profile: str | None 
     if profile is None and len(profiles) == 1:
         profile = profiles[0]
     if profile is None or (profiles and profiles != [profile]):
-        raise UserFacingError(f"the chapters in {book_dir} were built with profile(s) {profiles}; name one with --profile")
+        raise UserFacingError(
+            f"the chapters in {book_dir} were built with profile(s) {profiles}; name one with --profile"
+        )
     reference = {
         "format": REFERENCE_FORMAT,
         "profile": profile,
         "commit": git_commit(),
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "values": {k: v for k, v in sorted(values.items()) if not is_timing(k)},
         "timings": {k: v for k, v in sorted(values.items()) if is_timing(k)},
@@ -244,8 +264,10 @@ def load_reference(path: str | Path) -> dict[str, Any] | None:
     except ValueError as exc:
         raise UserFacingError(f"reference {path} is not valid JSON: {exc}") from exc
     if not isinstance(ref, dict) or ref.get("format") != REFERENCE_FORMAT or not isinstance(ref.get("values"), dict):
-        raise UserFacingError(f"reference {path} is not a format-{REFERENCE_FORMAT} reference; rewrite it with "
-                              "`synthaug book --write-reference`")
+        raise UserFacingError(
+            f"reference {path} is not a format-{REFERENCE_FORMAT} reference; rewrite it with "
+            "`synthaug book --write-reference`"
+        )
     return ref
 
 
@@ -255,7 +277,7 @@ def _numbers(text: str) -> tuple[str, list[tuple[str, str, int]]]:
     found = []
 
     def sub(m: re.Match) -> str:
-        rest = text[m.end():m.end() + 3]
+        rest = text[m.end() : m.end() + 3]
         unit = "%" if rest.startswith("%") else "pp" if re.match(r"\s?pp\b", rest) else ""
         found.append((m.group(0), unit, m.start()))
         return "#"
@@ -303,14 +325,19 @@ def p_tolerance(p_ref: float, estimate: float | None, se: float | None) -> float
     return max(Z_TOLERANCE, se * z / abs(estimate))
 
 
-def _number_within(ref: str, new: str, unit: str, p_value: bool, se: float | None = None,
-                   estimate: float | None = None) -> bool:
+def _number_within(
+    ref: str, new: str, unit: str, p_value: bool, se: float | None = None, estimate: float | None = None
+) -> bool:
     """One printed number pair under the tolerance rule of :func:`match_kind` (``se``: the reference
     number's standard error in pp, where its interval is known; for a p-value, ``estimate`` (pp) and
     ``se`` are those of the estimate it tests)."""
     a, b = _value(ref), _value(new)
     if p_value:
-        return 0 <= min(a, b) and max(a, b) <= 1 and abs(two_sided_z(a) - two_sided_z(b)) <= p_tolerance(a, estimate, se) + 1e-9
+        return (
+            0 <= min(a, b)
+            and max(a, b) <= 1
+            and abs(two_sided_z(a) - two_sided_z(b)) <= p_tolerance(a, estimate, se) + 1e-9
+        )
     if not ("." in ref or "e" in ref.lower()) and not unit:
         return a == b  # a count or size: exact
     if unit:
@@ -365,7 +392,7 @@ def match_kind(key: str, reference: str, build: str, interval: str | None = None
     own_se = next(iter(standard_errors(interval)[0].values()), None) if interval else None
     whole_p = key.split(":", 1)[-1].endswith("_p")
     for (a, unit, start), (b, unit_b, _) in zip(numbers_ref, numbers_new):
-        p_in_text = bool(P_IN_TEXT.search(reference[max(0, start - 4):start]))
+        p_in_text = bool(P_IN_TEXT.search(reference[max(0, start - 4) : start]))
         se, est = by_start.get(start, own_se), None
         if p_in_text:  # the estimate whose interval ends just before this p-value
             near = [(e, v, sd) for e, v, sd in tested if 0 <= start - e <= 20]
@@ -434,7 +461,17 @@ def compare(reference: Mapping[str, Any], values: Mapping[str, str]) -> pd.DataF
         else:
             ci = interval_key(key, ref_values)
             status = match_kind(key, ref, new, ref_values.get(ci) if ci else None, _tested_estimate(key, ref_values))
-        rows.append({"key": key, "chapter": chapter, "name": name, "reference": ref, "build": new, "status": status, "timing": timing})
+        rows.append(
+            {
+                "key": key,
+                "chapter": chapter,
+                "name": name,
+                "reference": ref,
+                "build": new,
+                "status": status,
+                "timing": timing,
+            }
+        )
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
@@ -444,8 +481,13 @@ def counts(table: pd.DataFrame) -> dict[str, int]:
     result = table[~table.timing]
     exact = int((result.status == "exact").sum())
     within = int((result.status == "within tolerance").sum())
-    return {"values": len(result), "exact": exact, "within": within, "rest": len(result) - exact - within,
-            "timings": int(table.timing.sum())}
+    return {
+        "values": len(result),
+        "exact": exact,
+        "within": within,
+        "rest": len(result) - exact - within,
+        "timings": int(table.timing.sum()),
+    }
 
 
 def summary_line(profile: str, reference: Mapping[str, Any] | None, table: pd.DataFrame | None, where: str = "") -> str:
@@ -454,31 +496,43 @@ def summary_line(profile: str, reference: Mapping[str, Any] | None, table: pd.Da
         return f"reproduction: no reference for profile {profile} ({where or 'none committed'}); nothing compared"
     c = counts(table)
     commit = (reference.get("commit") or "unknown commit")[:12]
-    return (f"reproduction: {c['exact']} of {c['values']} values match the {profile} reference exactly, "
-            f"{c['within']} within tolerance, {c['rest']} not ({c['timings']} timings not compared; reference: "
-            f"commit {commit}, {machine_label(reference.get('machine', {}))})")
+    return (
+        f"reproduction: {c['exact']} of {c['values']} values match the {profile} reference exactly, "
+        f"{c['within']} within tolerance, {c['rest']} not ({c['timings']} timings not compared; reference: "
+        f"commit {commit}, {machine_label(reference.get('machine', {}))})"
+    )
 
 
-def build_comparison(profile: str, book_dir: str | Path, exclude_chapters: Iterable[str] = (),
-                     path: str | Path | None = None) -> tuple[dict[str, Any] | None, pd.DataFrame | None, str]:
+def build_comparison(
+    profile: str, book_dir: str | Path, exclude_chapters: Iterable[str] = (), path: str | Path | None = None
+) -> tuple[dict[str, Any] | None, pd.DataFrame | None, str]:
     """(reference or None, comparison table or None, :func:`summary_line`) for the built book in ``book_dir``."""
     path = Path(path) if path else reference_path(profile)
     reference = load_reference(path)
     if reference is not None and reference.get("profile") != profile:
         raise UserFacingError(f"reference {path} was written for profile {reference.get('profile')!r}, not {profile!r}")
     table = None if reference is None else compare(reference, glued_values(book_dir, exclude_chapters))
-    return reference, table, summary_line(profile, reference, table, _shown_path(path) + " absent" if reference is None else "")
+    return (
+        reference,
+        table,
+        summary_line(profile, reference, table, _shown_path(path) + " absent" if reference is None else ""),
+    )
 
 
 def _shown_path(path: Path) -> str:
     """``path`` relative to the repository when it lies inside it (a page never shows the build machine's folders)."""
     root = project_root()
-    return str(path.resolve().relative_to(root.resolve())) if root and path.resolve().is_relative_to(root.resolve()) else str(path)
+    return (
+        str(path.resolve().relative_to(root.resolve()))
+        if root and path.resolve().is_relative_to(root.resolve())
+        else str(path)
+    )
 
 
 # ----------------------------------------------------------------------------- chapter 08's section
-def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "08_reproduction_report",
-                    path: str | Path | None = None) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame]:
+def chapter_section(
+    profile, book_dir: str | Path | None, this_chapter: str = "08_reproduction_report", path: str | Path | None = None
+) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame]:
     """Chapter 08's comparison of this build with the committed reference of its profile.
 
     ``profile``: the loaded Profile; ``book_dir``: the executed chapters (None: ``<repo>/book``).
@@ -493,12 +547,18 @@ def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "0
     reference, table, line = build_comparison(profile.name, book_dir, [this_chapter], path)
     precision = precision_label(profile, generation_settings(profile))
     facts = {
-        "repro_summary": line, "repro_reference_file": _shown_path(path),
-        "repro_machine": machine_label(machine()), "repro_precision": precision,
-        "repro_tol_pp": f"{PERCENT_TOLERANCE:g}", "repro_tol_z": f"{Z_TOLERANCE:g}",
+        "repro_summary": line,
+        "repro_reference_file": _shown_path(path),
+        "repro_machine": machine_label(machine()),
+        "repro_precision": precision,
+        "repro_tol_pp": f"{PERCENT_TOLERANCE:g}",
+        "repro_tol_z": f"{Z_TOLERANCE:g}",
         "repro_tol_rel": f"{RELATIVE_TOLERANCE:.0%}",
-        "repro_status": (f"There is no reference for profile {profile.name}: nothing is compared."
-                         if reference is None else _status_sentence(profile.name, reference, table)),
+        "repro_status": (
+            f"There is no reference for profile {profile.name}: nothing is compared."
+            if reference is None
+            else _status_sentence(profile.name, reference, table)
+        ),
         **statement_facts(profile, book_dir, reference, table, this_chapter),
     }
     if table is None:
@@ -508,9 +568,25 @@ def chapter_section(profile, book_dir: str | Path | None, this_chapter: str = "0
 
 
 # Packages whose versions the front page's reproducibility statement names (distribution names).
-STATEMENT_PACKAGES: tuple[str, ...] = ("torch", "torchvision", "diffusers", "transformers", "fastai", "timm",
-                                       "open_clip_torch", "numpy", "scipy", "statsmodels", "pandas", "scikit-learn",
-                                       "umap-learn", "papermill", "jupyter-book", "myst-nb", "sphinxcontrib-bibtex")
+STATEMENT_PACKAGES: tuple[str, ...] = (
+    "torch",
+    "torchvision",
+    "diffusers",
+    "transformers",
+    "fastai",
+    "timm",
+    "open_clip_torch",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pandas",
+    "scikit-learn",
+    "umap-learn",
+    "papermill",
+    "jupyter-book",
+    "myst-nb",
+    "sphinxcontrib-bibtex",
+)
 
 
 def package_versions(names: Iterable[str] = STATEMENT_PACKAGES) -> str:
@@ -532,8 +608,10 @@ def gpu_label(device: str) -> str:
 
     if not torch.cuda.is_available():
         return "none (the chapters ran on the CPU)"
-    name = (f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, "
-            f"{torch.cuda.device_count()} visible)")
+    name = (
+        f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, "
+        f"{torch.cuda.device_count()} visible)"
+    )
     return name if str(device).startswith("cuda") else f"none used (the profile runs on {device}; present: {name})"
 
 
@@ -548,12 +626,16 @@ def chapter_kernels() -> str:
 
     pinned = [f"{k}={os.environ[k]}" for k in AVX2_KERNELS if os.environ.get(k)]
     threads = torch.get_num_threads()
-    torch_part = (f"torch kernels {torch.backends.cpu.get_cpu_capability()}; the reproduction report's kernel ran "
-                  f"{threads} torch thread{'' if threads == 1 else 's'}")
+    torch_part = (
+        f"torch kernels {torch.backends.cpu.get_cpu_capability()}; the reproduction report's kernel ran "
+        f"{threads} torch thread{'' if threads == 1 else 's'}"
+    )
     return (", ".join(pinned) if pinned else "the CPU's own kernel sets") + f" ({torch_part})"
 
 
-def execution_window(book_dir: Path, this_chapter: str = "08_reproduction_report", now: _dt.datetime | None = None) -> str:
+def execution_window(
+    book_dir: Path, this_chapter: str = "08_reproduction_report", now: _dt.datetime | None = None
+) -> str:
     """When the executed chapters in ``book_dir`` ran (papermill's start times) up to ``now`` (``this_chapter``,
     still running; its copy there is an earlier run's), and the other chapters' kernel time in all."""
     starts, seconds, chapters = [], 0.0, 0
@@ -567,16 +649,23 @@ def execution_window(book_dir: Path, this_chapter: str = "08_reproduction_report
             chapters += 1
         except (OSError, ValueError, KeyError, TypeError):
             continue
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     stamp = "%Y-%m-%d %H:%M UTC"
     if not starts:
         return f"{now.strftime(stamp)} (no other executed chapter found)"
-    return (f"from {min(starts).astimezone(_dt.timezone.utc).strftime(stamp)} to {now.strftime(stamp)}; the "
-            f"{chapters} other executed chapter{'' if chapters == 1 else 's'} took {seconds / 60:.1f} kernel-minutes")
+    return (
+        f"from {min(starts).astimezone(_dt.UTC).strftime(stamp)} to {now.strftime(stamp)}; the "
+        f"{chapters} other executed chapter{'' if chapters == 1 else 's'} took {seconds / 60:.1f} kernel-minutes"
+    )
 
 
-def statement_facts(profile, book_dir: Path, reference: Mapping[str, Any] | None,
-                    table: pd.DataFrame | None, this_chapter: str = "08_reproduction_report") -> dict[str, str]:
+def statement_facts(
+    profile,
+    book_dir: Path,
+    reference: Mapping[str, Any] | None,
+    table: pd.DataFrame | None,
+    this_chapter: str = "08_reproduction_report",
+) -> dict[str, str]:
     """The front page's reproducibility statement, glued by chapter 08 (``repro_*``): the commit, the
     profile, package versions, the CPU, GPU and kernels the chapters ran on, when they ran, and how
     many glued values of the other chapters match the committed reference."""
@@ -589,14 +678,20 @@ def statement_facts(profile, book_dir: Path, reference: Mapping[str, Any] | None
         check = f"not made: no reference is committed for profile {profile.name}"
     else:
         c = counts(table)
-        check = (f"{c['exact']} of {c['values']} glued values of the other chapters match the committed "
-                 f"{profile.name} reference (commit {(reference.get('commit') or 'unknown')[:12]}) exactly and "
-                 f"{c['within']} more within tolerance; {c['rest']} do not ({c['timings']} timings are not compared)")
+        check = (
+            f"{c['exact']} of {c['values']} glued values of the other chapters match the committed "
+            f"{profile.name} reference (commit {(reference.get('commit') or 'unknown')[:12]}) exactly and "
+            f"{c['within']} more within tolerance; {c['rest']} do not ({c['timings']} timings are not compared)"
+        )
     return {
-        "repro_commit": shown_commit, "repro_profile": profile.name,
-        "repro_versions": package_versions(), "repro_cpu": cpu_label(),
-        "repro_gpu": gpu_label(getattr(profile, "device", "cpu")), "repro_kernels": chapter_kernels(),
-        "repro_built": execution_window(book_dir, this_chapter), "repro_check": check,
+        "repro_commit": shown_commit,
+        "repro_profile": profile.name,
+        "repro_versions": package_versions(),
+        "repro_cpu": cpu_label(),
+        "repro_gpu": gpu_label(getattr(profile, "device", "cpu")),
+        "repro_kernels": chapter_kernels(),
+        "repro_built": execution_window(book_dir, this_chapter),
+        "repro_check": check,
     }
 
 
@@ -614,13 +709,17 @@ def other_kernels_path(profile: str, root: Path | None = None) -> Path:
 
 
 def kernels_label(record: Mapping[str, Any]) -> str:
-    """The kernel sets a recorded build's chapters ran with, e.g. ``ATEN_CPU_CAPABILITY=default, ONEDNN_MAX_CPU_ISA=AVX2``."""
+    """The kernel sets a recorded build's chapters ran with, e.g. ``ATEN_CPU_CAPABILITY=default,
+    ONEDNN_MAX_CPU_ISA=AVX2``."""
     kernels = record.get("machine", {}).get("embedded_chapter_kernels")
-    return ", ".join(f"{k}={v}" for k, v in kernels.items()) if isinstance(kernels, dict) else str(kernels or "unrecorded")
+    return (
+        ", ".join(f"{k}={v}" for k, v in kernels.items()) if isinstance(kernels, dict) else str(kernels or "unrecorded")
+    )
 
 
-def other_kernels_section(profile: str, path: str | Path | None = None,
-                          reference_file: str | Path | None = None) -> tuple[dict[str, str], pd.DataFrame]:
+def other_kernels_section(
+    profile: str, path: str | Path | None = None, reference_file: str | Path | None = None
+) -> tuple[dict[str, str], pd.DataFrame]:
     """Chapter 08's check across CPU kernel sets: the recorded build on other kernels
     (:func:`other_kernels_path`) compared with the committed reference. Returns (``repro_kernels_status``
     glue, the values outside tolerance)."""
@@ -628,19 +727,23 @@ def other_kernels_section(profile: str, path: str | Path | None = None,
     reference, other = load_reference(reference_file or reference_path(profile)), load_reference(path)
     if reference is None or other is None:
         what = "reference" if reference is None else f"build on other CPU kernels ({_shown_path(path)})"
-        return ({"repro_kernels_status": f"No {what} is recorded for profile {profile}: nothing is compared."},
-                pd.DataFrame(columns=SHOWN_COLUMNS))
+        return (
+            {"repro_kernels_status": f"No {what} is recorded for profile {profile}: nothing is compared."},
+            pd.DataFrame(columns=SHOWN_COLUMNS),
+        )
     table = compare(reference, other["values"])
     c = counts(table)
     share, verdict = _share_and_verdict(c)
     same = other.get("commit") == reference.get("commit")
     sentence = (
         f"A whole build of commit {(other.get('commit') or 'unknown')[:12]} ({other.get('date', 'undated')}) on "
-        f"{machine_label(other.get('machine', {}))}, its chapters on {kernels_label(other)}, against the reference, its "
+        f"{machine_label(other.get('machine', {}))}, its chapters on {kernels_label(other)}, against the reference, "
+        "its "
         f"chapters on {kernels_label(reference)}"
         f"{'' if same else ' (written at commit ' + (reference.get('commit') or 'unknown')[:12] + ')'}: "
         f"{c['exact']} of {c['values']} values match exactly ({share}) and {c['within']} within tolerance; {verdict}. "
-        f"The record is {_shown_path(path)}.")
+        f"The record is {_shown_path(path)}."
+    )
     return {"repro_kernels_status": sentence}, _outside_tolerance(table)
 
 
@@ -653,15 +756,20 @@ def _outside_tolerance(table: pd.DataFrame) -> pd.DataFrame:
 def _share_and_verdict(c: Mapping[str, int]) -> tuple[str, str]:
     """The share of exact matches and whether everything compared is within tolerance, from :func:`counts`."""
     share = f"{c['exact'] / c['values']:.0%}" if c["values"] else "no"
-    verdict = ("every compared value is within tolerance" if c["rest"] == 0
-               else f"{c['rest']} value(s) are outside it, listed below")
+    verdict = (
+        "every compared value is within tolerance"
+        if c["rest"] == 0
+        else f"{c['rest']} value(s) are outside it, listed below"
+    )
     return share, verdict
 
 
 def _status_sentence(profile: str, reference: Mapping[str, Any], table: pd.DataFrame) -> str:
     c = counts(table)
     share, verdict = _share_and_verdict(c)
-    return (f"Of the {c['values']} values of the other chapters compared with the {profile} reference (written at commit "
-            f"{(reference.get('commit') or 'unknown')[:12]} on {machine_label(reference.get('machine', {}))}, "
-            f"{reference.get('date', 'undated')}), {c['exact']} match exactly ({share}) and {c['within']} within "
-            f"tolerance: {verdict}. {c['timings']} timings are listed apart and not compared.")
+    return (
+        f"Of the {c['values']} values of the other chapters compared with the {profile} reference (written at commit "
+        f"{(reference.get('commit') or 'unknown')[:12]} on {machine_label(reference.get('machine', {}))}, "
+        f"{reference.get('date', 'undated')}), {c['exact']} match exactly ({share}) and {c['within']} within "
+        f"tolerance: {verdict}. {c['timings']} timings are listed apart and not compared."
+    )

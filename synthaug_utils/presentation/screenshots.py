@@ -3,6 +3,7 @@
 Headless Chromium (Debian's ``chromium``; ``apt-get install -y chromium``) renders each page at
 ``width`` px in a tall window; the blank space below the page's end is cropped away.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -12,9 +13,17 @@ from pathlib import Path
 
 from synthaug_utils.core.errors import UserFacingError
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
 
 
 def find_chromium(needed_by: str = "make screenshots") -> str:
@@ -24,7 +33,9 @@ def find_chromium(needed_by: str = "make screenshots") -> str:
         path = shutil.which(name)
         if path:
             return path
-    raise UserFacingError(f"chromium not found: {needed_by} needs it; install it with `apt-get install -y chromium` (Debian)")
+    raise UserFacingError(
+        f"chromium not found: {needed_by} needs it; install it with `apt-get install -y chromium` (Debian)"
+    )
 
 
 def crop_blank_bottom(path: Path, margin: int = 40) -> None:
@@ -35,7 +46,7 @@ def crop_blank_bottom(path: Path, margin: int = 40) -> None:
     with Image.open(path) as image:
         pixels = np.asarray(image.convert("RGB"))
     width = pixels.shape[1]
-    body = pixels[:, int(0.35 * width): int(0.95 * width)].astype(int)  # right of the sidebar's full-height border
+    body = pixels[:, int(0.35 * width) : int(0.95 * width)].astype(int)  # right of the sidebar's full-height border
     spread = body.max(axis=1) - body.min(axis=1)  # per row and channel
     rows = np.nonzero(spread.max(axis=1) > 12)[0]  # rows that are not one colour
     if len(rows):
@@ -46,14 +57,22 @@ def crop_blank_bottom(path: Path, margin: int = 40) -> None:
 def screenshot(page: Path, out: Path, width: int = 1300, height: int = 16000, timeout_s: int = 120) -> Path:
     """One page (an HTML file) to a PNG at ``out``, ``width`` px wide, cropped below the page's end."""
     with tempfile.TemporaryDirectory() as profile_dir:
-        cmd = [find_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}", f"--window-size={width},{height}",
-               f"--screenshot={out}", page.resolve().as_uri()]
+        cmd = [
+            find_chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile_dir}",
+            f"--window-size={width},{height}",
+            f"--screenshot={out}",
+            page.resolve().as_uri(),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s)
     crop_blank_bottom(out)
     return out
 
 
-def screenshot_book(html_dir: str | Path = "_build/html", out_dir: str | Path = "_build/screenshots", width: int = 1300) -> list[Path]:
+def screenshot_book(
+    html_dir: str | Path = "_build/html", out_dir: str | Path = "_build/screenshots", width: int = 1300
+) -> list[Path]:
     """A PNG of the front page and every chapter of the book in ``html_dir``; returns their paths."""
     html_dir, out_dir = Path(html_dir), Path(out_dir)
     pages = sorted((html_dir / "book").glob("*.html"))

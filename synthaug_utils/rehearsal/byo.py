@@ -1,5 +1,5 @@
-"""Bring-your-own tables and folders, and the bad table.
-"""
+"""Bring-your-own tables and folders, and the bad table."""
+
 from __future__ import annotations
 
 import time
@@ -10,11 +10,21 @@ from PIL import Image
 
 from synthaug_utils.core.files import atomic_folder
 from synthaug_utils.rehearsal.common import (
-    _draw, _is_complete, _jpeg_bytes, _mark_complete, _non_square_size, _png_bytes, _rng, _say, _upscale,
-    _write_csv, BYO_IMAGE_SIDE, BYO_LABELS, DDI_IMAGE_SIDE,
+    BYO_IMAGE_SIDE,
+    BYO_LABELS,
+    DDI_IMAGE_SIDE,
+    _draw,
+    _is_complete,
+    _jpeg_bytes,
+    _mark_complete,
+    _non_square_size,
+    _png_bytes,
+    _rng,
+    _say,
+    _upscale,
+    _write_csv,
 )
-from synthaug_utils.rehearsal.datasets import _ddi_image, _ddi_rows, DDI_MALIGNANT_PER_BIN
-
+from synthaug_utils.rehearsal.datasets import DDI_MALIGNANT_PER_BIN, _ddi_image, _ddi_rows
 
 BYO_PER_LABEL = 12
 
@@ -66,8 +76,12 @@ def write_byo(out: str | Path, seed: int = 0, progress: bool = False) -> tuple[P
             for i in range(BYO_PER_LABEL):
                 rng = _rng("byo", seed, label, i)
                 fst = int(rng.integers(1, 7))
-                img = _upscale(_draw(BYO_LABELS[label], fst, ("byo", seed, label, i)),
-                               _non_square_size(rng, *BYO_IMAGE_SIDE), rng, noise=0.0)
+                img = _upscale(
+                    _draw(BYO_LABELS[label], fst, ("byo", seed, label, i)),
+                    _non_square_size(rng, *BYO_IMAGE_SIDE),
+                    rng,
+                    noise=0.0,
+                )
                 data, suffix = _byo_file(img, BYO_KIND_CYCLE[i % len(BYO_KIND_CYCLE)], rng)
                 rel = f"folders/{label}/{label.replace(' ', '_')}_{i:02d}{suffix}"
                 (tmp / rel).write_bytes(data)
@@ -76,7 +90,10 @@ def write_byo(out: str | Path, seed: int = 0, progress: bool = False) -> tuple[P
 
     atomic_folder(folder, build)
     _mark_complete(root, "byo", params)
-    _say(progress, f"bring-your-own folders, {len(BYO_LABELS) * BYO_PER_LABEL} images ({time.perf_counter() - began:.1f} s)")
+    _say(
+        progress,
+        f"bring-your-own folders, {len(BYO_LABELS) * BYO_PER_LABEL} images ({time.perf_counter() - began:.1f} s)",
+    )
     return folder / "folders", folder / "table.csv"
 
 
@@ -113,7 +130,11 @@ def write_ddi_byo(out: str | Path, seed: int = 0, progress: bool = False) -> Pat
 
 
 # The bad table: 6 good images and these 3 bad entries, interleaved (file name -> what is wrong).
-BAD_ENTRIES = {"missing.jpg": "missing", "empty.jpg": "empty (0 bytes)", "truncated.jpg": "truncated JPEG (first half of the bytes)"}
+BAD_ENTRIES = {
+    "missing.jpg": "missing",
+    "empty.jpg": "empty (0 bytes)",
+    "truncated.jpg": "truncated JPEG (first half of the bytes)",
+}
 
 
 def write_bad_table(out: str | Path, seed: int = 0, progress: bool = False) -> Path:
@@ -135,8 +156,11 @@ def write_bad_table(out: str | Path, seed: int = 0, progress: bool = False) -> P
         for i in range(7):  # 6 good images, and one more whose bytes are cut for the truncated file
             label = labels[i % 2]
             rng = _rng("bad", seed, i)
-            img = _upscale(_draw(BYO_LABELS[label], int(rng.integers(1, 7)), ("bad", seed, i)),
-                           _non_square_size(rng, *BYO_IMAGE_SIDE), rng)
+            img = _upscale(
+                _draw(BYO_LABELS[label], int(rng.integers(1, 7)), ("bad", seed, i)),
+                _non_square_size(rng, *BYO_IMAGE_SIDE),
+                rng,
+            )
             data = _jpeg_bytes(img, "rgb")
             if i == 6:
                 (tmp / "images" / "truncated.jpg").write_bytes(data[: len(data) // 2])

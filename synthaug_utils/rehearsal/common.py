@@ -1,5 +1,5 @@
-"""Shared pieces of the rehearsal world: seeds, markers, drawing and image bytes.
-"""
+"""Shared pieces of the rehearsal world: seeds, markers, drawing and image bytes."""
+
 from __future__ import annotations
 
 import csv
@@ -7,15 +7,14 @@ import io
 import json
 import sys
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 from PIL import Image
 
 from synthaug_utils.core.files import atomic_write_bytes
 from synthaug_utils.core.paths import PACKAGE_DIR, REHEARSAL_MARKER_DIR
-
 
 # Bump when a writer changes what it writes: completed parts of an older version are rewritten.
 WRITER_VERSION = 1
@@ -29,13 +28,17 @@ BYO_LABELS = {"melanoma": "melanoma", "nevus": "melanocytic-nevi", "seborrheic k
 
 # Generated DDI disease names (DDI's naming: lower case, hyphens) -> demo_world.DDI_STYLES style.
 DDI_BENIGN = {
-    "melanocytic-nevi": "melanocytic-nevi", "seborrheic-keratosis": "seborrheic-keratosis",
-    "verruca-vulgaris": "verruca-vulgaris", "dermatofibroma": "dermatofibroma",
-    "epidermal-cyst": "dermatofibroma", "acrochordon": "verruca-vulgaris",
+    "melanocytic-nevi": "melanocytic-nevi",
+    "seborrheic-keratosis": "seborrheic-keratosis",
+    "verruca-vulgaris": "verruca-vulgaris",
+    "dermatofibroma": "dermatofibroma",
+    "epidermal-cyst": "dermatofibroma",
+    "acrochordon": "verruca-vulgaris",
 }
 
 DDI_MALIGNANT = {
-    "basal-cell-carcinoma": "basal-cell-carcinoma", "melanoma": "melanoma",
+    "basal-cell-carcinoma": "basal-cell-carcinoma",
+    "melanoma": "melanoma",
     "squamous-cell-carcinoma-in-situ": "squamous-cell-carcinoma-in-situ",
     "mycosis-fungoides": "squamous-cell-carcinoma-in-situ",
 }
@@ -121,7 +124,9 @@ def _style_for(label: str):
     if label in DDI_STYLES:
         return DDI_STYLES[label][1]
     if label == "folliculitis":  # follicular papules and pustules, scattered
-        return LesionStyle((10, 20), (0.02, 0.04), "round", 0.1, (226, 120, 110), (0.6, 0.9), 0.2, "vesicles", "scattered")
+        return LesionStyle(
+            (10, 20), (0.02, 0.04), "round", 0.1, (226, 120, 110), (0.6, 0.9), 0.2, "vesicles", "scattered"
+        )
     styles = list(DERM9_STYLES.values())
     return styles[_stable_int(label) % len(styles)]
 

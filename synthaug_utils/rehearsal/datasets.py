@@ -1,5 +1,5 @@
-"""Fitzpatrick17k and DDI in their real formats, drawn small.
-"""
+"""Fitzpatrick17k and DDI in their real formats, drawn small."""
+
 from __future__ import annotations
 
 import csv
@@ -11,10 +11,23 @@ from PIL import Image
 
 from synthaug_utils.core.files import atomic_folder, atomic_write_bytes
 from synthaug_utils.rehearsal.common import (
-    _draw, _is_complete, _jpeg_bytes, _mark_complete, _non_square_size, _png_bytes, _rng, _say, _stable_int,
-    _upscale, _write_csv, DDI_BENIGN, DDI_IMAGE_SIDE, DDI_MALIGNANT, F17K_IMAGE_SIDE, RESOURCE_DIR,
+    DDI_BENIGN,
+    DDI_IMAGE_SIDE,
+    DDI_MALIGNANT,
+    F17K_IMAGE_SIDE,
+    RESOURCE_DIR,
+    _draw,
+    _is_complete,
+    _jpeg_bytes,
+    _mark_complete,
+    _non_square_size,
+    _png_bytes,
+    _rng,
+    _say,
+    _stable_int,
+    _upscale,
+    _write_csv,
 )
-
 
 F17K_METADATA_FILE = "fitzpatrick17k.csv"
 
@@ -88,9 +101,15 @@ def select_f17k_rows(
     train_picks = {lab: pick(fields_train, lab, train_per_label, "train") for lab in main_labels}
     train_picks.update({lab: pick(fields_train, lab, extra_label_rows, "train") for lab in extra_labels})
     test_picks_by_label = {lab: pick(fields_test, lab, test_per_label, "test") for lab in main_labels + extra_labels}
-    leaks = leaking_clusters([f[i_md5] for f in fields_train], [f[i_label] for f in fields_train],
-                             [f[i_md5] for f in fields_test], [f[i_label] for f in fields_test])
-    for lab in [lab for lab in sorted(leaks, key=lambda lab: (-len(leaks[lab]), lab)) if lab in main_labels][:leaking_labels]:
+    leaks = leaking_clusters(
+        [f[i_md5] for f in fields_train],
+        [f[i_label] for f in fields_train],
+        [f[i_md5] for f in fields_test],
+        [f[i_label] for f in fields_test],
+    )
+    for lab in [lab for lab in sorted(leaks, key=lambda lab: (-len(leaks[lab]), lab)) if lab in main_labels][
+        :leaking_labels
+    ]:
         train_rows, test_row = leaks[lab][0]  # the cluster with the most training images (first listed)
         train_picks[lab] = (train_rows + [i for i in train_picks[lab] if i not in train_rows])[:train_per_label]
         others = [i for i in test_picks_by_label[lab] if i != test_row]
@@ -102,8 +121,11 @@ def select_f17k_rows(
         picks = train_picks[lab]
         if any(fields_train[i][i_fst] == "-1" for i in picks):
             continue
-        candidates = [i for i in sorted(range(len(fields_train)), key=lambda i: fields_train[i][i_md5])
-                      if fields_train[i][i_label] == lab and fields_train[i][i_fst] == "-1"]
+        candidates = [
+            i
+            for i in sorted(range(len(fields_train)), key=lambda i: fields_train[i][i_md5])
+            if fields_train[i][i_label] == lab and fields_train[i][i_fst] == "-1"
+        ]
         if candidates:
             picks[-1] = candidates[int(_rng("f17k-unknown", seed, lab).integers(len(candidates)))]
             unknown += 1
@@ -122,8 +144,9 @@ def select_f17k_rows(
     }
 
 
-def leaking_clusters(train_md5: list[str], train_labels: list[str], test_md5: list[str],
-                     test_labels: list[str]) -> dict[str, list[tuple[list[int], int]]]:
+def leaking_clusters(
+    train_md5: list[str], train_labels: list[str], test_md5: list[str], test_labels: list[str]
+) -> dict[str, list[tuple[list[int], int]]]:
     """Per label, the shipped Fitzpatrick17k-C clusters (:func:`synthaug_utils.data.audit.read_clusters`)
     whose members in the two split files all carry that label and that hold training and held-out rows:
     (row indices of the training members, row index of the first held-out member), the clusters with the
@@ -175,7 +198,7 @@ cluster's held-out row and all its training rows are swapped in, so that some he
 near-duplicate in the training rows. Regenerate with
 
     python -c "from synthaug_utils.rehearsal.datasets import write_f17k_resources; write_f17k_resources('../shared/data/fitzpatrick17k')"
-"""
+"""  # noqa: E501 (a command to copy: one line)
 
 
 def write_f17k_resources(
@@ -189,8 +212,12 @@ def write_f17k_resources(
     for name, text in files.items():
         atomic_write_bytes(dest / name, text.encode("utf-8"))
     readme = _RESOURCE_README.format(
-        seed=seed, train=params["train_per_label"], test=params["test_per_label"],
-        extra=params["extra_label_rows"], unknown=params["min_unknown_fst"], leaking=params["leaking_labels"],
+        seed=seed,
+        train=params["train_per_label"],
+        test=params["test_per_label"],
+        extra=params["extra_label_rows"],
+        unknown=params["min_unknown_fst"],
+        leaking=params["leaking_labels"],
     )
     atomic_write_bytes(dest / "README.md", readme.encode("utf-8"))
     return dest

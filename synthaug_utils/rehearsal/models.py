@@ -1,5 +1,5 @@
-"""Shrunk Stable Diffusion folders, classifier weights and the open_clip checkpoint.
-"""
+"""Shrunk Stable Diffusion folders, classifier weights and the open_clip checkpoint."""
+
 from __future__ import annotations
 
 import io
@@ -7,15 +7,21 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from synthaug_utils.core.files import atomic_write, atomic_write_bytes
 from synthaug_utils.rehearsal.common import (
-    _completed_output, _is_complete, _mark_complete, _say, _stable_int, BYO_LABELS, DDI_BENIGN, DDI_MALIGNANT,
+    BYO_LABELS,
+    DDI_BENIGN,
+    DDI_MALIGNANT,
     SD_CONFIG_DIR,
+    _completed_output,
+    _is_complete,
+    _mark_complete,
+    _say,
+    _stable_int,
 )
-
 
 # How the Stable Diffusion architectures are shrunk (everything else is the real config).
 SD_SHRINK = {
@@ -59,10 +65,12 @@ def _sd_components(name: str, tokenizer, seed: int) -> dict:
     unet_cfg.update(
         block_out_channels=list(s["unet_block_out_channels"]),
         down_block_types=downs[: n - 1] + downs[-1:],  # cross-attention levels, then the plain one
-        up_block_types=ups[:1] + ups[len(ups) - n + 1:],
+        up_block_types=ups[:1] + ups[len(ups) - n + 1 :],
         layers_per_block=s["unet_layers_per_block"],
         cross_attention_dim=s["text_hidden"],
-        attention_head_dim=list(s["unet_heads"]) if isinstance(unet_cfg["attention_head_dim"], list) else s["unet_heads"][0],
+        attention_head_dim=list(s["unet_heads"])
+        if isinstance(unet_cfg["attention_head_dim"], list)
+        else s["unet_heads"][0],
         sample_size=s["image_size"] // 8,
     )
     vae_cfg = json.loads((cfg_dir / "vae" / "config.json").read_text())
@@ -113,7 +121,9 @@ def _readable(folder: Path) -> None:
             path.chmod(0o644)
 
 
-def write_sd_folders(out: str | Path, seed: int = 0, labels: Iterable[str] = (), progress: bool = False) -> dict[str, Path]:
+def write_sd_folders(
+    out: str | Path, seed: int = 0, labels: Iterable[str] = (), progress: bool = False
+) -> dict[str, Path]:
     """Write ``out/models/sd21_base`` (StableDiffusionPipeline, UNet with 4 input channels) and
     ``out/models/sd15_inpaint`` (StableDiffusionInpaintPipeline, 9 input channels) with
     ``save_pretrained``: the real component classes (AutoencoderKL, UNet2DConditionModel,
@@ -169,7 +179,9 @@ def classifier_weights_name(arch: str) -> str:
     return Path(torchvision.models.get_model_weights(arch).DEFAULT.url).name
 
 
-def write_classifier_weights(out: str | Path, arch: str = "efficientnet_b0", seed: int = 0, progress: bool = False) -> Path:
+def write_classifier_weights(
+    out: str | Path, arch: str = "efficientnet_b0", seed: int = 0, progress: bool = False
+) -> Path:
     """Write ``out/models/<torchvision file name of arch's DEFAULT weights>``: the state dict of a
     randomly initialised (seeded) torchvision ``arch`` with its 1000-way head, float32,
     ``torch.save`` format (loads with ``torch.load(weights_only=True)``). Returns the path."""

@@ -15,6 +15,7 @@ and DDI readers, the image checks, DreamBooth, generation with diffusers pipelin
 faithful fastai recipe with torchvision weights, CLIP embeddings, the statistics and the book.
 The numbers are meaningless (random weights); the point is that every step runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,6 @@ from typing import Any
 import yaml
 
 from synthaug_utils.core.errors import UserFacingError
-
 
 # Size overrides of the paper profile for the rehearsal (and nothing else: models, recipe,
 # statistics and code paths stay the paper's). Torchvision's EfficientNet-B0 stands in for
@@ -84,8 +84,10 @@ def write_config(path: Path, locations: dict[str, str], overrides: dict[str, Any
     ``main_data_name``), then ``overrides``."""
     data = {**{k: str(v) for k, v in locations.items()}, "overrides": overrides}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("# written by `synthaug rehearse`: locations of the miniature world, then size overrides\n"
-                    + yaml.safe_dump(data, sort_keys=False))
+    path.write_text(
+        "# written by `synthaug rehearse`: locations of the miniature world, then size overrides\n"
+        + yaml.safe_dump(data, sort_keys=False)
+    )
     return path
 
 

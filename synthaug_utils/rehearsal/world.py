@@ -25,6 +25,7 @@ Everything is deterministic in ``seed`` (same seed, same bytes of every file). E
 written into a temporary folder (or file) and renamed into place, then marked complete in
 ``.rehearsal/<part>.json``; a re-run skips complete parts. No file is downloaded.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,6 @@ from synthaug_utils.rehearsal.byo import write_bad_table, write_byo, write_ddi_b
 from synthaug_utils.rehearsal.common import _say
 from synthaug_utils.rehearsal.datasets import F17K_METADATA_FILE, write_ddi, write_f17k
 from synthaug_utils.rehearsal.models import write_classifier_weights, write_open_clip_checkpoint, write_sd_folders
-
 
 __all__ = [
     "RehearsalWorld",
@@ -57,8 +57,15 @@ __all__ = [
 
 # The paper-profile locations a rehearsal world supplies (real-format datasets and models).
 LOCATION_KEYS = (
-    "f17k_metadata", "f17k_splits", "f17k_images", "ddi_metadata", "ddi_images",
-    "sd_text2image", "sd_inpaint", "classifier_weights", "clip_weights",
+    "f17k_metadata",
+    "f17k_splits",
+    "f17k_images",
+    "ddi_metadata",
+    "ddi_images",
+    "sd_text2image",
+    "sd_inpaint",
+    "classifier_weights",
+    "clip_weights",
 )
 
 
@@ -121,7 +128,9 @@ def write_rehearsal_world(
     }
     unknown = sorted(set(locations) - set(PAPER_LOCATIONS))
     if unknown:  # the profile's location keys were renamed: this writer must follow
-        raise RuntimeError(f"rehearsal locations {unknown} are not paper-profile location keys {sorted(PAPER_LOCATIONS)}")
+        raise RuntimeError(
+            f"rehearsal locations {unknown} are not paper-profile location keys {sorted(PAPER_LOCATIONS)}"
+        )
     world = RehearsalWorld(root, locations, byo_folders, byo_table, ddi_byo_table, bad_table)
     summary = {
         "locations": locations,

@@ -1,12 +1,13 @@
-"""Running planned tasks into a resumable synthetic set.
-"""
+"""Running planned tasks into a resumable synthetic set."""
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,9 +19,9 @@ from synthaug_utils.core.files import atomic_write_text, folder_lock, save_png_a
 from synthaug_utils.core.vocabulary import METHODS
 from synthaug_utils.diffusion.masks import mask_for
 from synthaug_utils.diffusion.pipelines import load_pipeline, model_hash, run_inpaint, run_text2image
-from synthaug_utils.diffusion.resolve import model_folder, ModelResolver
-from synthaug_utils.diffusion.settings import base_model_id, generation_settings, GenerationSettings
-from synthaug_utils.synthetic.manifest import _write_manifest, MANIFEST_COLUMNS, MANIFEST_NAME
+from synthaug_utils.diffusion.resolve import ModelResolver, model_folder
+from synthaug_utils.diffusion.settings import GenerationSettings, base_model_id, generation_settings
+from synthaug_utils.synthetic.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, _write_manifest
 from synthaug_utils.synthetic.plan import _Task, plan_generation
 
 
@@ -84,11 +85,14 @@ def run_tasks(
                 if kind == "text2image":
                     images = run_text2image(pipe, prompts, seeds, settings)
                 else:
-                    inputs = np.stack([
-                        _load_source(t.input_path, settings.resolution) if t.upstream is None
-                        else _load_source(str(out_dir / t.upstream), settings.resolution)
-                        for t in batch
-                    ])
+                    inputs = np.stack(
+                        [
+                            _load_source(t.input_path, settings.resolution)
+                            if t.upstream is None
+                            else _load_source(str(out_dir / t.upstream), settings.resolution)
+                            for t in batch
+                        ]
+                    )
                     images = run_inpaint(pipe, inputs, mask, prompts, seeds, strength, settings)
                 for t, img in zip(batch, images):
                     save_png_atomic(img, out_dir / t.path)

@@ -1,10 +1,10 @@
-"""The synthetic-set manifest: columns, the one reader, the writer, selection.
-"""
+"""The synthetic-set manifest: columns, the one reader, the writer, selection."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -12,18 +12,42 @@ import pandas as pd
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.files import write_csv_atomic
 
-
 MANIFEST_COLUMNS = [
-    "synthetic_id", "source_id", "label", "fst", "method", "stage", "variant", "index", "seed",
-    "model_id", "model_hash", "steps", "guidance_scale", "strength", "resolution", "prompt", "mask", "path",
+    "synthetic_id",
+    "source_id",
+    "label",
+    "fst",
+    "method",
+    "stage",
+    "variant",
+    "index",
+    "seed",
+    "model_id",
+    "model_hash",
+    "steps",
+    "guidance_scale",
+    "strength",
+    "resolution",
+    "prompt",
+    "mask",
+    "path",
 ]
 
 MANIFEST_NAME = "manifest.csv"
 
 # ----------------------------------------------------------------------------- manifests
 _MANIFEST_DTYPES = {
-    "synthetic_id": str, "source_id": str, "label": str, "method": str, "stage": str, "variant": str,
-    "model_id": str, "model_hash": str, "prompt": str, "mask": str, "path": str,
+    "synthetic_id": str,
+    "source_id": str,
+    "label": str,
+    "method": str,
+    "stage": str,
+    "variant": str,
+    "model_id": str,
+    "model_hash": str,
+    "prompt": str,
+    "mask": str,
+    "path": str,
 }
 
 
@@ -58,11 +82,15 @@ def read_manifest(path_or_folder: str | Path, splits=None, check_files: bool = F
 
         absent = [p for p in table.path if not Path(p).is_file()]
         if absent:
-            raise MissingImagesError(f"{len(absent)} of {len(table)} images listed in {path} are missing; first: {absent[:5]}")
+            raise MissingImagesError(
+                f"{len(absent)} of {len(table)} images listed in {path} are missing; first: {absent[:5]}"
+            )
     return table[MANIFEST_COLUMNS + [c for c in table.columns if c not in MANIFEST_COLUMNS]]
 
 
-def select_synthetic(manifest: pd.DataFrame, source_ids: Iterable[str], per_real: int, stages: Sequence[str] = ("final", "inpaint")) -> pd.DataFrame:
+def select_synthetic(
+    manifest: pd.DataFrame, source_ids: Iterable[str], per_real: int, stages: Sequence[str] = ("final", "inpaint")
+) -> pd.DataFrame:
     """Rows for these sources with index < ``per_real`` and a stage in ``stages`` (a manifest may hold more)."""
     ids = {str(s) for s in source_ids}
     keep = manifest.source_id.isin(ids) & (manifest["index"] < per_real) & manifest.stage.isin(list(stages))

@@ -1,9 +1,10 @@
-"""Planning a generation run: one task per (source, method, variant, index).
-"""
+"""Planning a generation run: one task per (source, method, variant, index)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -69,21 +70,42 @@ def plan_generation(
         for variant in variants:
             for method in methods:
                 for index in range(per_real):
-                    base = dict(source_id=source_id, label=record["label"], fst=fst, method=method, variant=variant,
-                                index=index, steps=settings.steps, guidance_scale=settings.guidance_scale,
-                                resolution=settings.resolution, prompt=prompt)
+                    base = dict(
+                        source_id=source_id,
+                        label=record["label"],
+                        fst=fst,
+                        method=method,
+                        variant=variant,
+                        index=index,
+                        steps=settings.steps,
+                        guidance_scale=settings.guidance_scale,
+                        resolution=settings.resolution,
+                        prompt=prompt,
+                    )
                     if method == "text-to-image":
                         seed = derive_seed(source_id, method, variant, index)
                         path = _image_path(variant, method, index, source_id)
-                        tasks[path] = _Task(path, "text2image", (variant, "text2image", group), prompt, seed, "none", 1.0)
-                        rows.append({**base, "stage": "final", "seed": seed, "strength": 1.0, "mask": "none", "path": path})
+                        tasks[path] = _Task(
+                            path, "text2image", (variant, "text2image", group), prompt, seed, "none", 1.0
+                        )
+                        rows.append(
+                            {**base, "stage": "final", "seed": seed, "strength": 1.0, "mask": "none", "path": path}
+                        )
                         continue
                     first = "outpaint" if method == "outpaint" else "inpaint"
                     seed1 = derive_seed(source_id, first, variant, index)
                     path1 = _image_path(variant, first, index, source_id)
                     mask1 = MASK_OF_METHOD[first]
-                    tasks[path1] = _Task(path1, "inpaint", (variant, "inpaint", group), prompt, seed1, mask1,
-                                         strength[first], input_path=str(record["path"]))
+                    tasks[path1] = _Task(
+                        path1,
+                        "inpaint",
+                        (variant, "inpaint", group),
+                        prompt,
+                        seed1,
+                        mask1,
+                        strength[first],
+                        input_path=str(record["path"]),
+                    )
                     stage1 = {**base, "seed": seed1, "strength": strength[first], "mask": mask1, "path": path1}
                     if method != "in-then-outpaint":
                         rows.append({**stage1, "stage": "final"})
@@ -91,10 +113,26 @@ def plan_generation(
                     rows.append({**stage1, "stage": "inpaint"})
                     seed2 = derive_seed(source_id, method, variant, index)
                     path2 = _image_path(variant, method, index, source_id)
-                    tasks[path2] = _Task(path2, "inpaint", (variant, "inpaint", group), prompt, seed2, "outer",
-                                         settings.strength_outpaint, upstream=path1)
-                    rows.append({**base, "stage": "final", "seed": seed2, "strength": settings.strength_outpaint,
-                                 "mask": "outer", "path": path2})
+                    tasks[path2] = _Task(
+                        path2,
+                        "inpaint",
+                        (variant, "inpaint", group),
+                        prompt,
+                        seed2,
+                        "outer",
+                        settings.strength_outpaint,
+                        upstream=path1,
+                    )
+                    rows.append(
+                        {
+                            **base,
+                            "stage": "final",
+                            "seed": seed2,
+                            "strength": settings.strength_outpaint,
+                            "mask": "outer",
+                            "path": path2,
+                        }
+                    )
     table = pd.DataFrame(rows)
     if len(table):
         table["synthetic_id"] = [

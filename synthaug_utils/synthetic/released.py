@@ -1,10 +1,11 @@
-"""The authors' released WebDataset shards as a manifest.
-"""
+"""The authors' released WebDataset shards as a manifest."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 from PIL import Image
@@ -15,7 +16,6 @@ from synthaug_utils.core.vocabulary import VARIANTS
 from synthaug_utils.diffusion.prompts import prompt_for, slug
 from synthaug_utils.synthetic.generate import _valid_png
 from synthaug_utils.synthetic.manifest import _write_manifest
-
 
 # ----------------------------------------------------------------------------- released WebDataset shards
 _RELEASED_SUBMETHOD = {"text-to-image": "text-to-image", "inpaint": "inpaint", "inpaint-outpaint": "in-then-outpaint"}
@@ -33,7 +33,13 @@ def _iter_shards(shards: Sequence[str | Path]) -> Iterator[dict]:
 def _expand_shards(shards: str | Path | Sequence[str | Path]) -> list[Path]:
     if isinstance(shards, (str, Path)):
         p = Path(shards)
-        found = sorted(p.glob("*.tar")) if p.is_dir() else sorted(Path(p.parent).glob(p.name)) if any(c in p.name for c in "*?[") else [p]
+        found = (
+            sorted(p.glob("*.tar"))
+            if p.is_dir()
+            else sorted(Path(p.parent).glob(p.name))
+            if any(c in p.name for c in "*?[")
+            else [p]
+        )
     else:
         found = [Path(s) for s in shards]
     missing = [str(p) for p in found if not p.is_file()]
@@ -78,7 +84,9 @@ def manifest_from_webdataset(
         wanted_sub.add("inpaint-outpaint")
     records = []
     with folder_lock(out_dir):
-        for sample in tqdm(_iter_shards(files), desc="reading released shards", unit="img", disable=not progress, mininterval=2):
+        for sample in tqdm(
+            _iter_shards(files), desc="reading released shards", unit="img", disable=not progress, mininterval=2
+        ):
             try:
                 meta = json.loads(sample["json"])
             except (KeyError, json.JSONDecodeError) as exc:
@@ -97,22 +105,35 @@ def manifest_from_webdataset(
             if sources is not None and source is None:
                 continue
             method = _RELEASED_SUBMETHOD[sub]
-            rel = f"images/{variant}/{method}/{slug(meta.get('tag', 'x'))}-{slug(meta['generation_num'])}/{slug(md5)}.png"
+            rel = (
+                f"images/{variant}/{method}/{slug(meta.get('tag', 'x'))}-{slug(meta['generation_num'])}/{slug(md5)}.png"
+            )
             target = out_dir / rel
             if not _valid_png(target, None):
                 atomic_write_bytes(target, sample["png"])
             with Image.open(target) as img:
                 resolution = img.size[0]
             label = str(source["label"]) if source is not None else str(meta["label"]).replace("-", " ")
-            records.append(dict(
-                key=sample["__key__"], source_id=str(source["image_id"]) if source is not None else md5, label=label,
-                fst=int(source["fst"]) if source is not None else -1, method=method, variant=variant,
-                order=(str(meta.get("tag", "")), str(meta["generation_num"])), resolution=resolution,
-                model_id=f"released:manrai/synthetic-derm/{meta['method']}", path=rel,
-            ))
+            records.append(
+                dict(
+                    key=sample["__key__"],
+                    source_id=str(source["image_id"]) if source is not None else md5,
+                    label=label,
+                    fst=int(source["fst"]) if source is not None else -1,
+                    method=method,
+                    variant=variant,
+                    order=(str(meta.get("tag", "")), str(meta["generation_num"])),
+                    resolution=resolution,
+                    model_id=f"released:manrai/synthetic-derm/{meta['method']}",
+                    path=rel,
+                )
+            )
         table = pd.DataFrame(records)
         if not len(table):
-            raise DataError(f"no released images matched methods {list(methods)} / variants {list(variants)} in {len(files)} shard(s)")
+            raise DataError(
+                f"no released images matched methods {list(methods)} / variants {list(variants)} in {len(files)} "
+                "shard(s)"
+            )
         if splits is not None:
             from synthaug_utils.data.splits import assert_no_leakage
 
@@ -123,9 +144,21 @@ def manifest_from_webdataset(
         strength = {"text-to-image": 1.0, "inpaint": 0.97, "in-then-outpaint": 0.95}
         mask = {"text-to-image": "none", "inpaint": "center", "in-then-outpaint": "outer"}
         for r in table.itertuples():
-            base = dict(source_id=r.source_id, label=r.label, fst=r.fst, variant=r.variant, index=int(r.index), seed=-1,
-                        model_id=r.model_id, model_hash="", steps=50, guidance_scale=3.0, resolution=r.resolution,
-                        prompt=prompt_for(r.label), path=r.path)
+            base = dict(
+                source_id=r.source_id,
+                label=r.label,
+                fst=r.fst,
+                variant=r.variant,
+                index=int(r.index),
+                seed=-1,
+                model_id=r.model_id,
+                model_hash="",
+                steps=50,
+                guidance_scale=3.0,
+                resolution=r.resolution,
+                prompt=prompt_for(r.label),
+                path=r.path,
+            )
             targets = []
             if r.method != "inpaint" or "inpaint" in methods:
                 targets.append((r.method, "final"))
@@ -133,6 +166,14 @@ def manifest_from_webdataset(
                 targets.append(("in-then-outpaint", "inpaint"))
             for method, stage in targets:
                 m = "inpaint" if stage == "inpaint" else method
-                rows.append({**base, "method": method, "stage": stage, "strength": strength[m], "mask": mask[m],
-                             "synthetic_id": f"released/{r.variant}/{method}/{stage}/{int(r.index):03d}/{r.source_id}"})
+                rows.append(
+                    {
+                        **base,
+                        "method": method,
+                        "stage": stage,
+                        "strength": strength[m],
+                        "mask": mask[m],
+                        "synthetic_id": f"released/{r.variant}/{method}/{stage}/{int(r.index):03d}/{r.source_id}",
+                    }
+                )
         return _write_manifest(out_dir, pd.DataFrame(rows))

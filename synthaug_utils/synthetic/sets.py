@@ -1,5 +1,5 @@
-"""Synthetic sets per profile: folder names and ``ensure_synthetic_set``.
-"""
+"""Synthetic sets per profile: folder names and ``ensure_synthetic_set``."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthaug_utils.core.config import load_profile, Profile
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.paths import cache_dir
 from synthaug_utils.core.vocabulary import BUDGET_VARIANTS, GENERATOR_VARIANTS, METHODS
 from synthaug_utils.diffusion.resolve import images_key, model_resolver
-from synthaug_utils.diffusion.settings import generation_settings, GenerationSettings
+from synthaug_utils.diffusion.settings import GenerationSettings, generation_settings
 from synthaug_utils.synthetic.generate import generate
 
 
@@ -24,12 +24,20 @@ def _which(profile: Profile, splits, sources: pd.DataFrame) -> str:
     return "ddi" if set(sources.label) <= {"benign", "malignant"} else "main"
 
 
-def synthetic_set_dir(profile: Profile, method: str, variant: str, dataset: str, split_seed: int, settings: GenerationSettings) -> Path:
+def synthetic_set_dir(
+    profile: Profile, method: str, variant: str, dataset: str, split_seed: int, settings: GenerationSettings
+) -> Path:
     """Default folder of a synthetic set:
     ``cache_dir()/synthetic/<world key or 'paper'>/<dataset>-split<seed>/<method>-<variant>-<settings key>``."""
     world = profile.world.key() if profile.world is not None else "paper"
     models = hashlib.sha256(f"{profile.text2image_model}|{profile.inpaint_model}".encode()).hexdigest()[:4]
-    return cache_dir() / "synthetic" / world / f"{dataset}-split{split_seed}" / f"{method}-{variant}-{settings.key()}{models}"
+    return (
+        cache_dir()
+        / "synthetic"
+        / world
+        / f"{dataset}-split{split_seed}"
+        / f"{method}-{variant}-{settings.key()}{models}"
+    )
 
 
 def ensure_synthetic_set(
@@ -68,10 +76,16 @@ def ensure_synthetic_set(
 
         splits = load_splits(profile, which)
     settings = generation_settings(profile)
-    folder = Path(out_dir) if out_dir is not None else synthetic_set_dir(profile, method, variant, splits.dataset, splits.split_seed, settings)
+    folder = (
+        Path(out_dir)
+        if out_dir is not None
+        else synthetic_set_dir(profile, method, variant, splits.dataset, splits.split_seed, settings)
+    )
     own = sources if variant in BUDGET_VARIANTS else None
     if own is not None and out_dir is None:  # the models see exactly these sources: one set per source set
         folder = folder.with_name(f"{folder.name}-own{images_key(own)}")
     resolve, group = model_resolver(profile, splits, which, progress, own_images=own)
-    (generate_fn or generate)(sources, folder, [method], [variant], per_real, settings, profile, splits, resolve, group, progress)
+    (generate_fn or generate)(
+        sources, folder, [method], [variant], per_real, settings, profile, splits, resolve, group, progress
+    )
     return folder
