@@ -39,7 +39,7 @@ from synthaug_utils.presentation.profile_box import glue_profile_box
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
-note = vocabulary.DEMO_NOTE if P.is_embedded else None
+note = vocabulary.figure_note(P)
 main = splits.load_splits(P, "main", split_seed)
 ddi = splits.load_splits(P, "ddi", split_seed) if has_input(P, "ddi") else None  # optional here
 counts = summary.split_summary(main)
@@ -88,11 +88,11 @@ if capabilities.has_fst:
 else:
     print(capabilities.missing("fst"))
 
-# %% [markdown]
-# The DDI-style set, by skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI):
-
 # %%
-if ddi is not None:
+if ddi is not None:  # without a DDI-style set the page says so in its opening, and shows nothing here
+    from IPython.display import Markdown
+
+    display(Markdown("The DDI-style set, by skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI):"))
     figures.show_figure(plots.plot_split_composition(ddi_counts, note), "ddi_composition", ddi_counts, profile)
 
 # %%

@@ -36,14 +36,14 @@ show_images = None  # None: only for embedded profiles (patient images are never
 from synthaug_utils.analysis import embedding_report as report
 from synthaug_utils.analysis import quality
 from synthaug_utils.core.config import load_profile
-from synthaug_utils.core.vocabulary import DEMO_NOTE
+from synthaug_utils.core.vocabulary import figure_note
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
-note = DEMO_NOTE if P.is_embedded else None
+note = figure_note(P)
 real, synthetic, everything, embeddings, facts = report.embedding_inputs(P)
 emb_real, emb_syn = embeddings[: len(real)], embeddings[len(real) :]
 glue_values(facts)

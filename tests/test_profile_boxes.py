@@ -334,3 +334,20 @@ def test_the_rehearsal_books_show_only_the_rehearsal_box_and_their_own_dataset(r
     assert f"main dataset is {name}, bring-your-own data" in data and "F17k-9 (f17k9)" not in data
     assert BYO_DESCRIPTION["main_data_citation"] in data
     assert "3 test images per label" in data  # the byo rehearsal's test_per_label, glued
+
+
+def test_figure_notes_say_stand_in_rehearsal_or_nothing(tmp_path):
+    from types import SimpleNamespace
+
+    from synthaug_utils.core import paths, vocabulary
+    from synthaug_utils.core.config import load_profile
+
+    assert vocabulary.figure_note(load_profile("smoke")) == vocabulary.DEMO_NOTE
+    paper = SimpleNamespace(is_embedded=False, locations={"f17k_images": str(tmp_path / "images")})
+    assert vocabulary.figure_note(paper) is None
+    world = tmp_path / "world"
+    (world / "images").mkdir(parents=True)
+    (world / paths.REHEARSAL_WORLD_FILE).write_text("{}")
+    (world / paths.REHEARSAL_MARKER_DIR).mkdir()
+    rehearsal = SimpleNamespace(is_embedded=False, locations={"f17k_images": str(world / "images")})
+    assert vocabulary.figure_note(rehearsal) == vocabulary.REHEARSAL_NOTE

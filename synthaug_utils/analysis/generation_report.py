@@ -28,7 +28,7 @@ from synthaug_utils.analysis.embeddings import embed_arrays
 from synthaug_utils.analysis.stats import wald_interval
 from synthaug_utils.core.config import Profile, generation_chapter_sizes, load_profile
 from synthaug_utils.core.inputs import check_ready
-from synthaug_utils.core.vocabulary import DEMO_NOTE, KINDS, METHODS, VARIANTS
+from synthaug_utils.core.vocabulary import KINDS, METHODS, VARIANTS, figure_note
 from synthaug_utils.data.checks import load_image_array
 from synthaug_utils.data.images import load_image
 from synthaug_utils.data.splits import load_splits, training_subset
@@ -86,9 +86,7 @@ def setup(
     splits = load_splits(P, "main", split_seed)
     settings = generation_settings(P)
     paper_settings = generation_settings(load_profile("paper"))
-    chapter = GenerationChapter(
-        P, DEMO_NOTE if P.is_embedded else None, splits, settings, paper_settings, generation_chapter_sizes(P)
-    )
+    chapter = GenerationChapter(P, figure_note(P), splits, settings, paper_settings, generation_chapter_sizes(P))
     db = dreambooth_settings(P)
     facts = {
         "gen_profile": P.name,

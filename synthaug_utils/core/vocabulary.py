@@ -39,3 +39,15 @@ NONE = "none"
 
 # The caption every figure of the embedded profiles carries.
 DEMO_NOTE = "Demo profile: synthetic stand-in world, not patient data"
+# The caption every figure of a rehearsal build carries (the paper profile's code on a world with random weights).
+REHEARSAL_NOTE = "Rehearsal: random weights, the numbers mean nothing"
+
+
+def figure_note(P) -> str | None:
+    """The note under every figure of a build of profile ``P``: the stand-in world, the rehearsal, or none
+    (real data and models)."""
+    from synthaug_utils.core.paths import rehearsal_world
+
+    if P.is_embedded:
+        return DEMO_NOTE
+    return REHEARSAL_NOTE if rehearsal_world(P.locations.values()) is not None else None

@@ -9,7 +9,7 @@ import pandas as pd
 
 from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import DataError
-from synthaug_utils.core.vocabulary import DEMO_NOTE, NONE
+from synthaug_utils.core.vocabulary import NONE, figure_note
 from synthaug_utils.data.splits import load_splits
 from synthaug_utils.experiments.grids import build_grid, faithful_twins, grid_settings, run_grid, seed_scope
 from synthaug_utils.experiments.store import ResultsStore, default_store
@@ -60,7 +60,7 @@ def chapter_results(
     """Load the profile (with a chapter's papermill parameters), then run or load ``grid``."""
     P = profile if isinstance(profile, Profile) else load_profile(profile, config, overrides or {})
     frame, predictions = grid_results(grid, P, store, executor)
-    return ChapterResults(P, grid, grid_settings(grid, P), frame, predictions, DEMO_NOTE if P.is_embedded else None)
+    return ChapterResults(P, grid, grid_settings(grid, P), frame, predictions, figure_note(P))
 
 
 def with_controls(chapter: ChapterResults, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
