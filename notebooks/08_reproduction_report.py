@@ -50,7 +50,6 @@ from synthaug_utils.presentation import figures
 findings = headline_findings(figure_tables, P.is_embedded)  # also on the front page
 glue("findings_table", figures.show_table(findings), display=False)
 glue_profile_box(P, "08_reproduction_report")
-glue_profile_box(P, "08_reproduction_report", name="front_profile_box", with_note=False)  # for the front page
 
 # %% [markdown]
 # ```{glue:md} profile_box

@@ -314,8 +314,10 @@ def build_book(
     """
     root = stage_root(Path(root) if root else _source_root())
     from synthaug_utils.presentation.methods import write_methods_page
+    from synthaug_utils.presentation.profile_box import write_front_box
 
     write_methods_page(root / BOOK_DIR, profile, config, overrides)
+    write_front_box(root / BOOK_DIR, profile, config, overrides)
     names = [Path(f).name for f in chapter_names(root / "_toc.yml")]
     wanted = names if not chapters else [n for n in names if n in chapters]
     unknown = sorted(set(chapters or []) - set(names))

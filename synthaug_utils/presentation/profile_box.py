@@ -267,11 +267,25 @@ def profile_box(P: Profile, chapter: str, with_note: bool = True) -> str:
     return "\n".join([f"~~~{{admonition}} {title}", f":class: {_STYLE[kind]} profile-box profile-{kind}", *body, "~~~"])
 
 
-def glue_profile_box(P: Profile, chapter: str, name: str = GLUE_NAME, with_note: bool = True) -> None:
-    """Glue :func:`profile_box` as Markdown under ``name`` (a chapter shows it with the ``{glue:md}``
-    directive, format ``myst``; the front page reads chapter 08's ``front_profile_box``, without a
-    chapter's note). Returns nothing, so that a cell ending with the call shows no output."""
+def glue_profile_box(P: Profile, chapter: str) -> None:
+    """Glue :func:`profile_box` as Markdown under :data:`GLUE_NAME` (a chapter shows it with the ``{glue:md}``
+    directive, format ``myst``). Returns nothing, so that a cell ending with the call shows no output."""
     from IPython.display import Markdown
     from myst_nb import glue
 
-    glue(name, Markdown(profile_box(P, chapter, with_note=with_note)), display=False)
+    glue(GLUE_NAME, Markdown(profile_box(P, chapter)), display=False)
+
+
+FRONT_BOX_FILE = "front_profile_box.md"  # included by book/intro.md
+
+
+def write_front_box(book_dir: Path, profile: str, config: str | None = None, overrides: dict | None = None) -> Path:
+    """Write ``<book_dir>/front_profile_box.md``: the front page's profile box for this build (no chapter's
+    note). The build writes it before Sphinx runs, as it writes the Methods page, because a Markdown page
+    cannot take a glued Markdown object from another document."""
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.core.files import atomic_write_text
+
+    P = load_profile(profile, config, overrides or {})
+    book_dir.mkdir(parents=True, exist_ok=True)
+    return atomic_write_text(book_dir / FRONT_BOX_FILE, profile_box(P, "methods", with_note=False) + "\n")
