@@ -85,24 +85,4 @@ figures.show_table(both)
 figures.show_table(tables.shape_checks_fig4(table))
 
 # %%
-cols = [
-    "n_real",
-    "transforms",
-    "synthetic_ratio",
-    "accuracy",
-    "ci_low",
-    "ci_high",
-    "seed_sd",
-    "runs",
-    "gain",
-    "gain_low",
-    "gain_high",
-    "df",
-    "p",
-    "p_bh",
-    "stars",
-    "paper_p",
-    "paper_p_bh",
-    "paper_stars",
-]
-figures.show_table(table[cols])
+figures.show_table(tables.numbers_behind(table, ["n_real", "transforms", "synthetic_ratio"]))

@@ -119,24 +119,4 @@ figures.show_table_csv(
 glue_values(highlights.limits_facts(chapter.profile))
 
 # %%
-cols = [
-    "fst",
-    "transforms",
-    "method",
-    "accuracy",
-    "ci_low",
-    "ci_high",
-    "seed_sd",
-    "runs",
-    "gain",
-    "gain_low",
-    "gain_high",
-    "df",
-    "p",
-    "p_bh",
-    "stars",
-    "paper_p",
-    "paper_p_bh",
-    "paper_stars",
-]
-figures.show_table(table[cols])
+figures.show_table(tables.numbers_behind(table, ["fst", "transforms", "method"]))

@@ -94,25 +94,6 @@ figures.show_table(
 ) if rare_budget else None
 
 # %%
-cols = [
-    "scope",
-    "rare_label",
-    "rare_n",
-    "transforms",
-    "control",
-    "accuracy",
-    "ci_low",
-    "ci_high",
-    "runs",
-    "gain",
-    "gain_low",
-    "gain_high",
-    "df",
-    "p",
-    "p_bh",
-    "stars",
-    "paper_p",
-    "paper_p_bh",
-    "paper_stars",
-]
-figures.show_table(table[cols])
+figures.show_table(
+    tables.numbers_behind(table, ["scope", "rare_label", "rare_n", "transforms", "control"], leave_out=["seed_sd"])
+)

@@ -422,3 +422,10 @@ def test_figS2_pooled_counts_each_test_image_once():
     assert (summed > pooled.n_test).all()  # summing over rows would count each image 6 or 3 times
     half = 1.959964 * np.sqrt(pooled.accuracy * (1 - pooled.accuracy) / pooled.n_test)
     assert np.allclose((pooled.ci_high - pooled.ci_low) / 2, half, atol=1e-9)
+
+
+def test_numbers_behind_the_figure_keeps_the_keys_and_the_result_columns_in_order():
+    frame, preds = _planted({(4, "none"): 0.4, (4, "inpaint"): 0.6})
+    table = tables.fig3_table(frame, preds)
+    shown = tables.numbers_behind(table, ["n_real", "transforms", "method"], leave_out=["seed_sd"])
+    assert list(shown.columns) == ["n_real", "transforms", "method"] + [c for c in tables.NUMBERS_COLUMNS if c != "seed_sd"]

@@ -194,6 +194,32 @@ def compare_with_baseline(
     return acc.merge(tests, on=list(setting) + [arm], how="left")
 
 
+# The columns of a results chapter's "numbers behind the figure" table, after the setting and arm columns.
+NUMBERS_COLUMNS = (
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "seed_sd",
+    "runs",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "df",
+    "p",
+    "p_bh",
+    "stars",
+    "paper_p",
+    "paper_p_bh",
+    "paper_stars",
+)
+
+
+def numbers_behind(table: pd.DataFrame, keys: Sequence[str], leave_out: Sequence[str] = ()) -> pd.DataFrame:
+    """``table``'s ``keys`` columns (setting and arm) and :data:`NUMBERS_COLUMNS` (less ``leave_out``): what a
+    results chapter shows under "The numbers behind the figure"."""
+    return table[list(keys) + [c for c in NUMBERS_COLUMNS if c not in leave_out]]
+
+
 def two_analyses(table: pd.DataFrame, setting: Sequence[str], arm: str) -> pd.DataFrame:
     """The compact side-by-side table of a results chapter: one row per comparison with the gain
     (percentage points) and its 95% interval from the primary analysis, the paper's convention (BH p,
