@@ -428,4 +428,6 @@ def test_numbers_behind_the_figure_keeps_the_keys_and_the_result_columns_in_orde
     frame, preds = _planted({(4, "none"): 0.4, (4, "inpaint"): 0.6})
     table = tables.fig3_table(frame, preds)
     shown = tables.numbers_behind(table, ["n_real", "transforms", "method"], leave_out=["seed_sd"])
-    assert list(shown.columns) == ["n_real", "transforms", "method"] + [c for c in tables.NUMBERS_COLUMNS if c != "seed_sd"]
+    assert list(shown.columns) == ["n_real", "transforms", "method"] + [
+        c for c in tables.NUMBERS_COLUMNS if c != "seed_sd"
+    ]
