@@ -43,8 +43,10 @@ lint: install
 	$(PY) -m ruff check
 	$(PY) -m ruff format --check
 
+# pytest's exit code 5 (no tests collected) fails like any other non-zero code, with a line saying why.
 test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$rc
 
 clean-book:
 	rm -rf _build book/*.ipynb

@@ -57,7 +57,7 @@ def worker(out: Path, inputs: Path | None, threads: int) -> None:
 
     torch.set_num_threads(threads)
     from synthaug_utils.analysis.embeddings import embed_arrays
-    from synthaug_utils.classifier.fast import HEAD_THREADS, _evaluate_head, _train_head
+    from synthaug_utils.classifier.fast import HEAD_THREADS, evaluate_head, train_head
     from synthaug_utils.classifier.features import torch_threads
     from synthaug_utils.classifier.recipe import Recipe
     from synthaug_utils.core.config import load_profile
@@ -106,8 +106,8 @@ def worker(out: Path, inputs: Path | None, threads: int) -> None:
     train, val = order[:40], order[40:]
     recipe = Recipe(mode="fast", max_epochs=8, patience=8)
     with torch_threads(HEAD_THREADS):  # as fit_fast trains every trial's head
-        head, _ = _train_head(feats[train], y[train], feats[val], y[val], 3, 8, 0, recipe, seed=0)
-        _, _, probs = _evaluate_head(head, feats, torch.zeros(len(feats), dtype=torch.long))
+        head, _ = train_head(feats[train], y[train], feats[val], y[val], 3, 8, 0, recipe, seed=0)
+        _, _, probs = evaluate_head(head, feats, torch.zeros(len(feats), dtype=torch.long))
     result["probs"] = probs.float().numpy()
     result["capability"] = np.array(torch.backends.cpu.get_cpu_capability())
     np.savez(out, **result)

@@ -33,7 +33,7 @@ from synthaug_utils.core import vocabulary
 from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.inputs import has_input, input_keys
 from synthaug_utils.data import splits, summary
-from synthaug_utils.presentation import figures, plots
+from synthaug_utils.presentation import figures, plots, prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
@@ -49,10 +49,10 @@ sizes = dict(dataset_name=main.dataset, n_labels=len(main.labels), n_total=int(c
 glue_values(sizes | dict(n_train_pool=len(main.train_pool), n_val=len(main.val), n_test=len(main.test)))
 main_tables = splits.dataset_tables(P, "main")
 capabilities = summary.dataset_capabilities(main_tables)  # skin types known? labels dropped?
-grouping = summary.grouping_sentence(main_tables, main)  # bring-your-own data: groups and images per split
-glue("ddi_sentence", summary.data_chapter_notes(ddi, input_keys(P, "ddi"), capabilities, grouping), display=False)
+grouping = prose.grouping_sentence(main_tables, main)  # bring-your-own data: groups and images per split
+glue("ddi_sentence", prose.data_chapter_notes(ddi, input_keys(P, "ddi"), capabilities, grouping), display=False)
 glue("profile_name", P.name, display=False)
-glue_values(summary.data_opening(P, main_tables, main))
+glue_values(prose.data_opening(P, main_tables, main))
 glue_profile_box(P, "01_data")
 
 # %% [markdown]
@@ -66,7 +66,7 @@ glue_profile_box(P, "01_data")
 # {glue:text}`n_test` test images. {glue:text}`ddi_sentence`
 
 # %%
-figures.show_figure(plots.plot_split_composition(counts, note), "composition", counts, profile)
+figures.show_figure(plots.plot_split_composition(counts, note), "composition", profile)
 
 # %%
 clusters = summary.near_duplicate_table(main_tables, main)  # your own data: near-duplicate clusters found
@@ -74,17 +74,17 @@ if len(clusters):
     from synthaug_utils.data.groups import NEAR_DUPLICATE_MAX_HAMMING
 
     display(
-        figures.show_table_csv(
+        figures.show_table(
             clusters,
             "near_duplicate_clusters",
-            "**Table D1.** Near-duplicate clusters among your images "
+            "Near-duplicate clusters among your images "
             f"(identical bytes, or perceptual hashes within {NEAR_DUPLICATE_MAX_HAMMING} of 64 bits); each cluster stays in one split.",
         )
     )
 
 # %%
 if capabilities.has_fst:
-    figures.show_figure(plots.plot_fst_distribution(counts, note), "fst", counts, profile)
+    figures.show_figure(plots.plot_fst_distribution(counts, note), "fst", profile)
 else:
     print(capabilities.missing("fst"))
 
@@ -93,11 +93,11 @@ if ddi is not None:  # without a DDI-style set the page says so in its opening, 
     from IPython.display import Markdown
 
     display(Markdown("The DDI-style set, by skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI):"))
-    figures.show_figure(plots.plot_split_composition(ddi_counts, note), "ddi_composition", ddi_counts, profile)
+    figures.show_figure(plots.plot_split_composition(ddi_counts, note), "ddi_composition", profile)
 
 # %%
 if ddi is not None:
-    figures.show_figure(plots.plot_fst_distribution(ddi_counts, note), "ddi_fst", ddi_counts, profile)
+    figures.show_figure(plots.plot_fst_distribution(ddi_counts, note), "ddi_fst", profile)
 
 # %% [markdown]
 # ## Example images per class and skin type
@@ -109,15 +109,10 @@ if ddi is not None:
 if show_images:
     fsts = [1, 2, 3, 4, 5, 6]
     grid = summary.example_grid(main.train_pool, main.labels, fsts, P.image_size, seed=split_seed)
-    fig = plots.plot_image_grid(
+    drawn = plots.plot_image_grid(
         grid, main.labels, [f"FST {plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note
     )
-    shown = [
-        {"label": label, "fst": f, "shown": bool(grid[r, c].any())}
-        for r, label in enumerate(main.labels)
-        for c, f in enumerate(fsts)
-    ]
-    figures.show_figure(fig, "examples", shown, profile)
+    figures.show_figure(drawn, "examples", profile)
 else:
     print("Example images are not shown for this profile (patient images are never published by default).")
 
@@ -140,17 +135,21 @@ from synthaug_utils.presentation.book import glue_values
 curve = chapters.chapter_results("learning-curve", P, store=store, executor=executor)
 lc = tables.learning_curve_table(curve.frame, curve.predictions)
 glue_values({**curve.facts("lc"), **highlights.learning_curve_highlights(lc, n_labels=len(main.labels))})
-figures.show_figure(plots.plot_learning_curve(lc, 1 / len(main.labels), note), "learning_curve", lc, profile)
+figures.show_figure(plots.plot_learning_curve(lc, 1 / len(main.labels), note), "learning_curve", profile)
 
 # %% [markdown]
-# Chance is {glue:text}`lc_chance`. With {glue:text}`lc_n_min` real image(s) per class the
-# classifier reaches {glue:text}`lc_acc_min` (95% CI {glue:text}`lc_ci_min`); with
-# {glue:text}`lc_n_max` per class, {glue:text}`lc_acc_max` (95% CI {glue:text}`lc_ci_max`).
+# Chance is {glue:text}`lc_chance:.1%`. With {glue:text}`lc_n_min:d` real image(s) per class the
+# classifier reaches {glue:text}`lc_acc_min:.1%` (95% CI {glue:text}`lc_ci_min`); with
+# {glue:text}`lc_n_max:d` per class, {glue:text}`lc_acc_max:.1%` (95% CI {glue:text}`lc_ci_max`).
 # Accuracy is the mean over seeds (every seed scores the same test images); the interval is the
 # paper's Wald interval on one run's test set, and the table also gives the per-seed SD.
 
 # %%
-figures.show_table(lc)
+figures.show_table(
+    lc,
+    "learning_curve_table",
+    "The learning curve: test accuracy per real training images per class, pooled over seeds.",
+)
 
 
 # %% [markdown]
@@ -179,20 +178,20 @@ glue_values(real.values)
 # Fig. 1A counts for {glue:text}`real_fig1a_match` labels.
 
 # %%
-figures.show_table_csv(
+figures.show_table(
     real.fig1a,
     "real_fig1a",
-    "**Table R1.** F17k-9 images per label in the authors' split files beside the paper's Fig. 1A counts.",
+    "F17k-9 images per label in the authors' split files beside the paper's Fig. 1A counts.",
     audit.HEADERS,
 )
 
 # %%
-figures.show_table_csv(
-    real.fst,
+figures.show_table(
+    audit.fst_wide(real.fst),
     "real_fst",
-    "**Table R2.** F17k-9 images per Fitzpatrick skin type (FST) in each split file: count (share of the file).",
+    "F17k-9 images per Fitzpatrick skin type (FST) in each split file: count (share of the file).",
     audit.HEADERS,
-    shown=audit.fst_wide(real.fst),
+    data=real.fst,
 )
 
 # %% [markdown]
@@ -224,10 +223,10 @@ figures.show_table_csv(
 # rather than settle it.
 
 # %%
-figures.show_table_csv(
+figures.show_table(
     real.audit,
     "real_audit",
-    "**Table R3.** Near-duplicate audit per label, for F17k-9 and for "
+    "Near-duplicate audit per label, for F17k-9 and for "
     "all ten labels of the split files: held-out images with a near-duplicate in the training file "
     "(leaking), training images sharing a cluster with another training image (redundant) and "
     "their clusters, clusters whose members carry different labels (label noise).",
@@ -235,9 +234,9 @@ figures.show_table_csv(
 )
 
 # %%
-figures.show_table_csv(
+figures.show_table(
     real.noise,
     "real_label_noise",
-    "**Table R4.** The label-noise clusters: members with their label and file.",
+    "The label-noise clusters: members with their label and file.",
     audit.HEADERS,
 )

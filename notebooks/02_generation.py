@@ -28,8 +28,10 @@ overrides = {}
 split_seed = 0
 
 # %%
+import pandas as pd
+
 from synthaug_utils.analysis import generation_report as report
-from synthaug_utils.presentation import figures, plots
+from synthaug_utils.presentation import figures, plots, prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
@@ -52,7 +54,7 @@ glue_profile_box(chapter.profile, "02_generation")
 # {glue:text}`gen_departures`
 
 # %%
-glue_values(report.generator_record(chapter))
+glue_values({"generator_sentence": prose.generator_sentence(chapter.profile, report.generator_record(chapter))})
 
 # %% [markdown]
 # {glue:text}`generator_sentence`
@@ -79,8 +81,8 @@ glue_values(report.make_sets(chapter))
 # %%
 (source, masks, outputs), facts = report.mask_geometry(chapter)
 glue_values(facts)
-masked = [{"mask": name, "share_of_pixels": float(m.mean())} for name, m in masks.items()]
-figures.show_figure(plots.plot_mask_geometry(source, masks, outputs, note), "mask_geometry", masked, profile)
+masked = pd.DataFrame([{"mask": name, "share_of_pixels": float(m.mean())} for name, m in masks.items()])
+figures.show_figure(plots.plot_mask_geometry(source, masks, outputs, note, data=masked), "mask_geometry", profile)
 
 # %% [markdown]
 # ## Samples per class, method and variant (Fig. S-4 analogue)
@@ -90,12 +92,7 @@ figures.show_figure(plots.plot_mask_geometry(source, masks, outputs, note), "mas
 
 # %%
 cells, labels, columns = report.sample_grid(chapter)
-figures.show_figure(
-    plots.plot_sample_grid(cells, labels, columns, note),
-    "samples",
-    [{"class": r, "column": c} for r, c in cells],
-    profile,
-)
+figures.show_figure(plots.plot_sample_grid(cells, labels, columns, note), "samples", profile)
 
 # %% [markdown]
 # ## Quality gate 1: do text-to-image samples show their class?
@@ -114,14 +111,19 @@ figures.show_figure(
 gate, summary, chance, facts = report.class_identity_gate_report(chapter)
 glue_values(facts)
 real_gate = gate[gate.classifier == "trained on real images"]
-figures.show_figure(plots.plot_class_accuracy(real_gate, chance, note), "gate_real", real_gate, profile)
+figures.show_figure(plots.plot_class_accuracy(real_gate, chance, note), "gate_real", profile)
 
 # %%
 ae_gate = gate[gate.classifier == "trained on autoencoded real images"]
-figures.show_figure(plots.plot_class_accuracy(ae_gate, chance, note), "gate_autoencoded", ae_gate, profile)
+figures.show_figure(plots.plot_class_accuracy(ae_gate, chance, note), "gate_autoencoded", profile)
 
 # %%
-figures.show_table(summary)
+figures.show_table(
+    summary,
+    "gate_summary",
+    "Quality gate 1 per classifier and generator: the share of text-to-image samples labelled as the prompted "
+    "class, pooled and for the weakest class, against the real test images.",
+)
 
 # %% [markdown]
 # Chance is {glue:text}`gate_chance`. The classifier trained on real images labels
@@ -166,10 +168,15 @@ figures.show_table(summary)
 # %%
 mad, facts = report.mask_fidelity_report(chapter)
 glue_values(facts)
-figures.show_figure(plots.plot_mask_mad(mad, note), "mask_mad", mad, profile)
+figures.show_figure(plots.plot_mask_mad(mad, note), "mask_mad", profile)
 
 # %%
-figures.show_table(mad.pivot_table(index=["method", "variant"], columns="region", values="mad").reset_index())
+figures.show_table(
+    mad.pivot_table(index=["method", "variant"], columns="region", values="mad").reset_index(),
+    "mask_mad_table",
+    "Mean absolute difference between output and source (grey levels, 0-255) inside and outside the mask.",
+    data=mad,
+)
 
 # %% [markdown]
 # Raw model output: inpainting changes the masked centre by {glue:text}`mad_inpaint_raw_in` grey
@@ -195,7 +202,9 @@ figures.show_table(mad.pivot_table(index=["method", "variant"], columns="region"
 # %%
 seams, facts = report.seam_report(chapter)
 glue_values(facts)
-figures.show_table(seams)
+figures.show_table(
+    seams, "seams", "Seam ratio per method and generator: contrast across the mask's border, synthetic over real."
+)
 
 # %% [markdown]
 # The largest seam ratio is {glue:text}`seam_max`; the line is {glue:text}`seam_limit`:
@@ -211,10 +220,10 @@ figures.show_table(seams)
 # %%
 cost, facts = report.generation_cost(chapter)
 glue_values(facts)
-figures.show_figure(plots.plot_generation_cost(cost, note), "generation_cost", cost, profile)
+figures.show_figure(plots.plot_generation_cost(cost, note), "generation_cost", profile)
 
 # %%
-figures.show_table(cost)
+figures.show_table(cost, "generation_cost_table", "Images generated per second on this machine, per method.")
 
 # %% [markdown]
 # With {glue:text}`cost_threads` CPU thread(s): text-to-image {glue:text}`cost_text-to-image`,

@@ -28,7 +28,7 @@ executor = None
 # %%
 from synthaug_utils.analysis import highlights, tables
 from synthaug_utils.experiments import chapters
-from synthaug_utils.presentation import figures, plots
+from synthaug_utils.presentation import figures, plots, prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
@@ -37,9 +37,7 @@ frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter
 table = tables.figS2_table(frame, predictions)
 s2 = highlights.figS2_highlights(table)
 glue_values(s2)
-glue_values(
-    {**chapter.facts("s2"), "s2_n": str(settings["n_real"]), "s2_cuts": ", ".join(str(c) for c in settings["cuts"])}
-)
+glue_values({**chapter.facts("s2"), "s2_n": settings["n_real"], "s2_cuts": ", ".join(str(c) for c in settings["cuts"])})
 glue_profile_box(chapter.profile, "06_class_imbalance")
 
 # %% [markdown]
@@ -47,33 +45,42 @@ glue_profile_box(chapter.profile, "06_class_imbalance")
 # :format: myst
 # ```
 #
-# This run: {glue:text}`s2_trials` trials ({glue:text}`s2_seeds` seeds); every label has
+# This run: {glue:text}`s2_trials:d` trials ({glue:text}`s2_seeds:d` seeds); every label has
 # {glue:text}`s2_n` real training images except the rare one ({glue:text}`s2_labels` in
-# turn), cut to {glue:text}`s2_cuts`. With {glue:text}`s2_smallest` rare images, accuracy
-# on the rare label (pooled over rare labels and seeds) was {glue:text}`s2_none` without
-# rebalancing, {glue:text}`s2_duplicate` with duplication and {glue:text}`s2_synthetic`
-# with synthetic images. {glue:text}`s2_n_significant` of {glue:text}`s2_n_tests`
+# turn), cut to {glue:text}`s2_cuts`. With {glue:text}`s2_smallest:d` rare images, accuracy
+# on the rare label (pooled over rare labels and seeds) was {glue:text}`s2_none:.1%` without
+# rebalancing, {glue:text}`s2_duplicate:.1%` with duplication and {glue:text}`s2_synthetic:.1%`
+# with synthetic images. {glue:text}`s2_n_significant:d` of {glue:text}`s2_n_tests:d`
 # comparisons against duplication are significant after BH adjustment (primary analysis; both
 # analyses below).
 
 # %%
 pooled = tables.figS2_pooled(table)  # what the figure draws: pooled over rare labels and seeds
-figures.show_figure(plots.plot_figS2(pooled, note), "figS2", pooled, profile, s2)
-figures.show_table(pooled)
+figures.show_figure(plots.plot_figS2(pooled, note), "figS2", profile, s2)
+figures.show_table(
+    pooled,
+    "figS2_table",
+    "Fig. S-2 as drawn: accuracy per scope, rare images kept and rebalancing, pooled over rare labels and seeds.",
+)
 
 # %% [markdown]
 # ## Two analyses of the same comparisons
 #
 # {glue:text}`s2_an_how` {glue:text}`s2_seed_scope`
 #
-# After adjustment, {glue:text}`s2_an_paper_sig` of {glue:text}`s2_an_tests` comparisons are
-# significant under the paper's convention and {glue:text}`s2_an_primary_sig` under the primary
+# After adjustment, {glue:text}`s2_an_paper_sig:d` of {glue:text}`s2_an_tests:d` comparisons are
+# significant under the paper's convention and {glue:text}`s2_an_primary_sig:d` under the primary
 # analysis. {glue:text}`s2_an_disagree`
 
 # %%
 both = tables.two_analyses(table, ["scope", "rare_label", "rare_n", "transforms"], "control")
-glue_values(highlights.analyses_facts(both, "s2_an", int(table.n_test.max()), table.get("model_note")))
-figures.show_table(both)
+glue_values(prose.analyses_facts(both, "s2_an", int(table.n_test.max()), table.get("model_note")))
+figures.show_table(
+    both,
+    "figS2_analyses",
+    "Every comparison of Fig. S-2 under both analyses: the paper's convention and the primary analysis, "
+    "with BH-adjusted p-values and whether they agree.",
+)
 
 # %% [markdown]
 # ## Generator-data budget of the rare class (beyond the paper)
@@ -88,12 +95,17 @@ figures.show_table(both)
 # %%
 rare_budget = chapters.optional_grid_results("imbalance-controls", chapter.profile, store, executor)
 rare_table = tables.imbalance_budget_table(*rare_budget) if rare_budget else None
-glue_values(highlights.imbalance_budget_facts(rare_table))
+glue_values(prose.imbalance_budget_facts(rare_table))
 figures.show_table(
-    tables.two_analyses(rare_table, ["rare_label", "rare_n", "transforms"], "arm")
+    tables.two_analyses(rare_table, ["rare_label", "rare_n", "transforms"], "arm"),
+    "control_rare_budget",
+    "The rare class's DreamBooth model fine-tuned on its own cut images, at its own and at the whole-pool "
+    "steps, against the whole-pool model, under both analyses.",
 ) if rare_budget else None
 
 # %%
 figures.show_table(
-    tables.numbers_behind(table, ["scope", "rare_label", "rare_n", "transforms", "control"], leave_out=["seed_sd"])
+    tables.numbers_behind(table, ["scope", "rare_label", "rare_n", "transforms", "control"], leave_out=["seed_sd"]),
+    "figS2_numbers",
+    "The numbers behind Fig. S-2, per setting.",
 )

@@ -34,7 +34,7 @@ show_images = None  # None: only for embedded profiles (patient images are never
 
 # %%
 from synthaug_utils.analysis import embedding_report as report
-from synthaug_utils.analysis import quality
+from synthaug_utils.analysis import pair_distances, paper, quality
 from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.vocabulary import figure_note
 from synthaug_utils.presentation import figures, plots
@@ -54,10 +54,10 @@ glue_profile_box(P, "07_embeddings")
 # :format: myst
 # ```
 #
-# {glue:text}`e_real` real and {glue:text}`e_syn` synthetic images, embedded with
-# {glue:text}`e_model` into {glue:text}`e_dim` dimensions and cached per image (keyed by
+# {glue:text}`e_real:,` real and {glue:text}`e_syn:,` synthetic images, embedded with
+# {glue:text}`e_model` into {glue:text}`e_dim:d` dimensions and cached per image (keyed by
 # the image file's hash and the model). In this build, getting all of them took
-# {glue:text}`e_seconds` s ({glue:text}`e_ips` images/s): a cold build computes every
+# {glue:text}`e_seconds:.1f` s ({glue:text}`e_ips:.0f` images/s): a cold build computes every
 # embedding, a rebuild reads them from the cache (the cold and rebuild times of this page are
 # in the README), and the projections and the quality table below are cached the same way.
 
@@ -67,7 +67,6 @@ glue_profile_box(P, "07_embeddings")
 # %%
 coords = quality.project(embeddings, "pca", seed=0)
 thumbs, pair = report.projection_images(everything, show_images, n_thumbnails, seed=0)
-points = everything[["image_id", "label", "method"]].assign(pc1=coords[:, 0], pc2=coords[:, 1])
 figures.show_figure(
     plots.plot_projection(
         coords,
@@ -78,12 +77,11 @@ figures.show_figure(
         note=note,
     ),
     "fig2a",
-    points,
     profile,
 )
 
 # %%
-fig = plots.plot_projection(
+drawn = plots.plot_projection(
     coords,
     everything.assign(origin=everything.method),
     "origin",
@@ -91,23 +89,23 @@ fig = plots.plot_projection(
     pair,
     note=note,
 )
-figures.show_figure(fig, "fig2b", points, profile)
+figures.show_figure(drawn, "fig2b", profile)
 
 # %% [markdown]
 # ## UMAP (Fig. S-3)
 #
 # UMAP with a fixed seed (`random_state=0`), cosine metric, 15 neighbours, on the first 50
 # principal components of the embeddings, 200 optimisation epochs, of
-# {glue:text}`e_umap_points` images drawn at random (seeded) from the
-# {glue:text}`e_all_points` above, because a seeded UMAP runs on one core and its cost grows
+# {glue:text}`e_umap_points:,` images drawn at random (seeded) from the
+# {glue:text}`e_all_points:,` above, because a seeded UMAP runs on one core and its cost grows
 # with the number of points.
 
 # %%
 rows = quality.sample_rows(len(everything), umap_points, seed=0)
-glue_values({"e_umap_points": str(len(rows)), "e_all_points": str(len(everything))})
+glue_values({"e_umap_points": len(rows), "e_all_points": len(everything)})
 umap_coords = quality.project(embeddings[rows], "umap", seed=0, cache=True)
 shown = everything.iloc[rows].reset_index(drop=True)
-fig = plots.plot_projection(
+drawn = plots.plot_projection(
     umap_coords,
     shown.assign(disease=lambda t: t.label),
     "disease",
@@ -115,45 +113,56 @@ fig = plots.plot_projection(
     axis_names=("UMAP 1", "UMAP 2"),
     note=note,
 )
-figures.show_figure(
-    fig,
-    "figS3",
-    shown[["image_id", "label", "method"]].assign(umap1=umap_coords[:, 0], umap2=umap_coords[:, 1]),
-    profile,
-)
+figures.show_figure(drawn, "figS3", profile)
 
 # %% [markdown]
 # ## Pairwise distances (Fig. 2C)
 
 # %%
-long, tests = quality.distance_comparisons(
+long, tests = pair_distances.distance_comparisons(
     emb_real, real.image_id.tolist(), emb_syn, synthetic, n_pairs=n_pairs, seed=0
 )
 glue_values(report.distance_highlights(tests, n_pairs))
-figures.show_figure(plots.plot_distance_distributions(long, tests, note), "fig2c", long, profile)
+paper_fig2 = paper.paper_values(2).set_index("quantity")
+glue_values(
+    {
+        "e_paper_rr": paper_fig2.value["cosine_distance_real_real"],
+        "e_paper_rs": paper_fig2.value["cosine_distance_real_synthetic"],
+        "e_paper_rs_p": paper_fig2.p_value["cosine_distance_real_synthetic"],
+        "e_paper_matched": paper_fig2.value["cosine_distance_matched"],
+    }
+)
+figures.show_figure(plots.plot_distance_distributions(long, tests, note), "fig2c", profile)
 
 # %% [markdown]
-# Mean cosine distance of {glue:text}`e_pairs` random real-real pairs:
-# {glue:text}`e_rr`; random real-synthetic pairs (in-then-outpaint):
-# {glue:text}`e_rs` (the paper's test: a BH-adjusted two-sample t-test of the drawn pairs
+# Mean cosine distance of {glue:text}`e_pairs:,` random real-real pairs:
+# {glue:text}`e_rr:.3f`; random real-synthetic pairs (in-then-outpaint):
+# {glue:text}`e_rs:.3f` (the paper's test: a BH-adjusted two-sample t-test of the drawn pairs
 # against real-real, p = {glue:text}`e_rs_p`); in-then-outpaint images against their own
-# source images: {glue:text}`e_matched` (p = {glue:text}`e_matched_p`). The paper reports
-# 0.242, 0.241 (p = 0.62) and 0.0844 with CLIP on Fitzpatrick17k.
+# source images: {glue:text}`e_matched:.3f` (p = {glue:text}`e_matched_p`). The paper reports
+# {glue:text}`e_paper_rr:.3f`, {glue:text}`e_paper_rs:.3f` (p = {glue:text}`e_paper_rs_p:.2f`) and
+# {glue:text}`e_paper_matched:.4f` with CLIP on Fitzpatrick17k.
 #
 # The t-test counts every drawn pair as an independent observation, but the pairs reuse the
-# same images ({glue:text}`e_pairs` pairs per group from {glue:text}`e_real` real images and
+# same images ({glue:text}`e_pairs:,` pairs per group from {glue:text}`e_real:,` real images and
 # each method's synthetic images), so its p-value falls as more pairs are drawn, whatever the
 # images show. Beside it (beyond the paper), an image-level test compares the mean distance
 # over all pairs of the images, with no pairs drawn, and bootstraps it {cite:p}`efron1993introduction` by resampling images
 # (the real images once for all groups, each synthetic set on its own, a matched synthetic
 # image together with its source), so its p-value does not depend on the number of pairs.
-# Real-synthetic (in-then-outpaint) minus real-real: {glue:text}`e_rs_diff` (95% CI
+# Real-synthetic (in-then-outpaint) minus real-real: {glue:text}`e_rs_diff:+.3f` (95% CI
 # {glue:text}`e_rs_diff_ci`, BH p = {glue:text}`e_rs_image_p`); own source minus
-# real-real: {glue:text}`e_matched_diff` (95% CI {glue:text}`e_matched_diff_ci`, BH p =
+# real-real: {glue:text}`e_matched_diff:+.3f` (95% CI {glue:text}`e_matched_diff_ci`, BH p =
 # {glue:text}`e_matched_image_p`). The table gives both tests for every group.
 
 # %%
-figures.show_table(tests, report.DISTANCE_COLUMNS)
+figures.show_table(
+    tests,
+    "fig2c_tests",
+    "Each pair group against real-real: mean cosine distance of the drawn pairs and of all pairs, the "
+    "image-level bootstrap test and the paper's t-test (p BH-adjusted).",
+    report.DISTANCE_COLUMNS,
+)
 
 # %% [markdown]
 # ## Quality of each synthetic set (beyond the paper)
@@ -166,42 +175,47 @@ figures.show_table(tests, report.DISTANCE_COLUMNS)
 
 # %%
 qtable = quality.quality_table(emb_real, real, emb_syn, synthetic, cache=True)
-figures.show_figure(plots.plot_quality(qtable, note), "quality", qtable[qtable.label == "all"], profile)
+figures.show_figure(plots.plot_quality(qtable, note), "quality", profile)
 
 # %%
-figures.show_table(qtable)
+figures.show_table(
+    qtable,
+    "quality_table",
+    "Quality of each synthetic set, all classes and per class: Fréchet and kernel distances, k-NN precision and "
+    "recall, and the memorised share.",
+)
 
 # %% [markdown]
 # ## Contamination and memorisation: nearest real images in training, validation and test
 #
 # Each synthetic image's nearest real image (cosine distance) is looked up among the
-# {glue:text}`e_cont_train_n` training-pool images, the {glue:text}`e_cont_val_n` validation
-# images and the {glue:text}`e_cont_test_n` test images. A pair closer than
-# {glue:text}`e_cont_threshold` (the 1st percentile of the distances between a training image and
+# {glue:text}`e_cont_train_n:,` training-pool images, the {glue:text}`e_cont_val_n:,` validation
+# images and the {glue:text}`e_cont_test_n:,` test images. A pair closer than
+# {glue:text}`e_cont_threshold:.4f` (the 1st percentile of the distances between a training image and
 # its nearest other training image) counts as a near copy. Near copies: training pool
-# {glue:text}`e_cont_train_copies`, validation {glue:text}`e_cont_val_copies`, test
-# {glue:text}`e_cont_test_copies` (of {glue:text}`e_cont_syn` synthetic images). The nearest real
-# image lay in the validation set for {glue:text}`e_cont_val_nearest` and in the test set for
-# {glue:text}`e_cont_test_nearest` of synthetic images; the two sets hold
-# {glue:text}`e_cont_share_expected` of all real images. Closest pairs: training pool
-# {glue:text}`e_cont_train_min`, validation {glue:text}`e_cont_val_min`, test
-# {glue:text}`e_cont_test_min`.
+# {glue:text}`e_cont_train_copies:,`, validation {glue:text}`e_cont_val_copies:,`, test
+# {glue:text}`e_cont_test_copies:,` (of {glue:text}`e_cont_syn:,` synthetic images). The nearest real
+# image lay in the validation set for {glue:text}`e_cont_val_nearest:.1%` and in the test set for
+# {glue:text}`e_cont_test_nearest:.1%` of synthetic images; the two sets hold
+# {glue:text}`e_cont_share_expected:.1%` of all real images. Closest pairs: training pool
+# {glue:text}`e_cont_train_min:.4f`, validation {glue:text}`e_cont_val_min:.4f`, test
+# {glue:text}`e_cont_test_min:.4f`.
 #
 # These counts are not comparable with each other: the fewer images a pool holds, the farther
-# away its nearest image lies, and the threshold was set among {glue:text}`e_cont_train_n`
-# training images but is applied to pools of {glue:text}`e_cont_val_n` and
-# {glue:text}`e_cont_test_n`. The second table compares like with like: for every pool, the share
+# away its nearest image lies, and the threshold was set among {glue:text}`e_cont_train_n:,`
+# training images but is applied to pools of {glue:text}`e_cont_val_n:,` and
+# {glue:text}`e_cont_test_n:,`. The second table compares like with like: for every pool, the share
 # of synthetic images closer than the threshold beside the same share for held-out real images
 # (real images the pool does not hold: the validation images against the test set, the test images
 # against the validation set, both against the training pool), and the training pool again as
-# random subsets of {glue:text}`e_cont_trainm_n` images, the size of the smaller of the validation
+# random subsets of {glue:text}`e_cont_trainm_n:,` images, the size of the smaller of the validation
 # and test sets. Near-copy share
-# against the test set: synthetic {glue:text}`e_cont_test_syn_share`, held-out real
-# {glue:text}`e_cont_test_real_share`; validation set: synthetic {glue:text}`e_cont_val_syn_share`,
-# held-out real {glue:text}`e_cont_val_real_share`; training subsets of
-# {glue:text}`e_cont_trainm_n`: synthetic {glue:text}`e_cont_trainm_syn_share`, held-out real
-# {glue:text}`e_cont_trainm_real_share`; the whole training pool: synthetic
-# {glue:text}`e_cont_train_syn_share`, held-out real {glue:text}`e_cont_train_real_share`.
+# against the test set: synthetic {glue:text}`e_cont_test_syn_share:.1%`, held-out real
+# {glue:text}`e_cont_test_real_share:.1%`; validation set: synthetic {glue:text}`e_cont_val_syn_share:.1%`,
+# held-out real {glue:text}`e_cont_val_real_share:.1%`; training subsets of
+# {glue:text}`e_cont_trainm_n:,`: synthetic {glue:text}`e_cont_trainm_syn_share:.1%`, held-out real
+# {glue:text}`e_cont_trainm_real_share:.1%`; the whole training pool: synthetic
+# {glue:text}`e_cont_train_syn_share:.1%`, held-out real {glue:text}`e_cont_train_real_share:.1%`.
 #
 # For the inpainting methods (inpaint, in-then-outpaint) a low share in the test set holds by
 # construction: each of their images is made from one training image (inpainting keeps three
@@ -214,13 +228,24 @@ figures.show_table(qtable)
 # %%
 cont_summary, cont_closest, cont_facts, cont_like = report.contamination_report(P, real, emb_real, synthetic, emb_syn)
 glue_values(cont_facts)
-figures.show_table(cont_summary)
+figures.show_table(
+    cont_summary,
+    "contamination",
+    "Nearest real image of each synthetic image in the training pool, validation and test sets, per method: "
+    "how often it lies in the pool and how many are near copies.",
+)
 
 # %%
-figures.show_table(cont_like)
+figures.show_table(
+    cont_like,
+    "contamination_like_with_like",
+    "Near-copy shares compared like with like: synthetic images beside held-out real images, per pool.",
+)
 
 # %%
-figures.show_table(cont_closest)
+figures.show_table(
+    cont_closest, "contamination_closest", "The closest synthetic-real pairs of each pool (cosine distance)."
+)
 
 # %% [markdown]
 # ## Does a better-scoring synthetic set give a larger gain?
@@ -235,19 +260,18 @@ glue_values(facts)
 figures.show_figure(
     plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note),
     "quality_gain",
-    joined,
     profile,
 )
 
 # %% [markdown]
-# Across {glue:text}`e_cells` (class, method) cells, the Spearman correlation between
-# kernel distance and accuracy gain is {glue:text}`e_rho`; a negative value would mean sets
+# Across {glue:text}`e_cells:d` (class, method) cells, the Spearman correlation between
+# kernel distance and accuracy gain is {glue:text}`e_rho:.2f`; a negative value would mean sets
 # closer to the real images help more. Its p = {glue:text}`e_rho_p` counts the cells as
 # independent, which they are not: the cells of a class share its real images and its
 # baseline accuracy, and the cells of a method share its generator. Tested at the class
-# level, the correlation of the {glue:text}`e_classes` per-class means is
-# {glue:text}`e_rho_class` (p = {glue:text}`e_rho_class_p`), and permuting the gains among the
-# methods of each class ({glue:text}`e_perm` permutations) gives p =
+# level, the correlation of the {glue:text}`e_classes:d` per-class means is
+# {glue:text}`e_rho_class:.2f` (p = {glue:text}`e_rho_class_p`), and permuting the gains among the
+# methods of each class ({glue:text}`e_perm:,` permutations) gives p =
 # {glue:text}`e_rho_within_p` for the cell correlation: whether, within a class, the set
 # closer to the real images brought the larger gain. Neither test removes what the cells of a
 # method share; there are too few methods to test at that level.

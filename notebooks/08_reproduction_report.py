@@ -32,13 +32,14 @@ from pathlib import Path
 
 from synthaug_utils.analysis import report as analysis_report
 from synthaug_utils.core.config import load_profile
+from synthaug_utils.presentation import prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
 P = load_profile(profile, config, overrides)
 # a figure whose chapter lacks its inputs (e.g. Fig. 5 without DDI) is reported as "figure not built"
 report, shape3, shape4, facts, figure_tables = analysis_report.reproduction(P, store, executor)
-glue_values(facts)
+glue_values({**facts, "rr_values": prose.reproduction_values(report, P.name, analysis_report.compares_values(P))})
 
 # %%
 from myst_nb import glue
@@ -48,7 +49,7 @@ from synthaug_utils.analysis.findings import headline_findings
 from synthaug_utils.presentation import figures
 
 findings = headline_findings(figure_tables, P.is_embedded)  # also on the front page
-glue("findings_table", figures.show_table(findings), display=False)
+glue("findings_table", figures.table_styler(findings), display=False)
 glue_profile_box(P, "08_reproduction_report")
 
 # %% [markdown]
@@ -57,23 +58,23 @@ glue_profile_box(P, "08_reproduction_report")
 # ```
 #
 # Profile {glue:text}`rr_profile`. Shape of Fig. 3 (the paper: gains highest at 16-64 real
-# images, none significant at 228): in {glue:text}`rr_shape3` of {glue:text}`rr_shape3_settings`
+# images, none significant at 228): in {glue:text}`rr_shape3:d` of {glue:text}`rr_shape3_settings:d`
 # (method, transforms) settings the gain was above 0 beyond noise at some n below the largest and
 # diminished at the largest n (its 95% upper bound below the equivalence margin of
-# {glue:text}`rr_margin`, or below the peak beyond noise) without being significant there. Shape of
-# Fig. 4 (the paper: saturation above 10 synthetic per real image): in {glue:text}`rr_saturates` of
-# {glue:text}`rr_shape4_settings` settings the first step was above 0 beyond noise and every larger
+# {glue:text}`rr_margin:+.1f` pp, or below the peak beyond noise) without being significant there. Shape of
+# Fig. 4 (the paper: saturation above 10 synthetic per real image): in {glue:text}`rr_saturates:d` of
+# {glue:text}`rr_shape4_settings:d` settings the first step was above 0 beyond noise and every larger
 # ratio's extra gain over the first had a 95% upper bound below the same margin. The noise threshold
 # of both checks is a Benjamini-Hochberg-adjusted {cite:p}`benjamini1995controlling` p < 0.05 of the primary analysis (paired difference with
-# run-to-run and test-image variance; see the Methods page). Of the {glue:text}`rr_starred`
-# comparisons of Figs. 3-5 that are significant after adjustment, {glue:text}`rr_star_conflicts`
+# run-to-run and test-image variance; see the Methods page). Of the {glue:text}`rr_starred:d`
+# comparisons of Figs. 3-5 that are significant after adjustment, {glue:text}`rr_star_conflicts:d`
 # sit on a 95% interval that contains 0 (the interval and the p-value come from one standard error).
 #
 # Values: a paper row is compared only with a cell of this build that matches it on every
 # setting (n real per class, synthetic ratio, method, generator variant, transforms, skin-tone
 # bin); otherwise it reads "not comparable" with the reason, and no best cell is picked.
-# {glue:text}`rr_compared` of {glue:text}`rr_rows` reported numbers have an exactly matching cell;
-# {glue:text}`rr_not_comparable` are not comparable. {glue:text}`rr_values`
+# {glue:text}`rr_compared:d` of {glue:text}`rr_rows:d` reported numbers have an exactly matching cell;
+# {glue:text}`rr_not_comparable:d` are not comparable. {glue:text}`rr_values`
 
 # %% [markdown]
 # ## Headline findings
@@ -94,19 +95,25 @@ glue_profile_box(P, "08_reproduction_report")
 
 # %%
 paper_itself = findings_module.paper_as_build()
-figures.show_table(headline_findings(paper_itself, embedded=False))
+figures.show_table(
+    headline_findings(paper_itself, embedded=False),
+    "findings_paper_itself",
+    "The verdict logic run on the paper's own numbers, as if the paper were a build.",
+)
 
 # %% [markdown]
 # ## Fig. 3 shape
 
 # %%
-figures.show_table(shape3)
+figures.show_table(shape3, "shape_fig3", "The shape checks of Fig. 3, per synthetic source and transforms setting.")
 
 # %% [markdown]
 # ## Fig. 4 shape
 
 # %%
-figures.show_table(shape4)
+figures.show_table(
+    shape4, "shape_fig4", "The shape checks of Fig. 4, per real images per class and transforms setting."
+)
 
 # %% [markdown]
 # ## Reported values, figure by figure
@@ -116,8 +123,13 @@ figures.show_table(shape4)
 
 # %%
 for figure, rows in report.groupby("figure", sort=True):
-    print(f"Figure {figure}")
-    display(figures.show_table(rows.drop(columns="figure")))
+    display(
+        figures.show_table(
+            rows.drop(columns="figure"),
+            f"reported_fig{figure}",
+            f"Figure {figure}: each value the paper reports beside this build's.",
+        )
+    )
 
 # %% [markdown]
 # ## What the full paper grid costs
@@ -126,8 +138,12 @@ for figure, rows in report.groupby("figure", sort=True):
 # 2.1-base and 1.5-inpainting at 512 px with 50 DPM-Solver steps and guidance 3, DreamBooth at
 # batch 4, EfficientNetV2-M at 224 px with the authors' batch rule, CLIP ViT-B/32; random
 # weights in the real architectures) and commits its table (`benchmarks/paper_gpu_results.md`).
-# From that table the full protocol (458,920 synthetic images, 19 DreamBooth models, the
-# {glue:text}`cost_trials` trials of Figs. 3, 4, 5 and S-2 at an assumed 10 epochs each, and the
+# From that table the full protocol ({glue:text}`paper_images:,` synthetic images and
+# {glue:text}`paper_dreambooth_models` DreamBooth models, counted as the paper profile's grids would
+# generate and fine-tune them, control arms included; the paper reports
+# {glue:text}`paper_reported_images:,` synthetic images); the
+# {glue:text}`cost_trials` trials of Figs. 3, 4, 5 and S-2 at an assumed
+# {glue:text}`paper_trial_epochs` epochs each, and the
 # CLIP embeddings of every image) would take {glue:text}`cost_total`, counted in
 # {glue:text}`cost_device`; generating the synthetic images is {glue:text}`cost_generation_share`
 # of it. Until a GPU run is committed the table holds CPU rows only, so this is CPU time, not the
@@ -140,7 +156,18 @@ from synthaug_utils.core.paths import project_root
 
 cost, cost_glue = paper_cost.estimate_glue((project_root() or Path.cwd()) / "benchmarks" / "paper_gpu_results.csv")
 glue_values(cost_glue)
-figures.show_table(cost)
+paper_images, paper_models = paper_cost.paper_generation()
+glue_values(
+    {
+        "paper_images": int(paper_images["images"].sum()),
+        "paper_dreambooth_models": len(paper_models),
+        "paper_reported_images": paper_cost.SYNTHETIC_TOTAL,
+        "paper_trial_epochs": paper_cost.DEFAULT_EPOCHS_PER_TRIAL,
+    }
+)
+figures.show_table(
+    cost, "paper_cost", "The paper grid's cost per stage, from the committed benchmark table (benchmarks/paper_gpu.py)."
+)
 
 # %% [markdown]
 # ## Does this build reproduce the book?
@@ -153,11 +180,11 @@ figures.show_table(cost)
 # Within tolerance means the same words with every number close enough for what it is. Counts,
 # sizes and words (a verdict, a method's name) must match exactly. A percentage or percentage
 # point may move by one standard error of its estimate, read off the 95% interval the book prints
-# with it, and at least {glue:text}`repro_tol_pp` pp; a p-value may move as far as a one-standard-error
+# with it, and at least {glue:text}`repro_tol_pp:g` pp; a p-value may move as far as a one-standard-error
 # move of the estimate it tests would move it (on the normal quantile, and at least
-# {glue:text}`repro_tol_z`; a p-value and its interval come from one standard error), while the
+# {glue:text}`repro_tol_z:g`; a p-value and its interval come from one standard error), while the
 # number of significant tests is a count;
-# any other decimal may move by {glue:text}`repro_tol_rel` or one unit in its last printed digit. Why: another CPU kernel set (or thread count) changes the generator's float
+# any other decimal may move by {glue:text}`repro_tol_rel:.0%` or one unit in its last printed digit. Why: another CPU kernel set (or thread count) changes the generator's float
 # sums in their last bits, which moves a few pixels of some generated images by one grey level
 # (`benchmarks/kernel_divergence_results.md`); classifiers trained on them then differ by a few test
 # images, as they would with another seed. A value that moves by less than its own standard error
@@ -177,12 +204,12 @@ from synthaug_utils.presentation import reference as book_reference
 repro, repro_rest, repro_timings = book_reference.chapter_section(P, book_dir)
 glue_values(repro)
 display(Markdown(repro["repro_summary"]))
-for title, rows in (
-    ("Values that do not match, even within tolerance:", repro_rest),
-    ("Timings of this build beside the reference's (not compared):", repro_timings),
+for key, title, rows in (
+    ("repro_differs", "Values that do not match, even within tolerance.", repro_rest),
+    ("repro_timings", "Timings of this build beside the reference's (not compared).", repro_timings),
 ):
     if len(rows):
-        display(Markdown(f"**{title}**"), figures.show_table(rows))
+        display(figures.show_table(rows, key, title))
 
 # %% [markdown]
 # ### On other CPU kernels
@@ -198,4 +225,8 @@ for title, rows in (
 kernels, kernels_rest = book_reference.other_kernels_section(P.name)
 glue_values(kernels)
 if len(kernels_rest):
-    display(Markdown("**Values of the build on other kernels outside tolerance:**"), figures.show_table(kernels_rest))
+    display(
+        figures.show_table(
+            kernels_rest, "repro_other_kernels", "Values of the build on other kernels outside tolerance."
+        )
+    )

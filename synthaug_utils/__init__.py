@@ -13,15 +13,22 @@ ImageNet backbones:
   ``demo://`` model ids and the shipped demo weights.
 - :mod:`synthaug_utils.core.vocabulary` - the project's fixed vocabularies, each defined once: generation methods and
   variants, model kinds, classifier modes, batch rules, monitors, grid names and the demo caption.
-- :mod:`synthaug_utils.core.config` - profiles: the one place where run sizes, model choices and data locations live.
+- :mod:`synthaug_utils.core.profiles` - the settings source: every paper value once with its source and note, what
+  each embedded profile changes and why, and the one validator's rules.
+- :mod:`synthaug_utils.core.config` - the profiles built from the settings source, data locations, config files and
+  the check of every override.
 - :mod:`synthaug_utils.core.inputs` - what a profile needs before it runs: resources (datasets, weights, models),
   chapter inputs, the ready checks.
+- :mod:`synthaug_utils.core.chapters` - the chapter registry: each page of the book with its notebook, title, part,
+  inputs, grids, the chapters it reads and its figures' captions; the one place that names the chapters (the book's
+  ``_toc.yml`` is written from it).
 - :mod:`synthaug_utils.core.files` - atomic file writes for the caches and the results store.
 - :mod:`synthaug_utils.core.identity` - the content identity of a bring-your-own dataset (rows and image bytes, not its
-  place) and the cached file hashes.
+  place), the cached file hashes, and the one version of every stored key (``KEY_VERSION``).
 - :mod:`synthaug_utils.core.protocol` - the paper's protocol, setting by setting: the paper's value, the authors' code's
   where it differs, why embedded profiles deviate (the Methods page's source).
-- :mod:`synthaug_utils.core.machine` - the CPU a build or benchmark ran on (model name, instruction-set flags).
+- :mod:`synthaug_utils.core.machine` - the machine and checkout a build or benchmark ran on (CPU model name,
+  instruction-set flags, the AVX2 kernel pin, the git commit).
 - :mod:`synthaug_utils.core.backbones` - pretrained image backbones: the demo's EfficientNet-Lite0, the paper's
   EfficientNetV2-M, any timm model.
 
@@ -122,6 +129,8 @@ values, embeddings, quality, chapter reports:
   cached per image.
 - :mod:`synthaug_utils.analysis.quality` - how real are the synthetic images? Distances between sets of image
   embeddings.
+- :mod:`synthaug_utils.analysis.pair_distances` - cosine distances between pairs of images (real-real,
+  real-synthetic, synthetic vs own source) and the paper's Fig. 2C tests on them.
 - :mod:`synthaug_utils.analysis.class_identity` - the class-identity gate: can a classifier tell the synthetic images'
   classes apart?
 - :mod:`synthaug_utils.analysis.generation_report` - chapter 02's steps (generation), one function per step, each
@@ -134,9 +143,13 @@ values, embeddings, quality, chapter reports:
 Stage 7, :mod:`synthaug_utils.presentation` - figures and the Jupyter Book:
 
 - :mod:`synthaug_utils.presentation.plots` - one plotting function per figure, in one consistent, colour-blind-safe
-  style.
+  style; each returns the figure with the table it drew.
 - :mod:`synthaug_utils.presentation.figures` - numbered, captioned figures (PNG, CSV of the numbers drawn, rebuild
-  commands) and readable tables on the pages.
+  commands) and tables shown the same way (numbered, captioned, CSV linked).
+- :mod:`synthaug_utils.presentation.prose` - the few sentences that must be computed (the data chapter's opening and
+  grouping, where the generator came from); all other prose is the notebooks' Markdown.
+- :mod:`synthaug_utils.presentation.glue_registry` - every glued value per chapter, with its unit and whether it is
+  glued raw (``resources/glue_keys.yml``), read by the reference check and the tests.
 - :mod:`synthaug_utils.presentation.outputs` - what an executed chapter shows: folded inputs, hidden parameter cells, no
   stderr, warnings or progress bars (those go to the terminal).
 - :mod:`synthaug_utils.presentation.methods` - the Methods page, generated from the build's profile and the protocol
@@ -147,6 +160,8 @@ Stage 7, :mod:`synthaug_utils.presentation` - figures and the Jupyter Book:
   (HTML).
 - :mod:`synthaug_utils.presentation.screenshots` - ``make screenshots``: a PNG of every page of a built book (headless
   Chromium).
+- :mod:`synthaug_utils.presentation.environment` - the machine and software a build ran on (CPU, kernels,
+  packages, GPU, when the chapters ran), for the reference and the reproducibility statement.
 - :mod:`synthaug_utils.presentation.reference` - a reference of every value glued into a built book, and how a build
   compares with it.
 - :mod:`synthaug_utils.presentation.checklist` - the reporting-checklist page: where the book answers each item of CLAIM

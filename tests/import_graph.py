@@ -3,7 +3,7 @@
 
 Standard library only (``ast``). Usage::
 
-    python import_graph.py [PACKAGE_DIR] [--edges] [--quiet] [--flat]
+    python import_graph.py [PACKAGE_DIR] [--quiet] [--lazy-only] [--notebooks DIR] [--max-lines N]
 
 PACKAGE_DIR defaults to ``synthaug_utils`` (relative to the working directory).
 It prints
@@ -25,10 +25,9 @@ dependency, it only hides the loop from the interpreter.
 Importable: ``check(package_dir, stages) -> list[str]`` returns the problems
 (empty list = clean), for a pytest test.
 
-Stages work on both layouts: a prefix ``"data"`` matches the flat module
-``data`` and every module of a ``data/`` subpackage (``data.splits``...).
-The longest matching prefix wins, so a flat module can be placed explicitly
-(``"generation"``) while a subpackage is placed by its folder name.
+A stage prefix ``"data"`` matches every module of the ``data/`` subpackage
+(``data.splits``...); the longest matching prefix wins, so one module can be
+placed apart from its folder (``"diffusion.resolve"``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import pytest
 
 from synthaug_utils.analysis import highlights, tables
 from synthaug_utils.core import vocabulary
-from synthaug_utils.presentation import plots
+from synthaug_utils.presentation import plots, prose
 
 
 def _planted(acc_by_arm: dict, seeds=(0, 1, 2), n_images=200, seed=0):
@@ -115,14 +115,14 @@ def test_two_analyses_table_and_disagreements():
     assert len(both) == 2 and set(both.columns) >= {"gain_pp", "paper_p_bh", "primary_p_bh", "gain_ci_pp", "agree"}
     assert both.agree.all()
     forced = table.assign(paper_p_bh=np.where(table.n_real == 64, 0.01, table.paper_p_bh))
-    facts = highlights.analyses_facts(tables.two_analyses(forced, ["n_real", "transforms"], "method"), "x", n_test=200)
-    assert facts["x_tests"] == "2" and facts["x_paper_sig"] == "2" and facts["x_primary_sig"] == "1"
+    facts = prose.analyses_facts(tables.two_analyses(forced, ["n_real", "transforms"], "method"), "x", n_test=200)
+    assert facts["x_tests"] == 2 and facts["x_paper_sig"] == 2 and facts["x_primary_sig"] == 1
     assert (
         "n_real 64" in facts["x_disagree"]
         and "paper's convention only" in facts["x_disagree"]
         and "n = 200" in facts["x_how"]
     )
-    assert "agree on all 2" in highlights.analyses_facts(both, "x")["x_disagree"]
+    assert "agree on all 2" in prose.analyses_facts(both, "x")["x_disagree"]
 
 
 def test_figure_functions_draw(tmp_path):
@@ -133,10 +133,14 @@ def test_figure_functions_draw(tmp_path):
             for m in ("none", "inpaint", "text-to-image")
         }
     )
-    fig = plots.plot_fig3(tables.fig3_table(frame, preds), vocabulary.DEMO_NOTE)
+    fig3 = tables.fig3_table(frame, preds)
+    fig, drawn = plots.plot_fig3(fig3, vocabulary.DEMO_NOTE)
     fig.savefig(tmp_path / "f3.png")
-    fig = plots.plot_figS1(tables.figS1_table(frame, preds))
+    # the figure's table is what it draws: every arm and setting, its accuracy and interval
+    assert len(drawn) == len(fig3) and {"method", "n_real", "accuracy", "ci_low", "ci_high"} <= set(drawn)
+    fig, drawn = plots.plot_figS1(tables.figS1_table(frame, preds))
     fig.savefig(tmp_path / "s1.png")
+    assert "label" in drawn and set(drawn.columns) - {"label"} <= set(plots.METHOD_ORDER)
     assert (tmp_path / "f3.png").stat().st_size > 10_000
 
 
@@ -151,9 +155,9 @@ def test_learning_curve_table_pools_seeds_per_n(tmp_path):
     assert list(table.n_real) == [1, 16, 228] and (table.n == 3 * 200).all() and (table.runs == 3).all()
     assert table.accuracy.is_monotonic_increasing and (table.ci_low < table.accuracy).all()
     facts = highlights.learning_curve_highlights(table, n_labels=4)
-    assert facts["lc_chance"] == "25.0%" and facts["lc_n_max"] == "228"
-    assert facts["lc_acc_min"] == highlights.percent(table.accuracy.iloc[0])
-    plots.plot_learning_curve(table, 0.25, vocabulary.DEMO_NOTE).savefig(tmp_path / "lc.png")
+    assert f"{facts['lc_chance']:.1%}" == "25.0%" and facts["lc_n_max"] == 228  # raw: the page formats them
+    assert f"{facts['lc_acc_min']:.1%}" == highlights.percent(table.accuracy.iloc[0])
+    plots.plot_learning_curve(table, 0.25, vocabulary.DEMO_NOTE).fig.savefig(tmp_path / "lc.png")
 
 
 def test_mode_gap_summary_and_plot(tmp_path):
@@ -172,10 +176,10 @@ def test_mode_gap_summary_and_plot(tmp_path):
     )
     pairs["diff"] = pairs.fast - pairs.faithful
     facts = highlights.mode_gap_summary(pairs)
-    assert facts["mode_pairs"] == "4" and facts["mode_max_abs"] == "12.0 pp" and facts["mode_fast_higher"] == "3"
+    assert facts["mode_pairs"] == 4 and facts["mode_max_abs"] == "12.0 pp" and facts["mode_fast_higher"] == 3
     assert facts["mode_mean_diff"] == "+5.5 pp" and facts["mode_time_ratio"] == "25"
     assert highlights.mode_gap_summary(pairs.iloc[:0])["mode_mean_abs"] == "n/a"
-    plots.plot_mode_gap(pairs, vocabulary.DEMO_NOTE).savefig(tmp_path / "gap.png")
+    plots.plot_mode_gap(pairs, vocabulary.DEMO_NOTE).fig.savefig(tmp_path / "gap.png")
 
 
 # ----------------------------------------------------------------------------- reproduction report
@@ -197,10 +201,9 @@ def test_reproduction_report_matches_on_every_setting_on_the_smoke_profile():
     fig3 = out[out.figure == "3"]
     assert len(fig3) and fig3.status.str.startswith("not comparable").all() and fig3.build.isna().all()
     assert (out[out.figure != "3"].status == "figure not built").all()
-    facts = report.report_facts(
-        out, tables.shape_checks_fig3(table), pd.DataFrame(columns=["saturates"]), "smoke", False
-    )
-    assert facts["rr_compared"] == "0" and "no value agreement" in facts["rr_values"]
+    facts = report.report_facts(out, tables.shape_checks_fig3(table), pd.DataFrame(columns=["saturates"]), "smoke")
+    assert facts["rr_compared"] == 0 and facts["rr_saturates"] == 0
+    assert "no value agreement" in prose.reproduction_values(out, "smoke", compare_values=False)
 
 
 def test_reproduction_report_compares_exact_cells_only():
@@ -295,9 +298,9 @@ def test_budget_table_separates_what_the_generator_saw_from_how_far_it_was_tuned
     # at the same steps the pool barely helps
     assert abs(steps.own_vs_pool_gain) < 0.06 and own.own_vs_pool_gain < -0.12
     assert steps.steps_vs_own_gain > 0.12 and steps.steps_vs_own_p_bh < 0.05 and np.isnan(own.steps_vs_own_gain)
-    text = highlights.controls_highlights(
-        pd.DataFrame(columns=["arm", "gain", "n_real", "transforms", "p_bh"]), budget
-    )["c_budget"]
+    text = prose.controls_highlights(pd.DataFrame(columns=["arm", "gain", "n_real", "transforms", "p_bh"]), budget)[
+        "c_budget"
+    ]
     assert "pretrained generator" in text and "how far it was fine-tuned" in text and "what the generator saw" in text
 
 
@@ -330,11 +333,11 @@ def test_limits_are_computed():
     from synthaug_utils.core.config import load_profile
 
     demo = load_profile("demo")
-    facts = highlights.limits_facts(demo, (1, 4, 16))
+    facts = prose.limits_facts(demo, (1, 4, 16))
     half = 1.959964 * np.sqrt(0.731 * 0.269 / demo.ddi_per_bin) * 100
     assert facts["lim_bin_halfwidth"] == f"±{half:.1f} points" and 14 < half < 17
     assert str(demo.world.pretrain_per_class) in facts["lim_generator"] and "16" in facts["lim_generator"]
-    wider = highlights.limits_facts(demo.replace(ddi_per_bin=8))
+    wider = prose.limits_facts(demo.replace(ddi_per_bin=8))
     assert float(wider["lim_bin_halfwidth"][1:].split()[0]) > half
 
 
@@ -348,9 +351,9 @@ def test_imbalance_budget_table_scores_the_rare_label():
     assert set(table.rare_label) == {"a"} and (table.n_test == 50).all()  # only the rare label's test images
     own = table[table.arm == "dreambooth-own"].iloc[0]
     assert own.own_vs_pool_gain < 0 and table[table.arm == "dreambooth"].iloc[0].gain > 0.1
-    facts = highlights.imbalance_budget_facts(table)
+    facts = prose.imbalance_budget_facts(table)
     assert facts["s2_budget"].startswith("Rare-label accuracy") and "a cut to 4" in facts["s2_budget"]
-    assert "did not run" in highlights.imbalance_budget_facts(None)["s2_budget"]
+    assert "did not run" in prose.imbalance_budget_facts(None)["s2_budget"]
 
 
 def test_a_pick_among_estimates_within_one_standard_error_names_them_all_in_a_fixed_order():

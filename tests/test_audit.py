@@ -13,6 +13,7 @@ from synthaug_utils.data import audit
 from synthaug_utils.data.tables import F17K_TEST_FILE, F17K_TRAIN_FILE
 
 CLUSTERS_C = Path(__file__).resolve().parents[2] / "shared" / "data" / "fitzpatrick17k-c" / audit.CLUSTER_FILE
+PAPER_DIR = Path(__file__).resolve().parents[2] / "shared" / "paper"
 
 
 # ----------------------------------------------------------------------------- a hand-made world
@@ -272,9 +273,9 @@ def test_real_audit_invariants():
 def test_paper_counts_are_quoted_verbatim():
     from synthaug_utils.analysis.paper import find_paper_text, normalise_whitespace
 
-    path = find_paper_text()
+    path = find_paper_text([PAPER_DIR])
     if path is None:
-        pytest.skip("paper text not found (shared/paper beside the repository)")
+        pytest.skip(f"paper text not at {PAPER_DIR}")
     text = normalise_whitespace(path.read_text(encoding="utf-8"))
     for quote in audit.PAPER_F17K9_QUOTES:
         assert normalise_whitespace(quote) in text

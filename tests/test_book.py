@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from synthaug_utils.presentation import book, reference
+from synthaug_utils.presentation import book, glue_registry, reference
 
 
 @pytest.mark.slow
@@ -26,6 +26,14 @@ def test_smoke_book_builds_with_the_data_chapter_figures(smoke_book):
     written = reference.write_reference(tmp_path / "book", tmp_path / "smoke.json")
     assert len(written["values"]) > 100 and written["timings"]
     assert not reference.unmarked_timings({**written["values"], **written["timings"]})
+    # every glued value is registered with its unit, every registered one glued, raw numbers glued raw
+    glued = {**written["values"], **written["timings"]}
+    assert glue_registry.unregistered(glued) == [] and glue_registry.not_numbers(glued) == []
+    assert [
+        k
+        for k in glue_registry.unglued(glued)
+        if glue_registry.lookup(k).unit not in ("markdown", "table") and not reference.is_self(k)
+    ] == []
     _, forced = book.build_book(
         "smoke", root=tmp_path, chapters=["02_generation", "08_reproduction_report"], force=True
     )

@@ -287,7 +287,7 @@ def test_figures_are_legible_at_page_width():
     table = _fig3_table(0.1, 0.01).assign(method=lambda t: t.method.where(t.method == "none", "inpaint"))
     extra = [table.assign(method=m) for m in ("in-then-outpaint", "text-to-image")]
     table = pd.concat([table, *[e[e.method != "none"] for e in extra]])
-    for fig in (
+    for fig, _ in (
         plots.plot_fig3(table, "demo note"),
         plots.plot_fig5(
             pd.DataFrame(

@@ -17,6 +17,7 @@ from synthaug_utils.core.errors import DataError, MissingImagesError
 from synthaug_utils.data import byo, checks, summary
 from synthaug_utils.data import groups as groups_module
 from synthaug_utils.data import splits as data_splits
+from synthaug_utils.presentation import prose
 
 SIZES = [(30, 20), (17, 41), (64, 64), (25, 25)]
 
@@ -267,7 +268,7 @@ def test_a_group_column_keeps_every_group_in_one_split(tmp_path, cache):
         group = rows.image_id.map(tables.meta["groups"])
         assert (rows.groupby(group.to_numpy()).split.nunique() == 1).all(), seed
         assert (s.test.label.value_counts() >= 3).all() and (s.val.label.value_counts() >= 3).all()
-        sentence = summary.grouping_sentence(tables, s)
+        sentence = prose.grouping_sentence(tables, s)
         assert (
             "group column" in sentence
             and f"validation {len(s.val)} images in {group[rows.split == 'val'].nunique()} groups" in sentence
@@ -351,7 +352,7 @@ def test_near_duplicates_are_grouped_listed_and_can_be_turned_off(tmp_path, cach
         s = data_splits.make_splits(tables, 1, split_seed=seed)
         where = dict(zip(s.all().image_id, s.all().split))
         assert where["a/a0.png"] == where["b/copy_of_a0.jpg"] and where["b/b1.png"] == where["b/b1_again.png"]
-    assert "2 cluster(s) of 4 images, each kept in one split" in summary.grouping_sentence(tables, s)
+    assert "2 cluster(s) of 4 images, each kept in one split" in prose.grouping_sentence(tables, s)
     assert len(summary.near_duplicate_table(tables, s).split.unique()) >= 1
     # off: every row is its own group (the override is validated; the dataset gets another name)
     off = byo.read_byo(folder, test_per_label=2, val_per_label=1, group_near_duplicates=False)

@@ -157,7 +157,7 @@ def test_near_copies_are_compared_with_held_out_real_images_at_the_same_pool_siz
     )
     assert small < large  # the same real images count fewer near copies in a smaller pool
     facts = near_copy_facts(like)
-    assert facts["e_cont_trainm_n"] == "40" and set(facts) >= {
+    assert facts["e_cont_trainm_n"] == 40 and set(facts) >= {
         "e_cont_test_syn_share",
         "e_cont_test_real_share",
         "e_cont_trainm_syn_share",

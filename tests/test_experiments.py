@@ -312,20 +312,20 @@ def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch)
 
 
 def test_budget_pool_counts_what_the_pool_model_trains_on_and_seed_scope_says_what_seeds_vary(smoke):
-    from synthaug_utils.analysis import highlights
     from synthaug_utils.experiments.chapters import ChapterResults
     from synthaug_utils.experiments.grids import seed_scope
+    from synthaug_utils.presentation import prose
 
     profile, splits = smoke
     train = int(splits.train_pool.label.value_counts().min())
-    facts = highlights.budget_steps_facts(profile, 4)
-    assert facts["c_pool"] == str(train) and "validation images excluded" in facts["c_pool_includes"]
-    assert facts["c_steps_own"] == "1" and facts["c_steps_pool"] == "3"  # smoke: batch 8, 1 epoch, at most 4 steps
+    facts = prose.budget_steps_facts(profile, 4)
+    assert facts["c_pool"] == train and "validation images excluded" in facts["c_pool_includes"]
+    assert facts["c_steps_own"] == 1 and facts["c_steps_pool"] == 3  # smoke: batch 8, 1 epoch, at most 4 steps
     assert "the pretrained generator" in facts["c_budget_arms"] and "as many optimiser steps" in facts["c_budget_arms"]
     authors = profile.replace(grids={"dreambooth": {"include_validation": True}})
-    with_val = highlights.budget_steps_facts(authors, 4)  # the authors' way (paper profile): validation images too
+    with_val = prose.budget_steps_facts(authors, 4)  # the authors' way (paper profile): validation images too
     assert (
-        with_val["c_pool"] == str(train + profile.val_per_label)
+        with_val["c_pool"] == train + profile.val_per_label
         and "validation images included" in with_val["c_pool_includes"]
     )
 
@@ -541,19 +541,21 @@ def test_dask_local_cluster_gives_the_same_results_as_in_process(smoke, tmp_path
 
 
 def test_paper_profile_follows_the_authors_code_where_text_and_code_differ(smoke):
-    """Named protocol choices (config.PROTOCOL_CHOICES): epoch cap 50, early stopping on valid_loss,
+    """Named protocol choices (protocol rows with a ``parameter``): epoch cap 50, early stopping on valid_loss,
     validation redrawn per run, DreamBooth on the whole clean training file including validation."""
-    from synthaug_utils.core.config import PROTOCOL_CHOICES, load_profile
+    from synthaug_utils.core.config import load_profile
     from synthaug_utils.core.errors import LeakageError
+    from synthaug_utils.core.protocol import PROTOCOL
     from synthaug_utils.data.splits import load_splits
     from synthaug_utils.diffusion.dreambooth import dreambooth_settings, finetune, training_images
 
     paper = load_profile("paper")
-    assert {c["setting"] for c in PROTOCOL_CHOICES} == {
+    assert {s.key for s in PROTOCOL if s.parameter} == {
         "max_epochs",
         "monitor",
         "redraw_validation",
         "include_validation",
+        "outpaint_frame",
     }
     fig3 = build_grid("fig3", paper)
     assert {s.max_epochs for s in fig3} == {50} and {s.monitor for s in fig3} == {"valid_loss"}

@@ -14,6 +14,7 @@ from test_generation import sources, tiny_models, tiny_resolver, tiny_settings  
 
 from synthaug_utils.core import files
 from synthaug_utils.core.vocabulary import METHODS
+from synthaug_utils.diffusion import pipelines
 from synthaug_utils.experiments import generation_tasks
 from synthaug_utils.synthetic import generate
 from synthaug_utils.synthetic import manifest as synthetic_manifest
@@ -51,8 +52,37 @@ def test_dask_local_generation_matches_in_process(tmp_path, tiny_models, sources
     assert two.read_bytes() == one.read_bytes()
     a, b = _images(tmp_path / "inprocess"), _images(tmp_path / "dask")
     assert len(a) == 2 * (len(METHODS) + 1) * 2 * len(sources) and a == b
-    assert sorted(p.name for p in (tmp_path / "dask" / generation_tasks.PARTS_DIR).iterdir())
     assert not _temporaries(tmp_path / "dask")
+
+
+def test_dask_path_stamps_model_hash_and_remakes_images_of_another_model(tmp_path, tiny_models, sources, by_value):
+    """On the Dask path too, images the manifest lists as made by another model are made again (a valid image
+    left by that model would otherwise be kept), and the manifest names the hash of the model that made them."""
+    import shutil
+
+    from PIL import Image
+
+    out = tmp_path / "set"
+    args = (["text-to-image"], ["pretrained"], 1, tiny_settings())
+    kw = dict(progress=False, executor="dask-local:1", shard_size=2, threads=1)
+    first = generation_tasks.generate_with_executor(sources, out, *args, resolve=tiny_resolver(tiny_models), **kw)
+    assert set(synthetic_manifest.read_manifest(first).model_hash) == {pipelines.model_hash(tiny_models["text2image"])}
+    made = _images(out)
+    grey = Image.new("RGB", (tiny_settings().resolution,) * 2, (128, 128, 128))
+    for path in synthetic_manifest.read_manifest(first).path:
+        grey.save(path)  # valid images of the right size that this model did not make
+    stats: dict = {}
+    generation_tasks.generate_with_executor(sources, out, *args, resolve=tiny_resolver(tiny_models), stats=stats, **kw)
+    assert stats == {} and set(_images(out).values()) == {Path(path).read_bytes()}  # same model: the grey ones kept
+    changed = tmp_path / "text2image-changed"
+    shutil.copytree(tiny_models["text2image"], changed)
+    config = changed / "unet" / "config.json"
+    config.write_text(config.read_text() + "\n")  # the same weights under another hash: the same images
+    second = generation_tasks.generate_with_executor(
+        sources, out, *args, resolve=lambda variant, kind, group: (f"tiny-{kind}", changed), stats=stats, **kw
+    )
+    assert sum(v["images"] for v in stats.values()) == len(sources) and _images(out) == made
+    assert set(synthetic_manifest.read_manifest(second).model_hash) == {pipelines.model_hash(changed)}
 
 
 def _crash_once(marker: str):
@@ -81,12 +111,12 @@ def test_killed_worker_then_rerun_leaves_one_valid_image_per_row(tmp_path, tiny_
     table = synthetic_manifest.read_manifest(path, check_files=True)
     _, planned = generate.plan_generation(sources, *args)
     assert sorted(table.synthetic_id) == sorted(planned.synthetic_id) and not table.synthetic_id.duplicated().any()
-    assert all(generate._valid_png(Path(p), tiny_settings().resolution) for p in table.path)
+    assert all(generate.valid_png(Path(p), tiny_settings().resolution) for p in table.path)
     assert len({*table.path}) == len(list((out / "images").rglob("*.png")))
     assert not _temporaries(out)
     stats2: dict = {}
     generation_tasks.generate_with_executor(sources, out, *args, **kw, stats=stats2)
-    assert stats2["all:dask"]["images"] == 0 and path.read_bytes() == (out / "manifest.csv").read_bytes()
+    assert stats2 == {} and path.read_bytes() == (out / "manifest.csv").read_bytes()
 
 
 def test_grid_preparation_goes_through_a_dask_executor(monkeypatch, smoke_profile):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from synthaug_utils.core.config import PROTOCOL_CHOICES, load_profile
+from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.protocol import AUTHORS_CODE, PAPER, PROTOCOL, SOURCES
 from synthaug_utils.presentation import methods
 
@@ -138,8 +138,9 @@ def test_paper_vs_code_choices_name_an_override_that_gives_the_other_value():
     demo = load_profile("demo")
     choices = methods.choices_table(demo)
     keyed = {s.setting: s for s in PROTOCOL if s.parameter}
-    assert {c["setting"] for c in PROTOCOL_CHOICES} <= {s.key for s in keyed.values()}
-    assert {"outpaint_frame", "monitor", "max_epochs"} <= {s.key for s in keyed.values()}
+    assert {"outpaint_frame", "monitor", "max_epochs", "redraw_validation", "include_validation"} <= {
+        s.key for s in keyed.values()
+    }
     for _, row in choices.iterrows():
         s = keyed[row.setting]
         value = methods.profile_values(load_profile("paper", overrides=_override(row["override for the other value"])))[

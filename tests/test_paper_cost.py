@@ -221,8 +221,18 @@ def test_paper_trials_count_the_paper_grids():
     trials = pc.paper_trials()
     counts = trials.groupby("grid").size().to_dict()
     # fig3: 6 n x 2 transforms x 4 sources x 5 seeds; fig4: 3 n x 2 x 5 ratios x 5 seeds;
-    # fig5: 2 transforms x 3 sources x 5 seeds; S-2: 9 rare labels x 3 cuts x 3 controls x 5 seeds
-    assert counts == {"fig3": 240, "fig4": 150, "fig5": 30, "imbalance": 405}
+    # fig5: 2 transforms x 3 sources x 5 seeds; S-2: 9 rare labels x 3 cuts x 3 controls x 5 seeds;
+    # controls: duplication (6 n x 2 x 5 seeds) + 2 n x 2 x 3 methods x 5 seeds x 4 generator arms, less
+    # the whole-pool DreamBooth arm that is Fig. 3's own trial; S-2's controls: 9 labels x 1 cut x 5 seeds
+    # x 4 arms, less the whole-pool arm that is the imbalance grid's own synthetic trial
+    assert counts == {
+        "fig3": 240,
+        "controls": 60 + 240 - 60,
+        "fig4": 150,
+        "fig5": 30,
+        "imbalance": 405,
+        "imbalance-controls": 180 - 45,
+    }
     fig3 = trials[trials.grid == "fig3"]
     assert fig3.n_train.max() == 228 * 9 * 11 and fig3.n_train.min() == 9
     assert set(trials[trials.grid == "fig5"].n_train) == {464, 464 * 11}
@@ -258,3 +268,54 @@ def test_estimate_glue_reads_the_committed_table_or_says_it_is_missing(tmp_path)
         and int(glue["cost_trials"].replace(",", "")) > 0
     )
     assert "total" in set(table.stage)
+
+
+def test_paper_generation_counts_every_arm_once_per_source_image():
+    """What a paper build generates, on stand-in tables of the paper's sizes: Fig. 5's DDI sets by hand,
+    the control arms included, split-independent sets shared by every validation redraw, and the arms
+    the authors' release holds taken from it."""
+    images, models = pc.paper_generation()
+    by = images.set_index(["dataset", "method", "variant"])
+    # Fig. 5: the whole DDI pool (656 - 96 test - 96 validation), 10 images each, one split
+    assert by.loc[("ddi", "inpaint", "dreambooth"), "images"] == 464 * 10
+    assert by.loc[("ddi", "in-then-outpaint", "dreambooth"), "passes"] == 2
+    # control arms are counted: the pretrained generator and DreamBooth on each trial's own images
+    assert {"pretrained", "dreambooth-own", "dreambooth-own-steps"} <= set(images.variant)
+    own = models[models.source == "own images"]
+    pool = models[models.source == "whole pool"]
+    assert len(own) and own.images.max() <= 32  # Fig. 3's controls at n = 16, 32; S-2's at the rare cut 25
+    steps_of = {(r.kind, r.group): r.steps for r in pool.itertuples()}
+    matched = own[own.steps > own.images.map(lambda n: pc.dreambooth_steps(n, pc.DREAMBOOTH_EPOCHS))]
+    assert len(matched) and all(r.steps == steps_of[r.kind, r.group] for r in matched.itertuples())
+    assert sorted(pool.kind.value_counts().to_dict().items()) == [("inpaint", 10), ("text2image", 9)]
+    # each source image's set is made once for every validation redraw: one set per (method, variant)
+    assert (images[images.variant.isin(["pretrained", "dreambooth"])].sets == 1).all()
+    unshared, _ = pc.paper_generation(shared=False)
+    assert unshared.images.sum() > images.images.sum()
+    # with the authors' release, its arms are not generated and no whole-pool model is fine-tuned
+    released, released_models = pc.paper_generation(released=True)
+    taken = released[released.source == "released"]
+    assert set(taken.variant) == {"pretrained", "dreambooth"} and (released_models.source == "own images").all()
+    generated = released[released.source == "generated"]
+    assert set(generated.variant) == {"dreambooth-own", "dreambooth-own-steps"}
+    facts = pc.source_saving()
+    assert facts["images"] == taken.images.sum() and facts["models"] == 19 and "hours_saved" not in facts
+
+
+def test_the_estimate_counts_the_build_and_says_what_the_release_saves(tmp_path):
+    path = tmp_path / "results.csv"
+    pd.DataFrame(_table_rows("missing: needs a CUDA GPU"), columns=list(pc.TABLE_COLUMNS)).to_csv(path, index=False)
+    generated = pc.estimate_from_table(path)
+    released = pc.estimate_from_table(path, released=True)
+    images, _ = pc.paper_generation()
+    work = dict(zip(generated.stage, generated.work))
+    for method, n in images.groupby("method").images.sum().items():
+        assert work[f"generate {method}"] == n
+    assert generated.attrs["source"] == "generated" and released.attrs["source"] == "released"
+    facts = pc.source_saving(path)
+    total = lambda t: float(t.set_index("stage").hours["total"])  # noqa: E731
+    assert facts["hours_saved"] == pytest.approx(total(generated) - total(released)) and facts["hours_saved"] > 0
+    paper = pc.paper_profile(released=True)
+    sentence = pc.synthetic_source_sentence(paper, path)
+    assert "released_synthetic" in sentence and f"{facts['images']:,} images" in sentence
+    assert "generated" in pc.synthetic_source_sentence(pc.paper_profile(), path).split(".")[0]

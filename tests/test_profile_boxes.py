@@ -234,14 +234,14 @@ def test_main_data_name_and_citation_are_checked(tmp_path, no_location_env):
 
 def test_the_data_chapter_opening_comes_from_the_dataset_used(tmp_path, no_location_env):
     from synthaug_utils.data import splits as data_splits
-    from synthaug_utils.data import summary
+    from synthaug_utils.presentation import prose
 
     folders = _class_folders(tmp_path / "clinic", {"acne": 7, "eczema": 8, "psoriasis": 6})
     cfg = tmp_path / "paper.yml"
     cfg.write_text(f"main_data: {folders}\nmain_data_name: Clinic photos\n")
     P = config.load_profile("paper", config=cfg, overrides={"device": "cpu", "test_per_label": 2, "val_per_label": 1})
     tables = data_splits.dataset_tables(P, "main")
-    opening = summary.data_opening(P, tables, data_splits.load_splits(P, "main", 0))
+    opening = prose.data_opening(P, tables, data_splits.load_splits(P, "main", 0))
     assert opening["data_name"].startswith(
         "Clinic photos, bring-your-own data (3 labels, read from the class folders in clinic"
     )
@@ -251,7 +251,7 @@ def test_the_data_chapter_opening_comes_from_the_dataset_used(tmp_path, no_locat
         and "1 validation images per label" in opening["data_split_rule"]
     )
     smoke = config.load_profile("smoke")
-    opening = summary.data_opening(
+    opening = prose.data_opening(
         smoke, data_splits.dataset_tables(smoke, "main"), data_splits.load_splits(smoke, "main", 0)
     )
     assert "stand-in world demo-derm9" in opening["data_name"]

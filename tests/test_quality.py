@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import linalg
 
-from synthaug_utils.analysis import class_identity, embeddings, quality
+from synthaug_utils.analysis import class_identity, embeddings, pair_distances, quality
 
 D = 16
 
@@ -117,21 +117,21 @@ def test_precision_recall_mode_collapse_keeps_precision_loses_recall():
 def test_cosine_helpers():
     a = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
     b = np.array([[2.0, 0.0], [1.0, 0.0], [-1.0, -1.0]])
-    np.testing.assert_allclose(quality.cosine_distance(a, b), [0.0, 1.0, 2.0], atol=1e-12)
+    np.testing.assert_allclose(pair_distances.cosine_distance(a, b), [0.0, 1.0, 2.0], atol=1e-12)
     x = _cloud(50, 15)
-    d = quality.random_pair_distances(x, 1000, seed=3)
+    d = pair_distances.random_pair_distances(x, 1000, seed=3)
     assert d.shape == (1000,) and np.all(d > 1e-9)  # never pairs an image with itself
-    np.testing.assert_array_equal(d, quality.random_pair_distances(x, 1000, seed=3))
-    c = quality.random_cross_distances(x, _cloud(30, 16), 500, seed=1)
+    np.testing.assert_array_equal(d, pair_distances.random_pair_distances(x, 1000, seed=3))
+    c = pair_distances.random_cross_distances(x, _cloud(30, 16), 500, seed=1)
     assert c.shape == (500,) and np.all((c >= 0) & (c <= 2))
     with pytest.raises(ValueError):
-        quality.l2_normalise(np.zeros((1, 3)))
+        pair_distances.l2_normalise(np.zeros((1, 3)))
 
 
 def test_matched_distances_and_missing_source():
     real = _cloud(5, 17)
     synth = real[[2, 4]] * 3.0  # same direction as its source
-    out = quality.matched_distances(synth, ["r2", "missing"], real, [f"r{i}" for i in range(5)])
+    out = pair_distances.matched_distances(synth, ["r2", "missing"], real, [f"r{i}" for i in range(5)])
     assert out[0] == pytest.approx(0.0, abs=1e-12)
     assert np.isnan(out[1])
 
@@ -324,7 +324,7 @@ def _fig2c_sets(shift: float, n_real: int = 200, n_synth: int = 150, seed: int =
 def test_image_level_distance_test_does_not_depend_on_the_pair_count():
     real, ids, synth, meta = _fig2c_sets(shift=0.3)
     runs = {
-        n: quality.distance_comparisons(real, ids, synth, meta, n_pairs=n, matched_methods=("m",), n_boot=500)[1]
+        n: pair_distances.distance_comparisons(real, ids, synth, meta, n_pairs=n, matched_methods=("m",), n_boot=500)[1]
         for n in (500, 50_000)
     }
     few, many = (runs[n].set_index("group") for n in (500, 50_000))
@@ -338,7 +338,7 @@ def test_image_level_distance_test_does_not_depend_on_the_pair_count():
     assert many.loc[rs, "paper_p"] < 1e-6 * few.loc[rs, "paper_p"]
     assert many.loc[rs, "paper_p"] < 1e-6 * many.loc[rs, "image_p"]
     # all-pairs means by brute force
-    r, s = quality.l2_normalise(real), quality.l2_normalise(synth)
+    r, s = pair_distances.l2_normalise(real), pair_distances.l2_normalise(synth)
     off_diagonal = ~np.eye(len(r), dtype=bool)
     assert many.loc["real-real (random pairs)", "all_pairs_mean"] == pytest.approx(
         (1 - r @ r.T)[off_diagonal].mean(), rel=1e-10
@@ -355,7 +355,7 @@ def test_image_level_distance_test_holds_its_level_where_the_t_test_does_not():
     image, paper = [], []
     for k in range(60):
         real, ids, synth, meta = _fig2c_sets(shift=0.0, n_real=60, n_synth=40, seed=100 + 2 * k)
-        tests = quality.distance_comparisons(
+        tests = pair_distances.distance_comparisons(
             real, ids, synth, meta, n_pairs=2000, seed=k, matched_methods=(), n_boot=300
         )[1]
         image.append(tests.image_p.iloc[1] < 0.05)

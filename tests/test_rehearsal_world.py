@@ -187,10 +187,10 @@ def test_exif_rotated_images_are_upright_after_the_orientation(world):
                 continue
             assert orientation in (6, 8)
             upright = np.asarray(ImageOps.exif_transpose(img).convert("RGB"), np.float32)
-        rng = common._rng("f17k-size", 0, row.md5hash)
-        drawn = common._upscale(
-            common._draw(row.label, row.fitzpatrick_scale, ("f17k", 0, row.md5hash)),
-            common._non_square_size(rng, *common.F17K_IMAGE_SIDE),
+        rng = common.seeded_rng("f17k-size", 0, row.md5hash)
+        drawn = common.upscale(
+            common.draw_lesion(row.label, row.fitzpatrick_scale, ("f17k", 0, row.md5hash)),
+            common.non_square_size(rng, *common.F17K_IMAGE_SIDE),
             rng,
         )
         assert upright.shape == np.asarray(drawn).shape

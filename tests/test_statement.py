@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from synthaug_utils.presentation import reference
+from synthaug_utils.presentation import environment, reference
 
 REPO = Path(__file__).resolve().parents[1]
 STATEMENT_KEYS = {
@@ -63,9 +63,9 @@ def test_gpu_label_names_the_gpu_the_chapters_used(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.version, "cuda", "12.4")
     monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)
-    assert reference.gpu_label("cuda") == "Fake GPU (CUDA 12.4, cuDNN 90100, 1 visible)"
+    assert environment.gpu_label("cuda") == "Fake GPU (CUDA 12.4, cuDNN 90100, 1 visible)"
     assert (
-        reference.gpu_label("cpu")
+        environment.gpu_label("cpu")
         == "none used (the profile runs on cpu; present: Fake GPU (CUDA 12.4, cuDNN 90100, 1 visible))"
     )
 

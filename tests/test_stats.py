@@ -283,7 +283,7 @@ def test_paper_quotes_are_verbatim():
     table = paper.paper_values()
     missing = [q for q in table["source_quote"] if paper.normalise_whitespace(q) not in text]
     assert not missing, f"quotes not found verbatim in the paper: {missing}"
-    assert paper.find_paper_text() is not None
+    assert paper.find_paper_text([PAPER_DIR]) is not None
 
 
 def test_no_runtime_warnings_on_degenerate_inputs():
@@ -425,7 +425,7 @@ def test_fig5_interval_facts_say_what_was_tried_and_that_one_bin_cannot_give_the
 
     summary = paper_intervals.fig5_attempts_summary(paper_intervals.fig5_interval_attempts())
     facts = paper_intervals.fig5_interval_facts(summary)
-    assert facts["f5pi_tried"] == str(len(summary)) and facts["f5pi_reproduced"] == str(int(summary.reproduces.sum()))
+    assert facts["f5pi_tried"] == len(summary) and facts["f5pi_reproduced"] == int(summary.reproduces.sum())
     assert float(facts["f5pi_best_err"]) == pytest.approx(summary.worst_error_pp.min(), abs=0.005)
     assert facts["f5pi_grid_n"] == "160"  # 5 runs x 32 test images per bin
     low, high = (float(v) for v in facts["f5pi_one_bin"].split(" to "))

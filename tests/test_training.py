@@ -7,6 +7,7 @@ Training tests use the smoke profile's demo world (drawn once into a temporary c
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -143,14 +144,14 @@ def test_early_stopper_matches_fastai_rule():
 def test_faithful_training_is_deterministic(smoke):
     profile, splits, train = smoke
     recipe = Recipe.from_profile(profile, mode="faithful", image_size=32, max_epochs=2, transforms=True)
-    first, pred1, m1 = train_and_evaluate(train, splits.val, splits.test, splits.labels, recipe, seed=3)
-    second, pred2, m2 = train_and_evaluate(train, splits.val, splits.test, splits.labels, recipe, seed=3)
+    first, pred1, m1 = train_and_evaluate(train, splits, recipe, seed=3)
+    second, pred2, m2 = train_and_evaluate(train, splits, recipe, seed=3)
     assert first.probs.shape == (len(splits.test), len(splits.labels))
     np.testing.assert_array_equal(first.probs, second.probs)
     pd.testing.assert_frame_equal(pred1, pred2)
     assert first.history == second.history and 1 <= first.epochs_run <= 2
     assert first.batch_size == 8  # 18 training images
-    other, _, _ = train_and_evaluate(train, splits.val, splits.test, splits.labels, recipe, seed=4)
+    other, _, _ = train_and_evaluate(train, splits, recipe, seed=4)
     assert not np.array_equal(first.probs, other.probs)  # the seed matters
 
 
@@ -221,7 +222,7 @@ def test_training_refuses_empty_tables(smoke):
     profile, splits, train = smoke
     recipe = Recipe.from_profile(profile, image_size=32, max_epochs=1)
     with pytest.raises(DataError, match="validation table is empty"):
-        train_and_evaluate(train, splits.val.iloc[:0], splits.test, splits.labels, recipe, seed=0)
+        train_and_evaluate(train, dataclasses.replace(splits, val=splits.val.iloc[:0]), recipe, seed=0)
 
 
 @pytest.mark.parametrize("size", [64, 32, (24, 48)])

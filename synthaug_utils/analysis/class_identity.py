@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.analysis.quality import _as_2d
+from synthaug_utils.analysis.pair_distances import as_2d
 
 
 def class_identity(
@@ -30,11 +30,11 @@ def class_identity(
 
     x, y = train
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=C))
-    clf.fit(_as_2d(x, "train features", 2), np.asarray(y))
+    clf.fit(as_2d(x, "train features", 2), np.asarray(y))
     rows = []
     for group, (features, intended) in groups.items():
         intended = np.asarray(intended)
-        hit = clf.predict(_as_2d(features, f"{group} features")) == intended
+        hit = clf.predict(as_2d(features, f"{group} features")) == intended
         for label in labels:
             sel = intended == label
             rows.append(
@@ -113,7 +113,7 @@ def gate_verdict(per_class: pd.DataFrame, group: str, chance: float) -> str:
     )
 
 
-# The class-identity gate's thresholds (issue 17): every class of a variant's text-to-image samples
+# The class-identity gate's thresholds: every class of a variant's text-to-image samples
 # recognised at least GATE_MIN_CLASS of the time, and all of them together at least GATE_MIN_POOLED
 # (for scale: real test images score about 0.72 and autoencoded ones about 0.63 on the demo profile).
 GATE_MIN_CLASS = 0.30

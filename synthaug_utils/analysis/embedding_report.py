@@ -19,7 +19,7 @@ from synthaug_utils.data.checks import load_image_array
 from synthaug_utils.experiments.chapters import grid_results, synthetic_sets_of_grid
 
 THUMBNAIL_PX = 48
-# headers of Fig. 2C's test table (quality.distance_comparisons): which test each p-value comes from
+# headers of Fig. 2C's test table (pair_distances.distance_comparisons): which test each p-value comes from
 DISTANCE_COLUMNS = {
     "n": ("pairs", ""),
     "mean": ("mean (drawn pairs)", "float"),
@@ -38,7 +38,7 @@ DISTANCE_COLUMNS = {
 
 def embedding_inputs(
     P: Profile, grid: str = "fig3"
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, dict[str, str]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, dict[str, Any]]:
     """The real training pool and the synthetic images ``grid`` trains on, embedded with the profile's
     model (cached per image); returns (real, synthetic, everything, embeddings, ``e_*`` glue incl. timing)."""
     real, synthetic = synthetic_sets_of_grid(grid, P)
@@ -50,11 +50,11 @@ def embedding_inputs(
     embed_s = time.perf_counter() - start
     facts = {
         "e_model": P.embedding_model,
-        "e_dim": str(embeddings.shape[1]),
-        "e_real": str(len(real)),
-        "e_syn": str(len(synthetic)),
-        "e_seconds": f"{embed_s:.1f}",
-        "e_ips": f"{len(everything) / max(embed_s, 1e-9):.0f}",
+        "e_dim": int(embeddings.shape[1]),
+        "e_real": len(real),
+        "e_syn": len(synthetic),
+        "e_seconds": embed_s,
+        "e_ips": len(everything) / max(embed_s, 1e-9),
     }
     return real, synthetic, everything, embeddings, facts
 
@@ -77,22 +77,23 @@ def projection_images(everything: pd.DataFrame, show: bool, n_thumbnails: int, s
     return thumbs, pair
 
 
-def distance_highlights(tests: pd.DataFrame, n_pairs: int) -> dict[str, str]:
+def distance_highlights(tests: pd.DataFrame, n_pairs: int) -> dict[str, Any]:
     """Fig. 2C's numbers: mean cosine distance of random real-real pairs, of random real-synthetic pairs
     (in-then-outpaint) and of in-then-outpaint images against their own sources, each tested against
-    real-real twice (:func:`~synthaug_utils.analysis.quality.distance_comparisons`): the paper's
+    real-real twice (:func:`~synthaug_utils.analysis.pair_distances.distance_comparisons`): the paper's
     t-test on the drawn pairs (``e_rs_p``, ``e_matched_p``) and the image-level test (``*_image_p``,
-    with the all-pairs difference ``*_diff`` and its 95% interval ``*_diff_ci``); p BH adjusted."""
+    with the all-pairs difference ``*_diff`` and its 95% interval ``*_diff_ci``); p BH adjusted.
+    Means and differences are raw numbers (NaN where the profile has no in-then-outpaint images)."""
     rr = tests.iloc[0]
     ito_random = tests[tests.group.str.startswith("real-synthetic (in-then-outpaint")]
     matched = tests[tests.group.str.startswith("synthetic vs own source")]
-    out = {"e_rr": f"{rr['mean']:.3f}", "e_pairs": str(n_pairs)}
+    out = {"e_rr": float(rr["mean"]), "e_pairs": int(n_pairs)}
     for tag, rows in (("e_rs", ito_random), ("e_matched", matched)):
         row = rows.iloc[0] if len(rows) else None
-        out[tag] = "n/a" if row is None else f"{row['mean']:.3f}"
+        out[tag] = float("nan") if row is None else float(row["mean"])
         out[f"{tag}_p"] = "n/a" if row is None else pvalue(row["paper_p_bh"])
         out[f"{tag}_image_p"] = "n/a" if row is None else pvalue(row["image_p_bh"])
-        out[f"{tag}_diff"] = "n/a" if row is None else f"{row['image_diff']:+.3f}"
+        out[f"{tag}_diff"] = float("nan") if row is None else float(row["image_diff"])
         out[f"{tag}_diff_ci"] = (
             "n/a" if row is None else f"{row['image_diff_low']:+.3f} to {row['image_diff_high']:+.3f}"
         )
@@ -114,14 +115,14 @@ def quality_vs_gain(
     joined = qtable[qtable.label != "all"].merge(gains[["label", "method", "gain"]], on=["label", "method"])
     test = class_level_correlation(joined, "kernel", "gain", by="label", n_perm=n_perm, seed=0)
     return joined, {
-        "e_rho": f"{test['rho']:.2f}",
+        "e_rho": float(test["rho"]),
         "e_rho_p": pvalue(test["p"]),
-        "e_cells": str(len(joined)),
-        "e_rho_class": f"{test['class_rho']:.2f}",
+        "e_cells": len(joined),
+        "e_rho_class": float(test["class_rho"]),
         "e_rho_class_p": pvalue(test["class_p"]),
-        "e_classes": str(test["classes"]),
+        "e_classes": int(test["classes"]),
         "e_rho_within_p": pvalue(test["within_p"]),
-        "e_perm": str(n_perm),
+        "e_perm": int(n_perm),
     }
 
 
@@ -177,7 +178,7 @@ def contamination_report(
     top: int = 10,
     split_seed: int = 0,
     draws: int = 20,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """Contamination and memorisation check: each synthetic image's nearest real image among the
     training pool, the validation images and the test images (:func:`~synthaug_utils.analysis.quality.contamination`;
     validation and test embedded here, cached per image), and the near-copy shares compared like with
@@ -193,13 +194,13 @@ def contamination_report(
     summary, closest, threshold = contamination(emb_syn, synthetic, pools, top=top)
     by_pool = summary.groupby("pool")[["synthetic", "nearest_in_pool", "near_copies"]].sum()
     sizes = {name: len(ids) for name, (_, ids) in pools.items()}
-    facts = {"e_cont_threshold": f"{threshold:.4f}", "e_cont_syn": str(int(by_pool.loc["test", "synthetic"]))}
+    facts = {"e_cont_threshold": float(threshold), "e_cont_syn": int(by_pool.loc["test", "synthetic"])}
     for name, tag in (("training pool", "train"), ("validation", "val"), ("test", "test")):
-        facts[f"e_cont_{tag}_n"] = str(sizes[name])
-        facts[f"e_cont_{tag}_copies"] = str(int(by_pool.loc[name, "near_copies"]))
-        facts[f"e_cont_{tag}_nearest"] = f"{by_pool.loc[name, 'nearest_in_pool'] / by_pool.loc[name, 'synthetic']:.1%}"
-        facts[f"e_cont_{tag}_min"] = f"{closest[closest.pool == name].distance.min():.4f}"
-    facts["e_cont_share_expected"] = f"{(sizes['validation'] + sizes['test']) / sum(sizes.values()):.1%}"
+        facts[f"e_cont_{tag}_n"] = int(sizes[name])
+        facts[f"e_cont_{tag}_copies"] = int(by_pool.loc[name, "near_copies"])
+        facts[f"e_cont_{tag}_nearest"] = float(by_pool.loc[name, "nearest_in_pool"] / by_pool.loc[name, "synthetic"])
+        facts[f"e_cont_{tag}_min"] = float(closest[closest.pool == name].distance.min())
+    facts["e_cont_share_expected"] = (sizes["validation"] + sizes["test"]) / sum(sizes.values())
     in_train = summary[summary.pool == "training pool"].groupby("method")[["synthetic", "nearest_in_pool"]].sum()
     facts["e_cont_train_nearest_by_method"] = ", ".join(
         f"{method} {row.nearest_in_pool / row.synthetic:.1%}" for method, row in in_train.iterrows()
@@ -248,7 +249,7 @@ def near_copy_baseline(
     ``all synthetic`` or a method), ``images`` (queries), ``near_copies`` (mean over draws for the
     size-matched pool) and ``share``.
     """
-    from synthaug_utils.analysis.quality import l2_normalise
+    from synthaug_utils.analysis.pair_distances import l2_normalise
 
     s = l2_normalise(emb_syn)
     normed = {name: l2_normalise(emb) for name, (emb, _) in pools.items()}
@@ -291,17 +292,17 @@ def near_copy_baseline(
     return out[["pool", "pool_images", "query", "images", "near_copies", "share"]]
 
 
-def near_copy_facts(like: pd.DataFrame) -> dict[str, str]:
+def near_copy_facts(like: pd.DataFrame) -> dict[str, Any]:
     """Glue of :func:`near_copy_baseline`: per pool (tags ``train``, ``trainm`` = the size-matched
     training subsets, ``val``, ``test``) the near-copy share of all synthetic images
     (``e_cont_{tag}_syn_share``) and of held-out real images (``e_cont_{tag}_real_share``), and
-    ``e_cont_trainm_n`` (the subsets' size)."""
+    ``e_cont_trainm_n`` (the subsets' size); shares are proportions, formatted by the page."""
     facts = {}
     for pool, rows in like.groupby("pool", sort=False):
         tag = {"training pool": "train", "validation": "val", "test": "test"}.get(pool, "trainm")
         by = rows.set_index("query")
-        facts[f"e_cont_{tag}_syn_share"] = f"{by.loc['all synthetic', 'share']:.1%}"
-        facts[f"e_cont_{tag}_real_share"] = f"{by.loc[HELD_OUT_REAL, 'share']:.1%}"
+        facts[f"e_cont_{tag}_syn_share"] = float(by.loc["all synthetic", "share"])
+        facts[f"e_cont_{tag}_real_share"] = float(by.loc[HELD_OUT_REAL, "share"])
         if tag == "trainm":
-            facts["e_cont_trainm_n"] = str(int(rows.pool_images.iloc[0]))
+            facts["e_cont_trainm_n"] = int(rows.pool_images.iloc[0])
     return facts

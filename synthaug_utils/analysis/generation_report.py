@@ -43,7 +43,7 @@ from synthaug_utils.diffusion.measure import (
     seam_ratios,
     vae_roundtrip,
 )
-from synthaug_utils.diffusion.pipelines import generator_sentence, load_pipeline, model_hash, model_label
+from synthaug_utils.diffusion.pipelines import load_pipeline, model_hash, model_label
 from synthaug_utils.diffusion.resolve import model_folder
 from synthaug_utils.diffusion.settings import GenerationSettings, generation_settings, precision_label
 from synthaug_utils.synthetic.manifest import read_manifest, select_synthetic
@@ -136,14 +136,14 @@ def departures_sentence(P: Profile, settings: GenerationSettings, paper: Generat
     return f"Where this build departs from the paper's settings (its config's overrides): {'; '.join(changed)}."
 
 
-def generator_record(chapter: GenerationChapter) -> dict[str, str]:
-    """``generator_sentence``: where the profile's generator comes from (the demo model's pretraining
-    record, read through :func:`~synthaug_utils.diffusion.resolve.model_folder`)."""
+def generator_record(chapter: GenerationChapter) -> dict[str, Any]:
+    """The demo generator's pretraining record (its ``synthaug_demo.json``, read through
+    :func:`~synthaug_utils.diffusion.resolve.model_folder`); empty for a real profile's generators."""
     P, demo_meta = chapter.profile, {}
     if P.is_embedded:
         meta_file = model_folder(P.inpaint_model, P) / "synthaug_demo.json"  # written last: the whole run's record
         demo_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    return {"generator_sentence": generator_sentence(P, demo_meta)}
+    return demo_meta
 
 
 def make_sets(chapter: GenerationChapter) -> dict[str, int]:
@@ -158,7 +158,7 @@ def make_sets(chapter: GenerationChapter) -> dict[str, int]:
             sources = chapter.t2i_sources if method == "text-to-image" else chapter.masked_sources
             folder = ensure_synthetic_set(P, method, variant, sources, 1, splits=splits, progress=False)
             chapter.manifests[method, variant] = select_synthetic(
-                read_manifest(folder, splits=splits), sources.image_id, 1
+                read_manifest(folder), sources.image_id, 1, splits=splits
             )
     return {"gen_t2i_sources": t2i_per_class, "gen_masked_sources": masked_per_class}
 

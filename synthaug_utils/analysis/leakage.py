@@ -42,7 +42,7 @@ TEST_SET_NAMES = {
     "leaking": "leaking only",
 }
 
-# headers of the long table (figures.show_table_csv columns)
+# headers of the long table (figures.show_table columns)
 HEADERS: dict[str, tuple[str, str]] = {
     "test_set": ("test images", ""),
     "images": ("images", ""),

@@ -27,6 +27,7 @@ setting keys         ``method`` (none | inpaint | in-then-outpaint | text-to-ima
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
@@ -81,11 +82,9 @@ def normalise_whitespace(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def find_paper_text(search_dirs: list[Path] | None = None) -> Path | None:
-    """The paper's text file: ``shared/paper/`` beside the repository, or None when absent."""
-    here = Path(__file__).resolve()
-    dirs = search_dirs or [here.parents[3] / "shared" / "paper", here.parents[2] / "shared" / "paper"]
-    for folder in dirs:
+def find_paper_text(search_dirs: Iterable[Path]) -> Path | None:
+    """The paper's text file (:data:`PAPER_TEXT_NAME`) in the first of ``search_dirs`` that holds it, or None."""
+    for folder in search_dirs:
         candidate = folder / PAPER_TEXT_NAME
         if candidate.is_file():
             return candidate

@@ -7,22 +7,23 @@ weights in the real architectures) and writes ``benchmarks/paper_gpu_results.csv
 arithmetic on documented workload constants:
 
 Synthetic images
-    The paper's 458,920 images (:data:`SYNTHETIC_TOTAL`), split by method in the proportions
-    of the authors' released images for the 9 F17k-9 labels (pretrained + DreamBooth
-    variants; manrai/synthetic-derm ``huggingface/folder_counts.csv``: 66,780 inpaint,
-    66,780 in-then-outpaint, 600,986 text-to-image). The released set (about 1M images) is
-    larger than the paper's count and no combination of its totals by label group (F17k-9,
-    folliculitis, all labels, other labels), variant and method sums to 458,920, so the split
-    is an assumption. In-then-outpaint reuses its inpainting stage from the inpaint method
-    (this project's :func:`~synthaug_utils.synthetic.plan.plan_generation` does, and the released
-    set holds as many of each), so by default it is charged its outpainting pass only.
+    What a paper build generates (:func:`paper_generation`): every trial of every grid it runs
+    (:data:`PAPER_GRIDS`: Figs. 3, 4, 5 and S-2 and their control arms), walked as the grid runner
+    prepares its synthetic sets, on stand-in tables of the paper's sizes. A set whose images do not
+    depend on the split is made once for every validation redraw; an in-then-outpaint set makes both of
+    its stages. With the authors' released images as the source (location ``released_synthetic``), the
+    arms the release holds are taken from it (:func:`source_saving` says what that saves). The paper's
+    own count, 458,920 (:data:`SYNTHETIC_TOTAL`), split by method in the proportions of the authors'
+    released images for the 9 F17k-9 labels (manrai/synthetic-derm ``huggingface/folder_counts.csv``:
+    66,780 inpaint, 66,780 in-then-outpaint, 600,986 text-to-image), is :func:`synthetic_split`.
 DreamBooth
-    One model per F17k-9 label and model kind (text-to-image on SD 2.1-base; inpainting on
-    SD 1.5-inpainting, shared by inpaint and in-then-outpaint), each on the label's whole
-    clean training file (:data:`F17K9_TRAINING_COUNTS`), 4 epochs at batch 4; plus one
-    inpainting model on the 560 DDI images outside the test set, 25 epochs (PROTOCOL.md).
+    One model per F17k-9 label and model kind a build uses (text-to-image on SD 2.1-base; inpainting
+    on SD 1.5-inpainting, shared by inpaint and in-then-outpaint), each on the label's whole clean
+    training file (:data:`F17K9_TRAINING_COUNTS`), 4 epochs at batch 4; one inpainting model on the
+    560 DDI images outside the test set, 25 epochs; and the control arms' models on a trial's own
+    images (per label and real subset; the step-matched arm for as many steps as the whole-pool model).
 Classifier trials
-    Every trial of Figs. 3, 4, 5 and S-2 as :func:`synthaug_utils.experiments.grids.build_grid`
+    Every trial of :data:`PAPER_GRIDS` as :func:`synthaug_utils.experiments.grids.build_grid`
     builds them for the paper profile (:func:`paper_trials`), each trained for an assumed
     ``epochs_per_trial`` epochs (early stopping with patience 3 stops the real runs at
     4-30 epochs; default 10), every epoch a training pass over real + synthetic images at
@@ -36,6 +37,7 @@ batch 4. Hours are wall-clock hours of one device running the stages one after a
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -81,7 +83,10 @@ DREAMBOOTH_BATCH = 4
 DREAMBOOTH_EPOCHS = 4
 DREAMBOOTH_DDI_EPOCHS = 25
 DEFAULT_EPOCHS_PER_TRIAL = 10
-PAPER_GRIDS = ("fig3", "fig4", "fig5", "imbalance")
+PAPER_GRIDS = ("fig3", "controls", "fig4", "fig5", "imbalance", "imbalance-controls")
+"""Every grid a paper build runs: Figs. 3, 4, 5 and S-2 and their control arms."""
+# DDI's images per Fitzpatrick bin (I-II, III-IV, V-VI): the metadata's 208 and 241, the rest of the paper's 656
+DDI_PER_BIN = {12: 208, 34: 241, 56: DDI_IMAGES - 208 - 241}
 
 # Stage names of the benchmark table (column ``stage``) that the estimate reads.
 STAGE_TEXT2IMAGE = "text-to-image"
@@ -215,6 +220,21 @@ def trial_rows(specs: Iterable[Any], grid: str, which: str = "main") -> list[dic
     return rows
 
 
+def paper_profile(rare_labels: Sequence[str] = F17K9_LABELS, released: bool = False):
+    """The paper profile as the estimate reads it: the class-imbalance grids take ``rare_labels`` (the
+    F17k-9 labels) instead of reading them from the data; ``released``: with the authors' released
+    images as the synthetic source (location ``released_synthetic``)."""
+    import dataclasses
+
+    from synthaug_utils.core.config import load_profile
+
+    profile = load_profile("paper", overrides={"grids": {"imbalance": {"rare_labels": tuple(rare_labels)}}})
+    locations = {k: v for k, v in profile.locations.items() if k != "released_synthetic"}
+    if released:
+        locations["released_synthetic"] = "released"
+    return dataclasses.replace(profile, locations=locations)
+
+
 def paper_trials(grids: Sequence[str] = PAPER_GRIDS, rare_labels: Sequence[str] = F17K9_LABELS) -> pd.DataFrame:
     """Every distinct trial of ``grids`` as :func:`synthaug_utils.experiments.grids.build_grid` builds them
     for the paper profile, with its training-set size and batch size.
@@ -222,15 +242,131 @@ def paper_trials(grids: Sequence[str] = PAPER_GRIDS, rare_labels: Sequence[str] 
     The class-imbalance grid takes its rare labels from the data; ``rare_labels`` (the F17k-9
     labels) stands in so that no data is read. A trial two grids share is counted once.
     """
-    from synthaug_utils.core.config import load_profile
-    from synthaug_utils.experiments.grids import build_grid
+    from synthaug_utils.experiments.grids import build_grid, grid_which
 
-    profile = load_profile("paper", overrides={"grids": {"imbalance": {"rare_labels": tuple(rare_labels)}}})
+    profile = paper_profile(rare_labels)
     rows: list[dict] = []
     for grid in grids:
-        rows += trial_rows(build_grid(grid, profile), grid, "ddi" if grid == "fig5" else "main")
+        rows += trial_rows(build_grid(grid, profile), grid, grid_which(grid))
     table = pd.DataFrame(rows, columns=["grid", "key", "n_train", "n_val", "n_test", "batch_rule", "batch_size"])
     return table.drop_duplicates("key").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- what a build generates
+def standin_tables(which: str):
+    """A stand-in for the paper's data with its sizes and none of its images: ids only. F17k-9: each
+    label's clean training file and 40 held-out test images; DDI: the 656 images in their three skin-tone
+    bins. The split and subset draws select by position in each label's (or bin's) sorted ids, so the
+    images a build generates are counted as on the real tables (near-duplicate groups aside)."""
+    from synthaug_utils.data.tables import DatasetTables
+
+    def table(counts: Mapping[str, int], split: str, column: str = "label") -> pd.DataFrame:
+        rows = [
+            dict(image_id=f"{split}-{key}-{i:04d}", path="", label=str(key), fst=0, split=split)
+            for key, n in counts.items()
+            for i in range(n)
+        ]
+        frame = pd.DataFrame(rows)
+        if column == "fst":  # DDI: stratified by bin, two labels within each bin
+            frame["fst"] = frame.label.astype(int)
+            frame["label"] = ["malignant" if i % 4 == 0 else "benign" for i in range(len(frame))]
+        return frame
+
+    if which == "ddi":
+        return DatasetTables("ddi", table(DDI_PER_BIN, "pool", "fst"), None, ["benign", "malignant"], stratify="fst")
+    test = table({label: F17K9_TEST_PER_LABEL for label in F17K9_LABELS}, "test")
+    return DatasetTables("f17k9", table(F17K9_TRAINING_COUNTS, "pool"), test, list(F17K9_LABELS))
+
+
+def paper_generation(
+    grids: Sequence[str] = PAPER_GRIDS,
+    rare_labels: Sequence[str] = F17K9_LABELS,
+    released: bool = False,
+    shared: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What a paper build generates and fine-tunes: (images, DreamBooth models); see :func:`_paper_generation`."""
+    images, models = _paper_generation(tuple(grids), tuple(rare_labels), bool(released), bool(shared))
+    return images.copy(), models.copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _paper_generation(
+    grids: tuple[str, ...], rare_labels: tuple[str, ...], released: bool, shared: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What a paper build generates and fine-tunes: (images, DreamBooth models).
+
+    Walks every trial of ``grids`` as :func:`synthaug_utils.experiments.grids.prepare_synthetic_sets`
+    does, on :func:`standin_tables`: each augmented real image gets as many images as the largest
+    ratio any trial asks of it, once per synthetic set. A set whose images do not depend on the split
+    (:func:`~synthaug_utils.synthetic.sets.split_independent`) is one set for every validation redraw
+    when ``shared`` (as the code does); ``shared=False`` counts one set per split seed. DreamBooth on a
+    trial's own images (the control arms) is one set and one model per label for each real subset. With
+    ``released``, the arms the authors' release holds are taken from it (``source`` 'released').
+
+    Images: columns dataset, method, variant, source ('generated' or 'released'), sets, sources, images,
+    passes (in-then-outpaint: 2, its inpainting and outpainting stages). Models: columns group, kind,
+    images, epochs, steps, source ('whole pool' or 'own images').
+    """
+    from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANTS, KIND_OF_METHOD
+    from synthaug_utils.data.splits import make_splits
+    from synthaug_utils.experiments.grids import build_grid
+    from synthaug_utils.experiments.trial import augment_targets, real_subset
+    from synthaug_utils.synthetic.sets import released_serves, split_independent
+
+    profile = paper_profile(rare_labels, released)
+    splits_of: dict[tuple, Any] = {}
+    subsets: dict[tuple, pd.DataFrame] = {}
+    need: dict[tuple, dict[str, int]] = {}
+    models: dict[tuple, dict] = {}  # one per (dataset, kind, group, and for own images: arm and subset)
+    for grid in grids:
+        for spec in build_grid(grid, profile):
+            if not spec.synthetic_ratio or spec.synthetic_manifest:
+                continue
+            which, method, variant = spec.which(profile), spec.synthetic_method, spec.synthetic_variant
+            if (which, spec.split_seed) not in splits_of:
+                per = profile.ddi_per_bin if which == "ddi" else profile.val_per_label
+                test = profile.ddi_per_bin if which == "ddi" else None
+                splits_of[which, spec.split_seed] = make_splits(standin_tables(which), per, spec.split_seed, test)
+            seed = spec.seed if spec.subset_seed is None else spec.subset_seed
+            subset = (which, spec.split_seed, spec.n_real, spec.n_real_per_label, seed)
+            if subset not in subsets:
+                subsets[subset] = real_subset(spec, splits_of[which, spec.split_seed])
+            targets = augment_targets(spec, subsets[subset])
+            source = "released" if released_serves(profile, method, variant) else "generated"
+            split = None if shared and split_independent(profile, variant, which) else spec.split_seed
+            own = tuple(sorted(targets.image_id)) if variant in BUDGET_VARIANTS else None
+            ratios = need.setdefault((which, method, variant, source, split, own), {})
+            for image_id in targets.image_id:
+                ratios[image_id] = max(ratios.get(image_id, 0), int(spec.synthetic_ratio))
+            if source == "generated" and variant != "pretrained":
+                kind = KIND_OF_METHOD[method]
+                epochs = DREAMBOOTH_DDI_EPOCHS if which == "ddi" else DREAMBOOTH_EPOCHS
+                for group in ["all"] if which == "ddi" else sorted(set(targets.label)):
+                    pool = DDI_IMAGES - DDI_TEST if which == "ddi" else F17K9_TRAINING_COUNTS[group]
+                    row = dict(group=group, kind=kind, images=pool, epochs=epochs, steps=dreambooth_steps(pool, epochs))
+                    if own is None:
+                        models[which, kind, group] = dict(row, source="whole pool")
+                        continue
+                    n = len(targets) if group == "all" else int((targets.label == group).sum())
+                    steps = row["steps"] if variant == BUDGET_STEPS_VARIANT else dreambooth_steps(n, epochs)
+                    models[which, kind, group, variant, own] = dict(row, images=n, steps=steps, source="own images")
+    rows: dict[tuple, dict] = {}
+    for (which, method, variant, source, _split, own), ratios in need.items():
+        if own:  # a dreambooth-own set gets the largest ratio asked of it for its whole subset
+            ratios = dict.fromkeys(ratios, max(ratios.values()))
+        row = rows.setdefault(
+            (which, method, variant, source),
+            dict(dataset=which, method=method, variant=variant, source=source, sets=0, sources=0, images=0),
+        )
+        row.update(
+            sets=row["sets"] + 1, sources=row["sources"] + len(ratios), images=row["images"] + sum(ratios.values())
+        )
+    images = pd.DataFrame(
+        list(rows.values()), columns=["dataset", "method", "variant", "source", "sets", "sources", "images"]
+    )
+    images["passes"] = [2 if m == "in-then-outpaint" else 1 for m in images.method]
+    table = pd.DataFrame(list(models.values()), columns=["group", "kind", "images", "epochs", "steps", "source"])
+    return images, table
 
 
 # ----------------------------------------------------------------------------- the estimate
@@ -274,26 +410,36 @@ def estimate(
     dreambooth: pd.DataFrame | None = None,
     embedding_images: int | None = None,
     epochs_per_trial: float = DEFAULT_EPOCHS_PER_TRIAL,
-    share_inpaint_stage: bool = True,
+    share_inpaint_stage: bool | None = None,
     device: str = "",
+    released: bool = False,
 ) -> pd.DataFrame:
     """Hours per stage of the full paper grid, and their total.
 
-    ``trials``: rows with grid, n_train, n_val, n_test, batch_size (default :func:`paper_trials`).
-    ``synthetic``: images per method (default :func:`synthetic_split`). ``dreambooth``: rows with
-    kind, steps (default :func:`dreambooth_models`). ``embedding_images``: default every real
+    ``trials``: rows with grid, n_train, n_val, n_test, batch_size (default :func:`paper_trials`: every
+    grid of a paper build, control arms included). ``synthetic``: images per method and ``dreambooth``:
+    rows with kind, steps (default both what a paper build generates and fine-tunes,
+    :func:`paper_generation`; with ``released``, the authors' released images stand in for the arms
+    the release holds, so only the rest is generated). ``embedding_images``: default every real
     and synthetic image. A classifier trial costs ``epochs_per_trial * (n_train / train rate at
     its batch size + n_val / inference rate) + n_test / inference rate`` seconds. With
     ``share_inpaint_stage`` an in-then-outpaint image costs its outpainting pass only
-    (``1/in_then_outpaint - 1/inpaint`` s), its first stage being an inpaint-method image.
+    (``1/in_then_outpaint - 1/inpaint`` s), its first stage being an inpaint-method image; None: shared
+    for a given ``synthetic`` count, not for the build's own (its in-then-outpaint sets make both stages).
 
     Returns columns stage, work, work_unit, throughput, throughput_unit, hours, note (hours
     NaN where a throughput is missing; the ``total`` row sums the others and says what is
-    missing); ``attrs['device']`` = ``device``.
+    missing); ``attrs['device']`` = ``device``, ``attrs['source']`` = 'released' or 'generated'.
     """
     trials = paper_trials() if trials is None else trials
-    synthetic = synthetic_split() if synthetic is None else dict(synthetic)
-    dreambooth = dreambooth_models() if dreambooth is None else dreambooth
+    built = None
+    if synthetic is None or dreambooth is None:
+        images, models = paper_generation(released=released)
+        made = images[images.source == "generated"]
+        built = made.groupby("method", sort=False).images.sum().astype(int).to_dict()
+    synthetic = built if synthetic is None else dict(synthetic)
+    share_inpaint_stage = synthetic is not built if share_inpaint_stage is None else share_inpaint_stage
+    dreambooth = models if dreambooth is None else dreambooth
     embedding_images = REAL_IMAGES + sum(synthetic.values()) if embedding_images is None else int(embedding_images)
     src = rates.sources
     rows: list[dict] = []
@@ -402,6 +548,7 @@ def estimate(
     )
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
     table.attrs["device"] = device
+    table.attrs["source"] = "released" if released else "generated"
     return table
 
 
@@ -508,6 +655,100 @@ def markdown(table: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(r[c], c) for c in cols) + " |" for r in table.to_dict("records")]
     return "\n".join(lines)
+
+
+def assumptions_text(epochs_per_trial: float = DEFAULT_EPOCHS_PER_TRIAL) -> str:
+    """The estimate's assumptions, with the counts of a paper build (:func:`paper_generation`, :func:`paper_trials`)."""
+    images, models = paper_generation()
+    per_method = images.groupby("method", sort=False).images.sum()
+    methods = ", ".join(f"{n:,} {m}" for m, n in per_method.items())
+    own = models[models.source == "own images"]
+    pool = models[models.source == "whole pool"]
+    return (
+        "Assumptions of the estimate (`synthaug_utils.analysis.paper_cost`): the synthetic images a paper build "
+        f"generates, control arms included ({int(images.images.sum()):,}: {methods}; every augmented real image "
+        "gets the largest ratio any trial asks of it, once for every validation redraw where its images do not "
+        "depend on the split), counted on stand-in tables of the paper's sizes; in-then-outpaint charged both "
+        f"passes (its set makes its own inpainting stage); DreamBooth at batch 4: {len(pool)} models on each label's "
+        "clean training file for 4 epochs (the DDI model on 560 images for 25 epochs) and "
+        f"{len(own)} models on a control trial's own images; classifier: every distinct trial of `build_grid` "
+        f"{', '.join(PAPER_GRIDS)} for the paper profile ({len(paper_trials()):,}), {epochs_per_trial:g} epochs per "
+        "trial (early stopping, patience 3: real runs stop at 4-30), each epoch a training pass at the authors' "
+        "batch rule plus a validation pass, then one test pass; embeddings of every real (3,699 + 656) and "
+        "synthetic image; one device, stages in sequence, no data-loading workers beyond what the recipe uses."
+    )
+
+
+# ----------------------------------------------------------------------------- the synthetic source
+def benchmark_table() -> Path | None:
+    """The committed ``benchmarks/paper_gpu_results.csv`` of this checkout, or None outside one."""
+    from synthaug_utils.core.paths import project_root
+
+    root = project_root()
+    path = root / "benchmarks" / "paper_gpu_results.csv" if root is not None else None
+    return path if path is not None and path.is_file() else None
+
+
+def source_saving(csv_path: str | Path | None = None) -> dict[str, Any]:
+    """What the authors' released images save a paper build (:func:`paper_generation` with and without
+    ``released``): ``images`` taken from the release instead of generated, ``generated`` images the build
+    still makes (the arms the release has no images of), ``models`` DreamBooth models not fine-tuned and,
+    with a benchmark table, ``hours_generated`` / ``hours_released`` (totals of :func:`estimate_from_table`),
+    ``hours_saved`` and ``device`` (what kind of hours)."""
+    images, models = paper_generation(released=True)
+    _, all_models = paper_generation()
+    facts: dict[str, Any] = {
+        "images": int(images[images.source == "released"].images.sum()),
+        "generated": int(images[images.source == "generated"].images.sum()),
+        "models": len(all_models) - len(models),
+    }
+    if csv_path is not None and Path(csv_path).is_file():
+        both = {r: estimate_from_table(csv_path, released=r) for r in (False, True)}
+        total = {r: float(t.set_index("stage").hours["total"]) for r, t in both.items()}
+        facts.update(
+            hours_generated=total[False],
+            hours_released=total[True],
+            hours_saved=total[False] - total[True],
+            device=str(both[False].attrs.get("device", "")),
+        )
+    return facts
+
+
+def synthetic_source_sentence(profile: Any, csv_path: str | Path | None = None) -> str:
+    """Which synthetic source a build used and what the authors' released images save (or saved) a paper
+    build: one paragraph for the Methods page."""
+    from synthaug_utils.synthetic.sets import RELEASED_LOCATION, synthetic_source
+
+    if profile.is_embedded:
+        return (
+            "This build generated its synthetic images with the demo generator. A paper build may instead take "
+            f"them from the authors' released images (location `{RELEASED_LOCATION}`)."
+        )
+    facts = source_saving(csv_path if csv_path is not None else benchmark_table())
+    saved = f"{facts['images']:,} images and {facts['models']} DreamBooth models"
+    hours = (
+        f", saving {format_hours(facts['hours_saved'])} of the {format_hours(facts['hours_generated'])} a build "
+        f"that generates every image takes ({facts['device']}; `benchmarks/paper_gpu_results.csv`)"
+        if "hours_saved" in facts
+        else ""
+    )
+    if synthetic_source(profile) == "released":
+        where = profile.locations[RELEASED_LOCATION]
+        return (
+            f"This build took the pretrained and DreamBooth images of Figs. 3-5 and S-2 from the authors' released "
+            f"images (`{RELEASED_LOCATION}` = `{where}`) instead of generating them: {saved} it did not generate or "
+            f"fine-tune{hours}. It generated only the {facts['generated']:,} images of the arms the release holds "
+            "none of (DreamBooth on a trial's own images)."
+        )
+    return (
+        "This build generated its synthetic images. Setting the location "
+        f"`{RELEASED_LOCATION}` to the authors' released shards would take {saved} from the release instead{hours}."
+    )
+
+
+def synthetic_source_markdown(profile: Any) -> str:
+    """The Methods page's section on the synthetic source (:func:`synthetic_source_sentence`)."""
+    return f"## Synthetic images\n\n{synthetic_source_sentence(profile)}\n"
 
 
 def estimate_glue(csv_path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -296,7 +297,7 @@ def fig5_attempts_summary(attempts: pd.DataFrame, tolerance_pp: float = TOLERANC
     return out.sort_values("worst_error_pp", kind="stable").reset_index(drop=True)
 
 
-def fig5_interval_facts(summary: pd.DataFrame, tolerance_pp: float = TOLERANCE_PP) -> dict[str, str]:
+def fig5_interval_facts(summary: pd.DataFrame, tolerance_pp: float = TOLERANCE_PP) -> dict[str, Any]:
     """Glue values for the page that lists the attempts (``summary`` from :func:`fig5_attempts_summary`):
     ``f5pi_tried`` (method and n choices), ``f5pi_reproduced`` (how many reproduce all three intervals),
     ``f5pi_best`` / ``f5pi_best_n`` / ``f5pi_best_err`` (the closest), ``f5pi_tol``, ``f5pi_grid_n``
@@ -309,12 +310,12 @@ def fig5_interval_facts(summary: pd.DataFrame, tolerance_pp: float = TOLERANCE_P
     p1, p2 = printed.with_synthetic.to_numpy() / 100, printed.baseline.to_numpy() / 100
     one_bin = 100 * two_sided_z(0.05) * np.sqrt(p1 * (1 - p1) / DDI_TEST_PER_BIN + p2 * (1 - p2) / DDI_TEST_PER_BIN)
     return {
-        "f5pi_tried": str(len(summary)),
-        "f5pi_reproduced": str(int(summary.reproduces.sum())),
+        "f5pi_tried": len(summary),
+        "f5pi_reproduced": int(summary.reproduces.sum()),
         "f5pi_best": str(best.method),
         "f5pi_best_n": str(best.n),
-        "f5pi_best_err": f"{best.worst_error_pp:.2f}",
-        "f5pi_tol": f"{tolerance_pp:g}",
+        "f5pi_best_err": float(best.worst_error_pp),
+        "f5pi_tol": float(tolerance_pp),
         "f5pi_grid_n": str(grid_n) if grid_n else "none up to 1,000",
         "f5pi_one_bin": f"{one_bin.min():.1f} to {one_bin.max():.1f}",
     }

@@ -10,6 +10,8 @@ build's uncertainty and is only stated on profiles whose data are the paper's (`
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -195,33 +197,20 @@ def reproduction_table(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def report_facts(
-    report: pd.DataFrame, shape3: pd.DataFrame, shape4: pd.DataFrame, profile_name: str, compare_values: bool
-) -> dict[str, str]:
-    """Glue values of the reproduction report: rows compared, shape verdicts and, only with
-    ``compare_values``, the value-agreement sentence (``rr_values``)."""
-    compared = int(report.status.eq("compared").sum())
-    if compare_values:
-        values = (
-            f"Of the {compared} compared values, {int(report.agreement.eq('agree').sum())} agree with the paper "
-            f"within the combined uncertainty (|z| < {Z_AGREE}, the paper's and this build's 95% intervals)."
-        )
-    else:
-        values = (
-            f"On the {profile_name} profile the data and models are stand-ins, so no value agreement is counted; "
-            "the values are listed to show which cells exist."
-        )
+def report_facts(report: pd.DataFrame, shape3: pd.DataFrame, shape4: pd.DataFrame, profile_name: str) -> dict[str, Any]:
+    """Glue values of the reproduction report, numbers raw: rows compared and not comparable, shape
+    verdicts, the equivalence margin (pp). The value-agreement sentence is
+    :func:`~synthaug_utils.presentation.prose.reproduction_values`."""
     return {
         "rr_profile": profile_name,
-        "rr_compared": str(compared),
-        "rr_rows": str(len(report)),
-        "rr_not_comparable": str(int(report.status.str.startswith("not comparable").sum())),
-        "rr_values": values,
-        "rr_shape3": str(int(shape3.shape_as_paper.sum())) if len(shape3) else "0",
-        "rr_shape3_settings": str(len(shape3)),
-        "rr_saturates": str(int(shape4.saturates.sum())) if len(shape4) else "0",
-        "rr_shape4_settings": str(len(shape4)),
-        "rr_margin": f"{EQUIVALENCE_MARGIN * 100:+.1f} pp",
+        "rr_compared": int(report.status.eq("compared").sum()),
+        "rr_rows": len(report),
+        "rr_not_comparable": int(report.status.str.startswith("not comparable").sum()),
+        "rr_shape3": int(shape3.shape_as_paper.sum()) if len(shape3) else 0,
+        "rr_shape3_settings": len(shape3),
+        "rr_saturates": int(shape4.saturates.sum()) if len(shape4) else 0,
+        "rr_shape4_settings": len(shape4),
+        "rr_margin": EQUIVALENCE_MARGIN * 100,
     }
 
 
@@ -233,7 +222,7 @@ def compares_values(profile) -> bool:
 
 def reproduction(
     profile, store=None, executor=None
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str], dict[str, pd.DataFrame]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, pd.DataFrame]]:
     """Chapter 08's inputs: the reproduction table, the Fig. 3 and Fig. 4 shape checks, the glue values
     and the figure tables it compared ("3", "4", "5" -> :func:`tables.fig3_table` etc., for the findings).
 
@@ -267,7 +256,7 @@ def reproduction(
         if "4" in figure_tables
         else pd.DataFrame(columns=["saturates"])
     )
-    facts = report_facts(report, shape3, shape4, profile.name, compare_values)
+    facts = report_facts(report, shape3, shape4, profile.name)
     significant, conflicts = analysis_tables.star_interval_conflicts(figure_tables)
-    facts.update(rr_starred=str(significant), rr_star_conflicts=str(len(conflicts)))
+    facts.update(rr_starred=int(significant), rr_star_conflicts=len(conflicts))
     return report, shape3, shape4, facts, figure_tables

@@ -21,7 +21,7 @@ affine parameters, and augmentation draws from ``views`` cached views per image
 instead of a fresh draw every epoch. On the demo world the first difference dominates:
 faithful mode with the body's BatchNorm frozen (fastai ``BnFreeze``, ``train_bn=False``)
 lands within about 0.01-0.02 top-1 of fast mode, while the authors' ``train_bn=True``
-recipe scores about 0.1 lower (measured for issue 4; the book reports the comparison).
+recipe scores about 0.1 lower (measured; the book reports the comparison).
 
 Everything is seeded (Python, NumPy, torch, data-loader order, augmentation): the same
 inputs give identical predictions twice on the CPU at a given torch thread count (fast

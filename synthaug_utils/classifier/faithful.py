@@ -188,18 +188,11 @@ def fit_faithful(
             t_pred = time.perf_counter()
             test_dl = inference_dataloader(dls, test, max(batch_size, 64))
             probs, _ = learn.get_preds(dl=test_dl)
-        t_end = time.perf_counter()
+        stamps = (start, t_fit, t_pred, time.perf_counter())
     history = [
         {"epoch": i, "train_loss": float(v[0]), "valid_loss": float(v[1]), "valid_accuracy": float(v[2])}
         for i, v in enumerate(values)
     ]
     return FitResult.of_run(
-        probs.float().numpy(),
-        history,
-        recipe.monitor,
-        batch_size,
-        len(train),
-        "faithful",
-        "setup_s",
-        (start, t_fit, t_pred, t_end),
+        probs.float().numpy(), history, recipe.monitor, batch_size, len(train), "faithful", "setup_s", stamps
     )

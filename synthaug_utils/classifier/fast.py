@@ -46,7 +46,7 @@ def _fastai_adam(head: nn.Module, recipe: Recipe):
 
 
 @torch.no_grad()
-def _evaluate_head(
+def evaluate_head(
     head: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512
 ) -> tuple[float, float, torch.Tensor]:
     """Mean cross-entropy, accuracy and softmax probabilities (N, n_out) of the head in eval mode."""
@@ -72,6 +72,7 @@ def fit_fast(
     test: pd.DataFrame,
     labels: Sequence[str],
     recipe: Recipe,
+    *,
     seed: int,
     cache: FeatureCache | None = None,
     progress: bool = False,
@@ -93,23 +94,16 @@ def fit_fast(
     t_fit = time.perf_counter()
 
     with torch_threads(HEAD_THREADS):
-        head, history = _train_head(x_train, y_train, x_val, y_val, len(labels), batch_size, views, recipe, seed)
+        head, history = train_head(x_train, y_train, x_val, y_val, len(labels), batch_size, views, recipe, seed)
         t_pred = time.perf_counter()
-        _, _, probs = _evaluate_head(head, x_test, torch.zeros(len(x_test), dtype=torch.long))
-    t_end = time.perf_counter()
+        _, _, probs = evaluate_head(head, x_test, torch.zeros(len(x_test), dtype=torch.long))
+    stamps = (start, t_fit, t_pred, time.perf_counter())
     return FitResult.of_run(
-        probs.float().numpy(),
-        history,
-        recipe.monitor,
-        batch_size,
-        len(train),
-        "fast",
-        "features_s",
-        (start, t_fit, t_pred, t_end),
+        probs.float().numpy(), history, recipe.monitor, batch_size, len(train), "fast", "features_s", stamps
     )
 
 
-def _train_head(
+def train_head(
     x_train: torch.Tensor,
     y_train: torch.Tensor,
     x_val: torch.Tensor,
@@ -145,7 +139,7 @@ def _train_head(
             opt.step()
             opt.zero_grad()
             total, count = total + float(loss.detach()) * len(idx), count + len(idx)
-        valid_loss, valid_acc, _ = _evaluate_head(head, x_val, y_val)
+        valid_loss, valid_acc, _ = evaluate_head(head, x_val, y_val)
         history.append(
             {"epoch": epoch, "train_loss": total / max(count, 1), "valid_loss": valid_loss, "valid_accuracy": valid_acc}
         )

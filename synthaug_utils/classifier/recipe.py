@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from synthaug_utils.core import profiles
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError, UserFacingError
-from synthaug_utils.core.vocabulary import BATCH_RULES, LITE0_ARCH, MODES, MONITORS
+from synthaug_utils.core.vocabulary import BATCH_RULES, LITE0_ARCH
 
 
 class RecipeError(UserFacingError, ValueError):
@@ -19,7 +20,8 @@ class RecipeError(UserFacingError, ValueError):
 # ----------------------------------------------------------------------------- recipe
 @dataclass(frozen=True)
 class Recipe:
-    """Every setting of one classifier training run (defaults: the authors' recipe, demo backbone).
+    """Every setting of one classifier training run (defaults: the authors' recipe with the demo profile's
+    backbone, input size and epoch cap, from :mod:`synthaug_utils.core.profiles`).
 
     ``image_size`` is the classifier input side in px. ``batch_size`` None applies
     :func:`batch_size_rule` with ``batch_rule`` to the training-set size. ``views`` is
@@ -28,60 +30,59 @@ class Recipe:
     ``amp`` and ``channels_last`` are GPU speed options (faithful mode only).
     """
 
-    arch: str = LITE0_ARCH
-    image_size: int = 64
+    arch: str = profiles.demo("profile", "arch")
+    image_size: int = profiles.demo("profile", "image_size")
     transforms: bool = False
-    mode: str = "faithful"
-    max_epochs: int = 30
-    patience: int = 3
-    lr: float = 1e-3
-    wd: float = 0.01
-    monitor: str = "valid_loss"
-    restore_best: bool = False
-    batch_rule: str = "default"
+    mode: str = profiles.paper("classifier", "mode")
+    max_epochs: int = profiles.demo("profile", "max_epochs")
+    patience: int = profiles.paper("profile", "patience")
+    lr: float = profiles.paper("classifier", "lr")
+    wd: float = profiles.paper("classifier", "wd")
+    monitor: str = profiles.paper("profile", "early_stopping_metric")
+    restore_best: bool = profiles.paper("classifier", "restore_best")
+    batch_rule: str = profiles.paper("classifier", "batch_rule")
     batch_size: int | None = None
-    views: int = 4
+    views: int = profiles.paper("classifier", "views")
     weights: str | None = None
     device: str = "cpu"
     amp: bool = False
     channels_last: bool = False
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.mode in MODES, f"mode={self.mode!r}: use one of {MODES}"),
-            (self.batch_rule in BATCH_RULES, f"batch_rule={self.batch_rule!r}: use one of {BATCH_RULES}"),
-            (self.monitor in MONITORS, f"monitor={self.monitor!r}: use one of {MONITORS}"),
-            (int(self.image_size) >= 16, f"image_size={self.image_size}: must be at least 16 px"),
-            (int(self.max_epochs) >= 1, f"max_epochs={self.max_epochs}: must be at least 1"),
-            (int(self.patience) >= 1, f"patience={self.patience}: must be at least 1"),
-            (float(self.lr) > 0, f"lr={self.lr}: must be positive"),
-            (float(self.wd) >= 0, f"wd={self.wd}: must be non-negative"),
-            (self.batch_size is None or int(self.batch_size) >= 1, f"batch_size={self.batch_size}: must be >= 1"),
-            (int(self.views) >= 1, f"views={self.views}: must be at least 1"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise RecipeError(f"training recipe: {message}")
+        """Check every setting with a rule in :data:`synthaug_utils.core.profiles.RULES` (the rules the
+        profile's overrides are checked with)."""
+        for name in ("mode", "batch_rule", "monitor", "image_size", "max_epochs", "patience", "lr", "wd", "views"):
+            problem = profiles.setting_problem(name, getattr(self, name))
+            if problem:
+                raise RecipeError(f"training recipe: {name}={getattr(self, name)!r} is {problem}")
+        if self.batch_size is not None:
+            problem = profiles.setting_problem("batch_size", self.batch_size)
+            if problem:
+                raise RecipeError(f"training recipe: batch_size={self.batch_size!r} is {problem}")
 
     @classmethod
     def from_profile(cls, profile: Profile, **changes: Any) -> Recipe:
         """The profile's backbone, input size, epochs, patience, early-stopping metric
         (``early_stopping_metric``), device and mode, then ``changes``."""
-        base = dict(
-            arch=profile.arch,
-            image_size=profile.image_size,
-            max_epochs=profile.max_epochs,
-            patience=profile.patience,
-            monitor=profile.early_stopping_metric,
-            mode="fast" if profile.fast_mode else "faithful",
-            device=profile.device,
-            weights=_profile_weights(profile),
-        )
+        base = dict(**profile_recipe_fields(profile), device=profile.device, weights=profile_weights(profile))
         base.update(changes)
         return cls(**base)
 
 
-def _profile_weights(profile: Profile) -> str | None:
+def profile_recipe_fields(profile: Profile) -> dict[str, Any]:
+    """The recipe fields a profile sets and a trial's key records: backbone, input size, epochs,
+    patience, early-stopping metric and mode (device and weights are the machine's, not the trial's)."""
+    return dict(
+        arch=profile.arch,
+        image_size=profile.image_size,
+        max_epochs=profile.max_epochs,
+        patience=profile.patience,
+        monitor=profile.early_stopping_metric,
+        mode="fast" if profile.fast_mode else "faithful",
+    )
+
+
+def profile_weights(profile: Profile) -> str | None:
     """The classifier checkpoint named in the profile's locations (paper profile), or None."""
     value = profile.locations.get("classifier_weights") if profile.locations else None
     if value and profile.arch != LITE0_ARCH and not value.startswith("torchvision://"):

@@ -12,6 +12,7 @@ from synthaug_utils.classifier.fast import fit_fast
 from synthaug_utils.classifier.recipe import FitResult, Recipe
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.inputs import check_arch
+from synthaug_utils.data.tables import SplitTables
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -62,25 +63,21 @@ def evaluate(probs: np.ndarray, test: pd.DataFrame, labels: Sequence[str], top: 
 
 
 def train_and_evaluate(
-    train: pd.DataFrame,
-    val: pd.DataFrame,
-    test: pd.DataFrame,
-    labels: Sequence[str],
-    recipe: Recipe,
-    seed: int,
-    progress: bool = False,
+    train: pd.DataFrame, splits: SplitTables, recipe: Recipe, seed: int, progress: bool = False
 ) -> tuple[FitResult, pd.DataFrame, dict]:
-    """Train in ``recipe.mode`` and evaluate on ``test``: (FitResult, per-image predictions, metrics).
+    """Train on ``train`` in ``recipe.mode``, stopping on ``splits.val``, and evaluate on ``splits.test``:
+    (FitResult, per-image predictions, metrics).
 
     Tables have columns image_id, path, label, fst. The training table may hold
     synthetic rows and repeated rows (duplication); validation and test are real images.
     """
+    val, test, labels = splits.val, splits.test, splits.labels
     check_arch(recipe.arch)
     for name, table in (("training", train), ("validation", val), ("test", test)):
         if len(table) == 0:
             raise DataError(f"the {name} table is empty")
     if recipe.mode == "fast":
-        result = fit_fast(train, val, test, labels, recipe, seed, progress=progress)
+        result = fit_fast(train, val, test, labels, recipe, seed=seed, progress=progress)
     else:
         result = fit_faithful(train, val, test, labels, recipe, seed)
     predictions, metrics = evaluate(result.probs, test, labels)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from synthaug_utils.presentation.book import BOOK_DIR, _source_root, build_book, chapter_names
+from synthaug_utils.core import chapters
+from synthaug_utils.presentation.book import BOOK_DIR, build_book
 
 
 def _cmd_book(args) -> int:
@@ -13,10 +14,10 @@ def _cmd_book(args) -> int:
 
     # refused before any kernel starts: profile, config and overrides (cli.checks.check_args), chapters, jobs
     overrides = parse_overrides(args.overrides)
-    names = [Path(f).name for f in chapter_names(_source_root() / "_toc.yml")]
+    names = chapters.notebook_ids()
     unknown = sorted(set(args.chapters or []) - set(names))
     if unknown:
-        raise UsageError(f"--chapters: unknown chapter(s) {unknown}; chapters in _toc.yml: {names}")
+        raise UsageError(f"--chapters: unknown chapter(s) {unknown}; chapters: {names}")
     if args.write_reference and not Path(args.write_reference).resolve().parent.is_dir():
         raise UsageError(f"--write-reference: folder {Path(args.write_reference).parent} does not exist")
     start = time.time()
@@ -31,14 +32,14 @@ def _cmd_book(args) -> int:
 def _reproduction(profile: str, book_dir: Path, write_to: str | None) -> None:
     """Print the build's comparison with the committed reference (one line); with ``write_to``, then
     write this build's values as the reference there."""
-    from synthaug_utils.presentation import reference
+    from synthaug_utils.presentation import environment, reference
 
     print(reference.build_comparison(profile, book_dir)[2], flush=True)
     if write_to:
         written = reference.write_reference(book_dir, write_to, profile)
         print(
             f"reference written: {write_to} ({len(written['values'])} values, {len(written['timings'])} timings; "
-            f"commit {written['commit']}, {reference.machine_label(written['machine'])})",
+            f"commit {written['commit']}, {environment.machine_label(written['machine'])})",
             flush=True,
         )
 

@@ -29,13 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.profiles import RULES, setting_problem
 
 
 class UsageError(UserFacingError, ValueError):
     """A command-line argument is invalid (the message names it, its value and what is accepted)."""
 
 
-# argument name -> smallest accepted value (integers unless noted)
+# The training settings an argument may set are checked by their rule in the settings source (as overrides,
+# config files and recipes are); the other counts and seeds: argument name -> smallest accepted integer.
+SETTING_ARGUMENTS = ("max_epochs", "patience", "image_size", "batch_size", "views")
 MINIMUM: dict[str, float] = {
     "threads": 1,
     "jobs": 1,
@@ -44,14 +47,10 @@ MINIMUM: dict[str, float] = {
     "n_per_label": 1,
     "ratio": 0,
     "duplicate": 0,
-    "max_epochs": 1,
-    "patience": 0,
-    "image_size": 1,
-    "batch_size": 1,
-    "views": 1,
     "split_seed": 0,
     "seed": 0,
     "shard_size": 1,
+    **{name: RULES[name].minimum for name in SETTING_ARGUMENTS},
 }
 OUTPUT_FOLDERS = ("out", "store", "root")
 
@@ -108,31 +107,26 @@ def check_manifest(value: str, name: str = "--manifest") -> None:
 
 
 def check_number(name: str, value: Any) -> None:
-    """Refuse a count or seed below :data:`MINIMUM`."""
+    """Refuse a count or seed below :data:`MINIMUM`, and a training setting its rule refuses."""
+    problem = setting_problem(name, value) if name in SETTING_ARGUMENTS else None
+    if problem:
+        raise UsageError(f"{option(name)} {value}: {problem}")
     low = MINIMUM[name]
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < low:
         raise UsageError(f"{option(name)} {value}: must be an integer >= {low:g}")
 
 
 def check_grid_settings(profile) -> None:
-    """Refuse ``grids`` overrides that name an unknown grid or an unknown setting of a known grid."""
+    """Refuse ``grids`` overrides that name an unknown setting of a known grid."""
     if not profile.grids:
         return
-    from synthaug_utils.core import vocabulary
     from synthaug_utils.experiments import grids
 
-    names = sorted(vocabulary.GRIDS) + ["dreambooth", "generation", "generation-chapter"]
+    # grid names and the chapter sizes were checked by load_profile (config.check_overrides)
     for grid, settings in profile.grids.items():
-        if grid not in names:
-            raise UsageError(f"overrides: grids.{grid} is not a grid; grids: {names}")
         if grid == "generation-chapter":
-            from synthaug_utils.core.config import PROFILES
-
-            known = set(PROFILES["demo"]().generation_chapter)
-            unknown = sorted(set(settings) - known)
-            if unknown:
-                raise UsageError(f"overrides: grids.{grid} has unknown setting(s) {unknown}; known: {sorted(known)}")
-        elif grid == "generation":
+            continue
+        if grid == "generation":
             from synthaug_utils.diffusion.settings import generation_settings
 
             generation_settings(profile)

@@ -12,7 +12,7 @@ from synthaug_utils.core.vocabulary import GRIDS, METHODS, VARIANTS
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S
 from synthaug_utils.experiments.grids import build_grid, grid_summary, run_grid, summarize
 from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
-from synthaug_utils.experiments.store import ResultsStore, default_store
+from synthaug_utils.experiments.store import RUN_FACTS, ResultsStore, default_store
 from synthaug_utils.experiments.trial import check_trial, run_trial
 
 
@@ -84,19 +84,7 @@ def _cmd_trial(args) -> int:
         store.write(result)
     else:
         result = run_trial(spec, profile, progress=not args.json)
-    summary = {
-        k: result[k]
-        for k in (
-            "key",
-            "epochs_run",
-            "best_epoch",
-            "batch_size",
-            "n_train",
-            "n_train_real",
-            "n_train_synthetic",
-            "wall_s",
-        )
-    }
+    summary = {k: result[k] for k in ("key", *RUN_FACTS)}
     summary.update(result["metrics"])
     if args.json:
         print(json.dumps(summary))

@@ -57,7 +57,7 @@ def _set_threads(args) -> None:
 
 def _cmd_generate(args) -> int:
     from synthaug_utils.data.splits import load_splits, training_subset
-    from synthaug_utils.synthetic.generate import generate  # looked up per call (tests stub it)
+    from synthaug_utils.experiments.generation_tasks import generate_with_executor
 
     _set_threads(args)
     profile = load_profile(args.profile, config=args.config)
@@ -72,42 +72,24 @@ def _cmd_generate(args) -> int:
     resolve, group = model_resolver(profile, splits, args.which)
     stats: dict = {}
     began = time.perf_counter()
-    if getattr(args, "executor", None) in (None, "inprocess", "in-process", "local"):
-        path = generate(
-            sources,
-            args.out,
-            args.methods,
-            args.variants,
-            per_real,
-            generation_settings(profile),
-            profile,
-            splits,
-            resolve,
-            group,
-            progress=True,
-            stats=stats,
-        )
-    else:
-        from synthaug_utils.experiments.generation_tasks import generate_with_executor
-
-        path = generate_with_executor(
-            sources,
-            args.out,
-            args.methods,
-            args.variants,
-            per_real,
-            generation_settings(profile),
-            profile,
-            splits,
-            resolve,
-            group,
-            progress=True,
-            stats=stats,
-            executor=args.executor,
-            shard_size=args.shard_size,
-            threads=args.threads,
-            connect_timeout=args.connect_timeout,
-        )
+    path = generate_with_executor(
+        sources,
+        args.out,
+        args.methods,
+        args.variants,
+        per_real,
+        generation_settings(profile),
+        profile,
+        splits,
+        resolve,
+        group,
+        progress=True,
+        stats=stats,
+        executor=args.executor,
+        shard_size=args.shard_size,
+        threads=args.threads,
+        connect_timeout=args.connect_timeout,
+    )
     rows = len(read_manifest(path))
     made = sum(v["images"] for v in stats.values())
     print(f"{path}: {rows} rows; {made} images made in {time.perf_counter() - began:.1f} s")

@@ -1,6 +1,9 @@
-"""Profiles: the one place where run sizes, model choices and data locations live.
+"""Profiles: run sizes, model choices and data locations, resolved from the settings source.
 
-Three profiles exist:
+The values come from :mod:`synthaug_utils.core.profiles` (the paper's values with their sources, and what
+each embedded profile changes, with why); this module builds the :class:`Profile` objects, reads the
+config file and the environment, and checks every override (:func:`check_overrides`, one validator for
+the command line, config files and papermill parameters). Three profiles exist:
 
 ``demo`` (the default)
     Embedded and offline. Uses the project's own synthetic stand-in world
@@ -10,7 +13,7 @@ Three profiles exist:
 ``smoke``
     The same code paths as ``demo`` at toy size, for tests.
 ``paper``
-    The real protocol of ``shared/PROTOCOL.md``: Fitzpatrick17k and DDI images,
+    The paper's protocol: Fitzpatrick17k and DDI images,
     Stable Diffusion, EfficientNetV2-M, CLIP, a GPU. Locations come from a config
     file (YAML, ``--config FILE``) or environment variables; :func:`check_ready`
     lists everything missing in one message before any work starts.
@@ -33,9 +36,9 @@ from typing import Any
 
 import yaml
 
+from synthaug_utils.core import profiles
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.paths import DEMO_INPAINT_ID, DEMO_TEXT2IMAGE_ID
-from synthaug_utils.core.vocabulary import LITE0_ARCH, MONITORS
+from synthaug_utils.core.vocabulary import GRIDS
 
 
 @dataclass(frozen=True)
@@ -109,12 +112,12 @@ PAPER_LOCATIONS: dict[str, tuple[str, str | None, str]] = {
     ),
     "sd_text2image": (
         "SYNTHAUG_SD_TEXT2IMAGE",
-        "stabilityai/stable-diffusion-2-1-base",
+        profiles.paper("profile", "text2image_model"),
         "Stable Diffusion 2.1 base: a local diffusers folder, or the hub id already in the Hugging Face cache",
     ),
     "sd_inpaint": (
         "SYNTHAUG_SD_INPAINT",
-        "runwayml/stable-diffusion-inpainting",
+        profiles.paper("profile", "inpaint_model"),
         "Stable Diffusion 1.5 inpainting: a local diffusers folder, or the hub id already in the Hugging Face cache",
     ),
     "classifier_weights": (
@@ -127,6 +130,14 @@ PAPER_LOCATIONS: dict[str, tuple[str, str | None, str]] = {
         "SYNTHAUG_CLIP_WEIGHTS",
         "open_clip://ViT-B-32/openai",
         "open_clip ViT-B/32 OpenAI weights: a checkpoint file path, or the model already in the Hugging Face cache",
+    ),
+    # Optional: when set, the trials of Figs. 3-5 and S-2 take their pretrained and DreamBooth images
+    # from the authors' release instead of generating them.
+    "released_synthetic": (
+        "SYNTHAUG_RELEASED_SYNTHETIC",
+        None,
+        "folder of the authors' released synthetic images: the WebDataset shards shard-*.tar written by "
+        "manrai/synthetic-derm's huggingface/compile_webdataset.py",
     ),
 }
 
@@ -167,7 +178,8 @@ class Profile:
     grids: Mapping[str, Any] = field(default_factory=dict)
     locations: Mapping[str, str] = field(default_factory=dict)
     # bring-your-own main dataset (location main_data)
-    test_per_label: int = 40  # test images drawn per label when the table has no split column (F17k's held-out size)
+    # test images drawn per label when the table has no split column (F17k's held-out size)
+    test_per_label: int = profiles.paper("profile", "test_per_label")
     min_images_per_label: int | None = None  # drop labels with fewer images (named in the book); None: keep all
     # How the book names the dataset (None: its table's file name or its folder's name) and, when given, the
     # line that cites it; DATASET_TEXT_LIMITS
@@ -177,8 +189,8 @@ class Profile:
     # and kept in one split; false: every row is its own group
     group_near_duplicates: bool = True
     # What early stopping monitors on the validation set: "valid_loss" (the authors' code, every profile's
-    # default) or "accuracy" (validation accuracy, the paper's text); PROTOCOL_CHOICES
-    early_stopping_metric: str = "valid_loss"
+    # default) or "accuracy" (validation accuracy, the paper's text)
+    early_stopping_metric: str = profiles.paper("profile", "early_stopping_metric")
     # Near-duplicates of the Fitzpatrick17k splits (NEAR_DUPLICATE_SETTINGS): which held-out images form the
     # test set, and which training images form the training pool; the defaults are the paper's files as they are
     test_set: str = "authors"
@@ -187,7 +199,8 @@ class Profile:
     # then these, then the matching ``grids`` entry, then a function's explicit arguments.
     generation_defaults: Mapping[str, Any] = field(default_factory=dict)  # GenerationSettings fields
     dreambooth_defaults: Mapping[str, Any] = field(default_factory=dict)  # DreamBoothSettings fields
-    dreambooth_ddi_epochs: int = 25  # epochs of the one DDI model (before grids["dreambooth"])
+    # epochs of the one DDI model (before grids["dreambooth"])
+    dreambooth_ddi_epochs: int = profiles.paper("profile", "dreambooth_ddi_epochs")
     grid_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # grid name -> settings
     generator_pretraining: Mapping[str, Any] = field(default_factory=dict)  # PretrainSettings fields (demo generator)
     # chapter 02's sizes (see generation_chapter_sizes)
@@ -201,159 +214,6 @@ class Profile:
     def replace(self, **changes: Any) -> Profile:
         """A copy with some fields changed (unknown field names raise ValueError)."""
         return _apply_overrides(self, changes)
-
-
-def _generation_chapter(gate_per_class: int, masked_per_class: int, timed_images: int) -> dict[str, int]:
-    """Sizes of the generation chapter (02): text-to-image samples per class for the quality gate,
-    source images per class shown for the masked methods, images timed per method."""
-    return {"gate_per_class": gate_per_class, "masked_per_class": masked_per_class, "timed_images": timed_images}
-
-
-# Generation defaults beyond the Profile fields (overridable via profile.grids["generation"]).
-# paper: the authors' GPU settings. demo/smoke: large CPU batches; float32 on every machine, so that
-# a rebuild elsewhere gives the same book (issue 17: "auto" picked bfloat16 autocast on CPUs with
-# native bf16, about 1.5x faster, and moved every downstream number; bf16 or "auto" stay explicit
-# overrides via grids["generation"], and the book then says so); and the source
-# pixels pasted back outside the mask: Stable Diffusion's inpainting model reproduces the unmasked
-# region closely by itself, the minutes-pretrained demo model does not (it repaints it: mean
-# absolute change ~15 grey levels outside the mask), so pasting restores the method's meaning.
-_PAPER_GENERATION = {"batch_size": 16, "precision": "fp16"}
-# The paste blends the generated pixels in over the mask's first 4 px (paste_blend_px): a hard paste
-# left a seam 8-11x real skin's contrast across the border (chapter 02's seam measure), a 3 px blend 1.3-1.5x.
-_DEMO_GENERATION = {"batch_size": 256, "precision": "fp32", "paste_unmasked": True, "paste_blend_px": 4}
-
-# DreamBooth parameters. The demo values are the project's choice for the demo generator (UNet channels
-# 32/64/128, about 8 MB per pipeline in float16) at 64 px, not the paper's; smoke runs a handful of steps.
-# lr 5e-5 (was 1e-4): with the wider generator, 72 text-to-image samples per class from models
-# fine-tuned at 1e-4 put psoriasis at 27% on the chapter-02 yardstick; at 5e-5 every class scored
-# 33-94% (pooled 66%), at 3e-5 32-89% (64%), at 5e-5 for 3 epochs 29-93% (65%).
-# The step-matched budget arm takes the whole-pool model's 30 steps on 4 images per class in steps of 4
-# images (fill_matched_batches off): filled to 16 it took 12.5 s of one core per model against 3.1 s,
-# 112 s for the 9 models, beyond the demo book's time budget. Adam moves the weights about lr per
-# step whatever the batch, so the steps still match how far the model is tuned; the batches differ.
-_DEMO_DREAMBOOTH = {
-    "resolution": 64,
-    "batch_size": 16,
-    "learning_rate": 5e-5,
-    "epochs": 2,
-    "fill_matched_batches": False,
-}
-_SMOKE_DREAMBOOTH = {"resolution": 64, "batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 4}
-
-# Grid sizes for the embedded profiles (the paper profile runs the full protocol of
-# experiments.grids; its ``grids`` entries may still override). The demo grids are sized so that a
-# cold demo book stays within 20 minutes on 2 CPU cores without bf16 instructions (fast mode); they
-# need about 4,000 distinct synthetic images (fig3: 3 methods x 144 sources x 4; fig4: 8
-# text-to-image per source for those 144 sources; fig5: 2 methods x 464 DDI sources x 1; imbalance:
-# up to 7 inpaintings per rare image, partly shared with fig3). The subset is drawn once
-# (subset_seed=0) so that the seeds share one synthetic set; seeds vary head initialisation, batch
-# order, dropout and augmentation.
-_DEMO_GRIDS: dict[str, dict[str, Any]] = {
-    "fig3": dict(
-        n_real=(1, 4, 16),
-        seeds=(0, 1, 2),
-        ratio=4,
-        views=2,
-        subset_seed=0,
-        variant="pretrained",
-        # faithful twins cost 30-45 s each on 2 AVX2 cores: 2 of them (n 4, without and with inpainting)
-        faithful_sample=dict(seeds=(0,), n_real=(4,), transforms=(False,), methods=("none", "inpaint")),
-    ),
-    "fig4": dict(n_real=(16,), ratios=(0, 2, 4, 8), seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
-    "fig5": dict(ratio=1, seeds=(0, 1, 2), views=2, variant="pretrained"),
-    "imbalance": dict(
-        n_real=32,
-        cuts=(4, 8, 16),
-        rare_labels=("basal cell carcinoma", "psoriasis"),
-        # three seeds, as every other demo grid: with two, run-to-run variance has one
-        # degree of freedom and the primary analysis has almost no power
-        seeds=(0, 1, 2),
-        views=2,
-        subset_seed=0,
-        variant="pretrained",
-    ),
-    "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
-    # Controls (issue 15), sized for the demo book's budget (~70 s of one core, estimated): the duplication
-    # arm at n = 4 and 16 without transforms (no new images: 6 trials); the generator-data-budget arms at
-    # n = 4, text-to-image, 1 synthetic per real image (the whole-pool DreamBooth images at index 0 are
-    # chapter 02's), the seeds sharing one subset: 9 DreamBooth models on 4 images each (2 steps), 36
-    # images, 6 trials; the step-matched arm, 9 more models on those images for the pool models' 30 steps
-    # (in steps of 4 images: _DEMO_DREAMBOOTH), 36 images and 3 trials, and the pretrained arm, 3 trials
-    # on Fig. 3's pretrained images: measured 46 s of one core together (CPU time; 64 s of wall time on
-    # 2 shared cores under load 3-4).
-    "controls": dict(
-        n_real=(4, 16),
-        transforms=(False,),
-        budget_n=(4,),
-        budget_methods=("text-to-image",),
-        budget_ratio=1,
-        budget_transforms=(False,),
-    ),
-}
-_SMOKE_GRIDS: dict[str, dict[str, Any]] = {
-    "fig3": dict(
-        n_real=(1, 4),
-        seeds=(0,),
-        views=2,
-        subset_seed=0,
-        variant="pretrained",
-        faithful_sample=dict(seeds=(0,), n_real=(1,), transforms=(False,)),
-    ),
-    "fig4": dict(n_real=(4,), ratios=(0, 2), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
-    "fig5": dict(n_real=8, seeds=(0,), views=2, variant="pretrained"),
-    "imbalance": dict(
-        n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"
-    ),
-    "learning-curve": dict(n_real=(1, 8), seeds=(0,), views=2),
-    "controls": dict(
-        transforms=(False,),
-        budget_n=(4,),
-        budget_methods=("text-to-image",),
-        budget_ratio=1,
-        budget_transforms=(False,),
-    ),
-}
-
-# The smoke profile's demo generator: a toy model in seconds (demo: the full budget, the
-# PretrainSettings defaults, about 92 min on one CPU thread).
-_SMOKE_PRETRAINING = {"vae_steps": 60, "unet_steps": 60, "inpaint_steps": 30, "unet_batch": 16, "vae_perceptual": 0.0}
-
-
-# Where the paper's text and the authors' code differ, the paper profile follows the code (PROTOCOL.md).
-# Each such choice is a named setting, listed here for the book's methods page: setting, where it
-# lives, the paper profile's value (the code's), the text's value.
-_PAPER_GRID_DEFAULTS = {g: {"redraw_validation": True} for g in ("fig3", "fig4", "imbalance", "learning-curve")}
-# The generator-data budget of the rare class (Fig. S-2) runs on the paper profile; on the embedded
-# profiles it is off for the demo book's time budget (imbalance-controls: enabled: true turns it on).
-_PAPER_GRID_DEFAULTS["imbalance-controls"] = {"enabled": True}
-PROTOCOL_CHOICES: tuple[dict[str, str], ...] = (
-    dict(
-        setting="max_epochs",
-        where="Profile.max_epochs",
-        paper_profile="50 (the authors' code)",
-        text="30 (the paper's text)",
-    ),
-    dict(
-        setting="monitor",
-        where="profile override early_stopping_metric (Recipe.monitor)",
-        paper_profile="valid_loss (early stopping, patience 3; the code)",
-        text="accuracy: validation accuracy (the text)",
-    ),
-    dict(
-        setting="redraw_validation",
-        where="grid setting (paper profile: Figs. 3, 4, S-2, learning curve)",
-        paper_profile="true: the 40 validation images per label are redrawn for every run (split seed = run seed)",
-        text="the same (the text: validation redrawn per run); DDI (Fig. 5) keeps one split because this project "
-        "draws DDI's test set together with its validation set",
-    ),
-    dict(
-        setting="include_validation",
-        where="DreamBoothSettings.include_validation",
-        paper_profile="true: DreamBooth trains on the class's whole clean training file, validation images included "
-        "(never test images); the model is then the same for every split",
-        text="not stated",
-    ),
-)
 
 
 # The near-duplicate settings of the main dataset: setting -> {value: what it does}, the default first.
@@ -394,100 +254,59 @@ def generation_chapter_sizes(profile: Profile) -> dict[str, int]:
     return {**dict(profile.generation_chapter), **dict(profile.grids.get("generation-chapter", {}))}
 
 
-def _demo_profile() -> Profile:
+def _paper_profile() -> Profile:
+    """The paper profile: every value from :data:`synthaug_utils.core.profiles.PAPER`."""
+    fields = {name: setting.value for name, setting in profiles.PAPER["profile"].items()}
     return Profile(
+        name="paper",
+        description="The real protocol of Sagers et al. (2023): Fitzpatrick17k, DDI, Stable Diffusion, GPU.",
+        world=None,
+        gen_resolution=profiles.paper("generation", "resolution"),
+        gen_steps=profiles.paper("generation", "steps"),
+        guidance_scale=profiles.paper("generation", "guidance_scale"),
+        # where the settings objects' defaults are not the paper's values
+        generation_defaults={name: profiles.paper("generation", name) for name in ("batch_size", "precision")},
+        dreambooth_defaults={"include_validation": profiles.paper("dreambooth", "include_validation")},
+        **fields,
+    )
+
+
+_PROFILE_LEVEL_GENERATION = {"steps": "gen_steps", "guidance_scale": "guidance_scale", "resolution": "gen_resolution"}
+
+
+def _derived(base: Profile, changes: Mapping[str, Mapping[str, Any]], **fields: Any) -> Profile:
+    """``base`` with a profile's table of changes (:mod:`synthaug_utils.core.profiles`) applied."""
+    values = profiles.values(changes.get("profile", {}))
+    generation = profiles.values(changes.get("generation", {}))
+    for name, field_name in _PROFILE_LEVEL_GENERATION.items():
+        if name in generation:
+            values[field_name] = generation.pop(name)
+    if generation:
+        values["generation_defaults"] = {**base.generation_defaults, **generation}
+    if changes.get("dreambooth"):
+        values["dreambooth_defaults"] = {**base.dreambooth_defaults, **profiles.values(changes["dreambooth"])}
+    return dataclasses.replace(base, **values, **fields)
+
+
+def _demo_profile() -> Profile:
+    base = dataclasses.replace(_paper_profile(), generation_defaults={}, dreambooth_defaults={})
+    return _derived(
+        base,
+        profiles.DEMO,
         name="demo",
         description="Embedded synthetic stand-in world, CPU, offline, minutes. Not medical data.",
-        dataset="demo-derm9",
-        ddi_dataset="demo-ddi",
         world=DemoWorldSpec(),
-        val_per_label=40,
-        ddi_per_bin=32,
-        arch=LITE0_ARCH,
-        image_size=64,
-        max_epochs=30,
-        patience=3,
-        n_real_grid=(1, 16, 32, 64, 128, 228),
-        seeds=(0, 1, 2, 3, 4),
-        fast_mode=True,
-        text2image_model=DEMO_TEXT2IMAGE_ID,
-        inpaint_model=DEMO_INPAINT_ID,
-        gen_resolution=64,
-        # The paper samples with 50 DPM-Solver++ steps. At 64 px the demo model's samples change
-        # little beyond a few steps (the multistep solver with trailing spacing converges fast: the
-        # class-identity gate of the earlier, narrower generator read 34.7% at 12 steps and 35.2% at
-        # 6; the wider generator shipped since reads 64.4% at 6 steps and 66.2% at 10, with a 24-sample-per-
-        # class check), and generation is the largest cost of a cold demo build on a 2-core CPU without
-        # bf16 instructions, the more so with the wider UNet.
-        gen_steps=6,
-        # The paper samples at guidance 3.0. The demo model's text conditioning is weaker; chapter 02
-        # scores samples at both (session 6, wider generator: 60% at 3.0, 59% at 7.5 pooled, but at
-        # 7.5 every class clears the gate's 30% line; 5, 6 and 10 were no better).
-        guidance_scale=7.5,
-        synthetic_per_real=10,
-        embedding_model="demo-backbone",
-        device="cpu",
-        # 48 samples per class: a class's share then has a standard error of at most 7 pp (24: 10 pp)
-        generation_chapter=_generation_chapter(gate_per_class=48, masked_per_class=10, timed_images=32),
-        generation_defaults=_DEMO_GENERATION,
-        dreambooth_defaults=_DEMO_DREAMBOOTH,
-        dreambooth_ddi_epochs=2,
-        grid_defaults=_DEMO_GRIDS,
     )
 
 
 def _smoke_profile() -> Profile:
-    return dataclasses.replace(
+    return _derived(
         _demo_profile(),
+        profiles.SMOKE,
         name="smoke",
         description="The demo code paths at toy size, for tests. Not medical data.",
-        world=DemoWorldSpec(
-            image_size=64, train_pool_per_class=24, test_per_class=8, pretrain_per_class=8, ddi_total=120
-        ),
-        val_per_label=4,
-        ddi_per_bin=8,
-        max_epochs=3,
-        n_real_grid=(1, 4, 16),
-        seeds=(0, 1),
-        gen_steps=4,
-        synthetic_per_real=2,
-        generation_chapter=_generation_chapter(gate_per_class=4, masked_per_class=2, timed_images=32),
-        dreambooth_defaults=_SMOKE_DREAMBOOTH,
-        dreambooth_ddi_epochs=1,
-        grid_defaults=_SMOKE_GRIDS,
-        generator_pretraining=_SMOKE_PRETRAINING,
-    )
-
-
-def _paper_profile() -> Profile:
-    return Profile(
-        name="paper",
-        description="The real protocol of Sagers et al. (2023): Fitzpatrick17k, DDI, Stable Diffusion, GPU.",
-        dataset="f17k9",
-        ddi_dataset="ddi",
-        world=None,
-        val_per_label=40,
-        ddi_per_bin=32,
-        arch="efficientnet_v2_m",
-        image_size=224,
-        max_epochs=50,  # the authors' code (the text says 30): PROTOCOL_CHOICES
-        patience=3,
-        n_real_grid=(1, 16, 32, 64, 128, 228),
-        seeds=(0, 1, 2, 3, 4),
-        fast_mode=False,
-        text2image_model=PAPER_LOCATIONS["sd_text2image"][1] or "",
-        inpaint_model=PAPER_LOCATIONS["sd_inpaint"][1] or "",
-        gen_resolution=512,
-        gen_steps=50,
-        guidance_scale=3.0,
-        synthetic_per_real=10,
-        embedding_model="open_clip:ViT-B-32/openai",
-        device="cuda",
-        generation_chapter=_generation_chapter(gate_per_class=24, masked_per_class=10, timed_images=32),
-        generation_defaults=_PAPER_GENERATION,
-        dreambooth_defaults={"include_validation": True},
-        dreambooth_ddi_epochs=25,
-        grid_defaults=_PAPER_GRID_DEFAULTS,
+        world=DemoWorldSpec(**profiles.values(profiles.SMOKE["world"])),
+        generator_pretraining=profiles.values(profiles.SMOKE["pretraining"]),
     )
 
 
@@ -496,23 +315,6 @@ PROFILES = {"demo": _demo_profile, "smoke": _smoke_profile, "paper": _paper_prof
 
 class ProfileError(UserFacingError, ValueError):
     """An unknown profile, a bad override or an unreadable config file."""
-
-
-# Smallest accepted value of the numeric profile fields (and of every item of the tuple fields).
-_OVERRIDE_MINIMUM = {
-    "val_per_label": 1,
-    "ddi_per_bin": 1,
-    "image_size": 1,
-    "max_epochs": 1,
-    "patience": 0,
-    "n_real_grid": 1,
-    "seeds": 0,
-    "gen_resolution": 8,
-    "gen_steps": 1,
-    "guidance_scale": 0,
-    "synthetic_per_real": 0,
-    "dreambooth_ddi_epochs": 1,
-}
 
 
 # The bring-your-own main dataset's name and citation, as the book prints them: settable as top-level keys
@@ -539,48 +341,46 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+# What ``grids`` may name besides the grids: the pipeline stages whose settings it overrides, and their settings
+# (the fields of GenerationSettings and DreamBoothSettings: the settings source's, and the device).
+GRID_STAGES = ("dreambooth", "generation", "generation-chapter")
+STAGE_SETTINGS: dict[str, set[str]] = {
+    "generation": set(profiles.PAPER["generation"]) | {"prompt_template", "device"},
+    "dreambooth": set(profiles.PAPER["dreambooth"]) | {"device"},
+    "generation-chapter": set(profiles.chapter02(0, 0, 0)),
+}
+
+
+def _grids_problem(value: Mapping[str, Any]) -> str | None:
+    names = sorted(GRIDS) + list(GRID_STAGES)
+    for grid, settings in value.items():
+        if grid not in names:
+            hint = difflib.get_close_matches(str(grid), names, n=1)
+            guess = f"; did you mean {hint[0]!r}?" if hint else ""
+            return f"not valid: {grid!r} is not a grid{guess} (grids: {names})"
+        if not isinstance(settings, Mapping):
+            return f"not a mapping of grid name -> settings mapping (see {grid!r})"
+        known = STAGE_SETTINGS.get(grid)
+        if known is not None and set(settings) - known:
+            unknown = sorted(set(settings) - known)
+            return f"not valid: {grid!r} has unknown setting(s) {unknown} (known: {sorted(known)})"
+    return None
+
+
 def _override_problem(name: str, value: Any) -> str | None:
-    """What is wrong with ``value`` for profile field ``name`` (None when it fits): the field's type
-    is that of the demo profile's value; numbers must reach :data:`_OVERRIDE_MINIMUM`."""
-    expected, low = getattr(_demo_profile(), name), _OVERRIDE_MINIMUM.get(name)
+    """What is wrong with ``value`` for profile field ``name`` (None when it fits): the setting's rule in
+    :data:`synthaug_utils.core.profiles.RULES`, else the type of the demo profile's value."""
+    if name in profiles.RULES:
+        return profiles.setting_problem(name, value)
+    expected = getattr(_demo_profile(), name)
     if name == "min_images_per_label":  # optional count (None: keep every label)
         return None if value is None or (_is_int(value) and value >= 1) else "not a positive integer or null"
     if name in DATASET_TEXT_LIMITS:
         return _dataset_text_problem(value, DATASET_TEXT_LIMITS[name])
-    if name == "early_stopping_metric":
-        return (
-            None
-            if isinstance(value, str) and value in MONITORS
-            else (
-                f"not one of {list(MONITORS)} (valid_loss: the authors' code; accuracy: validation accuracy, the "
-                "paper's text)"
-            )
-        )
     if name in NEAR_DUPLICATE_SETTINGS:
-        values = NEAR_DUPLICATE_SETTINGS[name]
-        return (
-            None
-            if isinstance(value, str) and value in values
-            else (f"not one of {list(values)} ({'; '.join(f'{v}: {what}' for v, what in values.items())})")
-        )
-    if isinstance(expected, bool):
-        return None if isinstance(value, bool) else "not true or false"
-    if isinstance(expected, (int, float)):
-        ok = (
-            _is_int(value)
-            if isinstance(expected, int)
-            else isinstance(value, numbers.Real) and not isinstance(value, bool)
-        )
-        kind = "an integer" if isinstance(expected, int) else "a number"
-        if not ok:
-            return f"not {kind}"
-        return None if low is None or value >= low else f"below the minimum {low}"
-    if isinstance(expected, str):
-        return None if isinstance(value, str) else "not a string"
-    if isinstance(expected, tuple):
-        if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) for v in value):
-            return "not a non-empty list of integers, e.g. [0, 1]"
-        return None if low is None or min(value) >= low else f"not a list of integers >= {low}"
+        return profiles.rule_problem(profiles.Rule("str", choices=NEAR_DUPLICATE_SETTINGS[name]), value)
+    if isinstance(expected, (bool, str)):
+        return profiles.rule_problem(profiles.Rule("bool" if isinstance(expected, bool) else "str"), value)
     if name == "world":
         if value is None or isinstance(value, DemoWorldSpec):
             return None
@@ -595,8 +395,7 @@ def _override_problem(name: str, value: Any) -> str | None:
     if not isinstance(value, Mapping):
         return "not a mapping"
     if name == "grids":
-        bad = sorted(str(k) for k, v in value.items() if not isinstance(v, Mapping))
-        return f"not a mapping of grid name -> settings mapping (see {bad[0]!r})" if bad else None
+        return _grids_problem(value)
     if name == "locations":
         bad = sorted(set(value) - set(PAPER_LOCATIONS)) or sorted(k for k, v in value.items() if not isinstance(v, str))
         return f"not a mapping of location keys {sorted(PAPER_LOCATIONS)} to strings (see {bad[0]!r})" if bad else None

@@ -24,6 +24,18 @@ FILE_CACHE = "byo_file_hashes.json"  # under config.cache_dir(): digest (+ extra
 
 _FILE_CACHE_FORMAT = 1
 
+# The version of every stored key's recipe (trial specs, generation and DreamBooth settings). Raise it when
+# what a key hashes changes (a new setting, another encoding): every key then changes at once, and a
+# setting's key never needs a special case to keep older names.
+KEY_VERSION = 2
+
+
+def settings_key(data: dict, length: int) -> str:
+    """The first ``length`` hex digits of the SHA-256 of ``data`` with :data:`KEY_VERSION` (canonical JSON)."""
+    text = json.dumps({**data, "key_version": KEY_VERSION}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
 TABLE_COLUMNS = ("path", "label", "fst", "split", "group")  # the columns of a bring-your-own table that count
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from synthaug_utils.core import chapters
 from synthaug_utils.core.config import PAPER_LOCATIONS, Profile, ProfileError
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.vocabulary import LITE0_ARCH
@@ -13,15 +14,21 @@ class MissingResourcesError(UserFacingError, RuntimeError):
     """The paper profile lacks data, weights or a GPU; the message lists every missing item."""
 
 
+# Location keys that are checked only when set (each replaces work the profile would otherwise do).
+OPTIONAL_LOCATIONS = ("released_synthetic",)
+
+
 def resource_keys(profile: Profile, needs: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The location keys to check: ``needs`` (default: every key) with each data slot resolved.
 
     A bring-your-own key (``main_data``, ``ddi_data``) replaces the real dataset's keys of its
     slot when it is set; unset, it is not needed. So ``needs=("f17k_images",)`` checks
-    ``main_data`` when that is set.
+    ``main_data`` when that is set. An :data:`OPTIONAL_LOCATIONS` key is checked only when it is set.
     """
-    optional = {k for byo, _real in DATA_SLOTS.values() for k in byo}
+    optional = {k for byo, _real in DATA_SLOTS.values() for k in byo} | set(OPTIONAL_LOCATIONS)
     keys = list(needs) if needs is not None else [k for k in PAPER_LOCATIONS if k not in optional]
+    if needs is None:
+        keys += [k for k in OPTIONAL_LOCATIONS if profile.locations.get(k)]
     for byo, real in DATA_SLOTS.values():
         if any(profile.locations.get(k) for k in byo):
             keys = [k2 for k in keys for k2 in ((*byo,) if k in real else (k,))]
@@ -89,6 +96,8 @@ def missing_resources(profile: Profile, needs: tuple[str, ...] | None = None) ->
             ok = Path(value).expanduser().is_dir()
         elif key == "main_data":
             ok = Path(value).expanduser().exists()
+        elif key == "released_synthetic":
+            ok = Path(value).expanduser().is_dir() and any(Path(value).expanduser().glob("*.tar"))
         else:
             ok = Path(value).expanduser().is_file()
         if not ok:
@@ -125,32 +134,7 @@ def check_arch(arch: str) -> None:
 
 
 # ----------------------------------------------------------------------------- chapter inputs
-# What each chapter of the book reads on a non-embedded profile: (required inputs, optional
-# inputs). An input is a data slot ("main": the main dataset, "ddi": the DDI slot) or a
-# location key of PAPER_LOCATIONS. A chapter whose required inputs are missing is not executed;
-# the book renders a page naming what is missing and how to supply it. Optional inputs are
-# used when present (the chapter says what it left out).
-CHAPTER_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "01_data": (("main",), ("ddi",)),
-    "02_generation": (("main", "sd_text2image", "sd_inpaint"), ()),
-    "03_real_vs_synthetic": (("main", "sd_text2image", "sd_inpaint", "classifier_weights"), ()),
-    "04_dose_response": (("main", "sd_text2image", "classifier_weights"), ()),
-    "05_skin_type": (("ddi", "sd_inpaint", "classifier_weights"), ()),
-    "06_class_imbalance": (("main", "sd_inpaint", "classifier_weights"), ()),
-    "07_embeddings": (("main", "sd_text2image", "sd_inpaint", "clip_weights"), ()),
-    "08_reproduction_report": ((), ()),
-}
-
-# Which chapter runs each named grid (a grid's inputs are its chapter's required inputs).
-GRID_CHAPTERS = {
-    "learning-curve": "01_data",
-    "fig3": "03_real_vs_synthetic",
-    "fig4": "04_dose_response",
-    "fig5": "05_skin_type",
-    "imbalance": "06_class_imbalance",
-    "controls": "03_real_vs_synthetic",
-    "imbalance-controls": "06_class_imbalance",
-}
+# What each chapter needs is in its registry entry (core.chapters: ``requires``, ``optional``, ``grids``).
 
 # The data slots: location keys of a bring-your-own table (tried first) or of the real dataset.
 DATA_SLOTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -184,14 +168,19 @@ def has_input(profile: Profile, name: str) -> bool:
 
 
 def chapter_missing(profile: Profile, chapter: str) -> list[str]:
-    """What chapter ``chapter`` needs and cannot find (its required inputs; empty when it can run)."""
-    required, _optional = CHAPTER_INPUTS.get(chapter, ((), ()))
-    return missing_inputs(profile, required)
+    """What chapter ``chapter`` needs and cannot find (its required inputs, and its optional
+    :data:`OPTIONAL_LOCATIONS` that are set; empty when it can run)."""
+    entry = chapters.find(chapter)
+    if entry is None:
+        return []
+    chosen = tuple(k for k in entry.optional if k in OPTIONAL_LOCATIONS and profile.locations.get(k))
+    return missing_inputs(profile, entry.requires + chosen)
 
 
 def grid_available(profile: Profile, grid: str) -> bool:
     """Whether the inputs of the chapter that runs ``grid`` are all available."""
-    return not chapter_missing(profile, GRID_CHAPTERS.get(grid, ""))
+    entry = chapters.by_grid(grid)
+    return entry is None or not missing_inputs(profile, entry.requires)
 
 
 def missing_device(profile: Profile) -> list[str]:

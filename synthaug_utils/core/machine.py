@@ -1,4 +1,5 @@
-"""The machine a build or benchmark ran on: CPU model name and instruction-set flags."""
+"""The machine and checkout a build or benchmark ran on: CPU model name, instruction-set flags and the
+git commit."""
 
 from __future__ import annotations
 
@@ -28,6 +29,36 @@ def cpu_model_and_flags() -> tuple[str, set[str]]:
         except (OSError, StopIteration, IndexError):
             pass
     return model, flags
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU advertises native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16)."""
+    _, flags = cpu_model_and_flags()
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def git_commit(root: Path | None = None) -> str | None:
+    """The checkout's commit (``+dirty`` when tracked files have uncommitted changes), or None outside
+    a git checkout (``root``: default the project root)."""
+    from synthaug_utils.core.paths import project_root
+
+    root = root or project_root()
+    if root is None:
+        return None
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 # Kernel sets every embedded-profile build uses on an x86 CPU with AVX2: torch's ATen kernels, oneDNN's

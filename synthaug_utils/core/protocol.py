@@ -1,7 +1,9 @@
 """The paper's protocol, setting by setting: the protocol's value and who states it, the authors' code's
-value where it differs, and why a profile deviates. Typed once here (from the project's protocol notes, the
-paper and the authors' code); the book's Methods page is generated from this table and the profile of the
-build (:mod:`synthaug_utils.presentation.methods`), so no protocol value is typed in a page.
+value where it differs, and why a profile deviates. A row of a setting the pipeline reads (:func:`_row`)
+takes its value, source and whys from the settings source (:mod:`synthaug_utils.core.profiles`), so they
+agree with what a build runs; the other rows (described code, the figures' grids) are typed here. The
+book's Methods page is generated from this table and the profile of the build
+(:mod:`synthaug_utils.presentation.methods`), so no protocol value is typed in a page.
 
 ``value`` is a Python value compared with the profile's value as it is (tuples for lists). ``source``
 says who states it: :data:`PAPER`, :data:`AUTHORS_CODE` where the paper is silent and the authors' code
@@ -16,13 +18,15 @@ authors' code. ``described``: the profile's value is the description of the code
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-PAPER = "paper"
-AUTHORS_CODE = "authors' code"
-PROJECT = "project"
-SOURCES = (PAPER, AUTHORS_CODE, PROJECT)
+from synthaug_utils.core import profiles
+from synthaug_utils.core.profiles import AUTHORS_CODE, PROJECT, SOURCES
+from synthaug_utils.core.profiles import PAPER_TEXT as PAPER
+
+__all__ = ["AUTHORS_CODE", "PAPER", "PRIMARY_ANALYSIS_WHY", "PROJECT", "PROTOCOL", "SOURCES", "ProtocolSetting"]
 
 
 @dataclass(frozen=True)
@@ -39,28 +43,41 @@ class ProtocolSetting:
     departs: str = ""
     parameter: str = ""
     described: bool = False
+    whys: Mapping[str, str] = field(default_factory=dict)  # profile name -> why it differs (over ``why``)
+
+    def why_on(self, profile: str) -> str:
+        """Why ``profile`` differs from the protocol's value here."""
+        return self.whys.get(profile) or self.why
 
 
-_CPU = "the embedded profiles run on 2 CPU cores in minutes (the demo book's time budget)"
-_TOY = "the smoke profile is a toy-size test of the code paths"
-_WORLD = "the embedded stand-in world has its own sizes"
-_DEMO_MODEL = "the demo generator is a small latent diffusion model trained by the project"
-_FAST = "fast mode trains the head on cached frozen-body features; chapter 03 measures what that costs"
+_CPU, _TOY, _WORLD, _DEMO_MODEL, _FAST = profiles.CPU, profiles.TOY, profiles.WORLD, profiles.DEMO_MODEL, profiles.FAST
+
+
+def _row(key: str, section: str, setting: str, ref: str, **more: Any) -> ProtocolSetting:
+    """The row of the settings source's setting ``ref`` (``stage.name``): the paper's text value where the
+    paper profile follows the authors' code instead (which is then ``code``), the source, and each embedded
+    profile's why."""
+    stage, name = ref.split(".")
+    paper = profiles.PAPER[stage][name]
+    whys = {p: profiles.why(p, stage, name) for p in ("demo", "smoke")}
+    values = (
+        dict(value=paper.text, code=paper.value, source=PAPER)
+        if paper.text is not None
+        else dict(value=paper.value, source=paper.source)
+    )
+    more.setdefault("why", whys["demo"] or whys["smoke"])
+    return ProtocolSetting(key, section, setting, **values, whys=whys, **more)
+
+
 _NO_STATS = "none (the authors' code has no statistics)"
 
 PROTOCOL: tuple[ProtocolSetting, ...] = (
     # data
-    ProtocolSetting(
-        "dataset",
-        "Data",
-        "main dataset",
-        "f17k9",
-        why="no patient data ships with the project: the stand-in world carries the F17k-9 label names",
-    ),
+    _row("dataset", "Data", "main dataset", "profile.dataset"),
     ProtocolSetting("labels", "Data", "labels (classes)", 9, why=_WORLD),
     ProtocolSetting("test_per_label", "Data", "test images per label", 40, why=_WORLD),
-    ProtocolSetting(
-        "val_per_label", "Data", "validation images per label (drawn from the training pool)", 40, why=_TOY
+    _row(
+        "val_per_label", "Data", "validation images per label (drawn from the training pool)", "profile.val_per_label"
     ),
     ProtocolSetting(
         "redraw_validation",
@@ -73,7 +90,7 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
         why="the embedded grids draw one training subset for every seed, so that the seeds share one synthetic set "
         "(generation is the largest cost of a cold demo build)",
     ),
-    ProtocolSetting("n_real_grid", "Data", "real training images per label (n)", (1, 16, 32, 64, 128, 228), why=_CPU),
+    _row("n_real_grid", "Data", "real training images per label (n)", "profile.n_real_grid"),
     ProtocolSetting(
         "nested",
         "Data",
@@ -82,41 +99,17 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
         source=PROJECT,
         described=True,
     ),
-    ProtocolSetting(
-        "ddi_dataset",
-        "Data",
-        "skin-type dataset",
-        "ddi",
-        why="DDI needs a data-use agreement; the stand-in world draws a DDI-like set",
-    ),
-    ProtocolSetting("ddi_per_bin", "Data", "DDI test (and validation) images per skin-tone bin", 32, why=_TOY),
+    _row("ddi_dataset", "Data", "skin-type dataset", "profile.ddi_dataset"),
+    _row("ddi_per_bin", "Data", "DDI test (and validation) images per skin-tone bin", "profile.ddi_per_bin"),
     # generation
     ProtocolSetting(
         "text2image_model", "Generation", "text-to-image model", "stable-diffusion-2-1-base", why=_DEMO_MODEL
     ),
     ProtocolSetting("inpaint_model", "Generation", "inpainting model", "stable-diffusion-inpainting", why=_DEMO_MODEL),
     ProtocolSetting("scheduler", "Generation", "sampler", "DPMSolverMultistep", source=AUTHORS_CODE),
-    ProtocolSetting(
-        "gen_steps",
-        "Generation",
-        "sampling steps",
-        50,
-        source=AUTHORS_CODE,
-        why="at 64 px the demo model's samples change little beyond about 10 steps; generation is the largest cost of "
-        "a cold demo build",
-    ),
-    ProtocolSetting(
-        "guidance_scale",
-        "Generation",
-        "guidance scale",
-        3.0,
-        source=AUTHORS_CODE,
-        why="the demo model's text conditioning is weaker: at 3.0 a real-image classifier recognises fewer of its "
-        "samples (chapter 02)",
-    ),
-    ProtocolSetting(
-        "gen_resolution", "Generation", "generation size (px)", 512, source=AUTHORS_CODE, why=_DEMO_MODEL + " at 64 px"
-    ),
+    _row("gen_steps", "Generation", "sampling steps", "generation.steps"),
+    _row("guidance_scale", "Generation", "guidance scale", "generation.guidance_scale"),
+    _row("gen_resolution", "Generation", "generation size (px)", "generation.resolution"),
     ProtocolSetting(
         "centre_crop",
         "Generation",
@@ -127,35 +120,25 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
     ),
     ProtocolSetting("safety_checker", "Generation", "safety checker on", False, source=AUTHORS_CODE),
     ProtocolSetting("prompt", "Generation", "prompt", "An image of {label}, a skin disease"),
-    ProtocolSetting("mask_side_fraction", "Generation", "inpaint mask: side of the centred square / image side", 0.5),
-    ProtocolSetting("strength_inpaint", "Generation", "inpainting strength", 0.97, source=AUTHORS_CODE),
-    ProtocolSetting(
+    _row(
+        "mask_side_fraction",
+        "Generation",
+        "inpaint mask: side of the centred square / image side",
+        "generation.mask_side_fraction",
+    ),
+    _row("strength_inpaint", "Generation", "inpainting strength", "generation.strength_inpaint"),
+    _row(
         "outpaint_frame",
         "Generation",
         "outpaint mask: unmasked outer frame (px at 512, scaled to the generation size); "
         "the paper: an exact complement of the inpainting mask",
-        0,
-        code=16,
+        "generation.frame_px_at_512",
         parameter="grids.generation.frame_px_at_512",
     ),
-    ProtocolSetting("strength_outpaint", "Generation", "outpainting strength", 0.95, source=AUTHORS_CODE),
-    ProtocolSetting(
-        "paste_unmasked",
-        "Generation",
-        "source pixels pasted back outside the mask",
-        False,
-        source=AUTHORS_CODE,
-        why="the minutes-pretrained demo model repaints the unmasked region; pasting restores the method's meaning",
-    ),
-    ProtocolSetting(
-        "precision",
-        "Generation",
-        "generation precision",
-        "fp16",
-        source=AUTHORS_CODE,
-        why="CPU: bfloat16 where the CPU has native instructions, else float32",
-    ),
-    ProtocolSetting("synthetic_per_real", "Generation", "synthetic images per real image", 10, why=_CPU),
+    _row("strength_outpaint", "Generation", "outpainting strength", "generation.strength_outpaint"),
+    _row("paste_unmasked", "Generation", "source pixels pasted back outside the mask", "generation.paste_unmasked"),
+    _row("precision", "Generation", "generation precision", "generation.precision"),
+    _row("synthetic_per_real", "Generation", "synthetic images per real image", "profile.synthetic_per_real"),
     ProtocolSetting(
         "image_seed",
         "Generation",
@@ -168,51 +151,31 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
         "order of generation; a seed per image makes each image the same in any batch, order or executor",
     ),
     # DreamBooth
-    ProtocolSetting(
-        "db_resolution", "DreamBooth", "fine-tuning size (px)", 512, source=AUTHORS_CODE, why=_DEMO_MODEL + " at 64 px"
-    ),
-    ProtocolSetting("db_batch_size", "DreamBooth", "batch size", 4, source=AUTHORS_CODE, why=_CPU),
-    ProtocolSetting(
-        "db_learning_rate",
-        "DreamBooth",
-        "learning rate (constant, no warm-up)",
-        5e-6,
-        source=AUTHORS_CODE,
-        why="chosen for the small demo generator (fine-tuning in seconds per class)",
-    ),
-    ProtocolSetting("db_epochs", "DreamBooth", "epochs per class model", 4, source=AUTHORS_CODE, why=_CPU),
-    ProtocolSetting("db_ddi_epochs", "DreamBooth", "epochs of the DDI model", 25, source=AUTHORS_CODE, why=_CPU),
-    ProtocolSetting("db_weight_decay", "DreamBooth", "AdamW weight decay", 1e-2, source=AUTHORS_CODE),
-    ProtocolSetting("db_grad_clip", "DreamBooth", "gradient-norm clip", 1.0, source=AUTHORS_CODE),
-    ProtocolSetting("db_prior", "DreamBooth", "prior preservation", False, source=AUTHORS_CODE),
-    ProtocolSetting("db_text_encoder", "DreamBooth", "text encoder trained", False, source=AUTHORS_CODE),
-    ProtocolSetting(
+    _row("db_resolution", "DreamBooth", "fine-tuning size (px)", "dreambooth.resolution"),
+    _row("db_batch_size", "DreamBooth", "batch size", "dreambooth.batch_size"),
+    _row("db_learning_rate", "DreamBooth", "learning rate (constant, no warm-up)", "dreambooth.learning_rate"),
+    _row("db_epochs", "DreamBooth", "epochs per class model", "dreambooth.epochs"),
+    _row("db_ddi_epochs", "DreamBooth", "epochs of the DDI model", "profile.dreambooth_ddi_epochs"),
+    _row("db_weight_decay", "DreamBooth", "AdamW weight decay", "dreambooth.weight_decay"),
+    _row("db_grad_clip", "DreamBooth", "gradient-norm clip", "dreambooth.max_grad_norm"),
+    _row("db_prior", "DreamBooth", "prior preservation", "dreambooth.prior_preservation"),
+    _row("db_text_encoder", "DreamBooth", "text encoder trained", "dreambooth.train_text_encoder"),
+    _row(
         "include_validation",
         "DreamBooth",
         "training images include the class's validation images (never test images)",
-        True,
-        source=AUTHORS_CODE,
+        "dreambooth.include_validation",
         parameter="grids.dreambooth.include_validation",
-        why="the stricter choice on the embedded profiles: no validation image reaches the generator",
     ),
-    ProtocolSetting(
-        "db_crop_scale", "DreamBooth", "augmentation: random resized crop, scale", (0.9, 1.1), source=AUTHORS_CODE
-    ),
-    ProtocolSetting(
-        "db_crop_ratio",
-        "DreamBooth",
-        "augmentation: random resized crop, aspect ratio",
-        (0.9, 1.1),
-        source=AUTHORS_CODE,
-    ),
-    ProtocolSetting(
+    _row("db_crop_scale", "DreamBooth", "augmentation: random resized crop, scale", "dreambooth.crop_scale"),
+    _row("db_crop_ratio", "DreamBooth", "augmentation: random resized crop, aspect ratio", "dreambooth.crop_ratio"),
+    _row(
         "db_color_jitter",
         "DreamBooth",
         "augmentation: colour jitter (brightness, contrast, saturation, hue)",
-        0.05,
-        source=AUTHORS_CODE,
+        "dreambooth.color_jitter",
     ),
-    ProtocolSetting("db_hflip", "DreamBooth", "augmentation: random horizontal flip", True, source=AUTHORS_CODE),
+    _row("db_hflip", "DreamBooth", "augmentation: random horizontal flip", "dreambooth.hflip"),
     ProtocolSetting(
         "db_masks",
         "DreamBooth",
@@ -221,27 +184,19 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
         source=AUTHORS_CODE,
         described=True,
     ),
-    ProtocolSetting(
+    _row(
         "variant",
         "DreamBooth",
         "generator variant of the results grids",
-        "dreambooth",
+        "grids.variant",
         why=(
             "the embedded grids use the pretrained demo generator (fine-tuning every class costs CPU minutes per build)"
         ),
     ),
     # classifier
-    ProtocolSetting(
-        "arch",
-        "Classifier",
-        "backbone (ImageNet weights)",
-        "efficientnet_v2_m",
-        why="EfficientNet-Lite0 runs on the CPU in seconds per trial",
-    ),
-    ProtocolSetting(
-        "image_size", "Classifier", "input size (px)", 224, source=AUTHORS_CODE, why=_WORLD + " (64 px images)"
-    ),
-    ProtocolSetting("mode", "Classifier", "training mode", "faithful", source=AUTHORS_CODE, why=_FAST),
+    _row("arch", "Classifier", "backbone (ImageNet weights)", "profile.arch"),
+    _row("image_size", "Classifier", "input size (px)", "profile.image_size"),
+    _row("mode", "Classifier", "training mode", "classifier.mode", why=_FAST),
     ProtocolSetting(
         "trainable",
         "Classifier",
@@ -250,16 +205,15 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
         source=AUTHORS_CODE,
         why=_FAST,
     ),
-    ProtocolSetting("lr", "Classifier", "learning rate (Adam)", 1e-3, source=AUTHORS_CODE),
-    ProtocolSetting("wd", "Classifier", "weight decay", 0.01, source=AUTHORS_CODE),
-    ProtocolSetting("max_epochs", "Classifier", "maximum epochs", 30, code=50, why=_TOY, parameter="max_epochs"),
-    ProtocolSetting("patience", "Classifier", "early-stopping patience (epochs)", 3),
-    ProtocolSetting(
+    _row("lr", "Classifier", "learning rate (Adam)", "classifier.lr"),
+    _row("wd", "Classifier", "weight decay", "classifier.wd"),
+    _row("max_epochs", "Classifier", "maximum epochs", "profile.max_epochs", parameter="max_epochs"),
+    _row("patience", "Classifier", "early-stopping patience (epochs)", "profile.patience"),
+    _row(
         "monitor",
         "Classifier",
         "early-stopping metric (validation set)",
-        "accuracy",
-        code="valid_loss",
+        "profile.early_stopping_metric",
         parameter="early_stopping_metric",
     ),
     ProtocolSetting(
@@ -269,21 +223,13 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
         "N ≥ 1000: 64, N ≥ 100: 32, else 8",
         source=AUTHORS_CODE,
     ),
-    ProtocolSetting(
-        "restore_best", "Classifier", "best epoch's weights restored after training", False, source=AUTHORS_CODE
-    ),
+    _row("restore_best", "Classifier", "best epoch's weights restored after training", "classifier.restore_best"),
     ProtocolSetting("seeds", "Classifier", "runs (seeds) per setting", 5, why=_CPU),
     # experiments
-    ProtocolSetting(
-        "fig3_methods", "Experiments", "Fig. 3: synthetic sources", ("inpaint", "in-then-outpaint", "text-to-image")
-    ),
-    ProtocolSetting(
-        "fig3_transforms", "Experiments", "Fig. 3: image transforms (aug_transforms) off / on", (False, True)
-    ),
-    ProtocolSetting("fig4_n_real", "Experiments", "Fig. 4: real images per label", (16, 32, 64), why=_CPU),
-    ProtocolSetting(
-        "fig4_ratios", "Experiments", "Fig. 4: text-to-image images per real image", (0, 10, 25, 50, 75), why=_CPU
-    ),
+    _row("fig3_methods", "Experiments", "Fig. 3: synthetic sources", "fig3.methods"),
+    _row("fig3_transforms", "Experiments", "Fig. 3: image transforms (aug_transforms) off / on", "grids.transforms"),
+    _row("fig4_n_real", "Experiments", "Fig. 4: real images per label", "fig4.n_real", why=_CPU),
+    _row("fig4_ratios", "Experiments", "Fig. 4: text-to-image images per real image", "fig4.ratios", why=_CPU),
     ProtocolSetting(
         "fig4_batch_rule",
         "Experiments",
@@ -291,30 +237,22 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
         "N ≥ 5000: 128, N ≥ 1000: 64, N ≥ 100: 32, else 8",
         source=AUTHORS_CODE,
     ),
-    ProtocolSetting(
+    _row(
         "fig4_restore_best",
         "Experiments",
         "Fig. 4 (dose-response script): best epoch's weights restored",
-        True,
-        source=AUTHORS_CODE,
+        "fig4.restore_best",
     ),
-    ProtocolSetting("fig5_methods", "Experiments", "Fig. 5: synthetic sources", ("inpaint", "in-then-outpaint")),
-    ProtocolSetting("imbalance_n_real", "Experiments", "Fig. S-2: images per label", 200, why=_CPU),
-    ProtocolSetting("imbalance_cuts", "Experiments", "Fig. S-2: rare label cut to", (25, 50, 100), why=_CPU),
-    ProtocolSetting(
+    _row("fig5_methods", "Experiments", "Fig. 5: synthetic sources", "fig5.methods"),
+    _row("imbalance_n_real", "Experiments", "Fig. S-2: images per label", "imbalance.n_real", why=_CPU),
+    _row("imbalance_cuts", "Experiments", "Fig. S-2: rare label cut to", "imbalance.cuts", why=_CPU),
+    _row(
         "imbalance_method",
         "Experiments",
         "Fig. S-2: synthetic source of the rare label (the paper does not name it)",
-        "inpaint",
-        source=PROJECT,
+        "imbalance.method",
     ),
-    ProtocolSetting(
-        "embedding_model",
-        "Experiments",
-        "Fig. 2: image embeddings",
-        "open_clip:ViT-B-32/openai",
-        why="no CLIP weights offline: the demo classifier's frozen backbone embeds the images",
-    ),
+    _row("embedding_model", "Experiments", "Fig. 2: image embeddings", "profile.embedding_model"),
     # statistics: the profile's column describes the code that computes each one
     ProtocolSetting("error_bars", "Statistics", "error bars", "95% Wald interval", described=True),
     ProtocolSetting(
@@ -363,8 +301,7 @@ PROTOCOL: tuple[ProtocolSetting, ...] = (
 PRIMARY_ANALYSIS_WHY = (
     "Every arm of a comparison is trained once per seed and scored on the same test images, so a gain carries two "
     "kinds of noise: the run's (each trained model's own luck and, in the paper, each seed's training subset) and the "
-    "test images'. A logistic GEE clustered by test image (this project's former primary test) conditions on the "
-    "seeds: "
+    "test images'. A logistic GEE clustered by test image conditions on the seeds: "
     "run-to-run variance is not in its p-value, so with a few seeds it finds gains that a rerun would not. The crossed "
     "random-effects model puts both in one standard error, and it keeps the pairing of the two arms on each test "
     "image, "

@@ -16,7 +16,7 @@ MONITORS = ("valid_loss", "accuracy")
 # cost table), variants, the mask each method uses, and the diffusers pipeline kinds.
 METHODS = ("text-to-image", "inpaint", "outpaint", "in-then-outpaint")
 VARIANTS = ("pretrained", "dreambooth")
-# The generator-data-budget control (issue 15): DreamBooth fine-tuned on the trial's own n real images
+# The generator-data-budget control: DreamBooth fine-tuned on the trial's own n real images
 # of each class only, instead of the class's whole training pool, with the same recipe (so fewer
 # optimiser steps). Not one of chapter 02's variants: only the control grids ask for it.
 BUDGET_VARIANT = "dreambooth-own"
@@ -30,6 +30,13 @@ BUDGET_ARMS = ("pretrained", "dreambooth") + BUDGET_VARIANTS
 GENERATOR_VARIANTS = VARIANTS + BUDGET_VARIANTS
 MASK_OF_METHOD = {"text-to-image": "none", "inpaint": "center", "outpaint": "outer", "in-then-outpaint": "outer"}
 KINDS = ("text2image", "inpaint")
+# The pipeline kind that makes a method's final image (every masked method runs the inpainting pipeline).
+KIND_OF_METHOD = {
+    "text-to-image": "text2image",
+    "inpaint": "inpaint",
+    "outpaint": "inpaint",
+    "in-then-outpaint": "inpaint",
+}
 
 # The paper's named experiment grids.
 GRIDS = ("fig3", "fig4", "fig5", "imbalance", "learning-curve", "controls", "imbalance-controls")

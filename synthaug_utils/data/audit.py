@@ -5,7 +5,7 @@ The paper's F17k-9 set was cleaned with SelfClean and the authors' split files
 Fitzpatrick17k-C (Abhishek, Jain and Hamarneh, Scientific Data 2025) published near-duplicate
 clusters of the whole Fitzpatrick17k table (``complete_clusters.txt``). Both ship with the package
 (``resources/f17k_metadata/``, README there: sources, licences, citations), so this audit runs on
-every profile without images and without ``../shared``.
+every profile without images and without the dataset's own files.
 
 Definitions, within one scope (the 10 labels of the split files, or F17k-9: the 9 most common labels
 of the training file, chosen by :func:`synthaug_utils.data.tables.read_f17k` as everywhere else);

@@ -22,8 +22,8 @@ from synthaug_utils.data.tables import (
     FST_TO_DDI_BIN,
     IMAGE_SUFFIXES,
     DatasetTables,
-    _file_lines,
-    _read_csv,
+    file_lines,
+    read_required_csv,
 )
 
 
@@ -42,7 +42,7 @@ def _byo_rows(source: Path, what: str) -> tuple[pd.DataFrame, dict[str, str], li
             raise DataError(f"{what}: {source}: no class folders with images ({', '.join(IMAGE_SUFFIXES)}) found")
         table, base, columns, rows_of = pd.DataFrame(found), source, [], None
     else:
-        table = _read_csv(source, ("path", "label"), what)
+        table = read_required_csv(source, ("path", "label"), what)
         base, columns, rows_of = source.parent, [c for c in ("fst", "split", "group") if c in table], source
         for column in ("path", "label"):
             text = table[column].astype(str).str.strip()
@@ -94,7 +94,7 @@ def _byo_rows(source: Path, what: str) -> tuple[pd.DataFrame, dict[str, str], li
             )
         tidy["split"] = splits.to_numpy()
     if rows_of is not None:
-        rows = _file_lines(tidy.image_id, table.index, rows_of)
+        rows = file_lines(tidy.image_id, table.index, rows_of)
     else:
         rows = {i: f"class folder {label!r}" for i, label in zip(tidy.image_id, tidy.label)}
     return tidy, rows, columns

@@ -205,17 +205,17 @@ def draw_by_group(
     order).
 
     Without groups of two or more rows this is exactly the per-row draw of
-    :func:`synthaug_utils.data.tables._draw_per_group`. Otherwise, per value in sorted order, the
+    :func:`synthaug_utils.data.tables.draw_per_group`. Otherwise, per value in sorted order, the
     groups holding rows of that value are put in a seeded order (seed: ``purpose``, ``seed``, the
     value) and taken while they fit the rows still needed; if that leaves the value short, the
     smallest remaining groups are taken, so a value may get a few more rows than asked. Rows of
     other values in a taken group come along (and count for those values).
     """
-    from synthaug_utils.data.tables import _draw_per_group, _stable_seed
+    from synthaug_utils.data.tables import draw_per_group, stable_seed
 
     group = group_of(table, groups)
     if group.nunique() == len(table):
-        return _draw_per_group(table, column, per_group, seed, purpose)
+        return draw_per_group(table, column, per_group, seed, purpose)
     taken: set[str] = set()
     for value in sorted(table[column].unique()):
         here = (table[column] == value).to_numpy()
@@ -224,7 +224,7 @@ def draw_by_group(
             continue
         sizes = group[here].value_counts()
         names = sorted(g for g in sizes.index if g not in taken)
-        order = [names[k] for k in np.random.default_rng(_stable_seed(purpose, seed, value)).permutation(len(names))]
+        order = [names[k] for k in np.random.default_rng(stable_seed(purpose, seed, value)).permutation(len(names))]
         rest = []
         for name in order:
             if sizes[name] <= need:

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.core.config import Profile, byo_dataset_name, load_profile
+from synthaug_utils.core.config import Profile, byo_dataset_name
 from synthaug_utils.core.errors import DataError, LeakageError
 from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.data.byo import read_byo, read_byo_binary
 from synthaug_utils.data.checks import validate_dataset_images
 from synthaug_utils.data.groups import draw_by_group
 from synthaug_utils.data.near_duplicates import profile_near_duplicates
-from synthaug_utils.data.tables import DatasetTables, SplitTables, _stable_seed, read_ddi, read_f17k
+from synthaug_utils.data.tables import DatasetTables, SplitTables, read_ddi, read_f17k, stable_seed
 
 
 def make_splits(
@@ -82,15 +82,20 @@ def training_subset(
                 f"n={n} training images requested for label {label!r}, but its training pool "
                 f"(split seed {splits.split_seed}) has {len(group)}"
             )
-        order = np.random.default_rng(_stable_seed("subset", seed, label)).permutation(len(group))
+        order = np.random.default_rng(stable_seed("subset", seed, label)).permutation(len(group))
         picks.append(group.iloc[order[:n]])
     return pd.concat(picks).reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- profiles
-def dataset_tables(profile: Profile | str, which: str = "main") -> DatasetTables:
+def dataset_which(profile: Profile, dataset: str) -> str:
+    """'ddi' when ``dataset`` names the profile's DDI-like dataset (``ddi_dataset``, or the DDI
+    readers' own names 'ddi' and 'demo-ddi'), else 'main': the ``which`` of :func:`dataset_tables`."""
+    return "ddi" if dataset in (profile.ddi_dataset, "ddi", "demo-ddi") else "main"
+
+
+def dataset_tables(profile: Profile, which: str = "main") -> DatasetTables:
     """The profile's dataset (``which`` = "main" for F17k-9 / demo-derm9, "ddi" for DDI / demo-ddi)."""
-    profile = load_profile(profile) if isinstance(profile, str) else profile
     if which not in ("main", "ddi"):
         raise DataError(f"which={which!r}: use 'main' or 'ddi'")
     if profile.is_embedded:
@@ -140,16 +145,13 @@ def dataset_tables(profile: Profile | str, which: str = "main") -> DatasetTables
     return read_ddi(loc["ddi_metadata"], loc["ddi_images"])
 
 
-def load_splits(
-    profile: Profile | str, which: str = "main", split_seed: int = 0, *, validate: bool = True
-) -> SplitTables:
+def load_splits(profile: Profile, which: str = "main", split_seed: int = 0, *, validate: bool = True) -> SplitTables:
     """Split tables of the profile's dataset for ``split_seed`` (demo profiles draw their world on first use).
 
     On non-embedded profiles every image of the dataset (training pool + test) is checked
     first by :func:`validate_images` (once; cached), so a run stops before any training or
     generation with one error listing every missing or unreadable file.
     """
-    profile = load_profile(profile) if isinstance(profile, str) else profile
     tables = dataset_tables(profile, which)
     if validate and not profile.is_embedded:
         validate_dataset_images(tables, f"profile {profile.name!r}, {which} dataset")
@@ -158,9 +160,8 @@ def load_splits(
     return make_splits(tables, profile.val_per_label, split_seed)
 
 
-def pretrain_pool(profile: Profile | str) -> pd.DataFrame:
+def pretrain_pool(profile: Profile) -> pd.DataFrame:
     """Images reserved for pretraining the demo generator (demo/smoke only; never used by experiments)."""
-    profile = load_profile(profile) if isinstance(profile, str) else profile
     if not profile.is_embedded:
         raise DataError(
             f"profile {profile.name!r} has no embedded pretraining pool; the paper profile uses public Stable "

@@ -68,12 +68,12 @@ class SplitTables:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _stable_seed(*parts: object) -> list[int]:
+def stable_seed(*parts: object) -> list[int]:
     """Seed material for numpy from text parts (stable across runs, platforms and input order)."""
     return [zlib.crc32("|".join(map(str, parts)).encode())]
 
 
-def _read_csv(path: Path, required: Iterable[str], what: str) -> pd.DataFrame:
+def read_required_csv(path: Path, required: Iterable[str], what: str) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what}: file {path} does not exist")
@@ -87,7 +87,7 @@ def _read_csv(path: Path, required: Iterable[str], what: str) -> pd.DataFrame:
     return table
 
 
-def _file_lines(ids: Iterable[str], index: Iterable[int], path: Path) -> dict[str, str]:
+def file_lines(ids: Iterable[str], index: Iterable[int], path: Path) -> dict[str, str]:
     """image_id -> "FILE line N" for rows of a CSV read with a default index (line 1 is the header)."""
     name = Path(path).name
     return {str(i): f"{name} line {int(k) + 2}" for i, k in zip(ids, index)}
@@ -121,10 +121,10 @@ def read_f17k(
     Image paths are ``images_dir/{md5hash}{image_ext}`` (not checked here).
     """
     splits_dir = Path(splits_dir)
-    train = _read_csv(splits_dir / F17K_TRAIN_FILE, F17K_REQUIRED, "Fitzpatrick17k clean training pool")
-    test = _read_csv(splits_dir / F17K_TEST_FILE, F17K_REQUIRED, "Fitzpatrick17k clean held-out set")
+    train = read_required_csv(splits_dir / F17K_TRAIN_FILE, F17K_REQUIRED, "Fitzpatrick17k clean training pool")
+    test = read_required_csv(splits_dir / F17K_TEST_FILE, F17K_REQUIRED, "Fitzpatrick17k clean held-out set")
     if metadata is not None:
-        meta = _read_csv(Path(metadata), F17K_REQUIRED, "Fitzpatrick17k metadata")
+        meta = read_required_csv(Path(metadata), F17K_REQUIRED, "Fitzpatrick17k metadata")
         known = set(meta.md5hash)
         for name, table in (("training", train), ("held-out", test)):
             unknown = table.loc[~table.md5hash.isin(known), "md5hash"]
@@ -155,7 +155,7 @@ def read_f17k(
         dup = table.md5hash[table.md5hash.duplicated()]
         if len(dup):
             raise DataError(f"{path}: md5hash {dup.iloc[0]!r} appears more than once")
-        rows.update(_file_lines(table.md5hash.astype(str), table.index, path))
+        rows.update(file_lines(table.md5hash.astype(str), table.index, path))
         return pd.DataFrame(
             {
                 "image_id": table.md5hash.astype(str).to_numpy(),
@@ -190,7 +190,7 @@ def read_f17k(
 def read_ddi(metadata: str | Path, images_dir: str | Path | None = None) -> DatasetTables:
     """Stanford DDI: label malignant/benign, ``fst`` = skin-tone bin (12, 34, 56). Test is drawn per seed."""
     metadata = Path(metadata)
-    table = _read_csv(metadata, DDI_REQUIRED, "DDI metadata")
+    table = read_required_csv(metadata, DDI_REQUIRED, "DDI metadata")
     tones = _to_int(table.skin_tone, metadata, "skin_tone")
     bad = ~tones.isin(DDI_TONES)
     if bad.any():
@@ -214,12 +214,12 @@ def read_ddi(metadata: str | Path, images_dir: str | Path | None = None) -> Data
             "disease": table.get("disease", pd.Series([""] * len(table))).to_numpy(),
         }
     )
-    meta = {"rows": _file_lines(ids, table.index, metadata), "columns": ["fst"], "source": str(metadata)}
+    meta = {"rows": file_lines(ids, table.index, metadata), "columns": ["fst"], "source": str(metadata)}
     return DatasetTables("ddi", pool, None, ["benign", "malignant"], stratify="fst", meta=meta)
 
 
 # ----------------------------------------------------------------------------- splits
-def _draw_per_group(table: pd.DataFrame, column: str, per_group: int, seed: int, purpose: str) -> pd.DataFrame:
+def draw_per_group(table: pd.DataFrame, column: str, per_group: int, seed: int, purpose: str) -> pd.DataFrame:
     """``per_group`` rows per value of ``column``, drawn reproducibly (independent of row order)."""
     picks = []
     for value, group in table.groupby(column, sort=True):
@@ -228,7 +228,7 @@ def _draw_per_group(table: pd.DataFrame, column: str, per_group: int, seed: int,
                 f"{column} {value!r} has {len(group)} images, fewer than the {per_group} needed for {purpose}"
             )
         group = group.sort_values("image_id")
-        order = np.random.default_rng(_stable_seed(purpose, seed, value)).permutation(len(group))
+        order = np.random.default_rng(stable_seed(purpose, seed, value)).permutation(len(group))
         picks.append(group.iloc[order[:per_group]])
     return pd.concat(picks)
 

@@ -10,8 +10,8 @@ One code path serves every model size: diffusers' ``StableDiffusionPipeline`` (t
 and ``StableDiffusionInpaintPipeline`` (the masked methods) with a DPMSolverMultistep
 scheduler, loaded from a Hugging Face id (offline, from the local cache), a local
 diffusers folder, or a ``demo://`` id (the embedded demo generator,
-:mod:`synthaug_utils.diffusion.demo_model`). Settings follow ``shared/PROTOCOL.md``
-("Generation"); every one is a field of :class:`GenerationSettings`.
+:mod:`synthaug_utils.diffusion.demo_model`). Settings follow the paper's protocol
+(:mod:`synthaug_utils.core.protocol`, "Generation"); every one is a field of :class:`GenerationSettings`.
 
 Methods (``METHODS``) and their masks (True = pixels the model repaints):
 

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.config import Profile
+from synthaug_utils.core.profiles import pretraining
 from synthaug_utils.diffusion.demo_model import (
     SCHEDULER_CONFIG,
     DemoArchitecture,
@@ -29,24 +30,25 @@ from synthaug_utils.diffusion.prompts import prompt_for
 # ----------------------------------------------------------------------------- pretraining settings
 @dataclass(frozen=True)
 class PretrainSettings:
-    """Budget of the demo generator's pretraining (steps are optimiser updates; lr for AdamW)."""
+    """Budget of the demo generator's pretraining (steps are optimiser updates; lr for AdamW); defaults:
+    the demo profile's budget (:data:`synthaug_utils.core.profiles.PRETRAINING`)."""
 
-    vae_steps: int = 2600
-    vae_batch: int = 16
-    vae_lr: float = 3e-3
-    vae_crop: int = 32  # px
-    vae_crop_share: float = 0.6
-    vae_perceptual: float = 2.0  # weight of the perceptual distance on whole-image steps
-    vae_logvar_init: float = -8.0
-    kl_weight: float = 1e-6
-    unet_steps: int = 4000
-    unet_batch: int = 64
-    unet_lr: float = 1e-3
-    inpaint_steps: int = 1200
-    masks_per_image: int = 4
-    prompt_dropout: float = 0.1  # share of empty prompts (classifier-free guidance)
-    fst_prompt_share: float = 0.5  # share of prompts with the Fitzpatrick suffix
-    seed: int = 2023
+    vae_steps: int = pretraining("vae_steps")
+    vae_batch: int = pretraining("vae_batch")
+    vae_lr: float = pretraining("vae_lr")
+    vae_crop: int = pretraining("vae_crop")  # px
+    vae_crop_share: float = pretraining("vae_crop_share")
+    vae_perceptual: float = pretraining("vae_perceptual")  # weight of the perceptual distance on whole-image steps
+    vae_logvar_init: float = pretraining("vae_logvar_init")
+    kl_weight: float = pretraining("kl_weight")
+    unet_steps: int = pretraining("unet_steps")
+    unet_batch: int = pretraining("unet_batch")
+    unet_lr: float = pretraining("unet_lr")
+    inpaint_steps: int = pretraining("inpaint_steps")
+    masks_per_image: int = pretraining("masks_per_image")
+    prompt_dropout: float = pretraining("prompt_dropout")  # share of empty prompts (classifier-free guidance)
+    fst_prompt_share: float = pretraining("fst_prompt_share")  # share of prompts with the Fitzpatrick suffix
+    seed: int = pretraining("seed")
     arch: DemoArchitecture = DemoArchitecture()
 
 
@@ -278,7 +280,7 @@ def _mask_bank(vae, images: torch.Tensor, scaling: float, arch: DemoArchitecture
 
 
 def pretrain_demo_generator(
-    profile: Profile | str,
+    profile: Profile,
     out: str | Path,
     settings: PretrainSettings | None = None,
     log: Callable[[str], None] | None = print,
@@ -290,7 +292,6 @@ def pretrain_demo_generator(
     """
     from synthaug_utils.data import checks, splits
 
-    profile = load_profile(profile) if isinstance(profile, str) else profile
     s = settings or pretrain_settings(profile)
     arch = s.arch
     out = Path(out)

@@ -4,23 +4,16 @@ The same code fine-tunes Stable Diffusion (paper profile) and the embedded demo
 generator (demo / smoke). One model per class, or one model on every image (``'all'``,
 the DDI experiment); a ``text2image`` variant (StableDiffusionPipeline) and an
 ``inpaint`` variant (StableDiffusionInpaintPipeline, 9-channel UNet) trained with
-random rectangle or ellipse masks. Defaults follow ``shared/PROTOCOL.md``
-("DreamBooth fine-tuning"): 512 px, batch 4, constant lr 5e-6 without warm-up,
-4 epochs (25 for DDI), AdamW (weight decay 1e-2), grad-norm clip 1, no prior
-preservation (optional here), no text-encoder training; augmentation random resized
-crop (scale 0.9-1.1, ratio 0.9-1.1), colour jitter 0.05, horizontal flip. Only the UNet
-trains. Each image is prompted with its own label (its ``disease`` for DDI, as in the
-authors' code).
+random rectangle or ellipse masks. Only the UNet trains, without prior preservation (optional
+here) or text-encoder training. Each image is prompted with its own label (its ``disease`` for
+DDI, as in the authors' code). The settings (:class:`DreamBoothSettings`) default to the paper's values
+and each profile's changes come from the settings source (:mod:`synthaug_utils.core.profiles`; the
+measurements behind the demo's on the book's decisions page).
 
 Training images come from the training pool only: :func:`finetune` refuses validation
 and test images (LeakageError). The result is a diffusers pipeline folder that
 :func:`synthaug_utils.diffusion.pipelines.load_pipeline` loads: the fine-tuned ``unet/`` plus the
 base model's other components (linked when possible, else copied).
-
-Demo-profile parameters (``Profile.dreambooth_defaults`` in :mod:`synthaug_utils.core.config`): the demo model is
-~250x smaller than SD and works at 64 px, so it uses lr 5e-5, batch 16 and 2 epochs
-(about 34 optimiser steps per class, ~10 s each model on one CPU core: 18 models fit the demo
-book's time budget); the smoke profile runs a handful of steps.
 """
 
 from __future__ import annotations
@@ -40,9 +33,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthaug_utils.core import profiles
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError, UserFacingError
 from synthaug_utils.core.files import atomic_folder, atomic_save_npy
+from synthaug_utils.core.identity import settings_key
 from synthaug_utils.core.paths import cache_dir
 from synthaug_utils.core.vocabulary import KINDS
 from synthaug_utils.diffusion.pipelines import locate_model, model_hash, quiet_loading
@@ -53,55 +48,54 @@ Locate = Callable[[str, Profile | None], Path]
 """(model id, profile) -> local pipeline folder; :func:`locate_model` by default, which never trains."""
 
 
+_PAPER = {name: setting.value for name, setting in profiles.PAPER["dreambooth"].items()}
+
+
 @dataclass(frozen=True)
 class DreamBoothSettings:
-    """Fine-tuning parameters (PROTOCOL.md defaults). ``resolution`` in px; ``epochs`` over the class's images."""
+    """Fine-tuning parameters (defaults: the paper profile's, :mod:`synthaug_utils.core.profiles`, but
+    ``include_validation`` off). ``resolution`` in px; ``epochs`` over the class's images."""
 
-    resolution: int = 512
-    batch_size: int = 4
-    learning_rate: float = 5e-6
-    epochs: int = 4
-    max_steps: int | None = None  # caps the number of optimiser steps when set
-    weight_decay: float = 1e-2
-    max_grad_norm: float = 1.0
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    prior_preservation: bool = False
-    prior_loss_weight: float = 1.0
-    num_class_images: int = 100
-    class_prompt: str = "An image of a skin disease"
-    train_text_encoder: bool = False
-    crop_scale: tuple[float, float] = (0.9, 1.1)
-    crop_ratio: tuple[float, float] = (0.9, 1.1)
-    color_jitter: float = 0.05
-    hflip: bool = True
-    fst_in_prompt: bool = False
-    mixed_precision: str = "no"  # 'no', 'fp16' or 'bf16' (autocast; GPU)
-    save_dtype: str = "float32"
-    seed: int = 0
+    resolution: int = _PAPER["resolution"]
+    batch_size: int = _PAPER["batch_size"]
+    learning_rate: float = _PAPER["learning_rate"]
+    epochs: int = _PAPER["epochs"]
+    max_steps: int | None = _PAPER["max_steps"]  # caps the number of optimiser steps when set
+    weight_decay: float = _PAPER["weight_decay"]
+    max_grad_norm: float = _PAPER["max_grad_norm"]
+    adam_beta1: float = _PAPER["adam_beta1"]
+    adam_beta2: float = _PAPER["adam_beta2"]
+    adam_epsilon: float = _PAPER["adam_epsilon"]
+    prior_preservation: bool = _PAPER["prior_preservation"]
+    prior_loss_weight: float = _PAPER["prior_loss_weight"]
+    num_class_images: int = _PAPER["num_class_images"]
+    class_prompt: str = _PAPER["class_prompt"]
+    train_text_encoder: bool = _PAPER["train_text_encoder"]
+    crop_scale: tuple[float, float] = _PAPER["crop_scale"]
+    crop_ratio: tuple[float, float] = _PAPER["crop_ratio"]
+    color_jitter: float = _PAPER["color_jitter"]
+    hflip: bool = _PAPER["hflip"]
+    fst_in_prompt: bool = _PAPER["fst_in_prompt"]
+    mixed_precision: str = _PAPER["mixed_precision"]  # 'no', 'fp16' or 'bf16' (autocast; GPU)
+    save_dtype: str = _PAPER["save_dtype"]
+    seed: int = _PAPER["seed"]
     device: str = "cpu"
-    # The authors fine-tune on the class's whole clean training file, validation images included
-    # (PROTOCOL.md; the paper profile's default); False: the training pool of the split only.
-    include_validation: bool = False
+    # True: the class's whole clean training file, validation images included (the authors' code and the
+    # paper profile); False: the training pool of the split only (the stricter default).
+    include_validation: bool = profiles.demo("dreambooth", "include_validation")
     # True: a set smaller than one batch is cycled so that every optimiser step sees ``batch_size``
     # images (the step-matched budget control: as many steps of the same size as the whole-pool model).
-    fill_batches: bool = False
+    fill_batches: bool = _PAPER["fill_batches"]
     # What :func:`step_matched` sets ``fill_batches`` to. It changes no weights by itself (the
     # step-matched settings carry ``fill_batches``), so it is not part of the key.
-    fill_matched_batches: bool = True
+    fill_matched_batches: bool = _PAPER["fill_matched_batches"]
 
     def key(self) -> str:
-        """Short hash of every setting that changes the weights (not the device or ``fill_matched_batches``;
-        ``include_validation`` and ``fill_batches`` only when set, so that folders made before they existed
-        keep their names)."""
+        """Short hash of every setting that changes the weights (not the device or ``fill_matched_batches``)."""
         data = asdict(self)
         data.pop("device")
         data.pop("fill_matched_batches")
-        for flag in ("include_validation", "fill_batches"):
-            if not data[flag]:
-                data.pop(flag)
-        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return settings_key(data, 8)
 
 
 def optimiser_steps(settings: DreamBoothSettings, images: int) -> int:
@@ -449,10 +443,6 @@ def _save_folder(base: Path, unet, text_encoder, out: Path, meta: dict, save_dty
 
 
 # ----------------------------------------------------------------------------- profile entry points
-def _is_ddi(splits, profile: Profile) -> bool:
-    return splits.dataset in (profile.ddi_dataset, "ddi", "demo-ddi")
-
-
 def dreambooth_dir(profile: Profile, kind: str, group: str, splits, settings: DreamBoothSettings) -> Path:
     """Cache folder of a fine-tuned model:
     ``cache_dir()/models/dreambooth/<world key or 'paper'>/<dataset>-split<seed>/<kind>/<group>-<key>``."""

@@ -39,7 +39,7 @@ def seam_energy(images: np.ndarray, mask: np.ndarray) -> float:
     return float((diff**2).sum(-1).mean())
 
 
-SEAM_LIMIT = 1.5  # a seam ratio above this is a visible seam (issue 17's line)
+SEAM_LIMIT = 1.5  # a seam ratio above this is a visible seam
 # (method, mask whose border is measured)
 SEAM_MASKS = (
     ("inpaint", "center"),

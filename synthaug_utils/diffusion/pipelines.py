@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,24 +94,6 @@ def model_label(model_id: str) -> str:
     """How a model is named on a page: a local folder by its folder name (no build-machine path), else its id."""
     path = Path(str(model_id)).expanduser()
     return path.name if path.is_absolute() or path.exists() else str(model_id)
-
-
-def generator_sentence(profile: Profile, demo_meta: Mapping[str, Any]) -> str:
-    """One sentence on where the profile's generator comes from: the demo model's pretraining record
-    (``demo_meta``: its ``synthaug_demo.json``), or the Stable Diffusion folders of a real profile."""
-    if profile.is_embedded:
-        return (
-            "On the embedded profiles the generator (autoencoder, text encoder with its own tokenizer, conditional "
-            "UNets for text-to-image and for inpainting) was pretrained by `synthaug pretrain-generator` on "
-            f"{int(demo_meta.get('pretrain_images', 0))} images of the world's pretraining pool in "
-            f"{float(demo_meta.get('seconds', 0)) / 60:.1f} minutes; its autoencoder reconstructs images to a mean "
-            f"absolute error of {float(demo_meta.get('vae_l1_grey_levels', float('nan'))):.1f} grey levels (of 255)."
-        )
-    return (
-        f"On this profile the generators are Stable Diffusion pipelines loaded offline with diffusers: "
-        f"{model_label(profile.text2image_model)} (text-to-image) and {model_label(profile.inpaint_model)} "
-        "(inpainting, 9-channel UNet), with the DPM-Solver multistep scheduler and no safety checker."
-    )
 
 
 def model_hash(folder: str | Path) -> str:

@@ -19,8 +19,8 @@ from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.files import folder_lock
 from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANTS
+from synthaug_utils.data.splits import dataset_which
 from synthaug_utils.diffusion.dreambooth import (
-    _is_ddi,
     dreambooth_dir,
     dreambooth_settings,
     finetune,
@@ -105,12 +105,21 @@ def resolve_demo_model(model_id: str, profile: Profile | str | None = None, allo
 
 
 def finetune_for_profile(
-    profile: Profile | str, kind: str, group: str, splits, out: str | Path, progress: bool = True
+    profile: Profile, kind: str, group: str, splits, out: str | Path, progress: bool = True
 ) -> Path:
     """Fine-tune the profile's base model of ``kind`` on ``group``'s training images into ``out``."""
-    profile = load_profile(profile) if isinstance(profile, str) else profile
-    settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
+    settings = _dreambooth_settings(profile, splits)
     images = training_images(splits, group, settings.include_validation)
+    return _finetune(profile, kind, images, out, settings, splits, progress)
+
+
+def _dreambooth_settings(profile: Profile, splits):
+    """The profile's DreamBooth settings for the dataset of ``splits`` (DDI's own for DDI)."""
+    return dreambooth_settings(profile, ddi=dataset_which(profile, splits.dataset) == "ddi")
+
+
+def _finetune(profile: Profile, kind: str, images: pd.DataFrame, out: Path, settings, splits, progress: bool) -> Path:
+    """Fine-tune the profile's base model of ``kind`` on ``images`` into ``out``."""
     return finetune(
         base_model_id(profile, kind),
         kind,
@@ -125,16 +134,15 @@ def finetune_for_profile(
     )
 
 
-def pool_steps(profile: Profile | str, group: str, splits) -> int:
+def pool_steps(profile: Profile, group: str, splits) -> int:
     """Optimiser steps of ``group``'s whole-pool DreamBooth model (its training images, validation
     images included where the profile's settings include them)."""
-    profile = load_profile(profile) if isinstance(profile, str) else profile
-    settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
+    settings = _dreambooth_settings(profile, splits)
     return optimiser_steps(settings, len(training_images(splits, group, settings.include_validation)))
 
 
 def ensure_dreambooth_model(
-    profile: Profile | str,
+    profile: Profile,
     kind: str,
     group: str,
     splits,
@@ -148,8 +156,7 @@ def ensure_dreambooth_model(
     folder name then carries their :func:`images_key`) instead of the group's whole training pool.
     ``steps`` (with ``images``): exactly this many optimiser steps of full batches
     (:func:`~synthaug_utils.diffusion.dreambooth.step_matched`; the settings' key names the folder)."""
-    profile = load_profile(profile) if isinstance(profile, str) else profile
-    settings = dreambooth_settings(profile, ddi=_is_ddi(splits, profile))
+    settings = _dreambooth_settings(profile, splits)
     if images is not None and not len(images):
         raise UserFacingError(f"no own training images for DreamBooth group {group!r}")
     if steps is not None:
@@ -169,15 +176,4 @@ def ensure_dreambooth_model(
             if images is None
             else images.reset_index(drop=True)
         )
-        return finetune(
-            base_model_id(profile, kind),
-            kind,
-            images,
-            out,
-            settings,
-            splits,
-            profile,
-            base_text2image=profile.text2image_model,
-            progress=progress,
-            locate=model_folder,
-        )
+        return _finetune(profile, kind, images, out, settings, splits, progress)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
+from synthaug_utils.core import profiles
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.identity import settings_key
+from synthaug_utils.core.machine import cpu_has_native_bf16
 from synthaug_utils.diffusion.prompts import PROMPT_TEMPLATE
 
-
 # ----------------------------------------------------------------------------- settings
+_PAPER = {name: setting.value for name, setting in profiles.PAPER["generation"].items()}
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
-    """Every generation parameter (PROTOCOL.md defaults). Sizes in px.
+    """Every generation parameter (defaults: the paper profile's, :mod:`synthaug_utils.core.profiles`,
+    but float32). Sizes in px.
 
     ``precision``: 'fp32'; 'fp16' (weights in float16, the authors' GPU setting);
     'bf16' (bfloat16 autocast around float32 weights: fastest on CPUs with AVX512-BF16).
@@ -27,19 +30,20 @@ class GenerationSettings:
     stay the source's exactly.
     """
 
-    steps: int = 50
-    guidance_scale: float = 3.0
-    resolution: int = 512
-    strength_inpaint: float = 0.97
-    strength_outpaint: float = 0.95
+    steps: int = _PAPER["steps"]
+    guidance_scale: float = _PAPER["guidance_scale"]
+    resolution: int = _PAPER["resolution"]
+    strength_inpaint: float = _PAPER["strength_inpaint"]
+    strength_outpaint: float = _PAPER["strength_outpaint"]
     prompt_template: str = PROMPT_TEMPLATE
-    fst_in_prompt: bool = False
-    mask_side_fraction: float = 0.5  # side of the centre square / image side
-    frame_px_at_512: int = 16  # unmasked outer frame of the outpaint mask, px at 512 (scaled)
-    batch_size: int = 16
-    precision: str = "fp32"
-    paste_unmasked: bool = False
-    paste_blend_px: int = 0
+    fst_in_prompt: bool = _PAPER["fst_in_prompt"]
+    mask_side_fraction: float = _PAPER["mask_side_fraction"]  # side of the centre square / image side
+    frame_px_at_512: int = _PAPER["frame_px_at_512"]  # unmasked outer frame of the outpaint mask, px at 512 (scaled)
+    batch_size: int = _PAPER["batch_size"]
+    # float16 needs a GPU: without a profile, float32, which runs on every device
+    precision: str = profiles.demo("generation", "precision")
+    paste_unmasked: bool = _PAPER["paste_unmasked"]
+    paste_blend_px: int = _PAPER["paste_blend_px"]
     device: str = "cpu"
 
     def key(self) -> str:
@@ -48,18 +52,7 @@ class GenerationSettings:
         data = asdict(self)
         for name in ("batch_size", "device"):
             data.pop(name)
-        if not data["paste_blend_px"]:  # added later: absent at its default, so earlier keys stay valid
-            data.pop("paste_blend_px")
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
-
-
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU advertises native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16; Linux flags)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+        return settings_key(data, 8)
 
 
 def resolve_precision(precision: str, device: str) -> str:

@@ -38,14 +38,14 @@ class ChapterResults:
     predictions: pd.DataFrame
     note: str | None
 
-    def facts(self, prefix: str) -> dict[str, str]:
+    def facts(self, prefix: str) -> dict[str, int | str]:
         """Glue values every results page states: trial count, seeds, the training mode, and
         ``{prefix}_seed_scope``: what the seeds vary and share, so what an interval over seeds covers
         (:func:`~synthaug_utils.experiments.grids.seed_scope`)."""
         fast = self.settings.get("mode") == "fast"
         return {
-            f"{prefix}_trials": str(len(self.frame)),
-            f"{prefix}_seeds": str(len(self.settings["seeds"])),
+            f"{prefix}_trials": len(self.frame),
+            f"{prefix}_seeds": len(self.settings["seeds"]),
             f"{prefix}_mode": "fast mode (cached frozen-body features, head trained)"
             if fast
             else "the faithful fastai recipe",

@@ -31,6 +31,10 @@ class InProcessExecutor:
         for i, args in enumerate(items):
             yield i, fn(*args)
 
+    def map(self, fn: Callable, items: Sequence[tuple], resources=None, progress=False, desc="") -> list:
+        """``[fn(*args) for args in items]`` in this process (``resources``, ``progress``, ``desc``: unused)."""
+        return [fn(*args) for args in items]
+
     def close(self) -> None:
         pass
 
@@ -69,6 +73,24 @@ class DaskExecutor:
             for future in as_completed(futures):
                 yield futures[future], future.result()
         finally:
+            for future in futures:
+                future.cancel()
+
+    def map(self, fn: Callable, items: Sequence[tuple], resources: dict | None = None, progress=False, desc="") -> list:
+        """``[fn(*args) for args in items]``, one task each (each asking for ``resources``, e.g. ``{"GPU": 1}``),
+        results in order; the first task that fails raises here and the others are cancelled."""
+        from distributed import as_completed
+        from tqdm.auto import tqdm
+
+        futures = [self.client.submit(fn, *args, pure=False, resources=resources) for args in items]
+        bar = tqdm(total=len(futures), desc=desc, disable=not progress or not futures)
+        try:
+            for future in as_completed(futures):
+                future.result()
+                bar.update(1)
+            return [future.result() for future in futures]
+        finally:
+            bar.close()
             for future in futures:
                 future.cancel()
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthaug_utils.core import profiles
 from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.vocabulary import BUDGET_ARMS, BUDGET_VARIANTS, GRIDS
 from synthaug_utils.experiments import trial
@@ -40,42 +41,25 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
         }
         return {**settings, "budget_variants": _budget_variants(settings["budget_variants"])}
     # profile.grid_defaults may add redraw_validation=True: split seed = run seed (see build_grid)
+    # the paper's grids, from the settings source (core.profiles)
+    paper = {stage: {k: s.value for k, s in profiles.PAPER[stage].items()} for stage in ("grids", "classifier", name)}
     common = dict(
         seeds=tuple(profile.seeds),
-        split_seed=0,
-        transforms=(False, True),
-        variant="dreambooth",
         ratio=profile.synthetic_per_real,
         mode="fast" if profile.fast_mode else "faithful",
-        views=4,
-        restore_best=False,
-        batch_rule="default",
-        subset_seed=None,
+        views=paper["classifier"]["views"],
+        restore_best=paper["classifier"]["restore_best"],
+        batch_rule=paper["classifier"]["batch_rule"],
         max_epochs=profile.max_epochs,
+        n_real=tuple(profile.n_real_grid),
+        **paper["grids"],
     )
-    defaults = {
-        "fig3": dict(n_real=tuple(profile.n_real_grid), methods=("inpaint", "in-then-outpaint", "text-to-image")),
-        # The authors' dose-response script restores the best epoch and uses the 128 batch rule.
-        "fig4": dict(
-            n_real=(16, 32, 64),
-            ratios=(0, 10, 25, 50, 75),
-            method="text-to-image",
-            restore_best=True,
-            batch_rule="dose-response",
-        ),
-        "fig5": dict(n_real=None, methods=("inpaint", "in-then-outpaint")),
-        "imbalance": dict(
-            n_real=200,
-            rare_labels=None,
-            cuts=(25, 50, 100),
-            method="inpaint",
-            controls=("none", "synthetic", "duplicate"),
-            transforms=(False,),
-        ),
-        # Real images only: how accuracy grows with n real per class (calibrates the demo world).
-        "learning-curve": dict(n_real=tuple(profile.n_real_grid), methods=(), transforms=(False,)),
-    }[name]
-    settings = {**common, **defaults, **dict(profile.grid_defaults.get(name, {})), **dict(profile.grids.get(name, {}))}
+    settings = {
+        **common,
+        **paper[name],
+        **dict(profile.grid_defaults.get(name, {})),
+        **dict(profile.grids.get(name, {})),
+    }
     for key in ("seeds", "transforms", "methods", "ratios", "cuts", "controls"):
         if key in settings and settings[key] is not None and not isinstance(settings[key], (list, tuple)):
             settings[key] = (settings[key],)
@@ -83,7 +67,7 @@ def grid_settings(name: str, profile: Profile) -> dict[str, Any]:
 
 
 def _controls_settings(profile: Profile) -> dict[str, Any]:
-    """The controls grid (issue 15): Fig. 3's settings (seeds, subsets, mode, n, transforms, so that its
+    """The controls grid: Fig. 3's settings (seeds, subsets, mode, n, transforms, so that its
     no-synthetic trials are Fig. 3's own), then the controls' own settings, then the profile's.
 
     ``duplicate_ratio``: extra copies of every real image in the duplication arm (default Fig. 3's
@@ -179,11 +163,16 @@ def seed_scope(settings: dict[str, Any]) -> str:
     return f"{text} An interval over seeds therefore covers {_join(covers)} only{beyond}."
 
 
+def grid_which(name: str) -> str:
+    """The dataset a named grid runs on: 'ddi' for Fig. 5, 'main' for every other grid."""
+    return "ddi" if name == "fig5" else "main"
+
+
 def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
     """The trial specs of a named grid (fig3, fig4, fig5, imbalance, learning-curve) for ``profile``."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
     s = grid_settings(name, profile)
-    which = "ddi" if name == "fig5" else "main"
+    which = grid_which(name)
     common = dict(
         split_seed=s["split_seed"],
         subset_seed=s["subset_seed"],
@@ -194,45 +183,39 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
         max_epochs=s["max_epochs"],
     )
     specs: list[TrialSpec] = []
+
+    def add(n: int, tf: str, seed: int, method: str | None = None, variant: str | None = None, ratio: int = 0, **extra):
+        """One trial of ``n`` real images per label (``method``'s images at ``ratio`` when given)."""
+        specs.append(
+            base_spec(
+                profile,
+                which,
+                n_real=n,
+                transforms=tf,
+                seed=seed,
+                synthetic_method=method,
+                synthetic_variant=variant,
+                synthetic_ratio=ratio,
+                **extra,
+                **common,
+            )
+        )
+
     if name in ("fig3", "fig5", "learning-curve"):
         ns = s["n_real"] if isinstance(s["n_real"], (list, tuple)) else (s["n_real"],)
         sources = [(None, 0)] + [(m, s["ratio"]) for m in s["methods"]]
         for n, tf, (method, ratio), seed in itertools.product(ns, s["transforms"], sources, s["seeds"]):
-            specs.append(
-                base_spec(
-                    profile,
-                    which,
-                    n_real=n,
-                    transforms=tf,
-                    seed=seed,
-                    synthetic_method=method,
-                    synthetic_variant=s["variant"],
-                    synthetic_ratio=ratio,
-                    **common,
-                )
-            )
+            add(n, tf, seed, method, s["variant"], ratio)
     elif name == "controls":
         for n, tf, seed in itertools.product(s["n_real"], s["transforms"], s["seeds"]):
             for dup in (0, s["duplicate_ratio"]):  # the no-synthetic trial is Fig. 3's own (same key)
-                specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, duplicate=dup, **common))
+                add(n, tf, seed, duplicate=dup)
         for n, tf, method, seed in itertools.product(
             s["budget_n"], s["budget_transforms"], s["budget_methods"], s["seeds"]
         ):
-            specs.append(base_spec(profile, which, n_real=n, transforms=tf, seed=seed, **common))
+            add(n, tf, seed)
             for variant in s["budget_variants"]:
-                specs.append(
-                    base_spec(
-                        profile,
-                        which,
-                        n_real=n,
-                        transforms=tf,
-                        seed=seed,
-                        synthetic_method=method,
-                        synthetic_variant=variant,
-                        synthetic_ratio=s["budget_ratio"],
-                        **common,
-                    )
-                )
+                add(n, tf, seed, method, variant, s["budget_ratio"])
     elif name == "imbalance-controls":  # the rare class's DreamBooth on its own cut images vs the whole pool
         from synthaug_utils.data.splits import dataset_tables
 
@@ -240,37 +223,13 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
         n = int(s["n_real"])
         runs = itertools.product(labels, s["budget_cuts"], s["transforms"], s["seeds"]) if s["enabled"] else ()
         for rare, cut, tf, seed in runs:
-            rare_spec = dict(
-                n_real=n, n_real_per_label=((rare, cut),), augment_labels=(rare,), transforms=tf, seed=seed
-            )
-            specs.append(base_spec(profile, which, **rare_spec, **common))  # the imbalance grid's own "none" trial
+            rare_only = dict(n_real_per_label=((rare, cut),), augment_labels=(rare,))
+            add(n, tf, seed, **rare_only)  # the imbalance grid's own "none" trial
             for variant in s["budget_variants"]:
-                specs.append(
-                    base_spec(
-                        profile,
-                        which,
-                        **rare_spec,
-                        synthetic_method=s["method"],
-                        synthetic_variant=variant,
-                        synthetic_ratio=n // cut - 1,
-                        **common,
-                    )
-                )
+                add(n, tf, seed, s["method"], variant, n // cut - 1, **rare_only)
     elif name == "fig4":
         for n, tf, ratio, seed in itertools.product(s["n_real"], s["transforms"], s["ratios"], s["seeds"]):
-            specs.append(
-                base_spec(
-                    profile,
-                    which,
-                    n_real=n,
-                    transforms=tf,
-                    seed=seed,
-                    synthetic_method=s["method"],
-                    synthetic_variant=s["variant"],
-                    synthetic_ratio=ratio,
-                    **common,
-                )
-            )
+            add(n, tf, seed, s["method"], s["variant"], ratio)
     else:
         from synthaug_utils.data.splits import dataset_tables
 
@@ -284,21 +243,16 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
                     f"imbalance grid: n_real={n} is not a multiple of cut={cut}, so parity needs a fractional ratio"
                 )
             extra = n // cut - 1
-            specs.append(
-                base_spec(
-                    profile,
-                    which,
-                    n_real=n,
-                    n_real_per_label=((rare, cut),),
-                    augment_labels=(rare,),
-                    transforms=tf,
-                    seed=seed,
-                    synthetic_method=s["method"] if control == "synthetic" else None,
-                    synthetic_variant=s["variant"],
-                    synthetic_ratio=extra if control == "synthetic" else 0,
-                    duplicate=extra if control == "duplicate" else 0,
-                    **common,
-                )
+            add(
+                n,
+                tf,
+                seed,
+                s["method"] if control == "synthetic" else None,
+                s["variant"],
+                extra if control == "synthetic" else 0,
+                n_real_per_label=((rare, cut),),
+                augment_labels=(rare,),
+                duplicate=extra if control == "duplicate" else 0,
             )
     if s.get("redraw_validation"):  # the paper's protocol: validation redrawn for every run
         specs = [spec.replace(split_seed=spec.seed) for spec in specs]

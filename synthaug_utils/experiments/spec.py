@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synthaug_utils.classifier.recipe import Recipe, RecipeError, _profile_weights
+from synthaug_utils.classifier.recipe import Recipe, RecipeError, profile_recipe_fields, profile_weights
 from synthaug_utils.core.config import Profile, near_duplicate_changes
 from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.identity import settings_key
 from synthaug_utils.core.vocabulary import GENERATOR_VARIANTS, METHODS
 
 
@@ -37,7 +36,7 @@ RECIPE_FIELDS = (
     "batch_size",
     "views",
 )
-FIELD_NAMES = (
+DATA_FIELDS = (
     "dataset",
     "data_key",
     "split_seed",
@@ -50,22 +49,9 @@ FIELD_NAMES = (
     "synthetic_manifest",
     "duplicate",
     "augment_labels",
-    "transforms",
-    "arch",
-    "image_size",
-    "seed",
-    "mode",
-    "max_epochs",
-    "patience",
-    "lr",
-    "wd",
-    "monitor",
-    "restore_best",
-    "batch_rule",
-    "batch_size",
-    "views",
-    "generator_key",
 )
+# The flat field order of stored tables: the data, the recipe's input settings, the seed, its training settings.
+FIELD_NAMES = DATA_FIELDS + RECIPE_FIELDS[:3] + ("seed",) + RECIPE_FIELDS[3:] + ("generator_key",)
 
 
 @dataclass(frozen=True, init=False)
@@ -206,13 +192,8 @@ class TrialSpec:
 
     @property
     def key(self) -> str:
-        """20-hex-char hash of the canonical JSON of every field (the trial's file name in the store);
-        ``generator_key`` only where set (trials without synthetic images kept their keys)."""
-        fields = self.to_dict()
-        if fields["generator_key"] is None:
-            del fields["generator_key"]
-        text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:20]
+        """20-hex-char hash of the canonical JSON of every field (the trial's file name in the store)."""
+        return settings_key(self.to_dict(), 20)
 
     def replace(self, **changes: Any) -> TrialSpec:
         """A copy with some fields changed (data or recipe fields, by their flat names)."""
@@ -254,12 +235,14 @@ class TrialSpec:
     def recipe_for(self, profile: Profile) -> Recipe:
         """This trial's :class:`~synthaug_utils.classifier.recipe.Recipe` with the profile's weights and device."""
         return dataclasses.replace(
-            self.recipe, weights=_profile_weights(profile) if self.arch == profile.arch else None, device=profile.device
+            self.recipe, weights=profile_weights(profile) if self.arch == profile.arch else None, device=profile.device
         )
 
     def which(self, profile: Profile) -> str:
         """``main`` or ``ddi``: which of the profile's datasets this spec uses."""
-        return "ddi" if self.dataset == profile.ddi_dataset else "main"
+        from synthaug_utils.data.splits import dataset_which
+
+        return dataset_which(profile, self.dataset)
 
 
 def data_key(profile: Profile, dataset: str) -> str:
@@ -291,23 +274,16 @@ def generator_key(profile: Profile, which: str = "main") -> str:
     }
     if profile.is_embedded:
         parts["weights"] = [model_hash(model_folder(m, profile)) for m in parts["models"]]
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+    if profile.locations.get("released_synthetic"):  # the authors' images stand in for the generated ones
+        parts["source"] = "released"
+    return settings_key(parts, 16)
 
 
 def base_spec(profile: Profile, which: str = "main", **changes: Any) -> TrialSpec:
     """A spec with the profile's dataset, backbone, input size, epochs, patience, early-stopping metric and
     mode, then ``changes`` (a spec with synthetic images also carries the profile's :func:`generator_key`)."""
     dataset = profile.ddi_dataset if which == "ddi" else profile.dataset
-    values = dict(
-        dataset=dataset,
-        data_key=data_key(profile, dataset),
-        arch=profile.arch,
-        image_size=profile.image_size,
-        max_epochs=profile.max_epochs,
-        patience=profile.patience,
-        monitor=profile.early_stopping_metric,
-        mode="fast" if profile.fast_mode else "faithful",
-    )
+    values = dict(dataset=dataset, data_key=data_key(profile, dataset), **profile_recipe_fields(profile))
     if (
         changes.get("synthetic_method") is not None
         and changes.get("synthetic_ratio", 0)

@@ -141,6 +141,10 @@ class ResultsStore:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+# What a trial's result records about its run, beside the spec and the metrics.
+RUN_FACTS = ("epochs_run", "best_epoch", "batch_size", "n_train", "n_train_real", "n_train_synthetic", "wall_s")
+
+
 def tidy_row(result: Mapping[str, Any]) -> dict[str, Any]:
     """One flat row: key, every spec field (tuples as text), scalar metrics and run facts."""
     spec = dict(result["spec"])
@@ -149,20 +153,7 @@ def tidy_row(result: Mapping[str, Any]) -> dict[str, Any]:
     metrics = result["metrics"]
     row = {"key": result["key"], **spec}
     row.update({k: metrics[k] for k in ("top1", "top3", "n_test", "n_correct", "n_correct_top3")})
-    row.update(
-        {
-            k: result[k]
-            for k in (
-                "epochs_run",
-                "best_epoch",
-                "batch_size",
-                "n_train",
-                "n_train_real",
-                "n_train_synthetic",
-                "wall_s",
-            )
-        }
-    )
+    row.update({k: result[k] for k in RUN_FACTS})
     return row
 
 

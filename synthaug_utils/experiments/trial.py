@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ import pandas as pd
 from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.errors import DataError, MissingImagesError, UserFacingError
 from synthaug_utils.core.files import file_digest
-from synthaug_utils.core.paths import project_root
+from synthaug_utils.core.machine import git_commit
 from synthaug_utils.experiments.spec import TrialSpec
 from synthaug_utils.synthetic.manifest import manifest_file, read_manifest
 
@@ -37,11 +36,15 @@ def profile_synthetic_set(
     """Folder of the profile-managed synthetic set for ``spec``'s method and variant, made if needed.
 
     Calls :func:`synthaug_utils.synthetic.sets.ensure_synthetic_set` (idempotent: cheap when the
-    requested (source, index < per_real) images already exist) with the trial's splits.
+    requested (source, index < per_real) images already exist) with the trial's splits; where the
+    profile reads the authors' released images (:func:`~synthaug_utils.synthetic.sets.released_serves`),
+    their unpacked set instead, and nothing is generated.
     ``sources``: real training images (image_id, path, label, fst, split).
     """
-    from synthaug_utils.synthetic.sets import ensure_synthetic_set
+    from synthaug_utils.synthetic.sets import ensure_synthetic_set, released_serves, released_synthetic_set
 
+    if released_serves(profile, spec.synthetic_method, spec.synthetic_variant):
+        return released_synthetic_set(profile, splits, progress=progress)
     return Path(
         ensure_synthetic_set(
             profile,
@@ -60,11 +63,14 @@ def profile_synthetic_set(
 def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame) -> tuple[pd.DataFrame, Path]:
     """The synthetic training rows of a trial and the manifest they came from.
 
-    Reads the manifest, keeps rows of the spec's method and variant at stage ``final``,
-    refuses the whole set (LeakageError) if any of those rows derives from a validation
-    or test image, then takes indices ``0..ratio-1`` of every real training image of the
-    trial (of ``augment_labels`` when set). Missing generations or image files raise
-    DataError / MissingImagesError naming the source and the manifest.
+    Reads the manifest, keeps rows of the spec's method and variant at stage ``final``, then
+    takes indices ``0..ratio-1`` of every real training image of the trial (of ``augment_labels``
+    when set). The leakage guard (LeakageError) checks the rows taken; a manifest the spec names
+    (``synthetic_manifest``) is refused whole if any row derives from a validation or test image.
+    A profile's set is shared by every split its images do not depend on (and the released set by
+    every split), so it lists images of other runs' training images, which may be this run's
+    validation images. Missing generations or image files raise DataError / MissingImagesError
+    naming the source and the manifest.
     """
     from synthaug_utils.data.splits import assert_no_leakage
 
@@ -81,10 +87,11 @@ def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame
         & (manifest.variant == spec.synthetic_variant)
         & (manifest.stage == "final")
     ]
-    assert_no_leakage(
-        rows.source_id, splits, context=f"synthetic manifest {csv} ({spec.synthetic_method}/{spec.synthetic_variant})"
-    )
+    context = f"synthetic manifest {csv} ({spec.synthetic_method}/{spec.synthetic_variant})"
+    if spec.synthetic_manifest:
+        assert_no_leakage(rows.source_id, splits, context=context)
     chosen = rows[rows.source_id.isin(set(targets.image_id)) & (rows["index"] < spec.synthetic_ratio)]
+    assert_no_leakage(chosen.source_id, splits, context=context)
     counts = chosen.groupby("source_id").size().reindex(targets.image_id, fill_value=0)
     short = counts[counts < spec.synthetic_ratio]
     if len(short):
@@ -171,27 +178,6 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def git_commit() -> str:
-    """The checkout's commit (with ``+dirty`` when tracked files changed), or 'unknown' outside a git checkout."""
-    root = project_root()
-    if root is None:
-        return "unknown"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        if commit.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 # ----------------------------------------------------------------------------- one trial
 def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool = False) -> dict[str, Any]:
     """Run one trial and return its JSON-able result (see module docstring); a pure function of ``spec``.
@@ -210,7 +196,7 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
     splits = load_splits(profile, spec.which(profile), spec.split_seed)
     train, csv = training_table(spec, profile, splits)
     fit, predictions, metrics = train_and_evaluate(
-        train, splits.val, splits.test, splits.labels, spec.recipe_for(profile), spec.seed, progress=progress
+        train, splits, spec.recipe_for(profile), spec.seed, progress=progress
     )
     import torch
 
@@ -220,7 +206,7 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
         "data": {"train": table_digest(train), "val": table_digest(splits.val), "test": table_digest(splits.test)},
         "manifest": None if csv is None else {"path": str(csv), "sha256": file_digest(csv, algorithm="sha256")},
         "packages": package_versions(),
-        "git_commit": git_commit(),
+        "git_commit": git_commit() or "unknown",
         "device": profile.device,
         "torch_threads": torch.get_num_threads(),
         "host": socket.gethostname(),
@@ -250,15 +236,23 @@ def check_trial(spec: TrialSpec, profile: Profile) -> None:
     the splits, the real subset (n within the pool), every real image it reads (training subset,
     validation, test: missing or unreadable ones are named) and, with ``synthetic_manifest``, the
     synthetic rows (leakage guard, counts, labels) and their image files. Profile-managed synthetic
-    sets are made by the trial itself, from real images checked here. On the paper profile, the
+    sets are made by the trial itself, from real images checked here; the released shards it reads
+    instead (location ``released_synthetic``) are checked here. On the paper profile, the
     classifier weights (when the trial uses the profile's architecture) and the GPU are checked too."""
     from synthaug_utils.core.inputs import check_ready
     from synthaug_utils.data.checks import check_images
     from synthaug_utils.data.splits import load_splits
+    from synthaug_utils.synthetic.sets import RELEASED_LOCATION, released_serves
 
     spec.validate(profile)
     if not profile.is_embedded and spec.arch == profile.arch:
         check_ready(profile, needs=("classifier_weights",))
+    if (
+        spec.synthetic_ratio
+        and not spec.synthetic_manifest
+        and released_serves(profile, spec.synthetic_method, spec.synthetic_variant)
+    ):
+        check_ready(profile, needs=(RELEASED_LOCATION,))
     if str(profile.device).startswith("cuda"):
         import torch
 

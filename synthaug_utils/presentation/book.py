@@ -1,22 +1,23 @@
 """Execute the chapter notebooks with papermill and build the Jupyter Book (HTML).
 
-The jupytext percent-format sources live in ``notebooks/NN_name.py``. For each chapter
-listed in ``_toc.yml``, :func:`execute_notebook` converts the source to a notebook and
-executes it with papermill (parameters ``profile``, ``config``, ``overrides``) into
-``<root>/book/NN_name.ipynb``; :func:`build_html` then runs ``jupyter-book build`` with
+The chapters, their order and what each needs are the chapter registry (:mod:`synthaug_utils.core.chapters`),
+from which the build writes ``_toc.yml``. The jupytext percent-format sources live in
+``notebooks/<id>.py``. For each notebook chapter, :func:`execute_notebook` converts the source to a
+notebook and executes it with papermill (parameters ``profile``, ``config``, ``overrides``) into
+``<root>/book/<id>.ipynb``; :func:`build_html` then runs ``jupyter-book build`` with
 execution off (``_config.yml``: ``execute_notebooks: off``), warnings as errors. The book
 renders exactly the executed copies; nothing runs twice. Two pages are generated for the build:
 the Methods page (``book/methods.md``, before the chapters run) and the reporting checklist
 (``book/checklist.md``, after they ran, so that its links name sections the executed pages have).
 
 A build root other than the repository (``--root DIR``) gets a copy of the book's
-static sources (``_config.yml``, ``_toc.yml``, ``book/*.md``), so a smoke build never
+static sources (``_config.yml``, ``book/*.md``) and its ``_toc.yml``, so a smoke build never
 touches the demo book.
 
 Chapters may run side by side (``jobs``, default 2 on the embedded profiles with two or
 more CPU cores, 1 on the paper profile): the first chapter (the data chapter, which draws
-the embedded world) runs alone, then the others in ``_toc.yml`` order as soon as the
-chapters they read from (:data:`CHAPTER_NEEDS`) are done. Everything they share on disk
+the embedded world) runs alone, then the others in the book's order as soon as the
+chapters they read from (their registry entry's ``reads``) are done. Everything they share on disk
 is written atomically or under a folder lock (worlds, synthetic sets, models, features,
 trial results), and every number is a pure function of its inputs and the kernels' thread
 count. Each kernel gets ``cores // jobs`` threads (the first chapter, running alone, every core;
@@ -36,25 +37,13 @@ from pathlib import Path
 
 import yaml
 
+from synthaug_utils.core import chapters as registry
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.paths import project_root
 
-BOOK_DIR = "book"
+BOOK_DIR = registry.BOOK_DIR
 
-NOTEBOOK_DIR = "notebooks"
-
-# Chapters that read what other chapters compute: they start only after those are done.
-# (07 embeds the synthetic sets of Fig. 3; 08 tabulates the results of 03-06.)
-CHAPTER_NEEDS: dict[str, tuple[str, ...]] = {
-    "07_embeddings": ("03_real_vs_synthetic",),
-    "08_reproduction_report": ("03_real_vs_synthetic", "04_dose_response", "05_skin_type", "06_class_imbalance"),
-}
-
-# Chapters that read every other chapter's executed notebook (08 compares the book's glued values
-# with the committed reference, issue 17): they start after every other chapter of the build is
-# done, run whenever any other chapter runs, and get the parameter ``book_dir`` (the folder of the
-# executed chapters) when their parameters cell declares it.
-BOOK_READERS: tuple[str, ...] = ("08_reproduction_report",)
+NOTEBOOK_DIR = registry.NOTEBOOK_DIR
 
 # Arguments for every chapter's IPython kernel: its application log shows errors only, so the
 # kernel's own start-up notices (ipykernel's "Kernel is running over TCP without encryption"
@@ -62,17 +51,6 @@ BOOK_READERS: tuple[str, ...] = ("08_reproduction_report",)
 # raised by the chapters' code are untouched (they are part of the executed notebooks).
 # Each kernel also runs ``outputs.KERNEL_SETUP`` first: progress bars go to this terminal, not the page.
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
-
-
-# Repository files (outside the package) whose contents a chapter shows: part of its fingerprint.
-# ``{profile}`` stands for the profile's name.
-CHAPTER_FILES: dict[str, tuple[str, ...]] = {
-    "08_reproduction_report": (
-        "benchmarks/paper_gpu_results.csv",
-        "benchmarks/reference/{profile}.json",
-        "benchmarks/reference/{profile}-other-kernels.json",
-    ),
-}
 
 
 class BookBuildError(UserFacingError, RuntimeError):
@@ -96,7 +74,7 @@ def _source_root() -> Path:
 
 
 def chapter_names(toc_path: Path) -> list[str]:
-    """Chapter files (e.g. ``book/01_data``) in ``_toc.yml`` that come from notebooks (``NN_*``)."""
+    """Chapter files (``book/<id>``) in a ``_toc.yml`` that come from notebooks (the registry's notebook chapters)."""
     toc = yaml.safe_load(toc_path.read_text())
     files: list[str] = []
 
@@ -111,18 +89,31 @@ def chapter_names(toc_path: Path) -> list[str]:
                 walk(item)
 
     walk(toc.get("parts", toc.get("chapters", [])))
-    return [f for f in files if Path(f).name[:2].isdigit()]
+    notebooks = set(registry.notebook_ids())
+    return [f for f in files if Path(f).name in notebooks]
+
+
+def write_toc(root: Path) -> Path:
+    """Write ``<root>/_toc.yml`` from the chapter registry (:func:`chapters.toc_text`), unless it already says that."""
+    from synthaug_utils.core.files import atomic_write_text
+
+    path = root / registry.TOC_FILE
+    text = registry.toc_text()
+    if not path.is_file() or path.read_text() != text:
+        atomic_write_text(path, text)
+    return path
 
 
 def stage_root(root: Path) -> Path:
-    """Copy the book's static sources into ``root`` (when it is not the repository) and return it."""
+    """Write ``root``'s ``_toc.yml`` from the registry and copy the book's static sources into ``root`` (when it
+    is not the repository); return it."""
     source = _source_root()
     root = root.resolve()
+    write_toc(root)
     if root == source:
         return root
     (root / BOOK_DIR).mkdir(parents=True, exist_ok=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(source / name, root / name)
+    shutil.copy2(source / "_config.yml", root / "_config.yml")
     if (source / "_static").is_dir():  # the book's stylesheet (jupyter-book adds every _static/*.css)
         shutil.copytree(source / "_static", root / "_static", dirs_exist_ok=True)
     for path in (source / BOOK_DIR).iterdir():
@@ -167,7 +158,7 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
     )
     if config:
         h.update(Path(config).read_bytes())
-    for extra in CHAPTER_FILES.get(name, ()):  # repository files a chapter reads besides the package
+    for extra in registry.get(name).files:  # repository files a chapter reads besides the package
         extra = extra.format(profile=profile)
         path = _source_root() / extra
         h.update(extra.encode() + (path.read_bytes() if path.is_file() else b"absent"))
@@ -206,7 +197,7 @@ def execute_notebook(
 
     source = _source_root() / NOTEBOOK_DIR / f"{name}.py"
     if not source.is_file():
-        raise BookBuildError(f"chapter {name!r} is in _toc.yml but {source} does not exist")
+        raise BookBuildError(f"chapter {name!r} is in the chapter registry but {source} does not exist")
     out_dir = root / BOOK_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     work = root / "_build" / "executing"  # outside book/: a failed run's partial output never reaches the HTML
@@ -308,7 +299,7 @@ def build_book(
 
     A chapter whose executed copy in ``<root>/book`` carries the same
     :func:`chapter_fingerprint` is up to date and is not executed again (``force``
-    re-executes it anyway). ``chapters`` limits execution to some chapter names; ``reuse``
+    re-executes it anyway). ``chapters`` limits execution to some chapter ids; ``reuse``
     keeps every executed notebook already there, whatever it was made with. ``jobs``: how
     many chapters run side by side (None: :func:`default_jobs`).
     """
@@ -318,11 +309,11 @@ def build_book(
 
     write_methods_page(root / BOOK_DIR, profile, config, overrides)
     write_front_box(root / BOOK_DIR, profile, config, overrides)
-    names = [Path(f).name for f in chapter_names(root / "_toc.yml")]
+    names = registry.notebook_ids()
     wanted = names if not chapters else [n for n in names if n in chapters]
     unknown = sorted(set(chapters or []) - set(names))
     if unknown:
-        raise BookBuildError(f"unknown chapter(s) {unknown}; chapters in _toc.yml: {names}")
+        raise BookBuildError(f"unknown chapter(s) {unknown}; chapters: {names}")
     runs: dict[str, ChapterRun] = {}
     todo: list[str] = []
     for index, name in enumerate(names, 1):
@@ -333,7 +324,7 @@ def build_book(
             runs[name] = ChapterRun(name, 0.0, False)
         elif (
             not force
-            and not (name in BOOK_READERS and todo)
+            and not (registry.get(name).reads_book and todo)
             and executed_copy.exists()
             and executed_fingerprint(executed_copy) == chapter_fingerprint(name, profile, config, overrides)
         ):
@@ -344,7 +335,7 @@ def build_book(
         else:
             todo.append(name)
     if todo:  # a chapter that reads the others' executed notebooks is stale once any of them runs again
-        todo += [n for n in names if n in BOOK_READERS and n not in todo and n in wanted]
+        todo += [n for n in names if registry.get(n).reads_book and n not in todo and n in wanted]
         todo.sort(key=names.index)
     todo = _skip_chapters_without_inputs(todo, names, root, profile, config, overrides)
     jobs = default_jobs(profile, config, overrides) if jobs is None else max(1, int(jobs))
@@ -384,7 +375,7 @@ def _skip_chapters_without_inputs(
 ) -> list[str]:
     """Check every chapter's inputs before any kernel starts; return the chapters that can run.
 
-    A chapter whose required inputs are missing (:data:`config.CHAPTER_INPUTS`; e.g. Fig. 5
+    A chapter whose required inputs are missing (its registry entry's ``requires``; e.g. Fig. 5
     without DDI, 07 without CLIP weights) gets a page saying what is missing and how to supply
     it instead of being executed. A CUDA profile without a visible GPU stops the build here.
     """
@@ -420,14 +411,6 @@ def _skip_chapters_without_inputs(
     return runnable
 
 
-def chapter_title(name: str) -> str:
-    """The first Markdown heading of ``notebooks/<name>.py`` (the chapter's title)."""
-    for line in (_source_root() / NOTEBOOK_DIR / f"{name}.py").read_text().splitlines():
-        if line.startswith("# # "):
-            return line[4:].strip()
-    return name
-
-
 def write_missing_page(name: str, root: Path, profile: str, missing: list[str], box: str = "") -> Path:
     """Write ``<root>/book/<name>.ipynb`` as a page that says the chapter did not run and lists
     every missing input with how to supply it (no kernel; re-checked on every build), after ``box``
@@ -436,7 +419,7 @@ def write_missing_page(name: str, root: Path, profile: str, missing: list[str], 
 
     items = "\n".join(missing)
     body = (
-        f"# {chapter_title(name)}\n\n"
+        f"# {registry.get(name).title}\n\n"
         + (f"{box}\n\n" if box else "")
         + f"```{{admonition}} This chapter was not run\n:class: warning\n"
         f"Profile `{profile}` lacks {len(missing)} input(s) this chapter needs. Supply them (in the config "
@@ -462,9 +445,10 @@ def _cores() -> int:
 
 def _ready(name: str, names: list[str], todo: list[str], done: set[str]) -> bool:
     """Whether chapter ``name`` may start: the first chapter always; others once the first
-    chapter and the chapters in :data:`CHAPTER_NEEDS` that this build executes are done."""
-    needs = set(CHAPTER_NEEDS.get(name, ())) | ({names[0]} if name != names[0] else set())
-    if name in BOOK_READERS:
+    chapter and the chapters its registry entry ``reads`` that this build executes are done."""
+    entry = registry.get(name)
+    needs = set(entry.reads) | ({names[0]} if name != names[0] else set())
+    if entry.reads_book:
         needs |= set(names) - {name}
     return all(n in done for n in needs if n in todo)
 
@@ -536,7 +520,7 @@ def chapter_threads(name: str, names: list[str], cores: int, jobs: int) -> int:
     depends on the thread count). Never more when a chapter happens to run alone later: generated
     images and DreamBooth weights change in their last bits with the thread count
     (``benchmarks/kernel_divergence.py``), so a chapter gets the same count however the chapters
-    are scheduled (issue 17)."""
+    are scheduled."""
     return cores if name == names[0] else max(1, cores // jobs)
 
 
@@ -550,8 +534,12 @@ def _execute_in_worker(
 
 
 def glue_values(values: dict) -> None:
-    """Glue every ``name -> text`` pair for use as ``{glue:text}`name``` in the page's prose (not displayed)."""
+    """Glue every ``name -> value`` pair for use as ``{glue:text}`name``` in the page's prose (not displayed).
+
+    A value is text the chapter wrote or a raw number that the page formats (``{glue:text}`name:.1f```);
+    NumPy scalars are glued as Python numbers, so the page and the reference read a plain literal."""
+    import numpy as np
     from myst_nb import glue
 
     for name, value in values.items():
-        glue(name, value, display=False)
+        glue(name, value.item() if isinstance(value, np.generic) else value, display=False)

@@ -1,8 +1,8 @@
 """The reporting-checklist page: where the book answers each item of CLAIM 2024 and TRIPOD+AI.
 
 :data:`ITEMS` is the table: for each item, the checklist, its number, a short text, the sections that
-answer it as ``(page, heading)`` pairs (``page``: a page of the book, ``"methods"``, ``"intro"``,
-``"references"`` or a chapter ``"NN_name"``; ``heading``: the text of a section heading on that page,
+answer it as ``(page, heading)`` pairs (``page``: a page of the book's chapter registry, written as its role
+there, e.g. ``chapters.METHODS``, and stored as its id; ``heading``: the text of a section heading on that page,
 or None for the page itself) and a status: answered, or "not reported by the paper" / "not
 applicable" with the reason. :func:`write_checklist_page` writes ``book/checklist.md`` from it when
 the book is built, after the chapters ran: each link points to a heading found in the page as built
@@ -21,7 +21,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-CHECKLIST_PAGE = "checklist.md"
+from synthaug_utils.core import chapters
+
+CHECKLIST_PAGE = f"{chapters.CHECKLIST.id}.md"
 
 ANSWERED = "answered"
 NOT_REPORTED = "not reported by the paper"
@@ -29,9 +31,6 @@ NOT_APPLICABLE = "not applicable"
 
 CLAIM = "CLAIM 2024"
 TRIPOD = "TRIPOD+AI"
-
-# Static pages of book/ (the rest are the executed chapters, book/NN_name.ipynb).
-STATIC_PAGES = ("intro", "methods", "references")
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,17 @@ class Item:
     note: str = ""
 
 
+def _where(where) -> tuple[tuple[str, str | None], ...]:
+    """``(page, heading)`` pairs with each page (a registry entry) as its id."""
+    return tuple((page.id, heading) for page, heading in where)
+
+
 def _c(number, text, where=(), status=ANSWERED, note=""):
-    return Item(CLAIM, str(number), text, tuple(where), status, note)
+    return Item(CLAIM, str(number), text, _where(where), status, note)
 
 
 def _t(number, text, where=(), status=ANSWERED, note=""):
-    return Item(TRIPOD, str(number), text, tuple(where), status, note)
+    return Item(TRIPOD, str(number), text, _where(where), status, note)
 
 
 DATA, GEN, DB, CLF, EXP, STATS = "Data", "Generation", "DreamBooth", "Classifier", "Experiments", "Statistics"
@@ -65,26 +69,26 @@ ITEMS: tuple[Item, ...] = (
     _c(
         1,
         "Identification as a study of AI methodology, with the category of technology",
-        [("intro", None)],
+        [(chapters.INTRO, None)],
         note="latent diffusion models (Stable Diffusion, DreamBooth) and convolutional classifiers",
     ),
-    _c(2, "Summary of study design, methods, results and conclusions", [("intro", "Findings")]),
-    _c(3, "Scientific and clinical background, intended use and role of the AI approach", [("intro", None)]),
+    _c(2, "Summary of study design, methods, results and conclusions", [(chapters.INTRO, "Findings")]),
+    _c(3, "Scientific and clinical background, intended use and role of the AI approach", [(chapters.INTRO, None)]),
     _c(
         4,
         "Study aims, objectives and hypotheses",
-        [("08_reproduction_report", "Headline findings")],
+        [(chapters.REPORT, "Headline findings")],
         note="the paper's headline claims, each tested",
     ),
-    _c(5, "Prospective or retrospective study", [("methods", DATA)], note="retrospective, on public datasets"),
-    _c(6, "Study goal", [("intro", None)], note="a reproduction of a model-development study"),
-    _c(7, "Data sources", [("01_data", None), ("references", LICENCES)]),
-    _c(8, "Inclusion and exclusion criteria", [("methods", DATA), ("01_data", REAL)]),
-    _c(9, "Data pre-processing", [("methods", DATA), ("methods", CLF)]),
+    _c(5, "Prospective or retrospective study", [(chapters.METHODS, DATA)], note="retrospective, on public datasets"),
+    _c(6, "Study goal", [(chapters.INTRO, None)], note="a reproduction of a model-development study"),
+    _c(7, "Data sources", [(chapters.DATA, None), (chapters.REFERENCES, LICENCES)]),
+    _c(8, "Inclusion and exclusion criteria", [(chapters.METHODS, DATA), (chapters.DATA, REAL)]),
+    _c(9, "Data pre-processing", [(chapters.METHODS, DATA), (chapters.METHODS, CLF)]),
     _c(
         10,
         "Selection of data subsets",
-        [("methods", EXP), ("01_data", None)],
+        [(chapters.METHODS, EXP), (chapters.DATA, None)],
         note="nested subsets of n real images per class",
     ),
     _c(
@@ -96,7 +100,7 @@ ITEMS: tuple[Item, ...] = (
     _c(
         12,
         "How missing data were handled",
-        [("01_data", REAL)],
+        [(chapters.DATA, REAL)],
         status=NOT_REPORTED,
         note="the paper does not say how images of unknown skin type enter the per-type analyses",
     ),
@@ -109,7 +113,7 @@ ITEMS: tuple[Item, ...] = (
     _c(
         14,
         "Definition of the method(s) used to obtain the reference standard",
-        [("references", LICENCES)],
+        [(chapters.REFERENCES, LICENCES)],
         note="the datasets' own diagnoses, as their papers describe",
     ),
     _c(
@@ -118,7 +122,7 @@ ITEMS: tuple[Item, ...] = (
         status=NOT_REPORTED,
         note="the datasets' labels are taken as given; the paper does not discuss alternatives",
     ),
-    _c(16, "Source of reference standard annotations", [("references", LICENCES)], note="the datasets' authors"),
+    _c(16, "Source of reference standard annotations", [(chapters.REFERENCES, LICENCES)], note="the datasets' authors"),
     _c(
         17,
         "Annotation of the test set",
@@ -128,54 +132,60 @@ ITEMS: tuple[Item, ...] = (
     _c(
         18,
         "Inter- and intra-rater variability",
-        [("01_data", DUPES)],
+        [(chapters.DATA, DUPES)],
         status=NOT_REPORTED,
         note="near-duplicate clusters that carry more than one label are counted",
     ),
-    _c(19, "How data were assigned to partitions", [("methods", DATA), ("01_data", None)]),
+    _c(19, "How data were assigned to partitions", [(chapters.METHODS, DATA), (chapters.DATA, None)]),
     _c(
         20,
         "Level at which partitions are disjoint",
-        [("01_data", DUPES), ("05_skin_type", "Limits")],
+        [(chapters.DATA, DUPES), (chapters.SKIN_TYPE, "Limits")],
         note="images, not patients; near-duplicates across the split are counted",
     ),
     _c(
         21,
         "Intended sample size",
-        [("methods", LEVEL)],
+        [(chapters.METHODS, LEVEL)],
         status=NOT_REPORTED,
         note="the book simulates the level and power of its primary analysis at the paper's sizes",
     ),
-    _c(22, "Detailed description of the model", [("methods", GEN), ("methods", CLF)]),
-    _c(23, "Software libraries, frameworks and packages", [("intro", STATEMENT), ("references", LICENCES)]),
+    _c(22, "Detailed description of the model", [(chapters.METHODS, GEN), (chapters.METHODS, CLF)]),
+    _c(
+        23,
+        "Software libraries, frameworks and packages",
+        [(chapters.INTRO, STATEMENT), (chapters.REFERENCES, LICENCES)],
+    ),
     _c(
         24,
         "Initialization of model parameters",
-        [("methods", CLF), ("methods", DB)],
+        [(chapters.METHODS, CLF), (chapters.METHODS, DB)],
         note="ImageNet weights; pretrained Stable Diffusion",
     ),
-    _c(25, "Details of the training approach", [("methods", CLF), ("methods", DB)]),
-    _c(26, "Method of selecting the final model", [("methods", CLF)]),
+    _c(25, "Details of the training approach", [(chapters.METHODS, CLF), (chapters.METHODS, DB)]),
+    _c(26, "Method of selecting the final model", [(chapters.METHODS, CLF)]),
     _c(27, "Ensembling techniques", status=NOT_APPLICABLE, note="no ensembles"),
-    _c(28, "Metrics of model performance", [("methods", STATS)]),
-    _c(29, "Statistical measures of significance and uncertainty", [("methods", STATS), ("methods", WHY)]),
+    _c(28, "Metrics of model performance", [(chapters.METHODS, STATS)]),
+    _c(
+        29, "Statistical measures of significance and uncertainty", [(chapters.METHODS, STATS), (chapters.METHODS, WHY)]
+    ),
     _c(
         30,
         "Robustness or sensitivity analysis",
         [
-            ("03_real_vs_synthetic", "Controls the paper does not have"),
-            ("03_real_vs_synthetic", "Fast mode against the faithful recipe"),
-            ("08_reproduction_report", "On other CPU kernels"),
+            (chapters.REAL_VS_SYNTHETIC, "Controls the paper does not have"),
+            (chapters.REAL_VS_SYNTHETIC, "Fast mode against the faithful recipe"),
+            (chapters.REPORT, "On other CPU kernels"),
         ],
     ),
     _c(
         31,
         "Methods for explainability or interpretability",
-        [("07_embeddings", None)],
+        [(chapters.EMBEDDINGS, None)],
         status=NOT_REPORTED,
         note="no saliency maps; chapter 07 projects the images' embeddings",
     ),
-    _c(32, "Evaluation on internal data", [("03_real_vs_synthetic", TWO), ("04_dose_response", TWO)]),
+    _c(32, "Evaluation on internal data", [(chapters.REAL_VS_SYNTHETIC, TWO), (chapters.DOSE_RESPONSE, TWO)]),
     _c(
         33,
         "Testing on external data",
@@ -183,26 +193,26 @@ ITEMS: tuple[Item, ...] = (
         note="no external test set; DDI is a second task, not an external test of the F17k-9 classifier",
     ),
     _c(34, "Clinical trial registration", status=NOT_APPLICABLE, note="not a clinical trial"),
-    _c(35, "Numbers of patients or examinations included and excluded", [("01_data", REAL), ("01_data", None)]),
+    _c(35, "Numbers of patients or examinations included and excluded", [(chapters.DATA, REAL), (chapters.DATA, None)]),
     _c(
         36,
         "Demographic and clinical characteristics of cases in each partition",
-        [("01_data", None)],
+        [(chapters.DATA, None)],
         note="Fitzpatrick skin type per split; no other demographics are published with the images",
     ),
     _c(
         37,
         "Performance metrics and measures of statistical uncertainty",
         [
-            ("03_real_vs_synthetic", "The numbers behind the figure"),
-            ("08_reproduction_report", "Reported values, figure by figure"),
+            (chapters.REAL_VS_SYNTHETIC, "The numbers behind the figure"),
+            (chapters.REPORT, "Reported values, figure by figure"),
         ],
     ),
-    _c(38, "Estimates of diagnostic performance and their precision", [("05_skin_type", TWO)]),
+    _c(38, "Estimates of diagnostic performance and their precision", [(chapters.SKIN_TYPE, TWO)]),
     _c(
         39,
         "Failure analysis of incorrect results",
-        [("03_real_vs_synthetic", "Per-disease gains (Fig. S-1)")],
+        [(chapters.REAL_VS_SYNTHETIC, "Per-disease gains (Fig. S-1)")],
         status=NOT_REPORTED,
         note="per-disease gains only; no analysis of misclassified images",
     ),
@@ -210,23 +220,23 @@ ITEMS: tuple[Item, ...] = (
         40,
         "Study limitations",
         [
-            ("05_skin_type", "Limits"),
-            ("01_data", DUPES),
-            ("08_reproduction_report", "Does this build reproduce the book?"),
+            (chapters.SKIN_TYPE, "Limits"),
+            (chapters.DATA, DUPES),
+            (chapters.REPORT, "Does this build reproduce the book?"),
         ],
     ),
     _c(
         41,
         "Implications for practice, intended use and clinical role",
-        [("intro", None)],
+        [(chapters.INTRO, None)],
         status=NOT_APPLICABLE,
         note="a methods study: no clinical use is claimed",
     ),
-    _c(42, "Reference to the full study protocol or technical details", [("methods", None)]),
+    _c(42, "Reference to the full study protocol or technical details", [(chapters.METHODS, None)]),
     _c(
         43,
         "Availability of software, trained model and data",
-        [("intro", "Rebuilding one figure"), ("intro", STATEMENT), ("references", LICENCES)],
+        [(chapters.INTRO, "Rebuilding one figure"), (chapters.INTRO, STATEMENT), (chapters.REFERENCES, LICENCES)],
     ),
     _c(
         44,
@@ -235,32 +245,35 @@ ITEMS: tuple[Item, ...] = (
         note="the paper states its funding in its acknowledgments",
     ),
     _t(
-        "3c", "Known health inequalities across groups", [("05_skin_type", None)], note="accuracy by skin tone (Fig. 5)"
+        "3c",
+        "Known health inequalities across groups",
+        [(chapters.SKIN_TYPE, None)],
+        note="accuracy by skin tone (Fig. 5)",
     ),
-    _t("5a", "Sources of data", [("01_data", None), ("references", LICENCES)]),
-    _t("6b", "Eligibility criteria", [("methods", DATA), ("01_data", REAL)]),
+    _t("5a", "Sources of data", [(chapters.DATA, None), (chapters.REFERENCES, LICENCES)]),
+    _t("6b", "Eligibility criteria", [(chapters.METHODS, DATA), (chapters.DATA, REAL)]),
     _t(
         10,
         "Sample size",
-        [("methods", LEVEL)],
+        [(chapters.METHODS, LEVEL)],
         status=NOT_REPORTED,
         note="the paper gives no rationale; the book reports the level and power of its test",
     ),
-    _t(11, "Missing data", [("01_data", REAL)], status=NOT_REPORTED, note="see CLAIM item 12"),
+    _t(11, "Missing data", [(chapters.DATA, REAL)], status=NOT_REPORTED, note="see CLAIM item 12"),
     _t(
         12,
         "Analytical methods: model type, building steps, performance measures",
-        [("methods", CLF), ("methods", STATS)],
+        [(chapters.METHODS, CLF), (chapters.METHODS, STATS)],
     ),
-    _t(13, "Class imbalance", [("06_class_imbalance", None)]),
-    _t(14, "Fairness", [("05_skin_type", None)], note="per skin-tone bin"),
+    _t(13, "Class imbalance", [(chapters.CLASS_IMBALANCE, None)]),
+    _t(14, "Fairness", [(chapters.SKIN_TYPE, None)], note="per skin-tone bin"),
     _t(
         18,
         "Open science: protocol, data and code availability",
-        [("methods", None), ("intro", STATEMENT), ("references", LICENCES)],
+        [(chapters.METHODS, None), (chapters.INTRO, STATEMENT), (chapters.REFERENCES, LICENCES)],
     ),
-    _t(23, "Model performance with its uncertainty", [("03_real_vs_synthetic", TWO), ("05_skin_type", TWO)]),
-    _t(26, "Limitations", [("05_skin_type", "Limits"), ("01_data", DUPES)]),
+    _t(23, "Model performance with its uncertainty", [(chapters.REAL_VS_SYNTHETIC, TWO), (chapters.SKIN_TYPE, TWO)]),
+    _t(26, "Limitations", [(chapters.SKIN_TYPE, "Limits"), (chapters.DATA, DUPES)]),
 )
 
 
@@ -346,13 +359,13 @@ def _link(book_dir: Path, page: str, heading: str | None) -> str:
 
 def page_label(page: str, title: str) -> str:
     """A page's short name in a link: "Front page", or its title up to the first colon."""
-    return "Front page" if page == "intro" else title.split(":")[0].strip()
+    return "Front page" if page == chapters.INTRO.id else title.split(":")[0].strip()
 
 
 def checklist_markdown(book_dir: Path) -> str:
     """The checklist page for the pages built in ``book_dir``."""
     out = [
-        "# Reporting checklist\n",
+        f"# {chapters.CHECKLIST.title}\n",
         "Where this book answers each item of two reporting guidelines for medical-imaging AI: CLAIM 2024 "
         "{cite:p}`tejani2024claim`, all 44 items, and the items of TRIPOD+AI {cite:p}`collins2024tripod` that bear on "
         "an image classifier developed and tested on public datasets. Each item links the sections of this build that "
@@ -381,14 +394,16 @@ def write_checklist_page(book_dir: Path) -> Path:
 def source_headings(root: Path) -> dict[str, list[str]]:
     """Heading texts of every page the table may name, read from the repository's sources: the static
     pages (``book/*.md``), the Methods page as generated for the demo profile, and the chapters'
-    jupytext sources (``notebooks/NN_name.py``)."""
+    jupytext sources (``notebooks/<id>.py``)."""
     from synthaug_utils.core.config import load_profile
     from synthaug_utils.presentation.methods import methods_markdown
 
     pages = {path.stem: [t for _, t in page_headings(path)] for path in sorted((root / "book").glob("*.md"))}
-    pages["methods"] = [t for _, t in markdown_headings(methods_markdown(load_profile("demo")))]
-    for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.py")):
-        pages[path.stem] = [t for _, t in page_headings(path)]
+    pages[chapters.METHODS.id] = [t for _, t in markdown_headings(methods_markdown(load_profile("demo")))]
+    for chapter in chapters.notebooks():
+        path = root / chapter.source
+        if path.is_file():
+            pages[chapter.id] = [t for _, t in page_headings(path)]
     return pages
 
 

@@ -5,8 +5,9 @@ chapter (``<book>/figures/``, the folder ``synthaug book`` names in :data:`FIGUR
 displays a MyST ``figure`` directive: "Figure 3. ..." in the paper's numbering (figures the paper
 does not have are numbered E1, E2, ...), a caption that says what is plotted with the chapter's
 computed numbers, a download link to the CSV and the commands that rebuild just that figure.
-:func:`show_table` displays a table without its index, with readable headers and proportions as
-percentages.
+:func:`show_table` shows a table the same way: numbered (Table 7.1, 7.2, ... in page order), captioned,
+its CSV saved beside the figures and linked; the table itself without its index, with readable
+headers and proportions as percentages (:func:`table_styler`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis.tables import EQUIVALENCE_MARGIN
+from synthaug_utils.core import chapters
 
 FIGURE_DIR_ENV = "SYNTHAUG_FIGURE_DIR"  # <root>/book/figures during `synthaug book`
 CHAPTER_ENV = "SYNTHAUG_CHAPTER"  # the executing chapter's name
@@ -31,106 +33,6 @@ FIGURE_FOLDER = "figures"  # relative to the chapter's page
 CONTENT_PX = 705
 MIN_TEXT_PX = 13.0  # the body's footnote size ("small": 13 px at the 16 px body size)
 DPI = 150  # saved PNGs: sharp at the content width on high-density screens
-
-# key -> (figure number, caption template). Templates name keys of the values passed to show_figure
-# (the chapter's glued highlights), so a caption's numbers are the page's glued numbers.
-CAPTIONS: dict[str, tuple[str, str]] = {
-    "composition": ("1A.1", "Images per label and split of the main dataset (training pool, validation, test)."),
-    "fst": ("1A.2", "Share of images per Fitzpatrick skin type within each split of the main dataset (%)."),
-    "ddi_composition": ("1A.3", "Images per class (malignant, benign) and split of the DDI-style set."),
-    "ddi_fst": ("1A.4", "Share of images per skin-tone bin within each split of the DDI-style set (%)."),
-    "examples": (
-        "E1",
-        "Not in the paper. One training-pool image per class (rows) and skin type (columns); blank where "
-        "the pool has none of that type.",
-    ),
-    "learning_curve": (
-        "E2",
-        "Not in the paper. Top-1 test accuracy (%, 95% Wald intervals) against real training images "
-        "per class (log scale), no synthetic data; dashed: chance.",
-    ),
-    "mask_geometry": (
-        "1B",
-        "Top row: a source image and each method's mask (tinted: repainted pixels); bottom row: what "
-        "each method makes from that source.",
-    ),
-    "samples": ("S-4", "Synthetic samples per class (rows), method and generator variant (columns)."),
-    "gate_real": (
-        "E3",
-        "Not in the paper. Share of text-to-image samples that a classifier trained on real images "
-        "assigns to the prompted class, per class and generator; dashed: chance.",
-    ),
-    "gate_autoencoded": (
-        "E4",
-        "Not in the paper. The same share for a classifier trained on autoencoded real images "
-        "(the generator's own image space); dashed: chance.",
-    ),
-    "mask_mad": (
-        "E5",
-        "Not in the paper. Mean absolute difference between output and source (grey levels, 0-255) "
-        "inside and outside the mask, per method and generator variant.",
-    ),
-    "generation_cost": ("E6", "Not in the paper. Images generated per second on this machine, per method."),
-    "fig3": (
-        "3",
-        "Test accuracy (%, 95% Wald intervals) against real training images per class, one panel per "
-        "synthetic source; grey: no synthetic images; solid lines with image transforms, dashed without. "
-        "Stars: the primary analysis (paired difference with run and test-image variance, BH-adjusted) against no "
-        "synthetic data at the same n. Largest gain "
-        "{f3_best_gain} ({f3_best_method}, n = {f3_best_n}, BH p = {f3_best_p}).",
-    ),
-    "figS1": (
-        "S-1",
-        "Accuracy gain over no synthetic data (percentage points) per disease and synthetic source, "
-        "pooled over the n and transforms grid.",
-    ),
-    "mode_gap": (
-        "E7",
-        "Not in the paper. Top-1 accuracy (%) of the same trials in fast mode (y) and with the faithful "
-        "fastai recipe (x); dashed: equality. Mean fast minus faithful: {mode_mean_diff}.",
-    ),
-    "fig4": (
-        "4",
-        "Test accuracy (%, 95% Wald intervals) against synthetic (text-to-image) images per real image, one "
-        "panel per n real images per class; solid with image transforms, dashed without. Stars: the primary "
-        "analysis (BH-adjusted) against ratio 0. Largest gain {f4_best_gain} (ratio {f4_best_ratio}, n = {f4_best_n}).",
-    ),
-    "fig5": (
-        "5",
-        "Malignant-vs-benign test accuracy (%, 95% Wald intervals) per skin-tone bin, bars per synthetic "
-        "source, one panel per transforms setting. Stars: the primary analysis (BH-adjusted) against no synthetic "
-        "data. "
-        "{f5_n_above_zero} of {f5_n_tests} comparisons show a gain whose 95% interval lies above zero.",
-    ),
-    "figS2": (
-        "S-2",
-        "Accuracy (%, 95% Wald intervals on the distinct test images behind each point) on the rare label (left) and "
-        "overall (right) against the real "
-        "images kept of the rare label, pooled over rare labels and seeds: no rebalancing, duplicated real "
-        "images, synthetic images. With {s2_smallest} rare images: {s2_synthetic} with synthetic images, "
-        "{s2_duplicate} with duplication.",
-    ),
-    "fig2a": ("2A", "PCA of the image embeddings of real and synthetic images, coloured by disease, with thumbnails."),
-    "fig2b": ("2B", "The same PCA coloured by origin (real, or the synthetic source)."),
-    "figS3": ("S-3", "UMAP of the image embeddings, coloured by disease."),
-    "fig2c": (
-        "2C",
-        "Cosine distances between embeddings (1 - cosine similarity) per pair group, with means and "
-        "two BH-adjusted p-values against random real-real pairs: an image-level test (mean over all "
-        "pairs, images resampled; it does not depend on the number of pairs drawn) and the paper's "
-        "two-sample t-test on the drawn pairs (which counts pairs that share images as independent).",
-    ),
-    "quality": (
-        "E8",
-        "Not in the paper. Quality of each synthetic set against the real images (all labels): Fréchet "
-        "and kernel distances, k-NN precision and recall, and the share memorised.",
-    ),
-    "quality_gain": (
-        "E9",
-        "Not in the paper. Per class and source: kernel distance of the synthetic images to the real "
-        "images of the class (x) against the accuracy gain they brought (y, percentage points).",
-    ),
-}
 
 
 def figure_dir() -> Path:
@@ -171,10 +73,9 @@ def rebuild_commands(chapter: str, profile: str) -> tuple[str, str]:
 
 
 def caption_text(key: str, values: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """(number, caption) of figure ``key``, the caption filled from ``values``."""
-    if key not in CAPTIONS:
-        raise KeyError(f"no caption for figure {key!r}; known: {sorted(CAPTIONS)}")
-    number, template = CAPTIONS[key]
+    """(number, caption) of figure ``key`` (its chapter's registry entry), the caption filled from ``values``."""
+    _chapter, figure = chapters.for_figure(key)
+    number, template = figure.number, figure.caption
     try:
         return number, template.format_map(dict(values or {}))
     except KeyError as exc:
@@ -192,16 +93,16 @@ def figure_markdown(key: str, number: str, caption: str, chapter: str, profile: 
     )
 
 
-def show_figure(
-    fig, key: str, data: pd.DataFrame, profile: str, values: Mapping[str, str] | None = None, chapter: str | None = None
-):
-    """Save ``fig`` (PNG) and ``data`` (CSV, the numbers it draws) under :func:`figure_dir` and display
-    the numbered, captioned figure (returns None, so a cell ending with it shows nothing more)."""
+def show_figure(drawn, key: str, profile: str, values: Mapping[str, str] | None = None, chapter: str | None = None):
+    """Save a drawn figure (``plots.Drawn``: the PNG, and its table as the CSV of exactly what it draws)
+    under :func:`figure_dir` and display the numbered, captioned figure (returns None, so a cell
+    ending with it shows nothing more)."""
     import matplotlib.pyplot as plt
     from IPython.display import Markdown, display
-
-    chapter = chapter or os.environ.get(CHAPTER_ENV, "CHAPTER")
     from PIL import Image
+
+    fig, data = drawn
+    chapter = chapter or os.environ.get(CHAPTER_ENV, "CHAPTER")
 
     number, caption = caption_text(key, values)
     folder = figure_dir()
@@ -293,7 +194,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "gain_at_first_ratio": ("gain at the first ratio", "pp"),
     "best_gain_beyond": ("best gain beyond it", "pp"),
     "extra_gain_beyond_first": ("extra gain beyond it", "pp"),
-    # the two analyses of every results chapter (issue 15)
+    # the two analyses of every results chapter
     "gain_pp": ("gain (pp)", ""),
     "gain_ci_pp": ("gain 95% CI (pp)", ""),
     "paper_p": ("p, paper's convention", "p"),
@@ -345,25 +246,45 @@ def table_view(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | Non
     return pd.DataFrame(out)
 
 
-def show_table(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | None = None):
-    """A Styler of :func:`table_view` without the index column (what the page shows)."""
+def table_styler(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]] | None = None):
+    """A Styler of :func:`table_view` without the index column (what the page shows of a table)."""
     return table_view(table, columns).style.hide(axis="index")
 
 
-def show_table_csv(
+# tables shown so far per chapter (a chapter runs in its own kernel): numbers them in page order
+_TABLES_SHOWN: dict[str, int] = {}
+
+
+def table_number(chapter: str) -> str:
+    """The next table number of ``chapter``: ``"<chapter number>.<k>"`` (the seventh chapter: 7.1, 7.2, ...)."""
+    _TABLES_SHOWN[chapter] = _TABLES_SHOWN.get(chapter, 0) + 1
+    return f"{chapters.number(chapter)}.{_TABLES_SHOWN[chapter]}"
+
+
+def table_markdown(key: str, number: str, caption: str) -> str:
+    """The numbered caption shown above a table, with a download link to its CSV (as a figure's)."""
+    return (
+        f"(tab-{key})=\n**Table {number}.** {caption.strip()} "
+        f"Data: {{download}}`{key}.csv <{FIGURE_FOLDER}/{key}.csv>`."
+    )
+
+
+def show_table(
     table: pd.DataFrame,
     key: str,
     caption: str,
     columns: Mapping[str, tuple[str, str]] | None = None,
-    shown: pd.DataFrame | None = None,
+    data: pd.DataFrame | None = None,
+    chapter: str | None = None,
 ):
-    """Save ``table`` (every column, unformatted) as ``<figure_dir>/<key>.csv``, display ``caption`` with a
-    download link to it, and return :func:`show_table`'s Styler of ``shown`` (default ``table``; a cell
-    ending with it shows the table)."""
+    """Show a table as a figure is shown: save ``data`` (default ``table``; every column, unformatted) as
+    ``<figure_dir>/<key>.csv``, display the numbered caption (:func:`table_number`) with a download link
+    to it, and return :func:`table_styler`'s Styler of ``table`` (a cell ending with it shows the table)."""
     from IPython.display import Markdown, display
 
+    chapter = chapter or os.environ.get(CHAPTER_ENV, "CHAPTER")
     folder = figure_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(table).to_csv(folder / f"{key}.csv", index=False)
-    display(Markdown(f"{caption} Data: {{download}}`{key}.csv <{FIGURE_FOLDER}/{key}.csv>`."))
-    return show_table(table if shown is None else shown, columns)
+    pd.DataFrame(table if data is None else data).to_csv(folder / f"{key}.csv", index=False)
+    display(Markdown(table_markdown(key, table_number(chapter), caption)))
+    return table_styler(table, columns)

@@ -27,10 +27,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from synthaug_utils.core.config import PROTOCOL_CHOICES, Profile, load_profile
+from synthaug_utils.analysis.paper_cost import synthetic_source_markdown
+from synthaug_utils.core import chapters
+from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.protocol import AUTHORS_CODE, PAPER, PRIMARY_ANALYSIS_WHY, PROJECT, PROTOCOL, ProtocolSetting
 
-METHODS_PAGE = "methods.md"
+METHODS_PAGE = f"{chapters.METHODS.id}.md"
 # The level-and-power benchmark's table, relative to the repository root (benchmarks/primary_level.py writes it).
 LEVEL_RESULTS = Path("benchmarks") / "primary_level_results.csv"
 LEVEL_COLUMNS = ("test", "seeds", "images", "sigma", "effect_pp", "replicates", "rejection_rate")
@@ -320,7 +322,8 @@ def deviation(setting: ProtocolSetting, value: Any, profile_name: str) -> str:
         return f"project deviation: {setting.departs}" if setting.departs else ""
     if setting.code is not None and _same(value, setting.code):
         return "follows the authors' code"
-    why = setting.why if profile_name != "paper" and setting.why else "set by this build's configuration"
+    why = setting.why_on(profile_name) if profile_name != "paper" and setting.why_on(profile_name) else None
+    why = why or "set by this build's configuration"
     return f"deviates: {why}"
 
 
@@ -365,12 +368,9 @@ def _override(parameter: str, value: Any) -> str:
 def choices_table(P: Profile, values: dict[str, Any] | None = None) -> pd.DataFrame:
     """The settings with a profile override between the paper's text and the authors' code: setting,
     the paper's text, the authors' code, this profile's value, and the override that gives the other value
-    (the paper's where it states one). Every setting of ``config.PROTOCOL_CHOICES`` is one of them."""
+    (the paper's where it states one)."""
     values = profile_values(P) if values is None else values
     chosen = [s for s in PROTOCOL if s.parameter]
-    unlisted = sorted({c["setting"] for c in PROTOCOL_CHOICES} - {s.key for s in chosen})
-    if unlisted:
-        raise KeyError(f"config.PROTOCOL_CHOICES setting(s) without a protocol row naming its override: {unlisted}")
     rows = []
     for s in chosen:
         paper, code = (s.value, s.code) if s.source == PAPER else (None, s.value)
@@ -505,8 +505,8 @@ def methods_markdown(P: Profile) -> str:
     from synthaug_utils.presentation.profile_box import profile_box
 
     out = [
-        "# Methods: the protocol and this build\n",
-        profile_box(P, "methods") + "\n",
+        f"# {chapters.METHODS.title}\n",
+        profile_box(P, chapters.METHODS.id) + "\n",
         "Every setting of the paper's protocol: the protocol's value and who states it (source: the paper; the "
         "authors' "
         "code where the paper is silent; the project where neither is), the authors' code's value where it differs, "
@@ -535,6 +535,36 @@ def methods_markdown(P: Profile) -> str:
         "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in choices.itertuples(index=False)
     ] + [""]
     out.append(primary_analysis_markdown(P))
+    out.append(synthetic_source_markdown(P))
+    out.append(chapters_markdown())
+    return "\n".join(out) + "\n"
+
+
+def _codes(names) -> str:
+    return ", ".join(f"`{n}`" for n in names) or "-"
+
+
+def chapters_markdown() -> str:
+    """The section naming, for each chapter, what it needs and runs, from the chapter registry."""
+    from synthaug_utils.core.inputs import DATA_SLOTS
+
+    slots = "; ".join(f"`{slot}`: `{byo[0]}`, or {_codes(real)}" for slot, (byo, real) in DATA_SLOTS.items())
+    out = [
+        "## The chapters: inputs, grids and order\n",
+        "What each chapter reads on a profile with real data and models, the grids it runs and the chapters it "
+        "starts after: the first chapter (it prepares the data), and those whose results it reads. A chapter missing "
+        "a required input is not run: its page says what is missing and how to supply it. Inputs are location "
+        f"keys of the config file or data slots ({slots}). The table is the project's chapter registry "
+        "(`synthaug_utils.core.chapters`), which also writes the book's table of contents.\n",
+        "| chapter | requires | uses when present | grids | starts after |",
+        "|---|---|---|---|---|",
+    ]
+    first, *_ = chapters.notebooks()
+    for c in chapters.notebooks():
+        reads = [chapters.get(r) for r in ((first.id, *c.reads) if c != first else c.reads)]
+        short = ", ".join(re.split(r" \(|:", r.title)[0] for r in reads)  # a title up to its colon or figures
+        after = "every other chapter" if c.reads_book else short or "-"
+        out.append(f"| {_cell(c.title)} | {_codes(c.requires)} | {_codes(c.optional)} | {_codes(c.grids)} | {after} |")
     return "\n".join(out) + "\n"
 
 

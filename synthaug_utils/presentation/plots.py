@@ -1,12 +1,15 @@
 """One plotting function per figure, in one consistent, colour-blind-safe style.
 
-Every function takes tidy data (DataFrames from the other modules), draws one figure
-and returns the matplotlib ``Figure``; none computes results.
+Every function takes tidy data (DataFrames from the other modules), draws one figure and returns
+it with the table it drew (:class:`Drawn`): the rows and columns behind every mark, after any
+grouping or selection the function made, so the CSV saved beside a figure is exactly what is drawn.
+None computes results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +19,21 @@ import seaborn as sns
 PALETTE = sns.color_palette("colorblind")
 
 PAGE_WIDTH_IN = 7.5  # the widest a figure is drawn (inches); shown at the page's content width
+
+
+class Drawn(NamedTuple):
+    """A drawn figure and the table of what it draws (saved as the figure's CSV by ``figures.show_figure``)."""
+
+    fig: plt.Figure
+    data: pd.DataFrame
+
+
+def _columns(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The named columns that ``table`` has, in that order, with a fresh index."""
+    return table[[c for c in columns if c in table.columns]].reset_index(drop=True)
+
+
+RESULT_COLUMNS = ("accuracy", "ci_low", "ci_high", "stars")
 
 
 def _width(per_panel: float, panels: int, extra: float = 0.3, least: float = 5.5) -> float:
@@ -72,7 +90,7 @@ def _legend_below(fig, ax, note: str | None, ncol: int | None = None, room: floa
     fig.tight_layout(rect=(0, room, 1, 1))
 
 
-def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fig. 1A (left): images per label and split. ``counts``: columns split, label, count (any extra ignored)."""
     set_style()
     per = counts.groupby(["label", "split"], as_index=False)["count"].sum()
@@ -91,10 +109,10 @@ def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> plt
     ax.set_ylabel("")
     ax.set_title("Images per label and split")
     _legend_below(fig, ax, note)
-    return fig
+    return Drawn(fig, per[per.label.isin(order)].reset_index(drop=True))
 
 
-def plot_fst_distribution(counts: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_fst_distribution(counts: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fig. 1A (right): share of images per skin type within each split. ``counts``: split, fst, count."""
     set_style()
     per = counts.groupby(["split", "fst"], as_index=False)["count"].sum()
@@ -114,7 +132,7 @@ def plot_fst_distribution(counts: pd.DataFrame, note: str | None = None) -> plt.
     ax.set_ylabel("share of split (%)")
     ax.set_title("Skin-type distribution per split")
     _legend_below(fig, ax, note)
-    return fig
+    return Drawn(fig, per[per.fst.isin(fsts)].reset_index(drop=True))
 
 
 def plot_image_grid(
@@ -123,8 +141,10 @@ def plot_image_grid(
     col_labels: list[str],
     title: str,
     note: str | None = None,
-) -> plt.Figure:
-    """A grid of images (rows x cols, uint8 (R, C, H, W, 3); all-zero cells are left blank) with labels."""
+    data: pd.DataFrame | None = None,
+) -> Drawn:
+    """A grid of images (rows x cols, uint8 (R, C, H, W, 3); all-zero cells are left blank) with labels.
+    ``data``: the table of the images shown (e.g. their ids), returned as what is drawn; default one row per cell."""
     set_style()
     rows, cols = images.shape[:2]
     cell = min(1.05, (PAGE_WIDTH_IN - 2.2) / cols)
@@ -145,7 +165,20 @@ def plot_image_grid(
     fig.suptitle(title, fontweight="bold")
     _note(fig, note)
     fig.tight_layout()
-    return fig
+    return Drawn(
+        fig,
+        (
+            pd.DataFrame(
+                [
+                    {"row": row_labels[r], "column": col_labels[c], "image": bool(images[r, c].any())}
+                    for r in range(rows)
+                    for c in range(cols)
+                ]
+            )
+            if data is None
+            else data
+        ),
+    )
 
 
 # ----------------------------------------------------------------------------- results figures
@@ -192,7 +225,7 @@ def _stars(ax, x, table: pd.DataFrame, offset: float = 0.0, colour="0.15"):
             )
 
 
-def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_fig3(table: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fig. 3: accuracy (%) vs real images per class, one panel per method; baseline in every panel.
 
     ``table``: :func:`synthaug_utils.analysis.tables.fig3_table`. Solid lines: with image transforms;
@@ -226,10 +259,13 @@ def plot_fig3(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     axes[0, 0].set_ylabel("test accuracy (%)")
     handles, labels = axes[0, -1].get_legend_handles_labels()
     _legend_below(fig, axes[0, -1], note, ncol=2)
-    return fig
+    return Drawn(
+        fig,
+        _columns(table[table.method.isin([NONE_NAME, *methods])], ("n_real", "transforms", "method", *RESULT_COLUMNS)),
+    )
 
 
-def plot_figS1(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_figS1(table: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fig. S-1: accuracy gain (percentage points) per disease (rows) and method (columns), as a heatmap."""
     set_style()
     pivot = table.pivot(index="true", columns="method", values="gain") * 100
@@ -252,10 +288,10 @@ def plot_figS1(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     ax.set_title("Per-disease accuracy gain from synthetic data")
     _note(fig, note)
     fig.tight_layout()
-    return fig
+    return Drawn(fig, pivot.rename_axis(columns=None).reset_index().rename(columns={"true": "label"}))
 
 
-def plot_fig4(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_fig4(table: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fig. 4: accuracy (%) vs synthetic images per real image, one panel per n real; stars vs ratio 0."""
     set_style()
     ns = sorted(table.n_real.unique())
@@ -280,10 +316,10 @@ def plot_fig4(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_title(f"{n} real images per class")
     axes[0, 0].set_ylabel("test accuracy (%)")
     _legend_below(fig, axes[0, -1], note)
-    return fig
+    return Drawn(fig, _columns(table, ("n_real", "transforms", "synthetic_ratio", *RESULT_COLUMNS)))
 
 
-def plot_fig5(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_fig5(table: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fig. 5: malignant-vs-benign accuracy (%) per skin-tone bin, bars per method, one panel per transforms setting."""
     set_style()
     bins = [b for b in ("12", "34", "56", "all") if b in set(table.fst.astype(str))]
@@ -328,10 +364,16 @@ def plot_fig5(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_xlabel("skin-tone bin")
     axes[0, 0].set_ylabel("test accuracy (%)")
     _legend_below(fig, axes[0, -1], note)
-    return fig
+    return Drawn(
+        fig,
+        _columns(
+            table[table.method.isin(methods) & table.fst.astype(str).isin(bins)],
+            ("fst", "transforms", "method", *RESULT_COLUMNS),
+        ),
+    )
 
 
-def plot_figS2(pooled: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_figS2(pooled: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fig. S-2: rare-label and overall accuracy (%) vs images kept of the rare label, lines per control.
 
     ``pooled``: :func:`synthaug_utils.analysis.tables.figS2_pooled` (accuracy and Wald interval per
@@ -356,7 +398,7 @@ def plot_figS2(pooled: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_title(f"accuracy on the {scope}" if scope == "rare label" else "overall accuracy")
     axes[0, 0].set_ylabel("test accuracy (%)")
     _legend_below(fig, axes[0, -1], note)
-    return fig
+    return Drawn(fig, pooled.reset_index(drop=True))
 
 
 # ----------------------------------------------------------------------------- embeddings (Fig. 2, S-3) and quality
@@ -377,7 +419,7 @@ def plot_projection(
     thumbnails: dict[int, np.ndarray] | None = None,
     axis_names: tuple[str, str] = ("PC 1", "PC 2"),
     note: str | None = None,
-) -> plt.Figure:
+) -> Drawn:
     """Fig. 2A/2B, S-3: a 2-D projection (N, 2) of embeddings coloured by a ``meta`` column, with image thumbnails.
 
     ``thumbnails`` maps a row index of ``meta`` to a uint8 image drawn at that point.
@@ -404,13 +446,18 @@ def plot_projection(
     ax.legend(fontsize=10, markerscale=2, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     _note(fig, note)
     fig.tight_layout()
-    return fig
+    return Drawn(
+        fig,
+        _columns(meta, ("image_id", "label", "method", colour_by)).assign(
+            **{name.lower().replace(" ", ""): coords[:, k] for k, name in enumerate(axis_names)}
+        ),
+    )
 
 
-def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fig. 2C: cosine distance (1 - cosine similarity) distributions per pair group, means and BH p-values
     against real-real: the image-level test's and the paper's t-test's
-    (:func:`synthaug_utils.analysis.quality.distance_comparisons`)."""
+    (:func:`synthaug_utils.analysis.pair_distances.distance_comparisons`)."""
     set_style()
     order = tests["group"].tolist()
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.95 * len(order) + 1.6))
@@ -440,10 +487,10 @@ def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: s
     ax.set_title("Pairwise embedding distances")
     _note(fig, note)
     fig.tight_layout()
-    return fig
+    return Drawn(fig, _columns(long, ("group", "distance")))
 
 
-def plot_quality(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_quality(table: pd.DataFrame, note: str | None = None) -> Drawn:
     """Synthetic-set quality per method (all labels): Fréchet distance, kernel distance, precision, recall, memorised
     share."""
     set_style()
@@ -466,10 +513,10 @@ def plot_quality(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
         ax.set_title(name, fontsize=10)
     _note(fig, note)
     fig.tight_layout()
-    return fig
+    return Drawn(fig, _columns(overall, ["method", "variant", *(col for col, _ in metrics)]))
 
 
-def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, note: str | None = None) -> plt.Figure:
+def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, note: str | None = None) -> Drawn:
     """Per (method, label): a quality metric of the synthetic set (x) against the accuracy gain it brought (y, pp)."""
     set_style()
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
@@ -482,7 +529,7 @@ def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, no
     ax.legend(fontsize=10)
     _note(fig, note)
     fig.tight_layout()
-    return fig
+    return Drawn(fig, _columns(joined, ("label", "method", metric, "gain")))
 
 
 # ----------------------------------------------------------------------------- generation chapter
@@ -498,9 +545,11 @@ def plot_mask_geometry(
     masks: Mapping[str, np.ndarray],
     outputs: Mapping[str, np.ndarray],
     note: str | None = None,
-) -> plt.Figure:
+    data: pd.DataFrame | None = None,
+) -> Drawn:
     """Fig. 1B analogue. Top row: the source and each mask (tinted = repainted pixels).
-    Bottom row: what each method makes from that source (``outputs``: title -> image)."""
+    Bottom row: what each method makes from that source (``outputs``: title -> image). ``data``: the
+    table of the images shown (e.g. their ids), returned as what is drawn; default one row per panel."""
     set_style()
     n = max(1 + len(masks), len(outputs))
     fig, axes = plt.subplots(2, n, figsize=(min(PAGE_WIDTH_IN, 1.7 * n), 4.3))
@@ -520,7 +569,17 @@ def plot_mask_geometry(
             ax.axis("off")
     fig.tight_layout()
     _note(fig, note)
-    return fig
+    return Drawn(
+        fig,
+        (
+            pd.DataFrame(
+                [{"row": "masks", "panel": t.replace("\n", " ")} for t, _ in top]
+                + [{"row": "outputs", "panel": t} for t in outputs]
+            )
+            if data is None
+            else data
+        ),
+    )
 
 
 def plot_sample_grid(
@@ -529,7 +588,7 @@ def plot_sample_grid(
     columns: Sequence[str],
     note: str | None = None,
     title: str | None = None,
-) -> plt.Figure:
+) -> Drawn:
     """Fig. S-4 analogue: a grid of images, ``images[(row, column)]`` (missing cells stay blank)."""
     set_style()
     left, right, top, bottom = 2.1, 0.7, 1.5, 0.45  # in: row names, the last slanted header, headers, the note
@@ -563,10 +622,16 @@ def plot_sample_grid(
     if title:
         fig.suptitle(title, fontsize=10)
     _note(fig, note)
-    return fig
+    return Drawn(
+        fig,
+        pd.DataFrame(
+            [{"row": row, "column": col} for row in rows for col in columns if (row, col) in images],
+            columns=["row", "column"],
+        ),
+    )
 
 
-def plot_class_accuracy(table: pd.DataFrame, chance: float, note: str | None = None) -> plt.Figure:
+def plot_class_accuracy(table: pd.DataFrame, chance: float, note: str | None = None) -> Drawn:
     """Quality gate: accuracy of a real-image classifier on synthetic images, per class.
 
     ``table``: columns label, group (e.g. 'real test', 'text-to-image / pretrained'), accuracy (0-1).
@@ -588,10 +653,10 @@ def plot_class_accuracy(table: pd.DataFrame, chance: float, note: str | None = N
     ax.set_xlim(0, 1)
     ax.set_xlabel("share classified as the prompted class")
     _legend_below(fig, ax, note, ncol=2)
-    return fig
+    return Drawn(fig, _columns(table, ("group", "label", "accuracy")).assign(chance=chance))
 
 
-def plot_mask_mad(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_mask_mad(table: pd.DataFrame, note: str | None = None) -> Drawn:
     """Mean absolute difference (grey levels) between source and output, inside vs outside the mask.
 
     ``table``: columns method, variant, region ('inside mask' / 'outside mask'), mad.
@@ -612,10 +677,10 @@ def plot_mask_mad(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
     ax.legend(fontsize=10)
     fig.tight_layout()
     _note(fig, note)
-    return fig
+    return Drawn(fig, _columns(table, ("method", "variant", "region", "mad")))
 
 
-def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> Drawn:
     """Images per second per method (``table``: columns method, images_per_s, optional setting)."""
     set_style()
     table = table.copy()
@@ -633,11 +698,11 @@ def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> plt.Fi
     ax.set_xlabel("images per second (this machine)")
     fig.tight_layout()
     _note(fig, note)
-    return fig
+    return Drawn(fig, _columns(table, ("name", "method", "setting", "images_per_s")))
 
 
 # ----------------------------------------------------------------------------- training modes
-def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> plt.Figure:
+def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> Drawn:
     """Fast mode against the faithful recipe on the same trials: top-1 accuracy (%) of each pair,
     faithful on x, fast on y, the identity line dashed. ``pairs``: rows of
     :func:`synthaug_utils.experiments.chapters.fast_vs_faithful` (columns fast, faithful, method, n_real)."""
@@ -671,10 +736,10 @@ def plot_mode_gap(pairs: pd.DataFrame, note: str | None = None) -> plt.Figure:
     ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=True)
     _note(fig, note)
     fig.tight_layout()
-    return fig
+    return Drawn(fig, _columns(pairs, ("method", "n_real", "transforms", "seed", "fast", "faithful")))
 
 
-def plot_learning_curve(table: pd.DataFrame, chance: float, note: str | None = None) -> plt.Figure:
+def plot_learning_curve(table: pd.DataFrame, chance: float, note: str | None = None) -> Drawn:
     """Top-1 accuracy (%) against real images per class (log axis), Wald 95% bars, chance dashed.
     ``table``: :func:`synthaug_utils.analysis.tables.learning_curve_table` (n_real, accuracy, ci_low, ci_high)."""
     set_style()
@@ -695,4 +760,4 @@ def plot_learning_curve(table: pd.DataFrame, chance: float, note: str | None = N
     ax.legend(frameon=True, loc="lower right")
     _note(fig, note)
     fig.tight_layout()
-    return fig
+    return Drawn(fig, _columns(t, ("n_real", "accuracy", "ci_low", "ci_high")).assign(chance=chance))

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from synthaug_utils.core import chapters
 from synthaug_utils.core.config import Profile, main_data_name
 from synthaug_utils.core.paths import rehearsal_world
 
@@ -38,46 +39,46 @@ _REAL_METADATA = "{ref}`Real Fitzpatrick17k-9 metadata <real-metadata>`"
 
 Note = Callable[[Profile], "str | None"]
 
-# Chapter (notebook name) -> kind -> the chapter's own sentence(s), or a function of the profile giving
-# them. A ``byo`` box without its own entry takes the ``paper`` one.
+# Chapter id -> kind -> the chapter's own sentence(s), or a function of the profile giving them. A ``byo``
+# box without its own entry takes the ``paper`` one; a chapter of the registry without an entry has none.
 CHAPTER_NOTES: dict[str, dict[str, str | Note]] = {
-    "01_data": {
+    chapters.DATA.id: {
         "stand-in": f"The last section, {_REAL_METADATA}, is the exception: its numbers come from the published "
         "metadata on every profile.",
         "byo": f"The last section, {_REAL_METADATA}, reads the published Fitzpatrick17k-9 metadata, not this dataset.",
         "rehearsal": f"The last section, {_REAL_METADATA}, is the exception: it reads the real published metadata, "
         "so its numbers are real.",
     },
-    "02_generation": {
+    chapters.GENERATION.id: {
         "stand-in": "The generator is the project's small latent diffusion model, pretrained on a separate pool of the "
         "world's images, not Stable Diffusion; every number here describes that world and model, not skin disease.",
         "rehearsal": "The Stable Diffusion pipelines have random weights: their samples are noise, and the quality "
         "gates "
         "are expected to fail.",
     },
-    "03_real_vs_synthetic": {
+    chapters.REAL_VS_SYNTHETIC.id: {
         "stand-in": "Compare the *shape* of the effects with the paper (see the reproduction report), not the values.",
         "byo": "The paper's values are for F17k-9: compare the *shape* of the effects with the paper, not the values.",
     },
-    "04_dose_response": {
+    chapters.DOSE_RESPONSE.id: {
         "stand-in": "The grid scales the paper's synthetic-to-real ratios down to fit a CPU budget.",
     },
-    "05_skin_type": {
+    chapters.SKIN_TYPE.id: {
         "stand-in": lambda P: (
             f"The skin-tone bins of `{P.ddi_dataset}` are properties of drawn stand-in images: these "
             "results say nothing about real patients or real skin types."
         ),
         "rehearsal": "The DDI-format rows are generated, not DDI's: their skin-tone bins are drawn.",
     },
-    "06_class_imbalance": {},
-    "methods": {},  # the Methods page (presentation.methods), generated for the build
-    "07_embeddings": {
+    chapters.CLASS_IMBALANCE.id: {},
+    chapters.METHODS.id: {},  # the Methods page (presentation.methods), generated for the build
+    chapters.EMBEDDINGS.id: {
         "stand-in": "The embeddings are pooled features of the pretrained demo backbone on the world's images; "
         "distances "
         "and quality scores describe that world, not real skin disease.",
         "rehearsal": "The embedding model has random weights: distances between its embeddings mean nothing.",
     },
-    "08_reproduction_report": {
+    chapters.REPORT.id: {
         "stand-in": "The data, generator and classifier are stand-ins, so the *values* below are not expected to match "
         "the "
         "paper's; the comparison is one of **shape**: does synthetic data help most at small n, does the gain "
@@ -114,10 +115,10 @@ def box_kind(P: Profile) -> str:
 
 def chapter_note(P: Profile, chapter: str, kind: str | None = None) -> str | None:
     """The sentence(s) only ``chapter`` needs on a page of ``kind`` (default :func:`box_kind`), or None."""
-    if chapter not in CHAPTER_NOTES:
-        raise ValueError(f"no profile box for chapter {chapter!r}; chapters: {sorted(CHAPTER_NOTES)}")
+    if chapters.find(chapter) is None:
+        raise ValueError(f"no profile box for chapter {chapter!r}; chapters: {[c.id for c in chapters.all_pages()]}")
     kind = kind or box_kind(P)
-    notes = CHAPTER_NOTES[chapter]
+    notes = CHAPTER_NOTES.get(chapter, {})
     note = notes.get(kind, notes.get("paper") if kind == "byo" else None)
     return note(P) if callable(note) else note
 
@@ -206,7 +207,7 @@ _WORLD_MODELS = {
 
 
 def profile_box(P: Profile, chapter: str, with_note: bool = True) -> str:
-    """The profile box of ``chapter`` (a notebook name, e.g. ``03_real_vs_synthetic``) built with ``P``: a
+    """The profile box of ``chapter`` (a chapter's id, e.g. ``chapters.REAL_VS_SYNTHETIC.id``) built with ``P``: a
     MyST admonition naming the profile, what its data and models are and what its results mean, ending
     with the chapter's own sentences (:func:`chapter_note`) unless ``with_note`` is false (a chapter that
     did not run shows no results to qualify)."""
@@ -288,4 +289,4 @@ def write_front_box(book_dir: Path, profile: str, config: str | None = None, ove
 
     P = load_profile(profile, config, overrides or {})
     book_dir.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(book_dir / FRONT_BOX_FILE, profile_box(P, "methods", with_note=False) + "\n")
+    return atomic_write_text(book_dir / FRONT_BOX_FILE, profile_box(P, chapters.METHODS.id, with_note=False) + "\n")

@@ -1,9 +1,9 @@
-"""A reference of every value glued into a built book, and how a build compares with it (issue 17).
+"""A reference of every value glued into a built book, and how a build compares with it.
 
 A book's numbers are glued (``glue_values``) into its executed notebooks: each glue is a
 ``display_data`` output whose metadata ``scrapbook.name`` names it. :func:`glued_values` reads
-them all from ``<root>/book/*.ipynb``, keyed ``"<chapter>:<name>"`` (e.g. ``02_generation:gen_steps``)
-with the text the book shows. :func:`write_reference` stores them as a committed JSON file
+them all from ``<root>/book/*.ipynb``, keyed ``"<chapter>:<name>"`` (the chapter's id, e.g.
+``<chapter>:gen_steps``) with the text the book shows. :func:`write_reference` stores them as a committed JSON file
 (``benchmarks/reference/<profile>.json``) with the git commit, the CPU, torch's version and thread
 count and the date; :func:`compare` sets a build beside it, and :func:`summary_line` is the one
 line that chapter 08 and ``synthaug book`` print.
@@ -24,9 +24,7 @@ import ast
 import datetime as _dt
 import fnmatch
 import json
-import platform
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,8 +32,20 @@ from typing import Any
 import pandas as pd
 
 from synthaug_utils.analysis.stats import se_from_interval, two_sided_z
+from synthaug_utils.core.chapters import REPORT
 from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.machine import git_commit
 from synthaug_utils.core.paths import project_root
+from synthaug_utils.presentation import glue_registry
+from synthaug_utils.presentation.environment import (
+    chapter_kernels,
+    cpu_label,
+    execution_window,
+    gpu_label,
+    machine,
+    machine_label,
+    package_versions,
+)
 
 REFERENCE_FORMAT = 1
 
@@ -126,6 +136,11 @@ def _shown_text(plain: str) -> str:
     return value if isinstance(value, str) else plain
 
 
+def is_self(key: str) -> bool:
+    """Whether ``"<chapter>:<name>"`` (or a bare name) describes the comparison itself (:data:`SELF_PATTERNS`)."""
+    return any(fnmatch.fnmatchcase(key.split(":", 1)[-1], p) for p in SELF_PATTERNS)
+
+
 def is_timing(key: str) -> bool:
     """Whether the glued value ``"<chapter>:<name>"`` (or a bare name) is a timing (:data:`TIMING_PATTERNS`)."""
     name = key.split(":", 1)[-1]
@@ -142,74 +157,6 @@ def unmarked_timings(values: Mapping[str, str]) -> list[str]:
         and k.split(":", 1)[-1] not in RECORDED_TIMES
         and (TIMING_WORDS.search(k.split(":", 1)[-1]) or TIME_UNIT.search(str(text)))
     )
-
-
-# ----------------------------------------------------------------------------- the machine
-def machine() -> dict[str, Any]:
-    """The CPU (lscpu model name; AVX2 / AVX-512 / AVX512-BF16 / AMX flags), torch's version, its
-    thread count and CPU kernel set (``ATEN_CPU_CAPABILITY``), and Python's version."""
-    import os
-
-    import torch
-
-    from synthaug_utils.core.machine import AVX2_KERNELS, cpu_model_and_flags
-
-    model, flags = cpu_model_and_flags()
-    return {
-        "cpu": model,
-        "cpu_flags": {f: f in flags for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")},
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY"),
-        # what the chapters of an embedded-profile build ran with (core.machine.pin_avx2_kernels; this
-        # process's own torch, above, keeps the CPU's kernels)
-        # (a variable the user set wins over the pin, e.g. ATEN_CPU_CAPABILITY=default for a cross-kernel check)
-        "embedded_chapter_kernels": (
-            {k: os.environ.get(k, v) for k, v in AVX2_KERNELS.items()} if "avx2" in flags else "the CPU's own"
-        ),
-        "python": platform.python_version(),
-    }
-
-
-FLAG_NAMES = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
-
-
-def _flag_names(info: Mapping[str, Any]) -> str:
-    """The vector extensions :func:`machine` found, e.g. ``AVX2, AVX-512`` (``no AVX2`` when none)."""
-    flags = info.get("cpu_flags", {})
-    return ", ".join(FLAG_NAMES[f] for f in FLAG_NAMES if flags.get(f)) or "no AVX2"
-
-
-def machine_label(info: Mapping[str, Any]) -> str:
-    """e.g. ``AMD EPYC (AVX2, AVX-512, AVX512-BF16; torch 2.5.1, kernels avx512, 2 threads)``."""
-    feats = _flag_names(info)
-    threads = info.get("torch_threads", "?")
-    return (
-        f"{info.get('cpu', '?')} ({feats}; torch {info.get('torch', '?')}, kernels "
-        f"{info.get('torch_cpu_capability', '?')}, {threads} thread{'' if threads == 1 else 's'})"
-    )
-
-
-def git_commit(root: Path | None = None) -> str | None:
-    """The checkout's commit (``+dirty`` when it has uncommitted changes), or None outside git."""
-    root = root or project_root()
-    if root is None:
-        return None
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return head.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 # ----------------------------------------------------------------------------- the reference file
@@ -384,6 +331,10 @@ def match_kind(key: str, reference: str, build: str, interval: str | None = None
         return "exact"
     if TIE.search(reference) or TIE.search(build):  # picks: agree when both name one estimate in common
         return "within tolerance" if picks(reference) & picks(build) else "differs"
+    entry = glue_registry.lookup(key)
+    if entry is not None and entry.numeric and glue_registry.is_number(reference) and glue_registry.is_number(build):
+        own_se = next(iter(standard_errors(interval)[0].values()), None) if interval else None
+        return "within tolerance" if raw_within(entry.unit, reference, build, own_se, estimate) else "differs"
     template_ref, numbers_ref = _numbers(reference)
     template_new, numbers_new = _numbers(build)
     if template_ref != template_new or len(numbers_ref) != len(numbers_new):
@@ -404,6 +355,26 @@ def match_kind(key: str, reference: str, build: str, interval: str | None = None
     return "within tolerance"
 
 
+def raw_within(unit: str, reference: str, build: str, se: float | None = None, estimate: float | None = None) -> bool:
+    """A number glued raw (the registry's ``numeric`` keys) under the tolerance of its registered unit:
+    counts exact; ``%`` (a proportion) and ``pp`` within one standard error (pp) and at least
+    :data:`PERCENT_TOLERANCE`; p-values as :func:`p_tolerance` says; any other number within
+    :data:`RELATIVE_TOLERANCE`. A raw number carries every digit, so there is no printed last digit to allow."""
+    a, b = float(reference), float(build)
+    if unit == "count":
+        return a == b
+    if unit in ("%", "pp"):
+        scale = 100.0 if unit == "%" else 1.0
+        return abs(a - b) * scale <= max(PERCENT_TOLERANCE, se or 0.0) + 1e-9
+    if unit == "p":
+        return (
+            0 <= min(a, b)
+            and max(a, b) <= 1
+            and abs(two_sided_z(a) - two_sided_z(b)) <= p_tolerance(a, estimate, se) + 1e-9
+        )
+    return abs(a - b) <= RELATIVE_TOLERANCE * abs(a) + 1e-12
+
+
 # A pick among estimates (highlights.tied_with_best): "inpaint", or "in-then-outpaint or inpaint (within
 # one standard error)" when several are within one standard error of the largest.
 TIE = re.compile(r" \(within one standard error\)$")
@@ -419,13 +390,18 @@ def _tested_estimate(key: str, values: Mapping[str, str]) -> float | None:
     """For a p-value glued as ``<stem>_p``: the estimate (pp) glued beside it as ``<stem>_gain``, if any."""
     if not key.endswith("_p"):
         return None
-    m = re.fullmatch(_PCT, values.get(key[:-2] + "_gain", "").strip())
+    gain_key = key[:-2] + "_gain"
+    text = values.get(gain_key, "").strip()
+    entry = glue_registry.lookup(gain_key)
+    if entry is not None and entry.numeric and glue_registry.is_number(text):
+        return float(text) * (100.0 if entry.unit == "%" else 1.0)
+    m = re.fullmatch(_PCT, text)
     return float(m.group(1)) if m else None
 
 
 def interval_key(key: str, keys: Iterable[str]) -> str | None:
     """The glue holding ``key``'s 95% interval, if the book glues one beside it: ``<name>_ci``, or the
-    name with its last part replaced by ``ci`` (``05_skin_type:f5_34_gain`` -> ``05_skin_type:f5_34_ci``)."""
+    name with its last part replaced by ``ci`` (``<chapter>:f5_34_gain`` -> ``<chapter>:f5_34_ci``)."""
     keys = set(keys)
     for candidate in (f"{key}_ci", key.rsplit("_", 1)[0] + "_ci"):
         if candidate != key and candidate in keys:
@@ -531,8 +507,8 @@ def _shown_path(path: Path) -> str:
 
 # ----------------------------------------------------------------------------- chapter 08's section
 def chapter_section(
-    profile, book_dir: str | Path | None, this_chapter: str = "08_reproduction_report", path: str | Path | None = None
-) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame]:
+    profile, book_dir: str | Path | None, this_chapter: str = REPORT.id, path: str | Path | None = None
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Chapter 08's comparison of this build with the committed reference of its profile.
 
     ``profile``: the loaded Profile; ``book_dir``: the executed chapters (None: ``<repo>/book``).
@@ -551,9 +527,9 @@ def chapter_section(
         "repro_reference_file": _shown_path(path),
         "repro_machine": machine_label(machine()),
         "repro_precision": precision,
-        "repro_tol_pp": f"{PERCENT_TOLERANCE:g}",
-        "repro_tol_z": f"{Z_TOLERANCE:g}",
-        "repro_tol_rel": f"{RELATIVE_TOLERANCE:.0%}",
+        "repro_tol_pp": PERCENT_TOLERANCE,
+        "repro_tol_z": Z_TOLERANCE,
+        "repro_tol_rel": RELATIVE_TOLERANCE,
         "repro_status": (
             f"There is no reference for profile {profile.name}: nothing is compared."
             if reference is None
@@ -567,104 +543,12 @@ def chapter_section(
     return facts, _outside_tolerance(table), timings[SHOWN_COLUMNS[:-1]].reset_index(drop=True)
 
 
-# Packages whose versions the front page's reproducibility statement names (distribution names).
-STATEMENT_PACKAGES: tuple[str, ...] = (
-    "torch",
-    "torchvision",
-    "diffusers",
-    "transformers",
-    "fastai",
-    "timm",
-    "open_clip_torch",
-    "numpy",
-    "scipy",
-    "statsmodels",
-    "pandas",
-    "scikit-learn",
-    "umap-learn",
-    "papermill",
-    "jupyter-book",
-    "myst-nb",
-    "sphinxcontrib-bibtex",
-)
-
-
-def package_versions(names: Iterable[str] = STATEMENT_PACKAGES) -> str:
-    """``"Python 3.11.9, torch 2.5.1, ..."``: the interpreter's and each installed package's version."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    parts = [f"Python {platform.python_version()}"]
-    for name in names:
-        try:
-            parts.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            parts.append(f"{name} not installed")
-    return ", ".join(parts)
-
-
-def gpu_label(device: str) -> str:
-    """The GPU the chapters ran on (name, CUDA and cuDNN versions), or that they ran on the CPU."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return "none (the chapters ran on the CPU)"
-    name = (
-        f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, "
-        f"{torch.cuda.device_count()} visible)"
-    )
-    return name if str(device).startswith("cuda") else f"none used (the profile runs on {device}; present: {name})"
-
-
-def chapter_kernels() -> str:
-    """The CPU kernel sets the chapters' kernels ran with: what the build pinned (they inherit it, as this
-    chapter does) or the CPU's own, with torch's kernel set and thread count."""
-    import os
-
-    import torch
-
-    from synthaug_utils.core.machine import AVX2_KERNELS
-
-    pinned = [f"{k}={os.environ[k]}" for k in AVX2_KERNELS if os.environ.get(k)]
-    threads = torch.get_num_threads()
-    torch_part = (
-        f"torch kernels {torch.backends.cpu.get_cpu_capability()}; the reproduction report's kernel ran "
-        f"{threads} torch thread{'' if threads == 1 else 's'}"
-    )
-    return (", ".join(pinned) if pinned else "the CPU's own kernel sets") + f" ({torch_part})"
-
-
-def execution_window(
-    book_dir: Path, this_chapter: str = "08_reproduction_report", now: _dt.datetime | None = None
-) -> str:
-    """When the executed chapters in ``book_dir`` ran (papermill's start times) up to ``now`` (``this_chapter``,
-    still running; its copy there is an earlier run's), and the other chapters' kernel time in all."""
-    starts, seconds, chapters = [], 0.0, 0
-    for path in sorted(Path(book_dir).glob("[0-9][0-9]_*.ipynb")):
-        if path.stem == this_chapter:
-            continue
-        try:
-            run = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
-            starts.append(_dt.datetime.fromisoformat(run["start_time"]))
-            seconds += float(run.get("duration") or 0.0)
-            chapters += 1
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    now = now or _dt.datetime.now(_dt.UTC)
-    stamp = "%Y-%m-%d %H:%M UTC"
-    if not starts:
-        return f"{now.strftime(stamp)} (no other executed chapter found)"
-    return (
-        f"from {min(starts).astimezone(_dt.UTC).strftime(stamp)} to {now.strftime(stamp)}; the "
-        f"{chapters} other executed chapter{'' if chapters == 1 else 's'} took {seconds / 60:.1f} kernel-minutes"
-    )
-
-
 def statement_facts(
     profile,
     book_dir: Path,
     reference: Mapping[str, Any] | None,
     table: pd.DataFrame | None,
-    this_chapter: str = "08_reproduction_report",
+    this_chapter: str = REPORT.id,
 ) -> dict[str, str]:
     """The front page's reproducibility statement, glued by chapter 08 (``repro_*``): the commit, the
     profile, package versions, the CPU, GPU and kernels the chapters ran on, when they ran, and how
@@ -693,12 +577,6 @@ def statement_facts(
         "repro_built": execution_window(book_dir, this_chapter),
         "repro_check": check,
     }
-
-
-def cpu_label() -> str:
-    """The CPU's model name and its vector extensions (AVX2, AVX-512, ...)."""
-    info = machine()
-    return f"{info.get('cpu', '?')} ({_flag_names(info)})"
 
 
 def other_kernels_path(profile: str, root: Path | None = None) -> Path:

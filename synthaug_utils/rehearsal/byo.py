@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from synthaug_utils.core.files import atomic_folder
 from synthaug_utils.rehearsal.common import (
     BYO_IMAGE_SIDE,
     BYO_LABELS,
     DDI_IMAGE_SIDE,
-    _draw,
-    _is_complete,
-    _jpeg_bytes,
-    _mark_complete,
-    _non_square_size,
-    _png_bytes,
-    _rng,
-    _say,
-    _upscale,
-    _write_csv,
+    jpeg_bytes,
+    png_bytes,
+    seeded_rng,
+    stand_in_image,
+    write_csv,
+    write_part,
 )
-from synthaug_utils.rehearsal.datasets import DDI_MALIGNANT_PER_BIN, _ddi_image, _ddi_rows
+from synthaug_utils.rehearsal.datasets import DDI_MALIGNANT_PER_BIN, ddi_image, ddi_rows
 
 BYO_PER_LABEL = 12
 
@@ -45,13 +39,13 @@ def _byo_file(img: Image.Image, kind: str, rng: np.random.Generator) -> tuple[by
         alpha = np.clip((1.0 - r) * 12 + 0.5, 0, 1)
         rgb = np.asarray(img, np.float32) * (alpha[..., None] > 0)
         rgba = np.dstack([rgb, alpha * 255]).round().astype(np.uint8)
-        return _png_bytes(Image.fromarray(rgba, "RGBA")), ".png"
+        return png_bytes(Image.fromarray(rgba, "RGBA")), ".png"
     if kind == "palette_png":
-        return _png_bytes(img.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)), ".png"
+        return png_bytes(img.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)), ".png"
     if kind == "rgb_jpeg":
-        return _jpeg_bytes(img, "rgb"), ".jpg"
+        return jpeg_bytes(img, "rgb"), ".jpg"
     if kind == "grey_jpeg":
-        return _jpeg_bytes(img, "grey"), ".jpeg"
+        return jpeg_bytes(img, "grey"), ".jpeg"
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -65,35 +59,24 @@ def write_byo(out: str | Path, seed: int = 0, progress: bool = False) -> tuple[P
     root = Path(out).resolve()
     folder = root / "byo"
     params = {"seed": int(seed), "labels": sorted(BYO_LABELS), "per_label": BYO_PER_LABEL}
-    if _is_complete(root, "byo", params, [folder / "folders", folder / "table.csv"]):
-        return folder / "folders", folder / "table.csv"
-    began = time.perf_counter()
 
     def build(tmp: Path) -> None:
         table = []
         for label in sorted(BYO_LABELS):
             (tmp / "folders" / label).mkdir(parents=True)
             for i in range(BYO_PER_LABEL):
-                rng = _rng("byo", seed, label, i)
+                rng = seeded_rng("byo", seed, label, i)
                 fst = int(rng.integers(1, 7))
-                img = _upscale(
-                    _draw(BYO_LABELS[label], fst, ("byo", seed, label, i)),
-                    _non_square_size(rng, *BYO_IMAGE_SIDE),
-                    rng,
-                    noise=0.0,
-                )
+                img = stand_in_image(BYO_LABELS[label], fst, ("byo", seed, label, i), BYO_IMAGE_SIDE, rng, noise=0.0)
                 data, suffix = _byo_file(img, BYO_KIND_CYCLE[i % len(BYO_KIND_CYCLE)], rng)
                 rel = f"folders/{label}/{label.replace(' ', '_')}_{i:02d}{suffix}"
                 (tmp / rel).write_bytes(data)
                 table.append((rel, label, fst))
-        _write_csv(tmp / "table.csv", ["path", "label", "fst"], table)
+        write_csv(tmp / "table.csv", ["path", "label", "fst"], table)
 
-    atomic_folder(folder, build)
-    _mark_complete(root, "byo", params)
-    _say(
-        progress,
-        f"bring-your-own folders, {len(BYO_LABELS) * BYO_PER_LABEL} images ({time.perf_counter() - began:.1f} s)",
-    )
+    outputs = [folder / "folders", folder / "table.csv"]
+    what = f"bring-your-own folders, {len(BYO_LABELS) * BYO_PER_LABEL} images"
+    write_part(root, "byo", params, folder, outputs, build, progress, what)
     return folder / "folders", folder / "table.csv"
 
 
@@ -105,27 +88,23 @@ def write_ddi_byo(out: str | Path, seed: int = 0, progress: bool = False) -> Pat
     root = Path(out).resolve()
     folder = root / "ddi_byo"
     params = {"seed": int(seed), "per_bin": DDI_BYO_PER_BIN}
-    if _is_complete(root, "ddi_byo", params, [folder / "table.csv", folder / "images"]):
-        return folder / "table.csv"
-    began = time.perf_counter()
-    rows = _ddi_rows(seed, DDI_BYO_PER_BIN, DDI_MALIGNANT_PER_BIN, "ddi-byo")
+    rows = ddi_rows(seed, DDI_BYO_PER_BIN, DDI_MALIGNANT_PER_BIN, "ddi-byo")
 
     def build(tmp: Path) -> None:
         (tmp / "images").mkdir()
         table = []
         for index, tone, malignant, disease in rows:
-            img = _ddi_image(tone, disease, ("ddi-byo", seed, index), DDI_IMAGE_SIDE, noise=2.0)
+            img = ddi_image(tone, disease, ("ddi-byo", seed, index), DDI_IMAGE_SIDE, noise=2.0)
             if index % 2:
-                rel, data = f"images/ddi_byo_{index:03d}.jpg", _jpeg_bytes(img, "rgb")
+                rel, data = f"images/ddi_byo_{index:03d}.jpg", jpeg_bytes(img, "rgb")
             else:
-                rel, data = f"images/ddi_byo_{index:03d}.png", _png_bytes(img)
+                rel, data = f"images/ddi_byo_{index:03d}.png", png_bytes(img)
             (tmp / rel).write_bytes(data)
             table.append((rel, "malignant" if malignant else "benign", tone))
-        _write_csv(tmp / "table.csv", ["path", "label", "fst"], table)
+        write_csv(tmp / "table.csv", ["path", "label", "fst"], table)
 
-    atomic_folder(folder, build)
-    _mark_complete(root, "ddi_byo", params)
-    _say(progress, f"bring-your-own DDI table, {len(rows)} images ({time.perf_counter() - began:.1f} s)")
+    what = f"bring-your-own DDI table, {len(rows)} images"
+    write_part(root, "ddi_byo", params, folder, [folder / "table.csv", folder / "images"], build, progress, what)
     return folder / "table.csv"
 
 
@@ -146,8 +125,6 @@ def write_bad_table(out: str | Path, seed: int = 0, progress: bool = False) -> P
     root = Path(out).resolve()
     folder = root / "bad"
     params = {"seed": int(seed)}
-    if _is_complete(root, "bad", params, [folder / "table.csv", folder / "images"]):
-        return folder / "table.csv"
     labels = sorted(BYO_LABELS)[:2]
 
     def build(tmp: Path) -> None:
@@ -155,13 +132,10 @@ def write_bad_table(out: str | Path, seed: int = 0, progress: bool = False) -> P
         good = []
         for i in range(7):  # 6 good images, and one more whose bytes are cut for the truncated file
             label = labels[i % 2]
-            rng = _rng("bad", seed, i)
-            img = _upscale(
-                _draw(BYO_LABELS[label], int(rng.integers(1, 7)), ("bad", seed, i)),
-                _non_square_size(rng, *BYO_IMAGE_SIDE),
-                rng,
-            )
-            data = _jpeg_bytes(img, "rgb")
+            rng = seeded_rng("bad", seed, i)
+            fst = int(rng.integers(1, 7))
+            img = stand_in_image(BYO_LABELS[label], fst, ("bad", seed, i), BYO_IMAGE_SIDE, rng)
+            data = jpeg_bytes(img, "rgb")
             if i == 6:
                 (tmp / "images" / "truncated.jpg").write_bytes(data[: len(data) // 2])
             else:
@@ -170,9 +144,8 @@ def write_bad_table(out: str | Path, seed: int = 0, progress: bool = False) -> P
         (tmp / "images" / "empty.jpg").write_bytes(b"")
         bad = [(f"images/{name}", labels[k % 2]) for k, name in enumerate(BAD_ENTRIES)]
         table = [good[0], bad[0], good[1], good[2], bad[1], good[3], good[4], bad[2], good[5]]
-        _write_csv(tmp / "table.csv", ["path", "label"], table)
+        write_csv(tmp / "table.csv", ["path", "label"], table)
 
-    atomic_folder(folder, build)
-    _mark_complete(root, "bad", params)
-    _say(progress, "bad-image table, 6 good + 3 bad")
+    what = "bad-image table, 6 good + 3 bad"
+    write_part(root, "bad", params, folder, [folder / "table.csv", folder / "images"], build, progress, what)
     return folder / "table.csv"

@@ -6,14 +6,15 @@ import csv
 import io
 import json
 import sys
+import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from synthaug_utils.core.files import atomic_write_bytes
+from synthaug_utils.core.files import atomic_folder, atomic_write_bytes
 from synthaug_utils.core.paths import PACKAGE_DIR, REHEARSAL_MARKER_DIR
 
 # Bump when a writer changes what it writes: completed parts of an older version are rewritten.
@@ -53,16 +54,16 @@ DRAW_SIZE = 64  # px, the side the lesions are drawn at before upscaling
 
 
 # ----------------------------------------------------------------------------- small helpers
-def _stable_int(*parts: object) -> int:
+def stable_int(*parts: object) -> int:
     """A 32-bit integer from the parts' text (stable across runs and platforms)."""
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
-def _rng(*parts: object) -> np.random.Generator:
-    return np.random.default_rng([_stable_int("rehearsal", *parts)])
+def seeded_rng(*parts: object) -> np.random.Generator:
+    return np.random.default_rng([stable_int("rehearsal", *parts)])
 
 
-def _say(progress: bool, text: str) -> None:
+def say(progress: bool, text: str) -> None:
     if progress:
         print(f"rehearsal world: {text}", file=sys.stderr, flush=True)
 
@@ -78,7 +79,7 @@ def _read_marker(root: Path, part: str) -> dict | None:
         return None
 
 
-def _is_complete(root: Path, part: str, params: dict, outputs: Iterable[Path]) -> bool:
+def is_complete(root: Path, part: str, params: dict, outputs: Iterable[Path]) -> bool:
     """True when ``part`` was written with the same ``params`` and every output still exists."""
     done = _read_marker(root, part)
     if done is None:
@@ -87,16 +88,16 @@ def _is_complete(root: Path, part: str, params: dict, outputs: Iterable[Path]) -
     return done == {"version": WRITER_VERSION, **params} and all(Path(p).exists() for p in outputs)
 
 
-def _completed_output(root: Path, part: str, params: dict) -> Path | None:
+def completed_output(root: Path, part: str, params: dict) -> Path | None:
     """The output file recorded by a complete ``part`` with the same ``params`` (None if not complete)."""
     done = _read_marker(root, part) or {}
     output = done.get("output")
-    if output and _is_complete(root, part, params, [root / output]):
+    if output and is_complete(root, part, params, [root / output]):
         return root / output
     return None
 
 
-def _mark_complete(root: Path, part: str, params: dict, output: Path | None = None) -> None:
+def mark_complete(root: Path, part: str, params: dict, output: Path | None = None) -> None:
     marker = _marker(root, part)
     marker.parent.mkdir(parents=True, exist_ok=True)
     record = {"version": WRITER_VERSION, **params}
@@ -105,7 +106,28 @@ def _mark_complete(root: Path, part: str, params: dict, output: Path | None = No
     atomic_write_bytes(marker, json.dumps(record, sort_keys=True).encode())
 
 
-def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
+def write_part(
+    root: Path,
+    part: str,
+    params: dict,
+    folder: Path,
+    outputs: Iterable[Path],
+    build: Callable[[Path], None],
+    progress: bool,
+    what: str,
+) -> None:
+    """Write ``folder`` with ``build`` (into a temporary folder, moved into place when complete) and mark
+    ``part`` complete with ``params``; nothing when it already is, with every one of ``outputs`` present.
+    Says ``what`` it wrote and how long it took."""
+    if is_complete(root, part, params, outputs):
+        return
+    began = time.perf_counter()
+    atomic_folder(folder, build)
+    mark_complete(root, part, params)
+    say(progress, f"{what} ({time.perf_counter() - began:.1f} s)")
+
+
+def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -128,17 +150,17 @@ def _style_for(label: str):
             (10, 20), (0.02, 0.04), "round", 0.1, (226, 120, 110), (0.6, 0.9), 0.2, "vesicles", "scattered"
         )
     styles = list(DERM9_STYLES.values())
-    return styles[_stable_int(label) % len(styles)]
+    return styles[stable_int(label) % len(styles)]
 
 
-def _draw(style_label: str, fst: int, seed_parts: tuple) -> Image.Image:
+def draw_lesion(style_label: str, fst: int, seed_parts: tuple) -> Image.Image:
     """A DRAW_SIZE x DRAW_SIZE RGB lesion of ``style_label`` on skin type ``fst`` (1-6, -1 unknown)."""
     from synthaug_utils.data.world import render_lesion_image
 
     return render_lesion_image(_style_for(style_label), int(fst), ("rehearsal",) + tuple(seed_parts), DRAW_SIZE)
 
 
-def _non_square_size(rng: np.random.Generator, lo: int, hi: int) -> tuple[int, int]:
+def non_square_size(rng: np.random.Generator, lo: int, hi: int) -> tuple[int, int]:
     """(width, height) px with both sides in [lo, hi], aspect ratio 0.6-0.9 or 1.1-1.67 (never square)."""
     while True:
         w = int(rng.integers(lo, hi + 1))
@@ -150,7 +172,7 @@ def _non_square_size(rng: np.random.Generator, lo: int, hi: int) -> tuple[int, i
             return w, h
 
 
-def _upscale(img: Image.Image, size: tuple[int, int], rng: np.random.Generator, noise: float = 3.0) -> Image.Image:
+def upscale(img: Image.Image, size: tuple[int, int], rng: np.random.Generator, noise: float = 3.0) -> Image.Image:
     """Upscale a square RGB image to cover ``size`` = (w, h) px, centre-crop, add mild noise.
 
     The noise (std ``noise`` grey levels) is drawn at a quarter of the resolution and smoothed
@@ -169,6 +191,14 @@ def _upscale(img: Image.Image, size: tuple[int, int], rng: np.random.Generator, 
     return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8))
 
 
+def stand_in_image(
+    style_label: str, fst: int, seed_parts: tuple, side: tuple[int, int], rng: np.random.Generator, noise: float = 3.0
+) -> Image.Image:
+    """A drawn lesion (:func:`draw_lesion`) upscaled to a non-square size with both sides in ``side``
+    = (lo, hi) px (:func:`non_square_size` and :func:`upscale`, both drawing from ``rng``)."""
+    return upscale(draw_lesion(style_label, fst, seed_parts), non_square_size(rng, *side), rng, noise=noise)
+
+
 def _exif_orientation(value: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = value  # Orientation
@@ -180,7 +210,7 @@ def _exif_orientation(value: int) -> bytes:
 _STORE_ROTATED = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
 
 
-def _jpeg_bytes(img: Image.Image, kind: str, quality: int = 85) -> bytes:
+def jpeg_bytes(img: Image.Image, kind: str, quality: int = 85) -> bytes:
     """JPEG bytes of an RGB image as ``kind``: 'rgb', 'grey' (mode L), 'cmyk', 'exif6', 'exif8'
     (pixels stored rotated, EXIF Orientation set) or 'progressive'."""
     buf = io.BytesIO()
@@ -200,7 +230,7 @@ def _jpeg_bytes(img: Image.Image, kind: str, quality: int = 85) -> bytes:
     return buf.getvalue()
 
 
-def _png_bytes(img: Image.Image) -> bytes:
+def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
 
 from PIL import Image
 
-from synthaug_utils.core.files import atomic_folder, atomic_write_bytes
+from synthaug_utils.core.files import atomic_write_bytes
 from synthaug_utils.rehearsal.common import (
     DDI_BENIGN,
     DDI_IMAGE_SIDE,
     DDI_MALIGNANT,
     F17K_IMAGE_SIDE,
     RESOURCE_DIR,
-    _draw,
-    _is_complete,
-    _jpeg_bytes,
-    _mark_complete,
-    _non_square_size,
-    _png_bytes,
-    _rng,
-    _say,
-    _stable_int,
-    _upscale,
-    _write_csv,
+    jpeg_bytes,
+    png_bytes,
+    seeded_rng,
+    stable_int,
+    stand_in_image,
+    write_csv,
+    write_part,
 )
 
 F17K_METADATA_FILE = "fitzpatrick17k.csv"
@@ -55,7 +50,7 @@ def _read_raw_csv(path: Path) -> tuple[str, list[str], list[list[str]]]:
 
 
 def select_f17k_rows(
-    shared_dir: str | Path,
+    f17k_dir: str | Path,
     train_per_label: int = 8,
     test_per_label: int = 3,
     extra_label_rows: int = 4,
@@ -79,10 +74,10 @@ def select_f17k_rows(
     ``fitzpatrick17k.csv`` holds the chosen md5hashes' rows of the real table.
     Rows keep the real files' order and line endings.
     """
-    shared_dir = Path(shared_dir)
-    header_train, lines_train, fields_train = _read_raw_csv(shared_dir / F17K_TRAIN_FILE)
-    header_test, lines_test, fields_test = _read_raw_csv(shared_dir / F17K_TEST_FILE)
-    header_meta, lines_meta, fields_meta = _read_raw_csv(shared_dir / F17K_METADATA_FILE)
+    f17k_dir = Path(f17k_dir)
+    header_train, lines_train, fields_train = _read_raw_csv(f17k_dir / F17K_TRAIN_FILE)
+    header_test, lines_test, fields_test = _read_raw_csv(f17k_dir / F17K_TEST_FILE)
+    header_meta, lines_meta, fields_meta = _read_raw_csv(f17k_dir / F17K_METADATA_FILE)
     columns = next(csv.reader([header_train]))
     i_md5, i_fst, i_label = columns.index("md5hash"), columns.index("fitzpatrick_scale"), columns.index("label")
     counts: dict[str, int] = {}
@@ -95,7 +90,7 @@ def select_f17k_rows(
 
     def pick(fields: list[list[str]], label: str, n: int, purpose: str) -> list[int]:
         idx = sorted((i for i, f in enumerate(fields) if f[i_label] == label), key=lambda i: fields[i][i_md5])
-        order = _rng("f17k-select", seed, purpose, label).permutation(len(idx))
+        order = seeded_rng("f17k-select", seed, purpose, label).permutation(len(idx))
         return [idx[j] for j in order[:n]]
 
     train_picks = {lab: pick(fields_train, lab, train_per_label, "train") for lab in main_labels}
@@ -127,7 +122,7 @@ def select_f17k_rows(
             if fields_train[i][i_label] == lab and fields_train[i][i_fst] == "-1"
         ]
         if candidates:
-            picks[-1] = candidates[int(_rng("f17k-unknown", seed, lab).integers(len(candidates)))]
+            picks[-1] = candidates[int(seeded_rng("f17k-unknown", seed, lab).integers(len(candidates)))]
             unknown += 1
     test_picks = [i for lab in main_labels + extra_labels for i in test_picks_by_label[lab]]
     train_set = sorted(i for picks in train_picks.values() for i in picks)
@@ -195,20 +190,21 @@ per label from the rows sorted by md5hash with a seeded permutation; at least {u
 rows with fitzpatrick_scale -1 (unknown type) are swapped in. For the {leaking} labels with the most
 near-duplicate clusters across the split (Fitzpatrick17k-C, `resources/f17k_metadata/`), one such
 cluster's held-out row and all its training rows are swapped in, so that some held-out rows have a
-near-duplicate in the training rows. Regenerate with
+near-duplicate in the training rows. Regenerate with (`F17K_DIR`: the Fitzpatrick17k metadata folder,
+holding `fitzpatrick17k.csv` and the clean split files from manrai/synthetic-derm `fitz_metadata/`)
 
-    python -c "from synthaug_utils.rehearsal.datasets import write_f17k_resources; write_f17k_resources('../shared/data/fitzpatrick17k')"
+    python -c "from synthaug_utils.rehearsal.datasets import write_f17k_resources; write_f17k_resources('F17K_DIR')"
 """  # noqa: E501 (a command to copy: one line)
 
 
 def write_f17k_resources(
-    shared_dir: str | Path, dest: str | Path = RESOURCE_DIR, seed: int = 0, **selection: int
+    f17k_dir: str | Path, dest: str | Path = RESOURCE_DIR, seed: int = 0, **selection: int
 ) -> Path:
     """Write the shipped selection (:func:`select_f17k_rows`) and its README.md into ``dest``."""
     dest = Path(dest)
     params = dict(train_per_label=8, test_per_label=3, extra_label_rows=4, min_unknown_fst=2, leaking_labels=3)
     params.update(selection)
-    files = select_f17k_rows(shared_dir, seed=seed, **params)
+    files = select_f17k_rows(f17k_dir, seed=seed, **params)
     for name, text in files.items():
         atomic_write_bytes(dest / name, text.encode("utf-8"))
     readme = _RESOURCE_README.format(
@@ -238,10 +234,7 @@ def write_f17k(out: str | Path, seed: int = 0, source: str | Path = RESOURCE_DIR
     folder = root / "fitzpatrick17k"
     source = Path(source)
     texts = {name: (source / name).read_bytes() for name in F17K_FILES}
-    params = {"seed": int(seed), "csv": [_stable_int(texts[n].decode()) for n in F17K_FILES]}
-    if _is_complete(root, "f17k", params, [folder / n for n in F17K_FILES] + [folder / "images"]):
-        return folder
-    began = time.perf_counter()
+    params = {"seed": int(seed), "csv": [stable_int(texts[n].decode()) for n in F17K_FILES]}
     rows = []
     for name in (F17K_TRAIN_FILE, F17K_TEST_FILE):
         table = list(csv.DictReader(io.StringIO(texts[name].decode())))
@@ -253,39 +246,38 @@ def write_f17k(out: str | Path, seed: int = 0, source: str | Path = RESOURCE_DIR
             (tmp / name).write_bytes(texts[name])
         (tmp / "images").mkdir()
         for i, (label, md5, fst) in enumerate(rows):
-            rng = _rng("f17k-size", seed, md5)
-            img = _upscale(_draw(label, fst, ("f17k", seed, md5)), _non_square_size(rng, *F17K_IMAGE_SIDE), rng)
-            (tmp / "images" / f"{md5}.jpg").write_bytes(_jpeg_bytes(img, F17K_KIND_CYCLE[i % len(F17K_KIND_CYCLE)]))
+            rng = seeded_rng("f17k-size", seed, md5)
+            img = stand_in_image(label, fst, ("f17k", seed, md5), F17K_IMAGE_SIDE, rng)
+            (tmp / "images" / f"{md5}.jpg").write_bytes(jpeg_bytes(img, F17K_KIND_CYCLE[i % len(F17K_KIND_CYCLE)]))
 
-    atomic_folder(folder, build)
-    _mark_complete(root, "f17k", params)
-    _say(progress, f"Fitzpatrick17k, {len(rows)} images ({time.perf_counter() - began:.1f} s)")
+    outputs = [folder / n for n in F17K_FILES] + [folder / "images"]
+    write_part(root, "f17k", params, folder, outputs, build, progress, f"Fitzpatrick17k, {len(rows)} images")
     return folder
 
 
 # ----------------------------------------------------------------------------- DDI
-def _ddi_rows(seed: int, per_bin: int, malignant_per_bin: int, tag: str) -> list[tuple[int, int, bool, str]]:
+def ddi_rows(seed: int, per_bin: int, malignant_per_bin: int, tag: str) -> list[tuple[int, int, bool, str]]:
     """(index from 1, skin-tone bin, malignant, disease) per image: ``per_bin`` per bin 12/34/56,
     the first ``malignant_per_bin`` of each bin malignant; diseases drawn from the generated lists."""
     rows = []
     benign, malignant = sorted(DDI_BENIGN), sorted(DDI_MALIGNANT)
     for tone in (12, 34, 56):
         for j in range(per_bin):
-            rng = _rng(tag, seed, tone, j)
+            rng = seeded_rng(tag, seed, tone, j)
             is_malignant = j < malignant_per_bin
             names = malignant if is_malignant else benign
             rows.append((len(rows) + 1, tone, is_malignant, names[int(rng.integers(len(names)))]))
     # interleave the bins as DDI's table does (ids are not grouped by class)
-    order = _rng(tag + "-order", seed).permutation(len(rows))
+    order = seeded_rng(tag + "-order", seed).permutation(len(rows))
     return [(i + 1, *rows[k][1:]) for i, k in enumerate(order)]
 
 
-def _ddi_image(tone: int, disease: str, seed_parts: tuple, side: tuple[int, int], noise: float = 0.0) -> Image.Image:
+def ddi_image(tone: int, disease: str, seed_parts: tuple, side: tuple[int, int], noise: float = 0.0) -> Image.Image:
     """A DDI-style stand-in: a lesion of ``disease`` on skin of one type of the ``tone`` bin, upscaled."""
-    rng = _rng("ddi-image", *seed_parts)
+    rng = seeded_rng("ddi-image", *seed_parts)
     fst = int(rng.choice({12: (1, 2), 34: (3, 4), 56: (5, 6)}[tone]))
     style = {**DDI_BENIGN, **DDI_MALIGNANT}.get(disease, disease)
-    return _upscale(_draw(style, fst, seed_parts), _non_square_size(rng, *side), rng, noise=noise)
+    return stand_in_image(style, fst, seed_parts, side, rng, noise=noise)
 
 
 def write_ddi(out: str | Path, seed: int = 0, progress: bool = False) -> Path:
@@ -297,22 +289,18 @@ def write_ddi(out: str | Path, seed: int = 0, progress: bool = False) -> Path:
     root = Path(out).resolve()
     folder = root / "ddi"
     params = {"seed": int(seed), "per_bin": DDI_PER_BIN, "malignant": DDI_MALIGNANT_PER_BIN}
-    if _is_complete(root, "ddi", params, [folder / "ddi_metadata.csv", folder / "images"]):
-        return folder
-    began = time.perf_counter()
-    rows = _ddi_rows(seed, DDI_PER_BIN, DDI_MALIGNANT_PER_BIN, "ddi")
+    rows = ddi_rows(seed, DDI_PER_BIN, DDI_MALIGNANT_PER_BIN, "ddi")
 
     def build(tmp: Path) -> None:
         (tmp / "images").mkdir()
         table = []
         for k, (ddi_id, tone, malignant, disease) in enumerate(rows):
             name = f"{ddi_id:06d}.png"
-            img = _ddi_image(tone, disease, ("ddi", seed, ddi_id), DDI_IMAGE_SIDE)
-            (tmp / "images" / name).write_bytes(_png_bytes(img))
+            img = ddi_image(tone, disease, ("ddi", seed, ddi_id), DDI_IMAGE_SIDE)
+            (tmp / "images" / name).write_bytes(png_bytes(img))
             table.append((k, ddi_id, name, tone, "TRUE" if malignant else "FALSE", disease))
-        _write_csv(tmp / "ddi_metadata.csv", ["", "DDI_ID", "DDI_file", "skin_tone", "malignant", "disease"], table)
+        write_csv(tmp / "ddi_metadata.csv", ["", "DDI_ID", "DDI_file", "skin_tone", "malignant", "disease"], table)
 
-    atomic_folder(folder, build)
-    _mark_complete(root, "ddi", params)
-    _say(progress, f"DDI, {len(rows)} images ({time.perf_counter() - began:.1f} s)")
+    outputs = [folder / "ddi_metadata.csv", folder / "images"]
+    write_part(root, "ddi", params, folder, outputs, build, progress, f"DDI, {len(rows)} images")
     return folder

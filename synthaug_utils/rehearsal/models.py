@@ -16,11 +16,11 @@ from synthaug_utils.rehearsal.common import (
     DDI_BENIGN,
     DDI_MALIGNANT,
     SD_CONFIG_DIR,
-    _completed_output,
-    _is_complete,
-    _mark_complete,
-    _say,
-    _stable_int,
+    completed_output,
+    is_complete,
+    mark_complete,
+    say,
+    stable_int,
 )
 
 # How the Stable Diffusion architectures are shrunk (everything else is the real config).
@@ -95,11 +95,11 @@ def _sd_components(name: str, tokenizer, seed: int) -> dict:
         pad_token_id=tokenizer.pad_token_id,
     )
     sched_cfg = json.loads((cfg_dir / "scheduler" / "scheduler_config.json").read_text())
-    torch.manual_seed(_stable_int(seed, name, "unet"))
+    torch.manual_seed(stable_int(seed, name, "unet"))
     unet = UNet2DConditionModel(**{k: v for k, v in unet_cfg.items() if not k.startswith("_")})
-    torch.manual_seed(_stable_int(seed, name, "vae"))
+    torch.manual_seed(stable_int(seed, name, "vae"))
     vae = AutoencoderKL(**{k: v for k, v in vae_cfg.items() if not k.startswith("_")})
-    torch.manual_seed(_stable_int(seed, name, "text_encoder"))
+    torch.manual_seed(stable_int(seed, name, "text_encoder"))
     text_encoder = CLIPTextModel(CLIPTextConfig(**text_cfg))
     scheduler = DPMSolverMultistepScheduler.from_config(sched_cfg)  # the real (PNDM) schedule, as DPM-Solver
     return {"vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet, "scheduler": scheduler}
@@ -137,8 +137,8 @@ def write_sd_folders(
     root = Path(out).resolve()
     folders = {"sd21_base": root / "models" / "sd21_base", "sd15_inpaint": root / "models" / "sd15_inpaint"}
     words = prompt_words(labels)
-    params = {"seed": int(seed), "words": _stable_int(" ".join(words)), "shrink": json.dumps(SD_SHRINK, sort_keys=True)}
-    if _is_complete(root, "sd", params, [f / "model_index.json" for f in folders.values()]):
+    params = {"seed": int(seed), "words": stable_int(" ".join(words)), "shrink": json.dumps(SD_SHRINK, sort_keys=True)}
+    if is_complete(root, "sd", params, [f / "model_index.json" for f in folders.values()]):
         return folders
     import torch
 
@@ -165,8 +165,8 @@ def write_sd_folders(
             (folders[name] / "rehearsal.json").write_text(json.dumps(note, indent=2, sort_keys=True) + "\n")
     finally:
         shutil.rmtree(tok_dir, ignore_errors=True)
-    _mark_complete(root, "sd", params)
-    _say(progress, f"Stable Diffusion folders ({time.perf_counter() - began:.1f} s)")
+    mark_complete(root, "sd", params)
+    say(progress, f"Stable Diffusion folders ({time.perf_counter() - began:.1f} s)")
     return folders
 
 
@@ -187,7 +187,7 @@ def write_classifier_weights(
     ``torch.save`` format (loads with ``torch.load(weights_only=True)``). Returns the path."""
     root = Path(out).resolve()
     params = {"seed": int(seed), "arch": arch}
-    done = _completed_output(root, f"classifier-{arch}", params)
+    done = completed_output(root, f"classifier-{arch}", params)
     if done is not None:
         return done
     import torch
@@ -195,13 +195,13 @@ def write_classifier_weights(
 
     path = root / "models" / classifier_weights_name(arch)
     began = time.perf_counter()
-    torch.manual_seed(_stable_int(seed, "classifier", arch))
+    torch.manual_seed(stable_int(seed, "classifier", arch))
     model = torchvision.models.get_model(arch, weights=None)
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
     atomic_write_bytes(path, buf.getvalue())
-    _mark_complete(root, f"classifier-{arch}", params, output=path)
-    _say(progress, f"classifier weights {path.name} ({time.perf_counter() - began:.1f} s)")
+    mark_complete(root, f"classifier-{arch}", params, output=path)
+    say(progress, f"classifier weights {path.name} ({time.perf_counter() - began:.1f} s)")
     return path
 
 
@@ -215,14 +215,14 @@ def write_open_clip_checkpoint(
     root = Path(out).resolve()
     path = root / "models" / f"open_clip_{arch}.safetensors"
     params = {"seed": int(seed), "arch": arch, "dtype": dtype}
-    if _is_complete(root, f"clip-{arch}", params, [path]):
+    if is_complete(root, f"clip-{arch}", params, [path]):
         return path
     import open_clip
     import torch
     from safetensors.torch import save_file
 
     began = time.perf_counter()
-    torch.manual_seed(_stable_int(seed, "open_clip", arch))
+    torch.manual_seed(stable_int(seed, "open_clip", arch))
     import logging
 
     previous = logging.root.manager.disable
@@ -239,6 +239,6 @@ def write_open_clip_checkpoint(
         tmp.chmod(0o644)
 
     atomic_write(path, write)
-    _mark_complete(root, f"clip-{arch}", params)
-    _say(progress, f"open_clip checkpoint {path.name} ({time.perf_counter() - began:.1f} s)")
+    mark_complete(root, f"clip-{arch}", params)
+    say(progress, f"open_clip checkpoint {path.name} ({time.perf_counter() - began:.1f} s)")
     return path

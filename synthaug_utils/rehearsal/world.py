@@ -37,7 +37,7 @@ from synthaug_utils.core.config import PAPER_LOCATIONS
 from synthaug_utils.core.files import atomic_write_bytes
 from synthaug_utils.core.paths import REHEARSAL_WORLD_FILE
 from synthaug_utils.rehearsal.byo import write_bad_table, write_byo, write_ddi_byo
-from synthaug_utils.rehearsal.common import _say
+from synthaug_utils.rehearsal.common import say
 from synthaug_utils.rehearsal.datasets import F17K_METADATA_FILE, write_ddi, write_f17k
 from synthaug_utils.rehearsal.models import write_classifier_weights, write_open_clip_checkpoint, write_sd_folders
 
@@ -143,5 +143,5 @@ def write_rehearsal_world(
         "seed": int(seed),
     }
     atomic_write_bytes(root / REHEARSAL_WORLD_FILE, (json.dumps(summary, indent=2) + "\n").encode())
-    _say(progress, f"complete in {root} ({time.perf_counter() - began:.1f} s)")
+    say(progress, f"complete in {root} ({time.perf_counter() - began:.1f} s)")
     return world

@@ -36,7 +36,7 @@ MANIFEST_COLUMNS = [
 MANIFEST_NAME = "manifest.csv"
 
 # ----------------------------------------------------------------------------- manifests
-_MANIFEST_DTYPES = {
+MANIFEST_DTYPES = {
     "synthetic_id": str,
     "source_id": str,
     "label": str,
@@ -64,7 +64,7 @@ def read_manifest(path_or_folder: str | Path, splits=None, check_files: bool = F
             f"synthetic manifest {path} does not exist; generate the set first (synthaug generate ...) "
             f"or pass the folder that holds manifest.csv"
         )
-    table = pd.read_csv(path, dtype=_MANIFEST_DTYPES, keep_default_na=False)
+    table = pd.read_csv(path, dtype=MANIFEST_DTYPES, keep_default_na=False)
     missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(f"{path}: manifest lacks column(s) {missing}")
@@ -89,22 +89,36 @@ def read_manifest(path_or_folder: str | Path, splits=None, check_files: bool = F
 
 
 def select_synthetic(
-    manifest: pd.DataFrame, source_ids: Iterable[str], per_real: int, stages: Sequence[str] = ("final", "inpaint")
+    manifest: pd.DataFrame,
+    source_ids: Iterable[str],
+    per_real: int,
+    stages: Sequence[str] = ("final", "inpaint"),
+    splits=None,
 ) -> pd.DataFrame:
-    """Rows for these sources with index < ``per_real`` and a stage in ``stages`` (a manifest may hold more)."""
+    """Rows for these sources with index < ``per_real`` and a stage in ``stages`` (a manifest may hold more).
+
+    With ``splits``, refuses (LeakageError) selected rows whose source is a validation or test image. A
+    profile's set is shared by every split whose images it serves, so it may list images of sources
+    that are evaluation images of this split; the guard checks what is selected.
+    """
     ids = {str(s) for s in source_ids}
     keep = manifest.source_id.isin(ids) & (manifest["index"] < per_real) & manifest.stage.isin(list(stages))
-    return manifest[keep].reset_index(drop=True)
+    chosen = manifest[keep].reset_index(drop=True)
+    if splits is not None:
+        from synthaug_utils.data.splits import assert_no_leakage
+
+        assert_no_leakage(chosen.source_id, splits, context="synthetic images selected for training")
+    return chosen
 
 
-def _write_manifest(folder: Path, rows: pd.DataFrame) -> Path:
+def write_manifest(folder: Path, rows: pd.DataFrame) -> Path:
     """Merge ``rows`` into the folder's manifest (new rows win by synthetic_id) and write it atomically.
 
     Rows whose image file is gone are dropped, so every listed image exists.
     """
     path = folder / MANIFEST_NAME
     if path.is_file():
-        old = pd.read_csv(path, dtype=_MANIFEST_DTYPES, keep_default_na=False)
+        old = pd.read_csv(path, dtype=MANIFEST_DTYPES, keep_default_na=False)
         rows = pd.concat([old[~old.synthetic_id.isin(set(rows.synthetic_id))], rows], ignore_index=True)
     exists = np.array([(folder / p).is_file() for p in rows.path], dtype=bool)
     rows = rows[exists]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -14,11 +15,17 @@ from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.files import atomic_write_bytes, folder_lock
 from synthaug_utils.core.vocabulary import VARIANTS
 from synthaug_utils.diffusion.prompts import prompt_for, slug
-from synthaug_utils.synthetic.generate import _valid_png
-from synthaug_utils.synthetic.manifest import _write_manifest
+from synthaug_utils.synthetic.generate import valid_png
+from synthaug_utils.synthetic.manifest import write_manifest
 
 # ----------------------------------------------------------------------------- released WebDataset shards
 _RELEASED_SUBMETHOD = {"text-to-image": "text-to-image", "inpaint": "inpaint", "inpaint-outpaint": "in-then-outpaint"}
+
+RELEASED_METHODS = tuple(_RELEASED_SUBMETHOD.values())
+"""The methods the authors released images of (no outpaint-only images)."""
+
+RELEASED_VARIANTS = VARIANTS
+"""The generator variants of the release (``pretrained_*`` and ``finetune_*`` runs)."""
 
 
 def _iter_shards(shards: Sequence[str | Path]) -> Iterator[dict]:
@@ -28,6 +35,13 @@ def _iter_shards(shards: Sequence[str | Path]) -> Iterator[dict]:
     urls = [str(s) for s in shards]
     dataset = wds.WebDataset(urls, shardshuffle=False, empty_check=False)
     yield from dataset
+
+
+def release_key(shards: str | Path | Sequence[str | Path]) -> str:
+    """Short identity (12 hex) of a set of shards: their names and sizes (cheap: the images are not read)."""
+    files = _expand_shards(shards)
+    listing = "|".join(f"{f.name}:{f.stat().st_size}" for f in files)
+    return hashlib.sha256(listing.encode()).hexdigest()[:12]
 
 
 def _expand_shards(shards: str | Path | Sequence[str | Path]) -> list[Path]:
@@ -109,7 +123,7 @@ def manifest_from_webdataset(
                 f"images/{variant}/{method}/{slug(meta.get('tag', 'x'))}-{slug(meta['generation_num'])}/{slug(md5)}.png"
             )
             target = out_dir / rel
-            if not _valid_png(target, None):
+            if not valid_png(target, None):
                 atomic_write_bytes(target, sample["png"])
             with Image.open(target) as img:
                 resolution = img.size[0]
@@ -176,4 +190,4 @@ def manifest_from_webdataset(
                         "synthetic_id": f"released/{r.variant}/{method}/{stage}/{int(r.index):03d}/{r.source_id}",
                     }
                 )
-        return _write_manifest(out_dir, pd.DataFrame(rows))
+        return write_manifest(out_dir, pd.DataFrame(rows))

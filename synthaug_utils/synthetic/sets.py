@@ -1,4 +1,8 @@
-"""Synthetic sets per profile: folder names and ``ensure_synthetic_set``."""
+"""Synthetic sets per profile: folder names, ``ensure_synthetic_set`` and the authors' released images as a source.
+
+A set is keyed by its dataset, method, variant, generation settings and models, and by the split seed only
+where its images depend on the split (:func:`split_independent`): each source image's images are then
+generated once and every validation redraw selects those of its own training subset."""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from synthaug_utils.core.config import Profile, load_profile
-from synthaug_utils.core.errors import UserFacingError
+from synthaug_utils.core.errors import DataError, UserFacingError
 from synthaug_utils.core.paths import cache_dir
 from synthaug_utils.core.vocabulary import BUDGET_VARIANTS, GENERATOR_VARIANTS, METHODS
+from synthaug_utils.data.splits import dataset_which
 from synthaug_utils.diffusion.resolve import images_key, model_resolver
 from synthaug_utils.diffusion.settings import GenerationSettings, generation_settings
 from synthaug_utils.synthetic.generate import generate
@@ -20,24 +25,39 @@ from synthaug_utils.synthetic.generate import generate
 def _which(profile: Profile, splits, sources: pd.DataFrame) -> str:
     """'ddi' or 'main': from the splits' dataset name, else from the source labels."""
     if splits is not None:
-        return "ddi" if splits.dataset in (profile.ddi_dataset, "ddi", "demo-ddi") else "main"
+        return dataset_which(profile, splits.dataset)
     return "ddi" if set(sources.label) <= {"benign", "malignant"} else "main"
 
 
 def synthetic_set_dir(
-    profile: Profile, method: str, variant: str, dataset: str, split_seed: int, settings: GenerationSettings
+    profile: Profile, method: str, variant: str, dataset: str, split_seed: int | None, settings: GenerationSettings
 ) -> Path:
     """Default folder of a synthetic set:
-    ``cache_dir()/synthetic/<world key or 'paper'>/<dataset>-split<seed>/<method>-<variant>-<settings key>``."""
+    ``cache_dir()/synthetic/<world key or 'paper'>/<dataset>-split<seed>/<method>-<variant>-<settings key>``,
+    with ``<dataset>-all-splits`` when ``split_seed`` is None (a set whose images do not depend on the split)."""
     world = profile.world.key() if profile.world is not None else "paper"
     models = hashlib.sha256(f"{profile.text2image_model}|{profile.inpaint_model}".encode()).hexdigest()[:4]
-    return (
-        cache_dir()
-        / "synthetic"
-        / world
-        / f"{dataset}-split{split_seed}"
-        / f"{method}-{variant}-{settings.key()}{models}"
-    )
+    split = "all-splits" if split_seed is None else f"split{split_seed}"
+    return cache_dir() / "synthetic" / world / f"{dataset}-{split}" / f"{method}-{variant}-{settings.key()}{models}"
+
+
+def split_independent(profile: Profile, variant: str, which: str) -> bool:
+    """Whether a source image's synthetic images are the same under every split seed.
+
+    An image is a function of its source, method, variant, index, the generation settings and the
+    model. The pretrained models never see the splits; a DreamBooth model trained on the whole
+    training file (validation images included, ``include_validation``) is one model for every split
+    of the main dataset. Such a set is generated once per source image and shared by every
+    validation redraw; each run selects the images of its own training subset, and the leakage
+    guard checks those (:func:`synthaug_utils.experiments.trial.synthetic_rows`).
+    """
+    if variant == "pretrained":
+        return True
+    if variant == "dreambooth" and which == "main":
+        from synthaug_utils.diffusion.dreambooth import dreambooth_settings
+
+        return bool(dreambooth_settings(profile).include_validation)
+    return False
 
 
 def ensure_synthetic_set(
@@ -76,10 +96,11 @@ def ensure_synthetic_set(
 
         splits = load_splits(profile, which)
     settings = generation_settings(profile)
+    split_seed = None if split_independent(profile, variant, which) else splits.split_seed
     folder = (
         Path(out_dir)
         if out_dir is not None
-        else synthetic_set_dir(profile, method, variant, splits.dataset, splits.split_seed, settings)
+        else synthetic_set_dir(profile, method, variant, splits.dataset, split_seed, settings)
     )
     own = sources if variant in BUDGET_VARIANTS else None
     if own is not None and out_dir is None:  # the models see exactly these sources: one set per source set
@@ -88,4 +109,62 @@ def ensure_synthetic_set(
     (generate_fn or generate)(
         sources, folder, [method], [variant], per_real, settings, profile, splits, resolve, group, progress
     )
+    return folder
+
+
+# ----------------------------------------------------------------------------- the authors' released images
+RELEASED_LOCATION = "released_synthetic"
+_RELEASED_DONE = "released.json"
+
+
+def released_serves(profile: Profile, method: str | None, variant: str | None) -> bool:
+    """Whether the profile takes ``method``/``variant`` images from the authors' release (location
+    ``released_synthetic`` set; pretrained and DreamBooth images of text-to-image, inpaint and
+    in-then-outpaint). Other arms (outpaint, DreamBooth on a trial's own images) are generated."""
+    from synthaug_utils.synthetic.released import RELEASED_METHODS, RELEASED_VARIANTS
+
+    return (
+        bool(profile.locations.get(RELEASED_LOCATION)) and method in RELEASED_METHODS and variant in RELEASED_VARIANTS
+    )
+
+
+def synthetic_source(profile: Profile) -> str:
+    """'released' when the profile reads the authors' released images, else 'generated'."""
+    return "released" if profile.locations.get(RELEASED_LOCATION) else "generated"
+
+
+def released_synthetic_set(profile: Profile, splits, progress: bool = True) -> Path:
+    """The folder of the authors' released images of ``splits``' dataset, unpacked once from the shards
+    named by the ``released_synthetic`` location (checked first, like every input).
+
+    ``cache_dir()/synthetic/released/<shards key>/<dataset>``: every released image whose source (the
+    release's ``md5hash``) is an image of the dataset, whatever its split, since one unpacked set serves
+    every validation redraw. A run takes the images of its own training subset and the leakage guard
+    checks them (:func:`synthaug_utils.experiments.trial.synthetic_rows`), so a released image of a
+    validation or test image never enters training.
+    """
+    import json
+
+    from synthaug_utils.core.files import atomic_write_bytes
+    from synthaug_utils.core.inputs import check_ready
+    from synthaug_utils.synthetic.released import RELEASED_METHODS, manifest_from_webdataset, release_key
+
+    check_ready(profile, needs=(RELEASED_LOCATION,))
+    shards = Path(profile.locations[RELEASED_LOCATION]).expanduser()
+    key = release_key(shards)
+    folder = cache_dir() / "synthetic" / "released" / key / splits.dataset
+    done = folder / _RELEASED_DONE
+    if not done.is_file():
+        sources = splits.all().drop_duplicates("image_id")
+        try:
+            manifest_from_webdataset(shards, folder, methods=RELEASED_METHODS, sources=sources, progress=progress)
+        except DataError as exc:
+            if "no released images matched" not in str(exc):
+                raise
+            raise DataError(
+                f"{RELEASED_LOCATION} = {shards}: {exc}; a released image names its source image by md5hash, and "
+                f"none named an image of {splits.dataset}. Unset {RELEASED_LOCATION} to generate the images instead."
+            ) from exc
+        record = {"shards": str(shards), "key": key, "dataset": splits.dataset}
+        atomic_write_bytes(done, json.dumps(record, indent=1).encode())
     return folder

@@ -1,0 +1,487 @@
+"""The settings source: every paper value typed once, with who states it and why, and what each profile changes.
+
+Four tables, read by the rest of the package (nothing else types these values):
+
+- :data:`PAPER`: the paper profile's value of every setting, by stage (``profile``: fields of
+  :class:`~synthaug_utils.core.config.Profile`; ``generation``, ``dreambooth``, ``classifier``: fields of
+  the pipeline's settings objects), each a :class:`Setting` with its source (:data:`PAPER_TEXT`,
+  :data:`AUTHORS_CODE`, :data:`PROJECT`), the paper's text value where the paper profile follows the
+  authors' code instead (``text``), and a note.
+- :data:`DEMO` and :data:`SMOKE`: what the demo profile changes from the paper profile, and what the smoke
+  profile changes from the demo, each a :class:`Change` with its why. Measured reasons live on the book's
+  decisions page (``book/decisions.md``), which the whys point to.
+- :data:`PRETRAINING`: the demo generator's pretraining budget (a project setting; no paper value).
+- :data:`RULES`: the one validator's table (type, smallest value, allowed values) of every setting a user
+  can override; :func:`setting_problem` applies it on every path (command line, config file, papermill
+  overrides, training recipes).
+
+The dataclass defaults of the settings objects (``GenerationSettings``, ``DreamBoothSettings``,
+``PretrainSettings``, ``Recipe``) read their values from here; so does the protocol table of the Methods
+page (:mod:`synthaug_utils.core.protocol`).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from synthaug_utils.core.paths import DEMO_INPAINT_ID, DEMO_TEXT2IMAGE_ID
+from synthaug_utils.core.vocabulary import BATCH_RULES, LITE0_ARCH, MODES, MONITORS
+
+PAPER_TEXT = "paper"
+AUTHORS_CODE = "authors' code"
+PROJECT = "project"
+SOURCES = (PAPER_TEXT, AUTHORS_CODE, PROJECT)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A paper-profile value: who states it (``source``), the paper's text value where the paper profile
+    follows the authors' code instead (``text``; None where they agree or the text is silent), a note."""
+
+    value: Any
+    source: str = PAPER_TEXT
+    text: Any = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A profile's value where it differs from the profile it derives from, and why."""
+
+    value: Any
+    why: str
+
+
+def S(value: Any, source: str = PAPER_TEXT, text: Any = None, note: str = "") -> Setting:  # noqa: N802
+    return Setting(value, source, text, note)
+
+
+def C(value: Any, why: str) -> Change:  # noqa: N802
+    return Change(value, why)
+
+
+DECISIONS = "see the book's decisions page"
+CPU = "the embedded profiles run on 2 CPU cores in minutes (the demo book's time budget)"
+TOY = "the smoke profile is a toy-size test of the code paths"
+WORLD = "the embedded stand-in world has its own sizes"
+DEMO_MODEL = "the demo generator is a small latent diffusion model trained by the project"
+FAST = "fast mode trains the head on cached frozen-body features; chapter 03 measures what that costs"
+
+# ----------------------------------------------------------------------------- the paper profile
+PAPER: dict[str, dict[str, Setting]] = {
+    "profile": {
+        "dataset": S("f17k9", note="Fitzpatrick17k, the nine labels of the authors' clean split files"),
+        "ddi_dataset": S("ddi", note="Diverse Dermatology Images"),
+        "val_per_label": S(40),
+        "ddi_per_bin": S(32),
+        "test_per_label": S(40, note="Fitzpatrick17k's held-out images per label"),
+        "arch": S("efficientnet_v2_m"),
+        "image_size": S(224, AUTHORS_CODE),
+        "max_epochs": S(50, AUTHORS_CODE, text=30),
+        "patience": S(3),
+        "early_stopping_metric": S("valid_loss", AUTHORS_CODE, text="accuracy"),
+        "n_real_grid": S((1, 16, 32, 64, 128, 228)),
+        "seeds": S((0, 1, 2, 3, 4), note="five runs per setting"),
+        "fast_mode": S(False, AUTHORS_CODE, note="faithful: fastai training of the whole network"),
+        "text2image_model": S("stabilityai/stable-diffusion-2-1-base"),
+        "inpaint_model": S("runwayml/stable-diffusion-inpainting"),
+        "synthetic_per_real": S(10),
+        "embedding_model": S("open_clip:ViT-B-32/openai"),
+        "device": S("cuda", PROJECT, note="the paper's runs need a GPU"),
+        "dreambooth_ddi_epochs": S(25, AUTHORS_CODE),
+    },
+    "generation": {
+        "steps": S(50, AUTHORS_CODE),
+        "guidance_scale": S(3.0, AUTHORS_CODE),
+        "resolution": S(512, AUTHORS_CODE),
+        "strength_inpaint": S(0.97, AUTHORS_CODE),
+        "strength_outpaint": S(0.95, AUTHORS_CODE),
+        "fst_in_prompt": S(False),
+        "mask_side_fraction": S(0.5, note="side of the centred square / image side"),
+        "frame_px_at_512": S(16, AUTHORS_CODE, text=0, note="the text: an exact complement of the inpainting mask"),
+        "batch_size": S(16, AUTHORS_CODE),
+        "precision": S("fp16", AUTHORS_CODE),
+        "paste_unmasked": S(False, AUTHORS_CODE),
+        "paste_blend_px": S(0, AUTHORS_CODE, note="no paste, so no blend"),
+    },
+    "dreambooth": {
+        "resolution": S(512, AUTHORS_CODE),
+        "batch_size": S(4, AUTHORS_CODE),
+        "learning_rate": S(5e-6, AUTHORS_CODE, note="constant, no warm-up"),
+        "epochs": S(4, AUTHORS_CODE),
+        "max_steps": S(None, PROJECT, note="no cap on the optimiser steps"),
+        "weight_decay": S(1e-2, AUTHORS_CODE),
+        "max_grad_norm": S(1.0, AUTHORS_CODE),
+        "adam_beta1": S(0.9, AUTHORS_CODE),
+        "adam_beta2": S(0.999, AUTHORS_CODE),
+        "adam_epsilon": S(1e-8, AUTHORS_CODE),
+        "prior_preservation": S(False, AUTHORS_CODE),
+        "prior_loss_weight": S(1.0, AUTHORS_CODE),
+        "num_class_images": S(100, AUTHORS_CODE),
+        "class_prompt": S("An image of a skin disease", PROJECT, note="used only with prior preservation"),
+        "train_text_encoder": S(False, AUTHORS_CODE),
+        "crop_scale": S((0.9, 1.1), AUTHORS_CODE),
+        "crop_ratio": S((0.9, 1.1), AUTHORS_CODE),
+        "color_jitter": S(0.05, AUTHORS_CODE),
+        "hflip": S(True, AUTHORS_CODE),
+        "fst_in_prompt": S(False, AUTHORS_CODE),
+        "mixed_precision": S("no", AUTHORS_CODE),
+        "save_dtype": S("float32", AUTHORS_CODE),
+        "seed": S(0, PROJECT),
+        "include_validation": S(True, AUTHORS_CODE, note="the whole clean training file, never test images"),
+        "fill_batches": S(False, PROJECT),
+        "fill_matched_batches": S(True, PROJECT, note="the step-matched budget arm's batches filled to size"),
+    },
+    "classifier": {
+        "mode": S("faithful", AUTHORS_CODE),
+        "lr": S(1e-3, AUTHORS_CODE, note="Adam"),
+        "wd": S(0.01, AUTHORS_CODE),
+        "restore_best": S(False, AUTHORS_CODE),
+        "batch_rule": S("default", AUTHORS_CODE),
+        "views": S(4, PROJECT, note="cached augmented views per image in fast mode"),
+    },
+}
+
+# The paper's figures (experiments.grids builds their trials): ``grids`` holds every grid's common settings, the
+# other stages each grid's own over them (a grid without ``n_real`` takes the profile's ``n_real_grid``).
+PAPER.update(
+    {
+        "grids": {
+            "transforms": S((False, True), note="aug_transforms off and on"),
+            "variant": S("dreambooth"),
+            "split_seed": S(0, PROJECT),
+            "subset_seed": S(None, PROJECT, note="the run's seed draws its training subset"),
+        },
+        "fig3": {"methods": S(("inpaint", "in-then-outpaint", "text-to-image"))},
+        "fig4": {
+            "n_real": S((16, 32, 64)),
+            "ratios": S((0, 10, 25, 50, 75)),
+            "method": S("text-to-image"),
+            "restore_best": S(True, AUTHORS_CODE, note="the dose-response script"),
+            "batch_rule": S("dose-response", AUTHORS_CODE, note="the dose-response script"),
+        },
+        "fig5": {"n_real": S(None, note="every DDI training image"), "methods": S(("inpaint", "in-then-outpaint"))},
+        "imbalance": {
+            "n_real": S(200),
+            "rare_labels": S(None, PROJECT, note="every label in turn"),
+            "cuts": S((25, 50, 100)),
+            "method": S("inpaint", PROJECT, note="the paper does not name it"),
+            "controls": S(("none", "synthetic", "duplicate"), PROJECT),
+            "transforms": S((False,), PROJECT),
+        },
+        # real images only: how accuracy grows with n real per class (calibrates the demo world)
+        "learning-curve": {"methods": S((), PROJECT), "transforms": S((False,), PROJECT)},
+    }
+)
+
+# ----------------------------------------------------------------------------- the demo profile (from paper)
+DEMO_STEPS = 6
+DEMO: dict[str, dict[str, Change]] = {
+    "profile": {
+        "dataset": C(
+            "demo-derm9", "no patient data ships with the project: the stand-in world carries the F17k-9 label names"
+        ),
+        "ddi_dataset": C("demo-ddi", "DDI needs a data-use agreement; the stand-in world draws a DDI-like set"),
+        "arch": C(LITE0_ARCH, "EfficientNet-Lite0 runs on the CPU in seconds per trial"),
+        "image_size": C(64, WORLD + " (64 px images)"),
+        "max_epochs": C(30, "the paper's text (the paper profile follows the authors' code)"),
+        "fast_mode": C(True, FAST),
+        "text2image_model": C(DEMO_TEXT2IMAGE_ID, DEMO_MODEL),
+        "inpaint_model": C(DEMO_INPAINT_ID, DEMO_MODEL),
+        "embedding_model": C(
+            "demo-backbone", "no CLIP weights offline: the demo classifier's frozen backbone embeds the images"
+        ),
+        "device": C("cpu", CPU),
+        "dreambooth_ddi_epochs": C(2, CPU),
+    },
+    "generation": {
+        "steps": C(
+            DEMO_STEPS,
+            f"at 64 px the demo model's samples change little beyond {DEMO_STEPS} steps (the multistep solver "
+            "converges fast); generation is the largest cost of a cold demo build; " + DECISIONS,
+        ),
+        "guidance_scale": C(
+            7.5,
+            "the demo model's text conditioning is weaker: at 7.5 every class's samples clear chapter 02's "
+            "class-identity line, at 3.0 not; " + DECISIONS,
+        ),
+        "resolution": C(64, DEMO_MODEL + " at 64 px"),
+        "batch_size": C(256, "large batches are faster on the CPU"),
+        "precision": C(
+            "fp32",
+            "float32 on every machine, so that a rebuild on another CPU gives the same book (bfloat16 is an "
+            "override, and the book then says so); " + DECISIONS,
+        ),
+        "paste_unmasked": C(
+            True,
+            "the minutes-pretrained demo model repaints the unmasked region; pasting restores the method's meaning",
+        ),
+        "paste_blend_px": C(4, "a hard paste leaves a visible seam at the mask's border; " + DECISIONS),
+    },
+    "dreambooth": {
+        "resolution": C(64, DEMO_MODEL + " at 64 px"),
+        "batch_size": C(16, CPU),
+        "learning_rate": C(
+            5e-5, "chosen for the small demo generator (fine-tuning in seconds per class); " + DECISIONS
+        ),
+        "epochs": C(2, CPU),
+        "include_validation": C(
+            False, "the stricter choice on the embedded profiles: no validation image reaches the generator"
+        ),
+        "fill_matched_batches": C(False, CPU + "; " + DECISIONS),
+    },
+}
+
+# ----------------------------------------------------------------------------- the smoke profile (from demo)
+SMOKE: dict[str, dict[str, Change]] = {
+    "profile": {
+        "val_per_label": C(4, TOY),
+        "ddi_per_bin": C(8, TOY),
+        "max_epochs": C(3, TOY),
+        "n_real_grid": C((1, 4, 16), TOY),
+        "seeds": C((0, 1), TOY),
+        "synthetic_per_real": C(2, TOY),
+        "dreambooth_ddi_epochs": C(1, TOY),
+    },
+    "generation": {"steps": C(4, TOY)},
+    "dreambooth": {
+        "batch_size": C(8, TOY),
+        "learning_rate": C(1e-4, TOY),
+        "epochs": C(1, TOY),
+        "max_steps": C(4, TOY),
+        "fill_matched_batches": C(True, "the smoke profile tests the filled step-matched batches"),
+    },
+    "pretraining": {
+        "vae_steps": C(60, TOY),
+        "unet_steps": C(60, TOY),
+        "inpaint_steps": C(30, TOY),
+        "unet_batch": C(16, TOY),
+        "vae_perceptual": C(0.0, TOY),
+    },
+}
+
+# ----------------------------------------------------------------------------- the demo generator's pretraining
+PRETRAINING: dict[str, Setting] = {
+    "vae_steps": S(2600, PROJECT),
+    "vae_batch": S(16, PROJECT),
+    "vae_lr": S(3e-3, PROJECT),
+    "vae_crop": S(32, PROJECT, note="px"),
+    "vae_crop_share": S(0.6, PROJECT),
+    "vae_perceptual": S(2.0, PROJECT, note="weight of the perceptual distance on whole-image steps"),
+    "vae_logvar_init": S(-8.0, PROJECT),
+    "kl_weight": S(1e-6, PROJECT),
+    "unet_steps": S(4000, PROJECT),
+    "unet_batch": S(64, PROJECT),
+    "unet_lr": S(1e-3, PROJECT),
+    "inpaint_steps": S(1200, PROJECT),
+    "masks_per_image": S(4, PROJECT),
+    "prompt_dropout": S(0.1, PROJECT, note="share of empty prompts (classifier-free guidance)"),
+    "fst_prompt_share": S(0.5, PROJECT, note="share of prompts with the Fitzpatrick suffix"),
+    "seed": S(2023, PROJECT),
+}
+
+
+# ----------------------------------------------------------------------------- grids and chapter sizes
+# Grid settings over experiments.grids' paper grids. The paper profile redraws the validation images for
+# every run, as the authors' code does; the generator-data budget of the rare class (Fig. S-2) runs on
+# the paper profile only (the embedded profiles leave it off for the demo book's time budget).
+PAPER_GRIDS: dict[str, dict[str, Any]] = {
+    **{g: {"redraw_validation": True} for g in ("fig3", "fig4", "imbalance", "learning-curve")},
+    "imbalance-controls": {"enabled": True},
+}
+# The demo grids fit a cold demo book into the time budget (sizes and timings: the decisions page). The
+# subset is drawn once (subset_seed=0) so that the seeds share one synthetic set; seeds vary the head's
+# initialisation, batch order, dropout and augmentation. Three seeds everywhere: with two, run-to-run
+# variance has one degree of freedom and the primary analysis has almost no power.
+DEMO_GRIDS: dict[str, dict[str, Any]] = {
+    "fig3": dict(
+        n_real=(1, 4, 16),
+        seeds=(0, 1, 2),
+        ratio=4,
+        views=2,
+        subset_seed=0,
+        variant="pretrained",
+        # faithful twins take tens of seconds each: 2 of them (n 4, without and with inpainting)
+        faithful_sample=dict(seeds=(0,), n_real=(4,), transforms=(False,), methods=("none", "inpaint")),
+    ),
+    "fig4": dict(n_real=(16,), ratios=(0, 2, 4, 8), seeds=(0, 1, 2), views=2, subset_seed=0, variant="pretrained"),
+    "fig5": dict(ratio=1, seeds=(0, 1, 2), views=2, variant="pretrained"),
+    "imbalance": dict(
+        n_real=32,
+        cuts=(4, 8, 16),
+        rare_labels=("basal cell carcinoma", "psoriasis"),
+        seeds=(0, 1, 2),
+        views=2,
+        subset_seed=0,
+        variant="pretrained",
+    ),
+    "learning-curve": dict(n_real=(1, 4, 16, 64, 228), seeds=(0, 1, 2), views=2),
+    "controls": dict(
+        n_real=(4, 16),
+        transforms=(False,),
+        budget_n=(4,),
+        budget_methods=("text-to-image",),
+        budget_ratio=1,
+        budget_transforms=(False,),
+    ),
+}
+SMOKE_GRIDS: dict[str, dict[str, Any]] = {
+    "fig3": dict(
+        n_real=(1, 4),
+        seeds=(0,),
+        views=2,
+        subset_seed=0,
+        variant="pretrained",
+        faithful_sample=dict(seeds=(0,), n_real=(1,), transforms=(False,)),
+    ),
+    "fig4": dict(n_real=(4,), ratios=(0, 2), seeds=(0,), views=2, subset_seed=0, variant="pretrained"),
+    "fig5": dict(n_real=8, seeds=(0,), views=2, variant="pretrained"),
+    "imbalance": dict(
+        n_real=8, cuts=(4,), rare_labels=("psoriasis",), seeds=(0,), views=2, subset_seed=0, variant="pretrained"
+    ),
+    "learning-curve": dict(n_real=(1, 8), seeds=(0,), views=2),
+    "controls": dict(
+        transforms=(False,),
+        budget_n=(4,),
+        budget_methods=("text-to-image",),
+        budget_ratio=1,
+        budget_transforms=(False,),
+    ),
+}
+
+
+def chapter02(gate_per_class: int, masked_per_class: int, timed_images: int) -> dict[str, int]:
+    """Sizes of the generation chapter (02): text-to-image samples per class for the quality gate,
+    source images per class shown for the masked methods, images timed per method."""
+    return {"gate_per_class": gate_per_class, "masked_per_class": masked_per_class, "timed_images": timed_images}
+
+
+PAPER["profile"]["generation_chapter"] = S(chapter02(24, 10, 32), PROJECT)
+PAPER["profile"]["grid_defaults"] = S(PAPER_GRIDS, AUTHORS_CODE)
+DEMO["profile"]["generation_chapter"] = C(
+    chapter02(48, 10, 32), "48 samples per class: a class's share then has a standard error of at most 7 pp"
+)
+DEMO["profile"]["grid_defaults"] = C(DEMO_GRIDS, CPU + "; " + DECISIONS)
+SMOKE["profile"]["generation_chapter"] = C(chapter02(4, 2, 32), TOY)
+SMOKE["profile"]["grid_defaults"] = C(SMOKE_GRIDS, TOY)
+SMOKE["world"] = {
+    "train_pool_per_class": C(24, TOY),
+    "test_per_class": C(8, TOY),
+    "pretrain_per_class": C(8, TOY),
+    "ddi_total": C(120, TOY),
+}
+
+
+def paper(stage: str, name: str) -> Any:
+    """The paper profile's value of setting ``name`` of ``stage``."""
+    return PAPER[stage][name].value
+
+
+def demo(stage: str, name: str) -> Any:
+    """The demo profile's value of setting ``name`` of ``stage`` (its change, else the paper's)."""
+    change = DEMO.get(stage, {}).get(name)
+    return change.value if change is not None else paper(stage, name)
+
+
+def pretraining(name: str) -> Any:
+    """The demo generator's pretraining default of ``name`` (the demo profile's budget)."""
+    return PRETRAINING[name].value
+
+
+def values(changes: Mapping[str, Change]) -> dict[str, Any]:
+    """The values of a table of changes."""
+    return {name: change.value for name, change in changes.items()}
+
+
+def why(profile: str, stage: str, name: str) -> str:
+    """Why ``profile`` (demo or smoke) differs from the paper in ``stage.name`` ('' where it does not): the
+    smoke profile's own change first, then the demo's it inherits."""
+    tables = {"demo": (DEMO,), "smoke": (SMOKE, DEMO)}.get(profile, ())
+    for table in tables:
+        change = table.get(stage, {}).get(name)
+        if change is not None:
+            return change.why
+    return ""
+
+
+# ----------------------------------------------------------------------------- the one validator
+@dataclass(frozen=True)
+class Rule:
+    """What a setting accepts: ``kind`` (int, number, bool, str, ints: a non-empty list of integers),
+    ``minimum`` (numbers; every item of ints), ``choices`` (allowed values with what each means)."""
+
+    kind: str
+    minimum: float | None = None
+    choices: Mapping[str, str] | None = None
+
+
+_MONITOR_CHOICES = {"valid_loss": "the authors' code", "accuracy": "validation accuracy, the paper's text"}
+assert set(_MONITOR_CHOICES) == set(MONITORS)
+
+RULES: dict[str, Rule] = {
+    # profile fields
+    "val_per_label": Rule("int", 1),
+    "ddi_per_bin": Rule("int", 1),
+    "test_per_label": Rule("int", 1),
+    "image_size": Rule("int", 16),
+    "max_epochs": Rule("int", 1),
+    "patience": Rule("int", 1),
+    "n_real_grid": Rule("ints", 1),
+    "seeds": Rule("ints", 0),
+    "gen_resolution": Rule("int", 8),
+    "gen_steps": Rule("int", 1),
+    "guidance_scale": Rule("number", 0),
+    "synthetic_per_real": Rule("int", 0),
+    "dreambooth_ddi_epochs": Rule("int", 1),
+    "early_stopping_metric": Rule("str", choices=_MONITOR_CHOICES),
+    # classifier recipe fields
+    "monitor": Rule("str", choices=_MONITOR_CHOICES),
+    "mode": Rule("str", choices={m: "" for m in MODES}),
+    "batch_rule": Rule("str", choices={r: "" for r in BATCH_RULES}),
+    "lr": Rule("positive"),
+    "wd": Rule("number", 0),
+    "batch_size": Rule("int", 1),
+    "views": Rule("int", 1),
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def rule_problem(rule: Rule, value: Any) -> str | None:
+    """What is wrong with ``value`` under ``rule`` (None when it fits)."""
+    low = rule.minimum
+    if rule.choices is not None:
+        if isinstance(value, str) and value in rule.choices:
+            return None
+        meaning = "; ".join(f"{v}: {what}" for v, what in rule.choices.items() if what)
+        return f"not one of {list(rule.choices)}" + (f" ({meaning})" if meaning else "")
+    if rule.kind == "bool":
+        return None if isinstance(value, bool) else "not true or false"
+    if rule.kind == "str":
+        return None if isinstance(value, str) else "not a string"
+    if rule.kind == "ints":
+        if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) for v in value):
+            return "not a non-empty list of integers, e.g. [0, 1]"
+        return None if low is None or min(value) >= low else f"not a list of integers >= {low:g}"
+    if rule.kind == "positive":
+        return None if _is_number(value) and value > 0 else "not a number > 0"
+    ok = _is_int(value) if rule.kind == "int" else _is_number(value)
+    if not ok:
+        return "not an integer" if rule.kind == "int" else "not a number"
+    return None if low is None or value >= low else f"below the minimum {low:g}"
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for setting ``name`` under :data:`RULES` (None when it fits or the
+    setting has no rule)."""
+    rule = RULES.get(name)
+    return None if rule is None else rule_problem(rule, value)
