@@ -58,13 +58,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from synthaug_utils.analysis import paper_cost as pc  # noqa: E402
+from synthaug_utils.analysis import paper_workload as pw  # noqa: E402
 from synthaug_utils.core.config import load_profile  # noqa: E402
 from synthaug_utils.diffusion import masks, pipelines  # noqa: E402
 from synthaug_utils.diffusion import prompts as diffusion_prompts  # noqa: E402
 from synthaug_utils.diffusion import settings as diffusion_settings  # noqa: E402
+from synthaug_utils.presentation.cost_prose import assumptions_text  # noqa: E402
 
 SD = {"sd21_base": "SD 2.1-base", "sd15_inpaint": "SD 1.5-inpainting"}
-CLASSIFIER_BATCHES = (8, 32, 64, 128)  # what the batch rule gives over the paper grids (paper_cost.paper_trials)
+CLASSIFIER_BATCHES = (8, 32, 64, 128)  # what the batch rule gives over the paper grids (paper_workload.paper_trials)
 MODEL_ONLY_BATCHES = (64, 128)  # GPU rows without data loading (the ceiling of the classifier stage)
 MODEL_ONLY_CLIP_BATCH = 256
 MISSING_GPU = "missing: needs a CUDA GPU"
@@ -504,7 +506,7 @@ def dreambooth_rows(
     rows = []
     cuda = device == "cuda" if full is None else full
     kind_col = "cuda" if device == "cuda" else "cpu"
-    batch = pc.DREAMBOOTH_BATCH if cuda else 1
+    batch = pw.DREAMBOOTH_BATCH if cuda else 1
     steps, warmup = ((3, 1) if quick else (8, 2)) if cuda else ((1, 0) if quick else (2, 1))
     for kind in kinds:
         name = "sd21_base" if kind == "text2image" else "sd15_inpaint"
@@ -613,7 +615,7 @@ def classifier_rows(
     torch.manual_seed(0)
     torch.save(torchvision.models.get_model(arch, weights=None).state_dict(), weights)
     paths = write_jpegs(tmp / "jpeg", 256 if cuda else 16)
-    labels = list(pc.F17K9_LABELS)
+    labels = list(pw.F17K9_LABELS)
 
     def table(n: int) -> pd.DataFrame:
         return pd.DataFrame(
@@ -987,7 +989,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f", load average {load0} at the start and {_loadavg()} at the end" if run_cpu else "")
         + ". Random weights in the real architectures.\n"
     )
-    assumptions = pc.assumptions_text(args.epochs_per_trial)
+    assumptions = assumptions_text(args.epochs_per_trial)
     saving = pc.source_saving(csv_path)
     released = (
         f"With the authors' released images as the synthetic source (location `released_synthetic`): "

@@ -100,7 +100,7 @@ figures.show_figure(plots.plot_sample_grid(cells, labels, columns, note), "sampl
 # A classifier trained on real images only (logistic regression on ImageNet EfficientNet-Lite0
 # features of the whole training pool) labels the text-to-image samples. If the generator draws
 # what the prompt names, the share labelled as the prompted class is far above chance
-# ({glue:text}`gate_chance`). The real test set gives the classifier's own accuracy for scale.
+# ({glue:text}`gate_chance:.1%`). The real test set gives the classifier's own accuracy for scale.
 #
 # Every sample passes through the generator's autoencoder, which loses fine texture. To
 # separate that loss from the diffusion model's grasp of the classes, a second classifier is
@@ -109,7 +109,7 @@ figures.show_figure(plots.plot_sample_grid(cells, labels, columns, note), "sampl
 
 # %%
 gate, summary, chance, facts = report.class_identity_gate_report(chapter)
-glue_values(facts)
+glue_values({**facts, **prose.gate_sentences(gate, chance)})
 real_gate = gate[gate.classifier == "trained on real images"]
 figures.show_figure(plots.plot_class_accuracy(real_gate, chance, note), "gate_real", profile)
 
@@ -126,28 +126,28 @@ figures.show_table(
 )
 
 # %% [markdown]
-# Chance is {glue:text}`gate_chance`. The classifier trained on real images labels
-# {glue:text}`gate_real_test` of the real test images correctly, and assigns
-# {glue:text}`gate_real_t2i_pretrained` (95% CI {glue:text}`gate_real_t2i_pretrained_ci`) of the pretrained model's text-to-image samples and
-# {glue:text}`gate_real_t2i_dreambooth` (95% CI {glue:text}`gate_real_t2i_dreambooth_ci`) of the DreamBooth models' samples to the prompted class
+# Chance is {glue:text}`gate_chance:.1%`. The classifier trained on real images labels
+# {glue:text}`gate_real_test:.1%` of the real test images correctly, and assigns
+# {glue:text}`gate_real_t2i_pretrained:.1%` (95% CI {glue:text}`gate_real_t2i_pretrained_ci`) of the pretrained model's text-to-image samples and
+# {glue:text}`gate_real_t2i_dreambooth:.1%` (95% CI {glue:text}`gate_real_t2i_dreambooth_ci`) of the DreamBooth models' samples to the prompted class
 # ({glue:text}`gate_real_t2i_pretrained_n_above` and {glue:text}`gate_real_t2i_dreambooth_n_above`
 # of {glue:text}`gate_n_classes` classes above twice chance); sampled at the paper's guidance
 # {glue:text}`gen_paper_guidance`, the pretrained model's samples score
 # {glue:text}`gate_real_t2i_paper_guidance`. The classifier trained on
-# autoencoded real images scores {glue:text}`gate_rec_test` on the autoencoded test images and
-# {glue:text}`gate_rec_t2i_pretrained` (pretrained; 95% CI
-# {glue:text}`gate_rec_t2i_pretrained_ci`) / {glue:text}`gate_rec_t2i_dreambooth` (DreamBooth; 95% CI
+# autoencoded real images scores {glue:text}`gate_rec_test:.1%` on the autoencoded test images and
+# {glue:text}`gate_rec_t2i_pretrained:.1%` (pretrained; 95% CI
+# {glue:text}`gate_rec_t2i_pretrained_ci`) / {glue:text}`gate_rec_t2i_dreambooth:.1%` (DreamBooth; 95% CI
 # {glue:text}`gate_rec_t2i_dreambooth_ci`) on the samples ({glue:text}`gate_rec_t2i_pretrained_n_above` /
 # {glue:text}`gate_rec_t2i_dreambooth_n_above` classes above twice chance; weakest class
-# {glue:text}`gate_rec_t2i_pretrained_min` (95% CI {glue:text}`gate_rec_t2i_pretrained_min_ci`) /
-# {glue:text}`gate_rec_t2i_dreambooth_min` (95% CI {glue:text}`gate_rec_t2i_dreambooth_min_ci`)). Where
+# {glue:text}`gate_rec_t2i_pretrained_min:.1%` (95% CI {glue:text}`gate_rec_t2i_pretrained_min_ci`) /
+# {glue:text}`gate_rec_t2i_dreambooth_min:.1%` (95% CI {glue:text}`gate_rec_t2i_dreambooth_min_ci`)). Where
 # these shares sit near chance for a class, the synthetic images of that class carry little of
 # its look, and the experiments' synthetic augmentation for it is closer to noise than to data.
 #
 # **Is the gate met?** The project asks that the classifier trained on real images recognise at
-# least {glue:text}`gate_min_class` of every class's text-to-image samples and at least
-# {glue:text}`gate_min_pooled` of all of them together
-# (chance is {glue:text}`gate_chance`; real test images score {glue:text}`gate_real_test`). For the
+# least {glue:text}`gate_min_class:.0%` of every class's text-to-image samples and at least
+# {glue:text}`gate_min_pooled:.0%` of all of them together
+# (chance is {glue:text}`gate_chance:.1%`; real test images score {glue:text}`gate_real_test:.1%`). For the
 # pretrained model {glue:text}`gate_real_t2i_pretrained_met`; for the DreamBooth models
 # {glue:text}`gate_real_t2i_dreambooth_met`. Against twice chance: for the pretrained model
 # {glue:text}`gate_real_t2i_pretrained_verdict`; for the DreamBooth models
@@ -179,15 +179,15 @@ figures.show_table(
 )
 
 # %% [markdown]
-# Raw model output: inpainting changes the masked centre by {glue:text}`mad_inpaint_raw_in` grey
-# levels on average and the rest of the image by {glue:text}`mad_inpaint_raw_out`; outpainting
-# changes its mask by {glue:text}`mad_outpaint_raw_in` and the centre by
-# {glue:text}`mad_outpaint_raw_out`. In the synthetic sets the experiments use: inpainting
-# {glue:text}`mad_inpaint_pretrained_in` inside vs {glue:text}`mad_inpaint_pretrained_out` outside
-# (pretrained; DreamBooth {glue:text}`mad_inpaint_dreambooth_in` vs
-# {glue:text}`mad_inpaint_dreambooth_out`), outpainting {glue:text}`mad_outpaint_pretrained_in`
-# vs {glue:text}`mad_outpaint_pretrained_out` (DreamBooth {glue:text}`mad_outpaint_dreambooth_in`
-# vs {glue:text}`mad_outpaint_dreambooth_out`).
+# Raw model output: inpainting changes the masked centre by {glue:text}`mad_inpaint_raw_in:.1f` grey
+# levels on average and the rest of the image by {glue:text}`mad_inpaint_raw_out:.1f`; outpainting
+# changes its mask by {glue:text}`mad_outpaint_raw_in:.1f` and the centre by
+# {glue:text}`mad_outpaint_raw_out:.1f`. In the synthetic sets the experiments use: inpainting
+# {glue:text}`mad_inpaint_pretrained_in:.1f` inside vs {glue:text}`mad_inpaint_pretrained_out:.1f` outside
+# (pretrained; DreamBooth {glue:text}`mad_inpaint_dreambooth_in:.1f` vs
+# {glue:text}`mad_inpaint_dreambooth_out:.1f`), outpainting {glue:text}`mad_outpaint_pretrained_in:.1f`
+# vs {glue:text}`mad_outpaint_pretrained_out:.1f` (DreamBooth {glue:text}`mad_outpaint_dreambooth_in:.1f`
+# vs {glue:text}`mad_outpaint_dreambooth_out:.1f`).
 
 # %% [markdown]
 # ## Quality gate 3: is there a seam at the mask's border?
@@ -207,7 +207,7 @@ figures.show_table(
 )
 
 # %% [markdown]
-# The largest seam ratio is {glue:text}`seam_max`; the line is {glue:text}`seam_limit`:
+# The largest seam ratio is {glue:text}`seam_max`; the line is {glue:text}`seam_limit:g`:
 # {glue:text}`seam_verdict`.
 
 # %% [markdown]
@@ -226,9 +226,9 @@ figures.show_figure(plots.plot_generation_cost(cost, note), "generation_cost", p
 figures.show_table(cost, "generation_cost_table", "Images generated per second on this machine, per method.")
 
 # %% [markdown]
-# With {glue:text}`cost_threads` CPU thread(s): text-to-image {glue:text}`cost_text-to-image`,
-# inpaint {glue:text}`cost_inpaint`, outpaint {glue:text}`cost_outpaint` and in-then-outpaint
-# {glue:text}`cost_in-then-outpaint` images per second. A DreamBooth model took
+# With {glue:text}`cost_threads` CPU thread(s): text-to-image {glue:text}`cost_text-to-image:.0f`,
+# inpaint {glue:text}`cost_inpaint:.0f`, outpaint {glue:text}`cost_outpaint:.0f` and in-then-outpaint
+# {glue:text}`cost_in-then-outpaint:.0f` images per second. A DreamBooth model took
 # {glue:text}`cost_db_seconds` s on average ({glue:text}`cost_db_steps` optimiser steps). The
 # paper's Stable Diffusion runs need a GPU: `benchmarks/generation.py` measures them with random
 # weights in the real architectures where a GPU is present.

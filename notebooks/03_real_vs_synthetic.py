@@ -31,12 +31,13 @@ faithful_n_real = None  # ... and these n real per class (None: the grid setting
 # %%
 
 from synthaug_utils.analysis import highlights, leakage, tables
+from synthaug_utils.core.config import load_profile
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots, prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
-chapter = chapters.chapter_results("fig3", profile, config, overrides, store, executor)
+chapter = chapters.chapter_results("fig3", load_profile(profile, config, overrides), store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
 table = tables.fig3_table(frame, predictions)
 f3 = highlights.fig3_highlights(table)

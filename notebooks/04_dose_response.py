@@ -26,12 +26,13 @@ executor = None
 
 # %%
 from synthaug_utils.analysis import highlights, tables
+from synthaug_utils.core.config import load_profile
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots, prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
-chapter = chapters.chapter_results("fig4", profile, config, overrides, store, executor)
+chapter = chapters.chapter_results("fig4", load_profile(profile, config, overrides), store, executor)
 frame, predictions, note, settings = chapter.frame, chapter.predictions, chapter.note, chapter.settings
 table = tables.fig4_table(frame, predictions)
 f4 = highlights.fig4_highlights(table)

@@ -27,12 +27,13 @@ executor = None
 
 # %%
 from synthaug_utils.analysis import highlights, tables
+from synthaug_utils.core.config import load_profile
 from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots, prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
-chapter = chapters.chapter_results("fig5", profile, config, overrides, store, executor)
+chapter = chapters.chapter_results("fig5", load_profile(profile, config, overrides), store, executor)
 frame, predictions, note = chapter.frame, chapter.predictions, chapter.note
 table = tables.fig5_table(frame, predictions)
 f5 = highlights.fig5_highlights(table)

@@ -37,6 +37,7 @@ from synthaug_utils.analysis import embedding_report as report
 from synthaug_utils.analysis import pair_distances, paper, quality
 from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.vocabulary import figure_note
+from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import figures, plots
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
@@ -44,7 +45,7 @@ from synthaug_utils.presentation.profile_box import glue_profile_box
 P = load_profile(profile, config, overrides)
 show_images = P.is_embedded if show_images is None else show_images
 note = figure_note(P)
-real, synthetic, everything, embeddings, facts = report.embedding_inputs(P)
+real, synthetic, everything, embeddings, facts = report.embedding_inputs(P, *chapters.synthetic_sets_of_grid("fig3", P))
 emb_real, emb_syn = embeddings[: len(real)], embeddings[len(real) :]
 glue_values(facts)
 glue_profile_box(P, "07_embeddings")
@@ -255,7 +256,7 @@ figures.show_table(
 # chapter (Fig. S-1 data).
 
 # %%
-joined, facts = report.quality_vs_gain(qtable, P, store, executor)
+joined, facts = report.quality_vs_gain(qtable, chapters.grid_results("fig3", P, store, executor))
 glue_values(facts)
 figures.show_figure(
     plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note),

@@ -32,13 +32,15 @@ from pathlib import Path
 
 from synthaug_utils.analysis import report as analysis_report
 from synthaug_utils.core.config import load_profile
+from synthaug_utils.experiments import chapters
 from synthaug_utils.presentation import prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
 P = load_profile(profile, config, overrides)
 # a figure whose chapter lacks its inputs (e.g. Fig. 5 without DDI) is reported as "figure not built"
-report, shape3, shape4, facts, figure_tables = analysis_report.reproduction(P, store, executor)
+results = chapters.available_grid_results(("fig3", "fig4", "fig5"), P, store, executor)
+report, shape3, shape4, facts, figure_tables = analysis_report.reproduction(P, results)
 glue_values({**facts, "rr_values": prose.reproduction_values(report, P.name, analysis_report.compares_values(P))})
 
 # %%
@@ -151,17 +153,17 @@ for figure, rows in report.groupby("figure", sort=True):
 # `synthaug_utils.analysis.paper_cost`.
 
 # %%
-from synthaug_utils.analysis import paper_cost
+from synthaug_utils.analysis import paper_cost, paper_workload
 from synthaug_utils.core.paths import project_root
 
 cost, cost_glue = paper_cost.estimate_glue((project_root() or Path.cwd()) / "benchmarks" / "paper_gpu_results.csv")
 glue_values(cost_glue)
-paper_images, paper_models = paper_cost.paper_generation()
+paper_images, paper_models = paper_workload.paper_generation()
 glue_values(
     {
         "paper_images": int(paper_images["images"].sum()),
         "paper_dreambooth_models": len(paper_models),
-        "paper_reported_images": paper_cost.SYNTHETIC_TOTAL,
+        "paper_reported_images": paper_workload.SYNTHETIC_TOTAL,
         "paper_trial_epochs": paper_cost.DEFAULT_EPOCHS_PER_TRIAL,
     }
 )

@@ -113,7 +113,8 @@ values, embeddings, quality, chapter reports:
   tests, BH) and the primary analysis (paired difference with run and test-image variance).
 - :mod:`synthaug_utils.analysis.tables` - the tables behind the results figures: trials from the results store in,
   statistics out.
-- :mod:`synthaug_utils.analysis.highlights` - numbers ready to glue: percentages, p-values, per-figure highlights.
+- :mod:`synthaug_utils.analysis.highlights` - the per-figure highlights as raw numbers to glue; p-values and
+  intervals as text.
 - :mod:`synthaug_utils.analysis.leakage` - Fig. 3's comparisons on leaking and clean test images, from the stored
   per-image predictions.
 - :mod:`synthaug_utils.analysis.report` - the reproduction table: our results next to the paper's.
@@ -147,7 +148,8 @@ Stage 7, :mod:`synthaug_utils.presentation` - figures and the Jupyter Book:
 - :mod:`synthaug_utils.presentation.figures` - numbered, captioned figures (PNG, CSV of the numbers drawn, rebuild
   commands) and tables shown the same way (numbered, captioned, CSV linked).
 - :mod:`synthaug_utils.presentation.prose` - the few sentences that must be computed (the data chapter's opening and
-  grouping, where the generator came from); all other prose is the notebooks' Markdown.
+  grouping, where the generator came from, the class-identity gate's verdicts, the results chapters' analyses,
+  controls and limits, chapter 08's value agreement); all other prose is the notebooks' Markdown.
 - :mod:`synthaug_utils.presentation.glue_registry` - every glued value per chapter, with its unit and whether it is
   glued raw (``resources/glue_keys.yml``), read by the reference check and the tests.
 - :mod:`synthaug_utils.presentation.outputs` - what an executed chapter shows: folded inputs, hidden parameter cells, no

@@ -1,9 +1,11 @@
-"""Generation through the Dask executor: same manifest and image bytes as in-process, and a worker killed mid-run
-recovers to exactly one valid image per manifest row (tiny pipelines from tests/test_generation.py)."""
+"""Generation through the Dask executor: same manifest and image bytes as in-process (tiny pipelines from
+tests/test_generation.py, and the smoke profile through the command line), images of another model made again,
+and a worker killed mid-run recovers to exactly one valid image per manifest row."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -83,6 +85,31 @@ def test_dask_path_stamps_model_hash_and_remakes_images_of_another_model(tmp_pat
     )
     assert sum(v["images"] for v in stats.values()) == len(sources) and _images(out) == made
     assert set(synthetic_manifest.read_manifest(second).model_hash) == {pipelines.model_hash(changed)}
+
+
+def _cli_generate(out: Path, *extra: str) -> None:
+    """``synthaug generate --profile smoke`` on one class's pretrained-model images, in a fresh process with the
+    machine's own thread count and kernel set (no variable of ours or of the test session chooses them)."""
+    from synthaug_utils.core.machine import AVX2_KERNELS
+
+    env = {k: v for k, v in os.environ.items() if k not in AVX2_KERNELS and not k.endswith("_NUM_THREADS")}
+    command = [sys.executable, "-m", "synthaug_utils.cli", "generate", "--profile", "smoke", "--out", str(out)]
+    command += ["--variants", "pretrained", "--labels", "allergic contact dermatitis", *extra]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_cli_generate_gives_the_same_bytes_in_process_and_on_dask_workers(tmp_path):
+    """The class has 20 training sources, more than one shard of 16: the Dask tasks must still draw the
+    in-process run's batches (an image's last bits depend on its batch)."""
+    _cli_generate(tmp_path / "inprocess")
+    _cli_generate(tmp_path / "dask", "--executor", "dask-local:2")
+    one, two = tmp_path / "inprocess" / "manifest.csv", tmp_path / "dask" / "manifest.csv"
+    assert one.read_bytes() == two.read_bytes()
+    a, b = _images(tmp_path / "inprocess"), _images(tmp_path / "dask")
+    made_from = {key.rsplit("/", 1)[1] for key in a}
+    assert len(made_from) > 16 and len(a) == len(made_from) * 2 * (len(METHODS) + 1) and a.keys() == b.keys()
+    assert sorted(k for k in a if a[k] != b[k]) == []
 
 
 def _crash_once(marker: str):

@@ -1,4 +1,4 @@
-"""The paper-scale cost arithmetic (synthaug_utils.analysis.paper_cost) on hand-checkable inputs."""
+"""What a paper build does and costs (synthaug_utils.analysis.paper_workload, paper_cost) on hand-checkable inputs."""
 
 from __future__ import annotations
 
@@ -10,19 +10,24 @@ import pandas as pd
 import pytest
 
 from synthaug_utils.analysis import paper_cost as pc
+from synthaug_utils.analysis import paper_workload as pw
+from synthaug_utils.presentation import cost_prose
 
 
 def test_module_needs_no_torch():
-    code = "import sys, synthaug_utils.analysis.paper_cost; print('torch' in sys.modules)"
+    code = (
+        "import sys, synthaug_utils.analysis.paper_cost, synthaug_utils.analysis.paper_workload; "
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
 
 def test_synthetic_split_proportional_and_exact():
-    assert pc.synthetic_split(100, {"a": 1, "b": 1, "c": 2}) == {"a": 25, "b": 25, "c": 50}
-    parts = pc.synthetic_split(10, {"a": 1, "b": 1, "c": 1})
+    assert pw.synthetic_split(100, {"a": 1, "b": 1, "c": 2}) == {"a": 25, "b": 25, "c": 50}
+    parts = pw.synthetic_split(10, {"a": 1, "b": 1, "c": 1})
     assert sum(parts.values()) == 10 and sorted(parts.values()) == [3, 3, 4]
-    default = pc.synthetic_split()
+    default = pw.synthetic_split()
     assert sum(default.values()) == 458_920
     # released F17k-9 shares: 66,780 : 66,780 : 600,986
     assert default["inpaint"] == default["in-then-outpaint"] == 41_722
@@ -30,24 +35,24 @@ def test_synthetic_split_proportional_and_exact():
 
 
 def test_dreambooth_models_and_steps():
-    assert pc.dreambooth_steps(5, epochs=4, batch=4) == 8  # ceil(5/4) = 2 steps per epoch
-    assert pc.dreambooth_steps(8, epochs=1, batch=4) == 2
-    models = pc.dreambooth_models()
+    assert pw.dreambooth_steps(5, epochs=4, batch=4) == 8  # ceil(5/4) = 2 steps per epoch
+    assert pw.dreambooth_steps(8, epochs=1, batch=4) == 2
+    models = pw.dreambooth_models()
     assert len(models) == 2 * 9 + 1
     psoriasis = models[(models.group == "psoriasis") & (models.kind == "text2image")].iloc[0]
     assert (psoriasis.images, psoriasis.steps) == (584, 146 * 4)
     ddi = models[models.group == "DDI (all)"].iloc[0]
     assert (ddi.kind, ddi.images, ddi.steps) == ("inpaint", 560, 140 * 25)
-    assert sum(pc.F17K9_TRAINING_COUNTS.values()) == 3339 and pc.REAL_IMAGES == 3699 + 656
+    assert sum(pw.F17K9_TRAINING_COUNTS.values()) == 3339 and pw.REAL_IMAGES == 3699 + 656
 
 
 def test_training_set_size():
     pool = {"a": 10, "b": 10}
-    assert pc.training_set_size(4, pool, synthetic_ratio=10) == 8 + 80
-    assert pc.training_set_size(None, pool) == 20
-    assert pc.training_set_size(50, pool) == 20  # capped at the pool
+    assert pw.training_set_size(4, pool, synthetic_ratio=10) == 8 + 80
+    assert pw.training_set_size(None, pool) == 20
+    assert pw.training_set_size(50, pool) == 20  # capped at the pool
     # label a cut to 2 and duplicated 3 more times; b keeps 4
-    assert pc.training_set_size(4, pool, per_label={"a": 2}, duplicate=3, augment_labels=("a",)) == 6 + 2 * 3
+    assert pw.training_set_size(4, pool, per_label={"a": 2}, duplicate=3, augment_labels=("a",)) == 6 + 2 * 3
 
 
 def test_train_rate_nearest_batch():
@@ -189,7 +194,7 @@ def test_estimate_from_table_uses_the_cpu_rows_without_a_gpu(tmp_path):
         epochs_per_trial=1,
         trials=trials,
         synthetic=synthetic,
-        dreambooth=pc.dreambooth_models(per_label={"a": 4}, ddi_images=4, ddi_epochs=1, epochs=1),
+        dreambooth=pw.dreambooth_models(per_label={"a": 4}, ddi_images=4, ddi_epochs=1, epochs=1),
         embedding_images=100,
     )
     assert table.attrs["device"] == "CPU-hours on this machine (Test CPU (AVX-512), 2 threads)"
@@ -218,7 +223,7 @@ def test_estimate_from_table_prefers_gpu_rows(tmp_path):
 
 
 def test_paper_trials_count_the_paper_grids():
-    trials = pc.paper_trials()
+    trials = pw.paper_trials()
     counts = trials.groupby("grid").size().to_dict()
     # fig3: 6 n x 2 transforms x 4 sources x 5 seeds; fig4: 3 n x 2 x 5 ratios x 5 seeds;
     # fig5: 2 transforms x 3 sources x 5 seeds; S-2: 9 rare labels x 3 cuts x 3 controls x 5 seeds;
@@ -242,8 +247,8 @@ def test_paper_trials_count_the_paper_grids():
 def test_training_counts_match_the_clean_split_file(f17k_dir):
     table = pd.read_csv(f17k_dir / "fitzpatrick17k_10label_clean_training.csv")
     counts = table.label.value_counts().to_dict()
-    assert {k: counts[k] for k in pc.F17K9_LABELS} == pc.F17K9_TRAINING_COUNTS
-    assert set(counts) - set(pc.F17K9_LABELS) == {"folliculitis"}
+    assert {k: counts[k] for k in pw.F17K9_LABELS} == pw.F17K9_TRAINING_COUNTS
+    assert set(counts) - set(pw.F17K9_LABELS) == {"folliculitis"}
 
 
 def test_format_hours():
@@ -274,7 +279,7 @@ def test_paper_generation_counts_every_arm_once_per_source_image():
     """What a paper build generates, on stand-in tables of the paper's sizes: Fig. 5's DDI sets by hand,
     the control arms included, split-independent sets shared by every validation redraw, and the arms
     the authors' release holds taken from it."""
-    images, models = pc.paper_generation()
+    images, models = pw.paper_generation()
     by = images.set_index(["dataset", "method", "variant"])
     # Fig. 5: the whole DDI pool (656 - 96 test - 96 validation), 10 images each, one split
     assert by.loc[("ddi", "inpaint", "dreambooth"), "images"] == 464 * 10
@@ -285,15 +290,15 @@ def test_paper_generation_counts_every_arm_once_per_source_image():
     pool = models[models.source == "whole pool"]
     assert len(own) and own.images.max() <= 32  # Fig. 3's controls at n = 16, 32; S-2's at the rare cut 25
     steps_of = {(r.kind, r.group): r.steps for r in pool.itertuples()}
-    matched = own[own.steps > own.images.map(lambda n: pc.dreambooth_steps(n, pc.DREAMBOOTH_EPOCHS))]
+    matched = own[own.steps > own.images.map(lambda n: pw.dreambooth_steps(n, pw.DREAMBOOTH_EPOCHS))]
     assert len(matched) and all(r.steps == steps_of[r.kind, r.group] for r in matched.itertuples())
     assert sorted(pool.kind.value_counts().to_dict().items()) == [("inpaint", 10), ("text2image", 9)]
     # each source image's set is made once for every validation redraw: one set per (method, variant)
     assert (images[images.variant.isin(["pretrained", "dreambooth"])].sets == 1).all()
-    unshared, _ = pc.paper_generation(shared=False)
+    unshared, _ = pw.paper_generation(shared=False)
     assert unshared.images.sum() > images.images.sum()
     # with the authors' release, its arms are not generated and no whole-pool model is fine-tuned
-    released, released_models = pc.paper_generation(released=True)
+    released, released_models = pw.paper_generation(released=True)
     taken = released[released.source == "released"]
     assert set(taken.variant) == {"pretrained", "dreambooth"} and (released_models.source == "own images").all()
     generated = released[released.source == "generated"]
@@ -307,7 +312,7 @@ def test_the_estimate_counts_the_build_and_says_what_the_release_saves(tmp_path)
     pd.DataFrame(_table_rows("missing: needs a CUDA GPU"), columns=list(pc.TABLE_COLUMNS)).to_csv(path, index=False)
     generated = pc.estimate_from_table(path)
     released = pc.estimate_from_table(path, released=True)
-    images, _ = pc.paper_generation()
+    images, _ = pw.paper_generation()
     work = dict(zip(generated.stage, generated.work))
     for method, n in images.groupby("method").images.sum().items():
         assert work[f"generate {method}"] == n
@@ -315,7 +320,7 @@ def test_the_estimate_counts_the_build_and_says_what_the_release_saves(tmp_path)
     facts = pc.source_saving(path)
     total = lambda t: float(t.set_index("stage").hours["total"])  # noqa: E731
     assert facts["hours_saved"] == pytest.approx(total(generated) - total(released)) and facts["hours_saved"] > 0
-    paper = pc.paper_profile(released=True)
-    sentence = pc.synthetic_source_sentence(paper, path)
+    paper = pw.paper_profile(released=True)
+    sentence = cost_prose.synthetic_source_sentence(paper, path)
     assert "released_synthetic" in sentence and f"{facts['images']:,} images" in sentence
-    assert "generated" in pc.synthetic_source_sentence(pc.paper_profile(), path).split(".")[0]
+    assert "generated" in cost_prose.synthetic_source_sentence(pw.paper_profile(), path).split(".")[0]

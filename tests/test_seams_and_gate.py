@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthaug_utils.analysis.class_identity import gate_check
 from synthaug_utils.data.checks import load_image_array
 from synthaug_utils.diffusion import masks
 from synthaug_utils.diffusion.measure import seam_energy
 from synthaug_utils.diffusion.settings import GenerationSettings
+from synthaug_utils.presentation.prose import gate_check
 
 
 def test_border_pairs_straddle_the_mask():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis.pair_distances import as_2d
+from synthaug_utils.core import profiles
 
 
 def class_identity(
@@ -99,50 +100,7 @@ def classes_below(per_class: pd.DataFrame, group: str, threshold: float) -> list
     return part.label.tolist()
 
 
-def gate_verdict(per_class: pd.DataFrame, group: str, chance: float) -> str:
-    """One sentence on whether every class of ``group`` is above twice ``chance``, naming the
-    classes that are not, with their accuracies (for the book's prose)."""
-    below = classes_below(per_class, group, 2 * chance)
-    if not below:
-        return f"every class is above twice chance ({2 * chance:.1%})"
-    acc = per_class[per_class.group == group].set_index("label").accuracy
-    named = ", ".join(f"{label} {acc[label]:.0%}" for label in below)
-    return (
-        f"{len(below)} class{'es are' if len(below) > 1 else ' is'} at or below twice chance ({2 * chance:.1%}): "
-        f"{named}"
-    )
-
-
-# The class-identity gate's thresholds: every class of a variant's text-to-image samples
-# recognised at least GATE_MIN_CLASS of the time, and all of them together at least GATE_MIN_POOLED
-# (for scale: real test images score about 0.72 and autoencoded ones about 0.63 on the demo profile).
-GATE_MIN_CLASS = 0.30
-GATE_MIN_POOLED = 0.45
-
-
-def gate_check(
-    per_class: pd.DataFrame, group: str, min_class: float = GATE_MIN_CLASS, min_pooled: float = GATE_MIN_POOLED
-) -> tuple[bool, str]:
-    """Whether ``group``'s samples meet the gate: every class at least ``min_class`` and the pooled
-    share (weighted by images) at least ``min_pooled`` (shares, 0-1). Returns (met, one sentence for
-    the book naming the weakest class, the pooled share and any class below the line)."""
-    part = per_class[(per_class.group == group) & (per_class.n > 0)]
-    if part.empty:
-        return False, f"not measured: no samples in {group!r}"
-    pooled = float(np.average(part.accuracy, weights=part.n))
-    weakest = part.sort_values(["accuracy", "label"]).iloc[0]
-    below = classes_below(part[part.accuracy < min_class], group, min_class)
-    met = not below and pooled >= min_pooled
-    facts = (
-        f"weakest class {weakest.label} {weakest.accuracy:.0%} (line: {min_class:.0%}), "
-        f"pooled {pooled:.1%} (line: {min_pooled:.0%})"
-    )
-    if met:
-        return True, f"the gate is met: {facts}"
-    why = (
-        [f"{len(below)} class{'es' if len(below) > 1 else ''} below {min_class:.0%} ({', '.join(below)})"]
-        if below
-        else []
-    )
-    why += [f"pooled share below {min_pooled:.0%}"] if pooled < min_pooled else []
-    return False, f"the gate is not met ({'; '.join(why)}): {facts}"
+# The class-identity gate's thresholds (values and why: the settings source): every class of a variant's
+# text-to-image samples recognised at least GATE_MIN_CLASS of the time, all of them together at least GATE_MIN_POOLED.
+GATE_MIN_CLASS = profiles.threshold("GATE_MIN_CLASS")
+GATE_MIN_POOLED = profiles.threshold("GATE_MIN_POOLED")

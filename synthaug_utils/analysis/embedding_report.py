@@ -16,7 +16,6 @@ from synthaug_utils.analysis.highlights import pvalue
 from synthaug_utils.analysis.tables import figS1_table
 from synthaug_utils.core.config import Profile
 from synthaug_utils.data.checks import load_image_array
-from synthaug_utils.experiments.chapters import grid_results, synthetic_sets_of_grid
 
 THUMBNAIL_PX = 48
 # headers of Fig. 2C's test table (pair_distances.distance_comparisons): which test each p-value comes from
@@ -37,11 +36,11 @@ DISTANCE_COLUMNS = {
 
 
 def embedding_inputs(
-    P: Profile, grid: str = "fig3"
+    P: Profile, real: pd.DataFrame, synthetic: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, dict[str, Any]]:
-    """The real training pool and the synthetic images ``grid`` trains on, embedded with the profile's
+    """The real training pool and the synthetic images a grid trains on
+    (:func:`~synthaug_utils.experiments.chapters.synthetic_sets_of_grid`), embedded with the profile's
     model (cached per image); returns (real, synthetic, everything, embeddings, ``e_*`` glue incl. timing)."""
-    real, synthetic = synthetic_sets_of_grid(grid, P)
     everything = pd.concat(
         [real.assign(kind="real", method="real"), synthetic.assign(kind="synthetic")], ignore_index=True
     )
@@ -101,17 +100,17 @@ def distance_highlights(tests: pd.DataFrame, n_pairs: int) -> dict[str, Any]:
 
 
 def quality_vs_gain(
-    qtable: pd.DataFrame, P: Profile, store=None, executor=None, n_perm: int = 10000
+    qtable: pd.DataFrame, fig3: tuple[pd.DataFrame, pd.DataFrame], n_perm: int = 10000
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per (class, method): the synthetic set's quality scores beside the accuracy gain that method brought
-    to that class in Fig. S-1 (the fig3 grid, run or read from the store); the Spearman correlation of
+    to that class in Fig. S-1 (``fig3``: the fig3 grid's trials and predictions); the Spearman correlation of
     kernel distance and gain over the cells (``e_rho``; ``e_rho_p`` counts the cells as independent,
     though the cells of a class share its images and baseline), and two class-level tests
     (:func:`class_level_correlation`): the correlation of per-class means (``e_rho_class``,
     ``e_rho_class_p``, ``e_classes``) and ``e_rho`` tested by permuting the gains among the methods
     of each class (``e_rho_within_p``, ``e_perm`` permutations).
     Returns (joined table, glue)."""
-    gains = figS1_table(*grid_results("fig3", P, store, executor)).rename(columns={"true": "label"})
+    gains = figS1_table(*fig3).rename(columns={"true": "label"})
     joined = qtable[qtable.label != "all"].merge(gains[["label", "method", "gain"]], on=["label", "method"])
     test = class_level_correlation(joined, "kernel", "gain", by="label", n_perm=n_perm, seed=0)
     return joined, {

@@ -17,6 +17,7 @@ import pandas as pd
 
 from synthaug_utils.analysis.stats import paper_convention_interval, se_from_interval
 from synthaug_utils.analysis.tables import EQUIVALENCE_MARGIN
+from synthaug_utils.core import profiles
 
 # The paper's synthetic images all come from Stable Diffusion fine-tuned with DreamBooth (Sec. 1:
 # "458,920 synthetic images using ... Stable Diffusion fine-tuned with DreamBooth"; Fig. 4 caption).
@@ -38,7 +39,7 @@ COLUMNS = [
     "agreement",
     "status",
 ]
-Z_AGREE = 1.96  # |difference| / combined standard error below this: the values agree at the 5% level
+Z_AGREE = profiles.threshold("Z_AGREE")  # |difference| / combined standard error below this: the values agree
 
 
 def _options(cell) -> list[str]:
@@ -221,19 +222,18 @@ def compares_values(profile) -> bool:
 
 
 def reproduction(
-    profile, store=None, executor=None
+    profile, results: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, pd.DataFrame]]:
     """Chapter 08's inputs: the reproduction table, the Fig. 3 and Fig. 4 shape checks, the glue values
     and the figure tables it compared ("3", "4", "5" -> :func:`tables.fig3_table` etc., for the findings).
 
-    Reads (or runs) the grids of Figs. 3, 4 and 5 that the profile can build; values are compared with
-    agreement only on a profile whose data are the paper's (not the embedded stand-in world, not a
-    bring-your-own dataset).
+    ``results``: grid name -> (trial frame, predictions) of the grids of Figs. 3, 4 and 5 that the profile
+    can build, run or read by :func:`synthaug_utils.experiments.chapters.available_grid_results`; values are
+    compared with agreement only on a profile whose data are the paper's (not the embedded stand-in world,
+    not a bring-your-own dataset).
     """
     from synthaug_utils.analysis import tables as analysis_tables
     from synthaug_utils.analysis.paper import paper_values
-    from synthaug_utils.core.inputs import grid_available
-    from synthaug_utils.experiments.chapters import grid_results
     from synthaug_utils.experiments.grids import grid_settings
 
     table_of = {
@@ -241,8 +241,8 @@ def reproduction(
         "4": ("fig4", analysis_tables.fig4_table),
         "5": ("fig5", analysis_tables.fig5_table),
     }
-    built = {fig: (grid, make) for fig, (grid, make) in table_of.items() if grid_available(profile, grid)}
-    figure_tables = {fig: make(*grid_results(grid, profile, store, executor)) for fig, (grid, make) in built.items()}
+    built = {fig: (grid, make) for fig, (grid, make) in table_of.items() if grid in results}
+    figure_tables = {fig: make(*results[grid]) for fig, (grid, make) in built.items()}
     settings = {fig: grid_settings(grid, profile) for fig, (grid, _) in built.items()}
     compare_values = compares_values(profile)
     report = reproduction_table(paper_values(), figure_tables, settings, compare_values)

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _sps
 
+from synthaug_utils.core import profiles
+
 __all__ = [
     "wald_interval",
     "proportions_test",
@@ -432,7 +434,7 @@ class PrimaryComparison:
     note: str = ""
 
 
-FLOOR_RUN_TERM_UP_TO = 3  # seeds; see primary_comparison
+FLOOR_RUN_TERM_UP_TO = profiles.threshold("FLOOR_RUN_TERM_UP_TO")  # seeds; see primary_comparison
 
 
 def primary_comparison(correct_a, correct_b, alpha: float = 0.05) -> PrimaryComparison:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis import stats
+from synthaug_utils.core import profiles
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.vocabulary import NONE
 
@@ -431,7 +432,7 @@ def figS2_pooled(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- shape checks
-SHAPE_ALPHA = 0.05  # the noise threshold of every shape check: BH-adjusted primary p (or a 95% interval)
+SHAPE_ALPHA = profiles.threshold("SHAPE_ALPHA")  # every shape check's noise threshold: BH-adjusted primary p
 
 
 def _significant_gain(row) -> bool:
@@ -439,16 +440,11 @@ def _significant_gain(row) -> bool:
     return bool(np.isfinite(row.p_bh) and row.p_bh < SHAPE_ALPHA and row.gain > 0)
 
 
-EQUIVALENCE_MARGIN = 0.05
+EQUIVALENCE_MARGIN = profiles.threshold("EQUIVALENCE_MARGIN")
 """The margin of the claims of absence ("gains diminish", "gains saturate"), a proportion: a gain
-whose 95% interval lies wholly below +5 percentage points is "no meaningful gain". A gain that is
-merely not significant is not absent: with a wide interval it reads "inconclusive".
-
-Why 5 pp: it lies between the largest difference the paper calls similar (29.4% vs 26.3%, 3.1 pp,
-Sec. 2.2) and the smallest gain it calls an improvement (+6.9 pp, FST I-II, Sec. 2.4), and well
-below its headline gains (13.2 and 13.3 pp); and its design can show it: the paper's own 95%
-intervals at n = 228 have half-widths of 2.5 to 3.3 pp, so a true gain of 0 gives an upper bound
-near +3 pp."""
+whose 95% interval lies wholly below it is "no meaningful gain". A gain that is merely not
+significant is not absent: with a wide interval it reads "inconclusive". Its value and why:
+``THRESHOLDS["EQUIVALENCE_MARGIN"]`` in :mod:`synthaug_utils.core.profiles`."""
 
 
 def _as_floats(tests: pd.DataFrame) -> pd.DataFrame:

@@ -30,7 +30,7 @@ def _common_args(p) -> None:
         "--threads",
         type=int,
         default=None,
-        help="torch CPU threads (per task with --executor; default: torch's choice)",
+        help="torch CPU threads (per task with --executor; default: torch's choice here, which generate's tasks take)",
     )
     p.add_argument(
         "--executor",

@@ -21,3 +21,7 @@ class LeakageError(UserFacingError, ValueError):
 
 class MissingModelError(UserFacingError, FileNotFoundError):
     """Model weights cannot be loaded offline; names the model and how to supply it."""
+
+
+class NotPreparedError(UserFacingError, FileNotFoundError):
+    """An artefact a step only reads (a synthetic set) was not made; names it and the step that makes it."""

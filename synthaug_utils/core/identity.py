@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from synthaug_utils.core import profiles
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 FILE_CACHE = "byo_file_hashes.json"  # under config.cache_dir(): digest (+ extra) by (absolute path, size, mtime)
@@ -141,7 +143,7 @@ def _rows(source: Path) -> tuple[list[tuple[str, ...]], list[str]]:
     return rows, present
 
 
-NEAR_DUPLICATE_MAX_HAMMING = 6  # of the 64 pHash bits: at or below, two images are near-duplicates
+NEAR_DUPLICATE_MAX_HAMMING = profiles.threshold("NEAR_DUPLICATE_MAX_HAMMING")  # of 64 pHash bits: at or below, alike
 
 
 def dataset_digest(source: str | os.PathLike, group_near_duplicates: bool = True) -> str:

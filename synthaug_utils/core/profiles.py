@@ -22,13 +22,23 @@ page (:mod:`synthaug_utils.core.protocol`).
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from synthaug_utils.core.paths import DEMO_INPAINT_ID, DEMO_TEXT2IMAGE_ID
-from synthaug_utils.core.vocabulary import BATCH_RULES, LITE0_ARCH, MODES, MONITORS
+from synthaug_utils.core.vocabulary import (
+    BATCH_RULES,
+    BUDGET_ARMS,
+    GRIDS,
+    LITE0_ARCH,
+    METHODS,
+    MODES,
+    MONITORS,
+    VARIANTS,
+)
 
 PAPER_TEXT = "paper"
 AUTHORS_CODE = "authors' code"
@@ -63,7 +73,8 @@ def C(value: Any, why: str) -> Change:  # noqa: N802
     return Change(value, why)
 
 
-DECISIONS = "see the book's decisions page"
+DECISIONS_PAGE = "the book's decisions page"
+DECISIONS = "see " + DECISIONS_PAGE
 CPU = "the embedded profiles run on 2 CPU cores in minutes (the demo book's time budget)"
 TOY = "the smoke profile is a toy-size test of the code paths"
 WORLD = "the embedded stand-in world has its own sizes"
@@ -284,6 +295,99 @@ PRETRAINING: dict[str, Setting] = {
 }
 
 
+# ----------------------------------------------------------------------------- project thresholds
+@dataclass(frozen=True)
+class Threshold:
+    """A threshold or margin of the project's own checks (no paper value): its value, what it decides,
+    why this value, and the module that reads it."""
+
+    value: Any
+    what: str
+    why: str
+    used_by: str
+    source: str = PROJECT
+
+
+THRESHOLDS: dict[str, Threshold] = {
+    "GATE_MIN_CLASS": Threshold(
+        0.30,
+        "class-identity gate: the least share of a class's text-to-image samples the classifier recognises",
+        "well above chance (1/9) and below real test images (about 0.72 on the demo profile) and autoencoded "
+        "ones (about 0.63): a class below it has lost its identity, not just detail",
+        "analysis.class_identity",
+    ),
+    "GATE_MIN_POOLED": Threshold(
+        0.45,
+        "class-identity gate: the least share of all classes' text-to-image samples recognised together",
+        "a variant's samples as a whole must sit well above the per-class floor and below what autoencoded real "
+        "images reach (about 0.63 on the demo profile)",
+        "analysis.class_identity",
+    ),
+    "SEAM_LIMIT": Threshold(
+        1.5,
+        "seam ratio above which a masked method's border is a visible seam",
+        "the ratio is the gradient energy across the mask's border over real skin's at the same positions: a hard "
+        "paste measured 8-11, a blended one 1.3-1.5 (" + DECISIONS_PAGE + ")",
+        "diffusion.measure",
+    ),
+    "SHAPE_ALPHA": Threshold(
+        0.05,
+        "noise threshold of every shape check: BH-adjusted primary p (or a 95% interval)",
+        "the 5% level of the paper's 95% intervals, so that a shape check and the paper's claims use one level",
+        "analysis.tables",
+    ),
+    "EQUIVALENCE_MARGIN": Threshold(
+        0.05,
+        "margin of the claims of absence ('gains diminish', 'gains saturate'), a proportion: a gain whose 95% "
+        "interval lies wholly below it is no meaningful gain; one merely not significant is inconclusive",
+        "5 pp lies between the largest difference the paper calls similar (29.4% vs 26.3%, 3.1 pp, Sec. 2.2) and "
+        "the smallest gain it calls an improvement (+6.9 pp, FST I-II, Sec. 2.4), well below its headline gains "
+        "(13.2 and 13.3 pp); its design can show it: the paper's own 95% intervals at n = 228 have half-widths of "
+        "2.5 to 3.3 pp, so a true gain of 0 gives an upper bound near +3 pp",
+        "analysis.tables",
+    ),
+    "Z_AGREE": Threshold(
+        1.96,
+        "reproduction report: |difference| / combined standard error below this and a value agrees with the paper's",
+        "the two-sided 5% level of a normal difference, the level of the paper's 95% intervals",
+        "analysis.report",
+    ),
+    "NEAR_DUPLICATE_MAX_HAMMING": Threshold(
+        6,
+        "pHash bits (of 64) at or below which two bring-your-own images are near-duplicates",
+        "a project choice: pHash survives re-encoding, resizing and mild colour or exposure changes (data.groups); "
+        "a bring-your-own dataset's identity includes it",
+        "core.identity",
+    ),
+    "FLAT_THUMBNAIL_RANGE": Threshold(
+        2.0,
+        "grey levels: a 32 x 32 thumbnail with a flatter brightness range has no pHash (identical bytes only)",
+        "a flat thumbnail carries no structure to compare: its hash bits would match other flat images by chance",
+        "data.groups",
+    ),
+    "FLOOR_RUN_TERM_UP_TO": Threshold(
+        3,
+        "seeds up to which the primary analysis keeps the run-to-run component at its floor",
+        "with two or three seeds clamping it at 0 rejects too often (two seeds: 11-14%, three: up to 9% at a 5% "
+        "level, benchmarks/primary_level.py); kept at its floor the test holds its level",
+        "analysis.stats",
+    ),
+    "TOLERANCE_PP": Threshold(
+        0.3,
+        "percentage points: an interval method reproduces the paper's Fig. 5 intervals if every bound of every "
+        "bin is within this",
+        "a project choice: six times the rounding of the paper's printed bounds (one decimal: 0.05 pp), so a "
+        "method that computes them the same way cannot miss by rounding alone",
+        "analysis.paper_intervals",
+    ),
+}
+
+
+def threshold(name: str) -> Any:
+    """The value of the project threshold ``name`` (:data:`THRESHOLDS`)."""
+    return THRESHOLDS[name].value
+
+
 # ----------------------------------------------------------------------------- grids and chapter sizes
 # Grid settings over experiments.grids' paper grids. The paper profile redraws the validation images for
 # every run, as the authors' code does; the generator-data budget of the rare class (Fig. S-2) runs on
@@ -410,12 +514,16 @@ def why(profile: str, stage: str, name: str) -> str:
 # ----------------------------------------------------------------------------- the one validator
 @dataclass(frozen=True)
 class Rule:
-    """What a setting accepts: ``kind`` (int, number, bool, str, ints: a non-empty list of integers),
-    ``minimum`` (numbers; every item of ints), ``choices`` (allowed values with what each means)."""
+    """What a setting accepts: ``kind`` (int, number, positive, bool, str, mapping, ints: a non-empty list of
+    integers), ``minimum`` and ``maximum`` (numbers; every item of ints), ``choices`` (allowed values with
+    what each means), ``nullable`` (None too), ``many`` (one value or a list of such values)."""
 
     kind: str
     minimum: float | None = None
     choices: Mapping[str, str] | None = None
+    maximum: float | None = None
+    nullable: bool = False
+    many: bool = False
 
 
 _MONITOR_CHOICES = {"valid_loss": "the authors' code", "accuracy": "validation accuracy, the paper's text"}
@@ -458,7 +566,13 @@ def _is_number(value: Any) -> bool:
 
 def rule_problem(rule: Rule, value: Any) -> str | None:
     """What is wrong with ``value`` under ``rule`` (None when it fits)."""
-    low = rule.minimum
+    if value is None and rule.nullable:
+        return None
+    if rule.many and isinstance(value, (list, tuple)):
+        one = dataclasses.replace(rule, many=False, nullable=False)
+        problems = [(item, rule_problem(one, item)) for item in value]
+        return next((f"not valid: its item {item!r} is {p}" for item, p in problems if p), None)
+    low, high = rule.minimum, rule.maximum
     if rule.choices is not None:
         if isinstance(value, str) and value in rule.choices:
             return None
@@ -468,6 +582,8 @@ def rule_problem(rule: Rule, value: Any) -> str | None:
         return None if isinstance(value, bool) else "not true or false"
     if rule.kind == "str":
         return None if isinstance(value, str) else "not a string"
+    if rule.kind == "mapping":
+        return None if isinstance(value, Mapping) else "not a mapping"
     if rule.kind == "ints":
         if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) for v in value):
             return "not a non-empty list of integers, e.g. [0, 1]"
@@ -477,7 +593,9 @@ def rule_problem(rule: Rule, value: Any) -> str | None:
     ok = _is_int(value) if rule.kind == "int" else _is_number(value)
     if not ok:
         return "not an integer" if rule.kind == "int" else "not a number"
-    return None if low is None or value >= low else f"below the minimum {low:g}"
+    if low is not None and value < low:
+        return f"below the minimum {low:g}"
+    return None if high is None or value <= high else f"above the maximum {high:g}"
 
 
 def setting_problem(name: str, value: Any) -> str | None:
@@ -485,3 +603,79 @@ def setting_problem(name: str, value: Any) -> str | None:
     setting has no rule)."""
     rule = RULES.get(name)
     return None if rule is None else rule_problem(rule, value)
+
+
+# ----------------------------------------------------------------------------- grid settings
+# Every grid takes the common settings (the profile's seeds, ratio, mode, views, recipe, epochs, sizes, and the
+# paper's common grid settings) and its own paper settings; the controls take Fig. 3's without its methods, and
+# their own; the imbalance controls take the imbalance grid's, and their own. Each profile's grid sizes (the
+# ``grid_defaults`` tables above) may name only these.
+GRID_COMMON = ("seeds", "ratio", "mode", "views", "restore_best", "batch_rule", "max_epochs", "n_real")
+GRID_OWN: dict[str, tuple[str, ...]] = {
+    "controls": ("duplicate_ratio", "budget_n", "budget_methods", "budget_ratio", "budget_transforms", "budget_variants"),
+    "imbalance-controls": ("enabled", "budget_cuts", "budget_variants"),
+}
+FAITHFUL_SAMPLE = "faithful_sample"  # the faithful twins a fast-mode grid also runs (any grid)
+
+
+def grid_setting_names(grid: str) -> set[str]:
+    """The settings grid ``grid`` (one of :data:`~synthaug_utils.core.vocabulary.GRIDS`) accepts."""
+    if grid == "controls":
+        base = grid_setting_names("fig3") - {"methods"}
+    elif grid == "imbalance-controls":
+        base = grid_setting_names("imbalance")
+    else:
+        base = {*GRID_COMMON, *PAPER["grids"], *PAPER.get(grid, {})}
+    return base | set(GRID_OWN.get(grid, ())) | {FAITHFUL_SAMPLE}
+
+
+def _names(kind: str, names) -> Rule:
+    return Rule(kind, choices={n: "" for n in names}, many=True)
+
+
+# What each grid setting accepts (one value or a list where the grid takes several).
+GRID_RULES: dict[str, Rule] = {
+    "seeds": Rule("int", 0, many=True),
+    "ratio": Rule("int", 0),
+    "mode": RULES["mode"],
+    "views": RULES["views"],
+    "restore_best": Rule("bool"),
+    "batch_rule": RULES["batch_rule"],
+    "max_epochs": RULES["max_epochs"],
+    "n_real": Rule("int", 1, nullable=True, many=True),
+    "transforms": Rule("bool", many=True),
+    "variant": Rule("str", choices={v: "" for v in VARIANTS}),
+    "split_seed": Rule("int", 0),
+    "subset_seed": Rule("int", 0, nullable=True),
+    "methods": _names("str", METHODS),
+    "ratios": Rule("int", 0, many=True),
+    "method": Rule("str", choices={m: "" for m in METHODS}),
+    "rare_labels": Rule("str", nullable=True, many=True),
+    "cuts": Rule("int", 1, many=True),
+    "controls": _names("str", PAPER["imbalance"]["controls"].value),
+    "redraw_validation": Rule("bool"),
+    "enabled": Rule("bool"),
+    "budget_cuts": Rule("int", 1, many=True),
+    "budget_variants": _names("str", BUDGET_ARMS),
+    "duplicate_ratio": Rule("int", 0),
+    "budget_n": Rule("int", 1, many=True),
+    "budget_methods": _names("str", METHODS),
+    "budget_ratio": Rule("int", 0),
+    "budget_transforms": Rule("bool", many=True),
+    FAITHFUL_SAMPLE: Rule("mapping"),
+}
+#ASSERT
+
+
+def grid_problem(grid: str, settings: Mapping[str, Any]) -> str | None:
+    """What is wrong with the ``settings`` override of grid ``grid``: an unknown name, or a value its rule in
+    :data:`GRID_RULES` refuses (None when they fit)."""
+    known = grid_setting_names(grid)
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        return f"not valid: {grid!r} has unknown setting(s) {unknown} (known: {sorted(known)})"
+    for name, value in settings.items():
+        problem = rule_problem(GRID_RULES[name], value)
+        if problem:
+            return f"not valid: {grid}.{name}={value!r} is {problem}"
+    return None

@@ -32,12 +32,13 @@ import pandas as pd
 import PIL
 from PIL import Image, ImageOps
 
+from synthaug_utils.core import profiles
 from synthaug_utils.core.errors import DataError
 
 # of the 64 pHash bits: at or below, two images are near-duplicates (kept in core: a dataset's identity includes it)
 from synthaug_utils.core.identity import NEAR_DUPLICATE_MAX_HAMMING  # noqa: E402
 
-FLAT_THUMBNAIL_RANGE = 2.0  # grey levels: a flatter 32 x 32 thumbnail has no pHash (identical bytes only)
+FLAT_THUMBNAIL_RANGE = profiles.threshold("FLAT_THUMBNAIL_RANGE")  # grey levels: a flatter thumbnail has no pHash
 
 _PHASH_VERSION = 1  # bump when phash() changes: cached hashes of another version are recomputed
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from synthaug_utils.core import profiles
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.vocabulary import METHODS
 from synthaug_utils.diffusion.masks import mask_border_pairs, mask_for
@@ -39,7 +40,7 @@ def seam_energy(images: np.ndarray, mask: np.ndarray) -> float:
     return float((diff**2).sum(-1).mean())
 
 
-SEAM_LIMIT = 1.5  # a seam ratio above this is a visible seam
+SEAM_LIMIT = profiles.threshold("SEAM_LIMIT")  # a seam ratio above this is a visible seam
 # (method, mask whose border is measured)
 SEAM_MASKS = (
     ("inpaint", "center"),

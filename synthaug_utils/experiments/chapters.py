@@ -7,16 +7,23 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError
 from synthaug_utils.core.vocabulary import NONE, figure_note
 from synthaug_utils.data.splits import load_splits
-from synthaug_utils.experiments.grids import build_grid, faithful_twins, grid_settings, run_grid, seed_scope
+from synthaug_utils.experiments.grids import (
+    build_grid,
+    faithful_twins,
+    grid_settings,
+    prepare_synthetic_sets,
+    run_grid,
+    seed_scope,
+)
 from synthaug_utils.experiments.store import ResultsStore, default_store
 from synthaug_utils.experiments.trial import training_table
 
 
-def grid_results(grid: str, profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def grid_results(grid: str, profile: Profile, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or load from the store) a named grid; return (trial frame, per-test-image predictions)."""
     store = ResultsStore(store or default_store(profile))
     frame = run_grid(grid, profile, store, executor)
@@ -54,13 +61,10 @@ class ChapterResults:
         }
 
 
-def chapter_results(
-    grid: str, profile: str | Profile, config=None, overrides=None, store=None, executor=None
-) -> ChapterResults:
-    """Load the profile (with a chapter's papermill parameters), then run or load ``grid``."""
-    P = profile if isinstance(profile, Profile) else load_profile(profile, config, overrides or {})
-    frame, predictions = grid_results(grid, P, store, executor)
-    return ChapterResults(P, grid, grid_settings(grid, P), frame, predictions, figure_note(P))
+def chapter_results(grid: str, profile: Profile, store=None, executor=None) -> ChapterResults:
+    """Run (preparing its synthetic sets first) or load ``grid``, with its settings and figure note."""
+    frame, predictions = grid_results(grid, profile, store, executor)
+    return ChapterResults(profile, grid, grid_settings(grid, profile), frame, predictions, figure_note(profile))
 
 
 def with_controls(chapter: ChapterResults, store=None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -82,6 +86,16 @@ def optional_grid_results(
     if not build_grid(grid, profile):
         return None
     return grid_results(grid, profile, store, executor)
+
+
+def available_grid_results(
+    grids: Sequence[str], profile: Profile, store=None, executor=None
+) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """:func:`grid_results` of each of ``grids`` whose inputs the profile has (``core.inputs.grid_available``),
+    in the order given; the others are left out."""
+    from synthaug_utils.core.inputs import grid_available
+
+    return {grid: grid_results(grid, profile, store, executor) for grid in grids if grid_available(profile, grid)}
 
 
 def fast_vs_faithful(
@@ -156,12 +170,12 @@ def fast_vs_faithful(
 
 
 # ----------------------------------------------------------------------------- embeddings chapter inputs
-def synthetic_sets_of_grid(grid: str, profile) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic_sets_of_grid(grid: str, profile: Profile) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The real training pool and the synthetic images a grid trains on at its largest n (first seed).
 
     Returns (real, synthetic): ``real`` = the training pool of the grid's split (image_id,
     path, label, fst); ``synthetic`` = one row per synthetic image (image_id, path, label,
-    fst, source_id, method, variant). Generation happens only if the grid has not run yet.
+    fst, source_id, method, variant). The sets are prepared here first (a no-op once the grid has run).
     """
     specs = [s for s in build_grid(grid, profile) if s.synthetic_ratio]
     if not specs:
@@ -173,6 +187,7 @@ def synthetic_sets_of_grid(grid: str, profile) -> tuple[pd.DataFrame, pd.DataFra
         if (spec.n_real or 0) == largest and spec.seed == first_seed and not spec.transforms:
             chosen.setdefault((spec.synthetic_method, spec.synthetic_variant), spec)
     splits = load_splits(profile, specs[0].which(profile), specs[0].split_seed)
+    prepare_synthetic_sets(list(chosen.values()), profile, progress=False)
     parts = []
     for (method, variant), spec in sorted(chosen.items()):
         table, _ = training_table(spec, profile, splits)

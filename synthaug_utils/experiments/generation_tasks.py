@@ -18,8 +18,9 @@ number of workers and the shard size.
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,7 @@ import pandas as pd
 
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.vocabulary import METHODS
 from synthaug_utils.diffusion.prompts import slug
-from synthaug_utils.diffusion.resolve import ModelResolver
-from synthaug_utils.diffusion.settings import GenerationSettings
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, InProcessExecutor, make_executor
 from synthaug_utils.synthetic.generate import generate
 
@@ -65,57 +63,38 @@ def task_resources(client, profile: Profile | None, local: bool) -> dict | None:
 def generate_with_executor(
     sources: pd.DataFrame,
     out_dir: str | Path,
-    methods: Sequence[str] = METHODS,
-    variants: Sequence[str] = ("pretrained",),
-    per_real: int = 10,
-    settings: GenerationSettings | None = None,
-    profile: Profile | None = None,
-    splits=None,
-    resolve: ModelResolver | None = None,
-    model_group: Callable[[Mapping[str, Any]], str] = lambda row: "all",
-    progress: bool = True,
-    stats: dict | None = None,
+    *args: Any,
     executor: Any = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
     threads: int | None = None,
     connect_timeout: float = DASK_CONNECT_TIMEOUT_S,
-    on_saved: Callable[[Path], None] | None = None,
+    **kwargs: Any,
 ) -> Path:
-    """:func:`~synthaug_utils.synthetic.generate.generate` through ``executor`` (a name or an executor);
-    returns the manifest path. In-process (the default): in this process, one unit. Dask: tasks per
-    model and per unit of about ``shard_size`` sources (see the module); ``threads`` sets torch threads
-    in each task; ``on_saved(path)`` runs in the task after each image is written."""
+    """:func:`~synthaug_utils.synthetic.generate.generate` (``args`` and ``kwargs`` are its own) through
+    ``executor`` (a name or an executor); returns the manifest path. In-process (the default): in this
+    process, one unit. Dask: tasks per model and per unit of about ``shard_size`` sources (see the
+    module); ``threads`` sets torch threads in each task (default: this process's, so that the tasks compute
+    what this process would)."""
     if int(shard_size) < 1:
         raise UserFacingError(f"shard size {shard_size} must be at least 1")
+    call = inspect.signature(generate).bind(sources, out_dir, *args, **kwargs)
+    call.apply_defaults()
     ex = make_executor(executor, connect_timeout)
     try:
         if isinstance(ex, InProcessExecutor):
-            map_tasks, shards = ex.map, None
-        else:
-            resources = task_resources(ex.client, profile, local=getattr(ex, "_cluster", None) is not None)
+            return generate(sources, out_dir, *args, map_tasks=ex.map, **kwargs)
+        profile, progress = call.arguments["profile"], call.arguments["progress"]
+        if threads is None:  # a worker's own count (1 on a local cluster) could move the images' last bits
+            import torch
 
-            def map_tasks(fn, items):
-                desc = f"{getattr(fn, '__name__', 'tasks')} into {Path(out_dir).name}"
-                return ex.map(functools.partial(_with_threads, threads, fn), items, resources, progress, desc)
+            threads = torch.get_num_threads()
+        resources = task_resources(ex.client, profile, local=getattr(ex, "_cluster", None) is not None)
 
-            shards = int(shard_size)
-        return generate(
-            sources,
-            out_dir,
-            methods,
-            variants,
-            per_real,
-            settings,
-            profile,
-            splits,
-            resolve,
-            model_group,
-            progress,
-            stats,
-            map_tasks=map_tasks,
-            shard_size=shards,
-            on_saved=on_saved,
-        )
+        def map_tasks(fn, items):
+            desc = f"{getattr(fn, '__name__', 'tasks')} into {Path(out_dir).name}"
+            return ex.map(functools.partial(_with_threads, threads, fn), items, resources, progress, desc)
+
+        return generate(sources, out_dir, *args, map_tasks=map_tasks, shard_size=int(shard_size), **kwargs)
     finally:
         if ex is not executor:
             ex.close()

@@ -6,6 +6,7 @@ import functools
 import itertools
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,6 @@ import pandas as pd
 from synthaug_utils.core import profiles
 from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.vocabulary import BUDGET_ARMS, BUDGET_VARIANTS, GRIDS
-from synthaug_utils.experiments import trial
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, make_executor, parse_executor
 from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
 from synthaug_utils.experiments.store import ResultsStore, default_store
@@ -259,6 +259,41 @@ def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
     return list({spec.key: spec for spec in specs}.values())
 
 
+def prepare_synthetic_set(
+    profile: Profile,
+    spec: TrialSpec,
+    splits,
+    sources: pd.DataFrame,
+    per_real: int,
+    progress: bool = False,
+    generate_fn=None,
+) -> Path:
+    """Make (or find made) the profile-managed synthetic set of ``spec``'s method and variant: ``per_real``
+    images of every real image in ``sources`` (image_id, path, label, fst, split).
+
+    Calls :func:`synthaug_utils.synthetic.sets.ensure_synthetic_set` (idempotent: cheap when the
+    requested (source, index < per_real) images already exist; fine-tunes or pretrains the generator it
+    needs first) with the trial's splits; where the profile reads the authors' released images
+    (:func:`~synthaug_utils.synthetic.sets.released_serves`), unpacks their set instead, and nothing is
+    generated. Trials then only read the set (:func:`~synthaug_utils.experiments.trial.prepared_synthetic_set`).
+    """
+    from synthaug_utils.synthetic.sets import ensure_synthetic_set, released_serves, released_synthetic_set
+
+    if released_serves(profile, spec.synthetic_method, spec.synthetic_variant):
+        return released_synthetic_set(profile, splits, progress=progress)
+    return ensure_synthetic_set(
+        profile,
+        spec.synthetic_method,
+        spec.synthetic_variant,
+        sources,
+        per_real,
+        splits=splits,
+        which=spec.which(profile),
+        progress=progress,
+        generate_fn=generate_fn,
+    )
+
+
 def prepare_synthetic_sets(
     specs: Sequence[TrialSpec],
     profile: Profile,
@@ -266,7 +301,8 @@ def prepare_synthetic_sets(
     executor: Any = None,
     threads: int | None = None,
 ) -> None:
-    """Make the profile-managed synthetic images that ``specs`` need before any trial runs.
+    """Make the profile-managed synthetic images that ``specs`` need before any trial runs: the one step that
+    generates, fine-tunes or pretrains for a grid (trials only read what it made).
 
     Per (dataset, split seed, method, variant), every real source gets the largest ratio any
     spec asks of it; sources are grouped by that ratio and each group is one
@@ -309,7 +345,7 @@ def prepare_synthetic_sets(
             needs = needs.assign(ratio=needs.ratio.max())
         for ratio, sources in needs.groupby("ratio", sort=True):
             extra = {"generate_fn": generate_fn} if generate_fn is not None else {}
-            trial.profile_synthetic_set(
+            prepare_synthetic_set(
                 profile,
                 members[0],
                 splits,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.core.config import Profile, load_profile
-from synthaug_utils.core.errors import DataError, MissingImagesError, UserFacingError
+from synthaug_utils.core.errors import DataError, MissingImagesError, NotPreparedError, UserFacingError
 from synthaug_utils.core.files import file_digest
 from synthaug_utils.core.machine import git_commit
 from synthaug_utils.experiments.spec import TrialSpec
@@ -24,40 +24,40 @@ RESULT_FORMAT = 1
 
 
 # ----------------------------------------------------------------------------- synthetic images
-def profile_synthetic_set(
-    profile: Profile,
-    spec: TrialSpec,
-    splits,
-    sources: pd.DataFrame,
-    per_real: int,
-    progress: bool = False,
-    generate_fn=None,
-) -> Path:
-    """Folder of the profile-managed synthetic set for ``spec``'s method and variant, made if needed.
+PREPARE_STEP = (
+    "the preparation step makes it before any trial runs: synthaug run GRID, run_grid or the chapter calls "
+    "(they prepare first), or synthaug_utils.experiments.grids.prepare_synthetic_sets(specs, profile)"
+)
 
-    Calls :func:`synthaug_utils.synthetic.sets.ensure_synthetic_set` (idempotent: cheap when the
-    requested (source, index < per_real) images already exist) with the trial's splits; where the
-    profile reads the authors' released images (:func:`~synthaug_utils.synthetic.sets.released_serves`),
-    their unpacked set instead, and nothing is generated.
-    ``sources``: real training images (image_id, path, label, fst, split).
+
+def prepared_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: pd.DataFrame) -> Path:
+    """Folder of the profile-managed synthetic set of ``spec``'s method and variant, which must already exist.
+
+    Only reads: the generated set (:func:`~synthaug_utils.synthetic.sets.synthetic_set_folder`) or, where the
+    profile reads the authors' released images, their unpacked set; a set not made yet raises
+    NotPreparedError naming the folder and the step that makes it
+    (:func:`synthaug_utils.experiments.grids.prepare_synthetic_sets`). ``sources``: the trial's real images
+    that receive synthetic ones.
     """
-    from synthaug_utils.synthetic.sets import ensure_synthetic_set, released_serves, released_synthetic_set
-
-    if released_serves(profile, spec.synthetic_method, spec.synthetic_variant):
-        return released_synthetic_set(profile, splits, progress=progress)
-    return Path(
-        ensure_synthetic_set(
-            profile,
-            spec.synthetic_method,
-            spec.synthetic_variant,
-            sources,
-            per_real,
-            splits=splits,
-            which=spec.which(profile),
-            progress=progress,
-            generate_fn=generate_fn,
-        )
+    from synthaug_utils.synthetic.sets import (
+        released_serves,
+        released_set_folder,
+        released_set_unpacked,
+        synthetic_set_folder,
     )
+
+    what = f"{spec.synthetic_method}/{spec.synthetic_variant}"
+    if released_serves(profile, spec.synthetic_method, spec.synthetic_variant):
+        folder = released_set_folder(profile, splits)
+        if not released_set_unpacked(folder):
+            raise NotPreparedError(f"the released synthetic images ({what}) are not unpacked in {folder}; {PREPARE_STEP}")
+        return folder
+    folder = synthetic_set_folder(
+        profile, spec.synthetic_method, spec.synthetic_variant, sources, splits, which=spec.which(profile)
+    )
+    if not manifest_file(folder).is_file():
+        raise NotPreparedError(f"the synthetic set {what} was not generated ({folder} has no manifest); {PREPARE_STEP}")
+    return folder
 
 
 def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame) -> tuple[pd.DataFrame, Path]:
@@ -69,16 +69,18 @@ def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame
     (``synthetic_manifest``) is refused whole if any row derives from a validation or test image.
     A profile's set is shared by every split its images do not depend on (and the released set by
     every split), so it lists images of other runs' training images, which may be this run's
-    validation images. Missing generations or image files raise DataError / MissingImagesError
-    naming the source and the manifest.
+    validation images. Only reads: a profile's set that was not prepared, or lacks images the trial
+    needs, raises NotPreparedError naming the step that makes it; a named manifest that lacks them, or
+    missing image files, raise DataError / MissingImagesError naming the source and the manifest.
     """
     from synthaug_utils.data.splits import assert_no_leakage
+    from synthaug_utils.synthetic.sets import released_serves
 
     targets = augment_targets(spec, real)
     folder = (
         Path(spec.synthetic_manifest)
         if spec.synthetic_manifest
-        else profile_synthetic_set(profile, spec, splits, targets, spec.synthetic_ratio)
+        else prepared_synthetic_set(profile, spec, splits, targets)
     )
     manifest = read_manifest(folder)
     csv = manifest_file(folder)
@@ -95,11 +97,14 @@ def synthetic_rows(spec: TrialSpec, profile: Profile, splits, real: pd.DataFrame
     counts = chosen.groupby("source_id").size().reindex(targets.image_id, fill_value=0)
     short = counts[counts < spec.synthetic_ratio]
     if len(short):
-        raise DataError(
+        text = (
             f"synthetic manifest {csv} has too few {spec.synthetic_method}/{spec.synthetic_variant} images: "
             f"{len(short)} of {len(targets)} training images have fewer than {spec.synthetic_ratio} "
             f"(indices 0..{spec.synthetic_ratio - 1}); first: {short.index[0]} has {int(short.iloc[0])}"
         )
+        if spec.synthetic_manifest or released_serves(profile, spec.synthetic_method, spec.synthetic_variant):
+            raise DataError(text)
+        raise NotPreparedError(f"{text}; {PREPARE_STEP}")
     label_of = dict(zip(real.image_id, real.label))
     wrong = chosen[chosen.label != chosen.source_id.map(label_of)]
     if len(wrong):
@@ -142,7 +147,7 @@ def augment_targets(spec: TrialSpec, real: pd.DataFrame) -> pd.DataFrame:
 def training_table(spec: TrialSpec, profile: Profile, splits) -> tuple[pd.DataFrame, Path | None]:
     """Real subset + synthetic rows (+ duplicates) of a trial, and the manifest used (or None).
 
-    Columns: image_id, path, label, fst, source_id, synthetic (bool).
+    Reads only: the synthetic set must have been prepared (:func:`synthetic_rows`). Columns: image_id, path, label, fst, source_id, synthetic (bool).
     """
     real = real_subset(spec, splits)
     parts, csv = [real.drop(columns="split").assign(source_id=real.image_id, synthetic=False)], None
@@ -236,8 +241,8 @@ def check_trial(spec: TrialSpec, profile: Profile) -> None:
     the splits, the real subset (n within the pool), every real image it reads (training subset,
     validation, test: missing or unreadable ones are named) and, with ``synthetic_manifest``, the
     synthetic rows (leakage guard, counts, labels) and their image files. Profile-managed synthetic
-    sets are made by the trial itself, from real images checked here; the released shards it reads
-    instead (location ``released_synthetic``) are checked here. On the paper profile, the
+    sets are made by the preparation step before the trial, from real images checked here; the released
+    shards read instead (location ``released_synthetic``) are checked here. On the paper profile, the
     classifier weights (when the trial uses the profile's architecture) and the GPU are checked too."""
     from synthaug_utils.core.inputs import check_ready
     from synthaug_utils.data.checks import check_images

@@ -42,8 +42,8 @@ def figure_dir() -> Path:
 
 def shown_width_percent(width_in: float) -> int:
     """How wide (% of the content column) a figure ``width_in`` inches wide is shown: a figure of
-    ``plots.PAGE_WIDTH_IN`` or more fills the column, a narrower one keeps that scale."""
-    from synthaug_utils.presentation.plots import PAGE_WIDTH_IN
+    ``plot_style.PAGE_WIDTH_IN`` or more fills the column, a narrower one keeps that scale."""
+    from synthaug_utils.presentation.plot_style import PAGE_WIDTH_IN
 
     return int(min(100, math.ceil(100 * width_in / PAGE_WIDTH_IN - 1e-9)))
 
@@ -94,7 +94,7 @@ def figure_markdown(key: str, number: str, caption: str, chapter: str, profile: 
 
 
 def show_figure(drawn, key: str, profile: str, values: Mapping[str, str] | None = None, chapter: str | None = None):
-    """Save a drawn figure (``plots.Drawn``: the PNG, and its table as the CSV of exactly what it draws)
+    """Save a drawn figure (``plot_style.Drawn``: the PNG, and its table as the CSV of exactly what it draws)
     under :func:`figure_dir` and display the numbered, captioned figure (returns None, so a cell
     ending with it shows nothing more)."""
     import matplotlib.pyplot as plt

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from synthaug_utils.analysis.paper_cost import synthetic_source_markdown
 from synthaug_utils.core import chapters
 from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.protocol import AUTHORS_CODE, PAPER, PRIMARY_ANALYSIS_WHY, PROJECT, PROTOCOL, ProtocolSetting
+from synthaug_utils.presentation.cost_prose import synthetic_source_markdown
 
 METHODS_PAGE = f"{chapters.METHODS.id}.md"
 # The level-and-power benchmark's table, relative to the repository root (benchmarks/primary_level.py writes it).

@@ -1,6 +1,8 @@
 """The few sentences of the book that must be computed, because their words depend on the data or the
-profile (which dataset, how it was split and grouped, where the generator came from). Every other
-sentence is the notebooks' Markdown, with the numbers glued raw and formatted in the page.
+profile: which dataset, how it was split and grouped, where the generator came from (chapters 01-02);
+which classes miss the class-identity gate (02); what the two analyses are and where they disagree, the
+control arms' comparisons, the limits (03-06); whether values are compared with the paper (08). Every
+other sentence is the notebooks' Markdown, with the numbers glued raw and formatted in the page.
 """
 
 from __future__ import annotations
@@ -8,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis import stats
+from synthaug_utils.analysis.class_identity import GATE_MIN_CLASS, GATE_MIN_POOLED, classes_below
 from synthaug_utils.analysis.highlights import percent, pvalue
 from synthaug_utils.analysis.paper import paper_values
 from synthaug_utils.analysis.stats import paper_convention_interval
 from synthaug_utils.core.config import Profile
-from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, NONE
+from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, NONE, VARIANTS
 from synthaug_utils.data.summary import DatasetCapabilities, dataset_capabilities
 from synthaug_utils.data.tables import DatasetTables, SplitTables
 from synthaug_utils.diffusion.pipelines import model_label
@@ -390,6 +394,62 @@ def imbalance_budget_facts(table: pd.DataFrame | None) -> dict[str, str]:
     for (label, cut, tf), g in table.dropna(subset=["gain"]).groupby(["rare_label", "rare_n", "transforms"]):
         parts.append(f"{label} cut to {int(cut)}{' with transforms' if tf else ''}: " + _budget_arms_text(g))
     return {"s2_budget": "Rare-label accuracy against no rebalancing: " + "; ".join(parts) + "."}
+
+
+# ----------------------------------------------------------------------------- chapter 02: the class-identity gate
+def gate_verdict(per_class: pd.DataFrame, group: str, chance: float) -> str:
+    """One sentence on whether every class of ``group`` is above twice ``chance``, naming the
+    classes that are not, with their accuracies (for the book's prose)."""
+    below = classes_below(per_class, group, 2 * chance)
+    if not below:
+        return f"every class is above twice chance ({2 * chance:.1%})"
+    acc = per_class[per_class.group == group].set_index("label").accuracy
+    named = ", ".join(f"{label} {acc[label]:.0%}" for label in below)
+    return (
+        f"{len(below)} class{'es are' if len(below) > 1 else ' is'} at or below twice chance ({2 * chance:.1%}): "
+        f"{named}"
+    )
+
+
+def gate_check(
+    per_class: pd.DataFrame, group: str, min_class: float = GATE_MIN_CLASS, min_pooled: float = GATE_MIN_POOLED
+) -> tuple[bool, str]:
+    """Whether ``group``'s samples meet the gate: every class at least ``min_class`` and the pooled
+    share (weighted by images) at least ``min_pooled`` (shares, 0-1). Returns (met, one sentence for
+    the book naming the weakest class, the pooled share and any class below the line)."""
+    part = per_class[(per_class.group == group) & (per_class.n > 0)]
+    if part.empty:
+        return False, f"not measured: no samples in {group!r}"
+    pooled = float(np.average(part.accuracy, weights=part.n))
+    weakest = part.sort_values(["accuracy", "label"]).iloc[0]
+    below = classes_below(part[part.accuracy < min_class], group, min_class)
+    met = not below and pooled >= min_pooled
+    facts = (
+        f"weakest class {weakest.label} {weakest.accuracy:.0%} (line: {min_class:.0%}), "
+        f"pooled {pooled:.1%} (line: {min_pooled:.0%})"
+    )
+    if met:
+        return True, f"the gate is met: {facts}"
+    why = (
+        [f"{len(below)} class{'es' if len(below) > 1 else ''} below {min_class:.0%} ({', '.join(below)})"]
+        if below
+        else []
+    )
+    why += [f"pooled share below {min_pooled:.0%}"] if pooled < min_pooled else []
+    return False, f"the gate is not met ({'; '.join(why)}): {facts}"
+
+
+def gate_sentences(gate: pd.DataFrame, chance: float) -> dict[str, str]:
+    """``gate_real_t2i_<variant>_met`` and ``_verdict`` for each generator variant: whether its text-to-image
+    samples meet the gate (:func:`gate_check`) and which classes are at or below twice ``chance``
+    (:func:`gate_verdict`), judged by the classifier trained on real images (``gate``: per-class rows of
+    :func:`~synthaug_utils.analysis.class_identity.class_identity_gate`)."""
+    rows = gate[gate.classifier == "trained on real images"]
+    out = {}
+    for v in VARIANTS:
+        out[f"gate_real_t2i_{v}_met"] = gate_check(rows, f"text-to-image, {v}")[1]
+        out[f"gate_real_t2i_{v}_verdict"] = gate_verdict(rows, f"text-to-image, {v}", chance)
+    return out
 
 
 # ----------------------------------------------------------------------------- chapter 08: the reproduction report

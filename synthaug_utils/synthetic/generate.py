@@ -93,25 +93,19 @@ def plan_units(batches: Sequence[Batch], source_of: Mapping[str, str], shard_siz
         return []
     if shard_size is None:
         return [list(batches)]
-    parent = list(range(len(batches)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     batch_of = {t.path: i for i, b in enumerate(batches) for t in b.tasks}
+    label = list(range(len(batches)))  # the component a batch is in: its own, or merged with its inputs'
+    components = {i: [i] for i in range(len(batches))}
     for i, b in enumerate(batches):
-        for t in b.tasks:
-            if t.upstream in batch_of:
-                parent[root(i)] = root(batch_of[t.upstream])
-    components: dict[int, list[int]] = {}
-    for i in range(len(batches)):
-        components.setdefault(root(i), []).append(i)
+        for j in {batch_of[t.upstream] for t in b.tasks if t.upstream in batch_of}:
+            keep, merged = sorted((label[i], label[j]))
+            if keep != merged:
+                for k in components.pop(merged):
+                    label[k] = keep
+                    components[keep].append(k)
     units: list[list[int]] = []
     open_unit: dict[tuple, tuple[list[int], set[str]]] = {}  # model -> (batch indices, sources) being filled
-    for members in sorted(components.values()):
+    for members in sorted(sorted(m) for m in components.values()):
         key = batches[members[0]].model_key
         sources = {source_of[t.path] for i in members for t in batches[i].tasks}
         current = open_unit.get(key)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError, UserFacingError
 from synthaug_utils.core.paths import cache_dir
 from synthaug_utils.core.vocabulary import BUDGET_VARIANTS, GENERATOR_VARIANTS, METHODS
@@ -60,8 +60,36 @@ def split_independent(profile: Profile, variant: str, which: str) -> bool:
     return False
 
 
+def synthetic_set_folder(
+    profile: Profile,
+    method: str,
+    variant: str,
+    sources: pd.DataFrame,
+    splits,
+    *,
+    which: str | None = None,
+    out_dir: str | Path | None = None,
+) -> Path:
+    """The folder that holds the ``method``/``variant`` set of ``sources`` (nothing is read or made):
+    ``out_dir`` when given, else :func:`synthetic_set_dir` for the splits' dataset (shared by every split
+    seed where :func:`split_independent`), suffixed by the sources' key for the generator-data-budget
+    variants, whose models see exactly ``sources``."""
+    if method not in METHODS:
+        raise UserFacingError(f"unknown method {method!r}; choose from {list(METHODS)}")
+    if variant not in GENERATOR_VARIANTS:
+        raise UserFacingError(f"unknown variant {variant!r}; choose from {list(GENERATOR_VARIANTS)}")
+    if out_dir is not None:
+        return Path(out_dir)
+    which = which or _which(profile, splits, sources)
+    split_seed = None if split_independent(profile, variant, which) else splits.split_seed
+    folder = synthetic_set_dir(profile, method, variant, splits.dataset, split_seed, generation_settings(profile))
+    if variant in BUDGET_VARIANTS:  # the models see exactly these sources: one set per source set
+        folder = folder.with_name(f"{folder.name}-own{images_key(sources)}")
+    return folder
+
+
 def ensure_synthetic_set(
-    profile: Profile | str,
+    profile: Profile,
     method: str,
     variant: str,
     sources: pd.DataFrame,
@@ -73,8 +101,8 @@ def ensure_synthetic_set(
     progress: bool = True,
     generate_fn=None,
 ) -> Path:
-    """A folder whose ``manifest.csv`` lists at least ``per_real`` images of ``method``/``variant``
-    for every source (generating only what is missing; idempotent, resumable).
+    """A folder (:func:`synthetic_set_folder`) whose ``manifest.csv`` lists at least ``per_real`` images of
+    ``method``/``variant`` for every source (generating only what is missing; idempotent, resumable).
 
     The manifest may list more (other sources or higher indices made by earlier calls):
     select rows with :func:`select_synthetic`. ``splits`` (loaded for split seed 0 when
@@ -85,29 +113,17 @@ def ensure_synthetic_set(
     ``generate_fn`` replaces :func:`~synthaug_utils.synthetic.generate.generate` (same arguments),
     e.g. generation through a Dask executor.
     """
-    profile = load_profile(profile) if isinstance(profile, str) else profile
-    if method not in METHODS:
-        raise UserFacingError(f"unknown method {method!r}; choose from {list(METHODS)}")
-    if variant not in GENERATOR_VARIANTS:
-        raise UserFacingError(f"unknown variant {variant!r}; choose from {list(GENERATOR_VARIANTS)}")
     which = which or _which(profile, splits, sources)
     if splits is None:
         from synthaug_utils.data.splits import load_splits
 
         splits = load_splits(profile, which)
-    settings = generation_settings(profile)
-    split_seed = None if split_independent(profile, variant, which) else splits.split_seed
-    folder = (
-        Path(out_dir)
-        if out_dir is not None
-        else synthetic_set_dir(profile, method, variant, splits.dataset, split_seed, settings)
-    )
+    folder = synthetic_set_folder(profile, method, variant, sources, splits, which=which, out_dir=out_dir)
     own = sources if variant in BUDGET_VARIANTS else None
-    if own is not None and out_dir is None:  # the models see exactly these sources: one set per source set
-        folder = folder.with_name(f"{folder.name}-own{images_key(own)}")
     resolve, group = model_resolver(profile, splits, which, progress, own_images=own)
     (generate_fn or generate)(
-        sources, folder, [method], [variant], per_real, settings, profile, splits, resolve, group, progress
+        sources, folder, [method], [variant], per_real, generation_settings(profile), profile, splits, resolve, group,
+        progress,
     )
     return folder
 
@@ -133,6 +149,19 @@ def synthetic_source(profile: Profile) -> str:
     return "released" if profile.locations.get(RELEASED_LOCATION) else "generated"
 
 
+def released_set_folder(profile: Profile, splits) -> Path:
+    """Where :func:`released_synthetic_set` unpacks the release for ``splits``' dataset (nothing is read or made)."""
+    from synthaug_utils.synthetic.released import release_key
+
+    shards = Path(profile.locations[RELEASED_LOCATION]).expanduser()
+    return cache_dir() / "synthetic" / "released" / release_key(shards) / splits.dataset
+
+
+def released_set_unpacked(folder: Path) -> bool:
+    """Whether :func:`released_synthetic_set` finished unpacking into ``folder``."""
+    return (Path(folder) / _RELEASED_DONE).is_file()
+
+
 def released_synthetic_set(profile: Profile, splits, progress: bool = True) -> Path:
     """The folder of the authors' released images of ``splits``' dataset, unpacked once from the shards
     named by the ``released_synthetic`` location (checked first, like every input).
@@ -152,7 +181,7 @@ def released_synthetic_set(profile: Profile, splits, progress: bool = True) -> P
     check_ready(profile, needs=(RELEASED_LOCATION,))
     shards = Path(profile.locations[RELEASED_LOCATION]).expanduser()
     key = release_key(shards)
-    folder = cache_dir() / "synthetic" / "released" / key / splits.dataset
+    folder = released_set_folder(profile, splits)
     done = folder / _RELEASED_DONE
     if not done.is_file():
         sources = splits.all().drop_duplicates("image_id")
