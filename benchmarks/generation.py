@@ -99,7 +99,7 @@ def demo_rows(profile_name: str, batch: int, repeats: int, steps: int | None = N
     return rows
 
 
-def _sd_modules(name: str, dtype=torch.float32, device="cpu"):
+def random_sd_modules(name: str, dtype=torch.float32, device="cpu"):
     """UNet, VAE, text encoder and scheduler of an SD architecture with random weights."""
     from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -122,7 +122,7 @@ def sd_cpu_rows(px: int) -> list[dict]:
     """One guided UNet evaluation (batch 2) of each SD architecture at ``px`` images, fp32, on the CPU."""
     rows = []
     for name, label in (("sd21_base", "SD 2.1-base"), ("sd15_inpaint", "SD 1.5-inpainting")):
-        unet, vae, text, _ = _sd_modules(name)
+        unet, vae, text, _ = random_sd_modules(name)
         lat = px // 8
         x = torch.randn(2, unet.config.in_channels, lat, lat)
         ctx = torch.randn(2, 77, unet.config.cross_attention_dim)
@@ -157,7 +157,7 @@ def _sd_pipeline(name: str, dtype, device):
 
     from synthaug_utils.diffusion import demo_model as dg
 
-    unet, vae, text, sched = _sd_modules(name, dtype, device)
+    unet, vae, text, sched = random_sd_modules(name, dtype, device)
     tok_dir = Path(__import__("tempfile").mkdtemp()) / "tok"
     dg.build_tokenizer_files(tok_dir, max_tokens=77)
     tokenizer = dg.load_tokenizer(tok_dir)

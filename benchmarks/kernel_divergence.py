@@ -80,7 +80,7 @@ def worker(out: Path, inputs: Path | None, threads: int) -> None:
                 guidance_scale=settings.guidance_scale,
                 height=settings.resolution,
                 width=settings.resolution,
-                generator=pipelines._generators(seeds, "cpu"),
+                generator=pipelines.seeded_generators(seeds, "cpu"),
                 output_type="np",
             ).images
         return np.asarray(out, dtype=np.float32)
@@ -89,9 +89,9 @@ def worker(out: Path, inputs: Path | None, threads: int) -> None:
     float_single = np.concatenate([generate([p], [s]) for p, s in zip(prompts, seeds)])
     result = {
         "gen_float": float_batch,
-        "gen_uint8": pipelines._to_uint8(float_batch),
+        "gen_uint8": pipelines.to_uint8(float_batch),
         "gen_float_single": float_single,
-        "gen_uint8_single": pipelines._to_uint8(float_single),
+        "gen_uint8_single": pipelines.to_uint8(float_single),
     }
 
     base = np.load(inputs) if inputs else result

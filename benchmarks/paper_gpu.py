@@ -10,7 +10,7 @@ Random weights in the real architectures, built offline (nothing is downloaded):
   settings from the paper profile (:func:`~synthaug_utils.diffusion.settings.generation_settings`:
   fp16, batch 16 on the GPU);
 - DreamBooth: the loop body of :func:`synthaug_utils.diffusion.dreambooth.finetune` (its augmenter, its
-  ``_loss``, AdamW with its settings, grad-norm clip) at 512 px, batch 4, fp32 (the paper
+  ``diffusion_loss``, AdamW with its settings, grad-norm clip) at 512 px, batch 4, fp32 (the paper
   profile's ``mixed_precision='no'``): optimiser steps/s. ``finetune`` itself is not called
   because it loads and saves multi-GB model folders around the steps;
 - classifier: EfficientNetV2-M (torchvision, a random state dict loaded through the project's
@@ -222,7 +222,7 @@ def make_pipeline(bench, name: str, dtype, device: str, modules=None):
 
     from synthaug_utils.diffusion import demo_model as dg
 
-    unet, vae, text, sched = modules or bench._sd_modules(name, dtype, device)
+    unet, vae, text, sched = modules or bench.random_sd_modules(name, dtype, device)
     with tempfile.TemporaryDirectory(prefix="paper-gpu-tok-") as tok_dir:  # the tokenizer reads its files on load
         dg.build_tokenizer_files(Path(tok_dir), max_tokens=77)
         tokenizer = dg.load_tokenizer(Path(tok_dir))
@@ -434,7 +434,7 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
     latent_side = settings.resolution // 2 ** (len(vae.config.block_out_channels) - 1)
     pixels = torch.from_numpy(smooth_images(batch, settings.resolution)).permute(0, 3, 1, 2).contiguous()
     with torch.no_grad():
-        cond1 = db._embed(tokenizer, text_encoder, [diffusion_prompts.prompt_for("psoriasis")])[0]
+        cond1 = db.encode_prompts(tokenizer, text_encoder, [diffusion_prompts.prompt_for("psoriasis")])[0]
     vae.requires_grad_(False)
     text_encoder.requires_grad_(False)
     unet.requires_grad_(True)
@@ -447,7 +447,7 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
         eps=settings.adam_epsilon,
     )
     opt = torch.optim.AdamW(params, **adam) if opt_slices == 1 else None
-    augment = db._augmenter(settings)
+    augment = db.training_augmenter(settings)
     g = torch.Generator().manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     autocast = (
@@ -462,7 +462,7 @@ def dreambooth_rate(kind: str, modules, device: str, batch: int, steps: int, war
         x = torch.stack([augment(pixels[i]) for i in range(batch)])
         cond = cond1.expand(batch, -1, -1)
         with autocast if autocast is not None else torch.autocast("cpu", enabled=False):
-            loss = db._loss(unet, vae, noise_scheduler, x, cond, kind, g, rng, latent_side)
+            loss = db.diffusion_loss(unet, vae, noise_scheduler, x, cond, kind, g, rng, latent_side)
         for p in params:
             p.grad = None
         loss.backward()
@@ -565,7 +565,7 @@ def dreambooth_rows(
                     status="ok" if cuda else f"ok: batch {batch} on the CPU (paper: 4)",
                     note=note
                     + timing
-                    + "; the loop body of dreambooth.finetune (its _augmenter, _loss, AdamW settings)",
+                    + "; the loop body of dreambooth.finetune (its training_augmenter, diffusion_loss, AdamW settings)",
                 )
             )
             del unet, vae, text, tok
@@ -636,7 +636,7 @@ def classifier_rows(
             )
             n_val = bs * (1 if cuda else 2)
             dls = faithful.build_dataloaders(table(bs * (1 + timed)), table(n_val), labels, recipe, bs)
-            with faithful._quiet():
+            with faithful.quiet_fastai():
                 learn = faithful.build_learner(dls, recipe, tmp)
                 timer = _batch_timer(device)
                 with learn.no_bar(), learn.no_logging():
@@ -683,7 +683,7 @@ def classifier_rows(
             test_bs = 64  # fit_faithful predicts at max(batch, 64)
             n = test_bs * (1 + timed)
             timer = _batch_timer(device)
-            with faithful._quiet(), learn.no_bar(), learn.no_logging():
+            with faithful.quiet_fastai(), learn.no_bar(), learn.no_logging():
                 learn.get_preds(dl=faithful.inference_dataloader(dls, table(n), test_bs), cbs=[timer])
             rows.append(
                 row(
@@ -766,10 +766,10 @@ def clip_rows(device: str, label: str, quick: bool, tmp: Path, full: bool | None
         n = batch * ((4 if quick else 16) if cuda else (1 if quick else 4))
         paths = write_jpegs(tmp / "jpeg-clip", min(n, 256))
         paths = [paths[i % len(paths)] for i in range(n)]
-        emb._compute(embedder, paths[:batch], batch, False)  # warm-up
+        emb.embed_uncached(embedder, paths[:batch], batch, False)  # warm-up
         _sync(device)
         began = time.perf_counter()
-        out = emb._compute(embedder, paths, batch, False)
+        out = emb.embed_uncached(embedder, paths, batch, False)
         _sync(device)
         seconds = time.perf_counter() - began
         rows.append(

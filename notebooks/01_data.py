@@ -33,7 +33,7 @@ from synthaug_utils.core import vocabulary
 from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.inputs import has_input, input_keys
 from synthaug_utils.data import splits, summary
-from synthaug_utils.presentation import figures, plots, prose
+from synthaug_utils.presentation import data_plots, figures, plots, prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
@@ -66,7 +66,7 @@ glue_profile_box(P, "01_data")
 # {glue:text}`n_test` test images. {glue:text}`ddi_sentence`
 
 # %%
-figures.show_figure(plots.plot_split_composition(counts, note), "composition", profile)
+figures.show_figure(data_plots.plot_split_composition(counts, note), "composition", profile)
 
 # %%
 clusters = summary.near_duplicate_table(main_tables, main)  # your own data: near-duplicate clusters found
@@ -84,20 +84,20 @@ if len(clusters):
 
 # %%
 if capabilities.has_fst:
-    figures.show_figure(plots.plot_fst_distribution(counts, note), "fst", profile)
+    figures.show_figure(data_plots.plot_fst_distribution(counts, note), "fst", profile)
 else:
-    print(capabilities.missing("fst"))
+    print(prose.skin_type_skipped(capabilities))
 
 # %%
 if ddi is not None:  # without a DDI-style set the page says so in its opening, and shows nothing here
     from IPython.display import Markdown
 
     display(Markdown("The DDI-style set, by skin-tone bin (12 = FST I-II, 34 = III-IV, 56 = V-VI):"))
-    figures.show_figure(plots.plot_split_composition(ddi_counts, note), "ddi_composition", profile)
+    figures.show_figure(data_plots.plot_split_composition(ddi_counts, note), "ddi_composition", profile)
 
 # %%
 if ddi is not None:
-    figures.show_figure(plots.plot_fst_distribution(ddi_counts, note), "ddi_fst", profile)
+    figures.show_figure(data_plots.plot_fst_distribution(ddi_counts, note), "ddi_fst", profile)
 
 # %% [markdown]
 # ## Example images per class and skin type
@@ -109,8 +109,8 @@ if ddi is not None:
 if show_images:
     fsts = [1, 2, 3, 4, 5, 6]
     grid = summary.example_grid(main.train_pool, main.labels, fsts, P.image_size, seed=split_seed)
-    drawn = plots.plot_image_grid(
-        grid, main.labels, [f"FST {plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note
+    drawn = data_plots.plot_image_grid(
+        grid, main.labels, [f"FST {data_plots.FST_NAMES[f]}" for f in fsts], "Examples per class and skin type", note
     )
     figures.show_figure(drawn, "examples", profile)
 else:

@@ -31,13 +31,16 @@ split_seed = 0
 import pandas as pd
 
 from synthaug_utils.analysis import generation_report as report
-from synthaug_utils.presentation import figures, plots, prose
+from synthaug_utils.core.config import load_profile
+from synthaug_utils.experiments import chapters
+from synthaug_utils.presentation import data_plots, figures, generation_prose
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
-chapter, facts = report.setup(profile, config, overrides, split_seed)
+P = load_profile(profile, config, overrides)
+chapter, facts = report.setup(P, split_seed)
 note = chapter.note
-glue_values(facts)
+glue_values({**facts, "gen_departures": generation_prose.departures_sentence(chapter)})
 glue_profile_box(chapter.profile, "02_generation")
 
 # %% [markdown]
@@ -54,7 +57,9 @@ glue_profile_box(chapter.profile, "02_generation")
 # {glue:text}`gen_departures`
 
 # %%
-glue_values({"generator_sentence": prose.generator_sentence(chapter.profile, report.generator_record(chapter))})
+glue_values(
+    {"generator_sentence": generation_prose.generator_sentence(chapter.profile, report.generator_record(chapter))}
+)
 
 # %% [markdown]
 # {glue:text}`generator_sentence`
@@ -68,7 +73,7 @@ glue_values({"generator_sentence": prose.generator_sentence(chapter.profile, rep
 # pretrained and the DreamBooth models. DreamBooth models are fine-tuned once per class and kept.
 
 # %%
-glue_values(report.make_sets(chapter))
+glue_values(report.make_sets(chapter, chapters.generation_sets(chapter.profile, chapter.splits, chapter.sizes)))
 
 # %% [markdown]
 # ## Mask geometry (Fig. 1B analogue)
@@ -82,7 +87,7 @@ glue_values(report.make_sets(chapter))
 (source, masks, outputs), facts = report.mask_geometry(chapter)
 glue_values(facts)
 masked = pd.DataFrame([{"mask": name, "share_of_pixels": float(m.mean())} for name, m in masks.items()])
-figures.show_figure(plots.plot_mask_geometry(source, masks, outputs, note, data=masked), "mask_geometry", profile)
+figures.show_figure(data_plots.plot_mask_geometry(source, masks, outputs, note, data=masked), "mask_geometry", profile)
 
 # %% [markdown]
 # ## Samples per class, method and variant (Fig. S-4 analogue)
@@ -92,7 +97,7 @@ figures.show_figure(plots.plot_mask_geometry(source, masks, outputs, note, data=
 
 # %%
 cells, labels, columns = report.sample_grid(chapter)
-figures.show_figure(plots.plot_sample_grid(cells, labels, columns, note), "samples", profile)
+figures.show_figure(data_plots.plot_sample_grid(cells, labels, columns, note), "samples", profile)
 
 # %% [markdown]
 # ## Quality gate 1: do text-to-image samples show their class?
@@ -108,14 +113,17 @@ figures.show_figure(plots.plot_sample_grid(cells, labels, columns, note), "sampl
 # (encode, decode) and scored the same way.
 
 # %%
-gate, summary, chance, facts = report.class_identity_gate_report(chapter)
-glue_values({**facts, **prose.gate_sentences(gate, chance)})
+samples = chapters.guidance_samples(
+    P, chapter.splits.labels, chapter.sizes["gate_per_class"], chapter.paper_settings.guidance_scale
+)
+gate, summary, chance, facts = report.class_identity_gate_report(chapter, samples)
+glue_values({**facts, **generation_prose.gate_sentences(gate, chance)})
 real_gate = gate[gate.classifier == "trained on real images"]
-figures.show_figure(plots.plot_class_accuracy(real_gate, chance, note), "gate_real", profile)
+figures.show_figure(data_plots.plot_class_accuracy(real_gate, chance, note), "gate_real", profile)
 
 # %%
 ae_gate = gate[gate.classifier == "trained on autoencoded real images"]
-figures.show_figure(plots.plot_class_accuracy(ae_gate, chance, note), "gate_autoencoded", profile)
+figures.show_figure(data_plots.plot_class_accuracy(ae_gate, chance, note), "gate_autoencoded", profile)
 
 # %%
 figures.show_table(
@@ -166,9 +174,9 @@ figures.show_table(
 # visible. Mean absolute difference between each output and its source, in grey levels (0-255):
 
 # %%
-mad, facts = report.mask_fidelity_report(chapter)
+mad, facts = report.mask_fidelity_report(chapter, chapters.raw_inpaint_fidelity(P, chapter.masked_sources))
 glue_values(facts)
-figures.show_figure(plots.plot_mask_mad(mad, note), "mask_mad", profile)
+figures.show_figure(data_plots.plot_mask_mad(mad, note), "mask_mad", profile)
 
 # %%
 figures.show_table(
@@ -201,7 +209,7 @@ figures.show_table(
 
 # %%
 seams, facts = report.seam_report(chapter)
-glue_values(facts)
+glue_values({**facts, **generation_prose.seam_sentences(seams)})
 figures.show_table(
     seams, "seams", "Seam ratio per method and generator: contrast across the mask's border, synthetic over real."
 )
@@ -218,9 +226,11 @@ figures.show_table(
 # seconds each DreamBooth model took to fine-tune.
 
 # %%
-cost, facts = report.generation_cost(chapter)
+cost, facts = report.generation_cost(
+    chapter, chapters.time_generation(P, chapter.masked_sources, chapter.sizes["timed_images"])
+)
 glue_values(facts)
-figures.show_figure(plots.plot_generation_cost(cost, note), "generation_cost", profile)
+figures.show_figure(data_plots.plot_generation_cost(cost, note), "generation_cost", profile)
 
 # %%
 figures.show_table(cost, "generation_cost_table", "Images generated per second on this machine, per method.")

@@ -113,8 +113,9 @@ figures.show_table(
 
 # %%
 leak = leakage.leakage_report(chapter.profile, frame, predictions)
-glue_values(leak.values)
-caption = f"Leaking and clean test images: each Fig. 3 comparison (primary analysis; stars: BH-adjusted within each test set). {leak.values['lk_label']}".strip()
+leak_words = prose.leakage_sentences(chapter.profile, leak)
+glue_values({**leak.values, **leak_words})
+caption = f"Leaking and clean test images: each Fig. 3 comparison (primary analysis; stars: BH-adjusted within each test set). {leak_words['lk_label']}".strip()
 figures.show_table(
     leak.shown, "fig3_leakage", caption, leakage.HEADERS, data=leak.table
 ) if leak.table is not None else None

@@ -38,7 +38,7 @@ from synthaug_utils.analysis import pair_distances, paper, quality
 from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.vocabulary import figure_note
 from synthaug_utils.experiments import chapters
-from synthaug_utils.presentation import figures, plots
+from synthaug_utils.presentation import data_plots, figures
 from synthaug_utils.presentation.book import glue_values
 from synthaug_utils.presentation.profile_box import glue_profile_box
 
@@ -69,7 +69,7 @@ glue_profile_box(P, "07_embeddings")
 coords = quality.project(embeddings, "pca", seed=0)
 thumbs, pair = report.projection_images(everything, show_images, n_thumbnails, seed=0)
 figures.show_figure(
-    plots.plot_projection(
+    data_plots.plot_projection(
         coords,
         everything.assign(disease=everything.label),
         "disease",
@@ -82,7 +82,7 @@ figures.show_figure(
 )
 
 # %%
-drawn = plots.plot_projection(
+drawn = data_plots.plot_projection(
     coords,
     everything.assign(origin=everything.method),
     "origin",
@@ -106,7 +106,7 @@ rows = quality.sample_rows(len(everything), umap_points, seed=0)
 glue_values({"e_umap_points": len(rows), "e_all_points": len(everything)})
 umap_coords = quality.project(embeddings[rows], "umap", seed=0, cache=True)
 shown = everything.iloc[rows].reset_index(drop=True)
-drawn = plots.plot_projection(
+drawn = data_plots.plot_projection(
     umap_coords,
     shown.assign(disease=lambda t: t.label),
     "disease",
@@ -133,7 +133,7 @@ glue_values(
         "e_paper_matched": paper_fig2.value["cosine_distance_matched"],
     }
 )
-figures.show_figure(plots.plot_distance_distributions(long, tests, note), "fig2c", profile)
+figures.show_figure(data_plots.plot_distance_distributions(long, tests, note), "fig2c", profile)
 
 # %% [markdown]
 # Mean cosine distance of {glue:text}`e_pairs:,` random real-real pairs:
@@ -176,7 +176,7 @@ figures.show_table(
 
 # %%
 qtable = quality.quality_table(emb_real, real, emb_syn, synthetic, cache=True)
-figures.show_figure(plots.plot_quality(qtable, note), "quality", profile)
+figures.show_figure(data_plots.plot_quality(qtable, note), "quality", profile)
 
 # %%
 figures.show_table(
@@ -259,7 +259,7 @@ figures.show_table(
 joined, facts = report.quality_vs_gain(qtable, chapters.grid_results("fig3", P, store, executor))
 glue_values(facts)
 figures.show_figure(
-    plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note),
+    data_plots.plot_quality_vs_gain(joined, "kernel", "kernel distance to real images of the class (MMD²)", note),
     "quality_gain",
     profile,
 )

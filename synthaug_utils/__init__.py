@@ -14,7 +14,9 @@ ImageNet backbones:
 - :mod:`synthaug_utils.core.vocabulary` - the project's fixed vocabularies, each defined once: generation methods and
   variants, model kinds, classifier modes, batch rules, monitors, grid names and the demo caption.
 - :mod:`synthaug_utils.core.profiles` - the settings source: every paper value once with its source and note, what
-  each embedded profile changes and why, and the one validator's rules.
+  each embedded profile changes and why, the demo world, the rehearsal's sizes and the project's thresholds.
+- :mod:`synthaug_utils.core.rules` - the one validator: what every overridable setting accepts (profile fields,
+  recipe, the settings inside each figure grid, the demo world), on every path.
 - :mod:`synthaug_utils.core.config` - the profiles built from the settings source, data locations, config files and
   the check of every override.
 - :mod:`synthaug_utils.core.inputs` - what a profile needs before it runs: resources (datasets, weights, models),
@@ -124,8 +126,10 @@ values, embeddings, quality, chapter reports:
 - :mod:`synthaug_utils.analysis.paper_intervals` - what reproduces (or not) the paper's printed Fig. 5 intervals.
 - :mod:`synthaug_utils.analysis.level_simulation` - simulated classifiers for the level and power of a paired comparison
   test.
-- :mod:`synthaug_utils.analysis.paper_cost` - what the full paper grid costs: stage throughputs in, an hours table out
-  (no torch).
+- :mod:`synthaug_utils.analysis.paper_workload` - what a paper build does, counted without data or GPU: the paper's
+  data sizes, its grids' trials, the synthetic images and DreamBooth models it generates (no torch).
+- :mod:`synthaug_utils.analysis.paper_cost` - what the full paper grid costs: stage throughputs in, an hours table out,
+  and what the authors' released images save (no torch).
 - :mod:`synthaug_utils.analysis.embeddings` - image embeddings for Figure 2 / S-3 and the synthetic-set quality metrics,
   cached per image.
 - :mod:`synthaug_utils.analysis.quality` - how real are the synthetic images? Distances between sets of image
@@ -143,13 +147,22 @@ values, embeddings, quality, chapter reports:
 
 Stage 7, :mod:`synthaug_utils.presentation` - figures and the Jupyter Book:
 
-- :mod:`synthaug_utils.presentation.plots` - one plotting function per figure, in one consistent, colour-blind-safe
-  style; each returns the figure with the table it drew.
+- :mod:`synthaug_utils.presentation.plot_style` - the one figure style: colour-blind-safe palette, page width, fonts,
+  notes and legends, the methods' colours, and ``Drawn`` (a figure with the table it draws).
+- :mod:`synthaug_utils.presentation.plots` - one plotting function per results figure (Figs. 3, 4, 5, S-1, S-2, fast
+  vs faithful, the learning curve); each returns the figure with the table it drew.
+- :mod:`synthaug_utils.presentation.data_plots` - one plotting function per figure of the data and the synthetic
+  images (composition, example grids, masks, samples, the class-identity gate, generation cost, embeddings, distances,
+  set quality); each returns the figure with the table it drew.
 - :mod:`synthaug_utils.presentation.figures` - numbered, captioned figures (PNG, CSV of the numbers drawn, rebuild
   commands) and tables shown the same way (numbered, captioned, CSV linked).
-- :mod:`synthaug_utils.presentation.prose` - the few sentences that must be computed (the data chapter's opening and
-  grouping, where the generator came from, the class-identity gate's verdicts, the results chapters' analyses,
-  controls and limits, chapter 08's value agreement); all other prose is the notebooks' Markdown.
+- :mod:`synthaug_utils.presentation.prose` - the few sentences that must be computed (the data chapter's opening,
+  grouping, dropped labels and skin types, the results chapters' analyses, controls and limits, chapter 08's value
+  agreement); all other prose is the notebooks' Markdown.
+- :mod:`synthaug_utils.presentation.generation_prose` - chapter 02's computed sentences: where the generator came from,
+  where its settings depart from the paper's, the class-identity gate's verdicts, the seam verdict.
+- :mod:`synthaug_utils.presentation.cost_prose` - the sentences on what a paper build costs: the estimate's
+  assumptions and which synthetic source a build used and what the released images save (the Methods page).
 - :mod:`synthaug_utils.presentation.glue_registry` - every glued value per chapter, with its unit and whether it is
   glued raw (``resources/glue_keys.yml``), read by the reference check and the tests.
 - :mod:`synthaug_utils.presentation.outputs` - what an executed chapter shows: folded inputs, hidden parameter cells, no

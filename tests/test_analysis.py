@@ -6,7 +6,7 @@ import pytest
 
 from synthaug_utils.analysis import highlights, tables
 from synthaug_utils.core import vocabulary
-from synthaug_utils.presentation import plots, prose
+from synthaug_utils.presentation import plot_style, plots, prose
 
 
 def _planted(acc_by_arm: dict, seeds=(0, 1, 2), n_images=200, seed=0):
@@ -140,7 +140,7 @@ def test_figure_functions_draw(tmp_path):
     assert len(drawn) == len(fig3) and {"method", "n_real", "accuracy", "ci_low", "ci_high"} <= set(drawn)
     fig, drawn = plots.plot_figS1(tables.figS1_table(frame, preds))
     fig.savefig(tmp_path / "s1.png")
-    assert "label" in drawn and set(drawn.columns) - {"label"} <= set(plots.METHOD_ORDER)
+    assert "label" in drawn and set(drawn.columns) - {"label"} <= set(plot_style.METHOD_ORDER)
     assert (tmp_path / "f3.png").stat().st_size > 10_000
 
 

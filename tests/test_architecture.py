@@ -20,7 +20,7 @@ REPO = Path(os.environ.get("SYNTHAUG_REPO", HERE.parent))
 PACKAGE = REPO / "synthaug_utils"
 NOTEBOOKS = REPO / "notebooks"
 # Lines as `ruff format` lays a module out (long calls and tables one item a line).
-MAX_MODULE_LINES = 800
+MAX_MODULE_LINES = 700
 MAX_CELL_LINES = 25
 
 
@@ -54,7 +54,7 @@ def test_every_module_belongs_to_a_stage():
     assert problems == [], "\n".join(problems) + "\n(add the module's folder to import_graph.STAGES)"
 
 
-def test_no_module_is_over_800_lines():
+def test_no_module_is_over_700_lines():
     assert graph.long_modules(PACKAGE, MAX_MODULE_LINES) == []
 
 

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from synthaug_utils.core.config import load_profile
 from synthaug_utils.presentation import book, glue_registry, reference
 
 
@@ -104,9 +105,11 @@ def test_chapters_start_only_after_the_chapters_they_read():
         book.chapter_threads("05_skin_type", CHAPTERS, 16, 2) == 8
         and book.chapter_threads("01_data", CHAPTERS, 16, 2) == 16
     )
-    assert book.default_jobs("paper") == 1 and book.default_jobs("smoke") in (1, 2)
+    assert book.default_jobs(load_profile("paper")) == 1 and book.default_jobs(load_profile("smoke")) in (1, 2)
     # a CPU run is not GPU-bound
-    assert book.default_jobs("paper", overrides={"device": "cpu"}) == book.default_jobs("smoke")
+    assert book.default_jobs(load_profile("paper", overrides={"device": "cpu"})) == book.default_jobs(
+        load_profile("smoke")
+    )
 
 
 def test_chapters_without_their_inputs_get_a_page_saying_what_is_missing(tmp_path, monkeypatch):
@@ -121,7 +124,9 @@ def test_chapters_without_their_inputs_get_a_page_saying_what_is_missing(tmp_pat
     ):
         monkeypatch.delenv(env, raising=False)
     book.stage_root(tmp_path)
-    runnable = book._skip_chapters_without_inputs(list(CHAPTERS), CHAPTERS, tmp_path, "paper", None, {"device": "cpu"})
+    runnable = book._skip_chapters_without_inputs(
+        list(CHAPTERS), CHAPTERS, tmp_path, load_profile("paper", overrides={"device": "cpu"})
+    )
     assert runnable == ["08_reproduction_report"]  # the report tabulates whatever exists
     page = (tmp_path / "book" / "05_skin_type.ipynb").read_text()
     assert "This chapter was not run" in page and "ddi_metadata" in page and "SYNTHAUG_DDI_METADATA" in page
@@ -132,7 +137,9 @@ def test_chapters_without_their_inputs_get_a_page_saying_what_is_missing(tmp_pat
     if torch.cuda.is_available():
         return
     with pytest.raises(Exception, match="CUDA"):  # a GPU profile without a GPU stops before any kernel
-        book._skip_chapters_without_inputs(list(CHAPTERS), CHAPTERS, tmp_path, "paper", None, {"device": "cuda"})
+        book._skip_chapters_without_inputs(
+            list(CHAPTERS), CHAPTERS, tmp_path, load_profile("paper", overrides={"device": "cuda"})
+        )
 
 
 def test_parallel_runner_reports_a_failing_chapter_by_name_and_cell(tmp_path):

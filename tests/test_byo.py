@@ -105,10 +105,10 @@ def test_class_folders_of_mixed_formats_run_through_load_splits(tmp_path, cache,
     caps = summary.dataset_capabilities(data_splits.dataset_tables(P))
     assert not caps.has_fst and not caps.fst_column and not caps.split_given
     assert (
-        caps.missing("fst")
+        prose.skin_type_skipped(caps)
         == f"Skin-type analysis skipped: the dataset {P.dataset} has no fst column (Fitzpatrick skin type)."
     )
-    assert caps.dropped == () and caps.dropped_sentence() is None
+    assert caps.dropped == () and prose.dropped_labels_sentence(caps) is None
 
 
 def test_bad_images_stop_load_splits_before_any_work_with_every_one_named(tmp_path, cache):
@@ -167,8 +167,8 @@ def test_min_images_per_label_drops_small_labels_and_records_them(tmp_path, cach
     tables = data_splits.dataset_tables(P)
     assert tables.meta["dropped"] == [("rare", 3), ("tiny", 1)]
     caps = summary.dataset_capabilities(tables)
-    assert caps.has_fst and caps.fst_values == (1, 2, 3, 4, 5, 6) and caps.missing("fst") is None
-    assert "'rare' (3 images), 'tiny' (1 images)" in caps.dropped_sentence()
+    assert caps.has_fst and caps.fst_values == (1, 2, 3, 4, 5, 6) and prose.skin_type_skipped(caps) is None
+    assert "'rare' (3 images), 'tiny' (1 images)" in prose.dropped_labels_sentence(caps)
     # a label kept by min_images_per_label but still too small for val + test + 1 is an error
     with pytest.raises(DataError, match="label 'rare' has 3 image"):
         data_splits.load_splits(_paper(tmp_path, {"min_images_per_label": 2}, main_data=table))

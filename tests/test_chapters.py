@@ -138,7 +138,7 @@ def toy_book(tmp_path, monkeypatch):
     pages = list(chapters.CHAPTERS)
     pages.insert(pages.index(chapters.EMBEDDINGS) + 1, toy)  # the registry entry, where the book shows it
     monkeypatch.setattr(chapters, "CHAPTERS", tuple(pages))
-    monkeypatch.setattr(book, "_source_root", lambda: source)
+    monkeypatch.setattr(book, "source_root", lambda: source)
     return source, toy
 
 
@@ -173,7 +173,7 @@ def test_a_new_chapter_is_one_registry_entry_and_its_notebook(toy_book, tmp_path
         monkeypatch.delenv(env, raising=False)
     P = load_profile("paper", overrides={"device": "cpu"})
     assert not grid_available(P, "toy-grid")
-    assert book._skip_chapters_without_inputs([toy.id], names, root, "paper", None, {"device": "cpu"}) == []
+    assert book._skip_chapters_without_inputs([toy.id], names, root, P) == []
     page = json.loads((root / "book" / f"{toy.id}.ipynb").read_text())
     text = "".join(page["cells"][0]["source"])
     assert text.startswith(f"# {toy.title}\n") and "This chapter was not run" in text and "clip_weights" in text

@@ -76,7 +76,7 @@ def no_work(monkeypatch):
         "synthaug_utils.presentation.book._execute_chapters",
         "synthaug_utils.presentation.book.build_html",
         "synthaug_utils.classifier.train.train_and_evaluate",
-        "synthaug_utils.experiments.trial.profile_synthetic_set",
+        "synthaug_utils.experiments.grids.prepare_synthetic_set",
         "synthaug_utils.experiments.executors.DaskExecutor",
         "synthaug_utils.synthetic.generate.generate",
         "synthaug_utils.diffusion.resolve.finetune_for_profile",

@@ -11,7 +11,10 @@ import torch
 from PIL import Image
 
 from synthaug_utils.analysis import embeddings
+from synthaug_utils.core.config import load_profile
 from synthaug_utils.core.errors import MissingImagesError, MissingModelError
+
+DEMO = load_profile("demo")
 
 torch.set_num_threads(1)
 
@@ -42,13 +45,13 @@ def _pngs(folder, n: int, seed: int = 0, size: int = 64) -> list[str]:
 def test_demo_backbone_normalised_cached_and_faster(tmp_path):
     paths = _pngs(tmp_path / "imgs", 48)
     t0 = time.perf_counter()
-    cold = embeddings.embed_images(paths, "demo-backbone", "demo", progress=False)
+    cold = embeddings.embed_images(paths, "demo-backbone", DEMO, progress=False)
     t_cold = time.perf_counter() - t0
     assert cold.shape == (48, 1280) and cold.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(cold, axis=1), 1.0, atol=1e-5)
     embeddings._load_cached.cache_clear()  # a warm call must not need the model at all
     t0 = time.perf_counter()
-    warm = embeddings.embed_images(pd.DataFrame({"path": paths}), "demo-backbone", "demo", progress=False)
+    warm = embeddings.embed_images(pd.DataFrame({"path": paths}), "demo-backbone", DEMO, progress=False)
     t_warm = time.perf_counter() - t0
     np.testing.assert_array_equal(cold, warm)
     assert embeddings._load_cached.cache_info().currsize == 0
@@ -59,26 +62,26 @@ def test_demo_backbone_normalised_cached_and_faster(tmp_path):
 
 def test_deterministic_and_cache_equals_fresh(tmp_path):
     paths = _pngs(tmp_path / "imgs", 6, seed=1)
-    a = embeddings.embed_images(paths, "demo-backbone", "demo", use_cache=False, progress=False)
-    b = embeddings.embed_images(paths, "demo-backbone", "demo", use_cache=False, progress=False)
+    a = embeddings.embed_images(paths, "demo-backbone", DEMO, use_cache=False, progress=False)
+    b = embeddings.embed_images(paths, "demo-backbone", DEMO, use_cache=False, progress=False)
     np.testing.assert_array_equal(a, b)
-    cached = embeddings.embed_images(paths, "demo-backbone", "demo", progress=False)
+    cached = embeddings.embed_images(paths, "demo-backbone", DEMO, progress=False)
     np.testing.assert_allclose(cached, a, atol=1e-6)
     # different images give different embeddings; the same content under another name hits the cache
     assert np.max(np.abs(a[0] - a[1])) > 1e-3
     copy = tmp_path / "copy.png"
     copy.write_bytes(open(paths[2], "rb").read())
-    again = embeddings.embed_images([str(copy), paths[0]], "demo-backbone", "demo", progress=False)
+    again = embeddings.embed_images([str(copy), paths[0]], "demo-backbone", DEMO, progress=False)
     np.testing.assert_array_equal(again, cached[[2, 0]])
 
 
 def test_cache_key_separates_models_and_sizes(tmp_path):
     paths = _pngs(tmp_path / "imgs", 3, seed=2)
-    at64 = embeddings.embed_images(paths, "demo-backbone", "demo", progress=False)
-    at32 = embeddings.embed_images(paths, "demo-backbone", "demo", image_size=32, progress=False)
+    at64 = embeddings.embed_images(paths, "demo-backbone", DEMO, progress=False)
+    at32 = embeddings.embed_images(paths, "demo-backbone", DEMO, image_size=32, progress=False)
     assert not np.allclose(at64, at32)
-    spec64 = embeddings.resolve_model("demo-backbone", "demo")
-    spec32 = embeddings.resolve_model("demo-backbone", "demo", image_size=32)
+    spec64 = embeddings.resolve_model("demo-backbone", DEMO)
+    spec32 = embeddings.resolve_model("demo-backbone", DEMO, image_size=32)
     assert spec64.cache_key() != spec32.cache_key()
     assert len(list((tmp_path / "cache" / "embeddings").iterdir())) == 2
 
@@ -91,16 +94,16 @@ def test_missing_open_clip_weights_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv("SYNTHAUG_CLIP_WEIGHTS", raising=False)
     paths = _pngs(tmp_path / "imgs", 1)
     with pytest.raises(MissingModelError) as err:
-        embeddings.embed_images(paths, "open_clip:ViT-B-32/openai", "demo", progress=False)
+        embeddings.embed_images(paths, "open_clip:ViT-B-32/openai", DEMO, progress=False)
     msg = str(err.value)
     assert "ViT-B-32" in msg and "openai" in msg and "SYNTHAUG_CLIP_WEIGHTS" in msg
     assert "timm/vit_base_patch32_clip_224.openai" in msg
     with pytest.raises(MissingModelError, match="does not exist"):
-        embeddings.resolve_model("open_clip:ViT-B-32/openai", "demo", weights=tmp_path / "nope.pt")
+        embeddings.resolve_model("open_clip:ViT-B-32/openai", DEMO, weights=tmp_path / "nope.pt")
     with pytest.raises(MissingModelError, match="unknown embedding model"):
-        embeddings.resolve_model("clip-b32", "demo")
+        embeddings.resolve_model("clip-b32", DEMO)
     with pytest.raises(MissingModelError, match="unknown tag"):
-        embeddings.resolve_model("open_clip:ViT-B-32/no-such-tag", "demo")
+        embeddings.resolve_model("open_clip:ViT-B-32/no-such-tag", DEMO)
 
 
 def test_open_clip_from_local_checkpoint_file(tmp_path):
@@ -111,19 +114,19 @@ def test_open_clip_from_local_checkpoint_file(tmp_path):
     ckpt = tmp_path / "vit-s-32-alt-random.pt"
     torch.save(open_clip.create_model("ViT-S-32-alt", pretrained=None).state_dict(), ckpt)
     paths = _pngs(tmp_path / "imgs", 3, seed=3)
-    emb = embeddings.embed_images(paths, "open_clip:ViT-S-32-alt", "demo", weights=ckpt, progress=False)
+    emb = embeddings.embed_images(paths, "open_clip:ViT-S-32-alt", DEMO, weights=ckpt, progress=False)
     assert emb.shape == (3, 256) and emb.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
-    spec = embeddings.resolve_model("open_clip:ViT-S-32-alt", "demo", weights=ckpt)
+    spec = embeddings.resolve_model("open_clip:ViT-S-32-alt", DEMO, weights=ckpt)
     assert spec.weights == str(ckpt)
 
 
 def test_missing_images_named(tmp_path):
     paths = _pngs(tmp_path / "imgs", 1) + [str(tmp_path / "gone.png")]
     with pytest.raises(MissingImagesError, match="gone.png"):
-        embeddings.embed_images(paths, "demo-backbone", "demo", progress=False)
+        embeddings.embed_images(paths, "demo-backbone", DEMO, progress=False)
     with pytest.raises(MissingImagesError, match="'path' column"):
-        embeddings.embed_images(pd.DataFrame({"file": paths}), "demo-backbone", "demo")
+        embeddings.embed_images(pd.DataFrame({"file": paths}), "demo-backbone", DEMO)
 
 
 def test_near_copies_are_compared_with_held_out_real_images_at_the_same_pool_size():

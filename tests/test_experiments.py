@@ -204,6 +204,35 @@ def test_training_table_takes_ratio_images_per_real_image(smoke, tmp_path):
         training_table(too_many, profile, splits)
 
 
+def test_training_table_only_reads_and_the_grid_runner_prepares(smoke, tmp_path, monkeypatch):
+    """Building a trial's training table never generates: a profile-managed set that was not prepared
+    raises NotPreparedError naming the step that makes it, and nothing is written; run_grid prepares the
+    set before its trials, which then read it."""
+    from synthaug_utils.core.errors import NotPreparedError
+    from synthaug_utils.synthetic import sets
+
+    profile, splits = smoke
+    monkeypatch.setattr(sets, "cache_dir", lambda: tmp_path / "cache")  # a set no other test made
+    made = []
+
+    def hand_made(sources, folder, methods, variants, per_real, *args):
+        made.append((len(sources), per_real))
+        write_manifest(Path(folder), sources, per_real)
+
+    monkeypatch.setattr(sets, "generate", hand_made)
+    spec = tiny(profile, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2)
+    with pytest.raises(NotPreparedError, match="was not generated.*prepare_synthetic_sets"):
+        training_table(spec, profile, splits)
+    assert made == [] and not (tmp_path / "cache").exists()
+    frame = run_grid([spec], profile, tmp_path / "store", progress=False)
+    assert made == [(18, 2)] and int(frame.n_train_synthetic.iloc[0]) == 36
+    table, csv = training_table(spec, profile, splits)  # prepared: read, nothing generated
+    assert made == [(18, 2)] and int(table.synthetic.sum()) == 36 and csv.is_file()
+    with pytest.raises(NotPreparedError, match="fewer than 3"):  # a larger ratio is not prepared yet
+        training_table(spec.replace(synthetic_ratio=3), profile, splits)
+    assert made == [(18, 2)]
+
+
 def test_leakage_guard_refuses_synthetic_images_of_validation_or_test_images(smoke, tmp_path):
     profile, splits = smoke
     spec = tiny(
@@ -239,13 +268,13 @@ def test_trial_with_synthetic_images_records_manifest_hash(smoke, tmp_path):
 
 
 def test_prepare_asks_generation_only_for_the_indices_trials_need(smoke, monkeypatch):
-    from synthaug_utils.experiments import grids, trial
+    from synthaug_utils.experiments import grids
 
     profile, _ = smoke
     calls = []
     monkeypatch.setattr(
-        trial,
-        "profile_synthetic_set",
+        grids,
+        "prepare_synthetic_set",
         lambda prof, spec, splits, sources, per_real, progress=False: calls.append(
             (per_real, sorted(sources.image_id))
         ),
@@ -262,7 +291,7 @@ def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch)
     """The controls grid: a duplication arm (ratio extra copies) beside Fig. 3's own no-synthetic trials,
     and DreamBooth on the whole pool beside DreamBooth on the trial's own images, whose synthetic set
     is prepared once per real subset with exactly that subset's images."""
-    from synthaug_utils.experiments import grids, trial
+    from synthaug_utils.experiments import grids
 
     profile, _ = smoke
     paper_like = profile.replace(grids={"fig3": {"seeds": (0, 1), "subset_seed": None}, "controls": {"budget_n": (4,)}})
@@ -282,8 +311,8 @@ def test_controls_grid_duplication_and_generator_budget_arms(smoke, monkeypatch)
     assert {s.n_real for s in budget} == {4}
     calls = []
     monkeypatch.setattr(
-        trial,
-        "profile_synthetic_set",
+        grids,
+        "prepare_synthetic_set",
         lambda prof, spec, splits, sources, per_real, progress=False: calls.append(
             (spec.synthetic_variant, spec.seed, per_real, tuple(sorted(sources.image_id)))
         ),
@@ -583,7 +612,7 @@ def test_paper_profile_follows_the_authors_code_where_text_and_code_differ(smoke
 
 
 def test_imbalance_controls_grid_gives_the_rare_class_its_own_dreambooth(smoke, monkeypatch):
-    from synthaug_utils.experiments import grids, trial
+    from synthaug_utils.experiments import grids
 
     profile, _ = smoke
     assert build_grid("imbalance-controls", profile) == []  # off on the embedded profiles by default
@@ -605,8 +634,8 @@ def test_imbalance_controls_grid_gives_the_rare_class_its_own_dreambooth(smoke, 
     } == {cut}
     calls = []
     monkeypatch.setattr(
-        trial,
-        "profile_synthetic_set",
+        grids,
+        "prepare_synthetic_set",
         lambda prof, spec, splits, sources, per_real, progress=False: calls.append(
             (spec.synthetic_variant, tuple(sorted(set(sources.label))), len(sources))
         ),

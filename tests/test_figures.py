@@ -7,7 +7,7 @@ import IPython.display
 import pandas as pd
 import pytest
 
-from synthaug_utils.presentation import figures, plots
+from synthaug_utils.presentation import data_plots, figures
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_a_figure_saves_exactly_the_table_it_drew(shown, tmp_path):
             "count": [3, 2, 1, 4],
         }
     )
-    drawn = plots.plot_split_composition(counts)
+    drawn = data_plots.plot_split_composition(counts)
     # the bars: images per label and split, summed over skin types
     assert sorted(drawn.data.itertuples(index=False)) == [
         ("lichen planus", "train", 2),

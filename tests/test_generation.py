@@ -431,10 +431,10 @@ def test_step_matched_dreambooth_takes_the_pool_models_steps_in_full_batches(
     assert dataclasses.replace(demo_like, fill_matched_batches=False).key() == demo_like.key()
 
     sizes = []
-    real_loss = db._loss
+    real_loss = db.diffusion_loss
     monkeypatch.setattr(
         db,
-        "_loss",
+        "diffusion_loss",
         lambda unet, vae, sched, pixels, *rest: sizes.append(len(pixels)) or real_loss(unet, vae, sched, pixels, *rest),
     )
     settings = db.step_matched(

@@ -14,6 +14,7 @@ from synthaug_utils.data import audit
 from synthaug_utils.data.near_duplicates import apply_near_duplicate_settings, leaking_test_ids, one_per_cluster
 from synthaug_utils.data.tables import DatasetTables, read_f17k
 from synthaug_utils.experiments.spec import base_spec, data_key
+from synthaug_utils.presentation import prose
 from synthaug_utils.rehearsal.common import RESOURCE_DIR as REHEARSAL_ROWS
 
 
@@ -190,7 +191,12 @@ def test_the_comparisons_on_leaking_and_clean_images():
     assert any("leaking only (6 images)" in c for c in wide.columns)
     facts = leakage.leakage_facts(long, images, leaking)
     assert (facts["lk_images"], facts["lk_leaking"], facts["lk_clean"], facts["lk_share"]) == ("30", "6", "24", "20.0%")
-    assert facts["lk_leak_larger"] == "4 of 4" and "6 (20.0%) have a near-duplicate" in facts["lk_sentence"]
+    assert facts["lk_leak_larger"] == "4 of 4" and "lk_sentence" not in facts
+    report = leakage.LeakageReport(long, None, facts, frozenset(leaking))
+    words = prose.leakage_sentences(load_profile("paper"), report)
+    assert "Of the 30 scored held-out images, 6 (20.0%) have a near-duplicate" in words["lk_sentence"]
+    assert "4 of 4 comparisons" in words["lk_sentence"] and "the authors' test set" in words["lk_sentence"]
+    assert "Fitzpatrick17k-C cluster" in words["lk_where"] and words["lk_label"] == ""
 
 
 def _byo(tmp_path):
@@ -200,15 +206,19 @@ def _byo(tmp_path):
 
 
 def test_the_report_says_why_where_no_clusters_are_known_and_handles_a_clean_test_set(tmp_path):
-    report = leakage.leakage_report(_byo(tmp_path), pd.DataFrame(), pd.DataFrame())
-    assert report.table is None and "bring-your-own" in report.values["lk_sentence"]
-    assert set(report.values) == {"lk_sentence", "lk_where", "lk_label"} and report.values["lk_label"] == ""
+    byo = _byo(tmp_path)
+    report = leakage.leakage_report(byo, pd.DataFrame(), pd.DataFrame())
+    assert report.table is None and report.values == {} and report.leaking is None
+    words = prose.leakage_sentences(byo, report)
+    assert set(words) == {"lk_sentence", "lk_where", "lk_label"} and words["lk_label"] == ""
+    assert "bring-your-own" in words["lk_sentence"]
     P = _paper(tmp_path, test_set="no-near-duplicates")
     leaking = leaking_test_ids(P)
     clean = [f"{i:032x}" for i in range(8)]
     frame, preds = _trials(set(), clean, seeds=(0,))
     report = leakage.leakage_report(P, frame, preds)
-    assert report.values["lk_leaking"] == "0" and "without near-duplicates" in report.values["lk_sentence"]
+    assert report.values["lk_leaking"] == "0"
+    assert "without near-duplicates" in prose.leakage_sentences(P, report)["lk_sentence"]
     assert report.table[report.table.test_set == "leaking"].gain.isna().all() and leaking
 
 
@@ -232,7 +242,7 @@ def test_the_stand_in_world_shows_its_planted_pairs_labelled_as_such(smoke_profi
     assert report.table is not None and report.shown is not None
     counts = report.table.groupby("test_set").images.max().to_dict()
     assert counts == {"authors": len(images), "no-near-duplicates": len(images) - len(leaking), "leaking": len(leaking)}
-    values = report.values
+    values = {**report.values, **prose.leakage_sentences(smoke_profile, report)}
     assert values["lk_leaking"] == str(len(leaking)) and values["lk_images"] == str(len(images))
     assert (
         "planted" in values["lk_where"]

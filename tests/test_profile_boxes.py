@@ -178,7 +178,9 @@ def test_every_chapter_has_its_entry_and_an_unknown_chapter_is_refused():
 
 def test_a_chapter_that_did_not_run_still_carries_its_profile_box(tmp_path, no_location_env):
     book.stage_root(tmp_path)
-    book._skip_chapters_without_inputs(["05_skin_type"], CHAPTERS, tmp_path, "paper", None, {"device": "cpu"})
+    book._skip_chapters_without_inputs(
+        ["05_skin_type"], CHAPTERS, tmp_path, config.load_profile("paper", overrides={"device": "cpu"})
+    )
     cell = json.loads((tmp_path / "book" / "05_skin_type.ipynb").read_text())["cells"][0]["source"]
     text = "".join(cell)
     box = pb.profile_box(config.load_profile("paper", overrides={"device": "cpu"}), "05_skin_type", with_note=False)

@@ -8,7 +8,7 @@ import pytest
 from scipy import linalg
 
 from synthaug_utils.analysis import class_identity, embeddings, pair_distances, quality
-from synthaug_utils.presentation import prose
+from synthaug_utils.presentation.generation_prose import gate_verdict
 
 D = 16
 
@@ -306,8 +306,8 @@ def test_gate_verdict_names_the_classes_at_or_below_twice_chance():
         }
     )
     assert class_identity.classes_below(per_class, "s", 0.2) == ["c", "b"]
-    assert prose.gate_verdict(per_class, "s", 0.1) == "2 classes are at or below twice chance (20.0%): c 5%, b 20%"
-    assert prose.gate_verdict(per_class, "s", 0.01) == "every class is above twice chance (2.0%)"
+    assert gate_verdict(per_class, "s", 0.1) == "2 classes are at or below twice chance (20.0%): c 5%, b 20%"
+    assert gate_verdict(per_class, "s", 0.01) == "every class is above twice chance (2.0%)"
 
 
 # ------------------------------------------------- Fig. 2C: tests of pair distances

@@ -263,7 +263,7 @@ def test_the_reproduction_chapter_runs_after_every_other_chapter(tmp_path, monke
 
 
 def test_the_reference_file_is_part_of_chapter_08s_fingerprint(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "_source_root", lambda: tmp_path)
+    monkeypatch.setattr(book, "source_root", lambda: tmp_path)
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "08_reproduction_report.py").write_text("x = 1\n")
     before = book.chapter_fingerprint("08_reproduction_report", "smoke")

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthaug_utils.core.errors import DataError, LeakageError
+from synthaug_utils.core.errors import DataError, LeakageError, NotPreparedError
+from synthaug_utils.experiments import grids
 from synthaug_utils.experiments.spec import base_spec
 from synthaug_utils.experiments.trial import real_subset, synthetic_rows, training_table
 from synthaug_utils.synthetic import sets
@@ -92,6 +93,9 @@ def test_released_shards_are_the_synthetic_source_of_a_run(smoke, tmp_path, monk
         raise AssertionError("a released arm must not generate")
 
     monkeypatch.setattr(sets, "generate", no_generation)
+    with pytest.raises(NotPreparedError, match="not unpacked"):  # a trial only reads: unpacking is preparation
+        training_table(spec, released, splits)
+    grids.prepare_synthetic_sets([spec], released, progress=False)
     table, csv = training_table(spec, released, splits)
     synthetic = table[table.synthetic]
     assert csv.parent.parent.parent.name == "released" and csv.parent.name == splits.dataset
@@ -127,7 +131,7 @@ def test_released_shards_are_the_synthetic_source_of_a_run(smoke, tmp_path, monk
         tmp_path / "other", [("psoriasis", "pretrained_inpaint", "inpaint", "generations1", "00", "x", (1, 1, 1))]
     )
     with pytest.raises(DataError, match="none named an image of .*Unset released_synthetic"):
-        training_table(spec, elsewhere, splits)
+        grids.prepare_synthetic_sets([spec], elsewhere, progress=False)
     # arms the release has no images of are still generated
     assert sets.released_serves(released, "inpaint", "pretrained")
     assert not sets.released_serves(released, "outpaint", "pretrained")
@@ -216,7 +220,7 @@ def test_split_independent_sets_are_shared_by_every_redraw(smoke, tmp_path, monk
     spec = base_spec(profile, n_real=2, synthetic_method="inpaint", synthetic_variant="pretrained", synthetic_ratio=2)
     real = real_subset(spec, splits)
     folder = write_manifest(tmp_path / "shared", pd.concat([real, splits.val.head(2)]), per_real=3)
-    monkeypatch.setattr(trial, "profile_synthetic_set", lambda *args, **kwargs: folder)
+    monkeypatch.setattr(trial, "prepared_synthetic_set", lambda *args, **kwargs: folder)
     rows, _ = synthetic_rows(spec, profile, splits, real)
     assert len(rows) == 2 * len(real) and set(rows.source_id) == set(real.image_id)
     assert list(rows.source_id) == sorted(rows.source_id)

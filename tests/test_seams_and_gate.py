@@ -10,7 +10,7 @@ from synthaug_utils.data.checks import load_image_array
 from synthaug_utils.diffusion import masks
 from synthaug_utils.diffusion.measure import seam_energy
 from synthaug_utils.diffusion.settings import GenerationSettings
-from synthaug_utils.presentation.prose import gate_check
+from synthaug_utils.presentation.generation_prose import departures_sentence, gate_check, seam_sentences
 
 
 def test_border_pairs_straddle_the_mask():
@@ -67,3 +67,38 @@ def test_gate_needs_every_class_and_the_pooled_share():
     met, text = gate_check(_rows({"a": 0.31, "b": 0.35, "c": 0.40}), "t2i")
     assert not met and "pooled share below 45%" in text
     assert gate_check(_rows({"a": 0.9}), "other")[0] is False
+
+
+def test_seam_sentences_name_the_largest_ratio_and_the_pairs_over_the_limit():
+    from synthaug_utils.diffusion.measure import SEAM_LIMIT
+
+    ratios = [0.9 * SEAM_LIMIT, 0.5 * SEAM_LIMIT]
+    seams = pd.DataFrame(
+        {"method": ["inpaint", "outpaint"], "variant": ["pretrained", "dreambooth"], "seam_ratio": ratios}
+    )
+    within = seam_sentences(seams)
+    assert within["seam_max"] == f"{ratios[0]:.2f} (inpaint, pretrained)"
+    assert within["seam_verdict"].startswith("every masked method stays within")
+    over = seam_sentences(seams.assign(seam_ratio=[SEAM_LIMIT + 1, SEAM_LIMIT + 2]))
+    assert over["seam_verdict"].startswith("2 method/variant pair(s) exceed")
+    assert "(outpaint, dreambooth)" in over["seam_max"]
+    assert seam_sentences(seams.iloc[0:0]) == {"seam_max": "n/a", "seam_verdict": "not measured"}
+
+
+def test_departures_sentence_says_where_a_profile_leaves_the_papers_settings():
+    from types import SimpleNamespace
+
+    from synthaug_utils.core.config import load_profile
+    from synthaug_utils.diffusion.settings import generation_settings
+
+    paper = load_profile("paper")
+
+    def chapter(profile):
+        return SimpleNamespace(
+            profile=profile, settings=generation_settings(profile), paper_settings=generation_settings(paper)
+        )
+
+    smoke = load_profile("smoke")
+    text = departures_sentence(chapter(smoke))
+    assert text.startswith("Where the smoke profile departs") and f"{generation_settings(smoke).steps} sampling" in text
+    assert departures_sentence(chapter(paper)) == "The paper profile samples with the paper's settings."

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import MissingImagesError, MissingModelError
 from synthaug_utils.core.files import array_cache_path, atomic_save_npy, file_digest
 from synthaug_utils.core.paths import cache_dir
@@ -83,10 +83,6 @@ class EmbeddingModelSpec:
         full = f"{self.name}|{self.tag}|{weights_id}|{self.image_size}"
         readable = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{self.name}-{self.image_size}px")
         return f"{readable}-{hashlib.sha256(full.encode()).hexdigest()[:12]}"
-
-
-def _profile(profile: Profile | str | None) -> Profile:
-    return load_profile(profile or "demo") if not isinstance(profile, Profile) else profile
 
 
 def resolve_open_clip_weights(arch: str, tag: str | None, weights: str | os.PathLike | None = None) -> Path:
@@ -145,8 +141,8 @@ def resolve_open_clip_weights(arch: str, tag: str | None, weights: str | os.Path
 
 
 def resolve_model(
-    model_name: str | None = None,
-    profile: Profile | str | None = None,
+    model_name: str | None,
+    profile: Profile,
     weights: str | os.PathLike | None = None,
     image_size: int | None = None,
 ) -> EmbeddingModelSpec:
@@ -158,9 +154,8 @@ def resolve_model(
     Raises:
         MissingModelError: unknown name, or weights not available offline.
     """
-    prof = _profile(profile)
-    name = model_name or prof.embedding_model
-    size = int(image_size or prof.image_size)
+    name = model_name or profile.embedding_model
+    size = int(image_size or profile.image_size)
     if name == DEMO_BACKBONE:
         from synthaug_utils.core.vocabulary import LITE0_ARCH
 
@@ -174,7 +169,7 @@ def resolve_model(
     if name.startswith(OPEN_CLIP_PREFIX):
         arch, _, tag = name[len(OPEN_CLIP_PREFIX) :].partition("/")
         if weights is None:
-            location = prof.locations.get("clip_weights", "")
+            location = profile.locations.get("clip_weights", "")
             if location and "://" not in location:
                 weights = location
         path = resolve_open_clip_weights(arch, tag or None, weights)
@@ -296,7 +291,7 @@ def _check_exist(paths: Sequence[str]) -> None:
         raise MissingImagesError(f"{len(missing)} image file(s) to embed are missing, e.g. {missing[:3]}")
 
 
-def _compute(embedder: Embedder, paths: Sequence[str], batch_size: int, progress: bool) -> np.ndarray:
+def embed_uncached(embedder: Embedder, paths: Sequence[str], batch_size: int, progress: bool) -> np.ndarray:
     """Embed images (no cache): float32 (len(paths), D), rows L2-normalised."""
     import torch
     from tqdm.auto import tqdm
@@ -323,8 +318,8 @@ def _compute(embedder: Embedder, paths: Sequence[str], batch_size: int, progress
 
 def embed_images(
     images,
-    model_name: str | None = None,
-    profile: Profile | str | None = None,
+    model_name: str | None,
+    profile: Profile,
     *,
     weights: str | os.PathLike | None = None,
     image_size: int | None = None,
@@ -338,7 +333,7 @@ def embed_images(
     Args:
         images: a DataFrame with a ``path`` column (image table or manifest), or paths.
         model_name: see the module doc; default ``profile.embedding_model``.
-        profile: Profile or profile name (default "demo"): default model, image size
+        profile: the profile: default model, image size
             (px, for the demo/timm backbones), device and the ``clip_weights`` location.
         weights: explicit checkpoint file for open_clip / timm models.
         image_size: override the backbone input side in px.
@@ -351,16 +346,15 @@ def embed_images(
         MissingImagesError: files missing or unreadable (count and first paths named).
         MissingModelError: the model or its weights are not available offline.
     """
-    prof = _profile(profile)
     paths = _paths_of(images)
     _check_exist(paths)
-    spec = resolve_model(model_name, prof, weights, image_size)
+    spec = resolve_model(model_name, profile, weights, image_size)
     if device is None:
-        device = _default_device(prof)
+        device = _default_device(profile)
     if not paths:
         return np.zeros((0, 0), dtype=np.float32)
     if not use_cache:
-        return _compute(load_embedder(spec, device), paths, batch_size, progress)
+        return embed_uncached(load_embedder(spec, device), paths, batch_size, progress)
     folder = embedding_cache_folder(spec)
     digests = [file_digest(p, algorithm="sha256") for p in paths]
     found: dict[str, np.ndarray] = {}
@@ -370,7 +364,7 @@ def embed_images(
             found[digest] = vec
     todo = {d: p for d, p in zip(digests, paths) if d not in found}  # one path per new digest
     if todo:
-        fresh = _compute(load_embedder(spec, device), list(todo.values()), batch_size, progress)
+        fresh = embed_uncached(load_embedder(spec, device), list(todo.values()), batch_size, progress)
         for digest, vec in zip(todo, fresh):
             atomic_save_npy(_cache_file(folder, digest), vec)
             found[digest] = vec

@@ -8,7 +8,6 @@ The notebook calls them in this order; each reads what the earlier ones put on t
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,23 +28,17 @@ from synthaug_utils.core.inputs import check_ready
 from synthaug_utils.core.vocabulary import KINDS, METHODS, VARIANTS, figure_note
 from synthaug_utils.data.checks import load_image_array
 from synthaug_utils.data.images import load_image
-from synthaug_utils.data.splits import load_splits, training_subset
+from synthaug_utils.data.splits import load_splits
 from synthaug_utils.diffusion.dreambooth import dreambooth_dir, dreambooth_settings
 from synthaug_utils.diffusion.masks import frame_width, mask_for
 from synthaug_utils.diffusion.measure import (
     SEAM_LIMIT,
     mask_fidelity,
-    measure_throughput,
-    raw_mask_fidelity,
-    sample_text2image,
     seam_ratios,
     vae_roundtrip,
 )
-from synthaug_utils.diffusion.pipelines import load_pipeline, model_hash, model_label
-from synthaug_utils.diffusion.resolve import model_folder
+from synthaug_utils.diffusion.pipelines import load_pipeline, locate_model, model_hash, model_label
 from synthaug_utils.diffusion.settings import GenerationSettings, generation_settings, precision_label
-from synthaug_utils.synthetic.manifest import read_manifest, select_synthetic
-from synthaug_utils.synthetic.sets import ensure_synthetic_set
 
 PAPER_NEEDS = ("f17k_metadata", "f17k_splits", "f17k_images", "sd_text2image", "sd_inpaint")
 
@@ -74,11 +67,8 @@ class GenerationChapter:
         return load_image_array(pd.DataFrame({"path": list(paths)}), self.settings.resolution)
 
 
-def setup(
-    profile: str | Profile, config=None, overrides=None, split_seed: int = 0
-) -> tuple[GenerationChapter, dict[str, Any]]:
+def setup(P: Profile, split_seed: int = 0) -> tuple[GenerationChapter, dict[str, Any]]:
     """The chapter's profile, splits and settings, and the settings' glue values (``gen_*``)."""
-    P = load_profile(profile, config, overrides if overrides is not None else {})
     if not P.is_embedded:
         check_ready(P, needs=PAPER_NEEDS)
     splits = load_splits(P, "main", split_seed)
@@ -99,66 +89,29 @@ def setup(
         "gen_paper_steps": paper_settings.steps,
         "gen_paper_resolution": paper_settings.resolution,
         "gen_paper_guidance": paper_settings.guidance_scale,
-        "gen_departures": departures_sentence(
-            P, settings, paper_settings, db, dreambooth_settings(load_profile("paper"))
-        ),
     }
     return chapter, facts
 
 
-def departures_sentence(P: Profile, settings: GenerationSettings, paper: GenerationSettings, db, paper_db) -> str:
-    """Where this profile's generation settings depart from the paper's, and why (``gen_departures``)."""
-    if P.is_embedded:
-        return (
-            f"Where the {P.name} profile departs from the paper's settings, and why: guidance "
-            f"{settings.guidance_scale} "
-            f"instead of {paper.guidance_scale}, because the small model follows its prompt weakly (the quality gate "
-            f"below scores samples made at both); {settings.steps} sampling steps instead of {paper.steps} and "
-            f"{settings.resolution} px instead of {paper.resolution}, for CPU time; DreamBooth for {db.epochs} "
-            "epoch(s) "
-            f"at learning rate {db.learning_rate:g} (paper: {paper_db.epochs} epochs at {paper_db.learning_rate:g}), "
-            "because the model is tiny and the book must build in minutes."
-        )
-    pairs = [
-        ("guidance", settings.guidance_scale, paper.guidance_scale, ""),
-        ("sampling steps", settings.steps, paper.steps, ""),
-        ("resolution", settings.resolution, paper.resolution, " px"),
-        ("DreamBooth epochs", db.epochs, paper_db.epochs, ""),
-        ("DreamBooth learning rate", f"{db.learning_rate:g}", f"{paper_db.learning_rate:g}", ""),
-    ]
-    changed = [f"{what} {mine}{unit} instead of {theirs}{unit}" for what, mine, theirs, unit in pairs if mine != theirs]
-    if db.max_steps is not None and db.max_steps != paper_db.max_steps:
-        changed.append(f"DreamBooth capped at {db.max_steps} optimiser step(s)")
-    if not changed:
-        return f"The {P.name} profile samples with the paper's settings."
-    return f"Where this build departs from the paper's settings (its config's overrides): {'; '.join(changed)}."
-
-
 def generator_record(chapter: GenerationChapter) -> dict[str, Any]:
-    """The demo generator's pretraining record (its ``synthaug_demo.json``, read through
-    :func:`~synthaug_utils.diffusion.resolve.model_folder`); empty for a real profile's generators."""
+    """The demo generator's pretraining record (its ``synthaug_demo.json``, found by
+    :func:`~synthaug_utils.diffusion.pipelines.locate_model`, which never trains); empty for a real
+    profile's generators."""
     P, demo_meta = chapter.profile, {}
     if P.is_embedded:
-        meta_file = model_folder(P.inpaint_model, P) / "synthaug_demo.json"  # written last: the whole run's record
+        meta_file = locate_model(P.inpaint_model, P) / "synthaug_demo.json"  # written last: the whole run's record
         demo_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
     return demo_meta
 
 
-def make_sets(chapter: GenerationChapter) -> dict[str, int]:
-    """The chapter's synthetic sets (every method and variant, one image per source, from the cache the
-    experiment chapters use), kept on ``chapter``; glue values ``gen_t2i_sources``, ``gen_masked_sources``."""
-    P, splits = chapter.profile, chapter.splits
-    t2i_per_class, masked_per_class = chapter.sizes["gate_per_class"], chapter.sizes["masked_per_class"]
-    chapter.t2i_sources = training_subset(splits, t2i_per_class, seed=0)
-    chapter.masked_sources = training_subset(splits, masked_per_class, seed=0)
-    for variant in VARIANTS:
-        for method in METHODS:
-            sources = chapter.t2i_sources if method == "text-to-image" else chapter.masked_sources
-            folder = ensure_synthetic_set(P, method, variant, sources, 1, splits=splits, progress=False)
-            chapter.manifests[method, variant] = select_synthetic(
-                read_manifest(folder), sources.image_id, 1, splits=splits
-            )
-    return {"gen_t2i_sources": t2i_per_class, "gen_masked_sources": masked_per_class}
+def make_sets(chapter: GenerationChapter, sets: tuple[pd.DataFrame, pd.DataFrame, dict]) -> dict[str, int]:
+    """Keeps the chapter's synthetic sets on ``chapter``: ``sets`` = (text-to-image sources, masked-method
+    sources, {(method, variant): manifest rows}) as made by
+    :func:`~synthaug_utils.experiments.chapters.generation_sets`; glue values ``gen_t2i_sources``,
+    ``gen_masked_sources``."""
+    chapter.t2i_sources, chapter.masked_sources, manifests = sets
+    chapter.manifests.update(manifests)
+    return {"gen_t2i_sources": chapter.sizes["gate_per_class"], "gen_masked_sources": chapter.sizes["masked_per_class"]}
 
 
 def mask_geometry(chapter: GenerationChapter, variant: str = "dreambooth") -> tuple[tuple, dict[str, int]]:
@@ -209,12 +162,17 @@ def sample_grid(chapter: GenerationChapter) -> tuple[dict[tuple[str, str], np.nd
     return cells, sorted(chapter.splits.labels), columns
 
 
-def class_identity_gate_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, pd.DataFrame, float, dict[str, Any]]:
+def class_identity_gate_report(
+    chapter: GenerationChapter, paper_guidance_samples: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[pd.DataFrame, pd.DataFrame, float, dict[str, Any]]:
     """Quality gate 1: do text-to-image samples show their class? Classifiers trained on real (and on
-    autoencoded real) images label the samples; returns (per-class gate, summary, chance, ``gate_*`` glue)."""
+    autoencoded real) images label the samples; ``paper_guidance_samples``: (images, labels) of the same
+    model at the paper's guidance (:func:`~synthaug_utils.experiments.chapters.guidance_samples`; None where
+    the profile samples at it). Returns (per-class gate, summary, chance, ``gate_*`` glue)."""
     P, splits, settings = chapter.profile, chapter.splits, chapter.settings
-    autoencoder = load_pipeline(model_folder(P.text2image_model, P), "text2image", settings, P)
-    autoencoder_key = f"{P.text2image_model}|{model_hash(model_folder(P.text2image_model, P))}"
+    folder = locate_model(P.text2image_model, P)  # made by the chapter's generation step
+    autoencoder = load_pipeline(folder, "text2image", settings, P)
+    autoencoder_key = f"{P.text2image_model}|{model_hash(folder)}"
     train_images, test_images = chapter.array(splits.train_pool.path), chapter.array(splits.test.path)
     yardsticks = {
         "real images": (train_images, test_images),
@@ -228,13 +186,8 @@ def class_identity_gate_report(chapter: GenerationChapter) -> tuple[pd.DataFrame
         for v, rows in samples.items()
     }
     paper_guidance = chapter.paper_settings.guidance_scale
-    if paper_guidance != settings.guidance_scale:  # the same model sampled at the paper's guidance, for comparison
-        images, labels = sample_text2image(
-            P,
-            splits.labels,
-            chapter.sizes["gate_per_class"],
-            dataclasses.replace(settings, guidance_scale=paper_guidance),
-        )
+    if paper_guidance_samples is not None:  # the same model sampled at the paper's guidance, for comparison
+        images, labels = paper_guidance_samples
         groups[f"text-to-image, pretrained, guidance {paper_guidance:g}"] = (embed_arrays(images, cache=True), labels)
     chance = 1 / len(splits.labels)
     features = {name: tuple(embed_arrays(x, cache=True) for x in pair) for name, pair in yardsticks.items()}
@@ -276,13 +229,14 @@ def _gate_facts(
     return facts
 
 
-def mask_fidelity_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Quality gate 2: mean absolute change inside and outside each mask, of the raw model output and of
-    the synthetic sets; returns (table, ``mad_*`` and ``gen_paste`` glue)."""
-    P, settings, sources = chapter.profile, chapter.settings, chapter.masked_sources
+def mask_fidelity_report(chapter: GenerationChapter, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Quality gate 2: mean absolute change inside and outside each mask, of the raw model output (``raw``,
+    :func:`~synthaug_utils.experiments.chapters.raw_inpaint_fidelity`) and of the synthetic sets; returns
+    (table, ``mad_*`` and ``gen_paste`` glue)."""
+    settings, sources = chapter.settings, chapter.masked_sources
     mad = pd.concat(
         [
-            raw_mask_fidelity(P, sources, settings),
+            raw,
             mask_fidelity(chapter.manifests, dict(zip(sources.image_id, sources.path)), settings),
         ],
         ignore_index=True,
@@ -297,31 +251,22 @@ def mask_fidelity_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict
 def seam_report(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Quality gate 3: is there a seam where the pasted source meets the generated region? The seam
     measure of :func:`~synthaug_utils.diffusion.measure.seam_ratios` per masked method and variant of
-    the synthetic sets; returns (table, ``seam_*`` glue: each ratio, the largest, the limit, a verdict)."""
+    the synthetic sets; returns (table, ``seam_*`` glue: each ratio, the limit, the blend width; the sentences
+    on the largest ratio are :func:`synthaug_utils.presentation.generation_prose.seam_sentences`)."""
     table = seam_ratios(
         chapter.manifests, dict(zip(chapter.masked_sources.image_id, chapter.masked_sources.path)), chapter.settings
     )
     facts: dict[str, Any] = {f"seam_{r.method}_{r.variant}": float(r.seam_ratio) for r in table.itertuples()}
-    worst = table.loc[table.seam_ratio.idxmax()] if len(table) else None
     facts["seam_limit"] = float(SEAM_LIMIT)
     facts["seam_blend_px"] = chapter.settings.paste_blend_px
-    facts["seam_max"] = f"{worst.seam_ratio:.2f} ({worst.method}, {worst.variant})" if worst is not None else "n/a"
-    facts["seam_verdict"] = (
-        "not measured"
-        if worst is None
-        else f"every masked method stays within {SEAM_LIMIT:g}x real skin's contrast across the border"
-        if worst.seam_ratio <= SEAM_LIMIT
-        else f"{(table.seam_ratio > SEAM_LIMIT).sum()} method/variant pair(s) exceed {SEAM_LIMIT:g}x: a visible seam"
-    )
     return table, facts
 
 
-def generation_cost(chapter: GenerationChapter) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Images per second of each method, measured now, and the seconds each cached DreamBooth model took
-    to fine-tune; returns (throughput table, ``cost_*`` glue)."""
+def generation_cost(chapter: GenerationChapter, cost: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Images per second of each method (``cost``, measured by
+    :func:`~synthaug_utils.experiments.chapters.time_generation`), and the seconds each cached DreamBooth
+    model took to fine-tune (read from its record); returns (throughput table, ``cost_*`` glue)."""
     P, splits = chapter.profile, chapter.splits
-    sources = np.stack([chapter.load(p) for p in chapter.masked_sources.path])
-    cost = measure_throughput(P, METHODS, n_images=chapter.sizes["timed_images"], sources=sources)
     facts: dict[str, Any] = {f"cost_{r.method}": float(r.images_per_s) for r in cost.itertuples()}
     facts["cost_threads"] = int(cost.threads.iloc[0])
     runs = []

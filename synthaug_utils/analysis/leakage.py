@@ -5,11 +5,11 @@ A held-out image *leaks* when its Fitzpatrick17k-C cluster holds an image of the
 remembering the near-copy, and DreamBooth, fine-tuned on the whole training file, has seen the
 near-copy whatever n the classifier gets. On the embedded profiles the leaking images are the
 stand-in world's planted pairs (:func:`synthaug_utils.data.world.planted_counts`), and the page
-says so (``{prefix}_where``, ``{prefix}_label``). Each comparison of the Fig. 3 table (a synthetic source
-against none, per n real images and transforms setting) is analysed again on three sets of test
-images, with the primary analysis (:func:`~synthaug_utils.analysis.stats.primary_comparison`) on
-the same (seeds, images) correctness matrices restricted to the images' columns; no model is
-retrained:
+says so (:func:`synthaug_utils.presentation.prose.leakage_sentences`). Each comparison of the Fig. 3
+table (a synthetic source against none, per n real images and transforms setting) is analysed again
+on three sets of test images, with the primary analysis
+(:func:`~synthaug_utils.analysis.stats.primary_comparison`) on the same (seeds, images) correctness
+matrices restricted to the images' columns; no model is retrained:
 
 - ``authors``: every scored held-out image (the Fig. 3 table's own numbers);
 - ``no-near-duplicates``: the images that do not leak (the profile setting
@@ -32,7 +32,6 @@ from synthaug_utils.analysis.highlights import percent, pvalue
 from synthaug_utils.analysis.tables import arm_pairs, merged_predictions
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.vocabulary import NONE
-from synthaug_utils.data.world import DERM9_LABELS, NEAR_DUPLICATE_CHANGES
 
 TEST_SETS = ("authors", "no-near-duplicates", "leaking")
 
@@ -154,19 +153,14 @@ def _where(row) -> str:
 
 
 def leakage_facts(
-    long: pd.DataFrame,
-    scored: Sequence[str],
-    leaking: Iterable[str],
-    prefix: str = "lk",
-    test_set: str = "authors",
-    whole: str = "the authors' test set",
+    long: pd.DataFrame, scored: Sequence[str], leaking: Iterable[str], prefix: str = "lk"
 ) -> dict[str, str]:
     """Glue values of the section: counts of scored, leaking and clean test images (``{prefix}_images``,
-    ``_leaking``, ``_clean``, ``_share``), the largest Fig. 3 gain on each test set (``_best`` where,
-    ``_best_authors``, ``_best_clean``, ``_best_leaking``), how many comparisons gain more on leaking
-    images (``_leak_larger`` "k of m"), the significant ones per test set (``_sig_authors``,
-    ``_sig_clean``), and ``_sentence``, the section's sentence. ``test_set``: the profile setting the
-    predictions were made under; ``whole``: the sentence's name for the whole test set."""
+    ``_leaking``, ``_clean``, ``_share``) and, where any comparison has paired trials, the largest Fig. 3
+    gain on each test set (``_best`` where, ``_best_authors``, ``_best_clean``, ``_best_leaking``), how many
+    comparisons gain more on leaking images (``_leak_larger`` "k of m"), and the comparisons and the
+    significant ones per test set (``_comparisons``, ``_sig_authors``, ``_sig_clean``). The section's
+    sentences are :func:`synthaug_utils.presentation.prose.leakage_sentences`."""
     scored = {str(i) for i in scored}
     n_leak = len(scored & {str(i) for i in leaking})
     out = {
@@ -177,10 +171,7 @@ def leakage_facts(
     }
     by = {name: long[long.test_set == name].reset_index(drop=True) for name in TEST_SETS}
     if by["authors"].gain.notna().sum() == 0:
-        return {
-            **out,
-            f"{prefix}_sentence": "No Fig. 3 comparison has paired trials, so none is analysed by test images.",
-        }
+        return out
 
     def gain_text(row) -> str:
         if not np.isfinite(row.gain):
@@ -206,102 +197,33 @@ def leakage_facts(
             f"{prefix}_sig_clean": str(sig["no-near-duplicates"]),
         }
     )
-    if n_leak == 0:
-        why = " (this run's test set is the one without near-duplicates)" if test_set == "no-near-duplicates" else ""
-        out[f"{prefix}_sentence"] = (
-            f"None of the {len(scored)} scored test images has a near-duplicate in the training file{why}, so every "
-            f"gain above is already a gain on clean images."
-        )
-        return out
-    out[f"{prefix}_sentence"] = (
-        f"Of the {len(scored)} scored held-out images, {n_leak} ({out[f'{prefix}_share']}) have a near-duplicate in "
-        "the "
-        f"training file (leaking) and {len(scored) - n_leak} do not. The largest Fig. 3 gain, {out[f'{prefix}_best']}, "
-        "is "
-        f"{out[f'{prefix}_best_authors']} on {whole}, {out[f'{prefix}_best_clean']} without the leaking "
-        f"images and {out[f'{prefix}_best_leaking']} on the leaking images alone. The gain was larger on leaking than "
-        "on "
-        f"clean images in {larger} of {int(both.sum())} comparisons; after BH adjustment {sig['authors']} of "
-        f"{len(by['authors'])} comparisons are significant on {whole} and {sig['no-near-duplicates']} "
-        f"without near-duplicates."
-    )
     return out
 
 
 @dataclass
 class LeakageReport:
-    """The section's long table (None where not computed), its shown form, and its glue values."""
+    """The section's long table (None where not computed), its shown form, its glue values, and the
+    leaking test images (None where the profile's near-duplicates are unknown: bring-your-own data)."""
 
     table: pd.DataFrame | None
     shown: pd.DataFrame | None
     values: dict[str, str]
-
-
-def leakage_source(profile: Profile, leaking: Iterable[str] | None, prefix: str = "lk") -> dict[str, str]:
-    """What the leaking images of ``profile`` are: ``{prefix}_where``, a sentence for the prose, and
-    ``{prefix}_label``, a note for the table's caption (empty where the near-duplicates are real). On
-    the embedded profiles both say that the pairs are planted in the stand-in world, not real."""
-    if not profile.is_embedded:
-        if leaking is None:
-            return {
-                f"{prefix}_where": "The main dataset of this profile is bring-your-own data.",
-                f"{prefix}_label": "",
-            }
-        return {
-            f"{prefix}_where": "On this profile the held-out images are the authors' held-out file and a "
-            "near-duplicate is a training image in the same Fitzpatrick17k-C cluster.",
-            f"{prefix}_label": "",
-        }
-    world = profile.world
-    rate = world.near_duplicate_rate
-    how = (
-        "as many per class as leak in the real F17k-9 split (each label's leaking share in chapter 01's audit of "
-        f"the real metadata, applied to the world's {world.test_per_class} held-out images per class and rounded)"
-        if rate is None
-        else f"a share of {percent(float(rate))} of each class's held-out images"
-    )
-    n_held_out = len(DERM9_LABELS) * world.test_per_class
-    return {
-        f"{prefix}_where": (
-            f"On this profile these are not real near-duplicates: the stand-in world {profile.dataset!r} has planted "
-            f"pairs. {len(set(leaking or ()))} of its {n_held_out} held-out images were drawn as slightly altered "
-            "copies "
-            f"({NEAR_DUPLICATE_CHANGES}) of a training image of their class, {how}."
-        ),
-        f"{prefix}_label": "Stand-in world: the leaking images are planted near-duplicate pairs, not real ones.",
-    }
+    leaking: frozenset[str] | None = None
 
 
 def leakage_report(
     profile: Profile, frame: pd.DataFrame, predictions: pd.DataFrame, prefix: str = "lk"
 ) -> LeakageReport:
     """The leaking-versus-clean analysis of the Fig. 3 trials ``frame``/``predictions`` on ``profile``'s
-    main dataset, with :func:`leakage_source`'s values; where its near-duplicates are unknown
-    (bring-your-own data) only a ``{prefix}_sentence`` saying so."""
+    main dataset (nothing where its near-duplicates are unknown: bring-your-own data)."""
     from synthaug_utils.data.near_duplicates import leaking_test_ids
 
     leaking = leaking_test_ids(profile)
-    source = leakage_source(profile, leaking, prefix)
     if leaking is None:
-        return LeakageReport(
-            None,
-            None,
-            {
-                **source,
-                f"{prefix}_sentence": (
-                    "Not computed on this profile: bring-your-own data has no known near-duplicate clusters. On the "
-                    "paper "
-                    "profile with Fitzpatrick17k (and in the rehearsal book) this section repeats each Fig. 3 "
-                    "comparison on "
-                    "the held-out images that have a near-duplicate in the training file and on the others; chapter 01 "
-                    "counts them in the real metadata."
-                ),
-            },
-        )
+        return LeakageReport(None, None, {})
     merged = merged_predictions(frame, predictions)
     long = leakage_comparisons(merged, leaking)
-    whole = "the stand-in world's test set" if profile.is_embedded else "the authors' test set"
-    values = {**source, **leakage_facts(long, merged.image_id.unique(), leaking, prefix, profile.test_set, whole)}
+    values = leakage_facts(long, merged.image_id.unique(), leaking, prefix)
     # under test_set: no-near-duplicates every scored image is clean: the first column is the run's own test set
     names = (
         {"authors": "this run's test set"}
@@ -310,4 +232,4 @@ def leakage_report(
         if profile.is_embedded
         else None
     )
-    return LeakageReport(long, leakage_wide(long, names=names), values)
+    return LeakageReport(long, leakage_wide(long, names=names), values, frozenset(str(i) for i in leaking))

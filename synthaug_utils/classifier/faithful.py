@@ -21,7 +21,7 @@ from synthaug_utils.core.backbones import create_classifier_net, normalisation
 from synthaug_utils.data.images import open_rgb
 
 
-def _quiet() -> contextlib.ExitStack:
+def quiet_fastai() -> contextlib.ExitStack:
     """Silence fastai's prints (early-stopping notices) and known harmless warnings inside a block."""
     stack = contextlib.ExitStack()
     stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
@@ -176,7 +176,7 @@ def fit_faithful(
     batch_size = recipe.batch_size or batch_size_rule(len(train), recipe.batch_rule)
     seed_everything(seed)
     dls = build_dataloaders(train, val, labels, recipe, batch_size)
-    with tempfile.TemporaryDirectory(prefix="synthaug-learner-") as tmp, _quiet():
+    with tempfile.TemporaryDirectory(prefix="synthaug-learner-") as tmp, quiet_fastai():
         learn = build_learner(dls, recipe, tmp)
         callbacks = [EarlyStoppingCallback(monitor=recipe.monitor, min_delta=0.0, patience=recipe.patience)]
         if recipe.restore_best:

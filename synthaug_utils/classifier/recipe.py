@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from synthaug_utils.core import profiles
+from synthaug_utils.core import profiles, rules
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError, UserFacingError
 from synthaug_utils.core.vocabulary import BATCH_RULES, LITE0_ARCH
@@ -49,14 +49,14 @@ class Recipe:
     channels_last: bool = False
 
     def __post_init__(self) -> None:
-        """Check every setting with a rule in :data:`synthaug_utils.core.profiles.RULES` (the rules the
+        """Check every setting with a rule in :data:`synthaug_utils.core.rules.RULES` (the rules the
         profile's overrides are checked with)."""
         for name in ("mode", "batch_rule", "monitor", "image_size", "max_epochs", "patience", "lr", "wd", "views"):
-            problem = profiles.setting_problem(name, getattr(self, name))
+            problem = rules.setting_problem(name, getattr(self, name))
             if problem:
                 raise RecipeError(f"training recipe: {name}={getattr(self, name)!r} is {problem}")
         if self.batch_size is not None:
-            problem = profiles.setting_problem("batch_size", self.batch_size)
+            problem = rules.setting_problem("batch_size", self.batch_size)
             if problem:
                 raise RecipeError(f"training recipe: batch_size={self.batch_size!r} is {problem}")
 

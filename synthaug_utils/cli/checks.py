@@ -22,14 +22,13 @@ specs, image files) at the start of their functions.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from synthaug_utils.core.errors import UserFacingError
-from synthaug_utils.core.profiles import RULES, setting_problem
+from synthaug_utils.core.rules import RULES, setting_problem
 
 
 class UsageError(UserFacingError, ValueError):
@@ -117,28 +116,16 @@ def check_number(name: str, value: Any) -> None:
 
 
 def check_grid_settings(profile) -> None:
-    """Refuse ``grids`` overrides that name an unknown setting of a known grid."""
-    if not profile.grids:
-        return
-    from synthaug_utils.experiments import grids
+    """Refuse ``grids`` overrides of the generation and DreamBooth stages whose values their settings refuse
+    (the grids' setting names and values, and the stages' setting names, were checked by load_profile)."""
+    if "generation" in profile.grids:
+        from synthaug_utils.diffusion.settings import generation_settings
 
-    # grid names and the chapter sizes were checked by load_profile (config.check_overrides)
-    for grid, settings in profile.grids.items():
-        if grid == "generation-chapter":
-            continue
-        if grid == "generation":
-            from synthaug_utils.diffusion.settings import generation_settings
+        generation_settings(profile)
+    if "dreambooth" in profile.grids:
+        from synthaug_utils.diffusion.dreambooth import dreambooth_settings
 
-            generation_settings(profile)
-        elif grid == "dreambooth":
-            from synthaug_utils.diffusion.dreambooth import dreambooth_settings
-
-            dreambooth_settings(profile)
-        else:
-            known = set(grids.grid_settings(grid, dataclasses.replace(profile, grids={}))) | {"faithful_sample"}
-            unknown = sorted(set(settings) - known)
-            if unknown:
-                raise UsageError(f"overrides: grids.{grid} has unknown setting(s) {unknown}; known: {sorted(known)}")
+        dreambooth_settings(profile)
 
 
 def check_args(args) -> None:

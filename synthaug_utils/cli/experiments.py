@@ -10,7 +10,7 @@ import pandas as pd
 from synthaug_utils.core.config import Profile, load_profile
 from synthaug_utils.core.vocabulary import GRIDS, METHODS, VARIANTS
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S
-from synthaug_utils.experiments.grids import build_grid, grid_summary, run_grid, summarize
+from synthaug_utils.experiments.grids import build_grid, grid_summary, prepare_synthetic_sets, run_grid, summarize
 from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
 from synthaug_utils.experiments.store import RUN_FACTS, ResultsStore, default_store
 from synthaug_utils.experiments.trial import check_trial, run_trial
@@ -75,6 +75,7 @@ def _cmd_trial(args) -> int:
     stored = store is not None and store.has(spec.key)  # a result of another format is refused here
     if not stored:
         check_trial(spec, profile)
+        prepare_synthetic_sets([spec], profile, progress=not args.json)  # the trial itself only reads them
     if args.threads:
         import torch
 

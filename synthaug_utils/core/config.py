@@ -36,25 +36,24 @@ from typing import Any
 
 import yaml
 
-from synthaug_utils.core import profiles
+from synthaug_utils.core import profiles, rules
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.vocabulary import GRIDS
 
 
 @dataclass(frozen=True)
 class DemoWorldSpec:
-    """Sizes of the embedded synthetic stand-in world (counts are images per class)."""
+    """Sizes of the embedded synthetic stand-in world (counts are images per class); the defaults and what
+    each means: :data:`synthaug_utils.core.profiles.DEMO_WORLD`. ``near_duplicate_rate`` is used by
+    :func:`synthaug_utils.data.world.planted_counts`."""
 
-    image_size: int = 64  # px, square RGB
-    train_pool_per_class: int = 268  # 228 training + 40 validation
-    test_per_class: int = 40
-    pretrain_per_class: int = 120  # generator pretraining only; never used by experiments
-    ddi_total: int = 656  # like DDI
-    seed: int = 2023
-    # Share of each class's held-out images drawn as a near-duplicate of a training image of the class
-    # (synthaug_utils.data.world.planted_counts). None: each label's share of leaking held-out images in
-    # the real F17k-9 audit (synthaug_utils.data.audit); a number: that share for every class.
-    near_duplicate_rate: float | None = None
+    image_size: int = profiles.world("image_size")
+    train_pool_per_class: int = profiles.world("train_pool_per_class")
+    test_per_class: int = profiles.world("test_per_class")
+    pretrain_per_class: int = profiles.world("pretrain_per_class")
+    ddi_total: int = profiles.world("ddi_total")
+    seed: int = profiles.world("seed")
+    near_duplicate_rate: float | None = profiles.world("near_duplicate_rate")
 
     def key(self) -> str:
         """Short folder name that changes whenever any size, the seed or the near-duplicate rate changes."""
@@ -352,6 +351,8 @@ STAGE_SETTINGS: dict[str, set[str]] = {
 
 
 def _grids_problem(value: Mapping[str, Any]) -> str | None:
+    """The grid names, then each grid's setting names and values (:func:`synthaug_utils.core.rules.grid_problem`),
+    then the stages' setting names (their values are checked where the stage's settings are built)."""
     names = sorted(GRIDS) + list(GRID_STAGES)
     for grid, settings in value.items():
         if grid not in names:
@@ -360,6 +361,9 @@ def _grids_problem(value: Mapping[str, Any]) -> str | None:
             return f"not valid: {grid!r} is not a grid{guess} (grids: {names})"
         if not isinstance(settings, Mapping):
             return f"not a mapping of grid name -> settings mapping (see {grid!r})"
+        problem = rules.grid_problem(grid, settings) if grid in GRIDS else None
+        if problem:
+            return problem
         known = STAGE_SETTINGS.get(grid)
         if known is not None and set(settings) - known:
             unknown = sorted(set(settings) - known)
@@ -369,28 +373,28 @@ def _grids_problem(value: Mapping[str, Any]) -> str | None:
 
 def _override_problem(name: str, value: Any) -> str | None:
     """What is wrong with ``value`` for profile field ``name`` (None when it fits): the setting's rule in
-    :data:`synthaug_utils.core.profiles.RULES`, else the type of the demo profile's value."""
-    if name in profiles.RULES:
-        return profiles.setting_problem(name, value)
+    :data:`synthaug_utils.core.rules.RULES`, else the type of the demo profile's value."""
+    if name in rules.RULES:
+        return rules.setting_problem(name, value)
     expected = getattr(_demo_profile(), name)
     if name == "min_images_per_label":  # optional count (None: keep every label)
         return None if value is None or (_is_int(value) and value >= 1) else "not a positive integer or null"
     if name in DATASET_TEXT_LIMITS:
         return _dataset_text_problem(value, DATASET_TEXT_LIMITS[name])
     if name in NEAR_DUPLICATE_SETTINGS:
-        return profiles.rule_problem(profiles.Rule("str", choices=NEAR_DUPLICATE_SETTINGS[name]), value)
+        return rules.rule_problem(rules.Rule("str", choices=NEAR_DUPLICATE_SETTINGS[name]), value)
     if isinstance(expected, (bool, str)):
-        return profiles.rule_problem(profiles.Rule("bool" if isinstance(expected, bool) else "str"), value)
+        return rules.rule_problem(rules.Rule("bool" if isinstance(expected, bool) else "str"), value)
     if name == "world":
         if value is None or isinstance(value, DemoWorldSpec):
             return None
-        known = {f.name for f in dataclasses.fields(DemoWorldSpec)}
-        if (
-            not isinstance(value, Mapping)
-            or set(value) - known
-            or not all(_is_int(v) and v >= 1 for v in value.values())
-        ):
-            return f"not a mapping of {sorted(known)} to positive integers"
+        known = sorted(rules.WORLD_RULES)
+        if not isinstance(value, Mapping) or set(value) - set(known):
+            return f"not a mapping of the demo world's settings {known} to values"
+        for key, item in value.items():
+            problem = rules.rule_problem(rules.WORLD_RULES[key], item)
+            if problem:
+                return f"not valid: world.{key}={item!r} is {problem}"
         return None
     if not isinstance(value, Mapping):
         return "not a mapping"

@@ -11,9 +11,12 @@ Four tables, read by the rest of the package (nothing else types these values):
   profile changes from the demo, each a :class:`Change` with its why. Measured reasons live on the book's
   decisions page (``book/decisions.md``), which the whys point to.
 - :data:`PRETRAINING`: the demo generator's pretraining budget (a project setting; no paper value).
-- :data:`RULES`: the one validator's table (type, smallest value, allowed values) of every setting a user
-  can override; :func:`setting_problem` applies it on every path (command line, config file, papermill
-  overrides, training recipes).
+- :data:`DEMO_WORLD`: the embedded stand-in world's sizes and planted near-duplicate rate (``DemoWorldSpec``).
+- :data:`REHEARSAL`, :data:`REHEARSAL_BYO`: the size overrides ``synthaug rehearse`` writes into the paper
+  profile's config file.
+- :data:`THRESHOLDS`: the thresholds and margins of the project's own checks (the Methods page lists them).
+
+What each setting accepts (the one validator, on every path) is :mod:`synthaug_utils.core.rules`.
 
 The dataclass defaults of the settings objects (``GenerationSettings``, ``DreamBoothSettings``,
 ``PretrainSettings``, ``Recipe``) read their values from here; so does the protocol table of the Methods
@@ -22,23 +25,14 @@ page (:mod:`synthaug_utils.core.protocol`).
 
 from __future__ import annotations
 
-import dataclasses
-import numbers
+import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from synthaug_utils.core.paths import DEMO_INPAINT_ID, DEMO_TEXT2IMAGE_ID
-from synthaug_utils.core.vocabulary import (
-    BATCH_RULES,
-    BUDGET_ARMS,
-    GRIDS,
-    LITE0_ARCH,
-    METHODS,
-    MODES,
-    MONITORS,
-    VARIANTS,
-)
+from synthaug_utils.core.vocabulary import LITE0_ARCH
 
 PAPER_TEXT = "paper"
 AUTHORS_CODE = "authors' code"
@@ -295,6 +289,55 @@ PRETRAINING: dict[str, Setting] = {
 }
 
 
+# ----------------------------------------------------------------------------- the rehearsal (from paper)
+# ``synthaug rehearse`` builds the paper profile against a miniature paper-format world with random weights. It is
+# not a profile of its own: it writes these as the ``overrides`` of the config file a user would write, so that it
+# runs the paper profile's config-file path. Sizes only: models, recipe, statistics and code paths stay the paper's.
+MINI = "the rehearsal runs every step of the paper profile on the CPU in minutes (random weights: no numbers to keep)"
+REHEARSAL: dict[str, Change] = {
+    "device": C("cpu", "the rehearsal runs on the CPU"),
+    "arch": C(
+        "efficientnet_b0",
+        "torchvision's EfficientNet-B0 stands in for EfficientNetV2-M for time (tests/test_rehearsal.py loads "
+        "EfficientNetV2-M through the same path)",
+    ),
+    "image_size": C(32, MINI),
+    "val_per_label": C(2, MINI),
+    "ddi_per_bin": C(2, MINI),
+    "max_epochs": C(2, MINI),
+    "patience": C(1, MINI),
+    "n_real_grid": C([1, 2], MINI),
+    "seeds": C([0], MINI),
+    "gen_resolution": C(64, MINI),
+    "gen_steps": C(2, MINI),
+    "synthetic_per_real": C(1, MINI),
+    "grids": C(
+        {
+            "generation": {"batch_size": 8, "precision": "fp32"},
+            "dreambooth": {"resolution": 64, "batch_size": 2, "epochs": 1, "max_steps": 1},
+            "generation-chapter": {"gate_per_class": 2, "masked_per_class": 1, "timed_images": 2},
+            "fig3": {"n_real": [1, 2]},
+            "fig4": {"n_real": [2], "ratios": [0, 1, 2], "transforms": [False]},
+            "fig5": {"n_real": 2},
+            "imbalance": {"n_real": 4, "cuts": [2], "rare_labels": ["psoriasis"]},
+            "learning-curve": {"n_real": [1, 2]},
+            "controls": {"transforms": [False], "budget_methods": ["text-to-image"], "budget_transforms": [False]},
+        },
+        MINI,
+    ),
+}
+# The bring-your-own rehearsal's changes over REHEARSAL: its three labels have 12 images each.
+REHEARSAL_BYO: dict[str, Change] = {
+    "test_per_label": C(3, "a quarter of each label's 12 images"),
+    "grids": C({"imbalance": {"n_real": 4, "cuts": [2], "rare_labels": ["melanoma"]}}, MINI),
+}
+
+
+def overrides(changes: Mapping[str, Change]) -> dict[str, Any]:
+    """A table of changes as a config file's ``overrides`` (a fresh copy: lists, as YAML writes them)."""
+    return copy.deepcopy(values(changes))
+
+
 # ----------------------------------------------------------------------------- project thresholds
 @dataclass(frozen=True)
 class Threshold:
@@ -312,8 +355,8 @@ THRESHOLDS: dict[str, Threshold] = {
     "GATE_MIN_CLASS": Threshold(
         0.30,
         "class-identity gate: the least share of a class's text-to-image samples the classifier recognises",
-        "well above chance (1/9) and below real test images (about 0.72 on the demo profile) and autoencoded "
-        "ones (about 0.63): a class below it has lost its identity, not just detail",
+        "well above chance (1/9) and well below real test images (about 0.72 on the demo profile) and "
+        "autoencoded ones (about 0.63)",
         "analysis.class_identity",
     ),
     "GATE_MIN_POOLED": Threshold(
@@ -380,12 +423,58 @@ THRESHOLDS: dict[str, Threshold] = {
         "method that computes them the same way cannot miss by rounding alone",
         "analysis.paper_intervals",
     ),
+    "PERCENT_TOLERANCE": Threshold(
+        1.0,
+        "reference check: a rebuild's percentages and percentage points match the reference within at least this "
+        "(pp), or one standard error where known",
+        "a project choice: a rebuild on another machine may compute slightly differently (kernels, thread counts); "
+        "1 pp is well below the claims' margin (EQUIVALENCE_MARGIN)",
+        "presentation.reference",
+    ),
+    "Z_TOLERANCE": Threshold(
+        1.0,
+        "reference check: p-values match when their two-sided normal quantiles are within this",
+        "one standard error of the estimate on the z scale, the allowance the estimate itself gets",
+        "presentation.reference",
+    ),
+    "RELATIVE_TOLERANCE": Threshold(
+        0.01,
+        "reference check: any other decimal matches within this share of the reference, or one unit in its last "
+        "printed digit",
+        "a project choice: room for the rounding of the printed value and small numerical differences between machines",
+        "presentation.reference",
+    ),
 }
 
 
 def threshold(name: str) -> Any:
     """The value of the project threshold ``name`` (:data:`THRESHOLDS`)."""
     return THRESHOLDS[name].value
+
+
+# ----------------------------------------------------------------------------- the demo world
+# The embedded stand-in world's sizes (images per class unless said), a project setting of the embedded profiles
+# (no paper value; the counts follow F17k-9's and DDI's). Overridable as ``world: {name: value}``; every value
+# enters the world's folder name (DemoWorldSpec.key), so a changed world is drawn apart.
+DEMO_WORLD: dict[str, Setting] = {
+    "image_size": S(64, PROJECT, note="px, square RGB"),
+    "train_pool_per_class": S(268, PROJECT, note="228 training + 40 validation, like F17k-9's training file"),
+    "test_per_class": S(40, PROJECT, note="like F17k-9's held-out images per label"),
+    "pretrain_per_class": S(120, PROJECT, note="generator pretraining only; never used by experiments"),
+    "ddi_total": S(656, PROJECT, note="like DDI"),
+    "seed": S(2023, PROJECT),
+    "near_duplicate_rate": S(
+        None,
+        PROJECT,
+        note="share of each class's held-out images drawn as a near-duplicate of a training image of the class; "
+        "None: each label's share of leaking held-out images in the real F17k-9 audit",
+    ),
+}
+
+
+def world(name: str) -> Any:
+    """The demo world's default of ``name`` (:data:`DEMO_WORLD`)."""
+    return DEMO_WORLD[name].value
 
 
 # ----------------------------------------------------------------------------- grids and chapter sizes
@@ -465,8 +554,11 @@ def chapter02(gate_per_class: int, masked_per_class: int, timed_images: int) -> 
 
 PAPER["profile"]["generation_chapter"] = S(chapter02(24, 10, 32), PROJECT)
 PAPER["profile"]["grid_defaults"] = S(PAPER_GRIDS, AUTHORS_CODE)
+DEMO_GATE_SAMPLES = 48
 DEMO["profile"]["generation_chapter"] = C(
-    chapter02(48, 10, 32), "48 samples per class: a class's share then has a standard error of at most 7 pp"
+    chapter02(DEMO_GATE_SAMPLES, 10, 32),
+    f"{DEMO_GATE_SAMPLES} samples per class: a class's share then has a standard error of at most "
+    f"{50 / math.sqrt(DEMO_GATE_SAMPLES):.0f} pp",
 )
 DEMO["profile"]["grid_defaults"] = C(DEMO_GRIDS, CPU + "; " + DECISIONS)
 SMOKE["profile"]["generation_chapter"] = C(chapter02(4, 2, 32), TOY)
@@ -509,173 +601,3 @@ def why(profile: str, stage: str, name: str) -> str:
         if change is not None:
             return change.why
     return ""
-
-
-# ----------------------------------------------------------------------------- the one validator
-@dataclass(frozen=True)
-class Rule:
-    """What a setting accepts: ``kind`` (int, number, positive, bool, str, mapping, ints: a non-empty list of
-    integers), ``minimum`` and ``maximum`` (numbers; every item of ints), ``choices`` (allowed values with
-    what each means), ``nullable`` (None too), ``many`` (one value or a list of such values)."""
-
-    kind: str
-    minimum: float | None = None
-    choices: Mapping[str, str] | None = None
-    maximum: float | None = None
-    nullable: bool = False
-    many: bool = False
-
-
-_MONITOR_CHOICES = {"valid_loss": "the authors' code", "accuracy": "validation accuracy, the paper's text"}
-assert set(_MONITOR_CHOICES) == set(MONITORS)
-
-RULES: dict[str, Rule] = {
-    # profile fields
-    "val_per_label": Rule("int", 1),
-    "ddi_per_bin": Rule("int", 1),
-    "test_per_label": Rule("int", 1),
-    "image_size": Rule("int", 16),
-    "max_epochs": Rule("int", 1),
-    "patience": Rule("int", 1),
-    "n_real_grid": Rule("ints", 1),
-    "seeds": Rule("ints", 0),
-    "gen_resolution": Rule("int", 8),
-    "gen_steps": Rule("int", 1),
-    "guidance_scale": Rule("number", 0),
-    "synthetic_per_real": Rule("int", 0),
-    "dreambooth_ddi_epochs": Rule("int", 1),
-    "early_stopping_metric": Rule("str", choices=_MONITOR_CHOICES),
-    # classifier recipe fields
-    "monitor": Rule("str", choices=_MONITOR_CHOICES),
-    "mode": Rule("str", choices={m: "" for m in MODES}),
-    "batch_rule": Rule("str", choices={r: "" for r in BATCH_RULES}),
-    "lr": Rule("positive"),
-    "wd": Rule("number", 0),
-    "batch_size": Rule("int", 1),
-    "views": Rule("int", 1),
-}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def rule_problem(rule: Rule, value: Any) -> str | None:
-    """What is wrong with ``value`` under ``rule`` (None when it fits)."""
-    if value is None and rule.nullable:
-        return None
-    if rule.many and isinstance(value, (list, tuple)):
-        one = dataclasses.replace(rule, many=False, nullable=False)
-        problems = [(item, rule_problem(one, item)) for item in value]
-        return next((f"not valid: its item {item!r} is {p}" for item, p in problems if p), None)
-    low, high = rule.minimum, rule.maximum
-    if rule.choices is not None:
-        if isinstance(value, str) and value in rule.choices:
-            return None
-        meaning = "; ".join(f"{v}: {what}" for v, what in rule.choices.items() if what)
-        return f"not one of {list(rule.choices)}" + (f" ({meaning})" if meaning else "")
-    if rule.kind == "bool":
-        return None if isinstance(value, bool) else "not true or false"
-    if rule.kind == "str":
-        return None if isinstance(value, str) else "not a string"
-    if rule.kind == "mapping":
-        return None if isinstance(value, Mapping) else "not a mapping"
-    if rule.kind == "ints":
-        if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) for v in value):
-            return "not a non-empty list of integers, e.g. [0, 1]"
-        return None if low is None or min(value) >= low else f"not a list of integers >= {low:g}"
-    if rule.kind == "positive":
-        return None if _is_number(value) and value > 0 else "not a number > 0"
-    ok = _is_int(value) if rule.kind == "int" else _is_number(value)
-    if not ok:
-        return "not an integer" if rule.kind == "int" else "not a number"
-    if low is not None and value < low:
-        return f"below the minimum {low:g}"
-    return None if high is None or value <= high else f"above the maximum {high:g}"
-
-
-def setting_problem(name: str, value: Any) -> str | None:
-    """What is wrong with ``value`` for setting ``name`` under :data:`RULES` (None when it fits or the
-    setting has no rule)."""
-    rule = RULES.get(name)
-    return None if rule is None else rule_problem(rule, value)
-
-
-# ----------------------------------------------------------------------------- grid settings
-# Every grid takes the common settings (the profile's seeds, ratio, mode, views, recipe, epochs, sizes, and the
-# paper's common grid settings) and its own paper settings; the controls take Fig. 3's without its methods, and
-# their own; the imbalance controls take the imbalance grid's, and their own. Each profile's grid sizes (the
-# ``grid_defaults`` tables above) may name only these.
-GRID_COMMON = ("seeds", "ratio", "mode", "views", "restore_best", "batch_rule", "max_epochs", "n_real")
-GRID_OWN: dict[str, tuple[str, ...]] = {
-    "controls": ("duplicate_ratio", "budget_n", "budget_methods", "budget_ratio", "budget_transforms", "budget_variants"),
-    "imbalance-controls": ("enabled", "budget_cuts", "budget_variants"),
-}
-FAITHFUL_SAMPLE = "faithful_sample"  # the faithful twins a fast-mode grid also runs (any grid)
-
-
-def grid_setting_names(grid: str) -> set[str]:
-    """The settings grid ``grid`` (one of :data:`~synthaug_utils.core.vocabulary.GRIDS`) accepts."""
-    if grid == "controls":
-        base = grid_setting_names("fig3") - {"methods"}
-    elif grid == "imbalance-controls":
-        base = grid_setting_names("imbalance")
-    else:
-        base = {*GRID_COMMON, *PAPER["grids"], *PAPER.get(grid, {})}
-    return base | set(GRID_OWN.get(grid, ())) | {FAITHFUL_SAMPLE}
-
-
-def _names(kind: str, names) -> Rule:
-    return Rule(kind, choices={n: "" for n in names}, many=True)
-
-
-# What each grid setting accepts (one value or a list where the grid takes several).
-GRID_RULES: dict[str, Rule] = {
-    "seeds": Rule("int", 0, many=True),
-    "ratio": Rule("int", 0),
-    "mode": RULES["mode"],
-    "views": RULES["views"],
-    "restore_best": Rule("bool"),
-    "batch_rule": RULES["batch_rule"],
-    "max_epochs": RULES["max_epochs"],
-    "n_real": Rule("int", 1, nullable=True, many=True),
-    "transforms": Rule("bool", many=True),
-    "variant": Rule("str", choices={v: "" for v in VARIANTS}),
-    "split_seed": Rule("int", 0),
-    "subset_seed": Rule("int", 0, nullable=True),
-    "methods": _names("str", METHODS),
-    "ratios": Rule("int", 0, many=True),
-    "method": Rule("str", choices={m: "" for m in METHODS}),
-    "rare_labels": Rule("str", nullable=True, many=True),
-    "cuts": Rule("int", 1, many=True),
-    "controls": _names("str", PAPER["imbalance"]["controls"].value),
-    "redraw_validation": Rule("bool"),
-    "enabled": Rule("bool"),
-    "budget_cuts": Rule("int", 1, many=True),
-    "budget_variants": _names("str", BUDGET_ARMS),
-    "duplicate_ratio": Rule("int", 0),
-    "budget_n": Rule("int", 1, many=True),
-    "budget_methods": _names("str", METHODS),
-    "budget_ratio": Rule("int", 0),
-    "budget_transforms": Rule("bool", many=True),
-    FAITHFUL_SAMPLE: Rule("mapping"),
-}
-#ASSERT
-
-
-def grid_problem(grid: str, settings: Mapping[str, Any]) -> str | None:
-    """What is wrong with the ``settings`` override of grid ``grid``: an unknown name, or a value its rule in
-    :data:`GRID_RULES` refuses (None when they fit)."""
-    known = grid_setting_names(grid)
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        return f"not valid: {grid!r} has unknown setting(s) {unknown} (known: {sorted(known)})"
-    for name, value in settings.items():
-        problem = rule_problem(GRID_RULES[name], value)
-        if problem:
-            return f"not valid: {grid}.{name}={value!r} is {problem}"
-    return None

@@ -46,26 +46,6 @@ class DatasetCapabilities:
     split_given: bool
     dropped: tuple[tuple[str, int], ...] = ()
 
-    def missing(self, need: str) -> str | None:
-        """A sentence saying why an analysis needing ``need`` ("fst") cannot run on this dataset; None when it can."""
-        if need != "fst":
-            raise ValueError(f"unknown dataset requirement {need!r}; known: 'fst'")
-        if self.has_fst:
-            return None
-        if not self.fst_column:
-            return f"Skin-type analysis skipped: the dataset {self.name} has no fst column (Fitzpatrick skin type)."
-        return (
-            f"Skin-type analysis skipped: the fst column of the dataset {self.name} holds no known skin type (all "
-            "blank or -1)."
-        )
-
-    def dropped_sentence(self) -> str | None:
-        """A sentence naming the labels dropped by ``min_images_per_label`` (None when none were)."""
-        if not self.dropped:
-            return None
-        names = ", ".join(f"{label!r} ({n} images)" for label, n in self.dropped)
-        return f"{len(self.dropped)} label(s) with fewer images than min_images_per_label were left out: {names}."
-
 
 def dataset_capabilities(tables: DatasetTables) -> DatasetCapabilities:
     """:class:`DatasetCapabilities` of a dataset (from its tables; no image is read)."""

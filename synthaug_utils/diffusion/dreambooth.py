@@ -156,7 +156,7 @@ def training_images(splits, group: str, include_validation: bool = False) -> pd.
     return table.reset_index(drop=True)
 
 
-def _augmenter(settings: DreamBoothSettings):
+def training_augmenter(settings: DreamBoothSettings):
     """torchvision v2 transform on uint8 (3, H, W) tensors: random resized crop, colour jitter, flip."""
     from torchvision.transforms import v2
 
@@ -189,8 +189,8 @@ def _load_components(folder: Path, settings: DreamBoothSettings):
     return vae, unet, text_encoder, tokenizer, noise_scheduler
 
 
-def _embed(tokenizer, text_encoder, prompts: list[str]):
-
+def encode_prompts(tokenizer, text_encoder, prompts: list[str]):
+    """The text encoder's hidden states of ``prompts`` (padded to the tokenizer's length): the UNet's condition."""
     ids = tokenizer(
         prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
     ).input_ids
@@ -241,7 +241,7 @@ def _latents(vae, pixels, gen):
     return (dist.mean + dist.std * noise) * vae.config.scaling_factor
 
 
-def _loss(unet, vae, noise_scheduler, pixels, cond, kind, gen, rng, latent_side):
+def diffusion_loss(unet, vae, noise_scheduler, pixels, cond, kind, gen, rng, latent_side):
     """Diffusion loss of one batch (pixels uint8 (N, 3, H, W)); inpaint adds random masks."""
     import torch
     import torch.nn.functional as F
@@ -332,7 +332,7 @@ def finetune(
         latent_side = settings.resolution // 2 ** (len(vae.config.block_out_channels) - 1)
         unique = sorted(set(prompts) | ({settings.class_prompt} if prior is not None else set()))
         with torch.no_grad():
-            table = dict(zip(unique, _embed(tokenizer, text_encoder, unique)))
+            table = dict(zip(unique, encode_prompts(tokenizer, text_encoder, unique)))
         params = list(unet.parameters()) + (list(text_encoder.parameters()) if settings.train_text_encoder else [])
         opt = torch.optim.AdamW(
             params,
@@ -341,7 +341,7 @@ def finetune(
             weight_decay=settings.weight_decay,
             eps=settings.adam_epsilon,
         )
-        augment = _augmenter(settings)
+        augment = training_augmenter(settings)
         total = optimiser_steps(settings, len(pixels))
         autocast = (
             torch.autocast(
@@ -368,16 +368,16 @@ def finetune(
                 idx = order[start : start + settings.batch_size]
                 batch = torch.stack([augment(pixels[i]) for i in idx.tolist()])
                 if settings.train_text_encoder:
-                    cond = _embed(tokenizer, text_encoder, [prompts[i] for i in idx.tolist()])
+                    cond = encode_prompts(tokenizer, text_encoder, [prompts[i] for i in idx.tolist()])
                 else:
                     cond = torch.stack([table[prompts[i]] for i in idx.tolist()])
                 with autocast if autocast is not None else torch.autocast("cpu", enabled=False):
-                    loss = _loss(unet, vae, noise_scheduler, batch, cond, kind, gen, rng, latent_side)
+                    loss = diffusion_loss(unet, vae, noise_scheduler, batch, cond, kind, gen, rng, latent_side)
                     if prior is not None:
                         pick = torch.randint(len(prior), (len(idx),), generator=gen)
                         prior_batch = torch.stack([augment(prior[i]) for i in pick.tolist()])
                         prior_cond = table[settings.class_prompt].expand(len(idx), -1, -1)
-                        loss = loss + settings.prior_loss_weight * _loss(
+                        loss = loss + settings.prior_loss_weight * diffusion_loss(
                             unet, vae, noise_scheduler, prior_batch, prior_cond, kind, gen, rng, latent_side
                         )
                 opt.zero_grad(set_to_none=True)

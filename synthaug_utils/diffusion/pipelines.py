@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import MissingModelError
 from synthaug_utils.core.paths import DEMO_MODEL_KINDS, DEMO_RESOURCE_DIR, cache_dir, shipped_demo_model
 from synthaug_utils.diffusion.settings import GenerationSettings
@@ -38,7 +38,7 @@ def demo_model_root(profile: Profile) -> Path:
     return cache_dir() / "models" / "demo_ldm" / profile.world.key()
 
 
-def locate_demo_model(model_id: str, profile: Profile | str | None = None, *, missing_ok: bool = False) -> Path:
+def locate_demo_model(model_id: str, profile: Profile | None = None, *, missing_ok: bool = False) -> Path:
     """The local folder for a ``demo://`` model id; never trains.
 
     Shipped weights (``synthaug_utils/resources/demo_ldm/<kind>``) win; otherwise the
@@ -51,7 +51,11 @@ def locate_demo_model(model_id: str, profile: Profile | str | None = None, *, mi
     shipped = shipped_demo_model(model_id)
     if shipped is not None:
         return shipped
-    profile = load_profile(profile or "demo") if not isinstance(profile, Profile) else profile
+    if profile is None:
+        raise MissingModelError(
+            f"{model_id}: no shipped weights in {DEMO_RESOURCE_DIR / kind}; name the embedded profile whose "
+            "pretrained copy to use"
+        )
     if not profile.is_embedded:
         raise MissingModelError(
             f"{model_id}: the demo generator belongs to the embedded profiles, not {profile.name!r}"
@@ -204,13 +208,14 @@ def _autocast(settings: GenerationSettings):
     return contextlib.nullcontext()
 
 
-def _generators(seeds: Sequence[int], device: str) -> list:
+def seeded_generators(seeds: Sequence[int], device: str) -> list:
+    """One torch generator per image, seeded with that image's seed, on ``device``."""
     import torch
 
     return [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
 
 
-def _to_uint8(images: np.ndarray) -> np.ndarray:
+def to_uint8(images: np.ndarray) -> np.ndarray:
     """Pipeline output float (N, H, W, 3) in [0, 1] -> uint8, rounded as diffusers' numpy_to_pil does."""
     return (np.clip(images, 0.0, 1.0) * 255).round().astype(np.uint8)
 
@@ -226,10 +231,10 @@ def run_text2image(pipe, prompts: Sequence[str], seeds: Sequence[int], settings:
             guidance_scale=settings.guidance_scale,
             height=settings.resolution,
             width=settings.resolution,
-            generator=_generators(seeds, settings.device),
+            generator=seeded_generators(seeds, settings.device),
             output_type="np",
         ).images
-    return _to_uint8(np.asarray(out, dtype=np.float32))
+    return to_uint8(np.asarray(out, dtype=np.float32))
 
 
 def _encode(pipe, pixels, generators):
@@ -265,7 +270,7 @@ def run_inpaint(
     masks = np.broadcast_to(masks, (n,) + images.shape[1:3]) if masks.ndim == 2 else masks
     device = settings.device
     dtype = pipe.unet.dtype
-    gens = _generators(seeds, device)
+    gens = seeded_generators(seeds, device)
     pixels = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).to(device, dtype) / 127.5 - 1.0
     mask_t = torch.from_numpy(np.ascontiguousarray(masks, dtype=np.float32))[:, None].to(device, dtype)
     with torch.inference_mode(), _autocast(settings):
@@ -284,7 +289,7 @@ def run_inpaint(
             generator=gens,
             output_type="np",
         ).images
-    result = _to_uint8(np.asarray(out, dtype=np.float32))
+    result = to_uint8(np.asarray(out, dtype=np.float32))
     if settings.paste_unmasked:
         from synthaug_utils.diffusion.masks import blend_weights
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.files import folder_lock
 from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANTS
@@ -85,7 +85,7 @@ def model_resolver(
 
 
 # ----------------------------------------------------------------------------- resolving demo:// ids
-def resolve_demo_model(model_id: str, profile: Profile | str | None = None, allow_pretrain: bool = True) -> Path:
+def resolve_demo_model(model_id: str, profile: Profile | None = None, allow_pretrain: bool = True) -> Path:
     """The local folder for a ``demo://`` model id.
 
     Shipped weights (``synthaug_utils/resources/demo_ldm/<kind>``) win; otherwise the
@@ -99,7 +99,6 @@ def resolve_demo_model(model_id: str, profile: Profile | str | None = None, allo
     if not (folder / "model_index.json").is_file():
         from synthaug_utils.diffusion.demo_pretrain import pretrain_demo_generator  # torch: only when pretraining
 
-        profile = load_profile(profile or "demo") if not isinstance(profile, Profile) else profile
         pretrain_demo_generator(profile, folder.parent)
     return folder
 

@@ -18,4 +18,9 @@ ends with exactly one valid result per trial and no partial files.
 
 Named grids (``fig3``, ``fig4``, ``fig5``, ``imbalance``, ``learning-curve``) are built from the profile by
 :func:`build_grid`; the profile's ``grids`` entries override any setting.
+
+Work that makes artefacts (synthetic images, DreamBooth models, the pretrained demo generator) happens in
+one step before any trial: :func:`~synthaug_utils.experiments.grids.prepare_synthetic_sets`, which
+:func:`run_grid` and the chapter calls (:mod:`synthaug_utils.experiments.chapters`) run first. A trial's
+training table only reads what it made and names that step when something is missing.
 """

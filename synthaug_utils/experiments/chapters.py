@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError
-from synthaug_utils.core.vocabulary import NONE, figure_note
+from synthaug_utils.core.vocabulary import METHODS, NONE, VARIANTS, figure_note
 from synthaug_utils.data.splits import load_splits
+from synthaug_utils.diffusion.settings import generation_settings
 from synthaug_utils.experiments.grids import (
     build_grid,
     faithful_twins,
@@ -195,3 +198,60 @@ def synthetic_sets_of_grid(grid: str, profile: Profile) -> tuple[pd.DataFrame, p
     synthetic = pd.concat(parts, ignore_index=True)
     real = splits.train_pool[["image_id", "path", "label", "fst"]].reset_index(drop=True)
     return real, synthetic
+
+
+# ----------------------------------------------------------------------------- generation chapter inputs
+# Chapter 02 runs the generator at four steps; each is one call here, so the analysis functions that
+# report on them only read what these return.
+def generation_sets(
+    profile: Profile, splits, sizes: Mapping[str, int]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[tuple[str, str], pd.DataFrame]]:
+    """Chapter 02's synthetic sets, made here where the cache the grids use lacks them (DreamBooth models
+    fine-tuned first): one image of every method and variant per source. Returns (text-to-image sources:
+    the seed-0 subset of ``sizes['gate_per_class']`` training images per class, masked-method sources:
+    ``sizes['masked_per_class']`` per class, {(method, variant): manifest rows of those sources})."""
+    from synthaug_utils.data.splits import training_subset
+    from synthaug_utils.synthetic.manifest import read_manifest, select_synthetic
+    from synthaug_utils.synthetic.sets import ensure_synthetic_set
+
+    t2i_sources = training_subset(splits, sizes["gate_per_class"], seed=0)
+    masked_sources = training_subset(splits, sizes["masked_per_class"], seed=0)
+    manifests = {}
+    for variant in VARIANTS:
+        for method in METHODS:
+            sources = t2i_sources if method == "text-to-image" else masked_sources
+            folder = ensure_synthetic_set(profile, method, variant, sources, 1, splits=splits, progress=False)
+            manifests[method, variant] = select_synthetic(read_manifest(folder), sources.image_id, 1, splits=splits)
+    return t2i_sources, masked_sources, manifests
+
+
+def guidance_samples(
+    profile: Profile, labels: Sequence[str], per_label: int, guidance: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Text-to-image samples of the profile's pretrained model at ``guidance`` (the paper's), made in memory
+    (:func:`~synthaug_utils.diffusion.measure.sample_text2image`); None where the profile samples at it."""
+    from synthaug_utils.diffusion.measure import sample_text2image
+
+    settings = generation_settings(profile)
+    if guidance == settings.guidance_scale:
+        return None
+    return sample_text2image(profile, labels, per_label, dataclasses.replace(settings, guidance_scale=guidance))
+
+
+def raw_inpaint_fidelity(profile: Profile, sources: pd.DataFrame) -> pd.DataFrame:
+    """Mask fidelity of the pretrained inpainting model's own output for ``sources``, generated in memory
+    (:func:`~synthaug_utils.diffusion.measure.raw_mask_fidelity`)."""
+    from synthaug_utils.diffusion.measure import raw_mask_fidelity
+
+    return raw_mask_fidelity(profile, sources, generation_settings(profile))
+
+
+def time_generation(profile: Profile, sources: pd.DataFrame, n_images: int) -> pd.DataFrame:
+    """Images per second of each method, measured now on ``n_images`` per method with ``sources``' images
+    as the masked methods' inputs (:func:`~synthaug_utils.diffusion.measure.measure_throughput`)."""
+    from synthaug_utils.data.images import load_image
+    from synthaug_utils.diffusion.measure import measure_throughput
+
+    resolution = generation_settings(profile).resolution
+    images = np.stack([np.asarray(load_image(p, resolution)) for p in sources.path])
+    return measure_throughput(profile, METHODS, n_images=n_images, sources=images)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synthaug_utils.core import profiles
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.vocabulary import BUDGET_ARMS, BUDGET_VARIANTS, GRIDS
 from synthaug_utils.experiments.executors import DASK_CONNECT_TIMEOUT_S, make_executor, parse_executor
 from synthaug_utils.experiments.spec import SpecError, TrialSpec, base_spec
@@ -168,9 +168,8 @@ def grid_which(name: str) -> str:
     return "ddi" if name == "fig5" else "main"
 
 
-def build_grid(name: str, profile: Profile | str = "demo") -> list[TrialSpec]:
+def build_grid(name: str, profile: Profile) -> list[TrialSpec]:
     """The trial specs of a named grid (fig3, fig4, fig5, imbalance, learning-curve) for ``profile``."""
-    profile = load_profile(profile) if isinstance(profile, str) else profile
     s = grid_settings(name, profile)
     which = grid_which(name)
     common = dict(
@@ -369,7 +368,7 @@ def grid_summary(specs: Sequence[TrialSpec]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- the runner
 def run_grid(
     grid: str | Sequence[TrialSpec],
-    profile: Profile | str = "demo",
+    profile: Profile,
     store: str | os.PathLike | ResultsStore | None = None,
     executor: str | Any | None = None,
     *,
@@ -395,7 +394,6 @@ def run_grid(
 
     if executor is None or isinstance(executor, str):
         parse_executor(executor)
-    profile = load_profile(profile) if isinstance(profile, str) else profile
     if threads is None and profile.device == "cpu":
         threads = 1
     specs = build_grid(grid, profile) if isinstance(grid, str) else list({s.key: s for s in grid}.values())

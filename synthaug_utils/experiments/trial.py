@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import DataError, MissingImagesError, NotPreparedError, UserFacingError
 from synthaug_utils.core.files import file_digest
 from synthaug_utils.core.machine import git_commit
@@ -50,7 +50,7 @@ def prepared_synthetic_set(profile: Profile, spec: TrialSpec, splits, sources: p
     if released_serves(profile, spec.synthetic_method, spec.synthetic_variant):
         folder = released_set_folder(profile, splits)
         if not released_set_unpacked(folder):
-            raise NotPreparedError(f"the released synthetic images ({what}) are not unpacked in {folder}; {PREPARE_STEP}")
+            raise NotPreparedError(f"the released images ({what}) are not unpacked in {folder}; {PREPARE_STEP}")
         return folder
     folder = synthetic_set_folder(
         profile, spec.synthetic_method, spec.synthetic_variant, sources, splits, which=spec.which(profile)
@@ -147,7 +147,8 @@ def augment_targets(spec: TrialSpec, real: pd.DataFrame) -> pd.DataFrame:
 def training_table(spec: TrialSpec, profile: Profile, splits) -> tuple[pd.DataFrame, Path | None]:
     """Real subset + synthetic rows (+ duplicates) of a trial, and the manifest used (or None).
 
-    Reads only: the synthetic set must have been prepared (:func:`synthetic_rows`). Columns: image_id, path, label, fst, source_id, synthetic (bool).
+    Reads only: the synthetic set must have been prepared (:func:`synthetic_rows`).
+    Columns: image_id, path, label, fst, source_id, synthetic (bool).
     """
     real = real_subset(spec, splits)
     parts, csv = [real.drop(columns="split").assign(source_id=real.image_id, synthetic=False)], None
@@ -184,7 +185,7 @@ def package_versions() -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- one trial
-def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool = False) -> dict[str, Any]:
+def run_trial(spec: TrialSpec, profile: Profile, progress: bool = False) -> dict[str, Any]:
     """Run one trial and return its JSON-able result (see module docstring); a pure function of ``spec``.
 
     Keys: format, key, spec, metrics (top1, top3, n_test, n_correct, n_correct_top3,
@@ -196,7 +197,6 @@ def run_trial(spec: TrialSpec, profile: Profile | str = "demo", progress: bool =
     from synthaug_utils.data.tables import table_digest
 
     start = time.perf_counter()
-    profile = load_profile(profile) if isinstance(profile, str) else profile
     spec.validate(profile)
     splits = load_splits(profile, spec.which(profile), spec.split_seed)
     train, csv = training_table(spec, profile, splits)
@@ -275,7 +275,7 @@ def check_trial(spec: TrialSpec, profile: Profile) -> None:
 
 
 def execute_trial(
-    spec_dict: dict, profile: Profile | str, trial_fn: Callable | None = None, threads: int | None = None
+    spec_dict: dict, profile: Profile, trial_fn: Callable | None = None, threads: int | None = None
 ) -> dict:
     """Worker entry point (in-process or Dask): run ``trial_fn`` (default :func:`run_trial`) with ``threads`` torch
     threads."""

@@ -38,6 +38,7 @@ from pathlib import Path
 import yaml
 
 from synthaug_utils.core import chapters as registry
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.paths import project_root
 
@@ -66,7 +67,7 @@ class ChapterRun:
     executed: bool
 
 
-def _source_root() -> Path:
+def source_root() -> Path:
     root = project_root()
     if root is None:
         raise BookBuildError("the book is built from a repository checkout (no _toc.yml next to synthaug_utils/)")
@@ -107,7 +108,7 @@ def write_toc(root: Path) -> Path:
 def stage_root(root: Path) -> Path:
     """Write ``root``'s ``_toc.yml`` from the registry and copy the book's static sources into ``root`` (when it
     is not the repository); return it."""
-    source = _source_root()
+    source = source_root()
     root = root.resolve()
     write_toc(root)
     if root == source:
@@ -148,7 +149,7 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
     from synthaug_utils.core.paths import PACKAGE_DIR, cache_dir
 
     h = hashlib.sha256()
-    h.update((_source_root() / NOTEBOOK_DIR / f"{name}.py").read_bytes())
+    h.update((source_root() / NOTEBOOK_DIR / f"{name}.py").read_bytes())
     h.update(
         json.dumps(
             {"profile": profile, "overrides": overrides or {}, "cache": str(cache_dir().resolve())},
@@ -160,7 +161,7 @@ def chapter_fingerprint(name: str, profile: str, config: str | None = None, over
         h.update(Path(config).read_bytes())
     for extra in registry.get(name).files:  # repository files a chapter reads besides the package
         extra = extra.format(profile=profile)
-        path = _source_root() / extra
+        path = source_root() / extra
         h.update(extra.encode() + (path.read_bytes() if path.is_file() else b"absent"))
     for path in sorted(PACKAGE_DIR.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
@@ -195,7 +196,7 @@ def execute_notebook(
     import jupytext
     import papermill
 
-    source = _source_root() / NOTEBOOK_DIR / f"{name}.py"
+    source = source_root() / NOTEBOOK_DIR / f"{name}.py"
     if not source.is_file():
         raise BookBuildError(f"chapter {name!r} is in the chapter registry but {source} does not exist")
     out_dir = root / BOOK_DIR
@@ -224,7 +225,7 @@ def execute_notebook(
             str(tmp),
             parameters=parameters,
             kernel_name="python3",
-            cwd=str(_source_root()),
+            cwd=str(source_root()),
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout_s,
@@ -303,12 +304,14 @@ def build_book(
     keeps every executed notebook already there, whatever it was made with. ``jobs``: how
     many chapters run side by side (None: :func:`default_jobs`).
     """
-    root = stage_root(Path(root) if root else _source_root())
+    from synthaug_utils.core.config import load_profile
     from synthaug_utils.presentation.methods import write_methods_page
     from synthaug_utils.presentation.profile_box import write_front_box
 
-    write_methods_page(root / BOOK_DIR, profile, config, overrides)
-    write_front_box(root / BOOK_DIR, profile, config, overrides)
+    P = load_profile(profile, config, overrides or {})  # the chapters get the name, config and overrides
+    root = stage_root(Path(root) if root else source_root())
+    write_methods_page(root / BOOK_DIR, P)
+    write_front_box(root / BOOK_DIR, P)
     names = registry.notebook_ids()
     wanted = names if not chapters else [n for n in names if n in chapters]
     unknown = sorted(set(chapters or []) - set(names))
@@ -337,13 +340,11 @@ def build_book(
     if todo:  # a chapter that reads the others' executed notebooks is stale once any of them runs again
         todo += [n for n in names if registry.get(n).reads_book and n not in todo and n in wanted]
         todo.sort(key=names.index)
-    todo = _skip_chapters_without_inputs(todo, names, root, profile, config, overrides)
-    jobs = default_jobs(profile, config, overrides) if jobs is None else max(1, int(jobs))
-    from synthaug_utils.core.config import load_profile
+    todo = _skip_chapters_without_inputs(todo, names, root, P)
+    jobs = default_jobs(P) if jobs is None else max(1, int(jobs))
     from synthaug_utils.core.machine import avx2_kernels_for_children
 
-    embedded = load_profile(profile, config, overrides or {}).is_embedded
-    with avx2_kernels_for_children() if embedded else contextlib.nullcontext({}) as pinned:
+    with avx2_kernels_for_children() if P.is_embedded else contextlib.nullcontext({}) as pinned:
         if todo and pinned:  # the kernels inherit it: the same numbers on AVX2 and AVX-512 CPUs
             print(
                 "CPU kernels pinned to AVX2 for a machine-independent book: "
@@ -361,28 +362,21 @@ def build_book(
     return html, [runs.get(n, ChapterRun(n, 0.0, False)) for n in names]  # absent: a page saying what is missing
 
 
-def default_jobs(profile: str, config: str | None = None, overrides: dict | None = None) -> int:
+def default_jobs(P: Profile) -> int:
     """Chapters run side by side: 2 on a CPU device with at least 2 CPU cores, else 1 (a profile on
     a GPU, like the paper profile, shares its one GPU between its chapters)."""
-    from synthaug_utils.core.config import load_profile
-
-    device = load_profile(profile, config, overrides or {}).device
-    return 2 if not str(device).startswith("cuda") and _cores() >= 2 else 1
+    return 2 if not str(P.device).startswith("cuda") and _cores() >= 2 else 1
 
 
-def _skip_chapters_without_inputs(
-    todo: list[str], names: list[str], root: Path, profile: str, config: str | None, overrides: dict | None
-) -> list[str]:
+def _skip_chapters_without_inputs(todo: list[str], names: list[str], root: Path, P: Profile) -> list[str]:
     """Check every chapter's inputs before any kernel starts; return the chapters that can run.
 
     A chapter whose required inputs are missing (its registry entry's ``requires``; e.g. Fig. 5
     without DDI, 07 without CLIP weights) gets a page saying what is missing and how to supply
     it instead of being executed. A CUDA profile without a visible GPU stops the build here.
     """
-    from synthaug_utils.core.config import load_profile
     from synthaug_utils.core.inputs import MissingResourcesError, chapter_missing, missing_device
 
-    P = load_profile(profile, config, overrides or {})
     if P.is_embedded:
         return todo
     device = missing_device(P)

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from synthaug_utils.core import chapters
-from synthaug_utils.core.config import Profile, load_profile
+from synthaug_utils.core import chapters, profiles
+from synthaug_utils.core.config import Profile
 from synthaug_utils.core.protocol import AUTHORS_CODE, PAPER, PRIMARY_ANALYSIS_WHY, PROJECT, PROTOCOL, ProtocolSetting
 from synthaug_utils.presentation.cost_prose import synthetic_source_markdown
 
@@ -535,9 +535,36 @@ def methods_markdown(P: Profile) -> str:
         "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in choices.itertuples(index=False)
     ] + [""]
     out.append(primary_analysis_markdown(P))
+    out.append(thresholds_markdown())
     out.append(synthetic_source_markdown(P))
     out.append(chapters_markdown())
     return "\n".join(out) + "\n"
+
+
+def thresholds_markdown() -> str:
+    """The section listing the project's thresholds and margins (the settings source's ``THRESHOLDS``): what
+    each decides, its value, why, and the module that reads it."""
+    rows = pd.DataFrame(
+        [
+            {
+                "threshold": f"`{name}`",
+                "value": show_value(t.value),
+                "what it decides": t.what,
+                "why": t.why,
+                "source": SOURCE_LABELS.get(t.source, t.source),
+                "read by": f"`{t.used_by}`",
+            }
+            for name, t in profiles.THRESHOLDS.items()
+        ]
+    )
+    return "\n".join(
+        [
+            "## Project thresholds\n",
+            "The thresholds and margins of the project's own checks and statements (the paper states none of them), "
+            "the same on every profile. The table is the settings source (`synthaug_utils.core.profiles`).\n",
+            *_markdown_table(rows),
+        ]
+    )
 
 
 def _codes(names) -> str:
@@ -568,10 +595,9 @@ def chapters_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
-def write_methods_page(book_dir: Path, profile: str, config: str | None = None, overrides: dict | None = None) -> Path:
+def write_methods_page(book_dir: Path, P: Profile) -> Path:
     """Write ``<book_dir>/methods.md`` for this build's profile; return its path."""
     from synthaug_utils.core.files import atomic_write_text
 
-    P = load_profile(profile, config, overrides or {})
     book_dir.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(book_dir / METHODS_PAGE, methods_markdown(P))

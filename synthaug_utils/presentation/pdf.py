@@ -85,7 +85,7 @@ a { color: inherit !important; text-decoration: none !important; }
 
 
 def _source_root() -> Path:
-    from synthaug_utils.presentation.book import _source_root as root
+    from synthaug_utils.presentation.book import source_root as root
 
     return root()
 

@@ -142,12 +142,12 @@ def _file_version(spec: str) -> str:
     return f"`{_name(spec)}`"
 
 
-def _model_version(model_id: str) -> str:
+def _model_version(model_id: str, P: Profile) -> str:
     """`label` (weights hash ...) for a diffusers pipeline found on this machine, else `label` (not found)."""
     from synthaug_utils.diffusion.pipelines import locate_model, model_hash, model_label
 
     try:
-        folder = locate_model(model_id)
+        folder = locate_model(model_id, P)
     except Exception:  # not on this machine: the chapters that need it say so
         return f"`{model_label(model_id)}` (not found on this machine)"
     return f"`{model_label(model_id)}` (weights hash {model_hash(folder)[:12]})"
@@ -188,8 +188,8 @@ def _model_lines(P: Profile) -> list[str]:
     loc = P.locations
     classifier = loc.get("classifier_weights")
     return [
-        f"- Generators: text-to-image {_model_version(P.text2image_model)}, inpainting "
-        f"{_model_version(P.inpaint_model)}.",
+        f"- Generators: text-to-image {_model_version(P.text2image_model, P)}, inpainting "
+        f"{_model_version(P.inpaint_model, P)}.",
         f"- Classifier: `{P.arch}`" + (f", weights {_file_version(classifier)}." if classifier else "."),
         f"- Embeddings: `{P.embedding_model}`"
         + (f", weights {_file_version(loc['clip_weights'])}." if loc.get("clip_weights") else "."),
@@ -280,13 +280,11 @@ def glue_profile_box(P: Profile, chapter: str) -> None:
 FRONT_BOX_FILE = "front_profile_box.md"  # included by book/intro.md
 
 
-def write_front_box(book_dir: Path, profile: str, config: str | None = None, overrides: dict | None = None) -> Path:
+def write_front_box(book_dir: Path, P: Profile) -> Path:
     """Write ``<book_dir>/front_profile_box.md``: the front page's profile box for this build (no chapter's
     note). The build writes it before Sphinx runs, as it writes the Methods page, because a Markdown page
     cannot take a glued Markdown object from another document."""
-    from synthaug_utils.core.config import load_profile
     from synthaug_utils.core.files import atomic_write_text
 
-    P = load_profile(profile, config, overrides or {})
     book_dir.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(book_dir / FRONT_BOX_FILE, profile_box(P, chapters.METHODS.id, with_note=False) + "\n")

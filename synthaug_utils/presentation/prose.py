@@ -1,28 +1,28 @@
 """The few sentences of the book that must be computed, because their words depend on the data or the
-profile: which dataset, how it was split and grouped, where the generator came from (chapters 01-02);
-which classes miss the class-identity gate (02); what the two analyses are and where they disagree, the
-control arms' comparisons, the limits (03-06); whether values are compared with the paper (08). Every
-other sentence is the notebooks' Markdown, with the numbers glued raw and formatted in the page.
+profile: which dataset, how it was split and grouped, which labels were dropped and whether skin types are
+known (chapter 01); what the two analyses are and where they disagree, the control arms' comparisons, the
+limits (03-06); whether values are compared with the paper (08). Chapter 02's are in
+:mod:`synthaug_utils.presentation.generation_prose`, the cost estimate's and the synthetic source's in
+:mod:`synthaug_utils.presentation.cost_prose`. Every other sentence is the notebooks' Markdown, with the
+numbers glued raw and formatted in the page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthaug_utils.analysis import stats
-from synthaug_utils.analysis.class_identity import GATE_MIN_CLASS, GATE_MIN_POOLED, classes_below
 from synthaug_utils.analysis.highlights import percent, pvalue
 from synthaug_utils.analysis.paper import paper_values
 from synthaug_utils.analysis.stats import paper_convention_interval
 from synthaug_utils.core.config import Profile
-from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, NONE, VARIANTS
+from synthaug_utils.core.vocabulary import BUDGET_STEPS_VARIANT, BUDGET_VARIANT, NONE
 from synthaug_utils.data.summary import DatasetCapabilities, dataset_capabilities
 from synthaug_utils.data.tables import DatasetTables, SplitTables
-from synthaug_utils.diffusion.pipelines import model_label
+from synthaug_utils.data.world import DERM9_LABELS, NEAR_DUPLICATE_CHANGES
 
 
 # ----------------------------------------------------------------------------- chapter 01: the data
@@ -80,8 +80,28 @@ def data_chapter_notes(
         )
     else:
         text = f"The DDI slot is not supplied ({', '.join(ddi_keys)}), so its figures are left out here and in Fig. 5."
-    extra = [s for s in (capabilities.dropped_sentence(), capabilities.missing("fst"), grouping) if s]
+    extra = [s for s in (dropped_labels_sentence(capabilities), skin_type_skipped(capabilities), grouping) if s]
     return " ".join([text, *extra])
+
+
+def skin_type_skipped(capabilities: DatasetCapabilities) -> str | None:
+    """A sentence saying why the skin-type analysis cannot run on the dataset; None when it can."""
+    if capabilities.has_fst:
+        return None
+    if not capabilities.fst_column:
+        return f"Skin-type analysis skipped: the dataset {capabilities.name} has no fst column (Fitzpatrick skin type)."
+    return (
+        f"Skin-type analysis skipped: the fst column of the dataset {capabilities.name} holds no known skin type (all "
+        "blank or -1)."
+    )
+
+
+def dropped_labels_sentence(capabilities: DatasetCapabilities) -> str | None:
+    """A sentence naming the labels dropped by ``min_images_per_label`` (None when none were)."""
+    if not capabilities.dropped:
+        return None
+    names = ", ".join(f"{label!r} ({n} images)" for label, n in capabilities.dropped)
+    return f"{len(capabilities.dropped)} label(s) with fewer images than min_images_per_label were left out: {names}."
 
 
 def per_group(frame: pd.DataFrame, column: str, groups: Sequence) -> str:
@@ -141,25 +161,6 @@ def data_opening(profile, tables: DatasetTables, splits: SplitTables) -> dict[st
             + "."
         )
     return {"data_name": name, "data_split_rule": rule}
-
-
-# ----------------------------------------------------------------------------- chapter 02: the generator
-def generator_sentence(profile: Profile, demo_meta: Mapping[str, Any]) -> str:
-    """One sentence on where the profile's generator comes from: the demo model's pretraining record
-    (``demo_meta``: its ``synthaug_demo.json``), or the Stable Diffusion folders of a real profile."""
-    if profile.is_embedded:
-        return (
-            "On the embedded profiles the generator (autoencoder, text encoder with its own tokenizer, conditional "
-            "UNets for text-to-image and for inpainting) was pretrained by `synthaug pretrain-generator` on "
-            f"{int(demo_meta.get('pretrain_images', 0))} images of the world's pretraining pool in "
-            f"{float(demo_meta.get('seconds', 0)) / 60:.1f} minutes; its autoencoder reconstructs images to a mean "
-            f"absolute error of {float(demo_meta.get('vae_l1_grey_levels', float('nan'))):.1f} grey levels (of 255)."
-        )
-    return (
-        f"On this profile the generators are Stable Diffusion pipelines loaded offline with diffusers: "
-        f"{model_label(profile.text2image_model)} (text-to-image) and {model_label(profile.inpaint_model)} "
-        "(inpainting, 9-channel UNet), with the DPM-Solver multistep scheduler and no safety checker."
-    )
 
 
 # ----------------------------------------------------------------------------- results chapters 03-06
@@ -396,59 +397,79 @@ def imbalance_budget_facts(table: pd.DataFrame | None) -> dict[str, str]:
     return {"s2_budget": "Rare-label accuracy against no rebalancing: " + "; ".join(parts) + "."}
 
 
-# ----------------------------------------------------------------------------- chapter 02: the class-identity gate
-def gate_verdict(per_class: pd.DataFrame, group: str, chance: float) -> str:
-    """One sentence on whether every class of ``group`` is above twice ``chance``, naming the
-    classes that are not, with their accuracies (for the book's prose)."""
-    below = classes_below(per_class, group, 2 * chance)
-    if not below:
-        return f"every class is above twice chance ({2 * chance:.1%})"
-    acc = per_class[per_class.group == group].set_index("label").accuracy
-    named = ", ".join(f"{label} {acc[label]:.0%}" for label in below)
-    return (
-        f"{len(below)} class{'es are' if len(below) > 1 else ' is'} at or below twice chance ({2 * chance:.1%}): "
-        f"{named}"
+# ----------------------------------------------------------------------------- chapter 03: leaking test images
+def leakage_where(profile: Profile, leaking: Iterable[str] | None, prefix: str = "lk") -> dict[str, str]:
+    """What the leaking images of ``profile`` are: ``{prefix}_where``, a sentence for the prose, and
+    ``{prefix}_label``, a note for the table's caption (empty where the near-duplicates are real). On
+    the embedded profiles both say that the pairs are planted in the stand-in world, not real."""
+    if not profile.is_embedded:
+        if leaking is None:
+            return {
+                f"{prefix}_where": "The main dataset of this profile is bring-your-own data.",
+                f"{prefix}_label": "",
+            }
+        return {
+            f"{prefix}_where": "On this profile the held-out images are the authors' held-out file and a "
+            "near-duplicate is a training image in the same Fitzpatrick17k-C cluster.",
+            f"{prefix}_label": "",
+        }
+    world = profile.world
+    rate = world.near_duplicate_rate
+    how = (
+        "as many per class as leak in the real F17k-9 split (each label's leaking share in chapter 01's audit of "
+        f"the real metadata, applied to the world's {world.test_per_class} held-out images per class and rounded)"
+        if rate is None
+        else f"a share of {percent(float(rate))} of each class's held-out images"
     )
+    n_held_out = len(DERM9_LABELS) * world.test_per_class
+    return {
+        f"{prefix}_where": (
+            f"On this profile these are not real near-duplicates: the stand-in world {profile.dataset!r} has planted "
+            f"pairs. {len(set(leaking or ()))} of its {n_held_out} held-out images were drawn as slightly altered "
+            "copies "
+            f"({NEAR_DUPLICATE_CHANGES}) of a training image of their class, {how}."
+        ),
+        f"{prefix}_label": "Stand-in world: the leaking images are planted near-duplicate pairs, not real ones.",
+    }
 
 
-def gate_check(
-    per_class: pd.DataFrame, group: str, min_class: float = GATE_MIN_CLASS, min_pooled: float = GATE_MIN_POOLED
-) -> tuple[bool, str]:
-    """Whether ``group``'s samples meet the gate: every class at least ``min_class`` and the pooled
-    share (weighted by images) at least ``min_pooled`` (shares, 0-1). Returns (met, one sentence for
-    the book naming the weakest class, the pooled share and any class below the line)."""
-    part = per_class[(per_class.group == group) & (per_class.n > 0)]
-    if part.empty:
-        return False, f"not measured: no samples in {group!r}"
-    pooled = float(np.average(part.accuracy, weights=part.n))
-    weakest = part.sort_values(["accuracy", "label"]).iloc[0]
-    below = classes_below(part[part.accuracy < min_class], group, min_class)
-    met = not below and pooled >= min_pooled
-    facts = (
-        f"weakest class {weakest.label} {weakest.accuracy:.0%} (line: {min_class:.0%}), "
-        f"pooled {pooled:.1%} (line: {min_pooled:.0%})"
-    )
-    if met:
-        return True, f"the gate is met: {facts}"
-    why = (
-        [f"{len(below)} class{'es' if len(below) > 1 else ''} below {min_class:.0%} ({', '.join(below)})"]
-        if below
-        else []
-    )
-    why += [f"pooled share below {min_pooled:.0%}"] if pooled < min_pooled else []
-    return False, f"the gate is not met ({'; '.join(why)}): {facts}"
-
-
-def gate_sentences(gate: pd.DataFrame, chance: float) -> dict[str, str]:
-    """``gate_real_t2i_<variant>_met`` and ``_verdict`` for each generator variant: whether its text-to-image
-    samples meet the gate (:func:`gate_check`) and which classes are at or below twice ``chance``
-    (:func:`gate_verdict`), judged by the classifier trained on real images (``gate``: per-class rows of
-    :func:`~synthaug_utils.analysis.class_identity.class_identity_gate`)."""
-    rows = gate[gate.classifier == "trained on real images"]
-    out = {}
-    for v in VARIANTS:
-        out[f"gate_real_t2i_{v}_met"] = gate_check(rows, f"text-to-image, {v}")[1]
-        out[f"gate_real_t2i_{v}_verdict"] = gate_verdict(rows, f"text-to-image, {v}", chance)
+def leakage_sentences(profile: Profile, report, prefix: str = "lk") -> dict[str, str]:
+    """The leakage section's words (chapter 03): :func:`leakage_where`'s ``{prefix}_where`` and
+    ``{prefix}_label``, and ``{prefix}_sentence``, what the comparisons on leaking and clean test images
+    show (``report``: :func:`synthaug_utils.analysis.leakage.leakage_report`, its values those of
+    :func:`~synthaug_utils.analysis.leakage.leakage_facts`)."""
+    out = leakage_where(profile, report.leaking, prefix)
+    v = report.values
+    if report.leaking is None:
+        out[f"{prefix}_sentence"] = (
+            "Not computed on this profile: bring-your-own data has no known near-duplicate clusters. On the paper "
+            "profile with Fitzpatrick17k (and in the rehearsal book) this section repeats each Fig. 3 comparison on "
+            "the held-out images that have a near-duplicate in the training file and on the others; chapter 01 "
+            "counts them in the real metadata."
+        )
+    elif f"{prefix}_comparisons" not in v:
+        out[f"{prefix}_sentence"] = "No Fig. 3 comparison has paired trials, so none is analysed by test images."
+    elif v[f"{prefix}_leaking"] == "0":
+        why = (
+            " (this run's test set is the one without near-duplicates)"
+            if profile.test_set == "no-near-duplicates"
+            else ""
+        )
+        out[f"{prefix}_sentence"] = (
+            f"None of the {v[f'{prefix}_images']} scored test images has a near-duplicate in the training file{why}, "
+            "so every gain above is already a gain on clean images."
+        )
+    else:
+        whole = "the stand-in world's test set" if profile.is_embedded else "the authors' test set"
+        out[f"{prefix}_sentence"] = (
+            f"Of the {v[f'{prefix}_images']} scored held-out images, {v[f'{prefix}_leaking']} ({v[f'{prefix}_share']}) "
+            f"have a near-duplicate in the training file (leaking) and {v[f'{prefix}_clean']} do not. The largest "
+            f"Fig. 3 gain, {v[f'{prefix}_best']}, is {v[f'{prefix}_best_authors']} on {whole}, "
+            f"{v[f'{prefix}_best_clean']} without the leaking images and {v[f'{prefix}_best_leaking']} on the leaking "
+            f"images alone. The gain was larger on leaking than on clean images in {v[f'{prefix}_leak_larger']} "
+            f"comparisons; after BH adjustment {v[f'{prefix}_sig_authors']} of {v[f'{prefix}_comparisons']} "
+            f"comparisons are significant on {whole} and {v[f'{prefix}_sig_clean']} without near-duplicates."
+        )
     return out
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from synthaug_utils.analysis.stats import se_from_interval, two_sided_z
+from synthaug_utils.core import profiles
 from synthaug_utils.core.chapters import REPORT
 from synthaug_utils.core.errors import UserFacingError
 from synthaug_utils.core.machine import git_commit
@@ -81,10 +82,10 @@ TIMING_WORDS = re.compile(r"(second|time|ips$|throughput|thread|minute|hour|per_
 # A unit of time (or of a rate per time) after a number in a glued text.
 TIME_UNIT = re.compile(r"\d\s*(ms|s|sec|min|minutes?|h|hours?|days?)\b|/\s*s\b|CPU-hours|GPU-hours", re.IGNORECASE)
 
-# The tolerance (see :func:`match_kind`).
-PERCENT_TOLERANCE = 1.0  # percentages and percentage points: at least this (pp), or one standard error where known
-Z_TOLERANCE = 1.0  # p-values: their two-sided normal quantiles within this (one standard error of the estimate)
-RELATIVE_TOLERANCE = 0.01  # any other decimal: within 1% of the reference, or one unit in its last printed digit
+# The tolerances (see :func:`match_kind`; values and why: the settings source's THRESHOLDS).
+PERCENT_TOLERANCE = profiles.threshold("PERCENT_TOLERANCE")  # percentages and pp: at least this, or one SE
+Z_TOLERANCE = profiles.threshold("Z_TOLERANCE")  # p-values: their two-sided normal quantiles within this
+RELATIVE_TOLERANCE = profiles.threshold("RELATIVE_TOLERANCE")  # other decimals: this share, or one last digit
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])", re.IGNORECASE)
 
@@ -307,19 +308,19 @@ def match_kind(key: str, reference: str, build: str, interval: str | None = None
 
     * counts and sizes (integers without a unit): exact. So are words: a verdict, a method's name;
     * percentages and percentage points (``%``, ``pp``): within one standard error of the estimate,
-      and at least :data:`PERCENT_TOLERANCE` (1 pp). The standard error is read off the 95% interval
+      and at least :data:`PERCENT_TOLERANCE`. The standard error is read off the 95% interval
       printed with the number (``+4.1 pp (95% CI -0.3 pp to +8.3 pp ...``), or off ``interval``: the
       reference text of the value's own interval glued beside it (``f5_34_ci`` for ``f5_34_gain``;
       see :func:`interval_key`);
     * p-values (a value whose name ends in ``_p``, or a number after ``p = ``): their two-sided
       normal quantiles as far apart as a one-standard-error move of the estimate they test would put
       them (:func:`p_tolerance`; the estimate and its interval printed just before the p-value, or
-      glued beside it as ``<stem>_gain`` and ``<stem>_ci``), and at least :data:`Z_TOLERANCE` (1).
+      glued beside it as ``<stem>_gain`` and ``<stem>_ci``), and at least :data:`Z_TOLERANCE`.
       Whether a test is significant is counted elsewhere, and counts are exact;
     * picks (``highlights.tied_with_best``: the estimates within one standard error of the largest,
       "in-then-outpaint or inpaint (within one standard error)"): they agree when both name at least
       one estimate in common, i.e. an estimate is among the largest, within noise, in both;
-    * any other decimal: within :data:`RELATIVE_TOLERANCE` (1%) or one unit in its last printed digit.
+    * any other decimal: within :data:`RELATIVE_TOLERANCE` or one unit in its last printed digit.
 
     Why one standard error: another CPU kernel set (or thread count) changes the generator's float
     output by ~4e-6, which moves 0.01-0.03% of the generated pixels by one grey level

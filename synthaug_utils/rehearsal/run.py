@@ -25,47 +25,19 @@ from typing import Any
 
 import yaml
 
+from synthaug_utils.core import profiles
 from synthaug_utils.core.errors import UserFacingError
 
-# Size overrides of the paper profile for the rehearsal (and nothing else: models, recipe,
-# statistics and code paths stay the paper's). Torchvision's EfficientNet-B0 stands in for
-# EfficientNetV2-M for time (tests/test_rehearsal.py loads EfficientNetV2-M through the same path).
-REHEARSAL_OVERRIDES: dict[str, Any] = {
-    "device": "cpu",
-    "arch": "efficientnet_b0",
-    "image_size": 32,
-    "val_per_label": 2,
-    "ddi_per_bin": 2,
-    "max_epochs": 2,
-    "patience": 1,
-    "n_real_grid": [1, 2],
-    "seeds": [0],
-    "gen_resolution": 64,
-    "gen_steps": 2,
-    "synthetic_per_real": 1,
-    "grids": {
-        "generation": {"batch_size": 8, "precision": "fp32"},
-        "dreambooth": {"resolution": 64, "batch_size": 2, "epochs": 1, "max_steps": 1},
-        "generation-chapter": {"gate_per_class": 2, "masked_per_class": 1, "timed_images": 2},
-        "fig3": {"n_real": [1, 2]},
-        "fig4": {"n_real": [2], "ratios": [0, 1, 2], "transforms": [False]},
-        "fig5": {"n_real": 2},
-        "imbalance": {"n_real": 4, "cuts": [2], "rare_labels": ["psoriasis"]},
-        "learning-curve": {"n_real": [1, 2]},
-        "controls": {"transforms": [False], "budget_methods": ["text-to-image"], "budget_transforms": [False]},
-    },
-}
+# Size overrides of the paper profile for the rehearsal, with why: the settings source's REHEARSAL table.
+REHEARSAL_OVERRIDES: dict[str, Any] = profiles.overrides(profiles.REHEARSAL)
 
-# The bring-your-own rehearsal: its three labels have 12 images each. Its config names the dataset as a
-# user would (top-level keys beside main_data), so the book shows that name and citation.
+# The bring-your-own rehearsal: its config names the dataset as a user would (top-level keys beside
+# main_data), so the book shows that name and citation.
 BYO_DESCRIPTION: dict[str, str] = {
     "main_data_name": "Rehearsal lesion folders",
     "main_data_citation": "class folders drawn by synthaug_utils.rehearsal.byo (not photographs)",
 }
-BYO_OVERRIDES: dict[str, Any] = {
-    "test_per_label": 3,
-    "grids": {"imbalance": {"n_real": 4, "cuts": [2], "rare_labels": ["melanoma"]}},
-}
+BYO_OVERRIDES: dict[str, Any] = profiles.overrides(profiles.REHEARSAL_BYO)
 
 
 class RehearsalError(UserFacingError, RuntimeError):

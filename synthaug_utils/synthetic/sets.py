@@ -121,9 +121,9 @@ def ensure_synthetic_set(
     folder = synthetic_set_folder(profile, method, variant, sources, splits, which=which, out_dir=out_dir)
     own = sources if variant in BUDGET_VARIANTS else None
     resolve, group = model_resolver(profile, splits, which, progress, own_images=own)
+    settings = generation_settings(profile)
     (generate_fn or generate)(
-        sources, folder, [method], [variant], per_real, generation_settings(profile), profile, splits, resolve, group,
-        progress,
+        sources, folder, [method], [variant], per_real, settings, profile, splits, resolve, group, progress
     )
     return folder
 
