@@ -578,10 +578,10 @@ def chapters_markdown() -> str:
     slots = "; ".join(f"`{slot}`: `{byo[0]}`, or {_codes(real)}" for slot, (byo, real) in DATA_SLOTS.items())
     out = [
         "## The chapters: inputs, grids and order\n",
-        "What each chapter reads on a profile with real data and models, the grids it runs and the chapters it "
-        "starts after: the first chapter (it prepares the data), and those whose results it reads. A chapter missing "
-        "a required input is not run: its page says what is missing and how to supply it. Inputs are location "
-        f"keys of the config file or data slots ({slots}). The table is the project's chapter registry "
+        "What each chapter reads on the paper profile (its datasets and model weights), the grids it runs and the "
+        "chapters it starts after: the first chapter (it prepares the data), and those whose results it reads. A "
+        "chapter missing a required input is not run: its page says what is missing and how to supply it. Inputs are "
+        f"location keys of the config file or data slots ({slots}). The table is the project's chapter registry "
         "(`synthaug_utils.core.chapters`), which also writes the book's table of contents.\n",
         "| chapter | requires | uses when present | grids | starts after |",
         "|---|---|---|---|---|",
