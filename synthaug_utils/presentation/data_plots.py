@@ -16,16 +16,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from synthaug_utils.presentation.plot_style import (
-    METHOD_COLOURS,
-    PAGE_WIDTH_IN,
-    PALETTE,
-    Drawn,
-    add_note,
-    columns_present,
-    legend_below,
-    set_style,
-)
+from synthaug_utils.presentation import plot_style as style
+from synthaug_utils.presentation.plot_style import Drawn, add_note, set_style
 
 SPLIT_ORDER = ["train", "val", "test"]
 
@@ -46,7 +38,7 @@ def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> Dra
     left = np.zeros(len(order))
     for i, split in enumerate(splits):
         values = per[per.split == split].set_index("label")["count"].reindex(order).fillna(0).to_numpy()
-        ax.barh(order, values, left=left, color=PALETTE[i], label=SPLIT_NAMES.get(split, split))
+        ax.barh(order, values, left=left, color=style.PALETTE[i], label=SPLIT_NAMES.get(split, split))
         left += values
     for y, total in enumerate(left):
         ax.text(total + max(left) * 0.01, y, f"{int(total)}", va="center", fontsize=10)
@@ -54,7 +46,7 @@ def plot_split_composition(counts: pd.DataFrame, note: str | None = None) -> Dra
     ax.set_xlabel("images (count)")
     ax.set_ylabel("")
     ax.set_title("Images per label and split")
-    legend_below(fig, ax, note)
+    style.legend_below(fig, ax, note)
     return Drawn(fig, per[per.label.isin(order)].reset_index(drop=True))
 
 
@@ -71,13 +63,17 @@ def plot_fst_distribution(counts: pd.DataFrame, note: str | None = None) -> Draw
     for i, split in enumerate(splits):
         share = per[per.split == split].set_index("fst")["share"].reindex(fsts).fillna(0)
         ax.bar(
-            x + (i - (len(splits) - 1) / 2) * width, share, width, color=PALETTE[i], label=SPLIT_NAMES.get(split, split)
+            x + (i - (len(splits) - 1) / 2) * width,
+            share,
+            width,
+            color=style.PALETTE[i],
+            label=SPLIT_NAMES.get(split, split),
         )
     ax.set_xticks(x, [FST_NAMES.get(f, str(f)) for f in fsts])
     ax.set_xlabel("Fitzpatrick skin type")
     ax.set_ylabel("share of split (%)")
     ax.set_title("Skin-type distribution per split")
-    legend_below(fig, ax, note)
+    style.legend_below(fig, ax, note)
     return Drawn(fig, per[per.fst.isin(fsts)].reset_index(drop=True))
 
 
@@ -93,7 +89,7 @@ def plot_image_grid(
     ``data``: the table of the images shown (e.g. their ids), returned as what is drawn; default one row per cell."""
     set_style()
     rows, cols = images.shape[:2]
-    cell = min(1.05, (PAGE_WIDTH_IN - 2.2) / cols)
+    cell = min(1.05, (style.PAGE_WIDTH_IN - 2.2) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cell * cols + 2.2, cell * rows + 0.6), squeeze=False)
     for r in range(rows):
         for c in range(cols):
@@ -174,7 +170,7 @@ def plot_projection(
     fig.tight_layout()
     return Drawn(
         fig,
-        columns_present(meta, ("image_id", "label", "method", colour_by)).assign(
+        style.columns_present(meta, ("image_id", "label", "method", colour_by)).assign(
             **{name.lower().replace(" ", ""): coords[:, k] for k, name in enumerate(axis_names)}
         ),
     )
@@ -186,8 +182,8 @@ def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: s
     (:func:`synthaug_utils.analysis.pair_distances.distance_comparisons`)."""
     set_style()
     order = tests["group"].tolist()
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.95 * len(order) + 1.6))
-    palette = ["0.55"] + [PALETTE[i % len(PALETTE)] for i in range(1, len(order))]
+    fig, ax = plt.subplots(figsize=(style.PAGE_WIDTH_IN, 0.95 * len(order) + 1.6))
+    palette = ["0.55"] + [style.PALETTE[i % len(style.PALETTE)] for i in range(1, len(order))]
     sns.boxplot(
         data=long,
         y="group",
@@ -213,7 +209,7 @@ def plot_distance_distributions(long: pd.DataFrame, tests: pd.DataFrame, note: s
     ax.set_title("Pairwise embedding distances")
     add_note(fig, note)
     fig.tight_layout()
-    return Drawn(fig, columns_present(long, ("group", "distance")))
+    return Drawn(fig, style.columns_present(long, ("group", "distance")))
 
 
 def plot_quality(table: pd.DataFrame, note: str | None = None) -> Drawn:
@@ -229,17 +225,17 @@ def plot_quality(table: pd.DataFrame, note: str | None = None) -> Drawn:
         ("recall", "recall (k-NN)\n(share of real covered)"),
         ("memorised_share", "memorised share\n(nearest real = own source)"),
     ]
-    fig, axes = plt.subplots(2, 3, figsize=(PAGE_WIDTH_IN, 6.8))
+    fig, axes = plt.subplots(2, 3, figsize=(style.PAGE_WIDTH_IN, 6.8))
     axes = axes.ravel()
     axes[-1].axis("off")
     for ax, (col, name) in zip(axes, metrics):
-        colours = [METHOD_COLOURS.get(m, PALETTE[0]) for m in overall["method"]]
+        colours = [style.METHOD_COLOURS.get(m, style.PALETTE[0]) for m in overall["method"]]
         ax.bar(range(len(overall)), overall[col], color=colours)
         ax.set_xticks(range(len(overall)), overall["set"], fontsize=10, rotation=30, ha="right")
         ax.set_title(name, fontsize=10)
     add_note(fig, note)
     fig.tight_layout()
-    return Drawn(fig, columns_present(overall, ["method", "variant", *(col for col, _ in metrics)]))
+    return Drawn(fig, style.columns_present(overall, ["method", "variant", *(col for col, _ in metrics)]))
 
 
 def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, note: str | None = None) -> Drawn:
@@ -247,7 +243,9 @@ def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, no
     set_style()
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
     for method, sub in joined.groupby("method"):
-        ax.scatter(sub[metric], sub["gain"] * 100, color=METHOD_COLOURS.get(method, PALETTE[0]), label=method, s=28)
+        ax.scatter(
+            sub[metric], sub["gain"] * 100, color=style.METHOD_COLOURS.get(method, style.PALETTE[0]), label=method, s=28
+        )
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel(metric_name)
     ax.set_ylabel("accuracy gain over no synthetic (percentage points)")
@@ -255,7 +253,7 @@ def plot_quality_vs_gain(joined: pd.DataFrame, metric: str, metric_name: str, no
     ax.legend(fontsize=10)
     add_note(fig, note)
     fig.tight_layout()
-    return Drawn(fig, columns_present(joined, ("label", "method", metric, "gain")))
+    return Drawn(fig, style.columns_present(joined, ("label", "method", metric, "gain")))
 
 
 # ----------------------------------------------------------------------------- generation chapter
@@ -278,7 +276,7 @@ def plot_mask_geometry(
     table of the images shown (e.g. their ids), returned as what is drawn; default one row per panel."""
     set_style()
     n = max(1 + len(masks), len(outputs))
-    fig, axes = plt.subplots(2, n, figsize=(min(PAGE_WIDTH_IN, 1.7 * n), 4.3))
+    fig, axes = plt.subplots(2, n, figsize=(min(style.PAGE_WIDTH_IN, 1.7 * n), 4.3))
     axes = np.atleast_2d(axes)
     top = [("source", source)] + [(f"mask:\n{name}", _overlay(source, m)) for name, m in masks.items()]
     for ax, (title, img) in zip(axes[0], top):
@@ -318,7 +316,7 @@ def plot_sample_grid(
     """Fig. S-4 analogue: a grid of images, ``images[(row, column)]`` (missing cells stay blank)."""
     set_style()
     left, right, top, bottom = 2.1, 0.7, 1.5, 0.45  # in: row names, the last slanted header, headers, the note
-    cell = min(1.25, (PAGE_WIDTH_IN - left - right) / len(columns))
+    cell = min(1.25, (style.PAGE_WIDTH_IN - left - right) / len(columns))
     width, height = cell * len(columns) + left + right, cell * len(rows) + top + bottom
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(width, height), squeeze=False)
     # fixed margins, not tight_layout: the slanted headers made it shrink the images to a few pixels
@@ -370,7 +368,7 @@ def plot_class_accuracy(table: pd.DataFrame, chance: float, note: str | None = N
     for k, group in enumerate(groups):
         part = table[table.group == group].set_index("label").reindex(labels)
         y = np.arange(len(labels)) + (k - (len(groups) - 1) / 2) * height
-        ax.barh(y, part.accuracy, height=height, color=PALETTE[k % len(PALETTE)], label=group)
+        ax.barh(y, part.accuracy, height=height, color=style.PALETTE[k % len(style.PALETTE)], label=group)
     ax.axvline(chance, color="0.3", ls="--", lw=1)
     ax.text(chance, len(labels) - 0.4, " chance", fontsize=10, color="0.3", va="bottom")
     ax.set_yticks(np.arange(len(labels)))
@@ -378,8 +376,8 @@ def plot_class_accuracy(table: pd.DataFrame, chance: float, note: str | None = N
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share classified as the prompted class")
-    legend_below(fig, ax, note, ncol=2)
-    return Drawn(fig, columns_present(table, ("group", "label", "accuracy")).assign(chance=chance))
+    style.legend_below(fig, ax, note, ncol=2)
+    return Drawn(fig, style.columns_present(table, ("group", "label", "accuracy")).assign(chance=chance))
 
 
 def plot_mask_mad(table: pd.DataFrame, note: str | None = None) -> Drawn:
@@ -391,19 +389,19 @@ def plot_mask_mad(table: pd.DataFrame, note: str | None = None) -> Drawn:
     table = table.assign(case=table.method + "\n" + table.variant)
     cases = list(dict.fromkeys(table.case))
     regions = list(dict.fromkeys(table.region))
-    fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH_IN, 1.3 * len(cases) + 2), 3.4))
+    fig, ax = plt.subplots(figsize=(min(style.PAGE_WIDTH_IN, 1.3 * len(cases) + 2), 3.4))
     width = 0.8 / len(regions)
     for k, region in enumerate(regions):
         part = table[table.region == region].set_index("case").reindex(cases)
         x = np.arange(len(cases)) + (k - (len(regions) - 1) / 2) * width
-        ax.bar(x, part.mad, width=width, color=PALETTE[k], label=region)
+        ax.bar(x, part.mad, width=width, color=style.PALETTE[k], label=region)
     ax.set_xticks(np.arange(len(cases)))
     ax.set_xticklabels([c.replace(", ", ",\n") for c in cases], fontsize=10)
     ax.set_ylabel("mean |output - source| (grey levels, 0-255)")
     ax.legend(fontsize=10)
     fig.tight_layout()
     add_note(fig, note)
-    return Drawn(fig, columns_present(table, ("method", "variant", "region", "mad")))
+    return Drawn(fig, style.columns_present(table, ("method", "variant", "region", "mad")))
 
 
 def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> Drawn:
@@ -415,7 +413,7 @@ def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> Drawn:
     else:
         table["name"] = table.method
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(table) + 1.2))
-    ax.barh(np.arange(len(table)), table.images_per_s, color=PALETTE[2])
+    ax.barh(np.arange(len(table)), table.images_per_s, color=style.PALETTE[2])
     for i, v in enumerate(table.images_per_s):
         ax.text(v, i, f" {v:.0f}", va="center", fontsize=10)
     ax.set_yticks(np.arange(len(table)))
@@ -424,4 +422,4 @@ def plot_generation_cost(table: pd.DataFrame, note: str | None = None) -> Drawn:
     ax.set_xlabel("images per second (this machine)")
     fig.tight_layout()
     add_note(fig, note)
-    return Drawn(fig, columns_present(table, ("name", "method", "setting", "images_per_s")))
+    return Drawn(fig, style.columns_present(table, ("name", "method", "setting", "images_per_s")))

@@ -216,7 +216,7 @@ def profile_box(P: Profile, chapter: str, with_note: bool = True) -> str:
     if kind == "stand-in":
         title = f"Profile `{P.name}`: the project's synthetic stand-in world"
         body = [
-            f"This page was built on the `{P.name}` profile (*{P.description}*). Its images are drawn by "
+            f"This page was built on the `{P.name}` profile (*{P.description.rstrip('.')}*). Its images are drawn by "
             f"the project's own code (`synthaug_utils.data.world`): the stand-in world `{P.dataset}` (and "
             f"`{P.ddi_dataset}` for Fig. 5), whose classes carry the F17k-9 label names, with the project's own "
             f"generator and the classifier `{P.arch}`. Nothing here shows patients, and results on this page are "

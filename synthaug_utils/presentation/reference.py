@@ -541,7 +541,7 @@ def chapter_section(
     if table is None:
         return facts, pd.DataFrame(columns=SHOWN_COLUMNS), pd.DataFrame(columns=SHOWN_COLUMNS)
     timings = table[table.timing]
-    return facts, _outside_tolerance(table), timings[SHOWN_COLUMNS[:-1]].reset_index(drop=True)
+    return facts, _outside_tolerance(table), _readable(timings[SHOWN_COLUMNS[:-1]].reset_index(drop=True))
 
 
 def statement_facts(
@@ -629,7 +629,21 @@ def other_kernels_section(
 def _outside_tolerance(table: pd.DataFrame) -> pd.DataFrame:
     """The compared values (not timings) of a comparison that match neither exactly nor within tolerance."""
     rest = table[~table.timing & ~table.status.isin(["exact", "within tolerance"])]
-    return rest[SHOWN_COLUMNS].reset_index(drop=True)
+    return _readable(rest[SHOWN_COLUMNS].reset_index(drop=True))
+
+
+def _readable(shown: pd.DataFrame) -> pd.DataFrame:
+    """``shown`` with raw glued floats written to 4 significant digits for the page (the comparison itself
+    used every digit)."""
+
+    def cell(value):
+        return f"{value:.4g}" if isinstance(value, float) else value
+
+    out = shown.copy()
+    for column in ("reference", "build"):
+        if column in out:
+            out[column] = out[column].map(cell)
+    return out
 
 
 def _share_and_verdict(c: Mapping[str, int]) -> tuple[str, str]:
