@@ -637,7 +637,14 @@ def _readable(shown: pd.DataFrame) -> pd.DataFrame:
     used every digit)."""
 
     def cell(value):
-        return f"{value:.4g}" if isinstance(value, float) else value
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        if isinstance(value, str) and "." in value and len(value.rsplit(".", 1)[1]) > 4:
+            try:
+                return f"{float(value):.4g}"
+            except ValueError:
+                return value
+        return value
 
     out = shown.copy()
     for column in ("reference", "build"):
