@@ -9,22 +9,14 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from synthaug_utils.analysis import paper_workload
 from synthaug_utils.core.errors import DataError, LeakageError, MissingImagesError
 from synthaug_utils.data import byo, checks
 from synthaug_utils.data import splits as data_splits
 from synthaug_utils.data import tables as data_tables
 
-PAPER_F17K9_COUNTS = {  # clean training pool per label in the authors' split file
-    "psoriasis": 584,
-    "squamous cell carcinoma": 440,
-    "lichen planus": 412,
-    "basal cell carcinoma": 406,
-    "allergic contact dermatitis": 358,
-    "lupus erythematosus": 297,
-    "sarcoidosis": 286,
-    "neutrophilic dermatoses": 284,
-    "photodermatoses": 272,
-}
+# the clean training pool per label in the authors' split file
+PAPER_F17K9_COUNTS = paper_workload.F17K9_TRAINING_COUNTS
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from synthaug_utils.classifier.recipe import batch_size_rule
+from synthaug_utils.data.audit import PAPER_F17K9_COUNTS
 
 SYNTHETIC_TOTAL = 458_920
 """Synthetic images the paper reports (abstract; Sec. 2)."""
@@ -42,23 +43,14 @@ RELEASED_F17K9_BY_METHOD = {"inpaint": 66_780, "in-then-outpaint": 66_780, "text
 """The authors' released images for the 9 F17k-9 labels by method, pretrained + DreamBooth
 (manrai/synthetic-derm, huggingface/folder_counts.csv): the default split of :data:`SYNTHETIC_TOTAL`."""
 
-F17K9_TRAINING_COUNTS = {
-    "psoriasis": 584,
-    "squamous cell carcinoma": 440,
-    "lichen planus": 412,
-    "basal cell carcinoma": 406,
-    "allergic contact dermatitis": 358,
-    "lupus erythematosus": 297,
-    "sarcoidosis": 286,
-    "neutrophilic dermatoses": 284,
-    "photodermatoses": 272,
-}
+F17K9_TEST_PER_LABEL = 40
+F17K9_TRAINING_COUNTS = {label: n - F17K9_TEST_PER_LABEL for label, n in PAPER_F17K9_COUNTS.items()}
 """Images per label in the authors' clean training file (fitzpatrick17k_10label_clean_training.csv,
-folliculitis dropped): 3,339; with the 360 held-out test images the paper's 3,699."""
+folliculitis dropped): the paper's Fig. 1A count of each label less its 40 held-out test images; 3,339
+in all, 3,699 with the test images (``tests/test_data.py`` checks them against the split file)."""
 
 F17K9_LABELS = tuple(F17K9_TRAINING_COUNTS)
 F17K9_VAL_PER_LABEL = 40
-F17K9_TEST_PER_LABEL = 40
 DDI_IMAGES = 656  # the paper's count (Sec. 4.1)
 DDI_TEST = 96  # 32 per skin-tone bin
 DDI_VAL = 96
