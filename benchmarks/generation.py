@@ -28,6 +28,7 @@ import argparse
 import json
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -152,15 +153,17 @@ def sd_cpu_rows(px: int) -> list[dict]:
     return rows
 
 
-def _sd_pipeline(name: str, dtype, device):
+def sd_pipeline(name: str, dtype, device, modules=None):
+    """A StableDiffusion(Inpaint)Pipeline of the SD architecture ``name`` with random weights (or ``modules``:
+    (unet, vae, text encoder, scheduler))."""
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
     from synthaug_utils.diffusion import demo_model as dg
 
-    unet, vae, text, sched = random_sd_modules(name, dtype, device)
-    tok_dir = Path(__import__("tempfile").mkdtemp()) / "tok"
-    dg.build_tokenizer_files(tok_dir, max_tokens=77)
-    tokenizer = dg.load_tokenizer(tok_dir)
+    unet, vae, text, sched = modules or random_sd_modules(name, dtype, device)
+    with tempfile.TemporaryDirectory(prefix="sd-bench-tok-") as tok_dir:  # the tokenizer reads its files on load
+        dg.build_tokenizer_files(Path(tok_dir), max_tokens=77)
+        tokenizer = dg.load_tokenizer(Path(tok_dir))
     cls = StableDiffusionPipeline if unet.config.in_channels == 4 else StableDiffusionInpaintPipeline
     pipe = cls(
         vae=vae,
@@ -196,7 +199,7 @@ def gpu_rows(repeats: int = 2) -> list[dict]:
         ("sd15_inpaint", "SD 1.5-inpainting", "inpaint"),
     ):
         for setting, dtype, batch, channels_last, compile_unet in configs:
-            pipe = _sd_pipeline(name, dtype, "cuda")
+            pipe = sd_pipeline(name, dtype, "cuda")
             if channels_last:
                 pipe.unet.to(memory_format=torch.channels_last)
                 pipe.vae.to(memory_format=torch.channels_last)

@@ -218,27 +218,7 @@ def denoising_steps(steps: int, strength: float = 1.0) -> int:
 # ----------------------------------------------------------------------------- generation
 def make_pipeline(bench, name: str, dtype, device: str, modules=None):
     """A StableDiffusion(Inpaint)Pipeline of the SD architecture ``name`` with random weights (or ``modules``)."""
-    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
-
-    from synthaug_utils.diffusion import demo_model as dg
-
-    unet, vae, text, sched = modules or bench.random_sd_modules(name, dtype, device)
-    with tempfile.TemporaryDirectory(prefix="paper-gpu-tok-") as tok_dir:  # the tokenizer reads its files on load
-        dg.build_tokenizer_files(Path(tok_dir), max_tokens=77)
-        tokenizer = dg.load_tokenizer(Path(tok_dir))
-    cls = StableDiffusionPipeline if unet.config.in_channels == 4 else StableDiffusionInpaintPipeline
-    pipe = cls(
-        vae=vae,
-        text_encoder=text,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=sched,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return bench.sd_pipeline(name, dtype, device, modules)
 
 
 def _generate(pipe, method: str, settings, sources: np.ndarray, seeds: list[int]) -> np.ndarray:
